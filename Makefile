@@ -1,0 +1,42 @@
+# Zentrale — the two commands a new user needs:
+#   make run    install missing Debian packages, build, start the server (data in ./var)
+#   make test   also install the test tools, build with ASan+UBSan, run every test
+# `make` alone builds build/zentrale.
+
+BUILD   ?= build
+DATA    ?= ./var
+MESON    = meson
+
+.PHONY: all build run test deps deps-test format clean bench
+
+all: build
+
+# One build directory; `make test` switches it to the sanitizer build and
+# `make` back, so build/meson-logs/testlog.json is always the last test run.
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+
+build: $(BUILD)/build.ninja
+	$(MESON) configure $(BUILD) -Db_sanitize=none -Db_lundef=true -Dtests=false >/dev/null
+	ninja -C $(BUILD)
+
+deps:
+	./scripts/deps.sh run
+
+deps-test:
+	./scripts/deps.sh test
+
+run: deps
+	$(MAKE) build
+	./$(BUILD)/zentrale server --data-dir $(DATA)
+
+test: deps-test $(BUILD)/build.ninja
+	$(MESON) configure $(BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dtests=true >/dev/null
+	ninja -C $(BUILD)
+	./scripts/run-tests.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

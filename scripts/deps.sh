@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs the Debian packages Zentrale needs that are missing.
+#   scripts/deps.sh run    build and run-time packages
+#   scripts/deps.sh test   also the test tools
+# Also creates the unprivileged system user the server drops to when
+# started as root. Safe to run again: it only installs what is missing.
+set -eu
+
+RUN_PKGS="build-essential meson ninja-build pkg-config libevent-dev libssl-dev node-llhttp
+libsqlite3-dev libjansson-dev libsodium-dev libbsd-dev libcap-dev iproute2 openssl"
+TEST_PKGS="libcmocka-dev python3 python3-pytest curl clang procps"
+
+want="$RUN_PKGS"
+[ "${1:-run}" = "test" ] && want="$want $TEST_PKGS"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing Debian packages:$missing" >&2
+		echo "run as root, or: sudo apt-get install$missing" >&2
+		exit 1
+	fi
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+
+if [ "$(id -u)" -eq 0 ] && ! getent passwd zentrale >/dev/null; then
+	useradd --system --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin zentrale
+	echo "created system user zentrale"
+fi

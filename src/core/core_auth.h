@@ -1,0 +1,51 @@
+/*
+ * core_auth — what every login in Zentrale shares: argon2id password hashes
+ * (libsodium), bearer tokens kept only as SHA-256 digests in a `sessions`
+ * table, and per-address throttling of failed logins. No I/O but SQLite.
+ */
+#ifndef CORE_AUTH_H
+#define CORE_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#define CORE_AUTH_HASH_LEN     crypto_pwhash_STRBYTES
+#define CORE_AUTH_TOKEN_LEN    43 /* base64url of 32 random bytes, no padding */
+#define CORE_AUTH_MAX_PASSWORD 1024
+#define CORE_AUTH_MIN_PASSWORD 8
+
+int core_auth_init(void);
+int core_auth_hash_password(const char *password, char out[CORE_AUTH_HASH_LEN]);
+/* Constant work whether or not hash is NULL (unknown user), so timing tells nothing. */
+bool core_auth_verify_password(const char *hash, const char *password);
+/* A readable random password: 20 characters from an unambiguous alphabet. */
+void core_auth_random_password(char *out, size_t outlen);
+/* Returns NULL if acceptable, else why not (for a person to read). */
+const char *core_auth_password_problem(const char *password);
+
+/* Sessions: the `sessions(digest, subject, expires)` table of the given db. */
+#define CORE_AUTH_SESSIONS_SQL                                                                     \
+	"CREATE TABLE sessions(digest TEXT PRIMARY KEY, subject TEXT NOT NULL,"                    \
+	" expires INTEGER NOT NULL);"
+int core_auth_session_create(sqlite3 *db, const char *subject, int ttl,
+			     char token[CORE_AUTH_TOKEN_LEN + 1]);
+/* 0 and the subject if the token is valid now; -1 otherwise. */
+int core_auth_session_check(sqlite3 *db, const char *token, char *subject, size_t subjlen);
+int core_auth_session_revoke(sqlite3 *db, const char *token);
+
+/* Throttle: after `max_failures` failures within `window` seconds an address
+ * is blocked for `block` seconds. Bounded memory; times are passed in. */
+struct core_throttle;
+struct core_throttle *core_throttle_new(int max_failures, int window, int block);
+void core_throttle_free(struct core_throttle *t);
+/* Seconds the address stays blocked, 0 if it is not. */
+int core_throttle_blocked(struct core_throttle *t, const char *addr, time_t now);
+/* Records a failure; returns true when this failure starts a block. */
+bool core_throttle_fail(struct core_throttle *t, const char *addr, time_t now);
+void core_throttle_success(struct core_throttle *t, const char *addr);
+
+#endif

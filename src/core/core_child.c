@@ -1,0 +1,79 @@
+/* core_child — see core_child.h. */
+#include "core_child.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core_auth.h"
+#include "core_log.h"
+#include "core_proc.h"
+
+static void child_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct core_child *ch = arg;
+	(void)sig;
+	(void)what;
+	event_base_loopbreak(ch->base);
+}
+
+static void child_on_ipc_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
+{
+	struct core_child *ch = arg;
+	ch->on_msg(ipc, msg, ch->arg);
+}
+
+static void child_on_ipc_close(struct core_ipc *ipc, void *arg)
+{
+	struct core_child *ch = arg;
+	(void)ipc;
+	log_info("supervisor is gone, exiting");
+	event_base_loopbreak(ch->base);
+}
+
+void core_child_init(struct core_child *ch, const char *role, const char *name,
+		     core_ipc_msg_cb on_msg, void *arg)
+{
+	core_log_init(role, name);
+	core_proc_set_title(role, name);
+	core_proc_die_with_parent();
+	core_proc_drop_capabilities();
+	if (getppid() == 1)
+		core_fatal("started without a supervisor");
+	signal(SIGPIPE, SIG_IGN);
+	if (core_auth_init() < 0)
+		core_fatal("libsodium could not be initialised");
+	ch->base = event_base_new();
+	if (!ch->base)
+		core_fatal("event_base_new failed");
+	ch->on_msg = on_msg;
+	ch->arg = arg;
+	ch->ipc =
+		core_ipc_new(ch->base, CORE_IPC_CHILD_FD, child_on_ipc_msg, child_on_ipc_close, ch);
+	if (!ch->ipc)
+		core_fatal("no IPC channel to the supervisor");
+	int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		ch->sig[i] = evsignal_new(ch->base, sigs[i], child_on_signal, ch);
+		evsignal_add(ch->sig[i], NULL);
+	}
+}
+
+void core_child_ready(struct core_child *ch)
+{
+	core_ipc_send(ch->ipc, IPC_READY, 0, "{}", 2, NULL, 0);
+}
+
+void core_child_run(struct core_child *ch)
+{
+	event_base_dispatch(ch->base);
+}
+
+void core_child_free(struct core_child *ch)
+{
+	for (int i = 0; i < 3; i++)
+		if (ch->sig[i])
+			event_free(ch->sig[i]);
+	core_ipc_free(ch->ipc);
+	event_base_free(ch->base);
+}

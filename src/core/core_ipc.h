@@ -1,0 +1,69 @@
+/*
+ * core_ipc — typed, length-prefixed messages between the supervisor and its
+ * children over a SOCK_SEQPACKET socketpair, with file descriptors passed
+ * alongside (SCM_RIGHTS). Modelled on OpenBSD imsg.
+ *
+ * Every message between processes is listed here. Payloads are JSON objects
+ * (small, rare, debuggable); `id` pairs a request with its reply.
+ */
+#ifndef CORE_IPC_H
+#define CORE_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#define CORE_IPC_MAX_PAYLOAD (128 * 1024)
+#define CORE_IPC_MAX_FDS     32
+#define CORE_IPC_CHILD_FD    3 /* where a child finds its end of the pair */
+
+enum core_ipc_type {
+	/* child → supervisor: the child has set up and serves. {} */
+	IPC_READY = 1,
+	/* supervisor → mgmt, sbc: listening sockets to serve from now on,
+	 * replacing any earlier ones. {"listeners":[{"service","addr","port"}]}
+	 * with one fd per entry, in order. */
+	IPC_LISTENERS,
+	/* supervisor → mgmt, sbc: the whole phone-system table after any change.
+	 * {"started":T,"version":V,"processes":[{"role","name","pid"}],
+	 *  "phone_systems":[{"name","state","http_socket","created","restarts",
+	 *  "pid","since"}]} */
+	IPC_STATE,
+	/* mgmt → supervisor: an operation. {"op":"create"|"delete"|"start"|
+	 * "stop"|"set-interfaces", ...}; answered by IPC_REPLY with the same id. */
+	IPC_REQUEST,
+	/* supervisor → mgmt: {"status": http status, "error"?: text, ...} */
+	IPC_REPLY,
+};
+
+struct core_ipc_msg {
+	uint32_t type;
+	uint32_t id;
+	const char *data; /* payload, NUL-terminated for convenience */
+	size_t len;
+	int fds[CORE_IPC_MAX_FDS]; /* owned by the receiver once delivered */
+	int nfds;
+};
+
+struct core_ipc;
+typedef void (*core_ipc_msg_cb)(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg);
+/* Called once when the peer is gone or the channel broke; free the channel there. */
+typedef void (*core_ipc_close_cb)(struct core_ipc *ipc, void *arg);
+
+struct core_ipc *core_ipc_new(struct event_base *base, int fd, core_ipc_msg_cb on_msg,
+			      core_ipc_close_cb on_close, void *arg);
+/* Closes the socket and any queued fds. */
+void core_ipc_free(struct core_ipc *ipc);
+int core_ipc_send(struct core_ipc *ipc, uint32_t type, uint32_t id, const void *data, size_t len,
+		  const int *fds, int nfds);
+/* Serialises obj (not stolen) and sends it. */
+int core_ipc_send_json(struct core_ipc *ipc, uint32_t type, uint32_t id, const json_t *obj,
+		       const int *fds, int nfds);
+/* Parses a message payload as a JSON object, NULL if it is not one. */
+json_t *core_ipc_json(const struct core_ipc_msg *msg);
+/* Closes every fd a message carried (for receivers that do not want them). */
+void core_ipc_close_fds(struct core_ipc_msg *msg);
+
+#endif

@@ -1,0 +1,70 @@
+/* core_log — see core_log.h. */
+#include "core_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static char log_prefix[96] = "zentrale";
+static int log_min_level = CORE_LOG_INFO;
+
+void core_log_init(const char *role, const char *name)
+{
+	if (name)
+		snprintf(log_prefix, sizeof(log_prefix), "%s %s", role, name);
+	else
+		snprintf(log_prefix, sizeof(log_prefix), "%s", role);
+	const char *dbg = getenv("ZENTRALE_DEBUG");
+	log_min_level = dbg && *dbg == '1' ? CORE_LOG_DEBUG : CORE_LOG_INFO;
+}
+
+static void log_write(enum core_log_level level, const char *fmt, va_list ap)
+{
+	static const char *const names[] = {"debug", "info", "warn", "error"};
+	char line[2048];
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	int n = snprintf(line, sizeof(line),
+			 "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ [%d] %s: %s: ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int)(tv.tv_usec / 1000), (int)getpid(), log_prefix, names[level]);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	size_t len = m < 0 ? (size_t)n : (size_t)n + (size_t)m;
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	/* One write per line so lines of several processes never interleave. */
+	for (size_t i = (size_t)n; i < len; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[len++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, len);
+	(void)w;
+}
+
+void core_log(enum core_log_level level, const char *fmt, ...)
+{
+	if ((int)level < log_min_level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_write(level, fmt, ap);
+	va_end(ap);
+}
+
+void core_fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_write(CORE_LOG_ERROR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

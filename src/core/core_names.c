@@ -1,0 +1,30 @@
+/* core_names — see core_names.h. */
+#include "core_names.h"
+
+#include <string.h>
+
+/* Names that would collide with our own paths, services or common host names. */
+static const char *const reserved[] = {
+	"admin",      "api",	"assets",	"backup", "backups", "default",	 "health",
+	"ldap",	      "local",	"localhost",	"login",  "logout",  "metrics",	 "mgmt",
+	"management", "p",	"provisioning", "root",	  "run",     "sbc",	 "sip",
+	"static",     "system", "update",	"www",	  "xmpp",    "zentrale",
+};
+
+const char *core_name_problem(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 2 || n > 63)
+		return "name must be 2 to 63 characters long";
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return "name may only contain lower-case letters a-z, digits and '-'";
+	}
+	if (name[0] == '-' || name[n - 1] == '-')
+		return "name may not start or end with '-'";
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return "name is reserved, choose another";
+	return NULL;
+}

@@ -1,0 +1,190 @@
+/* core_net — see core_net.h. */
+#include "core_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	const char *a = addr && *addr ? addr : "::";
+	char bare[CORE_NET_ADDR_LEN];
+
+	/* Accept "[::1]" as well as "::1". */
+	if (a[0] == '[') {
+		snprintf(bare, sizeof(bare), "%s", a + 1);
+		char *e = strchr(bare, ']');
+		if (e)
+			*e = '\0';
+		a = bare;
+	}
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		sl = sizeof(*s6);
+	} else if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		sl = sizeof(*s4);
+	} else {
+		snprintf(err, errlen, "'%s' is not an IP address", a);
+		return -EINVAL;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 && ss.ss_family == AF_INET6 && strcmp(a, "::") == 0) {
+		/* No IPv6 on this host: fall back to every IPv4 address. */
+		return core_net_listen_tcp("0.0.0.0", port, err, errlen);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, strcmp(a, "::") ? &one : &zero,
+			   sizeof(int));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot listen on %s%s%s:%d: %s",
+			 ss.ss_family == AF_INET6 ? "[" : "", a,
+			 ss.ss_family == AF_INET6 ? "]" : "", port, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int core_net_listen_unix(const char *path, int mode)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, (mode_t)mode) < 0 ||
+	    listen(fd, 1024) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int core_net_connect_unix(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 && errno != EINPROGRESS &&
+	    errno != EAGAIN) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+void core_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char buf[INET6_ADDRSTRLEN] = "?";
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof(buf));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], buf, sizeof(buf));
+		else
+			inet_ntop(AF_INET6, a, buf, sizeof(buf));
+	} else if (sa->sa_family == AF_UNIX) {
+		snprintf(buf, sizeof(buf), "local");
+	}
+	snprintf(out, outlen, "%s", buf);
+}
+
+static json_t *net_find(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(list, i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "name")), name) == 0)
+			return it;
+	}
+	json_t *o =
+		json_pack("{s:s, s:s, s:b, s:[]}", "name", name, "mac", "", "up", 0, "addresses");
+	json_array_append_new(list, o);
+	return o;
+}
+
+json_t *core_net_interfaces(void)
+{
+	struct ifaddrs *ifa0, *ifa;
+	json_t *list = json_array();
+	if (getifaddrs(&ifa0) < 0)
+		return list;
+	for (ifa = ifa0; ifa; ifa = ifa->ifa_next) {
+		json_t *o = net_find(list, ifa->ifa_name);
+		json_object_set_new(
+			o, "up",
+			json_boolean((ifa->ifa_flags & IFF_UP) && (ifa->ifa_flags & IFF_RUNNING)));
+		if (!ifa->ifa_addr)
+			continue;
+		int fam = ifa->ifa_addr->sa_family;
+		if (fam == AF_PACKET) {
+			const struct sockaddr_ll *ll = (const struct sockaddr_ll *)ifa->ifa_addr;
+			char mac[32] = "";
+			if (ll->sll_halen == 6)
+				snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+					 ll->sll_addr[0], ll->sll_addr[1], ll->sll_addr[2],
+					 ll->sll_addr[3], ll->sll_addr[4], ll->sll_addr[5]);
+			json_object_set_new(o, "mac", json_string(mac));
+		} else if (fam == AF_INET || fam == AF_INET6) {
+			char a[CORE_NET_ADDR_LEN];
+			core_net_addr_str(ifa->ifa_addr, a, sizeof(a));
+			/* Link-local IPv6 needs a scope to bind; not offered for listening. */
+			if (fam == AF_INET6 &&
+			    IN6_IS_ADDR_LINKLOCAL(
+				    &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr))
+				continue;
+			json_array_append_new(json_object_get(o, "addresses"), json_string(a));
+		}
+	}
+	freeifaddrs(ifa0);
+	return list;
+}
+
+json_t *core_net_interface_addresses(const char *ifname)
+{
+	json_t *list = core_net_interfaces(), *found = NULL;
+	size_t i;
+	json_t *it;
+	json_array_foreach(list, i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "name")), ifname) == 0)
+			found = json_incref(json_object_get(it, "addresses"));
+	}
+	json_decref(list);
+	return found;
+}

@@ -1,0 +1,31 @@
+/*
+ * core_net — sockets and the host's network interfaces: binding listeners
+ * (TCP and Unix), describing peers, and enumerating interfaces with their
+ * MAC, addresses and state. No protocol knowledge.
+ */
+#ifndef CORE_NET_H
+#define CORE_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#define CORE_NET_ADDR_LEN 64
+
+/* A non-blocking listening TCP socket on addr:port ("::" = every address,
+ * IPv4 too). On failure returns -errno and writes a message into err. */
+int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen);
+/* A non-blocking listening Unix socket; a stale file at path is replaced. */
+int core_net_listen_unix(const char *path, int mode);
+/* A non-blocking, connecting Unix stream socket; -errno on failure. */
+int core_net_connect_unix(const char *path);
+/* "1.2.3.4" or "::1" (IPv4-mapped IPv6 shown as IPv4). */
+void core_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen);
+
+/* [{"name","mac","up","addresses":[...]}], loopback included. */
+json_t *core_net_interfaces(void);
+/* Addresses of one interface into a JSON array of strings; NULL if no such interface. */
+json_t *core_net_interface_addresses(const char *ifname);
+
+#endif

@@ -1,0 +1,95 @@
+/* core_proc — see core_proc.h. */
+#include "core_proc.h"
+
+#include <bsd/unistd.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "core_log.h"
+
+void core_proc_title_init(int argc, char **argv)
+{
+	extern char **environ;
+	setproctitle_init(argc, argv, environ);
+}
+
+void core_proc_set_title(const char *role, const char *name)
+{
+	/* A leading '-' tells libbsd not to prepend the program name. */
+	if (name)
+		setproctitle("-zentrale: %s %s", role, name);
+	else
+		setproctitle("-zentrale: %s", role);
+	prctl(PR_SET_NAME, role, 0, 0, 0);
+}
+
+int core_proc_lookup_user(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		log_error("user '%s' does not exist; create it with: useradd --system "
+			  "--no-create-home --shell /usr/sbin/nologin %s (scripts/deps.sh does)",
+			  user, user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+static int proc_set_caps(bool keep_bind)
+{
+	cap_t caps = cap_init();
+	if (!caps)
+		return -1;
+	if (keep_bind) {
+		cap_value_t v = CAP_NET_BIND_SERVICE;
+		cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET);
+		cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET);
+	}
+	int r = cap_set_proc(caps);
+	cap_free(caps);
+	return r;
+}
+
+int core_proc_drop_privileges(uid_t uid, gid_t gid, bool keep_bind)
+{
+	if (keep_bind && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		log_error("cannot drop privileges: %s", strerror(errno));
+		return -1;
+	}
+	if (proc_set_caps(keep_bind) < 0) {
+		log_error("cannot set capabilities: %s", strerror(errno));
+		return -1;
+	}
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	return 0;
+}
+
+void core_proc_drop_capabilities(void)
+{
+	if (geteuid() != 0) {
+		cap_t caps = cap_get_proc();
+		cap_flag_value_t v = CAP_CLEAR;
+		if (caps)
+			cap_get_flag(caps, CAP_NET_BIND_SERVICE, CAP_PERMITTED, &v);
+		cap_free(caps);
+		if (v == CAP_SET)
+			proc_set_caps(false);
+	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+void core_proc_die_with_parent(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+}

@@ -1,0 +1,158 @@
+/* core_tls — see core_tls.h. */
+#include "core_tls.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "core_log.h"
+
+/* https://ssl-config.mozilla.org/ "intermediate", TLS 1.2 part (1.3 suites are OpenSSL's). */
+#define TLS_INTERMEDIATE_CIPHERS                                                                   \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                               \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                               \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                               \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+
+static void tls_log_errors(const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256] = "unknown error";
+	if (e)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	log_error("%s: %s", what, buf);
+	ERR_clear_error();
+}
+
+static int tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+			   const unsigned char *in, unsigned int inlen, void *arg)
+{
+	const unsigned char *proto = arg; /* one protocol: length byte and name */
+	(void)ssl;
+	if (SSL_select_next_proto((unsigned char **)out, outlen, proto, proto[0] + 1u, in, inlen) ==
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_OK;
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+SSL_CTX *core_tls_server_ctx(const char *cert_path, const char *key_path, const unsigned char *alpn)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		tls_log_errors("SSL_CTX_new");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (!SSL_CTX_set_cipher_list(ctx, TLS_INTERMEDIATE_CIPHERS) ||
+	    !SSL_CTX_set1_groups_list(ctx, "X25519:prime256v1:secp384r1") ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		tls_log_errors(cert_path);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (alpn)
+		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, (void *)alpn);
+	return ctx;
+}
+
+static int tls_add_ext(X509 *crt, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, crt, crt, NULL, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+	if (!ext)
+		return -1;
+	int r = X509_add_ext(crt, ext, -1) ? 0 : -1;
+	X509_EXTENSION_free(ext);
+	return r;
+}
+
+static int tls_write_pem(const char *path, int mode, EVP_PKEY *key, X509 *crt)
+{
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
+	int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
+		     : PEM_write_X509(f, crt);
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	fclose(f);
+	if (!ok || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int core_tls_make_selfsigned(const char *cert_path, const char *key_path, const char *hostname,
+			     const char *const *ips, int nips)
+{
+	int r = -1;
+	X509 *crt = NULL;
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	char san[4096];
+	size_t off = 0;
+
+	if (!key)
+		goto out;
+	crt = X509_new();
+	if (!crt)
+		goto out;
+	unsigned char serial[16];
+	RAND_bytes(serial, sizeof(serial));
+	serial[0] &= 0x7f;
+	BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(crt));
+	BN_free(bn);
+	X509_set_version(crt, 2);
+	X509_gmtime_adj(X509_getm_notBefore(crt), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(crt), 10L * 365 * 24 * 3600);
+	X509_set_pubkey(crt, key);
+	X509_NAME *name = X509_get_subject_name(crt);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Zentrale", -1,
+				   -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)hostname, -1,
+				   -1, 0);
+	X509_set_issuer_name(crt, name);
+
+	off += (size_t)snprintf(san, sizeof(san), "DNS:%s,DNS:localhost", hostname);
+	for (int i = 0; i < nips && off < sizeof(san) - 64; i++)
+		off += (size_t)snprintf(san + off, sizeof(san) - off, ",IP:%s", ips[i]);
+	if (tls_add_ext(crt, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    tls_add_ext(crt, NID_key_usage, "critical,digitalSignature") < 0 ||
+	    tls_add_ext(crt, NID_ext_key_usage, "serverAuth") < 0 ||
+	    tls_add_ext(crt, NID_subject_key_identifier, "hash") < 0 ||
+	    tls_add_ext(crt, NID_subject_alt_name, san) < 0)
+		goto out;
+	if (!X509_sign(crt, key, EVP_sha256()))
+		goto out;
+	if (tls_write_pem(key_path, 0600, key, NULL) < 0 ||
+	    tls_write_pem(cert_path, 0644, NULL, crt) < 0)
+		goto out;
+	r = 0;
+out:
+	if (r < 0)
+		tls_log_errors("creating the self-signed certificate");
+	X509_free(crt);
+	EVP_PKEY_free(key);
+	return r;
+}

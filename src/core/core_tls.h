@@ -1,0 +1,22 @@
+/*
+ * core_tls — TLS as Zentrale speaks it: server contexts with TLS 1.2/1.3
+ * and Mozilla's "intermediate" cipher list, and the self-signed ECDSA P-256
+ * certificate made on first start.
+ */
+#ifndef CORE_TLS_H
+#define CORE_TLS_H
+
+#include <openssl/ssl.h>
+
+/* ALPN protocol list in wire format (length-prefixed names). */
+#define CORE_TLS_ALPN_HTTP1 ((const unsigned char *)"\x08http/1.1")
+
+/* alpn: a static wire-format list, or NULL for none. Logs and returns NULL on error. */
+SSL_CTX *core_tls_server_ctx(const char *cert_path, const char *key_path,
+			     const unsigned char *alpn);
+/* Writes a new key (mode 0600) and a 10-year self-signed certificate with
+ * the host name and each address in `ips` as subject alternative names. */
+int core_tls_make_selfsigned(const char *cert_path, const char *key_path, const char *hostname,
+			     const char *const *ips, int nips);
+
+#endif

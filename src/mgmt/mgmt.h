@@ -1,0 +1,35 @@
+/*
+ * mgmt — the management process: the HTTPS API on 8443 (and, later, its
+ * web UI). It keeps the admin accounts and sessions in system.db; anything
+ * that changes processes, phone systems or sockets it asks the supervisor
+ * for, and it answers reads from the state table the supervisor sends.
+ */
+#ifndef MGMT_H
+#define MGMT_H
+
+#include <sqlite3.h>
+
+#include "../core/core_child.h"
+#include "../core/core_httpd.h"
+#include "../core/core_login.h"
+
+struct mgmt {
+	sqlite3 *db;
+	struct core_child child;
+	struct core_httpd *http;
+	struct core_login login;
+	json_t *state; /* last IPC_STATE from the supervisor */
+	SSL_CTX *tls;
+};
+
+int mgmt_main(void);
+/* mgmt_api.c */
+void mgmt_api_handle(struct core_httpd_req *req, void *arg);
+/* Answers a request held for the supervisor's IPC_REPLY. */
+void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg);
+/* mgmt_system.c: host and process figures for GET /api/v1/system. */
+json_t *mgmt_system_info(struct mgmt *m);
+/* The interfaces, each with the services listening on it. */
+json_t *mgmt_interfaces(struct mgmt *m);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * mgmt_api — the management JSON API under /api/v1 (docs/api.md). Every
+ * endpoint but login needs a bearer token. Operations that change phone
+ * systems or sockets are forwarded to the supervisor and answered when it
+ * replies; the HTTP request id doubles as the IPC request id.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/core_auth.h"
+#include "../core/core_db.h"
+#include "../core/core_log.h"
+#include "../core/core_names.h"
+#include "mgmt.h"
+
+#define API "/api/v1"
+
+static bool is(const struct core_httpd_req *req, const char *method)
+{
+	return strcmp(req->method, method) == 0 ||
+	       (strcmp(method, "GET") == 0 && strcmp(req->method, "HEAD") == 0);
+}
+
+/* Sends an operation to the supervisor; the reply answers req. */
+static void api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op)
+{
+	if (core_ipc_send_json(m->child.ipc, IPC_REQUEST, (uint32_t)req->id, op, NULL, 0) < 0)
+		core_httpd_respond_error(req, 503, "the supervisor is not reachable");
+	json_decref(op);
+}
+
+void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg)
+{
+	struct core_httpd_req *req = core_httpd_find(m->http, msg->id);
+	json_t *r = core_ipc_json(msg);
+	if (!req || !r) {
+		json_decref(r);
+		return; /* the client has gone */
+	}
+	int status = (int)json_integer_value(json_object_get(r, "status"));
+	json_object_del(r, "status");
+	if (status < 200 || status > 599)
+		status = 500;
+	core_httpd_respond_json(req, status, r);
+}
+
+static json_t *api_find_ps(struct mgmt *m, const char *name)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "name")), name) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+static json_t *api_ps_view(json_t *ps)
+{
+	const char *name = json_string_value(json_object_get(ps, "name"));
+	char path[80];
+	snprintf(path, sizeof(path), "/%s/", name);
+	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:s}", "name", json_object_get(ps, "name"),
+			 "state", json_object_get(ps, "state"), "created",
+			 json_object_get(ps, "created"), "since", json_object_get(ps, "since"),
+			 "restarts", json_object_get(ps, "restarts"), "path", path);
+}
+
+static void api_ps_list(struct mgmt *m, struct core_httpd_req *req)
+{
+	json_t *out = json_array(), *it;
+	size_t i;
+	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it)
+		json_array_append_new(out, api_ps_view(it));
+	core_httpd_respond_json(req, 200, json_pack("{s:o}", "phone_systems", out));
+}
+
+static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
+{
+	json_t *b = core_httpd_json_body(req);
+	if (!b)
+		return;
+	const char *name = json_string_value(json_object_get(b, "name"));
+	const char *pw = json_string_value(json_object_get(b, "admin_password"));
+	const char *why = !name			    ? "name is required"
+			  : core_name_problem(name) ? core_name_problem(name)
+			  : !pw			    ? "admin_password is required"
+						    : core_auth_password_problem(pw);
+	char hash[CORE_AUTH_HASH_LEN];
+	if (why) {
+		core_httpd_respond_error(req, 400, why);
+	} else if (api_find_ps(m, name)) {
+		core_httpd_respond_error(req, 409, "a phone system with this name already exists");
+	} else if (core_auth_hash_password(pw, hash) < 0) {
+		core_httpd_respond_error(req, 500, "could not hash the password");
+	} else {
+		api_ask(m, req,
+			json_pack("{s:s, s:s, s:s}", "op", "create", "name", name, "admin_hash",
+				  hash));
+	}
+	json_decref(b);
+}
+
+/* /api/v1/phone-systems/{name}[/start|/stop] */
+static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *rest)
+{
+	char name[64];
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+	const char *action = slash ? slash + 1 : "";
+	if (n == 0 || n >= sizeof(name)) {
+		core_httpd_respond_error(req, 404, "no such phone system");
+		return;
+	}
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	json_t *ps = api_find_ps(m, name);
+	if (!ps) {
+		core_httpd_respond_error(req, 404, "no such phone system");
+	} else if (!*action && is(req, "GET")) {
+		core_httpd_respond_json(req, 200, api_ps_view(ps));
+	} else if (!*action && is(req, "DELETE")) {
+		api_ask(m, req, json_pack("{s:s, s:s}", "op", "delete", "name", name));
+	} else if ((strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) &&
+		   is(req, "POST")) {
+		api_ask(m, req, json_pack("{s:s, s:s}", "op", action, "name", name));
+	} else if (!*action || strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) {
+		core_httpd_respond_error(req, 405, "method not allowed");
+	} else {
+		core_httpd_respond_error(req, 404, "not found");
+	}
+}
+
+static void api_interfaces_put(struct mgmt *m, struct core_httpd_req *req)
+{
+	json_t *b = core_httpd_json_body(req);
+	if (!b)
+		return;
+	json_t *op = json_pack("{s:s}", "op", "set-interfaces");
+	const char *keys[] = {"management", "sbc"};
+	for (int i = 0; i < 2; i++)
+		if (json_object_get(b, keys[i]))
+			json_object_set(op, keys[i], json_object_get(b, keys[i]));
+	json_decref(b);
+	if (json_object_size(op) == 1) {
+		json_decref(op);
+		core_httpd_respond_error(req, 400,
+					 "give 'management' and/or 'sbc' interface lists");
+		return;
+	}
+	api_ask(m, req, op);
+}
+
+static void api_settings(struct mgmt *m, struct core_httpd_req *req)
+{
+	if (is(req, "PUT")) {
+		json_t *b = core_httpd_json_body(req);
+		if (!b)
+			return;
+		json_t *ttl = json_object_get(b, "session_ttl");
+		if (ttl && (!json_is_integer(ttl) || json_integer_value(ttl) < 5 ||
+			    json_integer_value(ttl) > 7 * 86400)) {
+			json_decref(b);
+			core_httpd_respond_error(req, 400,
+						 "session_ttl must be 5 to 604800 seconds");
+			return;
+		}
+		if (ttl) {
+			char v[32];
+			snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(ttl));
+			if (core_db_setting_set(m->db, "session_ttl", v) < 0) {
+				json_decref(b);
+				core_httpd_respond_error(req, 500, "could not save the settings");
+				return;
+			}
+		}
+		json_decref(b);
+	} else if (!is(req, "GET")) {
+		core_httpd_respond_error(req, 405, "method not allowed");
+		return;
+	}
+	core_httpd_respond_json(req, 200,
+				json_pack("{s:i}", "session_ttl", core_login_ttl(&m->login)));
+}
+
+static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p)
+{
+	if (strcmp(p, "/phone-systems") == 0) {
+		if (is(req, "GET"))
+			api_ps_list(m, req);
+		else if (is(req, "POST"))
+			api_ps_create(m, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strncmp(p, "/phone-systems/", 15) == 0) {
+		api_ps_one(m, req, p + 15);
+	} else if (strcmp(p, "/interfaces") == 0) {
+		if (is(req, "GET"))
+			core_httpd_respond_json(req, 200, mgmt_interfaces(m));
+		else if (is(req, "PUT"))
+			api_interfaces_put(m, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strcmp(p, "/system") == 0) {
+		if (is(req, "GET"))
+			core_httpd_respond_json(req, 200, mgmt_system_info(m));
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strcmp(p, "/settings") == 0) {
+		api_settings(m, req);
+	} else {
+		core_httpd_respond_error(req, 404, "no such endpoint");
+	}
+}
+
+static void api_root_page(struct core_httpd_req *req)
+{
+	static const char page[] =
+		"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		"<title>Zentrale management</title></head><body><h1>Zentrale management</h1>"
+		"<p>The management API is at <code>/api/v1</code>.</p></body></html>\n";
+	core_httpd_respond(req, 200, "text/html; charset=utf-8",
+			   "Content-Security-Policy: default-src 'self'\r\n", page,
+			   sizeof(page) - 1);
+}
+
+void mgmt_api_handle(struct core_httpd_req *req, void *arg)
+{
+	struct mgmt *m = arg;
+	const char *p = req->path;
+	char user[128];
+
+	if (strcmp(p, "/") == 0 && is(req, "GET")) {
+		api_root_page(req);
+		return;
+	}
+	if (strncmp(p, API "/", sizeof(API)) != 0) {
+		core_httpd_respond_error(req, 404, "not found");
+		return;
+	}
+	p += sizeof(API) - 1;
+	if (strcmp(p, "/login") == 0) {
+		if (is(req, "POST"))
+			core_login_handle(&m->login, req);
+		else
+			core_httpd_respond_error(req, 405, "use POST to log in");
+		return;
+	}
+	if (strcmp(p, "/logout") == 0) {
+		if (is(req, "POST"))
+			core_login_logout(&m->login, req);
+		else
+			core_httpd_respond_error(req, 405, "use POST to log out");
+		return;
+	}
+	if (core_login_require(&m->login, req, user, sizeof(user)) < 0)
+		return;
+	if (!m->state) {
+		core_httpd_respond_error(req, 503, "the server is still starting, try again");
+		return;
+	}
+	api_authed(m, req, p);
+}

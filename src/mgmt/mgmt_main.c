@@ -1,0 +1,74 @@
+/* mgmt_main — the management process: TLS context, API server, supervisor messages. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/core_db.h"
+#include "../core/core_log.h"
+#include "../core/core_tls.h"
+#include "mgmt.h"
+
+static void mgmt_on_listeners(struct mgmt *m, struct core_ipc_msg *msg)
+{
+	core_httpd_close_listeners(m->http);
+	for (int i = 0; i < msg->nfds; i++)
+		core_httpd_listen(m->http, msg->fds[i]);
+	log_info("serving on %d socket(s)", msg->nfds);
+	msg->nfds = 0;
+}
+
+static void mgmt_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
+{
+	struct mgmt *m = arg;
+	(void)ipc;
+	switch (msg->type) {
+	case IPC_LISTENERS:
+		mgmt_on_listeners(m, msg);
+		break;
+	case IPC_STATE: {
+		json_t *st = core_ipc_json(msg);
+		if (st) {
+			json_decref(m->state);
+			m->state = st;
+		}
+		break;
+	}
+	case IPC_REPLY:
+		mgmt_api_reply(m, msg);
+		break;
+	default:
+		break;
+	}
+	core_ipc_close_fds(msg);
+}
+
+int mgmt_main(void)
+{
+	struct mgmt m = {0};
+	core_child_init(&m.child, "mgmt", NULL, mgmt_on_ipc, &m);
+	if (core_db_open("system.db", &m.db) < 0)
+		core_fatal("cannot open system.db");
+	if (core_login_init(&m.login, m.db, "management") < 0)
+		core_fatal("out of memory");
+	m.tls = core_tls_server_ctx("certs/server.crt", "certs/server.key", CORE_TLS_ALPN_HTTP1);
+	if (!m.tls)
+		core_fatal("cannot load the TLS certificate");
+	struct core_httpd_limits lim = {.max_body = 1 << 20,
+					.request_timeout = 10,
+					.idle_timeout = 60,
+					.max_connections = 512,
+					.hsts = true};
+	m.http = core_httpd_new(m.child.base, m.tls, &lim, mgmt_api_handle, &m);
+	if (!m.http)
+		core_fatal("out of memory");
+	core_child_ready(&m.child);
+	core_child_run(&m.child);
+
+	core_httpd_free(m.http);
+	SSL_CTX_free(m.tls);
+	json_decref(m.state);
+	core_login_free(&m.login);
+	sqlite3_close(m.db);
+	core_child_free(&m.child);
+	return 0;
+}

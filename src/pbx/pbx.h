@@ -1,0 +1,29 @@
+/*
+ * pbx — one phone system's process. It owns the phone system's state and
+ * logic and pbx.db, and listens only on Unix sockets in run/<name>/ that
+ * the SBC reaches; nothing in it is reachable from the network directly.
+ */
+#ifndef PBX_H
+#define PBX_H
+
+#include <sqlite3.h>
+#include <time.h>
+
+#include "../core/core_child.h"
+#include "../core/core_httpd.h"
+#include "../core/core_login.h"
+
+struct pbx {
+	const char *name;
+	time_t started;
+	sqlite3 *db;
+	struct core_child child;
+	struct core_httpd *http;
+	struct core_login login;
+};
+
+int pbx_main(const char *name);
+/* pbx_http.c: the phone system's web UI and API under /<name>/. */
+void pbx_http_handle(struct core_httpd_req *req, void *arg);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * pbx_http — the phone system's HTTP face, reached only through the SBC at
+ * /<name>/: a page naming the phone system, and the API (login, logout,
+ * status). Requests arrive with the client's address in X-Real-IP, which
+ * only the SBC can set because only it can reach our socket.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/core_version.h"
+#include "pbx.h"
+
+/* The part of the path after "/<name>", or NULL if the path is not ours. */
+static const char *pbx_subpath(const struct pbx *p, const char *path)
+{
+	size_t n = strlen(p->name);
+	if (path[0] != '/' || strncmp(path + 1, p->name, n) != 0)
+		return NULL;
+	const char *rest = path + 1 + n;
+	return *rest == '\0' || *rest == '/' ? rest : NULL;
+}
+
+static void pbx_page(struct pbx *p, struct core_httpd_req *req)
+{
+	char *html = NULL;
+	/* The name is [a-z0-9-] only, so it needs no escaping in HTML. */
+	int n = asprintf(&html,
+			 "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+			 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+			 "<title>%s — Zentrale</title></head>\n<body>"
+			 "<h1>Phone system %s</h1>"
+			 "<p>This is the phone system <strong>%s</strong> on Zentrale %s.</p>"
+			 "</body></html>\n",
+			 p->name, p->name, p->name, ZENTRALE_VERSION);
+	if (n < 0) {
+		core_httpd_respond_error(req, 500, "out of memory");
+		return;
+	}
+	core_httpd_respond(req, 200, "text/html; charset=utf-8",
+			   "Content-Security-Policy: default-src 'self'\r\n", html, (size_t)n);
+	free(html);
+}
+
+static void pbx_status(struct pbx *p, struct core_httpd_req *req)
+{
+	char user[128];
+	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
+		return;
+	time_t now = time(NULL);
+	core_httpd_respond_json(req, 200,
+				json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", p->name, "state",
+					  "running", "version", ZENTRALE_VERSION, "started",
+					  (json_int_t)p->started, "uptime",
+					  (json_int_t)(now - p->started)));
+}
+
+void pbx_http_handle(struct core_httpd_req *req, void *arg)
+{
+	struct pbx *p = arg;
+	const char *sub = pbx_subpath(p, req->path);
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	bool post = strcmp(req->method, "POST") == 0;
+
+	if (!sub) {
+		core_httpd_respond_error(req, 404, "not found");
+	} else if (*sub == '\0') {
+		char loc[128];
+		snprintf(loc, sizeof(loc), "Location: /%s/\r\n", p->name);
+		core_httpd_respond(req, 301, NULL, loc, "", 0);
+	} else if (strcmp(sub, "/") == 0) {
+		if (get)
+			pbx_page(p, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strcmp(sub, "/api/v1/login") == 0) {
+		if (post)
+			core_login_handle(&p->login, req);
+		else
+			core_httpd_respond_error(req, 405, "use POST to log in");
+	} else if (strcmp(sub, "/api/v1/logout") == 0) {
+		if (post)
+			core_login_logout(&p->login, req);
+		else
+			core_httpd_respond_error(req, 405, "use POST to log out");
+	} else if (strcmp(sub, "/api/v1/status") == 0) {
+		if (get)
+			pbx_status(p, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+	} else {
+		core_httpd_respond_error(req, 404, "not found");
+	}
+}

@@ -1,0 +1,62 @@
+/* pbx_main — a phone system's process: open pbx.db, serve HTTP on its Unix socket. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/core_log.h"
+#include "../core/core_names.h"
+#include "../core/core_net.h"
+#include "pbx.h"
+#include "pbx_store.h"
+
+static void pbx_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
+{
+	(void)ipc;
+	(void)arg;
+	core_ipc_close_fds(msg);
+}
+
+int pbx_main(const char *name)
+{
+	struct pbx p = {.name = name, .started = time(NULL)};
+	char path[256];
+
+	if (!name || core_name_problem(name))
+		core_fatal("pbx: invalid phone-system name");
+	core_child_init(&p.child, "pbx", name, pbx_on_ipc, &p);
+
+	snprintf(path, sizeof(path), "phone-systems/%s/pbx.db", name);
+	if (pbx_store_open(path, &p.db) < 0)
+		core_fatal("cannot open %s", path);
+	char realm[96];
+	snprintf(realm, sizeof(realm), "phone system %s", name);
+	if (core_login_init(&p.login, p.db, realm) < 0)
+		core_fatal("out of memory");
+
+	snprintf(path, sizeof(path), "run/%s", name);
+	if (mkdir(path, 0750) < 0 && errno != EEXIST)
+		core_fatal("cannot create %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "run/%s/http.sock", name);
+	int fd = core_net_listen_unix(path, 0660);
+	if (fd < 0)
+		core_fatal("cannot listen on %s: %s", path, strerror(-fd));
+
+	struct core_httpd_limits lim = {.max_body = 1 << 20,
+					.request_timeout = 30,
+					.idle_timeout = 75,
+					.max_connections = 1024,
+					.trust_forwarded = true};
+	p.http = core_httpd_new(p.child.base, NULL, &lim, pbx_http_handle, &p);
+	if (!p.http || core_httpd_listen(p.http, fd) < 0)
+		core_fatal("cannot serve HTTP");
+	core_child_ready(&p.child);
+	log_info("serving on %s", path);
+	core_child_run(&p.child);
+
+	core_httpd_free(p.http);
+	core_login_free(&p.login);
+	sqlite3_close(p.db);
+	core_child_free(&p.child);
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* pbx_store — see pbx_store.h. */
+#include "pbx_store.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "../core/core_auth.h"
+#include "../core/core_db.h"
+
+/* pbx.db schema, one migration per entry; never edit a released one. */
+static const char *const pbx_schema[] = {
+	"CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE admins(username TEXT PRIMARY KEY, password_hash TEXT NOT NULL,"
+	" created INTEGER NOT NULL);" CORE_AUTH_SESSIONS_SQL,
+};
+
+int pbx_store_open(const char *path, sqlite3 **db)
+{
+	if (core_db_open(path, db) < 0)
+		return -1;
+	if (core_db_migrate(*db, pbx_schema, sizeof(pbx_schema) / sizeof(pbx_schema[0])) < 0) {
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int pbx_store_create(const char *path, const char *admin_hash)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	if (access(path, F_OK) == 0 || pbx_store_open(path, &db) < 0)
+		return -1;
+	int r = -1;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO admins(username,password_hash,created) "
+			       "VALUES('admin',?,strftime('%s','now'))",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, admin_hash, -1, SQLITE_STATIC);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return r;
+}

@@ -1,0 +1,42 @@
+/*
+ * sbc — the Session Border Controller process, the only door to phone
+ * systems. It terminates TLS and routes each request or message to the
+ * phone system it names. This part: HTTPS on 443 to each phone system's
+ * HTTP Unix socket, by the first path segment.
+ */
+#ifndef SBC_H
+#define SBC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "../core/core_child.h"
+
+#define SBC_MAX_CONNECTIONS 4096
+
+struct sbc_proxy;
+
+struct sbc {
+	struct core_child child;
+	SSL_CTX *tls;
+	json_t *routes; /* name → {"state", "http_socket"}, from the supervisor */
+	struct sbc_proxy *https;
+};
+
+int sbc_main(void);
+
+/* sbc_route.c: the phone-system table. */
+void sbc_route_update(struct sbc *sbc, json_t *state);
+/* The HTTP socket of a running phone system; NULL with *exists telling
+ * whether the name is known at all. */
+const char *sbc_route_http(struct sbc *sbc, const char *name, size_t namelen, bool *exists);
+
+/* sbc_proxy.c: the HTTPS reverse proxy. */
+struct sbc_proxy *sbc_proxy_new(struct sbc *sbc);
+void sbc_proxy_free(struct sbc_proxy *px);
+void sbc_proxy_set_listeners(struct sbc_proxy *px, int *fds, int nfds);
+
+#endif

@@ -1,0 +1,525 @@
+/*
+ * sbc_proxy — HTTPS on 443 to the phone systems' HTTP Unix sockets.
+ *
+ * Each request is routed on its own by the first path segment, so one
+ * keep-alive connection may visit several phone systems. Requests and
+ * responses are re-framed, never passed through raw: hop-by-hop headers are
+ * dropped, bodies are forwarded as they arrive (with Content-Length when the
+ * length is known, chunked otherwise), and each direction stops reading
+ * while the other side's buffer is full, so a large body is streamed, not
+ * held whole. X-Real-IP carries the client address to the phone system,
+ * which trusts it because only we can reach its socket.
+ *
+ * Limits: the head of a request must arrive within SBC_HEAD_TIMEOUT of its
+ * first byte (slow-loris), an idle keep-alive connection is closed after
+ * SBC_IDLE_TIMEOUT, and a phone system that does not answer within
+ * SBC_UPSTREAM_TIMEOUT gets the client a 504 — without stalling anyone else.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+
+#include "../core/core_log.h"
+#include "../core/core_net.h"
+#include "../http/http_msg.h"
+#include "sbc.h"
+
+#define SBC_HEAD_TIMEOUT     10
+#define SBC_IDLE_TIMEOUT     60
+#define SBC_BODY_TIMEOUT     30 /* between two reads of a body, either side */
+#define SBC_UPSTREAM_TIMEOUT 15
+#define SBC_HIGH_WATER	     (256 * 1024)
+#define SBC_MAX_LISTENERS    64
+
+struct proxy_conn {
+	struct sbc_proxy *px;
+	struct proxy_conn *prev, *next;
+	struct bufferevent *client;
+	struct bufferevent *up; /* to the phone system, one per request */
+	struct event *timer;
+	bool waiting_head; /* the timer is the head deadline, not idle */
+	bool req_routed;   /* upstream chosen (or answered locally) */
+	bool req_chunked;  /* request body re-chunked upstream */
+	bool resp_chunked; /* response body re-chunked to the client */
+	bool resp_started; /* response head sent to the client */
+	bool local;	   /* answered by us; request body is discarded */
+	bool closing;	   /* close once the output is flushed */
+	char peer[64];
+	struct http_msg req;
+	struct http_msg resp;
+};
+
+struct sbc_proxy {
+	struct sbc *sbc;
+	struct evconnlistener *listeners[SBC_MAX_LISTENERS];
+	int nlisteners;
+	struct proxy_conn *conns;
+	int nconns;
+};
+
+static void conn_free(struct proxy_conn *c)
+{
+	struct sbc_proxy *px = c->px;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		px->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	px->nconns--;
+	if (c->up)
+		bufferevent_free(c->up);
+	bufferevent_free(c->client);
+	event_free(c->timer);
+	free(c);
+}
+
+static void conn_arm(struct proxy_conn *c, int seconds, bool head)
+{
+	struct timeval tv = {.tv_sec = seconds};
+	c->waiting_head = head;
+	event_add(c->timer, &tv);
+}
+
+/* Closes the connection once everything queued for the client is sent. */
+static void conn_close_after_flush(struct proxy_conn *c)
+{
+	c->closing = true;
+	event_del(c->timer);
+	bufferevent_disable(c->client, EV_READ);
+	if (c->up) {
+		bufferevent_free(c->up);
+		c->up = NULL;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
+		conn_free(c);
+}
+
+/* A response of our own (no phone system involved). */
+static void conn_local_reply(struct proxy_conn *c, int status, const char *text, bool close)
+{
+	struct evbuffer *out = bufferevent_get_output(c->client);
+	char body[512];
+	int n = snprintf(body, sizeof(body),
+			 "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+			 "<title>%d %s</title></head><body><h1>%s</h1><p>%s</p></body></html>\n",
+			 status, http_status_reason(status), http_status_reason(status), text);
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
+			    "Content-Length: %d\r\nCache-Control: no-store\r\n"
+			    "X-Content-Type-Options: nosniff\r\n%s"
+			    "Strict-Transport-Security: max-age=63072000\r\nConnection: %s\r\n\r\n",
+			    status, http_status_reason(status), n,
+			    status == 503 ? "Retry-After: 5\r\n" : "",
+			    close ? "close" : "keep-alive");
+	evbuffer_add(out, body, (size_t)n);
+	c->resp_started = true;
+}
+
+static void conn_start_next(struct proxy_conn *c);
+static void conn_route(void *arg);
+static void conn_on_resp_head(void *arg);
+
+/* The exchange is over: go on with the next request or close. */
+static void conn_exchange_done(struct proxy_conn *c)
+{
+	if (c->up) {
+		bufferevent_free(c->up);
+		c->up = NULL;
+	}
+	if (!c->req.done || !http_msg_keep_alive(&c->req) || c->closing) {
+		conn_close_after_flush(c);
+		return;
+	}
+	conn_start_next(c);
+}
+
+static void conn_on_req_body(void *arg, const char *data, size_t len)
+{
+	struct proxy_conn *c = arg;
+	if (!c->up)
+		return; /* answered locally: discard */
+	struct evbuffer *out = bufferevent_get_output(c->up);
+	if (c->req_chunked)
+		evbuffer_add_printf(out, "%zx\r\n", len);
+	evbuffer_add(out, data, len);
+	if (c->req_chunked)
+		evbuffer_add(out, "\r\n", 2);
+}
+
+static void conn_on_resp_body(void *arg, const char *data, size_t len)
+{
+	struct proxy_conn *c = arg;
+	struct evbuffer *out = bufferevent_get_output(c->client);
+	if (c->resp_chunked)
+		evbuffer_add_printf(out, "%zx\r\n", len);
+	evbuffer_add(out, data, len);
+	if (c->resp_chunked)
+		evbuffer_add(out, "\r\n", 2);
+}
+
+static void conn_start_next(struct proxy_conn *c)
+{
+	http_msg_next(&c->req);
+	http_msg_init(&c->resp, HTTP_RESPONSE, conn_on_resp_head, conn_on_resp_body, c);
+	c->req_routed = c->req_chunked = c->resp_chunked = c->resp_started = c->local = false;
+	conn_arm(c, SBC_IDLE_TIMEOUT, false);
+	bufferevent_enable(c->client, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
+		bufferevent_trigger(c->client, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void up_on_read(struct bufferevent *bev, void *arg);
+static void up_on_write(struct bufferevent *bev, void *arg);
+static void up_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* Writes the request head upstream, re-framed. */
+static void conn_send_head(struct proxy_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->up);
+	struct http_msg *m = &c->req;
+	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\n", http_msg_method(m), m->url);
+	for (int i = 0; i < m->nheaders; i++) {
+		const char *n = m->headers[i].name;
+		if (http_header_is_hop_by_hop(n) || strcasecmp(n, "Content-Length") == 0 ||
+		    strcasecmp(n, "X-Real-IP") == 0 || strcasecmp(n, "X-Forwarded-For") == 0 ||
+		    strcasecmp(n, "X-Forwarded-Proto") == 0 || strcasecmp(n, "Expect") == 0)
+			continue;
+		evbuffer_add_printf(out, "%s: %s\r\n", n, m->headers[i].value);
+	}
+	c->req_chunked = !http_msg_has_length(m);
+	if (c->req_chunked)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	else if (http_msg_header(m, "Content-Length"))
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+				    (unsigned long long)http_msg_content_length(m));
+	evbuffer_add_printf(out,
+			    "X-Real-IP: %s\r\nX-Forwarded-For: %s\r\nX-Forwarded-Proto: https\r\n"
+			    "Connection: close\r\n\r\n",
+			    c->peer, c->peer);
+}
+
+static int conn_connect_up(struct proxy_conn *c, const char *sockpath)
+{
+	int fd = core_net_connect_unix(sockpath);
+	if (fd < 0)
+		return -1;
+	c->up = bufferevent_socket_new(bufferevent_get_base(c->client), fd,
+				       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!c->up) {
+		close(fd);
+		return -1;
+	}
+	struct timeval rt = {.tv_sec = SBC_UPSTREAM_TIMEOUT}, wt = {.tv_sec = SBC_BODY_TIMEOUT};
+	bufferevent_set_timeouts(c->up, &rt, &wt);
+	bufferevent_setwatermark(c->up, EV_READ, 0, SBC_HIGH_WATER);
+	bufferevent_setwatermark(c->up, EV_WRITE, SBC_HIGH_WATER / 4, 0);
+	bufferevent_setcb(c->up, up_on_read, up_on_write, up_on_event, c);
+	bufferevent_enable(c->up, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* The request head is complete: choose the phone system (llhttp callback). */
+static void conn_route(void *arg)
+{
+	struct proxy_conn *c = arg;
+	const char *url = c->req.url ? c->req.url : "";
+	c->req_routed = true;
+	event_del(c->timer);
+	c->resp.skip_body = strcmp(http_msg_method(&c->req), "HEAD") == 0;
+	if (url[0] != '/') {
+		c->local = true;
+		conn_local_reply(c, 400, "Malformed request target.", true);
+		return;
+	}
+	size_t n = strcspn(url + 1, "/?#");
+	bool exists = false;
+	const char *sock = n ? sbc_route_http(c->px->sbc, url + 1, n, &exists) : NULL;
+	bool close = !http_msg_has_length(&c->req) || http_msg_content_length(&c->req) > 0;
+	if (!exists) {
+		c->local = true;
+		conn_local_reply(c, 404, "There is no phone system at this address.", close);
+		return;
+	}
+	if (!sock || conn_connect_up(c, sock) < 0) {
+		c->local = true;
+		conn_local_reply(c, 503,
+				 "This phone system is stopped or restarting. Try again shortly.",
+				 close);
+		return;
+	}
+	const char *expect = http_msg_header(&c->req, "Expect");
+	if (expect && strcasecmp(expect, "100-continue") == 0)
+		evbuffer_add_printf(bufferevent_get_output(c->client),
+				    "HTTP/1.1 100 Continue\r\n\r\n");
+	conn_send_head(c);
+}
+
+static void client_on_read(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	while (!c->closing && !c->req.done && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		bool begun = c->req.begun;
+		long n = http_msg_feed(&c->req, v.iov_base, v.iov_len);
+		if (n < 0) {
+			static const char *const why[] = {[400] = "Malformed HTTP request.",
+							  [414] = "Request target too long.",
+							  [431] = "Request headers too large.",
+							  [501] = "Not supported."};
+			int st = c->req.error;
+			if (c->resp_started) {
+				conn_close_after_flush(c);
+				return;
+			}
+			conn_local_reply(c, st, st < 502 && why[st] ? why[st] : "Bad request.",
+					 true);
+			conn_close_after_flush(c);
+			return;
+		}
+		evbuffer_drain(in, (size_t)n);
+		if (!begun && c->req.begun && !c->req.head_done)
+			conn_arm(c, SBC_HEAD_TIMEOUT, true);
+		if (c->up && evbuffer_get_length(bufferevent_get_output(c->up)) > SBC_HIGH_WATER) {
+			bufferevent_disable(bev, EV_READ); /* until the phone system catches up */
+			break;
+		}
+	}
+	if (c->req.done && c->up) {
+		if (c->req_chunked)
+			evbuffer_add(bufferevent_get_output(c->up), "0\r\n\r\n", 5);
+		bufferevent_disable(bev, EV_READ); /* pipelined requests wait their turn */
+	}
+	if (c->req.done && c->local && !c->closing)
+		conn_exchange_done(c);
+	else if (c->local && !c->closing &&
+		 (!http_msg_has_length(&c->req) || http_msg_content_length(&c->req) > 0))
+		conn_close_after_flush(c); /* do not read a body nobody will take */
+}
+
+static void client_on_write(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn *c = arg;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 && c->closing) {
+		conn_free(c);
+		return;
+	}
+	if (c->up)
+		bufferevent_enable(c->up, EV_READ); /* room again for the response */
+}
+
+static void client_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* TLS handshake done */
+	conn_free(arg);
+}
+
+static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_conn *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->waiting_head && !c->resp_started) {
+		log_info("https: %s too slow to send a request head, closing", c->peer);
+		conn_local_reply(c, 408, "Request timeout.", true);
+		conn_close_after_flush(c);
+	} else {
+		conn_free(c);
+	}
+}
+
+/* Sends the response head to the client, re-framed (llhttp callback). */
+static void conn_on_resp_head(void *arg)
+{
+	struct proxy_conn *c = arg;
+	struct evbuffer *out = bufferevent_get_output(c->client);
+	struct http_msg *m = &c->resp;
+	bool keep = http_msg_keep_alive(&c->req) && c->req.done;
+	int status = http_msg_status(m);
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+			    m->reason && *m->reason ? m->reason : http_status_reason(status));
+	for (int i = 0; i < m->nheaders; i++) {
+		const char *n = m->headers[i].name;
+		if (http_header_is_hop_by_hop(n) || strcasecmp(n, "Content-Length") == 0)
+			continue;
+		evbuffer_add_printf(out, "%s: %s\r\n", n, m->headers[i].value);
+	}
+	c->resp_chunked = !http_msg_has_length(m);
+	if (c->resp_chunked)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	else if (http_msg_header(m, "Content-Length"))
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+				    (unsigned long long)http_msg_content_length(m));
+	evbuffer_add_printf(out,
+			    "Strict-Transport-Security: max-age=63072000\r\nConnection: %s\r\n\r\n",
+			    keep ? "keep-alive" : "close");
+	if (!keep)
+		c->closing = true; /* after this response */
+	c->resp_started = true;
+}
+
+static void conn_resp_complete(struct proxy_conn *c)
+{
+	if (c->resp_chunked)
+		evbuffer_add(bufferevent_get_output(c->client), "0\r\n\r\n", 5);
+	conn_exchange_done(c);
+}
+
+static void up_on_read(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	while (c->up && !c->resp.done && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		long n = http_msg_feed(&c->resp, v.iov_base, v.iov_len);
+		if (n < 0) {
+			log_warn("https: malformed response from a phone system");
+			if (!c->resp_started)
+				conn_local_reply(c, 502, "The phone system answered wrongly.",
+						 true);
+			conn_close_after_flush(c);
+			return;
+		}
+		evbuffer_drain(in, (size_t)n);
+		if (evbuffer_get_length(bufferevent_get_output(c->client)) > SBC_HIGH_WATER) {
+			bufferevent_disable(bev, EV_READ); /* until the client catches up */
+			break;
+		}
+	}
+	if (c->up && c->resp.done)
+		conn_resp_complete(c);
+}
+
+static void up_on_write(struct bufferevent *bev, void *arg)
+{
+	struct proxy_conn *c = arg;
+	(void)bev;
+	if (!c->req.done && !c->closing)
+		bufferevent_enable(c->client, EV_READ); /* room again for the body */
+}
+
+static void up_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct proxy_conn *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if ((what & BEV_EVENT_EOF) && http_msg_finish(&c->resp) == 0) {
+		conn_resp_complete(c); /* a body delimited by the end of the connection */
+		return;
+	}
+	if (!c->resp_started) {
+		bool timeout = what & BEV_EVENT_TIMEOUT;
+		log_warn("https: phone system %s", timeout ? "did not answer in time" : "failed");
+		conn_local_reply(c, timeout ? 504 : 502,
+				 timeout ? "The phone system did not answer in time."
+					 : "The phone system closed the connection.",
+				 true);
+	}
+	conn_close_after_flush(c);
+}
+
+static void proxy_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+			    int salen, void *arg)
+{
+	struct sbc_proxy *px = arg;
+	(void)salen;
+	if (px->nconns >= SBC_MAX_CONNECTIONS) {
+		close(fd);
+		return;
+	}
+	struct proxy_conn *c = calloc(1, sizeof(*c));
+	SSL *ssl = c ? SSL_new(px->sbc->tls) : NULL;
+	if (!ssl) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->client = bufferevent_openssl_socket_new(evconnlistener_get_base(l), fd, ssl,
+						   BUFFEREVENT_SSL_ACCEPTING,
+						   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	c->timer = evtimer_new(evconnlistener_get_base(l), conn_on_timer, c);
+	if (!c->client || !c->timer) {
+		if (c->client)
+			bufferevent_free(c->client);
+		else {
+			SSL_free(ssl);
+			close(fd);
+		}
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->client, 1);
+	c->px = px;
+	core_net_addr_str(sa, c->peer, sizeof(c->peer));
+	http_msg_init(&c->req, HTTP_REQUEST, conn_route, conn_on_req_body, c);
+	http_msg_init(&c->resp, HTTP_RESPONSE, conn_on_resp_head, conn_on_resp_body, c);
+	c->next = px->conns;
+	if (px->conns)
+		px->conns->prev = c;
+	px->conns = c;
+	px->nconns++;
+
+	struct timeval t = {.tv_sec = SBC_BODY_TIMEOUT};
+	bufferevent_set_timeouts(c->client, &t, &t);
+	bufferevent_setwatermark(c->client, EV_READ, 0, SBC_HIGH_WATER);
+	bufferevent_setwatermark(c->client, EV_WRITE, SBC_HIGH_WATER / 4, 0);
+	bufferevent_setcb(c->client, client_on_read, client_on_write, client_on_event, c);
+	bufferevent_enable(c->client, EV_READ | EV_WRITE);
+	conn_arm(c, SBC_HEAD_TIMEOUT, true); /* handshake and first head */
+}
+
+struct sbc_proxy *sbc_proxy_new(struct sbc *sbc)
+{
+	struct sbc_proxy *px = calloc(1, sizeof(*px));
+	if (px)
+		px->sbc = sbc;
+	return px;
+}
+
+void sbc_proxy_set_listeners(struct sbc_proxy *px, int *fds, int nfds)
+{
+	for (int i = 0; i < px->nlisteners; i++)
+		evconnlistener_free(px->listeners[i]);
+	px->nlisteners = 0;
+	for (int i = 0; i < nfds; i++) {
+		struct evconnlistener *l = NULL;
+		if (px->nlisteners < SBC_MAX_LISTENERS)
+			l = evconnlistener_new(px->sbc->child.base, proxy_on_accept, px,
+					       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+					       fds[i]);
+		if (l)
+			px->listeners[px->nlisteners++] = l;
+		else
+			close(fds[i]);
+	}
+}
+
+void sbc_proxy_free(struct sbc_proxy *px)
+{
+	if (!px)
+		return;
+	sbc_proxy_set_listeners(px, NULL, 0);
+	while (px->conns)
+		conn_free(px->conns);
+	free(px);
+}

@@ -1,0 +1,284 @@
+/*
+ * sup_children — the life of each child process: fork+exec of our own
+ * binary in its role, the IPC channel, restart with exponential backoff,
+ * `failed` for a phone system that keeps crashing, and the state table
+ * that mgmt and the SBC are sent after every change.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../core/core_log.h"
+#include "../core/core_version.h"
+#include "supervisor.h"
+
+static const char *const role_names[] = {"mgmt", "sbc", "pbx"};
+
+const char *sup_state_name(enum sup_state st)
+{
+	static const char *const names[] = {"stopped", "starting", "running", "failed"};
+	return names[st];
+}
+
+static const char *child_label(const struct sup_child *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", role_names[c->role], c->name[0] ? " " : "", c->name);
+	return buf;
+}
+
+static void child_set_state(struct sup_child *c, enum sup_state st)
+{
+	c->state = st;
+	c->since = time(NULL);
+}
+
+struct sup_child *sup_child_add(struct sup *s, enum sup_role role, const char *name)
+{
+	struct sup_child *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->sup = s;
+	c->role = role;
+	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+	c->enabled = true;
+	c->created = time(NULL);
+	child_set_state(c, ST_STOPPED);
+	/* Appended, so the list stays in creation order for the API. */
+	struct sup_child **pp = &s->children;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = c;
+	return c;
+}
+
+struct sup_child *sup_child_find(struct sup *s, const char *name)
+{
+	for (struct sup_child *c = s->children; c; c = c->next)
+		if (c->role == ROLE_PBX && strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+void sup_child_remove(struct sup *s, struct sup_child *c)
+{
+	for (struct sup_child **pp = &s->children; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	if (c->restart_timer)
+		event_free(c->restart_timer);
+	core_ipc_free(c->ipc);
+	free(c);
+}
+
+static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg);
+static void child_on_close(struct core_ipc *ipc, void *arg);
+
+int sup_child_spawn(struct sup *s, struct sup_child *c)
+{
+	int sv[2];
+	char label[96];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Child: its end of the pair at a known fd, then our own binary in its role. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(sv[1], CORE_IPC_CHILD_FD) < 0)
+			_exit(127);
+		char role[16];
+		snprintf(role, sizeof(role), "_%s", role_names[c->role]);
+		char *argv[] = {"zentrale", role, c->name[0] ? c->name : NULL, NULL};
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	core_ipc_free(c->ipc);
+	c->ipc = core_ipc_new(s->base, sv[0], child_on_msg, child_on_close, c);
+	c->pid = pid;
+	child_set_state(c, ST_STARTING);
+	log_info("started %s (pid %d)", child_label(c, label, sizeof(label)), (int)pid);
+	if (c->role != ROLE_PBX)
+		sup_listen_send(s, c);
+	sup_broadcast_state(s);
+	return 0;
+}
+
+static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
+{
+	struct sup_child *c = arg;
+	struct sup *s = c->sup;
+	char label[96];
+	(void)ipc;
+	switch (msg->type) {
+	case IPC_READY:
+		core_ipc_close_fds(msg);
+		log_info("%s is ready", child_label(c, label, sizeof(label)));
+		child_set_state(c, ST_RUNNING);
+		if (c->role == ROLE_PBX)
+			sup_requests_child_settled(s, c);
+		sup_broadcast_state(s);
+		break;
+	case IPC_REQUEST:
+		if (c->role == ROLE_MGMT) {
+			sup_on_request(s, c, msg);
+			break;
+		}
+		__attribute__((fallthrough)); /* only mgmt may ask */
+	default:
+		core_ipc_close_fds(msg);
+		log_warn("unexpected message %u from %s", msg->type,
+			 child_label(c, label, sizeof(label)));
+	}
+}
+
+static void child_on_close(struct core_ipc *ipc, void *arg)
+{
+	(void)ipc;
+	(void)arg;
+	/* The process is reaped through SIGCHLD; nothing to do until then. */
+}
+
+void sup_child_stop(struct sup *s, struct sup_child *c)
+{
+	(void)s;
+	if (c->restart_timer)
+		event_del(c->restart_timer);
+	if (c->pid > 0)
+		kill(c->pid, SIGTERM);
+}
+
+static void child_on_restart(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup_child *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->enabled && c->pid == 0 && !c->sup->stopping)
+		sup_child_spawn(c->sup, c);
+}
+
+/* Backoff: 0.2 s after the first crash, doubling per recent crash, 30 s at most. */
+static void child_schedule_restart(struct sup *s, struct sup_child *c, int recent)
+{
+	double delay = 0.2;
+	for (int i = 1; i < recent && delay < 30; i++)
+		delay *= 2;
+	if (delay > 30)
+		delay = 30;
+	struct timeval tv = {.tv_sec = (time_t)delay,
+			     .tv_usec = (suseconds_t)((delay - (int)delay) * 1e6)};
+	if (!c->restart_timer)
+		c->restart_timer = evtimer_new(s->base, child_on_restart, c);
+	evtimer_add(c->restart_timer, &tv);
+	char label[96];
+	log_info("restarting %s in %.1f s", child_label(c, label, sizeof(label)), delay);
+}
+
+static void child_exited(struct sup *s, struct sup_child *c, int status)
+{
+	char label[96], how[64];
+	time_t now = time(NULL);
+	child_label(c, label, sizeof(label));
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+	c->pid = 0;
+	core_ipc_free(c->ipc);
+	c->ipc = NULL;
+
+	bool expected = s->stopping || !c->enabled || c->deleting;
+	if (expected) {
+		log_info("%s stopped", label);
+		child_set_state(c, ST_STOPPED);
+	} else {
+		log_warn("%s %s", label, how);
+		c->crashes[c->ncrash++ % SUP_CRASH_LIMIT] = now;
+		int recent = 0;
+		for (int i = 0; i < SUP_CRASH_LIMIT && i < c->ncrash; i++)
+			if (now - c->crashes[i] < SUP_CRASH_WINDOW)
+				recent++;
+		if (c->role == ROLE_PBX && recent >= SUP_CRASH_LIMIT) {
+			log_error("%s crashed %d times within %d s; marked failed, not restarted",
+				  label, recent, SUP_CRASH_WINDOW);
+			child_set_state(c, ST_FAILED);
+		} else {
+			child_set_state(c, ST_STARTING);
+			c->restarts++;
+			child_schedule_restart(s, c, recent);
+		}
+	}
+	if (c->role == ROLE_PBX)
+		sup_requests_child_settled(s, c); /* may free c */
+	sup_broadcast_state(s);
+}
+
+void sup_children_reap(struct sup *s)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (struct sup_child *c = s->children; c; c = c->next) {
+			if (c->pid == pid) {
+				child_exited(s, c, status);
+				break;
+			}
+		}
+	}
+}
+
+static json_t *state_table(struct sup *s)
+{
+	json_t *pss = json_array(), *procs = json_array();
+	for (struct sup_child *c = s->children; c; c = c->next) {
+		if (c->pid > 0)
+			json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role",
+							       role_names[c->role], "name", c->name,
+							       "pid", (int)c->pid));
+		if (c->role != ROLE_PBX || c->deleting)
+			continue;
+		char sock[128];
+		snprintf(sock, sizeof(sock), "run/%s/http.sock", c->name);
+		json_array_append_new(pss, json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:b}",
+						     "name", c->name, "state",
+						     sup_state_name(c->state), "http_socket", sock,
+						     "created", (json_int_t)c->created, "since",
+						     (json_int_t)c->since, "restarts", c->restarts,
+						     "pid", (int)c->pid, "enabled", c->enabled));
+	}
+	json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "supervisor", "name", "",
+					       "pid", (int)getpid()));
+	return json_pack("{s:I, s:s, s:o, s:o, s:o}", "started", (json_int_t)s->started, "version",
+			 ZENTRALE_VERSION, "processes", procs, "phone_systems", pss, "listen",
+			 sup_listen_describe(s));
+}
+
+void sup_broadcast_state(struct sup *s)
+{
+	json_t *st = NULL;
+	for (struct sup_child *c = s->children; c; c = c->next) {
+		if (c->role == ROLE_PBX || !c->ipc)
+			continue;
+		if (!st)
+			st = state_table(s);
+		core_ipc_send_json(c->ipc, IPC_STATE, 0, st, NULL, 0);
+	}
+	json_decref(st);
+}

@@ -1,0 +1,162 @@
+/*
+ * sup_listen — the listening sockets of mgmt and the SBC. The supervisor
+ * binds them (it alone may bind privileged ports) on the addresses of the
+ * interfaces chosen for each, keeps them, and hands copies to the child
+ * that serves them, again after a restart or an interface change.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/core_db.h"
+#include "../core/core_log.h"
+#include "../core/core_net.h"
+#include "supervisor.h"
+
+static const struct {
+	const char *service;
+	const char *label; /* for people */
+	enum sup_role role;
+	int port;
+} sup_services[] = {
+	{"mgmt-https", "management", ROLE_MGMT, 8443},
+	{"sbc-https", "phone-system web (SBC)", ROLE_SBC, 443},
+};
+
+#define NSERVICES (int)(sizeof(sup_services) / sizeof(sup_services[0]))
+
+/* The interface names chosen for "management" or "sbc"; [] means every one. */
+json_t *sup_listen_config(struct sup *s, const char *role_key)
+{
+	char key[64], val[4096];
+	snprintf(key, sizeof(key), "listen.%s", role_key);
+	if (core_db_setting_get(s->db, key, val, sizeof(val)) == 0) {
+		json_t *a = json_loads(val, 0, NULL);
+		if (json_is_array(a))
+			return a;
+		json_decref(a);
+	}
+	return json_array();
+}
+
+/* Addresses to bind for a set of interfaces, or NULL with err set. */
+static json_t *listen_addresses(struct sup *s, json_t *ifaces, char *err, size_t errlen)
+{
+	json_t *out = json_array();
+	size_t i, j;
+	json_t *it, *a;
+	if (s->opt.nlisten) {
+		for (int k = 0; k < s->opt.nlisten; k++)
+			json_array_append_new(out, json_string(s->opt.listen[k]));
+		return out;
+	}
+	if (json_array_size(ifaces) == 0) {
+		json_array_append_new(out, json_string("::"));
+		return out;
+	}
+	json_array_foreach(ifaces, i, it)
+	{
+		json_t *addrs = core_net_interface_addresses(json_string_value(it));
+		if (!addrs || json_array_size(addrs) == 0) {
+			snprintf(err, errlen, "interface '%s' %s", json_string_value(it),
+				 addrs ? "has no IP address" : "does not exist");
+			json_decref(addrs);
+			json_decref(out);
+			return NULL;
+		}
+		json_array_foreach(addrs, j, a) json_array_append(out, a);
+		json_decref(addrs);
+	}
+	return out;
+}
+
+static void listen_close_all(struct sup_socket *socks, int n)
+{
+	for (int i = 0; i < n; i++)
+		close(socks[i].fd);
+}
+
+int sup_listen_bind(struct sup *s, json_t *mgmt_ifaces, json_t *sbc_ifaces, struct sup_socket *out,
+		    int *nout, char *err, size_t errlen)
+{
+	int n = 0;
+	for (int k = 0; k < NSERVICES; k++) {
+		json_t *ifaces = sup_services[k].role == ROLE_MGMT ? mgmt_ifaces : sbc_ifaces;
+		json_t *addrs = listen_addresses(s, ifaces, err, errlen);
+		if (!addrs)
+			goto fail;
+		size_t i;
+		json_t *a;
+		json_array_foreach(addrs, i, a)
+		{
+			const char *addr = json_string_value(a);
+			int port = sup_services[k].port + s->opt.port_offset;
+			char why[256];
+			int fd = core_net_listen_tcp(addr, port, why, sizeof(why));
+			if (fd < 0 || n >= SUP_MAX_SOCKETS) {
+				snprintf(err, errlen,
+					 "%s (%s). If another program uses the port, stop it, "
+					 "or start zentrale with --port-offset N or --listen ADDR",
+					 fd < 0 ? why : "too many addresses",
+					 sup_services[k].label);
+				if (fd >= 0)
+					close(fd);
+				json_decref(addrs);
+				goto fail;
+			}
+			out[n] = (struct sup_socket){.service = sup_services[k].service,
+						     .role = sup_services[k].role,
+						     .port = port,
+						     .fd = fd};
+			snprintf(out[n].addr, sizeof(out[n].addr), "%s", addr);
+			n++;
+		}
+		json_decref(addrs);
+	}
+	*nout = n;
+	return 0;
+fail:
+	listen_close_all(out, n);
+	return -1;
+}
+
+void sup_listen_send(struct sup *s, struct sup_child *c)
+{
+	int fds[SUP_MAX_SOCKETS], nfds = 0;
+	json_t *list = json_array();
+	for (int i = 0; i < s->nsockets; i++) {
+		if (s->sockets[i].role != c->role)
+			continue;
+		fds[nfds++] = s->sockets[i].fd;
+		json_array_append_new(
+			list, json_pack("{s:s, s:s, s:i}", "service", s->sockets[i].service, "addr",
+					s->sockets[i].addr, "port", s->sockets[i].port));
+	}
+	json_t *msg = json_pack("{s:o}", "listeners", list);
+	if (c->ipc && core_ipc_send_json(c->ipc, IPC_LISTENERS, 0, msg, fds, nfds) < 0)
+		log_error("cannot hand listeners to %s", c->role == ROLE_MGMT ? "mgmt" : "sbc");
+	json_decref(msg);
+}
+
+void sup_listen_replace(struct sup *s, struct sup_socket *fresh, int n)
+{
+	listen_close_all(s->sockets, s->nsockets);
+	memcpy(s->sockets, fresh, sizeof(*fresh) * (size_t)n);
+	s->nsockets = n;
+	for (struct sup_child *c = s->children; c; c = c->next)
+		if (c->role != ROLE_PBX && c->pid > 0)
+			sup_listen_send(s, c);
+}
+
+/* {"fixed": bool, "management": [...], "sbc": [...], "sockets": [...]} */
+json_t *sup_listen_describe(struct sup *s)
+{
+	json_t *socks = json_array();
+	for (int i = 0; i < s->nsockets; i++)
+		json_array_append_new(
+			socks, json_pack("{s:s, s:s, s:i}", "service", s->sockets[i].service,
+					 "addr", s->sockets[i].addr, "port", s->sockets[i].port));
+	return json_pack("{s:b, s:o, s:o, s:o}", "fixed", s->opt.nlisten > 0, "management",
+			 sup_listen_config(s, "management"), "sbc", sup_listen_config(s, "sbc"),
+			 "sockets", socks);
+}

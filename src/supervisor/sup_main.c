@@ -1,0 +1,149 @@
+/*
+ * sup_main — `zentrale server`: set up the data dir, bind the listeners,
+ * drop root, start the children, then watch them until SIGTERM/SIGINT, when
+ * every child is stopped (SIGKILL after a grace period) before exiting.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/core_auth.h"
+#include "../core/core_log.h"
+#include "../core/core_proc.h"
+#include "../core/core_version.h"
+#include "supervisor.h"
+
+#define SUP_STOP_GRACE_MS 4000
+
+static void sup_on_kill_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup *s = arg;
+	(void)fd;
+	(void)what;
+	for (struct sup_child *c = s->children; c; c = c->next) {
+		if (c->pid > 0) {
+			log_warn("%s %s did not stop in time, killing it",
+				 c->role == ROLE_PBX ? "pbx" : "child", c->name);
+			kill(c->pid, SIGKILL);
+		}
+	}
+}
+
+static bool sup_all_stopped(struct sup *s)
+{
+	for (struct sup_child *c = s->children; c; c = c->next)
+		if (c->pid > 0)
+			return false;
+	return true;
+}
+
+static void sup_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sup *s = arg;
+	(void)what;
+	if (sig == SIGCHLD) {
+		sup_children_reap(s);
+	} else if (!s->stopping) {
+		log_info("received signal %d, stopping", (int)sig);
+		s->stopping = true;
+		for (struct sup_child *c = s->children; c; c = c->next)
+			sup_child_stop(s, c);
+		struct timeval tv = {.tv_sec = SUP_STOP_GRACE_MS / 1000,
+				     .tv_usec = (SUP_STOP_GRACE_MS % 1000) * 1000};
+		s->kill_timer = evtimer_new(s->base, sup_on_kill_timer, s);
+		evtimer_add(s->kill_timer, &tv);
+	}
+	if (s->stopping && sup_all_stopped(s))
+		event_base_loopbreak(s->base);
+}
+
+static int sup_load_phone_systems(struct sup *s)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT name, created, enabled FROM phone_systems ORDER BY "
+			       "created, name",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct sup_child *c =
+			sup_child_add(s, ROLE_PBX, (const char *)sqlite3_column_text(st, 0));
+		if (!c)
+			break;
+		c->created = (time_t)sqlite3_column_int64(st, 1);
+		c->enabled = sqlite3_column_int(st, 2) != 0;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static void sup_free(struct sup *s)
+{
+	while (s->children)
+		sup_child_remove(s, s->children);
+	for (int i = 0; i < s->nsockets; i++)
+		close(s->sockets[i].fd);
+	if (s->kill_timer)
+		event_free(s->kill_timer);
+	sqlite3_close(s->db);
+	event_base_free(s->base);
+}
+
+int sup_run(struct sup_options *opt)
+{
+	struct sup s = {.opt = *opt, .started = time(NULL)};
+	char err[512];
+	int ret = 1;
+
+	core_log_init("supervisor", NULL);
+	core_proc_set_title("supervisor", NULL);
+	if (core_auth_init() < 0)
+		core_fatal("libsodium could not be initialised");
+	if (geteuid() == 0 && core_proc_lookup_user(opt->user, &s.uid, &s.gid) < 0)
+		return 1;
+	/* SIGCHLD etc. are delivered through the event loop; children unblock. */
+	signal(SIGPIPE, SIG_IGN);
+	s.base = event_base_new();
+	if (!s.base || sup_setup_data(&s) < 0)
+		goto out;
+
+	json_t *mg = sup_listen_config(&s, "management"), *sb = sup_listen_config(&s, "sbc");
+	int r = sup_listen_bind(&s, mg, sb, s.sockets, &s.nsockets, err, sizeof(err));
+	json_decref(mg);
+	json_decref(sb);
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (s.uid && core_proc_drop_privileges(s.uid, s.gid, true) < 0)
+		goto out;
+
+	struct event *sigs[4];
+	int signums[4] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 4; i++) {
+		sigs[i] = evsignal_new(s.base, signums[i], sup_on_signal, &s);
+		evsignal_add(sigs[i], NULL);
+	}
+	log_info("zentrale %s starting in %s (port offset %d)", ZENTRALE_VERSION, opt->data_dir,
+		 opt->port_offset);
+	sup_child_add(&s, ROLE_MGMT, NULL);
+	sup_child_add(&s, ROLE_SBC, NULL);
+	if (sup_load_phone_systems(&s) < 0)
+		goto out_sigs;
+	for (struct sup_child *c = s.children; c; c = c->next)
+		if (c->enabled)
+			sup_child_spawn(&s, c);
+
+	event_base_dispatch(s.base);
+	log_info("stopped");
+	ret = 0;
+out_sigs:
+	for (int i = 0; i < 4; i++)
+		event_free(sigs[i]);
+out:
+	sup_free(&s);
+	return ret;
+}

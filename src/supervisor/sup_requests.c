@@ -1,0 +1,321 @@
+/*
+ * sup_requests — the operations mgmt asks the supervisor for, since only
+ * the supervisor changes the phone-system table, processes and sockets:
+ * create, delete, start, stop a phone system; choose listening interfaces.
+ * Each request gets exactly one IPC_REPLY, possibly after the phone
+ * system's process has become ready or has gone.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/core_db.h"
+#include "../core/core_log.h"
+#include "../core/core_names.h"
+#include "../core/core_net.h"
+#include "../pbx/pbx_store.h"
+#include "supervisor.h"
+
+static struct sup_child *req_mgmt(struct sup *s)
+{
+	for (struct sup_child *c = s->children; c; c = c->next)
+		if (c->role == ROLE_MGMT)
+			return c;
+	return NULL;
+}
+
+static void req_reply_json(struct sup *s, uint32_t id, json_t *obj)
+{
+	struct sup_child *m = req_mgmt(s);
+	if (m && m->ipc)
+		core_ipc_send_json(m->ipc, IPC_REPLY, id, obj, NULL, 0);
+	json_decref(obj);
+}
+
+void sup_reply(struct sup *s, uint32_t id, int status, const char *error)
+{
+	json_t *o = json_pack("{s:i}", "status", status);
+	if (error)
+		json_object_set_new(o, "error", json_string(error));
+	req_reply_json(s, id, o);
+}
+
+static int req_rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void req_rm_tree(const char *path)
+{
+	nftw(path, req_rm_one, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+static int req_db_set_enabled(struct sup *s, const char *name, int enabled)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "UPDATE phone_systems SET enabled=? WHERE name=?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int(st, 1, enabled);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static void req_finish_delete(struct sup *s, struct sup_child *c)
+{
+	char path[256];
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM phone_systems WHERE name=?", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	snprintf(path, sizeof(path), "phone-systems/%s", c->name);
+	req_rm_tree(path);
+	snprintf(path, sizeof(path), "run/%s", c->name);
+	req_rm_tree(path);
+	log_info("deleted phone system %s", c->name);
+	if (c->reply_id)
+		sup_reply(s, c->reply_id, 200, NULL);
+	sup_child_remove(s, c);
+}
+
+void sup_requests_child_settled(struct sup *s, struct sup_child *c)
+{
+	if (c->deleting) {
+		if (c->pid == 0)
+			req_finish_delete(s, c);
+		return;
+	}
+	if (!c->reply_id || (c->pid > 0 && c->state != ST_RUNNING))
+		return;
+	req_reply_json(s, c->reply_id,
+		       json_pack("{s:i, s:s, s:s}", "status", c->reply_ok, "name", c->name, "state",
+				 sup_state_name(c->state)));
+	c->reply_id = 0;
+}
+
+static void req_create(struct sup *s, uint32_t id, json_t *r)
+{
+	const char *name = json_string_value(json_object_get(r, "name"));
+	const char *hash = json_string_value(json_object_get(r, "admin_hash"));
+	const char *why = name ? core_name_problem(name) : "name is required";
+	char dir[256], db[300];
+	if (why || !hash) {
+		sup_reply(s, id, 400, why ? why : "admin password is required");
+		return;
+	}
+	if (sup_child_find(s, name)) {
+		sup_reply(s, id, 409, "a phone system with this name already exists");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "phone-systems/%s", name);
+	snprintf(db, sizeof(db), "%s/pbx.db", dir);
+	req_rm_tree(dir); /* leftovers of an interrupted create or delete */
+	if (mkdir(dir, 0750) < 0 || pbx_store_create(db, hash) < 0) {
+		log_error("cannot create %s: %s", dir, strerror(errno));
+		req_rm_tree(dir);
+		sup_reply(s, id, 500, "could not create the phone system's data");
+		return;
+	}
+	sqlite3_stmt *st;
+	int ok = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO phone_systems(name,created,enabled) "
+				    "VALUES(?,strftime('%s','now'),1)",
+				    -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+	}
+	struct sup_child *c = ok ? sup_child_add(s, ROLE_PBX, name) : NULL;
+	if (!c) {
+		req_rm_tree(dir);
+		sup_reply(s, id, 500, "could not record the phone system");
+		return;
+	}
+	log_info("created phone system %s", name);
+	c->reply_id = id;
+	c->reply_ok = 201;
+	if (sup_child_spawn(s, c) < 0) {
+		c->reply_id = 0;
+		sup_reply(s, id, 500, "created, but its process could not be started");
+	}
+}
+
+static struct sup_child *req_find(struct sup *s, uint32_t id, json_t *r)
+{
+	const char *name = json_string_value(json_object_get(r, "name"));
+	struct sup_child *c = name ? sup_child_find(s, name) : NULL;
+	if (!c || c->deleting)
+		sup_reply(s, id, 404, "no such phone system");
+	return c && !c->deleting ? c : NULL;
+}
+
+static void req_delete(struct sup *s, uint32_t id, json_t *r)
+{
+	struct sup_child *c = req_find(s, id, r);
+	if (!c)
+		return;
+	c->deleting = true;
+	c->enabled = false;
+	c->reply_id = id;
+	sup_broadcast_state(s);
+	if (c->pid > 0)
+		sup_child_stop(s, c);
+	else
+		req_finish_delete(s, c);
+}
+
+static void req_start(struct sup *s, uint32_t id, json_t *r)
+{
+	struct sup_child *c = req_find(s, id, r);
+	if (!c)
+		return;
+	if (c->reply_id) {
+		sup_reply(s, id, 409, "the phone system is busy with another operation");
+		return;
+	}
+	c->enabled = true;
+	req_db_set_enabled(s, c->name, 1);
+	if (c->pid > 0 || c->state == ST_STARTING) {
+		sup_reply(s, id, 200, NULL);
+		return;
+	}
+	c->ncrash = 0;
+	memset(c->crashes, 0, sizeof(c->crashes));
+	c->reply_id = id;
+	c->reply_ok = 200;
+	if (sup_child_spawn(s, c) < 0) {
+		c->reply_id = 0;
+		sup_reply(s, id, 500, "the process could not be started");
+	}
+}
+
+static void req_stop(struct sup *s, uint32_t id, json_t *r)
+{
+	struct sup_child *c = req_find(s, id, r);
+	if (!c)
+		return;
+	if (c->reply_id) {
+		sup_reply(s, id, 409, "the phone system is busy with another operation");
+		return;
+	}
+	c->enabled = false;
+	req_db_set_enabled(s, c->name, 0);
+	if (c->pid > 0) {
+		c->reply_id = id;
+		c->reply_ok = 200;
+		sup_child_stop(s, c);
+		return;
+	}
+	if (c->restart_timer)
+		event_del(c->restart_timer);
+	c->state = ST_STOPPED;
+	sup_broadcast_state(s);
+	sup_reply(s, id, 200, NULL);
+}
+
+/* Interfaces given must exist; returns the list to use (new ref) or NULL. */
+static json_t *req_ifaces(struct sup *s, uint32_t id, json_t *r, const char *key)
+{
+	json_t *v = json_object_get(r, key), *it;
+	size_t i;
+	char msg[160];
+	if (!v)
+		return sup_listen_config(s, key);
+	if (!json_is_array(v)) {
+		snprintf(msg, sizeof(msg), "'%s' must be a list of interface names", key);
+		sup_reply(s, id, 400, msg);
+		return NULL;
+	}
+	json_array_foreach(v, i, it)
+	{
+		json_t *addrs = json_is_string(it)
+					? core_net_interface_addresses(json_string_value(it))
+					: NULL;
+		if (!addrs || !json_array_size(addrs)) {
+			snprintf(msg, sizeof(msg), "interface '%s' %s",
+				 json_is_string(it) ? json_string_value(it) : "?",
+				 addrs ? "has no IP address" : "does not exist");
+			json_decref(addrs);
+			sup_reply(s, id, 400, msg);
+			return NULL;
+		}
+		json_decref(addrs);
+	}
+	return json_incref(v);
+}
+
+static void req_set_interfaces(struct sup *s, uint32_t id, json_t *r)
+{
+	if (s->opt.nlisten) {
+		sup_reply(s, id, 409,
+			  "the server was started with --listen; restart it without to choose "
+			  "interfaces");
+		return;
+	}
+	json_t *mg = req_ifaces(s, id, r, "management");
+	json_t *sb = mg ? req_ifaces(s, id, r, "sbc") : NULL;
+	struct sup_socket fresh[SUP_MAX_SOCKETS];
+	int n = 0;
+	char err[512];
+	if (!mg || !sb)
+		goto out;
+	if (sup_listen_bind(s, mg, sb, fresh, &n, err, sizeof(err)) < 0) {
+		sup_reply(s, id, 409, err);
+		goto out;
+	}
+	char *a = json_dumps(mg, JSON_COMPACT), *b = json_dumps(sb, JSON_COMPACT);
+	int ok = core_db_exec(s->db, "BEGIN IMMEDIATE") == 0 &&
+		 core_db_setting_set(s->db, "listen.management", a) == 0 &&
+		 core_db_setting_set(s->db, "listen.sbc", b) == 0 &&
+		 core_db_exec(s->db, "COMMIT") == 0;
+	free(a);
+	free(b);
+	if (!ok) {
+		core_db_exec(s->db, "ROLLBACK");
+		for (int i = 0; i < n; i++)
+			close(fresh[i].fd);
+		sup_reply(s, id, 500, "could not save the interface choice");
+		goto out;
+	}
+	sup_listen_replace(s, fresh, n);
+	log_info("listening interfaces changed");
+	sup_broadcast_state(s);
+	sup_reply(s, id, 200, NULL);
+out:
+	json_decref(mg);
+	json_decref(sb);
+}
+
+void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg)
+{
+	(void)from;
+	core_ipc_close_fds(msg);
+	json_t *r = core_ipc_json(msg);
+	const char *op = json_string_value(json_object_get(r, "op"));
+	if (!op)
+		sup_reply(s, msg->id, 400, "malformed request");
+	else if (strcmp(op, "create") == 0)
+		req_create(s, msg->id, r);
+	else if (strcmp(op, "delete") == 0)
+		req_delete(s, msg->id, r);
+	else if (strcmp(op, "start") == 0)
+		req_start(s, msg->id, r);
+	else if (strcmp(op, "stop") == 0)
+		req_stop(s, msg->id, r);
+	else if (strcmp(op, "set-interfaces") == 0)
+		req_set_interfaces(s, msg->id, r);
+	else
+		sup_reply(s, msg->id, 400, "unknown operation");
+	json_decref(r);
+}

@@ -1,0 +1,113 @@
+/*
+ * supervisor — the `zentrale server` process. It owns the data dir,
+ * system.db's phone-system table, the certificates, the listening sockets
+ * and the life of every child (mgmt, sbc, one pbx per phone system): it
+ * starts them, hands them their sockets, restarts them with backoff, and
+ * stops them. It serves nothing on the network itself.
+ */
+#ifndef SUPERVISOR_H
+#define SUPERVISOR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "../core/core_ipc.h"
+
+#define SUP_MAX_LISTEN_ADDRS 8
+#define SUP_MAX_SOCKETS	     64
+#define SUP_CRASH_WINDOW     60 /* a phone system crashing SUP_CRASH_LIMIT times */
+#define SUP_CRASH_LIMIT	     5	/* within SUP_CRASH_WINDOW seconds is `failed` */
+
+struct sup_options {
+	const char *data_dir;
+	int port_offset;
+	const char *listen[SUP_MAX_LISTEN_ADDRS]; /* --listen, overrides interfaces */
+	int nlisten;
+	const char *user;
+};
+
+enum sup_role { ROLE_MGMT, ROLE_SBC, ROLE_PBX };
+
+enum sup_state { ST_STOPPED, ST_STARTING, ST_RUNNING, ST_FAILED };
+
+struct sup_child {
+	struct sup_child *next;
+	struct sup *sup;
+	enum sup_role role;
+	char name[64]; /* phone system name, "" for mgmt/sbc */
+	pid_t pid;
+	struct core_ipc *ipc;
+	enum sup_state state;
+	bool enabled;  /* should run: false after stop */
+	bool deleting; /* remove data once the process is gone */
+	time_t created;
+	time_t since;			 /* when state last changed */
+	time_t crashes[SUP_CRASH_LIMIT]; /* recent crash times, ring */
+	int ncrash;
+	int restarts;
+	struct event *restart_timer;
+	uint32_t reply_id; /* mgmt request answered when the child is ready or gone */
+	int reply_ok;	   /* status for that reply */
+};
+
+/* A bound listening socket and what it is for. */
+struct sup_socket {
+	const char *service; /* "mgmt-https", "sbc-https" */
+	enum sup_role role;
+	char addr[64];
+	int port;
+	int fd;
+};
+
+struct sup {
+	struct sup_options opt;
+	struct event_base *base;
+	sqlite3 *db;
+	time_t started;
+	struct sup_child *children;
+	struct sup_socket sockets[SUP_MAX_SOCKETS];
+	int nsockets;
+	bool stopping;
+	struct event *kill_timer;
+	uid_t uid; /* 0 when not dropping privileges */
+	gid_t gid;
+};
+
+/* sup_setup.c: data dir, system.db, certificate, admin account. */
+int sup_setup_data(struct sup *s);
+int sup_db_open(const char *path, sqlite3 **db);
+
+/* sup_listen.c: binding sockets for mgmt and the SBC. */
+/* Binds every service on the configured addresses into out[]; on failure
+ * returns -1 with a message for a person in err. */
+int sup_listen_bind(struct sup *s, json_t *mgmt_ifaces, json_t *sbc_ifaces, struct sup_socket *out,
+		    int *nout, char *err, size_t errlen);
+json_t *sup_listen_config(struct sup *s, const char *role_key);
+void sup_listen_send(struct sup *s, struct sup_child *c);
+void sup_listen_replace(struct sup *s, struct sup_socket *fresh, int n);
+json_t *sup_listen_describe(struct sup *s);
+
+/* sup_children.c: processes. */
+struct sup_child *sup_child_add(struct sup *s, enum sup_role role, const char *name);
+struct sup_child *sup_child_find(struct sup *s, const char *name);
+void sup_child_remove(struct sup *s, struct sup_child *c);
+int sup_child_spawn(struct sup *s, struct sup_child *c);
+void sup_child_stop(struct sup *s, struct sup_child *c);
+void sup_children_reap(struct sup *s);
+void sup_broadcast_state(struct sup *s);
+const char *sup_state_name(enum sup_state st);
+
+/* sup_requests.c: operations asked for by mgmt. */
+void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg);
+void sup_reply(struct sup *s, uint32_t id, int status, const char *error);
+/* Called by sup_children.c when a pbx becomes ready or exits. */
+void sup_requests_child_settled(struct sup *s, struct sup_child *c);
+
+int sup_run(struct sup_options *opt);
+
+#endif
