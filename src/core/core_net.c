@@ -55,6 +55,9 @@ int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen)
 	}
 	int one = 1, zero = 0;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Lets a new socket on a specific address coexist with our wildcard one
+	 * (same uid only) while listeners move between interfaces. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, strcmp(a, "::") ? &one : &zero,
 			   sizeof(int));

@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -13,19 +14,24 @@
 
 #include "core_log.h"
 
+static int proc_argv0_len;
+
 void core_proc_title_init(int argc, char **argv)
 {
 	extern char **environ;
+	proc_argv0_len = argc > 0 ? (int)strlen(argv[0]) : 0;
 	setproctitle_init(argc, argv, environ);
 }
 
 void core_proc_set_title(const char *role, const char *name)
 {
+	char title[128];
+	snprintf(title, sizeof(title), "zentrale: %s%s%s", role, name ? " " : "", name ? name : "");
+	/* libbsd marks a title shorter than the original argv[0] with a '.';
+	 * padding with spaces keeps `ps` output clean. */
+	int pad = proc_argv0_len - (int)strlen(title);
 	/* A leading '-' tells libbsd not to prepend the program name. */
-	if (name)
-		setproctitle("-zentrale: %s %s", role, name);
-	else
-		setproctitle("-zentrale: %s", role);
+	setproctitle("-%s%*s", title, pad > 0 ? pad : 0, "");
 	prctl(PR_SET_NAME, role, 0, 0, 0);
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/core_auth.h"
@@ -98,6 +99,7 @@ int sup_run(struct sup_options *opt)
 	char err[512];
 	int ret = 1;
 
+	umask(027); /* nothing in the data dir is for other accounts */
 	core_log_init("supervisor", NULL);
 	core_proc_set_title("supervisor", NULL);
 	if (core_auth_init() < 0)
@@ -110,6 +112,11 @@ int sup_run(struct sup_options *opt)
 	if (!s.base || sup_setup_data(&s) < 0)
 		goto out;
 
+	/* Root is left before binding, keeping only the right to bind low
+	 * ports: every socket then belongs to one uid, so SO_REUSEPORT lets
+	 * listeners move between interfaces without a gap. */
+	if (s.uid && core_proc_drop_privileges(s.uid, s.gid, true) < 0)
+		goto out;
 	json_t *mg = sup_listen_config(&s, "management"), *sb = sup_listen_config(&s, "sbc");
 	int r = sup_listen_bind(&s, mg, sb, s.sockets, &s.nsockets, err, sizeof(err));
 	json_decref(mg);
@@ -118,8 +125,6 @@ int sup_run(struct sup_options *opt)
 		log_error("%s", err);
 		goto out;
 	}
-	if (s.uid && core_proc_drop_privileges(s.uid, s.gid, true) < 0)
-		goto out;
 
 	struct event *sigs[4];
 	int signums[4] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};

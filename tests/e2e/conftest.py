@@ -1,0 +1,233 @@
+"""End-to-end harness: starts the real `zentrale server` (temporary data dir,
+its own port offset) and drives it with real clients (curl, openssl)."""
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("ZENTRALE_BIN", os.path.join(ROOT, "build", "zentrale"))
+ADMIN_PW = "admin-secret-1"
+_offsets = itertools.count(int(os.environ.get("ZENTRALE_TEST_OFFSET_BASE", "20000")), 100)
+
+
+def wait_port(host, port, timeout=10.0, netns=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if netns:
+            r = subprocess.run(["ip", "netns", "exec", netns, "bash", "-c",
+                                f"exec 3<>/dev/tcp/{host}/{port}"], capture_output=True)
+            if r.returncode == 0:
+                return True
+        else:
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    return True
+            except OSError:
+                pass
+        time.sleep(0.05)
+    return False
+
+
+class Response:
+    def __init__(self, status, body, headers=""):
+        self.status = status
+        self.text = body
+        self.headers = headers
+
+    def json(self):
+        return json.loads(self.text)
+
+    def __repr__(self):
+        return f"<{self.status} {self.text[:200]!r}>"
+
+
+def curl(method, url, body=None, token=None, headers=(), netns=None, timeout=20, raw=None):
+    """One request with curl; returns Response(status, body, headers)."""
+    cmd = ["curl", "-sk", "-X", method, "--max-time", str(timeout), "-D", "-",
+           "-w", "\n__STATUS__%{http_code}"]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    for h in headers:
+        cmd += ["-H", h]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/json", "--data-binary",
+                body if isinstance(body, str) else json.dumps(body)]
+    if raw is not None:  # large bodies go through stdin
+        cmd += ["--data-binary", "@-"]
+    cmd.append(url)
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                         input=raw).stdout
+    out, _, status = out.rpartition("\n__STATUS__")
+    # text mode turned CRLF into LF
+    head, _, text = out.partition("\n\n")
+    while head.startswith("HTTP/1.1 100"):
+        head, _, text = text.partition("\n\n")
+    return Response(int(status or 0), text, head)
+
+
+class Server:
+    def __init__(self, data_dir=None, offset=None, listen=("127.0.0.1",), env=None, netns=None,
+                 admin_password=ADMIN_PW):
+        self.own_dir = data_dir is None
+        self.data = data_dir or tempfile.mkdtemp(prefix="zt-", dir="/tmp")
+        self.offset = next(_offsets) if offset is None else offset
+        self.listen = list(listen)
+        self.netns = netns
+        self.env = dict(os.environ)
+        if admin_password:
+            self.env["ZENTRALE_ADMIN_PASSWORD"] = admin_password
+        self.env.update(env or {})
+        self.proc = None
+        self.log_path = f"{self.data.rstrip('/')}-{self.offset}.log"
+        self.host = self.listen[0] if self.listen else "127.0.0.1"
+        self._token = None
+
+    # ports
+    @property
+    def mgmt_port(self):
+        return 8443 + self.offset
+
+    @property
+    def sbc_port(self):
+        return 443 + self.offset
+
+    def mgmt(self, path):
+        return f"https://{self.host}:{self.mgmt_port}/api/v1{path}"
+
+    def sbc(self, path):
+        return f"https://{self.host}:{self.sbc_port}{path}"
+
+    def command(self):
+        cmd = [BIN, "server", "--data-dir", self.data, "--port-offset", str(self.offset)]
+        for a in self.listen:
+            cmd += ["--listen", a]
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
+        return cmd
+
+    def start(self, wait=True):
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.command(), stdout=self.logf, stderr=subprocess.STDOUT,
+                                     env=self.env, start_new_session=True)
+        if wait:
+            try:
+                assert wait_port(self.host, self.mgmt_port, 15, self.netns), self.log()
+                assert wait_port(self.host, self.sbc_port, 15, self.netns), self.log()
+                self.wait_ready()
+            except BaseException:
+                self.stop()  # never leave a server behind
+                raise
+        return self
+
+    def wait_ready(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            # a request without a token (a failed login would count against us)
+            r = curl("GET", self.mgmt("/system"), netns=self.netns)
+            if r.status == 401:
+                return
+            time.sleep(0.1)
+        raise AssertionError("management never answered\n" + self.log())
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-6000:]
+        except OSError:
+            return ""
+
+    def pids(self):
+        """role/name -> pid, from ps titles of our process group."""
+        out = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        res = {}
+        for line in out.splitlines():
+            pid, _, args = line.strip().partition(" ")
+            if args.startswith("zentrale: "):
+                res[args[len("zentrale: "):].strip()] = int(pid)
+        return res
+
+    def stop(self, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc:
+            self.logf.close()
+        return self.proc.returncode if self.proc else None
+
+    def kill_tree(self):
+        """kill -9 of the whole process tree, as a power cut would."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.logf.close()
+        # children die with the supervisor; wait until they are gone
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            r = subprocess.run(["pgrep", "-s", str(self.proc.pid)], capture_output=True)
+            if r.returncode != 0:
+                break
+            time.sleep(0.05)
+
+    def cleanup(self):
+        self.stop()
+        if self.own_dir:
+            shutil.rmtree(self.data, ignore_errors=True)
+
+    # API helpers
+    def token(self):
+        if not self._token:
+            r = curl("POST", self.mgmt("/login"), {"username": "admin", "password": ADMIN_PW},
+                     netns=self.netns)
+            assert r.status == 200, r
+            self._token = r.json()["token"]
+        return self._token
+
+    def api(self, method, path, body=None, token=None, **kw):
+        return curl(method, self.mgmt(path), body, token=token or self.token(),
+                    netns=self.netns, **kw)
+
+    def create_ps(self, name, password="pbx-secret-1"):
+        r = self.api("POST", "/phone-systems", {"name": name, "admin_password": password})
+        assert r.status == 201, r
+        return r
+
+    def ps_state(self, name):
+        r = self.api("GET", f"/phone-systems/{name}")
+        return r.json().get("state") if r.status == 200 else None
+
+    def wait_state(self, name, state, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.ps_state(name) == state:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+@pytest.fixture
+def server():
+    s = Server().start()
+    yield s
+    s.cleanup()
+
+
+@pytest.fixture(scope="module")
+def shared_server():
+    """One server for tests that only read or add uniquely named things."""
+    s = Server().start()
+    yield s
+    s.cleanup()

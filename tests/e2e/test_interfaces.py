@@ -1,0 +1,95 @@
+"""Choosing the interfaces management and the SBC listen on, in a network
+namespace of our own with a veth pair (198.18.0.0/15 is the range set aside
+for such tests)."""
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import Server, curl, wait_port
+
+VETH_ADDR = "198.18.0.1"
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def netns():
+    if os.geteuid() != 0:
+        pytest.fail("network namespaces need root (make test runs as root)")
+    name = "zt-" + uuid.uuid4().hex[:8]
+    sh("ip", "netns", "add", name)
+    try:
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        sh("ip", "-n", name, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+        sh("ip", "-n", name, "addr", "add", VETH_ADDR + "/24", "dev", "veth0")
+        sh("ip", "-n", name, "link", "set", "veth1", "up")
+        sh("ip", "-n", name, "link", "set", "veth0", "up")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name])
+
+
+def reachable(ns, host, port):
+    return wait_port(host, port, timeout=0.5, netns=ns)
+
+
+def test_put_interfaces_moves_listeners_without_restarting_phone_systems(netns):
+    s = Server(listen=(), netns=netns)
+    s.host = "127.0.0.1"
+    s.start()
+    try:
+        s.create_ps("my-company")
+        pbx_pid = s.pids()["pbx my-company"]
+        j = s.api("GET", "/interfaces").json()
+        names = {i["name"]: i for i in j["interfaces"]}
+        assert VETH_ADDR in names["veth0"]["addresses"]
+        assert names["veth0"]["mac"] and names["veth0"]["up"] is True
+        # by default everything listens everywhere
+        assert {x["service"] for x in names["veth0"]["services"]} == {"mgmt-https",
+                                                                        "sbc-https"}
+        assert j["listen"] == {"management": [], "sbc": []}
+
+        # the SBC only on veth0, management only on lo
+        r = s.api("PUT", "/interfaces", {"sbc": ["veth0"], "management": ["lo"]})
+        assert r.status == 200, r
+        r = curl("GET", f"https://{VETH_ADDR}:{s.sbc_port}/my-company/", netns=netns)
+        assert r.status == 200 and "my-company" in r.text
+        assert not reachable(netns, "127.0.0.1", s.sbc_port)
+        assert not reachable(netns, VETH_ADDR, s.mgmt_port)
+        j = s.api("GET", "/interfaces").json()
+        names = {i["name"]: i for i in j["interfaces"]}
+        assert {x["service"] for x in names["veth0"]["services"]} == {"sbc-https"}
+        assert {x["service"] for x in names["lo"]["services"]} == {"mgmt-https"}
+        assert j["listen"] == {"management": ["lo"], "sbc": ["veth0"]}
+        # phone systems were not restarted
+        assert s.pids()["pbx my-company"] == pbx_pid
+
+        # refused: unknown interfaces, wrong types; nothing changes
+        r = s.api("PUT", "/interfaces", {"sbc": ["eth99"]})
+        assert r.status == 400 and "eth99" in r.json()["error"]
+        assert s.api("PUT", "/interfaces", {"sbc": "veth0"}).status == 400
+        assert s.api("PUT", "/interfaces", {}).status == 400
+        assert reachable(netns, VETH_ADDR, s.sbc_port)
+
+        # the choice survives a restart
+        s.stop()
+        s2 = Server(data_dir=s.data, listen=(), netns=netns)
+        s2.host = "127.0.0.1"
+        s2.start(wait=False)  # the SBC is not on lo any more
+        try:
+            assert wait_port("127.0.0.1", s2.mgmt_port, 15, netns), s2.log()
+            s2.wait_ready()
+            assert wait_port(VETH_ADDR, s2.sbc_port, 15, netns), s2.log()
+            assert reachable(netns, VETH_ADDR, s2.sbc_port)
+            assert not reachable(netns, "127.0.0.1", s2.sbc_port)
+            # back to every interface
+            assert s2.api("PUT", "/interfaces", {"sbc": []}).status == 200
+            assert reachable(netns, "127.0.0.1", s2.sbc_port)
+        finally:
+            s2.stop()
+    finally:
+        s.cleanup()
