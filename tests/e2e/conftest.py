@@ -139,10 +139,11 @@ class Server:
             time.sleep(0.1)
         raise AssertionError("management never answered\n" + self.log())
 
-    def log(self):
+    def log(self, tail=6000):
         try:
             with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")[-6000:]
+                text = f.read().decode(errors="replace")
+                return text[-tail:] if tail else text
         except OSError:
             return ""
 
@@ -182,10 +183,17 @@ class Server:
                 break
             time.sleep(0.05)
 
+    def sanitizer_reports(self):
+        marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+        return [l for l in self.log(tail=None).splitlines() if any(m in l for m in marks)]
+
     def cleanup(self):
         self.stop()
         if self.own_dir:
             shutil.rmtree(self.data, ignore_errors=True)
+        # every process of the server ran under ASan/UBSan: any report fails the test
+        reports = self.sanitizer_reports()
+        assert not reports, "sanitizer reports:\n" + self.log()
 
     # API helpers
     def token(self):

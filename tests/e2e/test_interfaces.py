@@ -90,6 +90,6 @@ def test_put_interfaces_moves_listeners_without_restarting_phone_systems(netns):
             assert s2.api("PUT", "/interfaces", {"sbc": []}).status == 200
             assert reachable(netns, "127.0.0.1", s2.sbc_port)
         finally:
-            s2.stop()
+            s2.cleanup()
     finally:
         s.cleanup()

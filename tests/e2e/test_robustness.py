@@ -100,7 +100,7 @@ def test_kill_9_of_everything_loses_nothing():
                      {"username": "admin", "password": "pbx-secret-1"})
             assert r.status == 200
         finally:
-            s2.stop()
+            s2.cleanup()
     finally:
         s.cleanup()
 

@@ -45,7 +45,7 @@ def test_first_start_creates_data_dir_db_cert_and_admin():
             assert r.status == 200, r
             assert "password:" not in s2.log()
         finally:
-            s2.stop()
+            s2.cleanup()
     finally:
         s.cleanup()
 
