@@ -75,5 +75,7 @@ void core_child_free(struct core_child *ch)
 		if (ch->sig[i])
 			event_free(ch->sig[i]);
 	core_ipc_free(ch->ipc);
+	/* Bufferevents freed on the way out finish freeing in the loop. */
+	event_base_loop(ch->base, EVLOOP_NONBLOCK);
 	event_base_free(ch->base);
 }
