@@ -150,8 +150,9 @@ static void test_conflicting_lengths_are_rejected(void **state)
 	struct sink s;
 	struct http_msg *m = new_msg(HTTP_REQUEST, &s);
 	/* A request-smuggling classic: both framings at once. */
-	const char req[] = "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
-			   "0\r\n\r\n";
+	const char req[] =
+		"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"0\r\n\r\n";
 	assert_int_equal(http_msg_feed(m, req, sizeof(req) - 1), -1);
 	free(m);
 }

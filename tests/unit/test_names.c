@@ -16,7 +16,8 @@ static void test_accepts_plain_names(void **state)
 	assert_null(core_name_problem("a1"));
 	assert_null(core_name_problem("x-2-y"));
 	/* 63 characters is the longest allowed (a DNS label). */
-	assert_null(core_name_problem("abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"));
+	assert_null(core_name_problem(
+		"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"));
 }
 
 static void test_rejects_bad_length(void **state)
@@ -24,7 +25,8 @@ static void test_rejects_bad_length(void **state)
 	(void)state;
 	assert_non_null(core_name_problem(""));
 	assert_non_null(core_name_problem("a"));
-	assert_non_null(core_name_problem("abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234"));
+	assert_non_null(core_name_problem(
+		"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234"));
 }
 
 static void test_rejects_bad_characters(void **state)
