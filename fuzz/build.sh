@@ -1,0 +1,26 @@
+#!/bin/sh
+# Builds the libFuzzer targets with clang into build/fuzz/ and, given a
+# target name and seconds, runs it on a copy of its seed corpus:
+#   fuzz/build.sh                      build every target
+#   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT="$ROOT/build/fuzz"
+mkdir -p "$OUT"
+LL=/usr/share/llhttp
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
+
+clang $CFLAGS -w -c $LL/api.c -o "$OUT/llhttp_api.o"
+clang $CFLAGS -w -c $LL/http.c -o "$OUT/llhttp_http.o"
+clang $CFLAGS -w -c $LL/llhttp.c -o "$OUT/llhttp_llhttp.o"
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_http_msg" "$ROOT/fuzz/fuzz_http_msg.c" \
+	"$ROOT/src/http/http_msg.c" "$OUT"/llhttp_*.o
+
+if [ $# -ge 1 ]; then
+	target=$1
+	secs=${2:-60}
+	work="$OUT/corpus-$target"
+	mkdir -p "$work"
+	cp -n "$ROOT/fuzz/corpus/$target"/* "$work"/ 2>/dev/null || true
+	"$OUT/fuzz_$target" -max_total_time="$secs" -max_len=65536 "$work"
+fi
