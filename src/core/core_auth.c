@@ -236,3 +236,25 @@ void core_throttle_success(struct core_throttle *t, const char *addr)
 	if (e)
 		memset(e, 0, sizeof(*e));
 }
+
+json_t *core_throttle_list(struct core_throttle *t, time_t now)
+{
+	json_t *out = json_array();
+	for (int i = 0; i < THROTTLE_SLOTS; i++) {
+		struct throttle_entry *e = &t->slots[i];
+		if (e->addr[0] && e->blocked_until > now)
+			json_array_append_new(out, json_pack("{s:s, s:I}", "address", e->addr,
+							     "seconds_left",
+							     (json_int_t)(e->blocked_until - now)));
+	}
+	return out;
+}
+
+int core_throttle_unblock(struct core_throttle *t, const char *addr, time_t now)
+{
+	struct throttle_entry *e = throttle_find(t, addr);
+	if (!e || e->blocked_until <= now)
+		return -1;
+	memset(e, 0, sizeof(*e));
+	return 0;
+}

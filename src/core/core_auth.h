@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -47,5 +48,9 @@ int core_throttle_blocked(struct core_throttle *t, const char *addr, time_t now)
 /* Records a failure; returns true when this failure starts a block. */
 bool core_throttle_fail(struct core_throttle *t, const char *addr, time_t now);
 void core_throttle_success(struct core_throttle *t, const char *addr);
+/* [{"address", "seconds_left"}] of the addresses blocked now. */
+json_t *core_throttle_list(struct core_throttle *t, time_t now);
+/* Lifts a block; -1 if the address was not blocked. */
+int core_throttle_unblock(struct core_throttle *t, const char *addr, time_t now);
 
 #endif

@@ -45,8 +45,10 @@ struct core_httpd {
 	int nlisteners;
 	struct core_httpd_conn *conns;
 	int nconns;
-	uint64_t next_id;
 };
+
+/* Request ids are unique within the process, across servers. */
+static uint64_t httpd_next_id;
 
 static void conn_free(struct core_httpd_conn *c)
 {
@@ -115,15 +117,15 @@ static void conn_dispatch(struct core_httpd_conn *c)
 		core_httpd_respond_error(req, 413, "request body too large");
 		return;
 	}
-	req->id = ++c->srv->next_id;
+	req->id = ++httpd_next_id;
+	req->local = c->srv->lim.local;
 	req->msg = &c->msg;
 	req->method = http_msg_method(&c->msg);
 	if (conn_decode_path(req, c->msg.url ? c->msg.url : "") < 0) {
 		core_httpd_respond_error(req, 400, "malformed request target");
 		return;
 	}
-	const char *real =
-		c->srv->lim.trust_forwarded ? http_msg_header(&c->msg, "X-Real-IP") : NULL;
+	const char *real = c->srv->lim.local ? http_msg_header(&c->msg, "X-Real-IP") : NULL;
 	snprintf(req->client, sizeof(req->client), "%s", real ? real : c->peer);
 	c->state = CONN_HANDLING;
 	bufferevent_disable(c->bev, EV_READ);
@@ -423,4 +425,45 @@ const char *core_httpd_bearer(const struct core_httpd_req *req)
 	while (*a == ' ')
 		a++;
 	return *a ? a : NULL;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+int core_httpd_query(const struct core_httpd_req *req, const char *key, char *out, size_t outlen)
+{
+	size_t klen = strlen(key);
+	const char *p = req->query;
+	while (p && *p) {
+		const char *end = strchr(p, '&');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			size_t o = 0;
+			for (size_t i = klen + 1; i < n; i++) {
+				char c = p[i];
+				if (c == '+') {
+					c = ' ';
+				} else if (c == '%') {
+					int hi = i + 2 < n ? hexval(p[i + 1]) : -1;
+					int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
+					if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+						return -1;
+					c = (char)(hi * 16 + lo);
+					i += 2;
+				}
+				if (o + 1 >= outlen)
+					return -1;
+				out[o++] = c;
+			}
+			out[o] = '\0';
+			return 0;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return -1;
 }

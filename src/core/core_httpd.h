@@ -25,12 +25,13 @@
 #include "../http/http_msg.h"
 
 struct core_httpd_limits {
-	size_t max_body;      /* larger bodies get 413 */
-	int request_timeout;  /* seconds from a request's first byte to its end */
-	int idle_timeout;     /* seconds a keep-alive connection may wait */
-	int max_connections;  /* beyond this, new connections are closed */
-	bool trust_forwarded; /* behind our SBC: client address from X-Real-IP */
-	bool hsts;	      /* send Strict-Transport-Security */
+	size_t max_body;     /* larger bodies get 413 */
+	int request_timeout; /* seconds from a request's first byte to its end */
+	int idle_timeout;    /* seconds a keep-alive connection may wait */
+	int max_connections; /* beyond this, new connections are closed */
+	bool local;	     /* a Unix socket only our processes (and root) reach:
+				the client address is taken from X-Real-IP */
+	bool hsts;	     /* send Strict-Transport-Security */
 };
 
 struct core_httpd_req {
@@ -41,6 +42,7 @@ struct core_httpd_req {
 	const char *query; /* raw query string or "" */
 	struct evbuffer *body;
 	char client[64]; /* client address */
+	bool local;	 /* came through a local Unix socket (see limits) */
 	struct core_httpd_conn *conn;
 };
 
@@ -67,6 +69,8 @@ void core_httpd_respond_json(struct core_httpd_req *req, int status, json_t *obj
 void core_httpd_respond_error(struct core_httpd_req *req, int status, const char *message);
 /* The body as a JSON object; on failure answers 400 itself and returns NULL. */
 json_t *core_httpd_json_body(struct core_httpd_req *req);
+/* A query parameter, percent-decoded into out; -1 if absent or malformed. */
+int core_httpd_query(const struct core_httpd_req *req, const char *key, char *out, size_t outlen);
 /* The bearer token of the Authorization header, or NULL. */
 const char *core_httpd_bearer(const struct core_httpd_req *req);
 

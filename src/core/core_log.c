@@ -11,6 +11,12 @@
 
 static char log_prefix[96] = "zentrale";
 static int log_min_level = CORE_LOG_INFO;
+static void (*log_sink)(const char *line, size_t len);
+
+void core_log_set_sink(void (*sink)(const char *line, size_t len))
+{
+	log_sink = sink;
+}
 
 void core_log_init(const char *role, const char *name)
 {
@@ -46,6 +52,10 @@ static void log_write(enum core_log_level level, const char *fmt, va_list ap)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
 	line[len++] = '\n';
+	if (log_sink) {
+		log_sink(line, len);
+		return;
+	}
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;
 }

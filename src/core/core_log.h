@@ -5,12 +5,16 @@
 #ifndef CORE_LOG_H
 #define CORE_LOG_H
 
+#include <stddef.h>
+
 enum core_log_level { CORE_LOG_DEBUG, CORE_LOG_INFO, CORE_LOG_WARN, CORE_LOG_ERROR };
 
 /* role: "supervisor", "mgmt", "sbc", "pbx"; name: phone system or NULL. */
 void core_log_init(const char *role, const char *name);
 void core_log(enum core_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Where finished lines go instead of stderr (the supervisor also keeps them). */
+void core_log_set_sink(void (*sink)(const char *line, size_t len));
 /* For start-up misconfiguration only: logs and exits with status 1. */
 void core_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

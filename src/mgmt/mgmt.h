@@ -13,10 +13,14 @@
 #include "../core/core_httpd.h"
 #include "../core/core_login.h"
 
+/* The control socket for the SSH CLI and `zentrale ctl`, relative to the data dir. */
+#define MGMT_LOCAL_SOCKET "run/mgmt.sock"
+
 struct mgmt {
 	sqlite3 *db;
 	struct core_child child;
 	struct core_httpd *http;
+	struct core_httpd *local; /* run/mgmt.sock: trusted as the admin (SSH, ctl) */
 	struct core_login login;
 	json_t *state; /* last IPC_STATE from the supervisor */
 	SSL_CTX *tls;
@@ -27,6 +31,11 @@ int mgmt_main(void);
 void mgmt_api_handle(struct core_httpd_req *req, void *arg);
 /* Answers a request held for the supervisor's IPC_REPLY. */
 void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg);
+/* mgmt_access.c: blocked addresses, SSH keys. */
+void mgmt_access_blocked(struct mgmt *m, struct core_httpd_req *req, const char *addr);
+void mgmt_access_ssh(struct mgmt *m, struct core_httpd_req *req, const char *rest);
+/* mgmt_logs.c: GET /api/v1/logs. */
+void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req);
 /* mgmt_system.c: host and process figures for GET /api/v1/system. */
 json_t *mgmt_system_info(struct mgmt *m);
 /* The interfaces, each with the services listening on it. */

@@ -33,6 +33,8 @@ static void api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op)
 void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg)
 {
 	struct core_httpd_req *req = core_httpd_find(m->http, msg->id);
+	if (!req)
+		req = core_httpd_find(m->local, msg->id);
 	json_t *r = core_ipc_json(msg);
 	if (!req || !r) {
 		json_decref(r);
@@ -210,6 +212,17 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(p, "/settings") == 0) {
 		api_settings(m, req);
+	} else if (strcmp(p, "/blocked") == 0) {
+		mgmt_access_blocked(m, req, NULL);
+	} else if (strncmp(p, "/blocked/", 9) == 0) {
+		mgmt_access_blocked(m, req, p + 9);
+	} else if (strncmp(p, "/ssh", 4) == 0 && (p[4] == '\0' || p[4] == '/')) {
+		mgmt_access_ssh(m, req, p + 4);
+	} else if (strcmp(p, "/logs") == 0) {
+		if (is(req, "GET"))
+			mgmt_logs_get(m, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
 	} else {
 		core_httpd_respond_error(req, 404, "no such endpoint");
 	}
@@ -255,7 +268,8 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 			core_httpd_respond_error(req, 405, "use POST to log out");
 		return;
 	}
-	if (core_login_require(&m->login, req, user, sizeof(user)) < 0)
+	/* The local socket is reachable by root and our own account only. */
+	if (!req->local && core_login_require(&m->login, req, user, sizeof(user)) < 0)
 		return;
 	if (!m->state) {
 		core_httpd_respond_error(req, 503, "the server is still starting, try again");

@@ -5,6 +5,7 @@
 
 #include "../core/core_db.h"
 #include "../core/core_log.h"
+#include "../core/core_net.h"
 #include "../core/core_tls.h"
 #include "mgmt.h"
 
@@ -59,12 +60,19 @@ int mgmt_main(void)
 					.max_connections = 512,
 					.hsts = true};
 	m.http = core_httpd_new(m.child.base, m.tls, &lim, mgmt_api_handle, &m);
-	if (!m.http)
-		core_fatal("out of memory");
+	struct core_httpd_limits local = lim;
+	local.local = true;
+	local.hsts = false;
+	local.request_timeout = 30;
+	m.local = core_httpd_new(m.child.base, NULL, &local, mgmt_api_handle, &m);
+	int fd = core_net_listen_unix(MGMT_LOCAL_SOCKET, 0660);
+	if (!m.http || !m.local || fd < 0 || core_httpd_listen(m.local, fd) < 0)
+		core_fatal("cannot serve the local control socket %s", MGMT_LOCAL_SOCKET);
 	core_child_ready(&m.child);
 	core_child_run(&m.child);
 
 	core_httpd_free(m.http);
+	core_httpd_free(m.local);
 	SSL_CTX_free(m.tls);
 	json_decref(m.state);
 	core_login_free(&m.login);

@@ -46,7 +46,7 @@ int pbx_main(const char *name)
 					.request_timeout = 30,
 					.idle_timeout = 75,
 					.max_connections = 1024,
-					.trust_forwarded = true};
+					.local = true};
 	p.http = core_httpd_new(p.child.base, NULL, &lim, pbx_http_handle, &p);
 	if (!p.http || core_httpd_listen(p.http, fd) < 0)
 		core_fatal("cannot serve HTTP");

@@ -5,6 +5,7 @@
  * that mgmt and the SBC are sent after every change.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,10 +84,16 @@ static void child_on_close(struct core_ipc *ipc, void *arg);
 
 int sup_child_spawn(struct sup *s, struct sup_child *c)
 {
-	int sv[2];
+	int sv[2], errpipe[2];
 	char label[96];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		log_error("pipe: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	pid_t pid = fork();
@@ -94,6 +101,8 @@ int sup_child_spawn(struct sup *s, struct sup_child *c)
 		log_error("fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		close(errpipe[0]);
+		close(errpipe[1]);
 		return -1;
 	}
 	if (pid == 0) {
@@ -101,7 +110,7 @@ int sup_child_spawn(struct sup *s, struct sup_child *c)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(sv[1], CORE_IPC_CHILD_FD) < 0)
+		if (dup2(sv[1], CORE_IPC_CHILD_FD) < 0 || dup2(errpipe[1], STDERR_FILENO) < 0)
 			_exit(127);
 		char role[16];
 		snprintf(role, sizeof(role), "_%s", role_names[c->role]);
@@ -110,6 +119,8 @@ int sup_child_spawn(struct sup *s, struct sup_child *c)
 		_exit(127);
 	}
 	close(sv[1]);
+	close(errpipe[1]);
+	sup_log_watch(s, errpipe[0]);
 	core_ipc_free(c->ipc);
 	c->ipc = core_ipc_new(s->base, sv[0], child_on_msg, child_on_close, c);
 	c->pid = pid;

@@ -89,6 +89,7 @@ static void sup_free(struct sup *s)
 		close(s->sockets[i].fd);
 	if (s->kill_timer)
 		event_free(s->kill_timer);
+	sup_log_close(s);
 	sqlite3_close(s->db);
 	event_base_free(s->base);
 }

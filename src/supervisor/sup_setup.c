@@ -19,6 +19,7 @@
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../core/core_tls.h"
+#include "../ssh/sshd_keys.h"
 #include "supervisor.h"
 
 /* system.db schema, one migration per entry; never edit a released one. */
@@ -28,6 +29,8 @@ static const char *const sup_schema[] = {
 	" created INTEGER NOT NULL);"
 	"CREATE TABLE phone_systems(name TEXT PRIMARY KEY, created INTEGER NOT NULL,"
 	" enabled INTEGER NOT NULL DEFAULT 1);" CORE_AUTH_SESSIONS_SQL,
+	"CREATE TABLE ssh_keys(id INTEGER PRIMARY KEY, type TEXT NOT NULL, key TEXT NOT NULL"
+	" UNIQUE, comment TEXT NOT NULL, fingerprint TEXT NOT NULL, created INTEGER NOT NULL);",
 };
 
 int sup_db_open(const char *path, sqlite3 **db)
@@ -86,6 +89,23 @@ static int setup_certificate(void)
 		log_info("created a self-signed certificate for %s and %d addresses", host, nips);
 	json_decref(ifs);
 	return r;
+}
+
+/* Host keys for the SSH CLI; their fingerprints are shown once when made. */
+static int setup_ssh_host_keys(void)
+{
+	int made = sshd_keys_make_host_keys();
+	if (made <= 0)
+		return made;
+	json_t *fps = sshd_keys_host_fingerprints(), *it;
+	size_t i;
+	json_array_foreach(fps, i, it)
+	{
+		log_info("SSH host key %s %s", json_string_value(json_object_get(it, "type")),
+			 json_string_value(json_object_get(it, "fingerprint")));
+	}
+	json_decref(fps);
+	return 0;
 }
 
 static int setup_admin(sqlite3 *db)
@@ -150,11 +170,11 @@ int sup_setup_data(struct sup *s)
 	}
 	if (setup_mkdir("certs", 0700) < 0 || setup_mkdir("run", 0750) < 0 ||
 	    setup_mkdir("phone-systems", 0750) < 0 || setup_mkdir("backups", 0750) < 0 ||
-	    setup_mkdir("log", 0750) < 0)
+	    setup_mkdir("log", 0750) < 0 || sup_log_open(s) < 0)
 		return -1;
 	if (sup_db_open("system.db", &s->db) < 0)
 		return -1;
-	if (setup_certificate() < 0 || setup_admin(s->db) < 0)
+	if (setup_certificate() < 0 || setup_admin(s->db) < 0 || setup_ssh_host_keys() < 0)
 		return -1;
 	if (s->uid) {
 		/* Everything in the data dir belongs to the unprivileged user. */

@@ -82,6 +82,11 @@ struct sup {
 int sup_setup_data(struct sup *s);
 int sup_db_open(const char *path, sqlite3 **db);
 
+/* sup_log.c: the log file, fed by every child's stderr. */
+int sup_log_open(struct sup *s);
+void sup_log_watch(struct sup *s, int fd);
+void sup_log_close(struct sup *s);
+
 /* sup_listen.c: binding sockets for mgmt and the SBC. */
 /* Binds every service on the configured addresses into out[]; on failure
  * returns -1 with a message for a person in err. */
