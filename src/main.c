@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "core/core_log.h"
 #include "core/core_proc.h"
 #include "core/core_version.h"
 #include "mgmt/mgmt.h"
 #include "pbx/pbx.h"
 #include "sbc/sbc.h"
+#include "ssh/sshd.h"
 #include "supervisor/supervisor.h"
 
 static void usage(FILE *f)
@@ -80,14 +82,18 @@ static int server_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	core_proc_title_init(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
 	const char *cmd = argv[1];
+	/* Only the server's processes retitle themselves. */
+	if (strcmp(cmd, "server") == 0 || cmd[0] == '_')
+		core_proc_title_init(argc, argv);
 	if (strcmp(cmd, "server") == 0)
 		return server_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "ctl") == 0)
+		return cli_ctl_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("zentrale %s\n", ZENTRALE_VERSION);
 		return 0;
@@ -101,6 +107,8 @@ int main(int argc, char **argv)
 		return mgmt_main();
 	if (strcmp(cmd, "_sbc") == 0)
 		return sbc_main();
+	if (strcmp(cmd, "_ssh") == 0)
+		return sshd_main();
 	if (strcmp(cmd, "_pbx") == 0 && argc == 3)
 		return pbx_main(argv[2]);
 	fprintf(stderr, "zentrale: unknown command '%s'\n", cmd);

@@ -18,7 +18,7 @@
 #include "../core/core_version.h"
 #include "supervisor.h"
 
-static const char *const role_names[] = {"mgmt", "sbc", "pbx"};
+static const char *const role_names[] = {"mgmt", "sbc", "pbx", "ssh"};
 
 const char *sup_state_name(enum sup_state st)
 {

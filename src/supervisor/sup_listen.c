@@ -21,6 +21,7 @@ static const struct {
 } sup_services[] = {
 	{"mgmt-https", "management", ROLE_MGMT, 8443},
 	{"sbc-https", "phone-system web (SBC)", ROLE_SBC, 443},
+	{"ssh", "SSH", ROLE_SSH, 22},
 };
 
 #define NSERVICES (int)(sizeof(sup_services) / sizeof(sup_services[0]))
@@ -81,7 +82,8 @@ int sup_listen_bind(struct sup *s, json_t *mgmt_ifaces, json_t *sbc_ifaces, stru
 {
 	int n = 0;
 	for (int k = 0; k < NSERVICES; k++) {
-		json_t *ifaces = sup_services[k].role == ROLE_MGMT ? mgmt_ifaces : sbc_ifaces;
+		/* SSH is part of management: it listens where management does. */
+		json_t *ifaces = sup_services[k].role == ROLE_SBC ? sbc_ifaces : mgmt_ifaces;
 		json_t *addrs = listen_addresses(s, ifaces, err, errlen);
 		if (!addrs)
 			goto fail;
@@ -134,7 +136,7 @@ void sup_listen_send(struct sup *s, struct sup_child *c)
 	}
 	json_t *msg = json_pack("{s:o}", "listeners", list);
 	if (c->ipc && core_ipc_send_json(c->ipc, IPC_LISTENERS, 0, msg, fds, nfds) < 0)
-		log_error("cannot hand listeners to %s", c->role == ROLE_MGMT ? "mgmt" : "sbc");
+		log_error("cannot hand listeners to a child (pid %d)", (int)c->pid);
 	json_decref(msg);
 }
 

@@ -137,6 +137,7 @@ int sup_run(struct sup_options *opt)
 		 opt->port_offset);
 	sup_child_add(&s, ROLE_MGMT, NULL);
 	sup_child_add(&s, ROLE_SBC, NULL);
+	sup_child_add(&s, ROLE_SSH, NULL);
 	if (sup_load_phone_systems(&s) < 0)
 		goto out_sigs;
 	for (struct sup_child *c = s.children; c; c = c->next)

@@ -31,7 +31,7 @@ struct sup_options {
 	const char *user;
 };
 
-enum sup_role { ROLE_MGMT, ROLE_SBC, ROLE_PBX };
+enum sup_role { ROLE_MGMT, ROLE_SBC, ROLE_PBX, ROLE_SSH };
 
 enum sup_state { ST_STOPPED, ST_STARTING, ST_RUNNING, ST_FAILED };
 

@@ -48,9 +48,11 @@ def test_put_interfaces_moves_listeners_without_restarting_phone_systems(netns):
         names = {i["name"]: i for i in j["interfaces"]}
         assert VETH_ADDR in names["veth0"]["addresses"]
         assert names["veth0"]["mac"] and names["veth0"]["up"] is True
+        ssh_port = 22 + s.offset
+        assert reachable(netns, VETH_ADDR, ssh_port)
         # by default everything listens everywhere
         assert {x["service"] for x in names["veth0"]["services"]} == {"mgmt-https",
-                                                                        "sbc-https"}
+                                                                       "sbc-https", "ssh"}
         assert j["listen"] == {"management": [], "sbc": []}
 
         # the SBC only on veth0, management only on lo
@@ -60,10 +62,13 @@ def test_put_interfaces_moves_listeners_without_restarting_phone_systems(netns):
         assert r.status == 200 and "my-company" in r.text
         assert not reachable(netns, "127.0.0.1", s.sbc_port)
         assert not reachable(netns, VETH_ADDR, s.mgmt_port)
+        # SSH belongs to management: it moved with it
+        assert reachable(netns, "127.0.0.1", ssh_port)
+        assert not reachable(netns, VETH_ADDR, ssh_port)
         j = s.api("GET", "/interfaces").json()
         names = {i["name"]: i for i in j["interfaces"]}
         assert {x["service"] for x in names["veth0"]["services"]} == {"sbc-https"}
-        assert {x["service"] for x in names["lo"]["services"]} == {"mgmt-https"}
+        assert {x["service"] for x in names["lo"]["services"]} == {"mgmt-https", "ssh"}
         assert j["listen"] == {"management": ["lo"], "sbc": ["veth0"]}
         # phone systems were not restarted
         assert s.pids()["pbx my-company"] == pbx_pid

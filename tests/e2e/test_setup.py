@@ -64,7 +64,7 @@ def test_admin_password_from_environment():
 def test_process_titles_roles_and_unprivileged_user(server):
     server.create_ps("my-company")
     pids = server.pids()
-    assert {"supervisor", "mgmt", "sbc", "pbx my-company"} <= set(pids), pids
+    assert {"supervisor", "mgmt", "sbc", "ssh", "pbx my-company"} <= set(pids), pids
     if os.geteuid() == 0:
         # started as root: every process runs as the unprivileged account
         for title, pid in pids.items():

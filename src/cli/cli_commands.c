@@ -1,0 +1,797 @@
+/*
+ * cli_commands — every CLI command, each a call to the management API and
+ * a rendering of its answer. The API validates; the CLI only asks.
+ */
+#include <ctype.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/core_auth.h"
+#include "cli.h"
+
+struct cli_cmd {
+	const char *group; /* first word */
+	const char *verb;  /* second word, NULL for one-word commands */
+	const char *usage; /* arguments */
+	const char *help;
+	int min_args, max_args; /* after the command words, options excluded */
+	int (*run)(struct cli *c, int argc, char **argv);
+};
+
+/* ---- helpers ---- */
+
+static int call(struct cli *c, const char *method, const char *path, json_t *body, json_t **out)
+{
+	int st = cli_api(c, method, path, body, out);
+	json_decref(body);
+	return cli_check(st, *out);
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static const char *num(json_t *o, const char *k)
+{
+	static char buf[8][32];
+	static int i;
+	char *b = buf[i++ % 8];
+	json_t *v = json_object_get(o, k);
+	if (json_is_real(v))
+		snprintf(b, 32, "%.1f", json_real_value(v));
+	else
+		snprintf(b, 32, "%lld", (long long)json_integer_value(v));
+	return b;
+}
+
+static char *join(json_t *arr, const char *key)
+{
+	static char buf[1024];
+	size_t i, o = 0;
+	json_t *it;
+	buf[0] = '\0';
+	json_array_foreach(arr, i, it)
+	{
+		const char *s = key ? str(it, key) : json_string_value(it);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", i ? ", " : "", s ? s : "");
+		if (o >= sizeof(buf))
+			break;
+	}
+	return buf;
+}
+
+static char *path_of(const char *fmt, const char *arg)
+{
+	/* Arguments go into URL paths: keep them to safe characters. */
+	static char buf[512];
+	char safe[256];
+	size_t o = 0;
+	for (const char *p = arg; *p && o + 4 < sizeof(safe); p++) {
+		if (isalnum((unsigned char)*p) || strchr("-._:", *p))
+			safe[o++] = *p;
+		else
+			o += (size_t)snprintf(safe + o, sizeof(safe) - o, "%%%02X",
+					      (unsigned char)*p);
+	}
+	safe[o] = '\0';
+	snprintf(buf, sizeof(buf), fmt, safe);
+	return buf;
+}
+
+static int print_or(struct cli *c, json_t *ans, const char *done)
+{
+	if (c->json)
+		cli_print_json(ans);
+	else if (done)
+		printf("%s\n", done);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+static bool confirm(struct cli *c, const char *question)
+{
+	if (!c->interactive)
+		return false;
+	printf("%s [y/N] ", question);
+	fflush(stdout);
+	char line[16];
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+/* ---- status ---- */
+
+static int cmd_status(struct cli *c, int argc, char **argv)
+{
+	json_t *a;
+	(void)argc;
+	(void)argv;
+	if (call(c, "GET", "/system", NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	json_t *ps = json_object_get(a, "phone_systems"), *cpu = json_object_get(a, "cpu"),
+	       *mem = json_object_get(a, "memory"), *disk = json_object_get(a, "disk");
+	long long up = json_integer_value(json_object_get(a, "uptime_seconds"));
+	printf("version        %s\n", str(a, "version"));
+	printf("uptime         %lldd %02lld:%02lld:%02lld\n", up / 86400, up / 3600 % 24,
+	       up / 60 % 60, up % 60);
+	printf("phone systems  %s total: %s running, %s starting, %s stopped, %s failed\n",
+	       num(ps, "total"), num(ps, "running"), num(ps, "starting"), num(ps, "stopped"),
+	       num(ps, "failed"));
+	json_t *load = json_object_get(cpu, "load");
+	printf("cpu            %s%% of %s cores, load %.2f %.2f %.2f\n", num(cpu, "used_percent"),
+	       num(cpu, "cores"), json_real_value(json_array_get(load, 0)),
+	       json_real_value(json_array_get(load, 1)), json_real_value(json_array_get(load, 2)));
+	printf("memory         %s%% used, zentrale %.1f MiB\n", num(mem, "used_percent"),
+	       (double)json_integer_value(json_object_get(mem, "zentrale_rss_bytes")) / 1048576);
+	printf("disk           %s%% used, %.1f GiB free\n", num(disk, "used_percent"),
+	       (double)json_integer_value(json_object_get(disk, "free_bytes")) / 1073741824);
+	json_decref(a);
+	return CLI_OK;
+}
+
+/* ---- phone systems ---- */
+
+static int cmd_ps_list(struct cli *c, int argc, char **argv)
+{
+	json_t *a, *it;
+	size_t i;
+	(void)argc;
+	(void)argv;
+	if (call(c, "GET", "/phone-systems", NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	static const char *const h[] = {"NAME", "STATE", "SINCE", "RESTARTS", "PATH"};
+	json_t *rows = json_array();
+	json_array_foreach(json_object_get(a, "phone_systems"), i, it)
+	{
+		json_array_append_new(
+			rows, json_pack("[s,s,s,s,s]", str(it, "name"), str(it, "state"),
+					cli_ago(json_integer_value(json_object_get(it, "since"))),
+					num(it, "restarts"), str(it, "path")));
+	}
+	if (json_array_size(rows))
+		cli_table(stdout, h, 5, rows);
+	else
+		printf("no phone systems yet; create one with: phone-system create NAME\n");
+	json_decref(rows);
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int cmd_ps_show(struct cli *c, int argc, char **argv)
+{
+	json_t *a;
+	(void)argc;
+	if (call(c, "GET", path_of("/phone-systems/%s", argv[0]), NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	printf("name      %s\nstate     %s\nsince     %s\n", str(a, "name"), str(a, "state"),
+	       cli_ago(json_integer_value(json_object_get(a, "since"))));
+	printf("created   %s\nrestarts  %s\npath      %s\n",
+	       cli_ago(json_integer_value(json_object_get(a, "created"))), num(a, "restarts"),
+	       str(a, "path"));
+	json_decref(a);
+	return CLI_OK;
+}
+
+static const char *opt_value(int *argc, char **argv, const char *name)
+{
+	for (int i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], name) == 0 && i + 1 < *argc) {
+			const char *v = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], sizeof(char *) * (size_t)(*argc - i - 2));
+			*argc -= 2;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static bool opt_flag(int *argc, char **argv, const char *name)
+{
+	for (int i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], name) == 0) {
+			memmove(&argv[i], &argv[i + 1], sizeof(char *) * (size_t)(*argc - i - 1));
+			(*argc)--;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int cmd_ps_create(struct cli *c, int argc, char **argv)
+{
+	char generated[32];
+	const char *pw = opt_value(&argc, argv, "--admin-password");
+	if (argc != 1) {
+		fprintf(stderr, "usage: phone-system create NAME [--admin-password PASSWORD]\n");
+		return CLI_USAGE;
+	}
+	if (!pw) {
+		core_auth_random_password(generated, sizeof(generated));
+		pw = generated;
+	}
+	json_t *a;
+	if (call(c, "POST", "/phone-systems",
+		 json_pack("{s:s, s:s}", "name", argv[0], "admin_password", pw), &a))
+		return json_decref(a), CLI_ERROR;
+	if (pw == generated)
+		json_object_set_new(a, "admin_password", json_string(generated));
+	if (c->json)
+		return print_or(c, a, NULL);
+	printf("created phone system %s (%s)\n", str(a, "name"), str(a, "state"));
+	if (pw == generated)
+		printf("its admin password (shown once): %s\n", generated);
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int ps_action(struct cli *c, const char *name, const char *action, const char *done)
+{
+	char path[512], msg[160];
+	json_t *a;
+	snprintf(path, sizeof(path), "%s/%s", path_of("/phone-systems/%s", name), action);
+	if (call(c, "POST", path, NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	snprintf(msg, sizeof(msg), "phone system %s %s", name, done);
+	return print_or(c, a, msg);
+}
+
+static int cmd_ps_start(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	return ps_action(c, argv[0], "start", "is running");
+}
+
+static int cmd_ps_stop(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	return ps_action(c, argv[0], "stop", "is stopped");
+}
+
+static int cmd_ps_delete(struct cli *c, int argc, char **argv)
+{
+	bool yes = opt_flag(&argc, argv, "--yes");
+	char q[160], msg[160];
+	if (argc != 1) {
+		fprintf(stderr, "usage: phone-system delete NAME [--yes]\n");
+		return CLI_USAGE;
+	}
+	snprintf(q, sizeof(q), "Delete phone system %s and all its data?", argv[0]);
+	if (!yes && !confirm(c, q)) {
+		fprintf(stderr, "error: not deleted%s\n",
+			c->interactive ? "" : " (add --yes to delete without asking)");
+		return CLI_ERROR;
+	}
+	json_t *a;
+	if (call(c, "DELETE", path_of("/phone-systems/%s", argv[0]), NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	snprintf(msg, sizeof(msg), "deleted phone system %s", argv[0]);
+	return print_or(c, a, msg);
+}
+
+/* ---- interfaces and the SBC ---- */
+
+static int cmd_if_list(struct cli *c, int argc, char **argv)
+{
+	json_t *a, *it;
+	size_t i;
+	(void)argc;
+	(void)argv;
+	if (call(c, "GET", "/interfaces", NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	static const char *const h[] = {"INTERFACE", "STATE", "MAC", "ADDRESSES", "SERVICES"};
+	json_t *rows = json_array();
+	json_array_foreach(json_object_get(a, "interfaces"), i, it)
+	{
+		char addrs[512], svcs[512];
+		snprintf(addrs, sizeof(addrs), "%s", join(json_object_get(it, "addresses"), NULL));
+		snprintf(svcs, sizeof(svcs), "%s",
+			 join(json_object_get(it, "services"), "service"));
+		json_array_append_new(
+			rows, json_pack("[s,s,s,s,s]", str(it, "name"),
+					json_is_true(json_object_get(it, "up")) ? "up" : "down",
+					str(it, "mac"), addrs, svcs));
+	}
+	cli_table(stdout, h, 5, rows);
+	json_t *l = json_object_get(a, "listen");
+	printf("\nmanagement and SSH listen on: %s\n",
+	       json_array_size(json_object_get(l, "management"))
+		       ? join(json_object_get(l, "management"), NULL)
+		       : "all interfaces");
+	printf("the SBC listens on: %s\n", json_array_size(json_object_get(l, "sbc"))
+						   ? join(json_object_get(l, "sbc"), NULL)
+						   : "all interfaces");
+	if (json_is_true(json_object_get(a, "fixed_by_command_line")))
+		printf("(fixed by --listen on the server's command line)\n");
+	json_decref(rows);
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int cmd_if_set(struct cli *c, int argc, char **argv)
+{
+	const char *which = argv[0];
+	if (strcmp(which, "management") != 0 && strcmp(which, "sbc") != 0) {
+		fprintf(stderr, "usage: interface set management|sbc INTERFACE...|all\n");
+		return CLI_USAGE;
+	}
+	json_t *list = json_array();
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "all") != 0)
+			json_array_append_new(list, json_string(argv[i]));
+	json_t *a;
+	if (call(c, "PUT", "/interfaces", json_pack("{s:o}", which, list), &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, "listening interfaces changed");
+}
+
+static int cmd_sbc_show(struct cli *c, int argc, char **argv)
+{
+	json_t *a, *it, *s;
+	size_t i, j;
+	(void)argc;
+	(void)argv;
+	if (call(c, "GET", "/interfaces", NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	json_t *rows = json_array();
+	json_array_foreach(json_object_get(a, "interfaces"), i, it)
+	{
+		json_array_foreach(json_object_get(it, "services"), j, s)
+		{
+			if (strncmp(str(s, "service"), "sbc-", 4) == 0)
+				json_array_append_new(rows,
+						      json_pack("[s,s,s,s]", str(s, "service"),
+								str(it, "name"), str(s, "addr"),
+								num(s, "port")));
+		}
+	}
+	if (c->json) {
+		json_decref(rows);
+		return print_or(c,
+				json_pack("{s:O}", "sbc",
+					  json_object_get(json_object_get(a, "listen"), "sbc")),
+				NULL);
+	}
+	static const char *const h[] = {"SERVICE", "INTERFACE", "ADDRESS", "PORT"};
+	cli_table(stdout, h, 4, rows);
+	json_decref(rows);
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int cmd_blocked_list(struct cli *c, int argc, char **argv)
+{
+	json_t *a, *it;
+	size_t i;
+	(void)argc;
+	(void)argv;
+	if (call(c, "GET", "/blocked", NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	json_t *rows = json_array();
+	json_array_foreach(json_object_get(a, "blocked"), i, it)
+	{
+		char left[32];
+		snprintf(left, sizeof(left), "%ss", num(it, "seconds_left"));
+		json_array_append_new(
+			rows, json_pack("[s,s,s]", str(it, "address"), left, str(it, "reason")));
+	}
+	static const char *const h[] = {"ADDRESS", "BLOCKED FOR", "REASON"};
+	if (json_array_size(rows))
+		cli_table(stdout, h, 3, rows);
+	else
+		printf("no address is blocked\n");
+	json_decref(rows);
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int cmd_blocked_remove(struct cli *c, int argc, char **argv)
+{
+	json_t *a;
+	(void)argc;
+	if (call(c, "DELETE", path_of("/blocked/%s", argv[0]), NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, "unblocked");
+}
+
+/* ---- SSH keys, settings ---- */
+
+static int cmd_key_list(struct cli *c, int argc, char **argv)
+{
+	json_t *a, *it;
+	size_t i;
+	(void)argc;
+	(void)argv;
+	if (call(c, "GET", "/ssh", NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	json_t *rows = json_array();
+	json_array_foreach(json_object_get(a, "authorized_keys"), i, it)
+		json_array_append_new(rows, json_pack("[s,s,s,s]", num(it, "id"), str(it, "type"),
+						      str(it, "fingerprint"), str(it, "comment")));
+	static const char *const h[] = {"ID", "TYPE", "FINGERPRINT", "COMMENT"};
+	if (json_array_size(rows))
+		cli_table(stdout, h, 4, rows);
+	else
+		printf("no SSH keys; add one with: ssh-key add 'ssh-ed25519 AAAA... comment'\n");
+	json_decref(rows);
+	printf("\nhost keys of this server:\n");
+	json_array_foreach(json_object_get(a, "host_keys"), i, it)
+		printf("  %-20s %s\n", str(it, "type"), str(it, "fingerprint"));
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int cmd_key_add(struct cli *c, int argc, char **argv)
+{
+	char line[16384] = "";
+	size_t o = 0;
+	for (int i = 0; i < argc && o < sizeof(line); i++) /* the key may arrive in pieces */
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s", i ? " " : "", argv[i]);
+	json_t *a;
+	if (call(c, "POST", "/ssh/keys", json_pack("{s:s}", "key", line), &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	printf("added key %s (%s)\n", num(a, "id"), str(a, "fingerprint"));
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int cmd_key_delete(struct cli *c, int argc, char **argv)
+{
+	json_t *a;
+	(void)argc;
+	if (call(c, "DELETE", path_of("/ssh/keys/%s", argv[0]), NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, "deleted");
+}
+
+static int cmd_settings_show(struct cli *c, int argc, char **argv)
+{
+	json_t *a;
+	(void)argc;
+	(void)argv;
+	if (call(c, "GET", "/settings", NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	printf("session-ttl  %s seconds\n", num(a, "session_ttl"));
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int cmd_settings_set(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[0], "session-ttl") != 0) {
+		fprintf(stderr, "error: unknown setting '%s' (known: session-ttl)\n", argv[0]);
+		return CLI_USAGE;
+	}
+	char *end;
+	long long v = strtoll(argv[1], &end, 10);
+	if (*end) {
+		fprintf(stderr, "error: session-ttl takes a number of seconds\n");
+		return CLI_USAGE;
+	}
+	json_t *a;
+	if (call(c, "PUT", "/settings", json_pack("{s:I}", "session_ttl", (json_int_t)v), &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, "saved");
+}
+
+/* ---- logs ---- */
+
+static volatile sig_atomic_t logs_interrupted;
+
+static void logs_on_sigint(int sig)
+{
+	(void)sig;
+	logs_interrupted = 1;
+}
+
+static void logs_print(struct cli *c, json_t *lines)
+{
+	size_t i;
+	json_t *l;
+	json_array_foreach(lines, i, l)
+	{
+		if (c->json) {
+			char *s = json_dumps(l, JSON_COMPACT);
+			printf("%s\n", s ? s : "{}");
+			free(s);
+		} else if (*str(l, "time")) {
+			printf("%s %s%s%s %s: %s\n", str(l, "time"), str(l, "process"),
+			       *str(l, "phone_system") ? " " : "", str(l, "phone_system"),
+			       str(l, "level"), str(l, "message"));
+		} else {
+			printf("%s\n", str(l, "message"));
+		}
+	}
+	fflush(stdout);
+}
+
+static int cmd_logs(struct cli *c, int argc, char **argv)
+{
+	const char *n = opt_value(&argc, argv, "-n");
+	const char *proc = opt_value(&argc, argv, "--process");
+	const char *ps = opt_value(&argc, argv, "--phone-system");
+	const char *level = opt_value(&argc, argv, "--level");
+	bool follow = opt_flag(&argc, argv, "--follow") | opt_flag(&argc, argv, "-f");
+	if (argc) {
+		fprintf(stderr, "usage: logs [-n LINES] [--process ROLE] [--phone-system NAME] "
+				"[--level LEVEL] [--follow]\n");
+		return CLI_USAGE;
+	}
+	char q[512], path[600];
+	snprintf(q, sizeof(q), "level=%s", level ? level : "debug");
+	if (proc)
+		snprintf(q + strlen(q), sizeof(q) - strlen(q), "&process=%s", path_of("%s", proc));
+	if (ps)
+		snprintf(q + strlen(q), sizeof(q) - strlen(q), "&phone_system=%s",
+			 path_of("%s", ps));
+	snprintf(path, sizeof(path), "/logs?%s&lines=%s", q, n ? n : "50");
+	json_t *a;
+	if (call(c, "GET", path, NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	logs_print(c, json_object_get(a, "lines"));
+	if (!follow) {
+		json_decref(a);
+		return CLI_OK;
+	}
+	/* Follow: ask for what came after the last answer, until interrupted. */
+	struct sigaction sa = {.sa_handler = logs_on_sigint}, old;
+	sigaction(SIGINT, &sa, &old);
+	logs_interrupted = 0;
+	long long off = json_integer_value(json_object_get(a, "offset"));
+	json_decref(a);
+	int rc = CLI_OK;
+	while (!logs_interrupted) {
+		usleep(300 * 1000);
+		snprintf(path, sizeof(path), "/logs?%s&lines=5000&after=%lld", q, off);
+		int st = cli_api(c, "GET", path, NULL, &a);
+		if (st != 200) {
+			rc = cli_check(st, a);
+			json_decref(a);
+			break;
+		}
+		logs_print(c, json_object_get(a, "lines"));
+		off = json_integer_value(json_object_get(a, "offset"));
+		json_decref(a);
+	}
+	sigaction(SIGINT, &old, NULL);
+	return rc;
+}
+
+/* ---- the table ---- */
+
+static int cmd_help(struct cli *c, int argc, char **argv);
+
+static const struct cli_cmd cli_cmds[] = {
+	{"status", NULL, "", "show version, uptime, phone systems, CPU, memory and disk", 0, 0,
+	 cmd_status},
+	{"phone-system", "list", "", "list the phone systems and their state", 0, 0, cmd_ps_list},
+	{"phone-system", "show", "NAME", "show one phone system", 1, 1, cmd_ps_show},
+	{"phone-system", "create", "NAME [--admin-password PASSWORD]",
+	 "create a phone system (a password is generated if none is given)", 1, 3, cmd_ps_create},
+	{"phone-system", "start", "NAME", "start a stopped or failed phone system", 1, 1,
+	 cmd_ps_start},
+	{"phone-system", "stop", "NAME", "stop a phone system", 1, 1, cmd_ps_stop},
+	{"phone-system", "delete", "NAME [--yes]", "delete a phone system and all its data", 1, 2,
+	 cmd_ps_delete},
+	{"interface", "list", "", "list network interfaces and what listens on them", 0, 0,
+	 cmd_if_list},
+	{"interface", "set", "management|sbc INTERFACE...|all",
+	 "choose where management (and SSH) or the SBC listen", 2, 16, cmd_if_set},
+	{"sbc", "show", "", "show the SBC's listening sockets", 0, 0, cmd_sbc_show},
+	{"blocked", "list", "", "list addresses blocked after failed logins", 0, 0,
+	 cmd_blocked_list},
+	{"blocked", "remove", "ADDRESS", "lift the block of an address", 1, 1, cmd_blocked_remove},
+	{"ssh-key", "list", "", "list the SSH keys that may log in, and the host keys", 0, 0,
+	 cmd_key_list},
+	{"ssh-key", "add", "'TYPE BASE64 [COMMENT]'", "authorize a public key for admin", 1, 8,
+	 cmd_key_add},
+	{"ssh-key", "delete", "ID", "remove an authorized key", 1, 1, cmd_key_delete},
+	{"settings", "show", "", "show the settings", 0, 0, cmd_settings_show},
+	{"settings", "set", "session-ttl SECONDS", "change a setting", 2, 2, cmd_settings_set},
+	{"logs", NULL,
+	 "[-n LINES] [--process ROLE] [--phone-system NAME] [--level LEVEL] [--follow]",
+	 "show recent log lines, or follow them", 0, 10, cmd_logs},
+	{"help", NULL, "[COMMAND]", "explain the commands", 0, 2, cmd_help},
+};
+
+#define NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+
+static void help_line(const struct cli_cmd *k)
+{
+	char words[128];
+	snprintf(words, sizeof(words), "%s%s%s %s", k->group, k->verb ? " " : "",
+		 k->verb ? k->verb : "", k->usage);
+	printf("  %-58s %s\n", words, k->help);
+}
+
+static int cmd_help(struct cli *c, int argc, char **argv)
+{
+	(void)c;
+	int shown = 0;
+	for (size_t i = 0; i < NCMDS; i++) {
+		const struct cli_cmd *k = &cli_cmds[i];
+		if (argc >= 1 && strcmp(argv[0], k->group) != 0)
+			continue;
+		if (argc >= 2 && (!k->verb || strcmp(argv[1], k->verb) != 0))
+			continue;
+		if (!shown++)
+			printf("commands (add --json for machine-readable output):\n");
+		help_line(k);
+	}
+	if (!shown) {
+		fprintf(stderr, "error: no command '%s'; type help for the list\n", argv[0]);
+		return CLI_USAGE;
+	}
+	if (c->interactive && argc == 0)
+		printf("  %-58s %s\n", "exit", "end the session");
+	return CLI_OK;
+}
+
+int cli_exec(struct cli *c, int argc, char **words)
+{
+	/* Options are taken out of a copy: the caller owns and frees the words. */
+	char *argv[64];
+	if (argc > 64)
+		argc = 64;
+	memcpy(argv, words, sizeof(char *) * (size_t)argc);
+	c->json = opt_flag(&argc, argv, "--json") || c->json;
+	if (argc == 0)
+		return cmd_help(c, 0, argv);
+	bool group_known = false;
+	for (size_t i = 0; i < NCMDS; i++) {
+		const struct cli_cmd *k = &cli_cmds[i];
+		if (strcmp(argv[0], k->group) != 0)
+			continue;
+		group_known = true;
+		int used = 1;
+		if (k->verb) {
+			if (argc < 2 || strcmp(argv[1], k->verb) != 0)
+				continue;
+			used = 2;
+		}
+		int n = argc - used;
+		/* Options count as arguments here; each command checks its own. */
+		if (n < k->min_args || n > k->max_args) {
+			fprintf(stderr, "usage: %s%s%s %s\n", k->group, k->verb ? " " : "",
+				k->verb ? k->verb : "", k->usage);
+			return CLI_USAGE;
+		}
+		return k->run(c, n, argv + used);
+	}
+	if (group_known) {
+		fprintf(stderr, "error: '%s' needs one of:", argv[0]);
+		for (size_t i = 0; i < NCMDS; i++)
+			if (strcmp(argv[0], cli_cmds[i].group) == 0 && cli_cmds[i].verb)
+				fprintf(stderr, " %s", cli_cmds[i].verb);
+		fprintf(stderr, "\n");
+	} else {
+		fprintf(stderr, "error: unknown command '%s'; type help for the list\n", argv[0]);
+	}
+	return CLI_USAGE;
+}
+
+/* ---- completion and splitting ---- */
+
+static void add_word(char ***list, size_t *n, const char *w, const char *prefix)
+{
+	if (strncmp(w, prefix, strlen(prefix)) != 0)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i], w) == 0)
+			return;
+	char **l = realloc(*list, sizeof(char *) * (*n + 2));
+	if (!l)
+		return;
+	*list = l;
+	l[(*n)++] = strdup(w);
+	l[*n] = NULL;
+}
+
+static void add_names(struct cli *c, char ***list, size_t *n, const char *path, const char *arr,
+		      const char *key, const char *prefix)
+{
+	json_t *a = NULL, *it;
+	size_t i;
+	if (cli_api(c, "GET", path, NULL, &a) == 200)
+		json_array_foreach(json_object_get(a, arr), i, it)
+			add_word(list, n, str(it, key), prefix);
+	json_decref(a);
+}
+
+char **cli_complete(struct cli *c, int nwords, char **words, const char *prefix)
+{
+	char **list = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < NCMDS; i++) {
+		const struct cli_cmd *k = &cli_cmds[i];
+		if (nwords == 0)
+			add_word(&list, &n, k->group, prefix);
+		else if (nwords == 1 && k->verb && strcmp(words[0], k->group) == 0)
+			add_word(&list, &n, k->verb, prefix);
+	}
+	if (nwords == 0)
+		add_word(&list, &n, "exit", prefix);
+	if (nwords == 2 && strcmp(words[0], "phone-system") == 0 && strcmp(words[1], "list") != 0 &&
+	    strcmp(words[1], "create") != 0)
+		add_names(c, &list, &n, "/phone-systems", "phone_systems", "name", prefix);
+	if (nwords == 2 && strcmp(words[0], "interface") == 0 && strcmp(words[1], "set") == 0) {
+		add_word(&list, &n, "management", prefix);
+		add_word(&list, &n, "sbc", prefix);
+	}
+	if (nwords >= 3 && strcmp(words[0], "interface") == 0 && strcmp(words[1], "set") == 0) {
+		add_names(c, &list, &n, "/interfaces", "interfaces", "name", prefix);
+		add_word(&list, &n, "all", prefix);
+	}
+	if (nwords == 2 && strcmp(words[0], "blocked") == 0 && strcmp(words[1], "remove") == 0)
+		add_names(c, &list, &n, "/blocked", "blocked", "address", prefix);
+	if (nwords == 2 && strcmp(words[0], "settings") == 0 && strcmp(words[1], "set") == 0)
+		add_word(&list, &n, "session-ttl", prefix);
+	if (nwords == 1 && strcmp(words[0], "help") == 0)
+		for (size_t i = 0; i < NCMDS; i++)
+			add_word(&list, &n, cli_cmds[i].group, prefix);
+	return list;
+}
+
+int cli_split(const char *line, int max, char **argv)
+{
+	int argc = 0;
+	const char *p = line;
+	char *buf = malloc(strlen(line) + 1);
+	if (!buf)
+		return -1;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (!*p)
+			break;
+		size_t o = 0;
+		char quote = 0;
+		for (; *p && (quote || !strchr(" \t\n\r", *p)); p++) {
+			if (quote && *p == quote)
+				quote = 0;
+			else if (!quote && (*p == '\'' || *p == '"'))
+				quote = *p;
+			else if (*p == '\\' && p[1] && quote != '\'')
+				buf[o++] = *++p;
+			else
+				buf[o++] = *p;
+		}
+		if (quote || argc >= max) {
+			free(buf);
+			cli_free_words(argc, argv);
+			return -1;
+		}
+		buf[o] = '\0';
+		argv[argc++] = strdup(buf);
+	}
+	free(buf);
+	return argc;
+}
+
+void cli_free_words(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+}
