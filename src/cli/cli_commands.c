@@ -93,6 +93,23 @@ static int print_or(struct cli *c, json_t *ans, const char *done)
 	return CLI_OK;
 }
 
+/* GETs path for a command that shows something: the answer to render, or
+ * NULL when nothing is left to do (an error was printed, or the JSON). */
+static json_t *fetch(struct cli *c, const char *path, int *rc)
+{
+	json_t *a;
+	*rc = call(c, "GET", path, NULL, &a);
+	if (*rc) {
+		json_decref(a);
+		return NULL;
+	}
+	if (c->json) {
+		print_or(c, a, NULL);
+		return NULL;
+	}
+	return a;
+}
+
 static bool confirm(struct cli *c, const char *question)
 {
 	if (!c->interactive)
@@ -109,13 +126,12 @@ static bool confirm(struct cli *c, const char *question)
 
 static int cmd_status(struct cli *c, int argc, char **argv)
 {
-	json_t *a;
 	(void)argc;
 	(void)argv;
-	if (call(c, "GET", "/system", NULL, &a))
-		return json_decref(a), CLI_ERROR;
-	if (c->json)
-		return print_or(c, a, NULL);
+	int rc;
+	json_t *a = fetch(c, "/system", &rc);
+	if (!a)
+		return rc;
 	json_t *ps = json_object_get(a, "phone_systems"), *cpu = json_object_get(a, "cpu"),
 	       *mem = json_object_get(a, "memory"), *disk = json_object_get(a, "disk");
 	long long up = json_integer_value(json_object_get(a, "uptime_seconds"));
@@ -141,14 +157,14 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 
 static int cmd_ps_list(struct cli *c, int argc, char **argv)
 {
-	json_t *a, *it;
 	size_t i;
 	(void)argc;
 	(void)argv;
-	if (call(c, "GET", "/phone-systems", NULL, &a))
-		return json_decref(a), CLI_ERROR;
-	if (c->json)
-		return print_or(c, a, NULL);
+	json_t *it;
+	int rc;
+	json_t *a = fetch(c, "/phone-systems", &rc);
+	if (!a)
+		return rc;
 	static const char *const h[] = {"NAME", "STATE", "SINCE", "RESTARTS", "PATH"};
 	json_t *rows = json_array();
 	json_array_foreach(json_object_get(a, "phone_systems"), i, it)
@@ -169,12 +185,11 @@ static int cmd_ps_list(struct cli *c, int argc, char **argv)
 
 static int cmd_ps_show(struct cli *c, int argc, char **argv)
 {
-	json_t *a;
+	int rc;
 	(void)argc;
-	if (call(c, "GET", path_of("/phone-systems/%s", argv[0]), NULL, &a))
-		return json_decref(a), CLI_ERROR;
-	if (c->json)
-		return print_or(c, a, NULL);
+	json_t *a = fetch(c, path_of("/phone-systems/%s", argv[0]), &rc);
+	if (!a)
+		return rc;
 	printf("name      %s\nstate     %s\nsince     %s\n", str(a, "name"), str(a, "state"),
 	       cli_ago(json_integer_value(json_object_get(a, "since"))));
 	printf("created   %s\nrestarts  %s\npath      %s\n",
@@ -284,14 +299,14 @@ static int cmd_ps_delete(struct cli *c, int argc, char **argv)
 
 static int cmd_if_list(struct cli *c, int argc, char **argv)
 {
-	json_t *a, *it;
 	size_t i;
 	(void)argc;
 	(void)argv;
-	if (call(c, "GET", "/interfaces", NULL, &a))
-		return json_decref(a), CLI_ERROR;
-	if (c->json)
-		return print_or(c, a, NULL);
+	json_t *it;
+	int rc;
+	json_t *a = fetch(c, "/interfaces", &rc);
+	if (!a)
+		return rc;
 	static const char *const h[] = {"INTERFACE", "STATE", "MAC", "ADDRESSES", "SERVICES"};
 	json_t *rows = json_array();
 	json_array_foreach(json_object_get(a, "interfaces"), i, it)
@@ -374,14 +389,14 @@ static int cmd_sbc_show(struct cli *c, int argc, char **argv)
 
 static int cmd_blocked_list(struct cli *c, int argc, char **argv)
 {
-	json_t *a, *it;
 	size_t i;
 	(void)argc;
 	(void)argv;
-	if (call(c, "GET", "/blocked", NULL, &a))
-		return json_decref(a), CLI_ERROR;
-	if (c->json)
-		return print_or(c, a, NULL);
+	json_t *it;
+	int rc;
+	json_t *a = fetch(c, "/blocked", &rc);
+	if (!a)
+		return rc;
 	json_t *rows = json_array();
 	json_array_foreach(json_object_get(a, "blocked"), i, it)
 	{
@@ -413,14 +428,14 @@ static int cmd_blocked_remove(struct cli *c, int argc, char **argv)
 
 static int cmd_key_list(struct cli *c, int argc, char **argv)
 {
-	json_t *a, *it;
 	size_t i;
 	(void)argc;
 	(void)argv;
-	if (call(c, "GET", "/ssh", NULL, &a))
-		return json_decref(a), CLI_ERROR;
-	if (c->json)
-		return print_or(c, a, NULL);
+	json_t *it;
+	int rc;
+	json_t *a = fetch(c, "/ssh", &rc);
+	if (!a)
+		return rc;
 	json_t *rows = json_array();
 	json_array_foreach(json_object_get(a, "authorized_keys"), i, it)
 		json_array_append_new(rows, json_pack("[s,s,s,s]", num(it, "id"), str(it, "type"),
@@ -465,13 +480,12 @@ static int cmd_key_delete(struct cli *c, int argc, char **argv)
 
 static int cmd_settings_show(struct cli *c, int argc, char **argv)
 {
-	json_t *a;
 	(void)argc;
 	(void)argv;
-	if (call(c, "GET", "/settings", NULL, &a))
-		return json_decref(a), CLI_ERROR;
-	if (c->json)
-		return print_or(c, a, NULL);
+	int rc;
+	json_t *a = fetch(c, "/settings", &rc);
+	if (!a)
+		return rc;
 	printf("session-ttl  %s seconds\n", num(a, "session_ttl"));
 	json_decref(a);
 	return CLI_OK;
