@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import Server, curl, wait_port
+from conftest import BIN, Server, curl, wait_port
 
 VETH_ADDR = "198.18.0.1"
 
@@ -91,9 +91,14 @@ def test_put_interfaces_moves_listeners_without_restarting_phone_systems(netns):
             assert wait_port(VETH_ADDR, s2.sbc_port, 15, netns), s2.log()
             assert reachable(netns, VETH_ADDR, s2.sbc_port)
             assert not reachable(netns, "127.0.0.1", s2.sbc_port)
-            # back to every interface
-            assert s2.api("PUT", "/interfaces", {"sbc": []}).status == 200
+            # back to every interface, this time through the CLI
+            r = subprocess.run([BIN, "ctl", "--data-dir", s2.data, "interface", "set", "sbc",
+                                "all"], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
             assert reachable(netns, "127.0.0.1", s2.sbc_port)
+            r = subprocess.run([BIN, "ctl", "--data-dir", s2.data, "interface", "set", "sbc",
+                                "eth99"], capture_output=True, text=True)
+            assert r.returncode == 1 and "eth99" in r.stderr
         finally:
             s2.cleanup()
     finally:
