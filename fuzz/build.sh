@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the libFuzzer targets with clang into build/fuzz/ and, given a
+# Builds the libFuzzer targets (http_msg, sip_msg) with clang into build/fuzz/ and, given a
 # target name and seconds, runs it on a copy of its seed corpus:
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -15,6 +15,8 @@ clang $CFLAGS -w -c $LL/http.c -o "$OUT/llhttp_http.o"
 clang $CFLAGS -w -c $LL/llhttp.c -o "$OUT/llhttp_llhttp.o"
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_http_msg" "$ROOT/fuzz/fuzz_http_msg.c" \
 	"$ROOT/src/http/http_msg.c" "$OUT"/llhttp_*.o
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_msg" "$ROOT/fuzz/fuzz_sip_msg.c" \
+	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/sip/sip_hdr.c"
 
 if [ $# -ge 1 ]; then
 	target=$1
@@ -22,5 +24,9 @@ if [ $# -ge 1 ]; then
 	work="$OUT/corpus-$target"
 	mkdir -p "$work"
 	cp -n "$ROOT/fuzz/corpus/$target"/* "$work"/ 2>/dev/null || true
+	# the SIP target also starts from the RFC 4475 torture messages
+	[ "$target" = sip_msg ] && for f in "$ROOT"/tests/unit/rfc4475/*/*.sip; do
+		cp -n "$f" "$work/$(basename "$(dirname "$f")")-$(basename "$f")"
+	done
 	"$OUT/fuzz_$target" -max_total_time="$secs" -max_len=65536 "$work"
 fi
