@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the libFuzzer targets (http_msg, sip_msg) with clang into build/fuzz/ and, given a
+# Builds the libFuzzer targets (http_msg, sip_msg, sdp) with clang into build/fuzz/ and, given a
 # target name and seconds, runs it on a copy of its seed corpus:
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -17,6 +17,8 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_http_msg" "$ROOT/fuzz/fuzz_htt
 	"$ROOT/src/http/http_msg.c" "$OUT"/llhttp_*.o
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_msg" "$ROOT/fuzz/fuzz_sip_msg.c" \
 	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/sip/sip_hdr.c"
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sdp" "$ROOT/fuzz/fuzz_sdp.c" \
+	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sip/sip_msg.c"
 
 if [ $# -ge 1 ]; then
 	target=$1
