@@ -104,3 +104,16 @@ int core_db_setting_set(sqlite3 *db, const char *key, const char *value)
 	sqlite3_finalize(st);
 	return r;
 }
+
+int core_db_begin(sqlite3 *db)
+{
+	return core_db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int core_db_end(sqlite3 *db, int ok)
+{
+	if (ok && core_db_exec(db, "COMMIT") == 0)
+		return 0;
+	core_db_exec(db, "ROLLBACK");
+	return -1;
+}

@@ -15,6 +15,9 @@ int core_db_open(const char *path, sqlite3 **out);
 /* Applies steps[user_version..n-1], each in its own transaction. */
 int core_db_migrate(sqlite3 *db, const char *const *steps, int n);
 int core_db_exec(sqlite3 *db, const char *sql);
+/* A write transaction; end commits when ok, else rolls back. */
+int core_db_begin(sqlite3 *db);
+int core_db_end(sqlite3 *db, int ok);
 /* Reads/writes the settings(key, value) table most databases carry. */
 int core_db_setting_get(sqlite3 *db, const char *key, char *out, size_t outlen);
 int core_db_setting_set(sqlite3 *db, const char *key, const char *value);

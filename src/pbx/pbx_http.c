@@ -10,6 +10,7 @@
 
 #include "../core/core_version.h"
 #include "pbx.h"
+#include "pbx_users.h"
 
 /* The part of the path after "/<name>", or NULL if the path is not ours. */
 static const char *pbx_subpath(const struct pbx *p, const char *path)
@@ -83,6 +84,8 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			core_login_logout(&p->login, req);
 		else
 			core_httpd_respond_error(req, 405, "use POST to log out");
+	} else if (strncmp(sub, "/api/v1/users", 13) == 0 && (sub[13] == '\0' || sub[13] == '/')) {
+		pbx_users_handle(p, req, sub + 13);
 	} else if (strcmp(sub, "/api/v1/status") == 0) {
 		if (get)
 			pbx_status(p, req);

@@ -12,6 +12,11 @@ static const char *const pbx_schema[] = {
 	"CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE admins(username TEXT PRIMARY KEY, password_hash TEXT NOT NULL,"
 	" created INTEGER NOT NULL);" CORE_AUTH_SESSIONS_SQL,
+	/* SIP credentials only as digest HA1 = H(username:realm:password), realm = name */
+	"CREATE TABLE users(id INTEGER PRIMARY KEY, display_name TEXT NOT NULL,"
+	" extension TEXT NOT NULL UNIQUE, sip_username TEXT NOT NULL UNIQUE,"
+	" ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,"
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL);",
 };
 
 int pbx_store_open(const char *path, sqlite3 **db)
