@@ -6,32 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "../core/core_auth.h"
 #include "../core/core_db.h"
 #include "../core/core_log.h"
+#include "../sip/sip_auth.h"
 
 #define USER_COLS "id, display_name, extension, sip_username, enabled, created, updated"
-
-int pbx_users_ha1(const char *alg, const char *user, const char *realm, const char *password,
-		  char *out, size_t outlen)
-{
-	const EVP_MD *md = strcmp(alg, "md5") == 0 ? EVP_md5() : EVP_sha256();
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	int ok = c && EVP_DigestInit_ex(c, md, NULL) && EVP_DigestUpdate(c, user, strlen(user)) &&
-		 EVP_DigestUpdate(c, ":", 1) && EVP_DigestUpdate(c, realm, strlen(realm)) &&
-		 EVP_DigestUpdate(c, ":", 1) && EVP_DigestUpdate(c, password, strlen(password)) &&
-		 EVP_DigestFinal_ex(c, d, &n);
-	EVP_MD_CTX_free(c);
-	if (!ok || outlen < n * 2 + 1)
-		return -1;
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(out + i * 2, 3, "%02x", d[i]);
-	return 0;
-}
 
 /* ---- validation: one place for each rule ---- */
 
@@ -177,9 +157,9 @@ static const char *user_read(json_t *b, struct user_in *in, bool create)
 
 static int user_set_password(struct pbx *p, long long id, const char *user, const char *pw)
 {
-	char md5[EVP_MAX_MD_SIZE * 2 + 1], sha[EVP_MAX_MD_SIZE * 2 + 1];
-	if (pbx_users_ha1("md5", user, p->name, pw, md5, sizeof(md5)) < 0 ||
-	    pbx_users_ha1("sha-256", user, p->name, pw, sha, sizeof(sha)) < 0)
+	char md5[SIP_AUTH_HEX_MAX], sha[SIP_AUTH_HEX_MAX];
+	if (sip_auth_ha1(0, user, p->name, pw, md5) < 0 ||
+	    sip_auth_ha1(1, user, p->name, pw, sha) < 0)
 		return -1;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(

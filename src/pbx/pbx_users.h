@@ -14,8 +14,5 @@
 
 /* rest: "" for the collection, "/ID" for one user. */
 void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *rest);
-/* HA1 = H(user:realm:password) as lower-case hex; md5 or sha-256. */
-int pbx_users_ha1(const char *alg, const char *user, const char *realm, const char *password,
-		  char *out, size_t outlen);
 
 #endif

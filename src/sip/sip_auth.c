@@ -1,0 +1,265 @@
+/* sip_auth — see sip_auth.h. */
+#include "sip_auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+int sip_auth_alg(struct sip_pl name)
+{
+	if (name.l == 0 || sip_pl_casecmp(name, "MD5"))
+		return 0;
+	if (sip_pl_casecmp(name, "SHA-256"))
+		return 1;
+	return -1;
+}
+
+/* H(a:b:c...) of the parts, in hex. */
+static int digest_hex(int alg, const struct sip_pl *parts, int n, char out[SIP_AUTH_HEX_MAX])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = c && EVP_DigestInit_ex(c, alg ? EVP_sha256() : EVP_md5(), NULL);
+	for (int i = 0; ok && i < n; i++)
+		ok = (i == 0 || EVP_DigestUpdate(c, ":", 1)) &&
+		     EVP_DigestUpdate(c, parts[i].p, parts[i].l);
+	ok = ok && EVP_DigestFinal_ex(c, d, &len);
+	EVP_MD_CTX_free(c);
+	if (!ok)
+		return -1;
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(out + i * 2, 3, "%02x", d[i]);
+	return 0;
+}
+
+static struct sip_pl pl(const char *s)
+{
+	return (struct sip_pl){s, strlen(s)};
+}
+
+int sip_auth_ha1(int alg, const char *user, const char *realm, const char *password,
+		 char out[SIP_AUTH_HEX_MAX])
+{
+	struct sip_pl parts[3] = {pl(user), pl(realm), pl(password)};
+	return digest_hex(alg, parts, 3, out);
+}
+
+int sip_auth_parse(struct sip_pl v, struct sip_auth_creds *c)
+{
+	memset(c, 0, sizeof(*c));
+	const char *p = v.p, *e = v.p + v.l;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	if (e - p < 7 || strncasecmp(p, "Digest", 6) != 0 || !strchr(" \t\r\n", p[6]))
+		return -1;
+	p += 6;
+	static const char *const names[] = {"username",	 "realm", "nonce", "uri",    "response",
+					    "algorithm", "qop",	  "nc",	   "cnonce", "opaque"};
+	struct sip_pl *fields[] = {&c->username,  &c->realm, &c->nonce, &c->uri,    &c->response,
+				   &c->algorithm, &c->qop,   &c->nc,	&c->cnonce, &c->opaque};
+	while (p < e) {
+		while (p < e && strchr(" \t\r\n,", *p))
+			p++;
+		if (p >= e)
+			break;
+		const char *k = p;
+		while (p < e && *p != '=' && !strchr(" \t\r\n", *p))
+			p++;
+		struct sip_pl key = {k, (size_t)(p - k)};
+		while (p < e && strchr(" \t\r\n", *p))
+			p++;
+		if (p >= e || *p != '=' || key.l == 0)
+			return -1;
+		p++;
+		while (p < e && strchr(" \t\r\n", *p))
+			p++;
+		struct sip_pl val;
+		if (p < e && *p == '"') {
+			const char *s = ++p;
+			while (p < e && *p != '"')
+				p += *p == '\\' && p + 1 < e ? 2 : 1;
+			if (p >= e)
+				return -1;
+			val = (struct sip_pl){s, (size_t)(p - s)};
+			p++;
+		} else {
+			const char *s = p;
+			while (p < e && *p != ',' && !strchr(" \t\r\n", *p))
+				p++;
+			val = (struct sip_pl){s, (size_t)(p - s)};
+		}
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (sip_pl_casecmp(key, names[i])) {
+				if (fields[i]->p)
+					return -1; /* a parameter twice */
+				*fields[i] = val;
+			}
+		}
+	}
+	return c->username.p && c->realm.p && c->nonce.p && c->uri.p && c->response.p ? 0 : -1;
+}
+
+int sip_auth_response(int alg, const char *ha1, struct sip_pl method,
+		      const struct sip_auth_creds *c, char out[SIP_AUTH_HEX_MAX])
+{
+	char ha2[SIP_AUTH_HEX_MAX];
+	struct sip_pl a2[2] = {method, c->uri};
+	if (digest_hex(alg, a2, 2, ha2) < 0)
+		return -1;
+	if (c->qop.l) {
+		if (!sip_pl_casecmp(c->qop, "auth") || !c->nc.l || !c->cnonce.l)
+			return -1; /* auth-int is not offered */
+		struct sip_pl parts[6] = {pl(ha1), c->nonce, c->nc, c->cnonce, c->qop, pl(ha2)};
+		return digest_hex(alg, parts, 6, out);
+	}
+	struct sip_pl parts[3] = {pl(ha1), c->nonce, pl(ha2)};
+	return digest_hex(alg, parts, 3, out);
+}
+
+bool sip_auth_response_ok(const struct sip_auth_creds *c, const char *expected)
+{
+	size_t n = strlen(expected);
+	if (c->response.l != n)
+		return false;
+	/* hex from clients may be upper case */
+	char got[SIP_AUTH_HEX_MAX];
+	for (size_t i = 0; i < n && i < sizeof(got) - 1; i++)
+		got[i] = (char)(c->response.p[i] | (c->response.p[i] >= 'A' ? 0x20 : 0));
+	return n < sizeof(got) && sodium_memcmp(got, expected, n) == 0;
+}
+
+/* ---- nonces ---- */
+
+#define NONCE_RAW   32 /* 8 time, 8 random, 16 MAC */
+#define NONCE_SLOTS 8192
+
+struct nonce_slot {
+	unsigned char id[16]; /* the nonce's MAC */
+	uint64_t nc;
+	time_t made;
+};
+
+struct sip_nonces {
+	unsigned char key[crypto_auth_hmacsha256_KEYBYTES];
+	int lifetime;
+	struct nonce_slot slots[NONCE_SLOTS];
+};
+
+struct sip_nonces *sip_nonces_new(int lifetime)
+{
+	struct sip_nonces *n = calloc(1, sizeof(*n));
+	if (!n || sodium_init() < 0) {
+		free(n);
+		return NULL;
+	}
+	crypto_auth_hmacsha256_keygen(n->key);
+	n->lifetime = lifetime;
+	return n;
+}
+
+void sip_nonces_free(struct sip_nonces *n)
+{
+	if (n)
+		sodium_memzero(n->key, sizeof(n->key));
+	free(n);
+}
+
+static void nonce_mac(struct sip_nonces *n, const unsigned char *tr, const char *realm,
+		      unsigned char mac[16])
+{
+	unsigned char full[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, n->key, sizeof(n->key));
+	crypto_auth_hmacsha256_update(&st, tr, 16);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)realm, strlen(realm));
+	crypto_auth_hmacsha256_final(&st, full);
+	memcpy(mac, full, 16);
+}
+
+static struct nonce_slot *nonce_slot(struct sip_nonces *n, const unsigned char id[16])
+{
+	uint32_t h;
+	memcpy(&h, id, sizeof(h));
+	return &n->slots[h % NONCE_SLOTS];
+}
+
+void sip_nonces_make(struct sip_nonces *n, const char *realm, time_t now, char out[SIP_NONCE_LEN])
+{
+	unsigned char raw[NONCE_RAW];
+	uint64_t t = (uint64_t)now;
+	for (int i = 0; i < 8; i++)
+		raw[i] = (unsigned char)(t >> (56 - 8 * i));
+	randombytes_buf(raw + 8, 8);
+	nonce_mac(n, raw, realm, raw + 16);
+	/* Tracked from birth, so a count can be checked; a newer nonce takes the slot. */
+	struct nonce_slot *s = nonce_slot(n, raw + 16);
+	memcpy(s->id, raw + 16, 16);
+	s->nc = 0;
+	s->made = now;
+	sodium_bin2base64(out, SIP_NONCE_LEN, raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static int nonce_decode(struct sip_pl nonce, unsigned char raw[NONCE_RAW])
+{
+	size_t len = 0;
+	if (nonce.l != SIP_NONCE_LEN - 1)
+		return -1;
+	return sodium_base642bin(raw, NONCE_RAW, nonce.p, nonce.l, NULL, &len, NULL,
+				 sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+			       len == NONCE_RAW
+		       ? 0
+		       : -1;
+}
+
+int sip_nonces_check(struct sip_nonces *n, const char *realm, struct sip_pl nonce, time_t now)
+{
+	unsigned char raw[NONCE_RAW], mac[16];
+	if (nonce_decode(nonce, raw) < 0)
+		return -1;
+	nonce_mac(n, raw, realm, mac);
+	if (sodium_memcmp(mac, raw + 16, 16) != 0)
+		return -1;
+	uint64_t t = 0;
+	for (int i = 0; i < 8; i++)
+		t = t << 8 | raw[i];
+	if ((int64_t)t > (int64_t)now + 5 || (int64_t)now - (int64_t)t > n->lifetime)
+		return 1;
+	return 0;
+}
+
+int sip_nonces_use(struct sip_nonces *n, struct sip_pl nonce, struct sip_pl nc)
+{
+	unsigned char raw[NONCE_RAW];
+	if (nonce_decode(nonce, raw) < 0)
+		return -1;
+	int64_t count = nc.l ? -1 : 1; /* no qop: one use only */
+	if (nc.l == 8) {
+		char hex[9];
+		memcpy(hex, nc.p, 8);
+		hex[8] = '\0';
+		char *end;
+		count = (int64_t)strtoull(hex, &end, 16);
+		if (*end)
+			count = -1;
+	}
+	struct nonce_slot *s = nonce_slot(n, raw + 16);
+	if (count <= 0 || memcmp(s->id, raw + 16, 16) != 0 || (uint64_t)count <= s->nc)
+		return -1;
+	s->nc = (uint64_t)count;
+	return 0;
+}
+
+int sip_auth_challenge(int alg, const char *realm, const char *nonce, bool stale, char *out,
+		       size_t cap)
+{
+	int n = snprintf(out, cap,
+			 "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s", realm,
+			 nonce, alg ? "SHA-256" : "MD5", stale ? ", stale=true" : "");
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
