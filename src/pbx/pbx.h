@@ -12,6 +12,7 @@
 #include "../core/core_child.h"
 #include "../core/core_httpd.h"
 #include "../core/core_login.h"
+#include "pbx_registrar.h"
 
 struct pbx {
 	const char *name;
@@ -20,6 +21,7 @@ struct pbx {
 	struct core_child child;
 	struct core_httpd *http;
 	struct core_login login;
+	struct pbx_registrar registrar;
 };
 
 int pbx_main(const char *name);

@@ -56,6 +56,16 @@ static void pbx_status(struct pbx *p, struct core_httpd_req *req)
 					  (json_int_t)(now - p->started)));
 }
 
+static void pbx_registrations(struct pbx *p, struct core_httpd_req *req)
+{
+	char user[128];
+	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
+		return;
+	core_httpd_respond_json(
+		req, 200,
+		json_pack("{s:o}", "registrations", pbx_registrar_list(&p->registrar, time(NULL))));
+}
+
 void pbx_http_handle(struct core_httpd_req *req, void *arg)
 {
 	struct pbx *p = arg;
@@ -86,6 +96,11 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			core_httpd_respond_error(req, 405, "use POST to log out");
 	} else if (strncmp(sub, "/api/v1/users", 13) == 0 && (sub[13] == '\0' || sub[13] == '/')) {
 		pbx_users_handle(p, req, sub + 13);
+	} else if (strcmp(sub, "/api/v1/registrations") == 0) {
+		if (get)
+			pbx_registrations(p, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(sub, "/api/v1/status") == 0) {
 		if (get)
 			pbx_status(p, req);

@@ -31,7 +31,8 @@ int pbx_main(const char *name)
 		core_fatal("cannot open %s", path);
 	char realm[96];
 	snprintf(realm, sizeof(realm), "phone system %s", name);
-	if (core_login_init(&p.login, p.db, realm) < 0)
+	if (core_login_init(&p.login, p.db, realm) < 0 ||
+	    pbx_registrar_init(&p.registrar, p.db, name) < 0)
 		core_fatal("out of memory");
 
 	snprintf(path, sizeof(path), "run/%s", name);
@@ -56,6 +57,7 @@ int pbx_main(const char *name)
 
 	core_httpd_free(p.http);
 	core_login_free(&p.login);
+	pbx_registrar_free(&p.registrar);
 	sqlite3_close(p.db);
 	core_child_free(&p.child);
 	return 0;

@@ -17,6 +17,13 @@ static const char *const pbx_schema[] = {
 	" extension TEXT NOT NULL UNIQUE, sip_username TEXT NOT NULL UNIQUE,"
 	" ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,"
 	" created INTEGER NOT NULL, updated INTEGER NOT NULL);",
+	/* registrations: one row per device (contact) of a user */
+	"CREATE TABLE bindings(id INTEGER PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" contact TEXT NOT NULL, expires INTEGER NOT NULL, call_id TEXT NOT NULL,"
+	" cseq INTEGER NOT NULL, path TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',"
+	" user_agent TEXT NOT NULL DEFAULT '', updated INTEGER NOT NULL,"
+	" UNIQUE(user_id, contact));",
 };
 
 int pbx_store_open(const char *path, sqlite3 **db)

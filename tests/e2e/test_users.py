@@ -124,3 +124,27 @@ def test_names_are_escaped_in_json(pbx):
                                             "extension": "500"})
     assert r.status == 201
     assert r.json()["display_name"] == "<script>alert(1)</script> \"q\""
+
+
+def test_registrations_listed_from_bindings(pbx):
+    """Bindings (written by the registrar) appear in the API; expired ones do not."""
+    r = api(pbx, "globex", "POST", "/users", {"display_name": "Eve", "extension": "700",
+                                              "sip_username": "eve"})
+    uid = r.json()["id"]
+    assert api(pbx, "globex", "GET", "/registrations").json() == {"registrations": []}
+    db = sqlite3.connect(os.path.join(pbx.data, "phone-systems/globex/pbx.db"))
+    db.execute("INSERT INTO bindings(user_id,contact,expires,call_id,cseq,source,user_agent,"
+               "updated) VALUES(?, 'sip:eve@192.0.2.7:5060', strftime('%s','now')+600, 'c', 1,"
+               " 'tls 192.0.2.7:50000', 'Phone/1.0', strftime('%s','now'))", (uid,))
+    db.execute("INSERT INTO bindings(user_id,contact,expires,call_id,cseq,updated) "
+               "VALUES(?, 'sip:eve@192.0.2.8', strftime('%s','now')-1, 'c', 1, 0)", (uid,))
+    db.commit()
+    db.close()
+    regs = api(pbx, "globex", "GET", "/registrations").json()["registrations"]
+    assert len(regs) == 1
+    assert regs[0]["extension"] == "700" and regs[0]["user_agent"] == "Phone/1.0"
+    assert 590 <= regs[0]["expires_in"] <= 600
+    assert api(pbx, "globex", "GET", "/registrations", token="").status == 401
+    # deleting the user removes its devices
+    assert api(pbx, "globex", "DELETE", f"/users/{uid}").status == 200
+    assert api(pbx, "globex", "GET", "/registrations").json() == {"registrations": []}

@@ -1,0 +1,357 @@
+/* pbx_registrar — see pbx_registrar.h. Steps follow RFC 3261 10.3. */
+#include "pbx_registrar.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "../core/core_db.h"
+#include "../core/core_log.h"
+#include "../sip/sip_build.h"
+#include "../sip/sip_hdr.h"
+
+#define REG_MAX_CONTACTS 16 /* in one request */
+
+struct reg_user {
+	long long id;
+	char username[72], extension[24];
+	char ha1[2][SIP_AUTH_HEX_MAX];
+	bool enabled;
+};
+
+int pbx_registrar_init(struct pbx_registrar *r, sqlite3 *db, const char *realm)
+{
+	r->db = db;
+	r->realm = realm;
+	r->nonces = sip_nonces_new(PBX_REG_NONCE_LIFETIME);
+	return r->nonces ? 0 : -1;
+}
+
+void pbx_registrar_free(struct pbx_registrar *r)
+{
+	sip_nonces_free(r->nonces);
+	r->nonces = NULL;
+}
+
+static int reply(const struct sip_msg *req, int status, const char *reason, const char *extra,
+		 const struct pbx_reg_source *src, char *out, size_t cap)
+{
+	char tag[17];
+	unsigned char raw[8];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(tag, sizeof(tag), raw, sizeof(raw));
+	struct sip_response_opts o = {.reason = reason,
+				      .to_tag = tag,
+				      .extra_headers = extra,
+				      .src_addr = src->src_addr,
+				      .src_port = src->src_port};
+	return sip_build_response(req, status, &o, out, cap);
+}
+
+/* 401 with a fresh nonce, offering SHA-256 first, then MD5 (RFC 8760). */
+static int challenge(struct pbx_registrar *r, const struct sip_msg *req, bool stale,
+		     const struct pbx_reg_source *src, time_t now, char *out, size_t cap)
+{
+	char nonce[SIP_NONCE_LEN], c1[256], c2[256], extra[600];
+	sip_nonces_make(r->nonces, r->realm, now, nonce);
+	sip_auth_challenge(1, r->realm, nonce, stale, c1, sizeof(c1));
+	sip_auth_challenge(0, r->realm, nonce, stale, c2, sizeof(c2));
+	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\nWWW-Authenticate: %s\r\n", c1, c2);
+	return reply(req, 401, NULL, extra, src, out, cap);
+}
+
+/* Unknown user, disabled user and wrong password look the same from outside. */
+static int forbidden(const struct sip_msg *req, const struct pbx_reg_source *src, char *out,
+		     size_t cap)
+{
+	return reply(req, 403, NULL, NULL, src, out, cap);
+}
+
+static int user_lookup(struct pbx_registrar *r, struct sip_pl name, struct reg_user *u)
+{
+	sqlite3_stmt *st;
+	int found = -1;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT id, sip_username, extension, ha1_md5, ha1_sha256, enabled "
+			       "FROM users WHERE sip_username=?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name.p, (int)name.l, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		u->id = sqlite3_column_int64(st, 0);
+		snprintf(u->username, sizeof(u->username), "%s", sqlite3_column_text(st, 1));
+		snprintf(u->extension, sizeof(u->extension), "%s", sqlite3_column_text(st, 2));
+		snprintf(u->ha1[0], SIP_AUTH_HEX_MAX, "%s", sqlite3_column_text(st, 3));
+		snprintf(u->ha1[1], SIP_AUTH_HEX_MAX, "%s", sqlite3_column_text(st, 4));
+		u->enabled = sqlite3_column_int(st, 5) != 0;
+		found = 0;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Steps 1-5: who is asking, and may they change this address-of-record? */
+static int authenticate(struct pbx_registrar *r, const struct sip_msg *req,
+			const struct pbx_reg_source *src, time_t now, struct reg_user *u, char *out,
+			size_t cap)
+{
+	const struct sip_hdr *ah = sip_msg_hdr(req, SIP_HDR_AUTHORIZATION);
+	struct sip_auth_creds c;
+	if (!ah || sip_auth_parse(ah->value, &c) < 0 || !sip_pl_eq(c.realm, r->realm))
+		return challenge(r, req, false, src, now, out, cap);
+	int fresh = sip_nonces_check(r->nonces, r->realm, c.nonce, now);
+	int alg = sip_auth_alg(c.algorithm);
+	if (fresh < 0 || alg < 0)
+		return challenge(r, req, false, src, now, out, cap);
+	if (fresh > 0)
+		return challenge(r, req, true, src, now, out, cap);
+	if (!sip_pl_eq_pl(c.uri, req->ruri))
+		return reply(req, 400, "Authorization URI Mismatch", NULL, src, out, cap);
+	char want[SIP_AUTH_HEX_MAX];
+	bool known = user_lookup(r, c.username, u) == 0;
+	/* the same work for an unknown user, so timing tells nothing */
+	const char *ha1 = known ? u->ha1[alg] : "00000000000000000000000000000000";
+	if (sip_auth_response(alg, ha1, req->method, &c, want) < 0)
+		return challenge(r, req, false, src, now, out, cap);
+	if (!sip_auth_response_ok(&c, want) || !known || !u->enabled)
+		return forbidden(req, src, out, cap);
+	if (sip_nonces_use(r->nonces, c.nonce, c.nc) < 0)
+		return challenge(r, req, true, src, now, out, cap); /* a replay */
+	/* the To URI names this user (by username or extension) */
+	struct sip_addr to;
+	struct sip_pl rest;
+	if (sip_addr_parse(&to, sip_msg_hdr(req, SIP_HDR_TO)->value, &rest) < 0 ||
+	    !(sip_pl_eq(to.uri.user, u->username) || sip_pl_eq(to.uri.user, u->extension)))
+		return forbidden(req, src, out, cap);
+	return 0;
+}
+
+struct reg_contact {
+	struct sip_pl uri;
+	int64_t expires;
+};
+
+/* Steps 6-7 input: the contacts and their expiry; 0, or the status of a bad request. */
+static int read_contacts(const struct sip_msg *req, struct reg_contact *cs, int *n, bool *star,
+			 int64_t *too_brief)
+{
+	int64_t dflt = PBX_REG_MAX_EXPIRES;
+	const struct sip_hdr *eh = sip_msg_hdr(req, SIP_HDR_EXPIRES);
+	if (eh) {
+		dflt = sip_pl_u64(eh->value, 0xffffffffLL);
+		if (dflt < 0)
+			return 400;
+	}
+	*n = 0;
+	*star = false;
+	*too_brief = 0;
+	for (const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_CONTACT); h;
+	     h = sip_msg_hdr_next(req, h)) {
+		if (sip_pl_eq(h->value, "*")) {
+			*star = true;
+			continue;
+		}
+		struct sip_pl v = h->value, rest, ev;
+		do {
+			struct sip_addr a;
+			if (sip_addr_parse(&a, v, &rest) < 0 || *n >= REG_MAX_CONTACTS)
+				return 400;
+			int64_t e = dflt;
+			if (sip_param_get(a.params, "expires", &ev) &&
+			    (e = sip_pl_u64(ev, 0xffffffffLL)) < 0)
+				return 400;
+			if (e > PBX_REG_MAX_EXPIRES)
+				e = PBX_REG_MAX_EXPIRES;
+			if (e > 0 && e < PBX_REG_MIN_EXPIRES)
+				*too_brief = 1;
+			cs[(*n)++] = (struct reg_contact){a.uri_pl, e};
+			v = rest;
+		} while (v.l);
+	}
+	/* "*" only alone, and only to remove everything (Expires: 0) */
+	if (*star && (*n > 0 || !eh || dflt != 0))
+		return 400;
+	return 0;
+}
+
+static int bind_exec(struct pbx_registrar *r, const char *sql, long long user,
+		     struct sip_pl contact)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, user);
+	if (contact.p)
+		sqlite3_bind_text(st, 2, contact.p, (int)contact.l, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Step 7: one contact; 1 if the request is out of order for it. */
+static int bind_update(struct pbx_registrar *r, const struct sip_msg *req,
+		       const struct pbx_reg_source *src, long long user, struct reg_contact *c,
+		       time_t now)
+{
+	struct sip_pl callid = sip_msg_hdr(req, SIP_HDR_CALL_ID)->value, meth;
+	uint32_t cseq = 0;
+	sip_cseq_parse(sip_msg_hdr(req, SIP_HDR_CSEQ)->value, &cseq, &meth);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT call_id, cseq FROM bindings WHERE user_id=? AND contact=?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, user);
+	sqlite3_bind_text(st, 2, c->uri.p, (int)c->uri.l, SQLITE_STATIC);
+	int stale = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *old = (const char *)sqlite3_column_text(st, 0);
+		stale = sip_pl_eq(callid, old) && (uint32_t)sqlite3_column_int64(st, 1) >= cseq;
+	}
+	sqlite3_finalize(st);
+	if (stale)
+		return 1;
+	if (c->expires == 0)
+		return bind_exec(r, "DELETE FROM bindings WHERE user_id=? AND contact=?", user,
+				 c->uri);
+	const struct sip_hdr *ua = sip_msg_hdr(req, SIP_HDR_USER_AGENT);
+	if (sqlite3_prepare_v2(
+		    r->db,
+		    "INSERT INTO bindings(user_id,contact,expires,call_id,cseq,path,"
+		    "source,user_agent,updated) VALUES(?,?,?,?,?,?,?,?,?) "
+		    "ON CONFLICT(user_id,contact) DO UPDATE SET expires=excluded.expires,"
+		    "call_id=excluded.call_id, cseq=excluded.cseq, path=excluded.path,"
+		    "source=excluded.source, user_agent=excluded.user_agent,"
+		    "updated=excluded.updated",
+		    -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, user);
+	sqlite3_bind_text(st, 2, c->uri.p, (int)c->uri.l, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now + c->expires);
+	sqlite3_bind_text(st, 4, callid.p, (int)callid.l, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, cseq);
+	sqlite3_bind_text(st, 6, src->path ? src->path : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, src->source ? src->source : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, ua ? ua->value.p : "", ua ? (int)ua->value.l : 0, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)now);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Step 8: the user's bindings now, as Contact headers. */
+static int current_contacts(struct pbx_registrar *r, long long user, time_t now, char *extra,
+			    size_t cap, int *count)
+{
+	sqlite3_stmt *st;
+	size_t o = 0;
+	*count = 0;
+	extra[0] = '\0';
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT contact, expires FROM bindings WHERE user_id=? "
+			       "AND expires>? ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, user);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int n = snprintf(extra + o, cap - o, "Contact: <%s>;expires=%lld\r\n",
+				 sqlite3_column_text(st, 0),
+				 (long long)(sqlite3_column_int64(st, 1) - now));
+		if (n < 0 || (size_t)n >= cap - o)
+			break;
+		o += (size_t)n;
+		(*count)++;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
+			   const struct pbx_reg_source *src, time_t now, char *out, size_t cap)
+{
+	struct reg_user u = {0};
+	int n = authenticate(r, req, src, now, &u, out, cap);
+	if (n != 0)
+		return n;
+	struct reg_contact cs[REG_MAX_CONTACTS];
+	int nc = 0;
+	bool star = false;
+	int64_t too_brief = 0;
+	int bad = read_contacts(req, cs, &nc, &star, &too_brief);
+	if (bad)
+		return reply(req, bad, NULL, NULL, src, out, cap);
+	if (too_brief)
+		return reply(req, 423, NULL, "Min-Expires: 60\r\n", src, out, cap);
+
+	int status = 200, count;
+	const char *why = NULL;
+	core_db_begin(r->db);
+	int ok = pbx_registrar_purge(r, now) >= 0;
+	if (star)
+		ok = ok && bind_exec(r, "DELETE FROM bindings WHERE user_id=?", u.id,
+				     (struct sip_pl){NULL, 0}) == 0;
+	for (int i = 0; ok && i < nc; i++) {
+		int rc = bind_update(r, req, src, u.id, &cs[i], now);
+		if (rc == 1) {
+			status = 500, why = "Out Of Order";
+			ok = false;
+		}
+		ok = ok && rc == 0;
+	}
+	char extra[4096];
+	ok = ok && current_contacts(r, u.id, now, extra, sizeof(extra), &count) == 0;
+	if (ok && count > PBX_REG_MAX_BINDINGS) {
+		status = 403, why = "Too Many Devices";
+		ok = false;
+	}
+	if (core_db_end(r->db, ok) < 0) {
+		if (status == 200)
+			status = 500, why = NULL;
+		return reply(req, status, why, NULL, src, out, cap);
+	}
+	if (nc || star)
+		log_info("%s registered %d device(s) from %s", u.username, count,
+			 src->source ? src->source : "?");
+	return reply(req, 200, NULL, extra, src, out, cap);
+}
+
+json_t *pbx_registrar_list(struct pbx_registrar *r, time_t now)
+{
+	json_t *out = json_array();
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT u.sip_username, u.extension, u.display_name, b.contact, "
+			       "b.expires, b.user_agent, b.source FROM bindings b JOIN users u ON "
+			       "u.id=b.user_id WHERE b.expires>? ORDER BY CAST(u.extension AS "
+			       "INTEGER), b.id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(out,
+				      json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "user",
+						sqlite3_column_text(st, 0), "extension",
+						sqlite3_column_text(st, 1), "display_name",
+						sqlite3_column_text(st, 2), "contact",
+						sqlite3_column_text(st, 3), "expires_in",
+						(json_int_t)(sqlite3_column_int64(st, 4) - now),
+						"user_agent", sqlite3_column_text(st, 5), "source",
+						sqlite3_column_text(st, 6)));
+	sqlite3_finalize(st);
+	return out;
+}
+
+int pbx_registrar_purge(struct pbx_registrar *r, time_t now)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(r->db, "DELETE FROM bindings WHERE expires<=?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	return sqlite3_changes(r->db);
+}

@@ -1,0 +1,50 @@
+/*
+ * pbx_registrar — the phone system's registrar (RFC 3261 §10.3): digest
+ * authentication of REGISTER (SHA-256 and MD5, RFC 8760), bindings of each
+ * user's devices in pbx.db with their expiry, the path back to them
+ * (RFC 3327) and where they registered from. Given a parsed request it
+ * writes the response; it does no I/O besides SQLite.
+ */
+#ifndef PBX_REGISTRAR_H
+#define PBX_REGISTRAR_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "../sip/sip_auth.h"
+#include "../sip/sip_msg.h"
+
+#define PBX_REG_MIN_EXPIRES    60
+#define PBX_REG_MAX_EXPIRES    3600
+#define PBX_REG_MAX_BINDINGS   10 /* devices per user */
+#define PBX_REG_NONCE_LIFETIME 300
+
+struct pbx_registrar {
+	sqlite3 *db;
+	const char *realm; /* the phone system's name */
+	struct sip_nonces *nonces;
+};
+
+/* How the request reached us, as told by the SBC. */
+struct pbx_reg_source {
+	const char *source; /* e.g. "tls 192.0.2.7:50412", for people */
+	const char *path;   /* the Path the SBC added, or "" */
+	const char *src_addr;
+	int src_port;
+};
+
+int pbx_registrar_init(struct pbx_registrar *r, sqlite3 *db, const char *realm);
+void pbx_registrar_free(struct pbx_registrar *r);
+/* Answers a REGISTER; returns the response's length in out, -1 if it does not fit. */
+int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
+			   const struct pbx_reg_source *src, time_t now, char *out, size_t cap);
+/* Every live binding: [{"user","extension","display_name","contact","expires_in",
+ * "user_agent","source"}]. */
+json_t *pbx_registrar_list(struct pbx_registrar *r, time_t now);
+/* Removes expired bindings; returns how many. */
+int pbx_registrar_purge(struct pbx_registrar *r, time_t now);
+
+#endif
