@@ -17,6 +17,8 @@
 
 #define HTTPD_MAX_LISTENERS 64
 #define HTTPD_WRITE_TIMEOUT 30
+#define HTTPD_LINGER	    2	      /* seconds to drain a client we are closing */
+#define HTTPD_LINGER_MAX    (1 << 20) /* bytes drained at most */
 
 enum conn_state { CONN_READING, CONN_HANDLING, CONN_CLOSING };
 
@@ -30,6 +32,7 @@ struct core_httpd_conn {
 	bool head_checked;
 	bool too_large;
 	bool must_close; /* answered a broken or timed-out request */
+	size_t drained;	 /* input thrown away while closing */
 	char peer[64];
 	struct core_httpd_req req;
 	struct http_msg msg; /* last: large */
@@ -149,6 +152,14 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 	struct core_httpd_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	if (c->state == CONN_CLOSING) {
+		/* lingering close: see conn_on_write */
+		c->drained += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->drained > HTTPD_LINGER_MAX)
+			conn_free(c);
+		return;
+	}
 	c->in_read = true;
 	while (c->state == CONN_READING && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
@@ -181,8 +192,10 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 static void conn_on_write(struct bufferevent *bev, void *arg)
 {
 	struct core_httpd_conn *c = arg;
+	/* Sent: closing now with unread input would reset the connection and
+	 * lose the answer, so input is drained for a moment first. */
 	if (c->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_free(c);
+		conn_arm(c, HTTPD_LINGER);
 }
 
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)
@@ -200,7 +213,9 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct core_httpd_conn *c = arg;
 	(void)fd;
 	(void)what;
-	if (c->state == CONN_READING && c->msg.begun) {
+	if (c->state == CONN_CLOSING) {
+		conn_free(c);
+	} else if (c->state == CONN_READING && c->msg.begun) {
 		log_info("http: %s took too long to send a request, closing", c->peer);
 		conn_reject(c, 408);
 	} else {
@@ -361,7 +376,7 @@ void core_httpd_respond(struct core_httpd_req *req, int status, const char *cont
 	req->id = 0;
 	if (!keep) {
 		c->state = CONN_CLOSING;
-		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_enable(c->bev, EV_READ);
 		event_del(c->timer);
 		return;
 	}

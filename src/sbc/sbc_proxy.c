@@ -40,6 +40,8 @@
 #define SBC_UPSTREAM_TIMEOUT 15
 #define SBC_HIGH_WATER	     (256 * 1024)
 #define SBC_MAX_LISTENERS    64
+#define SBC_LINGER	     2	       /* seconds to drain a client we are closing */
+#define SBC_LINGER_MAX	     (1 << 20) /* bytes drained at most */
 
 struct proxy_conn {
 	struct sbc_proxy *px;
@@ -54,6 +56,7 @@ struct proxy_conn {
 	bool resp_started; /* response head sent to the client */
 	bool local;	   /* answered by us; request body is discarded */
 	bool closing;	   /* close once the output is flushed */
+	size_t drained;	   /* input thrown away while closing */
 	char peer[64];
 	struct http_msg req;
 	struct http_msg resp;
@@ -91,18 +94,21 @@ static void conn_arm(struct proxy_conn *c, int seconds, bool head)
 	event_add(c->timer, &tv);
 }
 
-/* Closes the connection once everything queued for the client is sent. */
+/* Closes the connection once everything queued for the client is sent.
+ * Closing with unread input would make the kernel reset the connection and
+ * the client lose our answer, so input is drained for a moment first
+ * ("lingering close"). */
 static void conn_close_after_flush(struct proxy_conn *c)
 {
 	c->closing = true;
 	event_del(c->timer);
-	bufferevent_disable(c->client, EV_READ);
+	bufferevent_enable(c->client, EV_READ);
 	if (c->up) {
 		bufferevent_free(c->up);
 		c->up = NULL;
 	}
 	if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
-		conn_free(c);
+		conn_arm(c, SBC_LINGER, false);
 }
 
 /* A response of our own (no phone system involved). */
@@ -269,7 +275,14 @@ static void client_on_read(struct bufferevent *bev, void *arg)
 {
 	struct proxy_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	while (!c->closing && !c->req.done && evbuffer_get_length(in) > 0) {
+	if (c->closing) {
+		c->drained += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->drained > SBC_LINGER_MAX)
+			conn_free(c);
+		return;
+	}
+	while (!c->req.done && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
@@ -314,7 +327,7 @@ static void client_on_write(struct bufferevent *bev, void *arg)
 {
 	struct proxy_conn *c = arg;
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 && c->closing) {
-		conn_free(c);
+		conn_arm(c, SBC_LINGER, false); /* sent: drain a little, then close */
 		return;
 	}
 	if (c->up)
@@ -334,7 +347,9 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct proxy_conn *c = arg;
 	(void)fd;
 	(void)what;
-	if (c->waiting_head && !c->resp_started) {
+	if (c->closing) {
+		conn_free(c);
+	} else if (c->waiting_head && !c->resp_started) {
 		log_info("https: %s too slow to send a request head, closing", c->peer);
 		conn_local_reply(c, 408, "Request timeout.", true);
 		conn_close_after_flush(c);
