@@ -38,6 +38,9 @@ void mgmt_access_ssh(struct mgmt *m, struct core_httpd_req *req, const char *res
 void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req);
 /* mgmt_system.c: host and process figures for GET /api/v1/system. */
 json_t *mgmt_system_info(struct mgmt *m);
+/* GET /api/v1/health, and the disk threshold it uses (setting health_min_disk_free). */
+void mgmt_health(struct mgmt *m, struct core_httpd_req *req);
+double mgmt_health_min_free_percent(struct mgmt *m);
 /* The interfaces, each with the services listening on it. */
 json_t *mgmt_interfaces(struct mgmt *m);
 

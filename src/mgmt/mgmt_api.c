@@ -155,36 +155,59 @@ static void api_interfaces_put(struct mgmt *m, struct core_httpd_req *req)
 	api_ask(m, req, op);
 }
 
+/* Checks the settings in b; NULL if all are acceptable, else why not. */
+static const char *settings_problem(json_t *b)
+{
+	json_t *disk = json_object_get(b, "health_min_disk_free");
+	json_t *ttl = json_object_get(b, "session_ttl");
+	if (disk &&
+	    (!json_is_number(disk) || json_number_value(disk) < 0 || json_number_value(disk) > 100))
+		return "health_min_disk_free must be 0 to 100 (percent)";
+	if (ttl && (!json_is_integer(ttl) || json_integer_value(ttl) < 5 ||
+		    json_integer_value(ttl) > 7 * 86400))
+		return "session_ttl must be 5 to 604800 seconds";
+	return NULL;
+}
+
+/* Saves every setting given, all or none. */
+static int settings_save(struct mgmt *m, json_t *b)
+{
+	json_t *disk = json_object_get(b, "health_min_disk_free");
+	json_t *ttl = json_object_get(b, "session_ttl");
+	char v[32];
+	int ok = core_db_begin(m->db) == 0;
+	if (ok && disk) {
+		snprintf(v, sizeof(v), "%g", json_number_value(disk));
+		ok = core_db_setting_set(m->db, "health_min_disk_free", v) == 0;
+	}
+	if (ok && ttl) {
+		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(ttl));
+		ok = core_db_setting_set(m->db, "session_ttl", v) == 0;
+	}
+	return core_db_end(m->db, ok);
+}
+
 static void api_settings(struct mgmt *m, struct core_httpd_req *req)
 {
 	if (is(req, "PUT")) {
 		json_t *b = core_httpd_json_body(req);
 		if (!b)
 			return;
-		json_t *ttl = json_object_get(b, "session_ttl");
-		if (ttl && (!json_is_integer(ttl) || json_integer_value(ttl) < 5 ||
-			    json_integer_value(ttl) > 7 * 86400)) {
-			json_decref(b);
-			core_httpd_respond_error(req, 400,
-						 "session_ttl must be 5 to 604800 seconds");
+		const char *why = settings_problem(b);
+		int r = why ? -1 : settings_save(m, b);
+		json_decref(b);
+		if (why || r < 0) {
+			core_httpd_respond_error(req, why ? 400 : 500,
+						 why ? why : "could not save the settings");
 			return;
 		}
-		if (ttl) {
-			char v[32];
-			snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(ttl));
-			if (core_db_setting_set(m->db, "session_ttl", v) < 0) {
-				json_decref(b);
-				core_httpd_respond_error(req, 500, "could not save the settings");
-				return;
-			}
-		}
-		json_decref(b);
 	} else if (!is(req, "GET")) {
 		core_httpd_respond_error(req, 405, "method not allowed");
 		return;
 	}
 	core_httpd_respond_json(req, 200,
-				json_pack("{s:i}", "session_ttl", core_login_ttl(&m->login)));
+				json_pack("{s:i, s:f}", "session_ttl", core_login_ttl(&m->login),
+					  "health_min_disk_free", mgmt_health_min_free_percent(m)));
 }
 
 static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p)
@@ -261,6 +284,13 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 			core_httpd_respond_error(req, 405, "use POST to log in");
 		return;
 	}
+	if (strcmp(p, "/health") == 0) {
+		if (is(req, "GET"))
+			mgmt_health(m, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+		return;
+	}
 	if (strcmp(p, "/logout") == 0) {
 		if (is(req, "POST"))
 			core_login_logout(&m->login, req);
@@ -276,4 +306,12 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 		return;
 	}
 	api_authed(m, req, p);
+}
+
+double mgmt_health_min_free_percent(struct mgmt *m)
+{
+	char v[32];
+	if (core_db_setting_get(m->db, "health_min_disk_free", v, sizeof(v)) == 0)
+		return atof(v);
+	return 5.0;
 }

@@ -182,3 +182,37 @@ json_t *mgmt_interfaces(struct mgmt *m)
 			 json_object_get(listen, "sbc"), "fixed_by_command_line",
 			 json_object_get(listen, "fixed"));
 }
+
+/* GET /api/v1/health: 200 when all is well, 503 with the reasons otherwise.
+ * No token: load balancers and monitoring poll it; it tells nothing but
+ * counts and whether something is wrong. */
+void mgmt_health(struct mgmt *m, struct core_httpd_req *req)
+{
+	json_t *problems = json_array(), *it;
+	size_t i;
+	int failed = 0, total = 0;
+	if (!m->state)
+		json_array_append_new(problems, json_string("the server is starting"));
+	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it)
+	{
+		total++;
+		if (strcmp(json_string_value(json_object_get(it, "state")), "failed") == 0)
+			failed++;
+	}
+	if (failed)
+		json_array_append_new(problems, json_sprintf("%d phone system(s) failed", failed));
+	struct statvfs vfs;
+	double free_pct = 100;
+	if (statvfs(".", &vfs) == 0 && vfs.f_blocks)
+		free_pct = 100.0 * (double)vfs.f_bavail / (double)vfs.f_blocks;
+	double min_free = mgmt_health_min_free_percent(m);
+	if (free_pct < min_free)
+		json_array_append_new(problems, json_sprintf("disk nearly full: %.1f%% free (below "
+							     "%.0f%%)",
+							     free_pct, min_free));
+	bool ok = json_array_size(problems) == 0;
+	core_httpd_respond_json(req, ok ? 200 : 503,
+				json_pack("{s:s, s:o, s:i, s:i, s:f}", "status", ok ? "ok" : "fail",
+					  "problems", problems, "phone_systems", total, "failed",
+					  failed, "disk_free_percent", free_pct));
+}

@@ -165,3 +165,30 @@ def test_tls_versions_and_ciphers(shared_server, which):
     assert not openssl_connect(port, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")[0]
     assert not openssl_connect(port, "-tls1_2", "-cipher", "AES128-SHA")[0]
     assert not openssl_connect(port, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA")[0]
+
+
+def test_health_for_load_balancers(server):
+    # no token needed; all well at first
+    r = curl("GET", server.mgmt("/health"))
+    assert r.status == 200 and r.json()["status"] == "ok" and r.json()["problems"] == []
+    # a failed phone system makes it fail, with the reason
+    server.create_ps("crashy")
+    for _ in range(5):
+        assert server.wait_state("crashy", "running", 40)
+        os.kill(server.pids()["pbx crashy"], 9)
+        time.sleep(0.1)
+    assert server.wait_state("crashy", "failed", 10)
+    r = curl("GET", server.mgmt("/health"))
+    assert r.status == 503 and r.json()["problems"] == ["1 phone system(s) failed"]
+    assert server.api("POST", "/phone-systems/crashy/start").status == 200
+    assert curl("GET", server.mgmt("/health")).status == 200
+    # a disk threshold above what is free makes it fail too
+    assert server.api("PUT", "/settings", {"health_min_disk_free": 100}).status == 200
+    r = curl("GET", server.mgmt("/health"))
+    assert r.status == 503 and "disk nearly full" in r.json()["problems"][0]
+    # invalid settings change nothing, all or none
+    r = server.api("PUT", "/settings", {"health_min_disk_free": 1, "session_ttl": 1})
+    assert r.status == 400
+    assert server.api("GET", "/settings").json()["health_min_disk_free"] == 100
+    assert server.api("PUT", "/settings", {"health_min_disk_free": 0}).status == 200
+    assert curl("GET", server.mgmt("/health")).status == 200
