@@ -366,7 +366,8 @@ static int cmd_sbc_show(struct cli *c, int argc, char **argv)
 	{
 		json_array_foreach(json_object_get(it, "services"), j, s)
 		{
-			if (strncmp(str(s, "service"), "sbc-", 4) == 0)
+			if (strncmp(str(s, "service"), "sbc-", 4) == 0 ||
+			    strncmp(str(s, "service"), "sip-", 4) == 0)
 				json_array_append_new(rows,
 						      json_pack("[s,s,s,s]", str(s, "service"),
 								str(it, "name"), str(s, "addr"),
@@ -382,9 +383,28 @@ static int cmd_sbc_show(struct cli *c, int argc, char **argv)
 	}
 	static const char *const h[] = {"SERVICE", "INTERFACE", "ADDRESS", "PORT"};
 	cli_table(stdout, h, 4, rows);
+	json_t *sbc = NULL;
+	if (cli_api(c, "GET", "/sbc", NULL, &sbc) == 200)
+		printf("\nplain SIP on 5060: %s\n",
+		       json_is_true(json_object_get(sbc, "plain_sip")) ? "on" : "off");
+	json_decref(sbc);
 	json_decref(rows);
 	json_decref(a);
 	return CLI_OK;
+}
+
+static int cmd_sbc_plain_sip(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	bool on = strcmp(argv[0], "on") == 0;
+	if (!on && strcmp(argv[0], "off") != 0) {
+		fprintf(stderr, "usage: sbc plain-sip on|off\n");
+		return CLI_USAGE;
+	}
+	json_t *a;
+	if (call(c, "PUT", "/sbc", json_pack("{s:b}", "plain_sip", on), &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, on ? "plain SIP on 5060 is on" : "plain SIP on 5060 is off");
 }
 
 static int cmd_blocked_list(struct cli *c, int argc, char **argv)
@@ -613,7 +633,9 @@ static const struct cli_cmd cli_cmds[] = {
 	 cmd_if_list},
 	{"interface", "set", "management|sbc INTERFACE...|all",
 	 "choose where management (and SSH) or the SBC listen", 2, 16, cmd_if_set},
-	{"sbc", "show", "", "show the SBC's listening sockets", 0, 0, cmd_sbc_show},
+	{"sbc", "show", "", "show the SBC's listening sockets and settings", 0, 0, cmd_sbc_show},
+	{"sbc", "plain-sip", "on|off", "switch plain SIP (UDP and TCP 5060) on or off", 1, 1,
+	 cmd_sbc_plain_sip},
 	{"blocked", "list", "", "list addresses blocked after failed logins", 0, 0,
 	 cmd_blocked_list},
 	{"blocked", "remove", "ADDRESS", "lift the block of an address", 1, 1, cmd_blocked_remove},
@@ -762,6 +784,10 @@ char **cli_complete(struct cli *c, int nwords, char **words, const char *prefix)
 		add_names(c, &list, &n, "/blocked", "blocked", "address", prefix);
 	if (nwords == 2 && strcmp(words[0], "settings") == 0 && strcmp(words[1], "set") == 0)
 		add_word(&list, &n, "session-ttl", prefix);
+	if (nwords == 2 && strcmp(words[0], "sbc") == 0 && strcmp(words[1], "plain-sip") == 0) {
+		add_word(&list, &n, "on", prefix);
+		add_word(&list, &n, "off", prefix);
+	}
 	if (nwords == 1 && strcmp(words[0], "help") == 0)
 		for (size_t i = 0; i < NCMDS; i++)
 			add_word(&list, &n, cli_cmds[i].group, prefix);

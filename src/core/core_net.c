@@ -14,7 +14,19 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+static int net_listen(const char *addr, int port, int type, char *err, size_t errlen);
+
 int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen)
+{
+	return net_listen(addr, port, SOCK_STREAM, err, errlen);
+}
+
+int core_net_listen_udp(const char *addr, int port, char *err, size_t errlen)
+{
+	return net_listen(addr, port, SOCK_DGRAM, err, errlen);
+}
+
+static int net_listen(const char *addr, int port, int type, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -44,10 +56,10 @@ int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen)
 		snprintf(err, errlen, "'%s' is not an IP address", a);
 		return -EINVAL;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 && ss.ss_family == AF_INET6 && strcmp(a, "::") == 0) {
 		/* No IPv6 on this host: fall back to every IPv4 address. */
-		return core_net_listen_tcp("0.0.0.0", port, err, errlen);
+		return net_listen("0.0.0.0", port, type, err, errlen);
 	}
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -61,11 +73,13 @@ int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen)
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, strcmp(a, "::") ? &one : &zero,
 			   sizeof(int));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
 		int e = errno;
-		snprintf(err, errlen, "cannot listen on %s%s%s:%d: %s",
+		snprintf(err, errlen, "cannot listen on %s%s%s:%d%s: %s",
 			 ss.ss_family == AF_INET6 ? "[" : "", a,
-			 ss.ss_family == AF_INET6 ? "]" : "", port, strerror(e));
+			 ss.ss_family == AF_INET6 ? "]" : "", port,
+			 type == SOCK_DGRAM ? "/udp" : "", strerror(e));
 		close(fd);
 		return -e;
 	}

@@ -16,6 +16,8 @@
 /* A non-blocking listening TCP socket on addr:port ("::" = every address,
  * IPv4 too). On failure returns -errno and writes a message into err. */
 int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen);
+/* The same for a UDP socket (SOCK_DGRAM), bound to addr:port. */
+int core_net_listen_udp(const char *addr, int port, char *err, size_t errlen);
 /* A non-blocking listening Unix socket; a stale file at path is replaced. */
 int core_net_listen_unix(const char *path, int mode);
 /* A non-blocking, connecting Unix stream socket; -errno on failure. */

@@ -155,6 +155,21 @@ static void api_interfaces_put(struct mgmt *m, struct core_httpd_req *req)
 	api_ask(m, req, op);
 }
 
+static void api_sbc_put(struct mgmt *m, struct core_httpd_req *req)
+{
+	json_t *b = core_httpd_json_body(req);
+	if (!b)
+		return;
+	json_t *plain = json_object_get(b, "plain_sip");
+	if (!json_is_boolean(plain)) {
+		json_decref(b);
+		core_httpd_respond_error(req, 400, "give {\"plain_sip\": true or false}");
+		return;
+	}
+	api_ask(m, req, json_pack("{s:s, s:O}", "op", "set-sbc", "plain_sip", plain));
+	json_decref(b);
+}
+
 /* Checks the settings in b; NULL if all are acceptable, else why not. */
 static const char *settings_problem(json_t *b)
 {
@@ -235,6 +250,17 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(p, "/settings") == 0) {
 		api_settings(m, req);
+	} else if (strcmp(p, "/sbc") == 0) {
+		if (is(req, "GET"))
+			core_httpd_respond_json(
+				req, 200,
+				json_pack("{s:O}", "plain_sip",
+					  json_object_get(json_object_get(m->state, "listen"),
+							  "plain_sip")));
+		else if (is(req, "PUT"))
+			api_sbc_put(m, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(p, "/blocked") == 0) {
 		mgmt_access_blocked(m, req, NULL);
 	} else if (strncmp(p, "/blocked/", 9) == 0) {

@@ -8,6 +8,7 @@
 #include "../core/core_names.h"
 #include "../core/core_net.h"
 #include "pbx.h"
+#include "pbx_sip.h"
 #include "pbx_store.h"
 
 static void pbx_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
@@ -51,10 +52,16 @@ int pbx_main(const char *name)
 	p.http = core_httpd_new(p.child.base, NULL, &lim, pbx_http_handle, &p);
 	if (!p.http || core_httpd_listen(p.http, fd) < 0)
 		core_fatal("cannot serve HTTP");
+	snprintf(path, sizeof(path), "run/%s/sip.sock", name);
+	fd = core_net_listen_unix(path, 0660);
+	struct pbx_sip *sip = fd >= 0 ? pbx_sip_new(&p, fd) : NULL;
+	if (!sip)
+		core_fatal("cannot listen on %s", path);
 	core_child_ready(&p.child);
-	log_info("serving on %s", path);
+	log_info("serving HTTP and SIP in run/%s", name);
 	core_child_run(&p.child);
 
+	pbx_sip_free(sip);
 	core_httpd_free(p.http);
 	core_login_free(&p.login);
 	pbx_registrar_free(&p.registrar);

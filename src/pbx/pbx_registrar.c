@@ -50,14 +50,16 @@ static int reply(const struct sip_msg *req, int status, const char *reason, cons
 	return sip_build_response(req, status, &o, out, cap);
 }
 
-/* 401 with a fresh nonce, offering SHA-256 first, then MD5 (RFC 8760). */
+/* 401 with a fresh nonce, offering MD5 and SHA-256 (RFC 8760). MD5 comes
+ * first: many phones (and sipp) answer the first challenge only and fail on
+ * one they cannot do; clients that can do SHA-256 may still choose it. */
 static int challenge(struct pbx_registrar *r, const struct sip_msg *req, bool stale,
 		     const struct pbx_reg_source *src, time_t now, char *out, size_t cap)
 {
 	char nonce[SIP_NONCE_LEN], c1[256], c2[256], extra[600];
 	sip_nonces_make(r->nonces, r->realm, now, nonce);
-	sip_auth_challenge(1, r->realm, nonce, stale, c1, sizeof(c1));
-	sip_auth_challenge(0, r->realm, nonce, stale, c2, sizeof(c2));
+	sip_auth_challenge(0, r->realm, nonce, stale, c1, sizeof(c1));
+	sip_auth_challenge(1, r->realm, nonce, stale, c2, sizeof(c2));
 	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\nWWW-Authenticate: %s\r\n", c1, c2);
 	return reply(req, 401, NULL, extra, src, out, cap);
 }
@@ -107,8 +109,9 @@ static int authenticate(struct pbx_registrar *r, const struct sip_msg *req,
 		return challenge(r, req, false, src, now, out, cap);
 	if (fresh > 0)
 		return challenge(r, req, true, src, now, out, cap);
-	if (!sip_pl_eq_pl(c.uri, req->ruri))
-		return reply(req, 400, "Authorization URI Mismatch", NULL, src, out, cap);
+	/* The digest covers the uri the client names; it is not required to equal
+	 * the Request-URI, which several clients (sipp among them) do not use.
+	 * Replays are stopped by the nonce counts. */
 	char want[SIP_AUTH_HEX_MAX];
 	bool known = user_lookup(r, c.username, u) == 0;
 	/* the same work for an unknown user, so timing tells nothing */

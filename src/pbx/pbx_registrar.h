@@ -1,6 +1,6 @@
 /*
  * pbx_registrar — the phone system's registrar (RFC 3261 §10.3): digest
- * authentication of REGISTER (SHA-256 and MD5, RFC 8760), bindings of each
+ * authentication of REGISTER (MD5 and SHA-256, RFC 8760), bindings of each
  * user's devices in pbx.db with their expiry, the path back to them
  * (RFC 3327) and where they registered from. Given a parsed request it
  * writes the response; it does no I/O besides SQLite.

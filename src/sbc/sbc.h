@@ -18,12 +18,14 @@
 #define SBC_MAX_CONNECTIONS 4096
 
 struct sbc_proxy;
+struct sbc_sip;
 
 struct sbc {
 	struct core_child child;
 	SSL_CTX *tls;
-	json_t *routes; /* name → {"state", "http_socket"}, from the supervisor */
+	json_t *routes; /* name → {"state", "http_socket", "sip_socket"}, from the supervisor */
 	struct sbc_proxy *https;
+	struct sbc_sip *sip;
 };
 
 int sbc_main(void);
@@ -33,6 +35,11 @@ void sbc_route_update(struct sbc *sbc, json_t *state);
 /* The HTTP socket of a running phone system; NULL with *exists telling
  * whether the name is known at all. */
 const char *sbc_route_http(struct sbc *sbc, const char *name, size_t namelen, bool *exists);
+/* For SIP: the phone system named (its name, and its SIP socket if it runs). */
+const char *sbc_route_sip(struct sbc *sbc, const char *name, size_t namelen, const char **sock,
+			  bool *exists);
+/* With exactly one phone system, every domain is its: that one; else none. */
+const char *sbc_route_single(struct sbc *sbc, const char **sock, bool *exists);
 
 /* sbc_proxy.c: the HTTPS reverse proxy. */
 struct sbc_proxy *sbc_proxy_new(struct sbc *sbc);

@@ -2,15 +2,42 @@
 #include "../core/core_log.h"
 #include "../core/core_tls.h"
 #include "sbc.h"
+#include "sbc_sip.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* Each listener goes to the part that serves its service, in the order sent. */
+static void sbc_on_listeners(struct sbc *sbc, struct core_ipc_msg *msg)
+{
+	json_t *j = core_ipc_json(msg);
+	json_t *list = json_object_get(j, "listeners");
+	int https[64], nhttps = 0, nsip = 0;
+	sbc_sip_reset_sockets(sbc->sip);
+	for (int i = 0; i < msg->nfds; i++) {
+		const char *svc = json_string_value(
+			json_object_get(json_array_get(list, (size_t)i), "service"));
+		if (svc && strncmp(svc, "sip-", 4) == 0) {
+			sbc_sip_add_socket(sbc->sip, svc, msg->fds[i]);
+			nsip++;
+		} else if (nhttps < 64) {
+			https[nhttps++] = msg->fds[i];
+		} else {
+			close(msg->fds[i]);
+		}
+	}
+	sbc_proxy_set_listeners(sbc->https, https, nhttps);
+	log_info("serving HTTPS on %d and SIP on %d socket(s)", nhttps, nsip);
+	msg->nfds = 0;
+	json_decref(j);
+}
 
 static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
 {
 	struct sbc *sbc = arg;
 	(void)ipc;
 	if (msg->type == IPC_LISTENERS) {
-		sbc_proxy_set_listeners(sbc->https, msg->fds, msg->nfds);
-		log_info("serving HTTPS on %d socket(s)", msg->nfds);
-		msg->nfds = 0;
+		sbc_on_listeners(sbc, msg);
 	} else if (msg->type == IPC_STATE) {
 		json_t *st = core_ipc_json(msg);
 		if (st)
@@ -28,11 +55,13 @@ int sbc_main(void)
 	if (!sbc.tls)
 		core_fatal("cannot load the TLS certificate");
 	sbc.https = sbc_proxy_new(&sbc);
-	if (!sbc.https)
+	sbc.sip = sbc_sip_new(&sbc);
+	if (!sbc.https || !sbc.sip)
 		core_fatal("out of memory");
 	core_child_ready(&sbc.child);
 	core_child_run(&sbc.child);
 
+	sbc_sip_free(sbc.sip);
 	sbc_proxy_free(sbc.https);
 	SSL_CTX_free(sbc.tls);
 	json_decref(sbc.routes);

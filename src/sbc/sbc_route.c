@@ -13,8 +13,11 @@ void sbc_route_update(struct sbc *sbc, json_t *state)
 	json_array_foreach(json_object_get(state, "phone_systems"), i, it)
 	{
 		json_object_set_new(routes, json_string_value(json_object_get(it, "name")),
-				    json_pack("{s:O, s:O}", "state", json_object_get(it, "state"),
-					      "http_socket", json_object_get(it, "http_socket")));
+				    json_pack("{s:O, s:O, s:O, s:O}", "name",
+					      json_object_get(it, "name"), "state",
+					      json_object_get(it, "state"), "http_socket",
+					      json_object_get(it, "http_socket"), "sip_socket",
+					      json_object_get(it, "sip_socket")));
 	}
 	json_decref(sbc->routes);
 	sbc->routes = routes;
@@ -27,4 +30,42 @@ const char *sbc_route_http(struct sbc *sbc, const char *name, size_t namelen, bo
 	if (!r || strcmp(json_string_value(json_object_get(r, "state")), "running") != 0)
 		return NULL;
 	return json_string_value(json_object_get(r, "http_socket"));
+}
+
+/* Name and SIP socket of a route; the socket only while it runs. */
+static const char *route_sip_of(json_t *r, const char **sock)
+{
+	bool running = strcmp(json_string_value(json_object_get(r, "state")), "running") == 0;
+	*sock = running ? json_string_value(json_object_get(r, "sip_socket")) : NULL;
+	return json_string_value(json_object_get(r, "name"));
+}
+
+const char *sbc_route_sip(struct sbc *sbc, const char *name, size_t namelen, const char **sock,
+			  bool *exists)
+{
+	/* SIP domains are case-insensitive; phone-system names are lower case. */
+	char lower[64];
+	*exists = false;
+	*sock = NULL;
+	if (namelen >= sizeof(lower))
+		return NULL;
+	for (size_t i = 0; i < namelen; i++)
+		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	json_t *r = json_object_getn(sbc->routes, lower, namelen);
+	if (!r)
+		return NULL;
+	*exists = true;
+	return route_sip_of(r, sock);
+}
+
+const char *sbc_route_single(struct sbc *sbc, const char **sock, bool *exists)
+{
+	*sock = NULL;
+	*exists = json_object_size(sbc->routes) == 1;
+	if (!*exists)
+		return NULL;
+	const char *key;
+	json_t *r;
+	json_object_foreach(sbc->routes, key, r) return route_sip_of(r, sock);
+	return NULL;
 }

@@ -115,15 +115,36 @@ const char *sip_reason(int status)
 	}
 }
 
+static void put_via_received(struct wbuf *w, struct sip_pl v, const char *addr, int port);
+
+int sip_via_with_received(struct sip_pl via, const char *addr, int port, char *out, size_t cap)
+{
+	struct wbuf w = {.p = out, .cap = cap};
+	struct sip_via v;
+	struct sip_pl rest;
+	if (sip_via_parse(&v, via, &rest) < 0)
+		return -1;
+	put_via_received(&w, via, addr, port);
+	return w.over ? -1 : (int)w.len;
+}
+
 /* The top Via with received= and rport= filled in (RFC 3261 18.2.1, RFC 3581). */
 static void put_top_via(struct wbuf *w, struct sip_pl v, const struct sip_response_opts *o)
 {
 	struct sip_via via;
-	struct sip_pl rest, rp, rc;
+	struct sip_pl rest;
 	if (!o->src_addr || sip_via_parse(&via, v, &rest) < 0) {
 		put_unfolded(w, v);
 		return;
 	}
+	put_via_received(w, v, o->src_addr, o->src_port);
+}
+
+static void put_via_received(struct wbuf *w, struct sip_pl v, const char *addr, int port)
+{
+	struct sip_via via;
+	struct sip_pl rest, rp, rc;
+	sip_via_parse(&via, v, &rest);
 	bool want_rport = sip_param_get(via.params, "rport", &rp);
 	bool has_received = sip_param_get(via.params, "received", &rc);
 	/* Everything up to the parameters, then each one, then the rest of the list. */
@@ -144,13 +165,13 @@ static void put_top_via(struct wbuf *w, struct sip_pl v, const struct sip_respon
 		p = pe;
 	}
 	char extra[128];
-	bool differs = !sip_pl_eq(via.host, o->src_addr);
+	bool differs = !sip_pl_eq(via.host, addr);
 	if (differs || want_rport || has_received) {
-		snprintf(extra, sizeof(extra), ";received=%s", o->src_addr);
+		snprintf(extra, sizeof(extra), ";received=%s", addr);
 		puts_(w, extra);
 	}
 	if (want_rport) {
-		snprintf(extra, sizeof(extra), ";rport=%d", o->src_port);
+		snprintf(extra, sizeof(extra), ";rport=%d", port);
 		puts_(w, extra);
 	}
 	if (rest.l) {

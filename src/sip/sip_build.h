@@ -19,6 +19,10 @@ struct sip_response_opts {
 	int src_port;	      /* rport= on the top Via when asked for (0: leave it) */
 };
 
+/* A Via value with received= and rport= filled in for a request that came
+ * from addr:port (RFC 3261 18.2.1, RFC 3581); -1 if it does not fit or parse. */
+int sip_via_with_received(struct sip_pl via, const char *addr, int port, char *out, size_t cap);
+
 /* Returns the length written, or -1 if cap is too small. */
 int sip_build_response(const struct sip_msg *req, int status, const struct sip_response_opts *o,
 		       char *out, size_t cap);

@@ -265,14 +265,15 @@ static json_t *state_table(struct sup *s)
 							       "pid", (int)c->pid));
 		if (c->role != ROLE_PBX || c->deleting)
 			continue;
-		char sock[128];
+		char sock[128], sip[128];
 		snprintf(sock, sizeof(sock), "run/%s/http.sock", c->name);
-		json_array_append_new(pss, json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:b}",
-						     "name", c->name, "state",
-						     sup_state_name(c->state), "http_socket", sock,
-						     "created", (json_int_t)c->created, "since",
-						     (json_int_t)c->since, "restarts", c->restarts,
-						     "pid", (int)c->pid, "enabled", c->enabled));
+		snprintf(sip, sizeof(sip), "run/%s/sip.sock", c->name);
+		json_array_append_new(
+			pss, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:b}", "name",
+				       c->name, "state", sup_state_name(c->state), "http_socket",
+				       sock, "sip_socket", sip, "created", (json_int_t)c->created,
+				       "since", (json_int_t)c->since, "restarts", c->restarts,
+				       "pid", (int)c->pid, "enabled", c->enabled));
 	}
 	json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "supervisor", "name", "",
 					       "pid", (int)getpid()));

@@ -18,11 +18,22 @@ static const struct {
 	const char *label; /* for people */
 	enum sup_role role;
 	int port;
+	bool udp;
+	bool plain_sip; /* only when plain SIP is switched on */
 } sup_services[] = {
-	{"mgmt-https", "management", ROLE_MGMT, 8443},
-	{"sbc-https", "phone-system web (SBC)", ROLE_SBC, 443},
-	{"ssh", "SSH", ROLE_SSH, 22},
+	{"mgmt-https", "management", ROLE_MGMT, 8443, false, false},
+	{"sbc-https", "phone-system web (SBC)", ROLE_SBC, 443, false, false},
+	{"sip-tls", "SIP over TLS (SBC)", ROLE_SBC, 5061, false, false},
+	{"sip-udp", "plain SIP over UDP (SBC)", ROLE_SBC, 5060, true, true},
+	{"sip-tcp", "plain SIP over TCP (SBC)", ROLE_SBC, 5060, false, true},
+	{"ssh", "SSH", ROLE_SSH, 22, false, false},
 };
+
+bool sup_plain_sip(struct sup *s)
+{
+	char v[8];
+	return core_db_setting_get(s->db, "sbc.plain_sip", v, sizeof(v)) == 0 && v[0] == '1';
+}
 
 #define NSERVICES (int)(sizeof(sup_services) / sizeof(sup_services[0]))
 
@@ -81,7 +92,10 @@ int sup_listen_bind(struct sup *s, json_t *mgmt_ifaces, json_t *sbc_ifaces, stru
 		    int *nout, char *err, size_t errlen)
 {
 	int n = 0;
+	bool plain = sup_plain_sip(s);
 	for (int k = 0; k < NSERVICES; k++) {
+		if (sup_services[k].plain_sip && !plain)
+			continue;
 		/* SSH is part of management: it listens where management does. */
 		json_t *ifaces = sup_services[k].role == ROLE_SBC ? sbc_ifaces : mgmt_ifaces;
 		json_t *addrs = listen_addresses(s, ifaces, err, errlen);
@@ -94,7 +108,9 @@ int sup_listen_bind(struct sup *s, json_t *mgmt_ifaces, json_t *sbc_ifaces, stru
 			const char *addr = json_string_value(a);
 			int port = sup_services[k].port + s->opt.port_offset;
 			char why[256];
-			int fd = core_net_listen_tcp(addr, port, why, sizeof(why));
+			int fd = sup_services[k].udp
+					 ? core_net_listen_udp(addr, port, why, sizeof(why))
+					 : core_net_listen_tcp(addr, port, why, sizeof(why));
 			if (fd < 0 || n >= SUP_MAX_SOCKETS) {
 				snprintf(err, errlen,
 					 "%s (%s). If another program uses the port, stop it, "
@@ -158,7 +174,7 @@ json_t *sup_listen_describe(struct sup *s)
 		json_array_append_new(
 			socks, json_pack("{s:s, s:s, s:i}", "service", s->sockets[i].service,
 					 "addr", s->sockets[i].addr, "port", s->sockets[i].port));
-	return json_pack("{s:b, s:o, s:o, s:o}", "fixed", s->opt.nlisten > 0, "management",
+	return json_pack("{s:b, s:o, s:o, s:o, s:b}", "fixed", s->opt.nlisten > 0, "management",
 			 sup_listen_config(s, "management"), "sbc", sup_listen_config(s, "sbc"),
-			 "sockets", socks);
+			 "sockets", socks, "plain_sip", sup_plain_sip(s));
 }

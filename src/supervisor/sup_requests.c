@@ -297,6 +297,38 @@ out:
 	json_decref(sb);
 }
 
+/* Plain SIP on or off: listeners are bound anew, and kept only if that worked. */
+static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
+{
+	json_t *plain = json_object_get(r, "plain_sip");
+	if (!json_is_boolean(plain)) {
+		sup_reply(s, id, 400, "plain_sip must be true or false");
+		return;
+	}
+	char old[8] = "0";
+	core_db_setting_get(s->db, "sbc.plain_sip", old, sizeof(old));
+	if (core_db_setting_set(s->db, "sbc.plain_sip", json_is_true(plain) ? "1" : "0") < 0) {
+		sup_reply(s, id, 500, "could not save the setting");
+		return;
+	}
+	json_t *mg = sup_listen_config(s, "management"), *sb = sup_listen_config(s, "sbc");
+	struct sup_socket fresh[SUP_MAX_SOCKETS];
+	int n = 0;
+	char err[512];
+	int rc = sup_listen_bind(s, mg, sb, fresh, &n, err, sizeof(err));
+	json_decref(mg);
+	json_decref(sb);
+	if (rc < 0) {
+		core_db_setting_set(s->db, "sbc.plain_sip", old);
+		sup_reply(s, id, 409, err);
+		return;
+	}
+	sup_listen_replace(s, fresh, n);
+	log_info("plain SIP on 5060 switched %s", json_is_true(plain) ? "on" : "off");
+	sup_broadcast_state(s);
+	sup_reply(s, id, 200, NULL);
+}
+
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg)
 {
 	(void)from;
@@ -315,6 +347,8 @@ void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *
 		req_stop(s, msg->id, r);
 	else if (strcmp(op, "set-interfaces") == 0)
 		req_set_interfaces(s, msg->id, r);
+	else if (strcmp(op, "set-sbc") == 0)
+		req_set_sbc(s, msg->id, r);
 	else
 		sup_reply(s, msg->id, 400, "unknown operation");
 	json_decref(r);

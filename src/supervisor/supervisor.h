@@ -96,6 +96,8 @@ json_t *sup_listen_config(struct sup *s, const char *role_key);
 void sup_listen_send(struct sup *s, struct sup_child *c);
 void sup_listen_replace(struct sup *s, struct sup_socket *fresh, int n);
 json_t *sup_listen_describe(struct sup *s);
+/* Whether plain SIP (5060, UDP and TCP) is switched on (setting sbc.plain_sip). */
+bool sup_plain_sip(struct sup *s);
 
 /* sup_children.c: processes. */
 struct sup_child *sup_child_add(struct sup *s, enum sup_role role, const char *name);

@@ -109,7 +109,13 @@ def test_every_command_non_interactively(srv, key):
     assert re.search(r"^lo\s+up\s", out, re.M) and "mgmt-https" in out and "ssh" in out
     r = ssh_pw(srv, "interface", "set", "sbc", "lo")
     assert r.returncode == 1 and "--listen" in r.stderr  # this server's are fixed
-    assert "sbc-https" in ok("sbc", "show")
+    out = ok("sbc", "show")
+    assert "sbc-https" in out and "sip-tls" in out and "plain SIP on 5060: off" in out
+    assert "is on" in ok("sbc", "plain-sip", "on")
+    assert "plain SIP on 5060: on" in ok("sbc", "show")
+    assert srv.api("GET", "/sbc").json() == {"plain_sip": True}
+    ok("sbc", "plain-sip", "off")
+    assert ssh_pw(srv, "sbc", "plain-sip", "maybe").returncode == 2
     assert "no address is blocked" in ok("blocked", "list")
     r = ssh_pw(srv, "blocked", "remove", "192.0.2.99")
     assert r.returncode == 1 and "not blocked" in r.stderr

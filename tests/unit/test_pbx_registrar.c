@@ -82,8 +82,8 @@ static int send_register(struct fix *f, const char *to_user, const char *contact
 		/* both challenges carry the same nonce */
 		const struct sip_hdr *h2 = sip_msg_hdr_next(&f->m, h);
 		assert_non_null(h2);
-		assert_non_null(strstr(h->value.p, "algorithm=SHA-256"));
-		assert_non_null(strstr(h2->value.p, "algorithm=MD5"));
+		assert_non_null(strstr(h->value.p, "algorithm=MD5"));
+		assert_non_null(strstr(h2->value.p, "algorithm=SHA-256"));
 		const char *np = strstr(h->value.p, "nonce=\"") + 7;
 		snprintf(f->nonce, sizeof(f->nonce), "%.*s", (int)(strchr(np, '"') - np), np);
 	}

@@ -1,0 +1,135 @@
+/* pbx_sip — see pbx_sip.h. */
+#include "pbx_sip.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <sodium.h>
+
+#include "../core/core_log.h"
+#include "../core/core_sipstream.h"
+#include "../sip/sip_build.h"
+#include "../sip/sip_hdr.h"
+#include "pbx.h"
+
+#define PBX_SIP_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE"
+
+struct pbx_sip {
+	struct pbx *p;
+	struct evconnlistener *listener;
+};
+
+static void sip_answer(struct bufferevent *bev, const struct sip_msg *req, int status,
+		       const char *extra)
+{
+	char out[4096];
+	char tag[24];
+	snprintf(tag, sizeof(tag), "%08x", randombytes_random());
+	struct sip_response_opts o = {.to_tag = tag, .extra_headers = extra};
+	int n = sip_build_response(req, status, &o, out, sizeof(out));
+	if (n > 0)
+		bufferevent_write(bev, out, (size_t)n);
+}
+
+static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const struct sip_msg *m)
+{
+	if (sip_pl_eq(m->method, "ACK"))
+		return; /* nothing of ours to acknowledge yet */
+	int bad = sip_msg_validate(m);
+	if (bad) {
+		sip_answer(bev, m, bad, NULL);
+		return;
+	}
+	if (sip_pl_eq(m->method, "REGISTER")) {
+		char source[128] = "", path[1024] = "", out[8192];
+		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
+		if (h)
+			snprintf(source, sizeof(source), "%.*s", (int)h->value.l, h->value.p);
+		h = sip_msg_hdr(m, SIP_HDR_PATH);
+		if (h)
+			snprintf(path, sizeof(path), "%.*s", (int)h->value.l, h->value.p);
+		struct pbx_reg_source src = {.source = source, .path = path};
+		int n = pbx_registrar_register(&s->p->registrar, m, &src, time(NULL), out,
+					       sizeof(out));
+		if (n > 0)
+			bufferevent_write(bev, out, (size_t)n);
+		else
+			sip_answer(bev, m, 500, NULL);
+	} else if (sip_pl_eq(m->method, "OPTIONS")) {
+		sip_answer(bev, m, 200,
+			   "Allow: " PBX_SIP_ALLOW "\r\nAccept: application/sdp\r\n"
+			   "Supported: path, outbound\r\n");
+	} else {
+		sip_answer(bev, m, 501, "Allow: " PBX_SIP_ALLOW "\r\n");
+	}
+}
+
+static void sip_on_read(struct bufferevent *bev, void *arg)
+{
+	struct pbx_sip *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct sip_msg *m = malloc(sizeof(*m)); /* large: not on the stack */
+	int r;
+	while (m && (r = core_sipstream_next(in, m)) == 1) {
+		if (m->request)
+			sip_on_request(s, bev, m);
+		evbuffer_drain(in, m->raw.l);
+	}
+	if (m && r > 1) {
+		log_warn("sip: unreadable message from the SBC (%d %s), closing", r,
+			 sip_msg_error());
+		bufferevent_free(bev);
+	}
+	free(m);
+}
+
+static void sip_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	bufferevent_free(bev);
+}
+
+static void sip_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+			  int salen, void *arg)
+{
+	(void)sa;
+	(void)salen;
+	struct bufferevent *bev =
+		bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		close(fd);
+		return;
+	}
+	bufferevent_setcb(bev, sip_on_read, NULL, sip_on_event, arg);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+struct pbx_sip *pbx_sip_new(struct pbx *p, int fd)
+{
+	struct pbx_sip *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->p = p;
+	s->listener = evconnlistener_new(p->child.base, sip_on_accept, s,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!s->listener) {
+		free(s);
+		close(fd);
+		return NULL;
+	}
+	return s;
+}
+
+void pbx_sip_free(struct pbx_sip *s)
+{
+	if (!s)
+		return;
+	evconnlistener_free(s->listener);
+	free(s);
+}

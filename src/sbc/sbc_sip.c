@@ -1,0 +1,670 @@
+/*
+ * sbc_sip — SIP at the SBC: TLS on 5061, and plain UDP and TCP on 5060 when
+ * switched on. Each request is checked, routed to a phone system by its
+ * domain and forwarded over that phone system's Unix socket with our Via on
+ * top (and, for REGISTER, a Path so calls can come back the same way); the
+ * answer comes back to the very connection or address the request came
+ * from. The SBC is stateful: it remembers each request until answered, so a
+ * retransmitted UDP request is answered from memory instead of reaching
+ * the phone system twice. Headers named X-Zentrale-* are ours: a client's
+ * are dropped. A domain that is no phone system gets the same answers a
+ * wrong password gets, so scanners learn nothing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <sodium.h>
+
+#include "../core/core_log.h"
+#include "../core/core_net.h"
+#include "../core/core_sipstream.h"
+#include "../sip/sip_auth.h"
+#include "../sip/sip_build.h"
+#include "../sip/sip_hdr.h"
+#include "../sip/sip_tx.h"
+#include "sbc.h"
+#include "sbc_sip.h"
+
+#define SIP_MAX_SOCKETS 64
+#define SIP_TX_LIFE_MS	32000 /* how long a request is remembered (64*T1) */
+#define SIP_MAX_TXS	20000
+#define SIP_CONN_IDLE	600 /* seconds a client connection may be silent */
+#define SIP_MAX_CONNS	8192
+
+enum sip_transport { T_UDP, T_TCP, T_TLS };
+static const char *const tname[] = {"udp", "tcp", "tls"};
+
+/* Where an answer must go. */
+struct sip_flow {
+	enum sip_transport t;
+	int udp_fd;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	uint64_t conn; /* stream connection id */
+};
+
+struct sip_conn {
+	struct sbc_sip *s;
+	struct sip_conn *next;
+	uint64_t id;
+	enum sip_transport t;
+	struct bufferevent *bev;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+};
+
+/* The link to one phone system's SIP socket. */
+struct sip_up {
+	struct sbc_sip *s;
+	struct sip_up *next;
+	char name[64];
+	struct bufferevent *bev;
+};
+
+/* A request forwarded and not yet forgotten. */
+struct sip_txn {
+	struct sip_txn *next;
+	char key[320];	 /* the client's transaction */
+	char branch[48]; /* ours, towards the phone system */
+	struct sip_flow flow;
+	char *answer; /* the last answer sent, for retransmissions */
+	size_t answer_len;
+	int64_t forget_at; /* ms */
+};
+
+struct sbc_sip {
+	struct sbc *sbc;
+	struct event *udp[SIP_MAX_SOCKETS];
+	int udp_fd[SIP_MAX_SOCKETS];
+	int nudp;
+	struct evconnlistener *ls[SIP_MAX_SOCKETS];
+	enum sip_transport ls_t[SIP_MAX_SOCKETS];
+	int nls;
+	struct sip_conn *conns;
+	int nconns;
+	uint64_t next_conn;
+	struct sip_up *ups;
+	struct sip_txn *txns;
+	int ntxns;
+	struct sip_nonces *nonces; /* for domains that are no phone system */
+	struct event *sweep;
+	struct sip_msg msg; /* large: one message at a time */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port)
+{
+	core_net_addr_str((const struct sockaddr *)&f->addr, addr, len);
+	*port = f->addr.ss_family == AF_INET6
+			? ntohs(((const struct sockaddr_in6 *)&f->addr)->sin6_port)
+			: ntohs(((const struct sockaddr_in *)&f->addr)->sin_port);
+}
+
+static struct sip_conn *conn_find(struct sbc_sip *s, uint64_t id)
+{
+	for (struct sip_conn *c = s->conns; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
+{
+	if (f->t == T_UDP) {
+		if (sendto(f->udp_fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&f->addr,
+			   f->alen) < 0)
+			log_debug("sip: sendto: %s", strerror(errno));
+		return;
+	}
+	struct sip_conn *c = conn_find(s, f->conn);
+	if (c) /* a connection that has gone takes its answers with it */
+		bufferevent_write(c->bev, buf, len);
+}
+
+/* Our own answer to a request that goes no further. */
+static void answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m, int status,
+		   const char *extra)
+{
+	char out[4096], tag[20], addr[64];
+	int port;
+	if (!m->request || sip_pl_eq(m->method, "ACK"))
+		return;
+	flow_addr(f, addr, sizeof(addr), &port);
+	snprintf(tag, sizeof(tag), "%08x", randombytes_random());
+	struct sip_response_opts o = {
+		.to_tag = tag, .extra_headers = extra, .src_addr = addr, .src_port = port};
+	int n = sip_build_response(m, status, &o, out, sizeof(out));
+	if (n > 0)
+		flow_send(s, f, out, (size_t)n);
+}
+
+/* ---- remembered requests ---- */
+
+static struct sip_txn *txn_by_key(struct sbc_sip *s, const char *key)
+{
+	for (struct sip_txn *t = s->txns; t; t = t->next)
+		if (strcmp(t->key, key) == 0)
+			return t;
+	return NULL;
+}
+
+static struct sip_txn *txn_by_branch(struct sbc_sip *s, struct sip_pl branch)
+{
+	for (struct sip_txn *t = s->txns; t; t = t->next)
+		if (sip_pl_eq(branch, t->branch))
+			return t;
+	return NULL;
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct sbc_sip *s = arg;
+	int64_t now = now_ms();
+	(void)fd;
+	(void)what;
+	for (struct sip_txn **pp = &s->txns; *pp;) {
+		struct sip_txn *t = *pp;
+		if (t->forget_at <= now) {
+			*pp = t->next;
+			free(t->answer);
+			free(t);
+			s->ntxns--;
+		} else {
+			pp = &t->next;
+		}
+	}
+}
+
+/* ---- phone systems ---- */
+
+static void up_on_read(struct bufferevent *bev, void *arg);
+static void up_on_event(struct bufferevent *bev, short what, void *arg);
+
+static void up_free(struct sip_up *u)
+{
+	for (struct sip_up **pp = &u->s->ups; *pp; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	}
+	bufferevent_free(u->bev);
+	free(u);
+}
+
+static struct sip_up *up_get(struct sbc_sip *s, const char *name, const char *sock)
+{
+	for (struct sip_up *u = s->ups; u; u = u->next)
+		if (strcmp(u->name, name) == 0)
+			return u;
+	int fd = core_net_connect_unix(sock);
+	if (fd < 0)
+		return NULL;
+	struct sip_up *u = calloc(1, sizeof(*u));
+	if (!u) {
+		close(fd);
+		return NULL;
+	}
+	u->bev = bufferevent_socket_new(s->sbc->child.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!u->bev) {
+		close(fd);
+		free(u);
+		return NULL;
+	}
+	u->s = s;
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	bufferevent_setcb(u->bev, up_on_read, NULL, up_on_event, u);
+	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	u->next = s->ups;
+	s->ups = u;
+	return u;
+}
+
+static bool is_ours(struct sip_pl name)
+{
+	return name.l >= 11 && strncasecmp(name.p, "X-Zentrale-", 11) == 0;
+}
+
+static void put(struct evbuffer *b, struct sip_pl pl)
+{
+	evbuffer_add(b, pl.p, pl.l);
+}
+
+/* A header line as received (folded lines stay folded). */
+static void put_header(struct evbuffer *b, const struct sip_hdr *h)
+{
+	evbuffer_add(b, h->name.p, (size_t)(h->value.p + h->value.l - h->name.p));
+	evbuffer_add(b, "\r\n", 2);
+}
+
+/* A response from a phone system: drop our Via, send it where the request came from. */
+static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
+{
+	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
+	struct sip_via v;
+	struct sip_pl rest, branch;
+	if (!vh || sip_via_parse(&v, vh->value, &rest) < 0 || !sip_pl_eq(v.host, "sbc.invalid") ||
+	    !sip_param_get(v.params, "branch", &branch)) {
+		log_warn("sip: a phone system answered without our Via; dropped");
+		return;
+	}
+	struct sip_txn *t = txn_by_branch(s, branch);
+	if (!t)
+		return; /* forgotten: late */
+	struct evbuffer *b = evbuffer_new();
+	if (!b)
+		return;
+	/* status line as is, then every header but our Via and X-Zentrale-* */
+	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p));
+	for (int i = 0; i < m->nhdr; i++)
+		if (&m->hdr[i] != vh && !is_ours(m->hdr[i].name))
+			put_header(b, &m->hdr[i]);
+	evbuffer_add(b, "\r\n", 2);
+	put(b, m->body);
+	size_t len = evbuffer_get_length(b);
+	char *bytes = malloc(len);
+	if (bytes) {
+		evbuffer_remove(b, bytes, len);
+		flow_send(s, &t->flow, bytes, len);
+		if (m->status >= 200) { /* kept to answer retransmissions */
+			free(t->answer);
+			t->answer = bytes;
+			t->answer_len = len;
+			t->forget_at = now_ms() + (t->flow.t == T_UDP ? SIP_TX_LIFE_MS : 0);
+			bytes = NULL;
+		}
+	}
+	free(bytes);
+	evbuffer_free(b);
+}
+
+static void up_on_read(struct bufferevent *bev, void *arg)
+{
+	struct sip_up *u = arg;
+	struct sbc_sip *s = u->s;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	int r;
+	while ((r = core_sipstream_next(in, &s->msg)) == 1) {
+		if (!s->msg.request)
+			up_on_response(s, &s->msg);
+		evbuffer_drain(in, s->msg.raw.l);
+	}
+	if (r > 1) {
+		log_error("sip: unreadable message from phone system %s (%s)", u->name,
+			  sip_msg_error());
+		up_free(u);
+	}
+}
+
+static void up_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	up_free(arg); /* reconnected on the next request */
+}
+
+/* ---- routing ---- */
+
+/* The phone system a request is for: the Request-URI's host, else To's;
+ * with a single phone system, that one. */
+static const char *route(struct sbc_sip *s, const struct sip_msg *m, struct sip_pl *domain,
+			 const char **sock, bool *exists)
+{
+	struct sip_uri u;
+	struct sip_addr to;
+	struct sip_pl rest;
+	*sock = NULL;
+	*exists = false;
+	struct sip_pl cands[2] = {{0}};
+	if (sip_uri_parse(&u, m->ruri) == 0)
+		cands[0] = u.host;
+	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) == 0)
+		cands[1] = to.uri.host;
+	*domain = cands[0].l ? cands[0] : cands[1];
+	for (int i = 0; i < 2; i++) {
+		if (!cands[i].l)
+			continue;
+		const char *name = sbc_route_sip(s->sbc, cands[i].p, cands[i].l, sock, exists);
+		if (*exists)
+			return name;
+	}
+	return sbc_route_single(s->sbc, sock, exists);
+}
+
+/* No such phone system: answer as a phone system answers a wrong password. */
+static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
+				  const struct sip_msg *m, struct sip_pl domain)
+{
+	char realm[128], nonce[SIP_NONCE_LEN], c1[256], c2[256], extra[600];
+	snprintf(realm, sizeof(realm), "%.*s", (int)domain.l, domain.p);
+	for (char *p = realm; *p; p++)
+		if (*p == '"' || *p == '\\')
+			*p = '_';
+	const struct sip_hdr *auth = sip_msg_hdr(m, SIP_HDR_AUTHORIZATION);
+	if (!auth)
+		auth = sip_msg_hdr(m, SIP_HDR_PROXY_AUTHORIZATION);
+	if (auth) {
+		answer(s, f, m, 403, NULL);
+		return;
+	}
+	sip_nonces_make(s->nonces, realm, time(NULL), nonce);
+	sip_auth_challenge(0, realm, nonce, false, c1, sizeof(c1));
+	sip_auth_challenge(1, realm, nonce, false, c2, sizeof(c2));
+	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\nWWW-Authenticate: %s\r\n", c1, c2);
+	answer(s, f, m, 401, extra);
+}
+
+static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+		    const char *name, const char *sock, const char *key)
+{
+	struct sip_up *u = up_get(s, name, sock);
+	if (!u) {
+		answer(s, f, m, 503, "Retry-After: 5\r\n");
+		return;
+	}
+	if (s->ntxns >= SIP_MAX_TXS) {
+		answer(s, f, m, 503, "Retry-After: 5\r\n");
+		return;
+	}
+	struct sip_txn *t = calloc(1, sizeof(*t));
+	if (!t) {
+		answer(s, f, m, 500, NULL);
+		return;
+	}
+	unsigned char rnd[8];
+	char hex[17], addr[64], via[1024];
+	int port;
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	snprintf(t->key, sizeof(t->key), "%s", key);
+	snprintf(t->branch, sizeof(t->branch), "z9hG4bK%s", hex);
+	t->flow = *f;
+	t->forget_at = now_ms() + SIP_TX_LIFE_MS;
+	t->next = s->txns;
+	s->txns = t;
+	s->ntxns++;
+
+	flow_addr(f, addr, sizeof(addr), &port);
+	struct evbuffer *b = bufferevent_get_output(u->bev);
+	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* request line */
+	evbuffer_add_printf(b, "Via: SIP/2.0/TCP sbc.invalid;branch=%s\r\n", t->branch);
+	if (sip_pl_eq(m->method, "REGISTER"))
+		evbuffer_add_printf(b, "Path: <sip:%s@sbc.invalid;lr;ob>\r\n", hex);
+	evbuffer_add_printf(b, "X-Zentrale-Source: %s %s%s%s:%d\r\n", tname[f->t],
+			    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "", port);
+	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
+	for (int i = 0; i < m->nhdr; i++) {
+		const struct sip_hdr *h = &m->hdr[i];
+		if (is_ours(h->name))
+			continue;
+		if (h == top) {
+			int n = sip_via_with_received(h->value, addr, port, via, sizeof(via));
+			if (n > 0) {
+				evbuffer_add_printf(b, "Via: %.*s\r\n", n, via);
+				continue;
+			}
+		}
+		if (h->id == SIP_HDR_MAX_FORWARDS) {
+			int64_t mf = sip_pl_u64(h->value, 255);
+			evbuffer_add_printf(b, "Max-Forwards: %d\r\n", (int)(mf > 0 ? mf - 1 : 0));
+			continue;
+		}
+		put_header(b, h);
+	}
+	if (!sip_msg_hdr(m, SIP_HDR_CONTENT_LENGTH)) /* the stream needs one */
+		evbuffer_add_printf(b, "Content-Length: %zu\r\n", m->body.l);
+	evbuffer_add(b, "\r\n", 2);
+	put(b, m->body);
+}
+
+static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
+{
+	struct sip_msg *m = &s->msg;
+	int r = sip_msg_parse(m, buf, len, f->t != T_UDP);
+	if (r == 0)
+		r = sip_msg_validate(m);
+	if (r) {
+		/* answer what can be answered; the rest is dropped */
+		if (m->request && sip_msg_hdr(m, SIP_HDR_VIA) && sip_msg_hdr(m, SIP_HDR_CSEQ) &&
+		    sip_msg_hdr(m, SIP_HDR_CALL_ID) && sip_msg_hdr(m, SIP_HDR_FROM) &&
+		    sip_msg_hdr(m, SIP_HDR_TO))
+			answer(s, f, m, r, NULL);
+		return;
+	}
+	if (!m->request || sip_pl_eq(m->method, "ACK"))
+		return; /* no call legs through us yet: nothing to pass on */
+	const struct sip_hdr *mf = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
+	if (mf && sip_pl_u64(mf->value, 255) == 0) {
+		answer(s, f, m, 483, NULL);
+		return;
+	}
+	char key[320];
+	if (sip_tx_key(m, true, key, sizeof(key)) < 0) {
+		answer(s, f, m, 400, NULL); /* RFC 2543 clients are not served */
+		return;
+	}
+	struct sip_txn *t = txn_by_key(s, key);
+	if (t) { /* a retransmission: the last answer again, or patience */
+		if (t->answer)
+			flow_send(s, &t->flow, t->answer, t->answer_len);
+		return;
+	}
+	struct sip_pl domain;
+	const char *sock;
+	bool exists;
+	const char *name = route(s, m, &domain, &sock, &exists);
+	if (!exists)
+		answer_unknown_domain(s, f, m, domain);
+	else if (!sock)
+		answer(s, f, m, 503, "Retry-After: 5\r\n"); /* stopped or restarting */
+	else
+		forward(s, f, m, name, sock, key);
+}
+
+/* ---- UDP ---- */
+
+static void on_udp(evutil_socket_t fd, short what, void *arg)
+{
+	struct sbc_sip *s = arg;
+	static char buf[SIP_MAX_MESSAGE + 1];
+	(void)what;
+	for (int i = 0; i < 64; i++) {
+		struct sip_flow f = {.t = T_UDP, .udp_fd = fd, .alen = sizeof(f.addr)};
+		ssize_t n = recvfrom(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT,
+				     (struct sockaddr *)&f.addr, &f.alen);
+		if (n <= 0)
+			return;
+		if (n == 4 && memcmp(buf, "\r\n\r\n", 4) == 0)
+			continue; /* a NAT keep-alive (RFC 5626) */
+		on_message(s, &f, buf, (size_t)n);
+	}
+}
+
+/* ---- TCP and TLS ---- */
+
+static void conn_free(struct sip_conn *c)
+{
+	struct sbc_sip *s = c->s;
+	for (struct sip_conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	s->nconns--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void conn_on_read(struct bufferevent *bev, void *arg)
+{
+	struct sip_conn *c = arg;
+	struct sbc_sip *s = c->s;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct sip_flow f = {.t = c->t, .conn = c->id, .addr = c->addr, .alen = c->alen};
+	int r;
+	while ((r = core_sipstream_next(in, &s->msg)) == 1) {
+		size_t used = s->msg.raw.l;
+		on_message(s, &f, s->msg.raw.p, used);
+		evbuffer_drain(in, used);
+	}
+	if (r > 1) { /* cannot find the next message boundary: answer if we can, close */
+		log_info("sip: %s client sent a broken message (%s), closing", tname[c->t],
+			 sip_msg_error());
+		conn_free(c);
+	}
+}
+
+static void conn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	conn_free(arg);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
+{
+	struct sbc_sip *s = arg;
+	enum sip_transport t = T_TCP;
+	for (int i = 0; i < s->nls; i++)
+		if (s->ls[i] == l)
+			t = s->ls_t[i];
+	if (s->nconns >= SIP_MAX_CONNS) {
+		close(fd);
+		return;
+	}
+	struct sip_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	struct event_base *base = evconnlistener_get_base(l);
+	int opts = BEV_OPT_CLOSE_ON_FREE;
+	if (t == T_TLS) {
+		SSL *ssl = SSL_new(s->sbc->tls);
+		c->bev = ssl ? bufferevent_openssl_socket_new(base, fd, ssl,
+							      BUFFEREVENT_SSL_ACCEPTING, opts)
+			     : NULL;
+		if (c->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		else
+			SSL_free(ssl);
+	} else {
+		c->bev = bufferevent_socket_new(base, fd, opts);
+	}
+	if (!c->bev) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->s = s;
+	c->t = t;
+	c->id = ++s->next_conn;
+	memcpy(&c->addr, sa, (size_t)salen);
+	c->alen = (socklen_t)salen;
+	c->next = s->conns;
+	s->conns = c;
+	s->nconns++;
+	struct timeval idle = {.tv_sec = SIP_CONN_IDLE};
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_setcb(c->bev, conn_on_read, NULL, conn_on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* ---- set-up ---- */
+
+struct sbc_sip *sbc_sip_new(struct sbc *sbc)
+{
+	struct sbc_sip *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->sbc = sbc;
+	s->nonces = sip_nonces_new(300);
+	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
+	struct timeval one = {.tv_sec = 1};
+	if (!s->nonces || !s->sweep || event_add(s->sweep, &one) < 0) {
+		sbc_sip_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void sip_close_sockets(struct sbc_sip *s)
+{
+	for (int i = 0; i < s->nudp; i++) {
+		event_free(s->udp[i]);
+		close(s->udp_fd[i]);
+	}
+	s->nudp = 0;
+	for (int i = 0; i < s->nls; i++)
+		evconnlistener_free(s->ls[i]);
+	s->nls = 0;
+}
+
+void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
+{
+	if (strcmp(service, "sip-udp") == 0 && s->nudp < SIP_MAX_SOCKETS) {
+		s->udp_fd[s->nudp] = fd;
+		s->udp[s->nudp] =
+			event_new(s->sbc->child.base, fd, EV_READ | EV_PERSIST, on_udp, s);
+		event_add(s->udp[s->nudp++], NULL);
+		return;
+	}
+	if (s->nls < SIP_MAX_SOCKETS) {
+		struct evconnlistener *l =
+			evconnlistener_new(s->sbc->child.base, on_accept, s,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		if (l) {
+			s->ls_t[s->nls] = strcmp(service, "sip-tls") == 0 ? T_TLS : T_TCP;
+			s->ls[s->nls++] = l;
+			return;
+		}
+	}
+	close(fd);
+}
+
+void sbc_sip_reset_sockets(struct sbc_sip *s)
+{
+	sip_close_sockets(s);
+}
+
+void sbc_sip_free(struct sbc_sip *s)
+{
+	if (!s)
+		return;
+	sip_close_sockets(s);
+	while (s->conns)
+		conn_free(s->conns);
+	while (s->ups)
+		up_free(s->ups);
+	while (s->txns) {
+		struct sip_txn *t = s->txns;
+		s->txns = t->next;
+		free(t->answer);
+		free(t);
+	}
+	if (s->sweep)
+		event_free(s->sweep);
+	sip_nonces_free(s->nonces);
+	free(s);
+}

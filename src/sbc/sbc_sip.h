@@ -1,0 +1,14 @@
+/* sbc_sip — SIP at the SBC (see sbc_sip.c for what it does and why). */
+#ifndef SBC_SIP_H
+#define SBC_SIP_H
+
+struct sbc;
+struct sbc_sip;
+
+struct sbc_sip *sbc_sip_new(struct sbc *sbc);
+void sbc_sip_free(struct sbc_sip *s);
+/* Listeners come as a whole set: reset, then add each ("sip-udp", "sip-tcp", "sip-tls"). */
+void sbc_sip_reset_sockets(struct sbc_sip *s);
+void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd);
+
+#endif
