@@ -28,6 +28,7 @@ enum core_ipc_type {
 	IPC_LISTENERS,
 	/* supervisor → mgmt, sbc: the whole phone-system table after any change.
 	 * {"started":T,"version":V,"processes":[{"role","name","pid"}],
+	 *  "sip_blocked":[...as IPC_SBC_BLOCKS], "sip_block":{"failures","window","seconds"},
 	 *  "phone_systems":[{"name","state","http_socket","created","restarts",
 	 *  "pid","since"}]} */
 	IPC_STATE,
@@ -36,6 +37,11 @@ enum core_ipc_type {
 	IPC_REQUEST,
 	/* supervisor → mgmt: {"status": http status, "error"?: text, ...} */
 	IPC_REPLY,
+	/* sbc → supervisor: addresses blocked after failed SIP authentication,
+	 * whenever that changes. {"blocked":[{"address","until"}]} */
+	IPC_SBC_BLOCKS,
+	/* supervisor → sbc: lift a block. {"address"} */
+	IPC_SBC_UNBLOCK,
 };
 
 struct core_ipc_msg {

@@ -29,6 +29,8 @@ struct mgmt {
 int mgmt_main(void);
 /* mgmt_api.c */
 void mgmt_api_handle(struct core_httpd_req *req, void *arg);
+/* Sends an operation to the supervisor; its reply answers req. op is stolen. */
+void mgmt_api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op);
 /* Answers a request held for the supervisor's IPC_REPLY. */
 void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg);
 /* mgmt_access.c: blocked addresses, SSH keys. */

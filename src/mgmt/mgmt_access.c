@@ -11,6 +11,19 @@
 #include "../ssh/sshd_keys.h"
 #include "mgmt.h"
 
+static bool access_sip_blocked(struct mgmt *m, const char *addr, time_t now)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(m->state, "sip_blocked"), i, it)
+	{
+		if (strcmp(json_string_value(json_object_get(it, "address")), addr) == 0 &&
+		    json_integer_value(json_object_get(it, "until")) > now)
+			return true;
+	}
+	return false;
+}
+
 void mgmt_access_blocked(struct mgmt *m, struct core_httpd_req *req, const char *addr)
 {
 	time_t now = time(NULL);
@@ -19,14 +32,31 @@ void mgmt_access_blocked(struct mgmt *m, struct core_httpd_req *req, const char 
 		size_t i;
 		json_array_foreach(list, i, it)
 			json_object_set_new(it, "reason", json_string("failed logins"));
+		/* and what the SBC blocks, as the supervisor last told us */
+		json_array_foreach(json_object_get(m->state, "sip_blocked"), i, it)
+		{
+			json_int_t until = json_integer_value(json_object_get(it, "until"));
+			if (until > now)
+				json_array_append_new(
+					list, json_pack("{s:O, s:I, s:s}", "address",
+							json_object_get(it, "address"),
+							"seconds_left", until - (json_int_t)now,
+							"reason", "failed SIP authentication"));
+		}
 		core_httpd_respond_json(req, 200, json_pack("{s:o}", "blocked", list));
 	} else if (addr && strcmp(req->method, "DELETE") == 0) {
-		if (core_throttle_unblock(m->login.throttle, addr, now) < 0) {
+		bool sip = access_sip_blocked(m, addr, now);
+		bool login = core_throttle_unblock(m->login.throttle, addr, now) == 0;
+		if (!sip && !login) {
 			core_httpd_respond_error(req, 404, "this address is not blocked");
 			return;
 		}
 		log_info("management: %s unblocked by an administrator", addr);
-		core_httpd_respond_json(req, 200, json_pack("{s:s}", "unblocked", addr));
+		if (sip) /* the SBC lifts its own; answered when the supervisor has passed it on */
+			mgmt_api_ask(m, req,
+				     json_pack("{s:s, s:s}", "op", "sip-unblock", "address", addr));
+		else
+			core_httpd_respond_json(req, 200, json_pack("{s:s}", "unblocked", addr));
 	} else {
 		core_httpd_respond_error(req, 405, "method not allowed");
 	}

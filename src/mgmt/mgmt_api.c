@@ -23,7 +23,7 @@ static bool is(const struct core_httpd_req *req, const char *method)
 }
 
 /* Sends an operation to the supervisor; the reply answers req. */
-static void api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op)
+void mgmt_api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op)
 {
 	if (core_ipc_send_json(m->child.ipc, IPC_REQUEST, (uint32_t)req->id, op, NULL, 0) < 0)
 		core_httpd_respond_error(req, 503, "the supervisor is not reachable");
@@ -98,9 +98,9 @@ static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
 	} else if (core_auth_hash_password(pw, hash) < 0) {
 		core_httpd_respond_error(req, 500, "could not hash the password");
 	} else {
-		api_ask(m, req,
-			json_pack("{s:s, s:s, s:s}", "op", "create", "name", name, "admin_hash",
-				  hash));
+		mgmt_api_ask(m, req,
+			     json_pack("{s:s, s:s, s:s}", "op", "create", "name", name,
+				       "admin_hash", hash));
 	}
 	json_decref(b);
 }
@@ -124,10 +124,10 @@ static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *r
 	} else if (!*action && is(req, "GET")) {
 		core_httpd_respond_json(req, 200, api_ps_view(ps));
 	} else if (!*action && is(req, "DELETE")) {
-		api_ask(m, req, json_pack("{s:s, s:s}", "op", "delete", "name", name));
+		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", "delete", "name", name));
 	} else if ((strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) &&
 		   is(req, "POST")) {
-		api_ask(m, req, json_pack("{s:s, s:s}", "op", action, "name", name));
+		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", action, "name", name));
 	} else if (!*action || strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) {
 		core_httpd_respond_error(req, 405, "method not allowed");
 	} else {
@@ -152,7 +152,7 @@ static void api_interfaces_put(struct mgmt *m, struct core_httpd_req *req)
 					 "give 'management' and/or 'sbc' interface lists");
 		return;
 	}
-	api_ask(m, req, op);
+	mgmt_api_ask(m, req, op);
 }
 
 static void api_sbc_put(struct mgmt *m, struct core_httpd_req *req)
@@ -160,13 +160,20 @@ static void api_sbc_put(struct mgmt *m, struct core_httpd_req *req)
 	json_t *b = core_httpd_json_body(req);
 	if (!b)
 		return;
-	json_t *plain = json_object_get(b, "plain_sip");
-	if (!json_is_boolean(plain)) {
+	json_t *plain = json_object_get(b, "plain_sip"), *block = json_object_get(b, "block");
+	if ((!plain && !block) || (block && !json_is_object(block))) {
 		json_decref(b);
-		core_httpd_respond_error(req, 400, "give {\"plain_sip\": true or false}");
+		core_httpd_respond_error(req, 400,
+					 "give plain_sip (true or false) and/or block "
+					 "{failures, window, seconds}");
 		return;
 	}
-	api_ask(m, req, json_pack("{s:s, s:O}", "op", "set-sbc", "plain_sip", plain));
+	json_t *op = json_pack("{s:s}", "op", "set-sbc");
+	if (plain)
+		json_object_set(op, "plain_sip", plain);
+	if (block)
+		json_object_set(op, "block", block);
+	mgmt_api_ask(m, req, op);
 	json_decref(b);
 }
 
@@ -254,9 +261,10 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 		if (is(req, "GET"))
 			core_httpd_respond_json(
 				req, 200,
-				json_pack("{s:O}", "plain_sip",
+				json_pack("{s:O, s:O}", "plain_sip",
 					  json_object_get(json_object_get(m->state, "listen"),
-							  "plain_sip")));
+							  "plain_sip"),
+					  "block", json_object_get(m->state, "sip_block")));
 		else if (is(req, "PUT"))
 			api_sbc_put(m, req);
 		else

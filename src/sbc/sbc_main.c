@@ -40,9 +40,17 @@ static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg
 		sbc_on_listeners(sbc, msg);
 	} else if (msg->type == IPC_STATE) {
 		json_t *st = core_ipc_json(msg);
-		if (st)
+		if (st) {
 			sbc_route_update(sbc, st);
+			sbc_sip_configure(sbc->sip, json_object_get(st, "sip_block"));
+		}
 		json_decref(st);
+	} else if (msg->type == IPC_SBC_UNBLOCK) {
+		json_t *j = core_ipc_json(msg);
+		const char *addr = json_string_value(json_object_get(j, "address"));
+		if (addr)
+			sbc_sip_unblock(sbc->sip, addr);
+		json_decref(j);
 	}
 	core_ipc_close_fds(msg);
 }

@@ -26,6 +26,7 @@
 #include <event2/listener.h>
 #include <sodium.h>
 
+#include "../core/core_auth.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../core/core_sipstream.h"
@@ -97,7 +98,9 @@ struct sbc_sip {
 	struct sip_up *ups;
 	struct sip_txn *txns;
 	int ntxns;
-	struct sip_nonces *nonces; /* for domains that are no phone system */
+	struct sip_nonces *nonces;   /* for domains that are no phone system */
+	struct core_throttle *block; /* addresses with too many failed authentications */
+	int block_cfg[3];	     /* failures, window, seconds */
 	struct event *sweep;
 	struct sip_msg msg; /* large: one message at a time */
 };
@@ -194,6 +197,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 
 /* ---- phone systems ---- */
 
+static void auth_failed(struct sbc_sip *s, const struct sip_flow *f);
+
 static void up_on_read(struct bufferevent *bev, void *arg);
 static void up_on_event(struct bufferevent *bev, short what, void *arg);
 
@@ -283,7 +288,9 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 	if (bytes) {
 		evbuffer_remove(b, bytes, len);
 		flow_send(s, &t->flow, bytes, len);
-		if (m->status >= 200) { /* kept to answer retransmissions */
+		if (m->status == 403)
+			auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
+		if (m->status >= 200) {		  /* kept to answer retransmissions */
 			free(t->answer);
 			t->answer = bytes;
 			t->answer_len = len;
@@ -349,6 +356,36 @@ static const char *route(struct sbc_sip *s, const struct sip_msg *m, struct sip_
 	return sbc_route_single(s->sbc, sock, exists);
 }
 
+/* Tells the supervisor (and so management) which addresses are blocked now. */
+static void block_report(struct sbc_sip *s)
+{
+	time_t now = time(NULL);
+	json_t *list = core_throttle_list(s->block, now), *it;
+	size_t i;
+	json_array_foreach(list, i, it)
+	{
+		json_int_t left = json_integer_value(json_object_get(it, "seconds_left"));
+		json_object_del(it, "seconds_left");
+		json_object_set_new(it, "until", json_integer((json_int_t)now + left));
+	}
+	json_t *msg = json_pack("{s:o}", "blocked", list);
+	core_ipc_send_json(s->sbc->child.ipc, IPC_SBC_BLOCKS, 0, msg, NULL, 0);
+	json_decref(msg);
+}
+
+/* A request from this flow failed authentication. */
+static void auth_failed(struct sbc_sip *s, const struct sip_flow *f)
+{
+	char addr[64];
+	int port;
+	flow_addr(f, addr, sizeof(addr), &port);
+	if (core_throttle_fail(s->block, addr, time(NULL))) {
+		log_warn("sip: %s blocked for %d s after %d failed authentications within %d s",
+			 addr, s->block_cfg[2], s->block_cfg[0], s->block_cfg[1]);
+		block_report(s);
+	}
+}
+
 /* No such phone system: answer as a phone system answers a wrong password. */
 static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 				  const struct sip_msg *m, struct sip_pl domain)
@@ -363,6 +400,7 @@ static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 		auth = sip_msg_hdr(m, SIP_HDR_PROXY_AUTHORIZATION);
 	if (auth) {
 		answer(s, f, m, 403, NULL);
+		auth_failed(s, f);
 		return;
 	}
 	sip_nonces_make(s->nonces, realm, time(NULL), nonce);
@@ -438,6 +476,11 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
 {
 	struct sip_msg *m = &s->msg;
+	char addr[64];
+	int port;
+	flow_addr(f, addr, sizeof(addr), &port);
+	if (core_throttle_blocked(s->block, addr, time(NULL)))
+		return; /* blocked: not a word */
 	int r = sip_msg_parse(m, buf, len, f->t != T_UDP);
 	if (r == 0)
 		r = sip_msg_validate(m);
@@ -600,9 +643,11 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 		return NULL;
 	s->sbc = sbc;
 	s->nonces = sip_nonces_new(300);
+	s->block_cfg[0] = 20, s->block_cfg[1] = 60, s->block_cfg[2] = 600;
+	s->block = core_throttle_new(20, 60, 600);
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
 	struct timeval one = {.tv_sec = 1};
-	if (!s->nonces || !s->sweep || event_add(s->sweep, &one) < 0) {
+	if (!s->nonces || !s->block || !s->sweep || event_add(s->sweep, &one) < 0) {
 		sbc_sip_free(s);
 		return NULL;
 	}
@@ -666,5 +711,37 @@ void sbc_sip_free(struct sbc_sip *s)
 	if (s->sweep)
 		event_free(s->sweep);
 	sip_nonces_free(s->nonces);
+	core_throttle_free(s->block);
 	free(s);
+}
+
+void sbc_sip_configure(struct sbc_sip *s, json_t *block)
+{
+	int cfg[3];
+	static const char *const keys[] = {"failures", "window", "seconds"};
+	for (int i = 0; i < 3; i++) {
+		cfg[i] = (int)json_integer_value(json_object_get(block, keys[i]));
+		if (cfg[i] <= 0)
+			return;
+	}
+	if (memcmp(cfg, s->block_cfg, sizeof(cfg)) == 0)
+		return;
+	/* 64 failures at most are tracked per address by the throttle */
+	struct core_throttle *t = core_throttle_new(cfg[0] > 64 ? 64 : cfg[0], cfg[1], cfg[2]);
+	if (!t)
+		return;
+	core_throttle_free(s->block);
+	s->block = t;
+	memcpy(s->block_cfg, cfg, sizeof(cfg));
+	block_report(s);
+	log_info("sip: blocking after %d failed authentications within %d s, for %d s", cfg[0],
+		 cfg[1], cfg[2]);
+}
+
+void sbc_sip_unblock(struct sbc_sip *s, const char *addr)
+{
+	if (core_throttle_unblock(s->block, addr, time(NULL)) == 0) {
+		log_info("sip: %s unblocked by an administrator", addr);
+		block_report(s);
+	}
 }

@@ -2,6 +2,8 @@
 #ifndef SBC_SIP_H
 #define SBC_SIP_H
 
+#include <jansson.h>
+
 struct sbc;
 struct sbc_sip;
 
@@ -10,5 +12,8 @@ void sbc_sip_free(struct sbc_sip *s);
 /* Listeners come as a whole set: reset, then add each ("sip-udp", "sip-tcp", "sip-tls"). */
 void sbc_sip_reset_sockets(struct sbc_sip *s);
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd);
+/* When to block an address: {"failures", "window", "seconds"} from the supervisor. */
+void sbc_sip_configure(struct sbc_sip *s, json_t *block);
+void sbc_sip_unblock(struct sbc_sip *s, const char *addr);
 
 #endif

@@ -147,6 +147,16 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 			sup_requests_child_settled(s, c);
 		sup_broadcast_state(s);
 		break;
+	case IPC_SBC_BLOCKS:
+		if (c->role == ROLE_SBC) {
+			json_t *j = core_ipc_json(msg);
+			json_decref(s->sip_blocked);
+			s->sip_blocked = j ? json_incref(json_object_get(j, "blocked")) : NULL;
+			json_decref(j);
+			sup_broadcast_state(s);
+		}
+		core_ipc_close_fds(msg);
+		break;
 	case IPC_REQUEST:
 		if (c->role == ROLE_MGMT) {
 			sup_on_request(s, c, msg);
@@ -277,9 +287,11 @@ static json_t *state_table(struct sup *s)
 	}
 	json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "supervisor", "name", "",
 					       "pid", (int)getpid()));
-	return json_pack("{s:I, s:s, s:o, s:o, s:o}", "started", (json_int_t)s->started, "version",
-			 ZENTRALE_VERSION, "processes", procs, "phone_systems", pss, "listen",
-			 sup_listen_describe(s));
+	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "started", (json_int_t)s->started,
+			 "version", ZENTRALE_VERSION, "processes", procs, "phone_systems", pss,
+			 "listen", sup_listen_describe(s), "sip_blocked",
+			 s->sip_blocked ? json_incref(s->sip_blocked) : json_array(), "sip_block",
+			 sup_sip_block_config(s));
 }
 
 void sup_broadcast_state(struct sup *s)

@@ -5,6 +5,7 @@
  * that serves them, again after a restart or an interface change.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,6 +29,20 @@ static const struct {
 	{"sip-tcp", "plain SIP over TCP (SBC)", ROLE_SBC, 5060, false, true},
 	{"ssh", "SSH", ROLE_SSH, 22, false, false},
 };
+
+json_t *sup_sip_block_config(struct sup *s)
+{
+	static const char *const keys[] = {"failures", "window", "seconds"};
+	static const int dflt[] = {20, 60, 600};
+	json_t *o = json_object();
+	for (int i = 0; i < 3; i++) {
+		char k[32], v[32];
+		snprintf(k, sizeof(k), "sbc.block_%s", keys[i]);
+		int n = core_db_setting_get(s->db, k, v, sizeof(v)) == 0 ? atoi(v) : dflt[i];
+		json_object_set_new(o, keys[i], json_integer(n > 0 ? n : dflt[i]));
+	}
+	return o;
+}
 
 bool sup_plain_sip(struct sup *s)
 {

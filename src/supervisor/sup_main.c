@@ -90,6 +90,7 @@ static void sup_free(struct sup *s)
 	if (s->kill_timer)
 		event_free(s->kill_timer);
 	sup_log_close(s);
+	json_decref(s->sip_blocked);
 	sqlite3_close(s->db);
 	event_base_free(s->base);
 }

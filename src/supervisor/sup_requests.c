@@ -300,9 +300,33 @@ out:
 /* Plain SIP on or off: listeners are bound anew, and kept only if that worked. */
 static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
 {
-	json_t *plain = json_object_get(r, "plain_sip");
-	if (!json_is_boolean(plain)) {
+	json_t *plain = json_object_get(r, "plain_sip"), *block = json_object_get(r, "block");
+	static const char *const keys[] = {"failures", "window", "seconds"};
+	static const int max[] = {1000, 86400, 7 * 86400};
+	if (plain && !json_is_boolean(plain)) {
 		sup_reply(s, id, 400, "plain_sip must be true or false");
+		return;
+	}
+	for (int i = 0; i < 3 && block; i++) {
+		json_t *v = json_object_get(block, keys[i]);
+		if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			  json_integer_value(v) > max[i])) {
+			sup_reply(s, id, 400,
+				  "block: failures 1-1000, window 1-86400 s, seconds 1-604800");
+			return;
+		}
+	}
+	for (int i = 0; i < 3 && block; i++) {
+		json_t *v = json_object_get(block, keys[i]);
+		char k[32], val[32];
+		snprintf(k, sizeof(k), "sbc.block_%s", keys[i]);
+		snprintf(val, sizeof(val), "%lld", (long long)json_integer_value(v));
+		if (v)
+			core_db_setting_set(s->db, k, val);
+	}
+	if (!plain) {
+		sup_broadcast_state(s);
+		sup_reply(s, id, 200, NULL);
 		return;
 	}
 	char old[8] = "0";
@@ -329,6 +353,22 @@ static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
 	sup_reply(s, id, 200, NULL);
 }
 
+/* Lifting a block the SBC holds. */
+static void req_sip_unblock(struct sup *s, uint32_t id, json_t *r)
+{
+	const char *addr = json_string_value(json_object_get(r, "address"));
+	for (struct sup_child *c = s->children; c && addr; c = c->next) {
+		if (c->role == ROLE_SBC && c->ipc) {
+			json_t *m = json_pack("{s:s}", "address", addr);
+			core_ipc_send_json(c->ipc, IPC_SBC_UNBLOCK, 0, m, NULL, 0);
+			json_decref(m);
+			sup_reply(s, id, 200, NULL);
+			return;
+		}
+	}
+	sup_reply(s, id, 503, "the SBC is not running");
+}
+
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg)
 {
 	(void)from;
@@ -349,6 +389,8 @@ void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *
 		req_set_interfaces(s, msg->id, r);
 	else if (strcmp(op, "set-sbc") == 0)
 		req_set_sbc(s, msg->id, r);
+	else if (strcmp(op, "sip-unblock") == 0)
+		req_sip_unblock(s, msg->id, r);
 	else
 		sup_reply(s, msg->id, 400, "unknown operation");
 	json_decref(r);

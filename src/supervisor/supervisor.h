@@ -74,7 +74,8 @@ struct sup {
 	int nsockets;
 	bool stopping;
 	struct event *kill_timer;
-	uid_t uid; /* 0 when not dropping privileges */
+	json_t *sip_blocked; /* last IPC_SBC_BLOCKS list */
+	uid_t uid;	     /* 0 when not dropping privileges */
 	gid_t gid;
 };
 
@@ -98,6 +99,8 @@ void sup_listen_replace(struct sup *s, struct sup_socket *fresh, int n);
 json_t *sup_listen_describe(struct sup *s);
 /* Whether plain SIP (5060, UDP and TCP) is switched on (setting sbc.plain_sip). */
 bool sup_plain_sip(struct sup *s);
+/* {"failures","window","seconds"}: when the SBC blocks an address (settings sbc.block_*). */
+json_t *sup_sip_block_config(struct sup *s);
 
 /* sup_children.c: processes. */
 struct sup_child *sup_child_add(struct sup *s, enum sup_role role, const char *name);

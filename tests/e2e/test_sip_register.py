@@ -63,14 +63,14 @@ def udp_silent(port):
 
 
 def test_plain_sip_off_by_default_and_switched_on(sip):
-    assert sip.api("GET", "/sbc").json() == {"plain_sip": False}
+    assert sip.api("GET", "/sbc").json()["plain_sip"] is False
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", 5060 + sip.offset), timeout=2)
     assert udp_silent(5060 + sip.offset)
     socket.create_connection(("127.0.0.1", 5061 + sip.offset), timeout=2).close()
     assert sip.api("PUT", "/sbc", {"plain_sip": "yes"}).status == 400
     assert sip.api("PUT", "/sbc", {"plain_sip": True}).status == 200
-    assert sip.api("GET", "/sbc").json() == {"plain_sip": True}
+    assert sip.api("GET", "/sbc").json()["plain_sip"] is True
     socket.create_connection(("127.0.0.1", 5060 + sip.offset), timeout=2).close()
     services = {x["service"] for i in sip.api("GET", "/interfaces").json()["interfaces"]
                 for x in i["services"]}
@@ -211,6 +211,43 @@ def test_malformed_sip_never_stops_the_sbc_or_phone_system(sip):
         assert register_with_auth(c, "101", "acme-101-secret", "acme")[0] == 200
     finally:
         c.close()
+
+
+def test_failed_authentications_block_the_address(sip):
+    assert sip.api("GET", "/sbc").json()["block"] == {"failures": 20, "window": 60,
+                                                      "seconds": 600}
+    assert sip.api("PUT", "/sbc", {"block": {"failures": 0}}).status == 400
+    assert sip.api("PUT", "/sbc", {"block": {"failures": 3, "seconds": 120}}).status == 200
+    assert sip.api("GET", "/sbc").json()["block"] == {"failures": 3, "window": 60,
+                                                      "seconds": 120}
+    time.sleep(0.5)  # the SBC takes the new numbers (and forgets earlier counts)
+
+    def attempt(password):
+        c = Client("tls", 5061 + sip.offset)
+        try:
+            return register_with_auth(c, "100", password, "acme")[0]
+        except (socket.timeout, ConnectionError):
+            return None  # no answer at all
+        finally:
+            c.close()
+
+    for _ in range(3):
+        assert attempt("wrong-password-y") == 403
+    assert attempt("acme-100-secret") is None  # blocked: not a word, even for the right one
+    assert "blocked for 120 s after 3 failed authentications" in sip.log()
+    blocked = sip.api("GET", "/blocked").json()["blocked"]
+    assert [(b["address"], b["reason"]) for b in blocked] == \
+        [("127.0.0.1", "failed SIP authentication")]
+    assert 100 < blocked[0]["seconds_left"] <= 120
+    # management logins are a separate count: not blocked
+    assert curl("GET", sip.mgmt("/system"), token=sip.token()).status == 200
+    assert sip.api("DELETE", "/blocked/127.0.0.1").status == 200
+    deadline = time.time() + 5
+    while sip.api("GET", "/blocked").json()["blocked"] and time.time() < deadline:
+        time.sleep(0.1)
+    assert attempt("acme-100-secret") == 200
+    assert sip.api("DELETE", "/blocked/127.0.0.1").status == 404
+    assert sip.api("PUT", "/sbc", {"block": {"failures": 20, "seconds": 600}}).status == 200
 
 
 def test_plain_sip_switched_off_again(sip):
