@@ -14,6 +14,7 @@
 
 #include "core_log.h"
 #include "core_net.h"
+#include "core_tls.h"
 
 #define HTTPD_MAX_LISTENERS 64
 #define HTTPD_WRITE_TIMEOUT 30
@@ -238,26 +239,13 @@ static void httpd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 		close(fd);
 		return;
 	}
-	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-	if (srv->tls) {
-		SSL *ssl = SSL_new(srv->tls);
-		c->bev = ssl ? bufferevent_openssl_socket_new(srv->base, fd, ssl,
-							      BUFFEREVENT_SSL_ACCEPTING, opts)
-			     : NULL;
-		if (c->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		else
-			SSL_free(ssl);
-	} else {
-		c->bev = bufferevent_socket_new(srv->base, fd, opts);
-	}
+	c->bev = core_tls_accept(srv->base, srv->tls, fd,
+				 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	c->timer = evtimer_new(srv->base, conn_on_timer, c);
 	c->req.body = evbuffer_new();
 	if (!c->bev || !c->timer || !c->req.body) {
 		if (c->bev)
 			bufferevent_free(c->bev);
-		else
-			close(fd);
 		if (c->timer)
 			event_free(c->timer);
 		if (c->req.body)

@@ -12,6 +12,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+
 #include "core_log.h"
 
 /* https://ssl-config.mozilla.org/ "intermediate", TLS 1.2 part (1.3 suites are OpenSSL's). */
@@ -155,4 +158,25 @@ out:
 	X509_free(crt);
 	EVP_PKEY_free(key);
 	return r;
+}
+
+struct bufferevent *core_tls_accept(struct event_base *base, SSL_CTX *tls, int fd, int opts)
+{
+	struct bufferevent *bev = NULL;
+	if (!tls) {
+		bev = bufferevent_socket_new(base, fd, opts);
+	} else {
+		SSL *ssl = SSL_new(tls);
+		bev = ssl ? bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+							   opts)
+			  : NULL;
+		if (bev)
+			/* clients often close without close_notify; that is not an error */
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+		else
+			SSL_free(ssl);
+	}
+	if (!bev)
+		close(fd);
+	return bev;
 }

@@ -14,6 +14,12 @@
 /* alpn: a static wire-format list, or NULL for none. Logs and returns NULL on error. */
 SSL_CTX *core_tls_server_ctx(const char *cert_path, const char *key_path,
 			     const unsigned char *alpn);
+struct bufferevent;
+struct event_base;
+/* A bufferevent for an accepted connection: TLS (server side) when tls is
+ * given, plain otherwise. On failure fd is closed and NULL returned. */
+struct bufferevent *core_tls_accept(struct event_base *base, SSL_CTX *tls, int fd, int opts);
+
 /* Writes a new key (mode 0600) and a 10-year self-signed certificate with
  * the host name and each address in `ips` as subject alternative names. */
 int core_tls_make_selfsigned(const char *cert_path, const char *key_path, const char *hostname,

@@ -31,6 +31,7 @@
 
 #include "../core/core_log.h"
 #include "../core/core_net.h"
+#include "../core/core_tls.h"
 #include "../http/http_msg.h"
 #include "sbc.h"
 
@@ -461,29 +462,21 @@ static void proxy_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 		return;
 	}
 	struct proxy_conn *c = calloc(1, sizeof(*c));
-	SSL *ssl = c ? SSL_new(px->sbc->tls) : NULL;
-	if (!ssl) {
-		free(c);
+	if (!c) {
 		close(fd);
 		return;
 	}
-	c->client = bufferevent_openssl_socket_new(evconnlistener_get_base(l), fd, ssl,
-						   BUFFEREVENT_SSL_ACCEPTING,
-						   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	c->client = core_tls_accept(evconnlistener_get_base(l), px->sbc->tls, fd,
+				    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	c->timer = evtimer_new(evconnlistener_get_base(l), conn_on_timer, c);
 	if (!c->client || !c->timer) {
 		if (c->client)
 			bufferevent_free(c->client);
-		else {
-			SSL_free(ssl);
-			close(fd);
-		}
 		if (c->timer)
 			event_free(c->timer);
 		free(c);
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(c->client, 1);
 	c->px = px;
 	core_net_addr_str(sa, c->peer, sizeof(c->peer));
 	http_msg_init(&c->req, HTTP_REQUEST, conn_route, conn_on_req_body, c);

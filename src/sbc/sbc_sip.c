@@ -30,6 +30,7 @@
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../core/core_sipstream.h"
+#include "../core/core_tls.h"
 #include "../sip/sip_auth.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_hdr.h"
@@ -601,22 +602,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
-	struct event_base *base = evconnlistener_get_base(l);
-	int opts = BEV_OPT_CLOSE_ON_FREE;
-	if (t == T_TLS) {
-		SSL *ssl = SSL_new(s->sbc->tls);
-		c->bev = ssl ? bufferevent_openssl_socket_new(base, fd, ssl,
-							      BUFFEREVENT_SSL_ACCEPTING, opts)
-			     : NULL;
-		if (c->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		else
-			SSL_free(ssl);
-	} else {
-		c->bev = bufferevent_socket_new(base, fd, opts);
-	}
+	c->bev = core_tls_accept(evconnlistener_get_base(l), t == T_TLS ? s->sbc->tls : NULL, fd,
+				 BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
-		close(fd);
 		free(c);
 		return;
 	}

@@ -213,6 +213,13 @@ class Server:
         assert r.status == 201, r
         return r
 
+    def pbx_token(self, name, password):
+        """Logs in as a phone system's admin, through the SBC."""
+        r = curl("POST", self.sbc(f"/{name}/api/v1/login"),
+                 {"username": "admin", "password": password}, netns=self.netns)
+        assert r.status == 200, r
+        return r.json()["token"]
+
     def ps_state(self, name):
         r = self.api("GET", f"/phone-systems/{name}")
         return r.json().get("state") if r.status == 200 else None

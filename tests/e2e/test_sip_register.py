@@ -19,10 +19,7 @@ def sip(tmp_path_factory):
     s = Server().start()
     s.create_ps("acme", "acme-admin-pw")
     s.create_ps("globex", "globex-admin-pw")
-    s.pbx_tokens = {}
-    for name, pw in (("acme", "acme-admin-pw"), ("globex", "globex-admin-pw")):
-        r = curl("POST", s.sbc(f"/{name}/api/v1/login"), {"username": "admin", "password": pw})
-        s.pbx_tokens[name] = r.json()["token"]
+    s.pbx_tokens = {n: s.pbx_token(n, f"{n}-admin-pw") for n in ("acme", "globex")}
     for ps, ext, pw in (("acme", "100", "acme-100-secret"), ("acme", "101", "acme-101-secret"),
                         ("globex", "100", "globex-100-secret")):
         r = curl("POST", s.sbc(f"/{ps}/api/v1/users"),

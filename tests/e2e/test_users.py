@@ -13,10 +13,7 @@ def pbx():
     s = Server().start()
     s.create_ps("acme", "acme-admin-pw")
     s.create_ps("globex", "globex-admin-pw")
-    s.tokens = {}
-    for name, pw in (("acme", "acme-admin-pw"), ("globex", "globex-admin-pw")):
-        r = curl("POST", s.sbc(f"/{name}/api/v1/login"), {"username": "admin", "password": pw})
-        s.tokens[name] = r.json()["token"]
+    s.tokens = {n: s.pbx_token(n, f"{n}-admin-pw") for n in ("acme", "globex")}
     yield s
     s.cleanup()
 
