@@ -28,3 +28,27 @@ const char *core_name_problem(const char *name)
 			return "name is reserved, choose another";
 	return NULL;
 }
+
+const char *core_domain_problem(const char *d)
+{
+	size_t n = strlen(d), label = 0;
+	if (n < 1 || n > 253)
+		return "a domain must be 1 to 253 characters long";
+	for (size_t i = 0; i <= n; i++) {
+		char c = d[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || d[i - 1] == '-')
+				return "each part of a domain must be 1 to 63 characters and not "
+				       "end "
+				       "with '-'";
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return "a domain may only contain lower-case letters, digits, '-' and '.'";
+		if (label == 0 && c == '-')
+			return "each part of a domain must not start with '-'";
+		label++;
+	}
+	return NULL;
+}

@@ -9,4 +9,7 @@
 /* NULL if name is acceptable, else the reason, for a person to read. */
 const char *core_name_problem(const char *name);
 
+/* NULL if d is an acceptable SIP domain alias (a lower-case DNS name), else why not. */
+const char *core_domain_problem(const char *d);
+
 #endif

@@ -64,10 +64,11 @@ static json_t *api_ps_view(json_t *ps)
 	const char *name = json_string_value(json_object_get(ps, "name"));
 	char path[80];
 	snprintf(path, sizeof(path), "/%s/", name);
-	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:s}", "name", json_object_get(ps, "name"),
+	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:s, s:O}", "name", json_object_get(ps, "name"),
 			 "state", json_object_get(ps, "state"), "created",
 			 json_object_get(ps, "created"), "since", json_object_get(ps, "since"),
-			 "restarts", json_object_get(ps, "restarts"), "path", path);
+			 "restarts", json_object_get(ps, "restarts"), "path", path, "aliases",
+			 json_object_get(ps, "aliases"));
 }
 
 static void api_ps_list(struct mgmt *m, struct core_httpd_req *req)
@@ -125,6 +126,15 @@ static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *r
 		core_httpd_respond_json(req, 200, api_ps_view(ps));
 	} else if (!*action && is(req, "DELETE")) {
 		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", "delete", "name", name));
+	} else if (strcmp(action, "aliases") == 0 && is(req, "PUT")) {
+		json_t *b = core_httpd_json_body(req);
+		if (b) {
+			json_t *al = json_object_get(b, "aliases");
+			mgmt_api_ask(m, req,
+				     json_pack("{s:s, s:s, s:O}", "op", "set-aliases", "name", name,
+					       "aliases", al ? al : json_null()));
+		}
+		json_decref(b);
 	} else if ((strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) &&
 		   is(req, "POST")) {
 		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", action, "name", name));

@@ -8,10 +8,16 @@
 
 void sbc_route_update(struct sbc *sbc, json_t *state)
 {
-	json_t *routes = json_object(), *it;
-	size_t i;
+	json_t *routes = json_object(), *it, *al;
+	size_t i, j;
 	json_array_foreach(json_object_get(state, "phone_systems"), i, it)
 	{
+		/* a SIP domain alias reaches the same phone system (not its web UI) */
+		json_array_foreach(json_object_get(it, "aliases"), j, al) json_object_set_new(
+			routes, json_string_value(al),
+			json_pack("{s:O, s:O, s:O, s:b}", "name", json_object_get(it, "name"),
+				  "state", json_object_get(it, "state"), "sip_socket",
+				  json_object_get(it, "sip_socket"), "alias", 1));
 		json_object_set_new(routes, json_string_value(json_object_get(it, "name")),
 				    json_pack("{s:O, s:O, s:O, s:O}", "name",
 					      json_object_get(it, "name"), "state",
@@ -26,6 +32,8 @@ void sbc_route_update(struct sbc *sbc, json_t *state)
 const char *sbc_route_http(struct sbc *sbc, const char *name, size_t namelen, bool *exists)
 {
 	json_t *r = json_object_getn(sbc->routes, name, namelen);
+	if (json_is_true(json_object_get(r, "alias")))
+		r = NULL; /* web UIs live under the name only */
 	*exists = r != NULL;
 	if (!r || strcmp(json_string_value(json_object_get(r, "state")), "running") != 0)
 		return NULL;
@@ -60,12 +68,17 @@ const char *sbc_route_sip(struct sbc *sbc, const char *name, size_t namelen, con
 
 const char *sbc_route_single(struct sbc *sbc, const char **sock, bool *exists)
 {
-	*sock = NULL;
-	*exists = json_object_size(sbc->routes) == 1;
-	if (!*exists)
-		return NULL;
 	const char *key;
-	json_t *r;
-	json_object_foreach(sbc->routes, key, r) return route_sip_of(r, sock);
-	return NULL;
+	json_t *r, *only = NULL;
+	int n = 0;
+	json_object_foreach(sbc->routes, key, r)
+	{
+		if (json_is_true(json_object_get(r, "alias")))
+			continue;
+		only = r;
+		n++;
+	}
+	*sock = NULL;
+	*exists = n == 1;
+	return n == 1 ? route_sip_of(only, sock) : NULL;
 }

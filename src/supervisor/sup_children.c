@@ -265,6 +265,21 @@ void sup_children_reap(struct sup *s)
 	}
 }
 
+/* The SIP domain aliases of a phone system, from system.db. */
+static json_t *aliases_of(struct sup *s, const char *name)
+{
+	json_t *a = json_array();
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT alias FROM aliases WHERE name=? ORDER BY alias", -1,
+			       &st, NULL) != SQLITE_OK)
+		return a;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	return a;
+}
+
 static json_t *state_table(struct sup *s)
 {
 	json_t *pss = json_array(), *procs = json_array();
@@ -279,11 +294,12 @@ static json_t *state_table(struct sup *s)
 		snprintf(sock, sizeof(sock), "run/%s/http.sock", c->name);
 		snprintf(sip, sizeof(sip), "run/%s/sip.sock", c->name);
 		json_array_append_new(
-			pss, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:b}", "name",
-				       c->name, "state", sup_state_name(c->state), "http_socket",
-				       sock, "sip_socket", sip, "created", (json_int_t)c->created,
-				       "since", (json_int_t)c->since, "restarts", c->restarts,
-				       "pid", (int)c->pid, "enabled", c->enabled));
+			pss,
+			json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:i, s:i, s:b}", "name",
+				  c->name, "state", sup_state_name(c->state), "http_socket", sock,
+				  "sip_socket", sip, "aliases", aliases_of(s, c->name), "created",
+				  (json_int_t)c->created, "since", (json_int_t)c->since, "restarts",
+				  c->restarts, "pid", (int)c->pid, "enabled", c->enabled));
 	}
 	json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "supervisor", "name", "",
 					       "pid", (int)getpid()));

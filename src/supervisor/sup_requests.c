@@ -353,6 +353,67 @@ static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
 	sup_reply(s, id, 200, NULL);
 }
 
+/* Replaces the SIP domain aliases of a phone system, all or none. */
+static void req_set_aliases(struct sup *s, uint32_t id, json_t *r)
+{
+	struct sup_child *c = req_find(s, id, r);
+	json_t *list = json_object_get(r, "aliases"), *it;
+	size_t i;
+	char msg[300];
+	if (!c)
+		return;
+	if (!json_is_array(list) || json_array_size(list) > 32) {
+		sup_reply(s, id, 400, "aliases must be a list of at most 32 domains");
+		return;
+	}
+	json_array_foreach(list, i, it)
+	{
+		const char *d = json_string_value(it);
+		const char *why = d ? core_domain_problem(d) : "aliases are strings";
+		if (!why && sup_child_find(s, d))
+			why = "that is the name of a phone system";
+		if (why) {
+			snprintf(msg, sizeof(msg), "%s: %s", d ? d : "?", why);
+			sup_reply(s, id, 400, msg);
+			return;
+		}
+	}
+	sqlite3_stmt *del = NULL, *ins = NULL;
+	int ok = core_db_begin(s->db) == 0 &&
+		 sqlite3_prepare_v2(s->db, "DELETE FROM aliases WHERE name=?", -1, &del, NULL) ==
+			 SQLITE_OK &&
+		 sqlite3_prepare_v2(s->db, "INSERT INTO aliases(alias,name) VALUES(?,?)", -1, &ins,
+				    NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(del, 1, c->name, -1, SQLITE_STATIC);
+		ok = sqlite3_step(del) == SQLITE_DONE;
+	}
+	const char *taken = NULL;
+	json_array_foreach(list, i, it)
+	{
+		if (!ok)
+			break;
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, json_string_value(it), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, c->name, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			ok = 0;
+			taken = json_string_value(it);
+		}
+	}
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	if (core_db_end(s->db, ok) < 0) {
+		snprintf(msg, sizeof(msg), "%s is already an alias of a phone system",
+			 taken ? taken : "a domain");
+		sup_reply(s, id, taken ? 409 : 500, taken ? msg : "could not save the aliases");
+		return;
+	}
+	log_info("phone system %s: %zu domain alias(es)", c->name, json_array_size(list));
+	sup_broadcast_state(s);
+	sup_reply(s, id, 200, NULL);
+}
+
 /* Lifting a block the SBC holds. */
 static void req_sip_unblock(struct sup *s, uint32_t id, json_t *r)
 {
@@ -389,6 +450,8 @@ void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *
 		req_set_interfaces(s, msg->id, r);
 	else if (strcmp(op, "set-sbc") == 0)
 		req_set_sbc(s, msg->id, r);
+	else if (strcmp(op, "set-aliases") == 0)
+		req_set_aliases(s, msg->id, r);
 	else if (strcmp(op, "sip-unblock") == 0)
 		req_sip_unblock(s, msg->id, r);
 	else

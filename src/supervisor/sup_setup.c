@@ -31,6 +31,9 @@ static const char *const sup_schema[] = {
 	" enabled INTEGER NOT NULL DEFAULT 1);" CORE_AUTH_SESSIONS_SQL,
 	"CREATE TABLE ssh_keys(id INTEGER PRIMARY KEY, type TEXT NOT NULL, key TEXT NOT NULL"
 	" UNIQUE, comment TEXT NOT NULL, fingerprint TEXT NOT NULL, created INTEGER NOT NULL);",
+	/* further SIP domains of a phone system */
+	"CREATE TABLE aliases(alias TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL REFERENCES phone_systems(name) ON DELETE CASCADE);",
 };
 
 int sup_db_open(const char *path, sqlite3 **db)

@@ -137,6 +137,30 @@ def test_tenants_are_separate(sip):
     assert "globex 100" not in [r["display_name"] for r in registrations(sip, "acme")]
 
 
+def test_domain_aliases(sip):
+    r = sip.api("PUT", "/phone-systems/acme/aliases", {"aliases": ["voip.acme.test", "acme2"]})
+    assert r.status == 200, r
+    assert sip.api("GET", "/phone-systems/acme").json()["aliases"] == ["acme2", "voip.acme.test"]
+    c = Client("tls", 5061 + sip.offset)
+    try:
+        assert register_with_auth(c, "101", "acme-101-secret", "voip.acme.test")[0] == 200
+    finally:
+        c.close()
+    # only SIP: the web UI is under the name
+    assert curl("GET", sip.sbc("/voip.acme.test/")).status == 404
+    # refused: another phone system's name, another's alias, not a domain
+    for body, status in (({"aliases": ["globex"]}, 400), ({"aliases": ["Bad_Domain"]}, 400),
+                         ({"aliases": "acme3"}, 400)):
+        assert sip.api("PUT", "/phone-systems/acme/aliases", body).status == status
+    r = sip.api("PUT", "/phone-systems/globex/aliases", {"aliases": ["voip.acme.test"]})
+    assert r.status == 409 and "already" in r.json()["error"]
+    assert sip.api("GET", "/phone-systems/globex").json()["aliases"] == []
+    # cleared: the alias is an unknown domain again
+    assert sip.api("PUT", "/phone-systems/acme/aliases", {"aliases": []}).status == 200
+    assert answers(sip, "tls", "101", "acme-101-secret", "voip.acme.test") == \
+        answers(sip, "tls", "101", "wrong-password-z", "acme")
+
+
 def test_udp_retransmission_answered_once(sip):
     sip.api("PUT", "/sbc", {"plain_sip": True})
     c = Client("udp", 5060 + sip.offset)

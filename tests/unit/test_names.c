@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -56,6 +57,24 @@ static void test_rejects_reserved_words(void **state)
 	assert_null(core_name_problem("apis"));
 }
 
+static void test_domain_aliases(void **state)
+{
+	(void)state;
+	assert_null(core_domain_problem("voip.acme.example"));
+	assert_null(core_domain_problem("acme2"));
+	assert_non_null(core_domain_problem(""));
+	assert_non_null(core_domain_problem("Voip.acme"));
+	assert_non_null(core_domain_problem("a..b"));
+	assert_non_null(core_domain_problem(".a"));
+	assert_non_null(core_domain_problem("a-.b"));
+	assert_non_null(core_domain_problem("-a.b"));
+	assert_non_null(core_domain_problem("a_b.c"));
+	char longlabel[80];
+	memset(longlabel, 'a', 64);
+	longlabel[64] = '\0';
+	assert_non_null(core_domain_problem(longlabel));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -64,6 +83,7 @@ int main(void)
 		cmocka_unit_test(test_rejects_bad_characters),
 		cmocka_unit_test(test_rejects_dash_at_either_end),
 		cmocka_unit_test(test_rejects_reserved_words),
+		cmocka_unit_test(test_domain_aliases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
