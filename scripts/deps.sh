@@ -10,7 +10,7 @@ RUN_PKGS="build-essential meson ninja-build pkg-config libevent-dev libssl-dev n
 libsqlite3-dev libjansson-dev libsodium-dev libbsd-dev libcap-dev libssh-dev libreadline-dev
 iproute2 openssl"
 TEST_PKGS="libcmocka-dev python3 python3-pytest python3-paramiko curl clang procps
-openssh-client sshpass tmux"
+openssh-client sshpass tmux sip-tester"
 
 want="$RUN_PKGS"
 [ "${1:-run}" = "test" ] && want="$want $TEST_PKGS"
