@@ -19,10 +19,29 @@
 
 #define PBX_SIP_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE"
 
+struct sip_link {
+	struct pbx_sip *s;
+	struct sip_link *prev, *next;
+	struct bufferevent *bev;
+};
+
 struct pbx_sip {
 	struct pbx *p;
 	struct evconnlistener *listener;
+	struct sip_link *links; /* the SBC's connections, freed with us */
 };
+
+static void link_free(struct sip_link *l)
+{
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		l->s->links = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	bufferevent_free(l->bev);
+	free(l);
+}
 
 static void sip_answer(struct bufferevent *bev, const struct sip_msg *req, int status,
 		       const char *extra)
@@ -71,7 +90,8 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 
 static void sip_on_read(struct bufferevent *bev, void *arg)
 {
-	struct pbx_sip *s = arg;
+	struct sip_link *l = arg;
+	struct pbx_sip *s = l->s;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct sip_msg *m = malloc(sizeof(*m)); /* large: not on the stack */
 	int r;
@@ -83,30 +103,40 @@ static void sip_on_read(struct bufferevent *bev, void *arg)
 	if (m && r > 1) {
 		log_warn("sip: unreadable message from the SBC (%d %s), closing", r,
 			 sip_msg_error());
-		bufferevent_free(bev);
+		link_free(l);
 	}
 	free(m);
 }
 
 static void sip_on_event(struct bufferevent *bev, short what, void *arg)
 {
+	(void)bev;
 	(void)what;
-	(void)arg;
-	bufferevent_free(bev);
+	link_free(arg);
 }
 
 static void sip_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			  int salen, void *arg)
 {
+	struct pbx_sip *s = arg;
 	(void)sa;
 	(void)salen;
+	struct sip_link *link = calloc(1, sizeof(*link));
 	struct bufferevent *bev =
-		bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE);
+		link ? bufferevent_socket_new(evconnlistener_get_base(l), fd, BEV_OPT_CLOSE_ON_FREE)
+		     : NULL;
 	if (!bev) {
+		free(link);
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, sip_on_read, NULL, sip_on_event, arg);
+	link->s = s;
+	link->bev = bev;
+	link->next = s->links;
+	if (s->links)
+		s->links->prev = link;
+	s->links = link;
+	bufferevent_setcb(bev, sip_on_read, NULL, sip_on_event, link);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -131,5 +161,7 @@ void pbx_sip_free(struct pbx_sip *s)
 	if (!s)
 		return;
 	evconnlistener_free(s->listener);
+	while (s->links)
+		link_free(s->links);
 	free(s);
 }
