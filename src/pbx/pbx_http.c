@@ -10,6 +10,7 @@
 
 #include "../core/core_version.h"
 #include "pbx.h"
+#include "pbx_call.h"
 #include "pbx_users.h"
 
 /* The part of the path after "/<name>", or NULL if the path is not ours. */
@@ -66,6 +67,23 @@ static void pbx_registrations(struct pbx *p, struct core_httpd_req *req)
 		json_pack("{s:o}", "registrations", pbx_registrar_list(&p->registrar, time(NULL))));
 }
 
+/* GET /api/v1/calls?limit=N&offset=M: the call history, newest first. */
+static void pbx_calls_history(struct pbx *p, struct core_httpd_req *req)
+{
+	char user[128];
+	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
+		return;
+	char v[32];
+	int limit = core_httpd_query(req, "limit", v, sizeof(v)) == 0 ? atoi(v) : 100;
+	int offset = core_httpd_query(req, "offset", v, sizeof(v)) == 0 ? atoi(v) : 0;
+	if (limit < 1 || limit > 1000)
+		limit = 100;
+	if (offset < 0)
+		offset = 0;
+	core_httpd_respond_json(req, 200,
+				json_pack("{s:o}", "calls", pbx_cdr_list(p->db, limit, offset)));
+}
+
 void pbx_http_handle(struct core_httpd_req *req, void *arg)
 {
 	struct pbx *p = arg;
@@ -99,6 +117,11 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 	} else if (strcmp(sub, "/api/v1/registrations") == 0) {
 		if (get)
 			pbx_registrations(p, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strcmp(sub, "/api/v1/calls") == 0) {
+		if (get)
+			pbx_calls_history(p, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(sub, "/api/v1/status") == 0) {

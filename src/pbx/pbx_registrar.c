@@ -14,12 +14,7 @@
 
 #define REG_MAX_CONTACTS 16 /* in one request */
 
-struct reg_user {
-	long long id;
-	char username[72], extension[24];
-	char ha1[2][SIP_AUTH_HEX_MAX];
-	bool enabled;
-};
+#define reg_user pbx_reg_user
 
 int pbx_registrar_init(struct pbx_registrar *r, sqlite3 *db, const char *realm)
 {
@@ -76,7 +71,8 @@ static int user_lookup(struct pbx_registrar *r, struct sip_pl name, struct reg_u
 	sqlite3_stmt *st;
 	int found = -1;
 	if (sqlite3_prepare_v2(r->db,
-			       "SELECT id, sip_username, extension, ha1_md5, ha1_sha256, enabled "
+			       "SELECT id, sip_username, extension, ha1_md5, ha1_sha256, enabled, "
+			       "display_name "
 			       "FROM users WHERE sip_username=?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
@@ -85,6 +81,8 @@ static int user_lookup(struct pbx_registrar *r, struct sip_pl name, struct reg_u
 		u->id = sqlite3_column_int64(st, 0);
 		snprintf(u->username, sizeof(u->username), "%s", sqlite3_column_text(st, 1));
 		snprintf(u->extension, sizeof(u->extension), "%s", sqlite3_column_text(st, 2));
+		snprintf(u->display_name, sizeof(u->display_name), "%s",
+			 sqlite3_column_text(st, 6));
 		snprintf(u->ha1[0], SIP_AUTH_HEX_MAX, "%s", sqlite3_column_text(st, 3));
 		snprintf(u->ha1[1], SIP_AUTH_HEX_MAX, "%s", sqlite3_column_text(st, 4));
 		u->enabled = sqlite3_column_int(st, 5) != 0;
@@ -94,10 +92,9 @@ static int user_lookup(struct pbx_registrar *r, struct sip_pl name, struct reg_u
 	return found;
 }
 
-/* Steps 1-5: who is asking, and may they change this address-of-record? */
-static int authenticate(struct pbx_registrar *r, const struct sip_msg *req,
-			const struct pbx_reg_source *src, time_t now, struct reg_user *u, char *out,
-			size_t cap)
+int pbx_registrar_auth(struct pbx_registrar *r, const struct sip_msg *req,
+		       const struct pbx_reg_source *src, time_t now, struct pbx_reg_user *u,
+		       char *out, size_t cap)
 {
 	const struct sip_hdr *ah = sip_msg_hdr(req, SIP_HDR_AUTHORIZATION);
 	struct sip_auth_creds c;
@@ -122,13 +119,24 @@ static int authenticate(struct pbx_registrar *r, const struct sip_msg *req,
 		return forbidden(req, src, out, cap);
 	if (sip_nonces_use(r->nonces, c.nonce, c.nc) < 0)
 		return challenge(r, req, true, src, now, out, cap); /* a replay */
-	/* the To URI names this user (by username or extension) */
-	struct sip_addr to;
+	/* REGISTER: the To URI names this user; anything else: From does (by
+	 * username or extension) — nobody speaks for another */
+	struct sip_addr who;
 	struct sip_pl rest;
-	if (sip_addr_parse(&to, sip_msg_hdr(req, SIP_HDR_TO)->value, &rest) < 0 ||
-	    !(sip_pl_eq(to.uri.user, u->username) || sip_pl_eq(to.uri.user, u->extension)))
+	bool reg = sip_pl_eq(req->method, "REGISTER");
+	if (sip_addr_parse(&who, sip_msg_hdr(req, reg ? SIP_HDR_TO : SIP_HDR_FROM)->value, &rest) <
+		    0 ||
+	    !(sip_pl_eq(who.uri.user, u->username) || sip_pl_eq(who.uri.user, u->extension)))
 		return forbidden(req, src, out, cap);
 	return 0;
+}
+
+/* Steps 1-5: who is asking, and may they change this address-of-record? */
+static int authenticate(struct pbx_registrar *r, const struct sip_msg *req,
+			const struct pbx_reg_source *src, time_t now, struct reg_user *u, char *out,
+			size_t cap)
+{
+	return pbx_registrar_auth(r, req, src, now, u, out, cap);
 }
 
 struct reg_contact {

@@ -8,6 +8,7 @@
 #ifndef PBX_REGISTRAR_H
 #define PBX_REGISTRAR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -36,11 +37,24 @@ struct pbx_reg_source {
 	int src_port;
 };
 
+struct pbx_reg_user {
+	long long id;
+	char username[72], extension[24], display_name[128];
+	char ha1[2][SIP_AUTH_HEX_MAX];
+	bool enabled;
+};
+
 int pbx_registrar_init(struct pbx_registrar *r, sqlite3 *db, const char *realm);
 void pbx_registrar_free(struct pbx_registrar *r);
 /* Answers a REGISTER; returns the response's length in out, -1 if it does not fit. */
 int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 			   const struct pbx_reg_source *src, time_t now, char *out, size_t cap);
+/* Digest authentication of any request from a phone: 0 with the user in u
+ * when it passes, else the length of the answer (401 or 403) written in out.
+ * The user must be the request's To (REGISTER) or From (anything else). */
+int pbx_registrar_auth(struct pbx_registrar *r, const struct sip_msg *req,
+		       const struct pbx_reg_source *src, time_t now, struct pbx_reg_user *u,
+		       char *out, size_t cap);
 /* Every live binding: [{"user","extension","display_name","contact","expires_in",
  * "user_agent","source"}]. */
 json_t *pbx_registrar_list(struct pbx_registrar *r, time_t now);

@@ -16,6 +16,7 @@
 #include "../sip/sip_build.h"
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
+#include "pbx_call.h"
 
 #define PBX_SIP_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE"
 
@@ -29,7 +30,19 @@ struct pbx_sip {
 	struct pbx *p;
 	struct evconnlistener *listener;
 	struct sip_link *links; /* the SBC's connections, freed with us */
+	struct pbx_calls *calls;
 };
+
+/* Requests of ours go on the SBC's newest connection; it routes them by
+ * the flow token in their Route, whichever connection they come on. */
+static void sip_send(void *arg, const char *buf, size_t len)
+{
+	struct pbx_sip *s = arg;
+	if (s->links)
+		bufferevent_write(s->links->bev, buf, len);
+	else
+		log_warn("sip: no connection to the SBC; a message is lost");
+}
 
 static void link_free(struct sip_link *l)
 {
@@ -57,11 +70,10 @@ static void sip_answer(struct bufferevent *bev, const struct sip_msg *req, int s
 
 static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const struct sip_msg *m)
 {
-	if (sip_pl_eq(m->method, "ACK"))
-		return; /* nothing of ours to acknowledge yet */
 	int bad = sip_msg_validate(m);
 	if (bad) {
-		sip_answer(bev, m, bad, NULL);
+		if (!sip_pl_eq(m->method, "ACK"))
+			sip_answer(bev, m, bad, NULL);
 		return;
 	}
 	if (sip_pl_eq(m->method, "REGISTER")) {
@@ -84,7 +96,12 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 			   "Allow: " PBX_SIP_ALLOW "\r\nAccept: application/sdp\r\n"
 			   "Supported: path, outbound\r\n");
 	} else {
-		sip_answer(bev, m, 501, "Allow: " PBX_SIP_ALLOW "\r\n");
+		char source[128] = "";
+		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
+		if (h)
+			snprintf(source, sizeof(source), "%.*s", (int)h->value.l, h->value.p);
+		struct pbx_reg_source src = {.source = source, .path = ""};
+		pbx_calls_request(s->calls, m, &src);
 	}
 }
 
@@ -98,6 +115,8 @@ static void sip_on_read(struct bufferevent *bev, void *arg)
 	while (m && (r = core_sipstream_next(in, m)) == 1) {
 		if (m->request)
 			sip_on_request(s, bev, m);
+		else
+			pbx_calls_response(s->calls, m);
 		evbuffer_drain(in, m->raw.l);
 	}
 	if (m && r > 1) {
@@ -148,9 +167,14 @@ struct pbx_sip *pbx_sip_new(struct pbx *p, int fd)
 	s->p = p;
 	s->listener = evconnlistener_new(p->child.base, sip_on_accept, s,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (!s->listener) {
+	s->calls = pbx_calls_new(p, p->child.base, sip_send, s);
+	if (!s->listener || !s->calls) {
+		if (s->listener)
+			evconnlistener_free(s->listener);
+		else
+			close(fd);
+		pbx_calls_free(s->calls);
 		free(s);
-		close(fd);
 		return NULL;
 	}
 	return s;
@@ -161,6 +185,7 @@ void pbx_sip_free(struct pbx_sip *s)
 	if (!s)
 		return;
 	evconnlistener_free(s->listener);
+	pbx_calls_free(s->calls);
 	while (s->links)
 		link_free(s->links);
 	free(s);

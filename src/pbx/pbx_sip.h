@@ -2,8 +2,8 @@
  * pbx_sip — the phone system's SIP face: a Unix stream socket in
  * run/<name>/sip.sock that only the SBC reaches. The SBC has already dealt
  * with the network (TLS, UDP retransmissions, NAT); here each request is
- * answered: REGISTER by the registrar, OPTIONS with our capabilities. Calls
- * are not handled yet (501). The SBC's own headers (X-Zentrale-Source) are
+ * answered: REGISTER by the registrar, OPTIONS with our capabilities,
+ * everything else by the calls (pbx_call.h). The SBC's own headers (X-Zentrale-Source) are
  * trusted because nobody else can write to this socket.
  */
 #ifndef PBX_SIP_H

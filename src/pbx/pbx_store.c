@@ -24,6 +24,11 @@ static const char *const pbx_schema[] = {
 	" cseq INTEGER NOT NULL, path TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',"
 	" user_agent TEXT NOT NULL DEFAULT '', updated INTEGER NOT NULL,"
 	" UNIQUE(user_id, contact));",
+	/* call-detail records: caller/callee are extensions; answer NULL if never answered */
+	"CREATE TABLE cdrs(id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, caller TEXT NOT NULL,"
+	" caller_name TEXT NOT NULL DEFAULT '', callee TEXT NOT NULL, start INTEGER NOT NULL,"
+	" answer INTEGER, end INTEGER NOT NULL, cause TEXT NOT NULL, status INTEGER NOT NULL);"
+	"CREATE INDEX cdrs_start ON cdrs(start);",
 };
 
 int pbx_store_open(const char *path, sqlite3 **db)

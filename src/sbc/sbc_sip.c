@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,89 +38,27 @@
 #include "../sip/sip_tx.h"
 #include "sbc.h"
 #include "sbc_sip.h"
+#include "sbc_sip_int.h"
 
-#define SIP_MAX_SOCKETS 64
-#define SIP_TX_LIFE_MS	32000 /* how long a request is remembered (64*T1) */
-#define SIP_MAX_TXS	20000
-#define SIP_CONN_IDLE	600 /* seconds a client connection may be silent */
-#define SIP_MAX_CONNS	8192
+const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
+#define tname sbc_sip_tname
 
-enum sip_transport { T_UDP, T_TCP, T_TLS };
-static const char *const tname[] = {"udp", "tcp", "tls"};
-
-/* Where an answer must go. */
-struct sip_flow {
-	enum sip_transport t;
-	int udp_fd;
-	struct sockaddr_storage addr;
-	socklen_t alen;
-	uint64_t conn; /* stream connection id */
-};
-
-struct sip_conn {
-	struct sbc_sip *s;
-	struct sip_conn *next;
-	uint64_t id;
-	enum sip_transport t;
-	struct bufferevent *bev;
-	struct sockaddr_storage addr;
-	socklen_t alen;
-};
-
-/* The link to one phone system's SIP socket. */
-struct sip_up {
-	struct sbc_sip *s;
-	struct sip_up *next;
-	char name[64];
-	struct bufferevent *bev;
-};
-
-/* A request forwarded and not yet forgotten. */
-struct sip_txn {
-	struct sip_txn *next;
-	char key[320];	 /* the client's transaction */
-	char branch[48]; /* ours, towards the phone system */
-	struct sip_flow flow;
-	char *answer; /* the last answer sent, for retransmissions */
-	size_t answer_len;
-	int64_t forget_at; /* ms */
-};
-
-struct sbc_sip {
-	struct sbc *sbc;
-	struct event *udp[SIP_MAX_SOCKETS];
-	int udp_fd[SIP_MAX_SOCKETS];
-	int nudp;
-	struct evconnlistener *ls[SIP_MAX_SOCKETS];
-	enum sip_transport ls_t[SIP_MAX_SOCKETS];
-	int nls;
-	struct sip_conn *conns;
-	int nconns;
-	uint64_t next_conn;
-	struct sip_up *ups;
-	struct sip_txn *txns;
-	int ntxns;
-	struct sip_nonces *nonces;   /* for domains that are no phone system */
-	struct core_throttle *block; /* addresses with too many failed authentications */
-	int block_cfg[3];	     /* failures, window, seconds */
-	struct event *sweep;
-	struct sip_msg msg; /* large: one message at a time */
-};
-
-static int64_t now_ms(void)
+int64_t sbc_sip_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+#define now_ms sbc_sip_now_ms
 
-static void flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port)
+void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port)
 {
 	core_net_addr_str((const struct sockaddr *)&f->addr, addr, len);
 	*port = f->addr.ss_family == AF_INET6
 			? ntohs(((const struct sockaddr_in6 *)&f->addr)->sin6_port)
 			: ntohs(((const struct sockaddr_in *)&f->addr)->sin_port);
 }
+#define flow_addr sbc_sip_flow_addr
 
 static struct sip_conn *conn_find(struct sbc_sip *s, uint64_t id)
 {
@@ -129,22 +68,27 @@ static struct sip_conn *conn_find(struct sbc_sip *s, uint64_t id)
 	return NULL;
 }
 
-static void flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
+int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
 {
 	if (f->t == T_UDP) {
-		if (sendto(f->udp_fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&f->addr,
-			   f->alen) < 0)
+		if (f->udp >= s->nudp)
+			return -1;
+		if (sendto(s->udp_fd[f->udp], buf, len, MSG_DONTWAIT,
+			   (const struct sockaddr *)&f->addr, f->alen) < 0)
 			log_debug("sip: sendto: %s", strerror(errno));
-		return;
+		return 0;
 	}
 	struct sip_conn *c = conn_find(s, f->conn);
-	if (c) /* a connection that has gone takes its answers with it */
-		bufferevent_write(c->bev, buf, len);
+	if (!c) /* a connection that has gone takes its answers with it */
+		return -1;
+	bufferevent_write(c->bev, buf, len);
+	return 0;
 }
+#define flow_send sbc_sip_flow_send
 
 /* Our own answer to a request that goes no further. */
-static void answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m, int status,
-		   const char *extra)
+void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+		    int status, const char *extra)
 {
 	char out[4096], tag[20], addr[64];
 	int port;
@@ -159,22 +103,67 @@ static void answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip
 		flow_send(s, f, out, (size_t)n);
 }
 
+void sbc_sip_new_branch(char out[48])
+{
+	unsigned char rnd[10];
+	char hex[21];
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	snprintf(out, 48, "z9hG4bK%s", hex);
+}
+
 /* ---- remembered requests ---- */
 
-static struct sip_txn *txn_by_key(struct sbc_sip *s, const char *key)
+static struct sip_txn *txn_by_key(struct sbc_sip *s, const char *key, bool down)
 {
 	for (struct sip_txn *t = s->txns; t; t = t->next)
-		if (strcmp(t->key, key) == 0)
+		if (t->down == down && strcmp(t->key, key) == 0)
 			return t;
 	return NULL;
 }
 
-static struct sip_txn *txn_by_branch(struct sbc_sip *s, struct sip_pl branch)
+/* An answer's transaction: our branch, and the method (a CANCEL shares its INVITE's). */
+static struct sip_txn *txn_by_branch(struct sbc_sip *s, struct sip_pl branch, struct sip_pl method,
+				     bool down)
 {
 	for (struct sip_txn *t = s->txns; t; t = t->next)
-		if (sip_pl_eq(branch, t->branch))
+		if (t->down == down && sip_pl_eq(branch, t->branch) && sip_pl_eq(method, t->method))
 			return t;
 	return NULL;
+}
+
+struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
+{
+	if (s->ntxns >= SIP_MAX_TXS)
+		return NULL;
+	struct sip_txn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->forget_at = now_ms() + SIP_TX_LIFE_MS;
+	t->next = s->txns;
+	s->txns = t;
+	s->ntxns++;
+	return t;
+}
+
+static void txn_free(struct sip_txn *t)
+{
+	free(t->answer);
+	free(t->vias);
+	free(t->request);
+	free(t);
+}
+
+/* A 2xx to an INVITE from a phone over UDP is ours to resend until its ACK
+ * comes (RFC 3261 13.3.1.4): the phone system behind us sees a reliable link. */
+static void retx_2xx(struct sbc_sip *s, struct sip_txn *t, int64_t now)
+{
+	if (!t->retx_2xx_at || now < t->retx_2xx_at)
+		return;
+	flow_send(s, &t->flow, t->answer, t->answer_len);
+	t->retx_2xx_interval =
+		t->retx_2xx_interval * 2 > SIP_T2 ? SIP_T2 : t->retx_2xx_interval * 2;
+	t->retx_2xx_at = now + t->retx_2xx_interval;
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -185,15 +174,30 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (struct sip_txn **pp = &s->txns; *pp;) {
 		struct sip_txn *t = *pp;
+		if (t->down)
+			sbc_sip_down_timers(s, t, now);
+		else
+			retx_2xx(s, t, now);
 		if (t->forget_at <= now) {
 			*pp = t->next;
-			free(t->answer);
-			free(t);
+			txn_free(t);
 			s->ntxns--;
 		} else {
 			pp = &t->next;
 		}
 	}
+}
+
+/* The ACK of a 2xx has a branch of its own: found by Call-ID and CSeq. */
+static void ack_seen(struct sbc_sip *s, const struct sip_msg *m)
+{
+	const struct sip_hdr *cid = sip_msg_hdr(m, SIP_HDR_CALL_ID);
+	struct sip_pl meth;
+	uint32_t cseq = 0;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
+	for (struct sip_txn *t = s->txns; t; t = t->next)
+		if (t->retx_2xx_at && t->cseq == cseq && sip_pl_eq(cid->value, t->call_id))
+			t->retx_2xx_at = 0;
 }
 
 /* ---- phone systems ---- */
@@ -213,6 +217,14 @@ static void up_free(struct sip_up *u)
 	}
 	bufferevent_free(u->bev);
 	free(u);
+}
+
+struct sip_up *sbc_sip_up_named(struct sbc_sip *s, const char *name)
+{
+	for (struct sip_up *u = s->ups; u; u = u->next)
+		if (strcmp(u->name, name) == 0)
+			return u;
+	return NULL;
 }
 
 static struct sip_up *up_get(struct sbc_sip *s, const char *name, const char *sock)
@@ -243,47 +255,68 @@ static struct sip_up *up_get(struct sbc_sip *s, const char *name, const char *so
 	return u;
 }
 
-static bool is_ours(struct sip_pl name)
+bool sbc_sip_is_ours(struct sip_pl name)
 {
 	return name.l >= 11 && strncasecmp(name.p, "X-Zentrale-", 11) == 0;
 }
-
-static void put(struct evbuffer *b, struct sip_pl pl)
-{
-	evbuffer_add(b, pl.p, pl.l);
-}
+#define is_ours sbc_sip_is_ours
 
 /* A header line as received (folded lines stay folded). */
-static void put_header(struct evbuffer *b, const struct sip_hdr *h)
+void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h)
 {
 	evbuffer_add(b, h->name.p, (size_t)(h->value.p + h->value.l - h->name.p));
 	evbuffer_add(b, "\r\n", 2);
 }
+#define put_header sbc_sip_put_header
 
-/* A response from a phone system: drop our Via, send it where the request came from. */
+static void put_body(struct evbuffer *b, struct sip_pl body)
+{
+	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", body.l);
+	evbuffer_add(b, body.p, body.l);
+}
+
+static bool names_sbc_invalid(struct sip_pl v)
+{
+	for (size_t i = 0; i + 12 <= v.l; i++)
+		if (strncasecmp(v.p + i, "@sbc.invalid", 12) == 0)
+			return true;
+	return false;
+}
+
+/* A response from a phone system: drop our Via, send it where the request
+ * came from; our Record-Route becomes the address this phone knows us by. */
 static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 {
 	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
 	struct sip_via v;
-	struct sip_pl rest, branch;
+	struct sip_pl rest, branch, method;
+	uint32_t cseq;
 	if (!vh || sip_via_parse(&v, vh->value, &rest) < 0 || !sip_pl_eq(v.host, "sbc.invalid") ||
-	    !sip_param_get(v.params, "branch", &branch)) {
+	    !sip_param_get(v.params, "branch", &branch) ||
+	    sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &method) < 0) {
 		log_warn("sip: a phone system answered without our Via; dropped");
 		return;
 	}
-	struct sip_txn *t = txn_by_branch(s, branch);
+	struct sip_txn *t = txn_by_branch(s, branch, method, false);
 	if (!t)
 		return; /* forgotten: late */
 	struct evbuffer *b = evbuffer_new();
 	if (!b)
 		return;
+	char rr[200];
+	sbc_sip_flow_uri(&t->flow, rr, sizeof(rr));
 	/* status line as is, then every header but our Via and X-Zentrale-* */
 	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p));
-	for (int i = 0; i < m->nhdr; i++)
-		if (&m->hdr[i] != vh && !is_ours(m->hdr[i].name))
-			put_header(b, &m->hdr[i]);
-	evbuffer_add(b, "\r\n", 2);
-	put(b, m->body);
+	for (int i = 0; i < m->nhdr; i++) {
+		const struct sip_hdr *h = &m->hdr[i];
+		if (h == vh || is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH)
+			continue;
+		if (h->id == SIP_HDR_RECORD_ROUTE && names_sbc_invalid(h->value))
+			evbuffer_add_printf(b, "Record-Route: %s\r\n", rr);
+		else
+			put_header(b, h);
+	}
+	put_body(b, m->body);
 	size_t len = evbuffer_get_length(b);
 	char *bytes = malloc(len);
 	if (bytes) {
@@ -291,11 +324,17 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 		flow_send(s, &t->flow, bytes, len);
 		if (m->status == 403)
 			auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
-		if (m->status >= 200) {		  /* kept to answer retransmissions */
+		t->status = m->status;
+		if (m->status >= 200) { /* kept to answer retransmissions */
+			bool udp = t->flow.t == T_UDP;
 			free(t->answer);
 			t->answer = bytes;
 			t->answer_len = len;
-			t->forget_at = now_ms() + (t->flow.t == T_UDP ? SIP_TX_LIFE_MS : 0);
+			t->forget_at = now_ms() + (udp ? SIP_TX_LIFE_MS : 0);
+			if (udp && m->status < 300 && strcmp(t->method, "INVITE") == 0) {
+				t->retx_2xx_interval = SIP_T1;
+				t->retx_2xx_at = now_ms() + SIP_T1;
+			}
 			bytes = NULL;
 		}
 	}
@@ -312,6 +351,8 @@ static void up_on_read(struct bufferevent *bev, void *arg)
 	while ((r = core_sipstream_next(in, &s->msg)) == 1) {
 		if (!s->msg.request)
 			up_on_response(s, &s->msg);
+		else
+			sbc_sip_down_request(s, u, &s->msg);
 		evbuffer_drain(in, s->msg.raw.l);
 	}
 	if (r > 1) {
@@ -400,7 +441,7 @@ static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 	if (!auth)
 		auth = sip_msg_hdr(m, SIP_HDR_PROXY_AUTHORIZATION);
 	if (auth) {
-		answer(s, f, m, 403, NULL);
+		sbc_sip_answer(s, f, m, 403, NULL);
 		auth_failed(s, f);
 		return;
 	}
@@ -408,51 +449,79 @@ static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 	sip_auth_challenge(0, realm, nonce, false, c1, sizeof(c1));
 	sip_auth_challenge(1, realm, nonce, false, c2, sizeof(c2));
 	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\nWWW-Authenticate: %s\r\n", c1, c2);
-	answer(s, f, m, 401, extra);
+	sbc_sip_answer(s, f, m, 401, extra);
 }
 
+/* The key of the INVITE a CANCEL belongs to. */
+static void invite_key(const char *key, char out[320])
+{
+	snprintf(out, 320, "%s", key);
+	char *bar = strrchr(out, '|');
+	if (bar && (size_t)(bar - out) + 8 <= 320)
+		strcpy(bar + 1, "INVITE");
+}
+
+/* A request from a phone, on to its phone system, with our Via on top. ACK
+ * and CANCEL go hop by hop: they reuse the branch of their INVITE. */
 static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
 		    const char *name, const char *sock, const char *key)
 {
 	struct sip_up *u = up_get(s, name, sock);
 	if (!u) {
-		answer(s, f, m, 503, "Retry-After: 5\r\n");
+		sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n");
 		return;
 	}
-	if (s->ntxns >= SIP_MAX_TXS) {
-		answer(s, f, m, 503, "Retry-After: 5\r\n");
-		return;
+	bool ack = sip_pl_eq(m->method, "ACK"), cancel = sip_pl_eq(m->method, "CANCEL");
+	char branch[48], ikey[320];
+	sbc_sip_new_branch(branch);
+	if (ack || cancel) {
+		invite_key(key, ikey);
+		struct sip_txn *inv = txn_by_key(s, ikey, false);
+		if (cancel && !inv) {
+			sbc_sip_answer(s, f, m, 481, NULL);
+			return;
+		}
+		if (inv && (cancel || inv->status >= 300))
+			snprintf(branch, sizeof(branch), "%s", inv->branch);
+		if (ack)
+			ack_seen(s, m);
 	}
-	struct sip_txn *t = calloc(1, sizeof(*t));
-	if (!t) {
-		answer(s, f, m, 500, NULL);
-		return;
+	if (!ack) {
+		struct sip_txn *t = sbc_sip_txn_new(s);
+		if (!t) {
+			sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n");
+			return;
+		}
+		const struct sip_hdr *cid = sip_msg_hdr(m, SIP_HDR_CALL_ID);
+		struct sip_pl meth;
+		snprintf(t->key, sizeof(t->key), "%s", key);
+		snprintf(t->branch, sizeof(t->branch), "%s", branch);
+		snprintf(t->method, sizeof(t->method), "%.*s", (int)m->method.l, m->method.p);
+		snprintf(t->up, sizeof(t->up), "%s", name);
+		snprintf(t->call_id, sizeof(t->call_id), "%.*s", (int)cid->value.l, cid->value.p);
+		sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &t->cseq, &meth);
+		t->flow = *f;
 	}
-	unsigned char rnd[8];
-	char hex[17], addr[64], via[1024];
-	int port;
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(t->key, sizeof(t->key), "%s", key);
-	snprintf(t->branch, sizeof(t->branch), "z9hG4bK%s", hex);
-	t->flow = *f;
-	t->forget_at = now_ms() + SIP_TX_LIFE_MS;
-	t->next = s->txns;
-	s->txns = t;
-	s->ntxns++;
 
+	char addr[64], via[1024], token[SIP_TOKEN_LEN];
+	int port;
 	flow_addr(f, addr, sizeof(addr), &port);
+	sbc_sip_token_make(s, f, token);
 	struct evbuffer *b = bufferevent_get_output(u->bev);
 	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* request line */
-	evbuffer_add_printf(b, "Via: SIP/2.0/TCP sbc.invalid;branch=%s\r\n", t->branch);
+	evbuffer_add_printf(b, "Via: SIP/2.0/TCP sbc.invalid;branch=%s\r\n", branch);
 	if (sip_pl_eq(m->method, "REGISTER"))
-		evbuffer_add_printf(b, "Path: <sip:%s@sbc.invalid;lr;ob>\r\n", hex);
+		evbuffer_add_printf(b, "Path: <sip:%s@sbc.invalid;lr;ob>\r\n", token);
+	if (sip_pl_eq(m->method, "INVITE") || sip_pl_eq(m->method, "SUBSCRIBE") ||
+	    sip_pl_eq(m->method, "REFER"))
+		evbuffer_add_printf(b, "Record-Route: <sip:%s@sbc.invalid;lr>\r\n", token);
 	evbuffer_add_printf(b, "X-Zentrale-Source: %s %s%s%s:%d\r\n", tname[f->t],
 			    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "", port);
 	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
 	for (int i = 0; i < m->nhdr; i++) {
 		const struct sip_hdr *h = &m->hdr[i];
-		if (is_ours(h->name))
+		/* a phone's Route names us (we are its outbound proxy): used up */
+		if (is_ours(h->name) || h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_CONTENT_LENGTH)
 			continue;
 		if (h == top) {
 			int n = sip_via_with_received(h->value, addr, port, via, sizeof(via));
@@ -468,10 +537,7 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		}
 		put_header(b, h);
 	}
-	if (!sip_msg_hdr(m, SIP_HDR_CONTENT_LENGTH)) /* the stream needs one */
-		evbuffer_add_printf(b, "Content-Length: %zu\r\n", m->body.l);
-	evbuffer_add(b, "\r\n", 2);
-	put(b, m->body);
+	put_body(b, m->body);
 }
 
 static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
@@ -490,22 +556,25 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 		if (m->request && sip_msg_hdr(m, SIP_HDR_VIA) && sip_msg_hdr(m, SIP_HDR_CSEQ) &&
 		    sip_msg_hdr(m, SIP_HDR_CALL_ID) && sip_msg_hdr(m, SIP_HDR_FROM) &&
 		    sip_msg_hdr(m, SIP_HDR_TO))
-			answer(s, f, m, r, NULL);
+			sbc_sip_answer(s, f, m, r, NULL);
 		return;
 	}
-	if (!m->request || sip_pl_eq(m->method, "ACK"))
-		return; /* no call legs through us yet: nothing to pass on */
+	if (!m->request) {
+		sbc_sip_down_response(s, f, m);
+		return;
+	}
 	const struct sip_hdr *mf = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
 	if (mf && sip_pl_u64(mf->value, 255) == 0) {
-		answer(s, f, m, 483, NULL);
+		sbc_sip_answer(s, f, m, 483, NULL);
 		return;
 	}
 	char key[320];
 	if (sip_tx_key(m, true, key, sizeof(key)) < 0) {
-		answer(s, f, m, 400, NULL); /* RFC 2543 clients are not served */
+		sbc_sip_answer(s, f, m, 400, NULL); /* RFC 2543 clients are not served */
 		return;
 	}
-	struct sip_txn *t = txn_by_key(s, key);
+	bool ack = sip_pl_eq(m->method, "ACK");
+	struct sip_txn *t = ack ? NULL : txn_by_key(s, key, false);
 	if (t) { /* a retransmission: the last answer again, or patience */
 		if (t->answer)
 			flow_send(s, &t->flow, t->answer, t->answer_len);
@@ -515,27 +584,60 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	const char *sock;
 	bool exists;
 	const char *name = route(s, m, &domain, &sock, &exists);
-	if (!exists)
-		answer_unknown_domain(s, f, m, domain);
-	else if (!sock)
-		answer(s, f, m, 503, "Retry-After: 5\r\n"); /* stopped or restarting */
-	else
+	if (!exists) {
+		if (!ack)
+			answer_unknown_domain(s, f, m, domain);
+	} else if (!sock) {
+		sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n"); /* stopped or restarting */
+	} else {
 		forward(s, f, m, name, sock, key);
+	}
 }
 
 /* ---- UDP ---- */
+
+/* Our address a datagram was sent to (the socket may listen on any). */
+static void udp_local(struct msghdr *mh, struct sockaddr_storage *local)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		    local->ss_family == AF_INET6) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in6 *)local)->sin6_addr = pi.ipi6_addr;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+			   local->ss_family == AF_INET) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)local)->sin_addr = pi.ipi_addr;
+		}
+	}
+}
 
 static void on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct sbc_sip *s = arg;
 	static char buf[SIP_MAX_MESSAGE + 1];
 	(void)what;
+	int idx = 0;
+	while (idx < s->nudp && s->udp_fd[idx] != fd)
+		idx++;
 	for (int i = 0; i < 64; i++) {
-		struct sip_flow f = {.t = T_UDP, .udp_fd = fd, .alen = sizeof(f.addr)};
-		ssize_t n = recvfrom(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT,
-				     (struct sockaddr *)&f.addr, &f.alen);
+		struct sip_flow f = {.t = T_UDP, .udp = idx};
+		char cbuf[128];
+		struct iovec iov = {buf, sizeof(buf) - 1};
+		struct msghdr mh = {.msg_name = &f.addr,
+				    .msg_namelen = sizeof(f.addr),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
 		if (n <= 0)
 			return;
+		f.alen = mh.msg_namelen;
+		f.local = s->udp_local[idx];
+		udp_local(&mh, &f.local);
 		if (n == 4 && memcmp(buf, "\r\n\r\n", 4) == 0)
 			continue; /* a NAT keep-alive (RFC 5626) */
 		on_message(s, &f, buf, (size_t)n);
@@ -563,7 +665,8 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 	struct sip_conn *c = arg;
 	struct sbc_sip *s = c->s;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct sip_flow f = {.t = c->t, .conn = c->id, .addr = c->addr, .alen = c->alen};
+	struct sip_flow f = {
+		.t = c->t, .conn = c->id, .addr = c->addr, .alen = c->alen, .local = c->local};
 	int r;
 	while ((r = core_sipstream_next(in, &s->msg)) == 1) {
 		size_t used = s->msg.raw.l;
@@ -613,6 +716,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->id = ++s->next_conn;
 	memcpy(&c->addr, sa, (size_t)salen);
 	c->alen = (socklen_t)salen;
+	socklen_t ll = sizeof(c->local);
+	getsockname(fd, (struct sockaddr *)&c->local, &ll);
 	c->next = s->conns;
 	s->conns = c;
 	s->nconns++;
@@ -633,8 +738,9 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	s->nonces = sip_nonces_new(300);
 	s->block_cfg[0] = 20, s->block_cfg[1] = 60, s->block_cfg[2] = 600;
 	s->block = core_throttle_new(20, 60, 600);
+	randombytes_buf(s->token_key, sizeof(s->token_key));
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
-	struct timeval one = {.tv_sec = 1};
+	struct timeval one = {.tv_usec = 100000};
 	if (!s->nonces || !s->block || !s->sweep || event_add(s->sweep, &one) < 0) {
 		sbc_sip_free(s);
 		return NULL;
@@ -657,6 +763,13 @@ static void sip_close_sockets(struct sbc_sip *s)
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 {
 	if (strcmp(service, "sip-udp") == 0 && s->nudp < SIP_MAX_SOCKETS) {
+		int one = 1;
+		socklen_t ll = sizeof(s->udp_local[s->nudp]);
+		getsockname(fd, (struct sockaddr *)&s->udp_local[s->nudp], &ll);
+		if (s->udp_local[s->nudp].ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		else
+			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 		s->udp_fd[s->nudp] = fd;
 		s->udp[s->nudp] =
 			event_new(s->sbc->child.base, fd, EV_READ | EV_PERSIST, on_udp, s);
@@ -693,8 +806,7 @@ void sbc_sip_free(struct sbc_sip *s)
 	while (s->txns) {
 		struct sip_txn *t = s->txns;
 		s->txns = t->next;
-		free(t->answer);
-		free(t);
+		txn_free(t);
 	}
 	if (s->sweep)
 		event_free(s->sweep);

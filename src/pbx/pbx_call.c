@@ -1,0 +1,832 @@
+/* pbx_call — see pbx_call.h. RFC 3261 §12-§15 from both ends of a B2BUA. */
+#include "pbx_call.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <sodium.h>
+
+#include "../core/core_log.h"
+#include "../sip/sip_build.h"
+#include "../sip/sip_hdr.h"
+#include "pbx.h"
+
+#define HDR_MAX 1024
+
+enum leg_state { LEG_CALLING, LEG_EARLY, LEG_ANSWERED, LEG_DONE };
+
+/* One dialog: with the caller (leg a) or with one device of the callee. */
+struct leg {
+	struct call *c;
+	enum leg_state state;
+	bool cancel;	      /* to be cancelled once it has answered provisionally */
+	char call_id[160];    /* ours on b legs, the caller's on a */
+	char local[HDR_MAX];  /* From of our requests on this leg, with our tag */
+	char remote[HDR_MAX]; /* To of our requests, with their tag once known */
+	char local_tag[24];
+	char target[HDR_MAX]; /* the remote Contact URI */
+	char route[HDR_MAX];  /* "Route: ...\r\n" lines */
+	uint32_t cseq;	      /* our last CSeq on this leg */
+	char branch[48];      /* b: our INVITE */
+	uint32_t invite_cseq;
+};
+
+enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
+
+struct call {
+	struct pbx_calls *cs;
+	struct call *next;
+	enum call_state state;
+	struct leg a;
+	struct leg *b[PBX_MAX_FORKS];
+	int nb;
+	struct leg *answered;
+	char *invite; /* the caller's INVITE, to answer it */
+	size_t invite_len;
+	char a_rr[HDR_MAX]; /* Record-Route lines to echo to the caller */
+	char caller[72], caller_name[128], callee[72];
+	time_t start, answer;
+	bool early_sent;     /* a 183 with SDP went to the caller */
+	bool busy, declined; /* what failed devices said */
+	struct event *timer; /* ringing too long; later: linger before freeing */
+};
+
+/* A request we sent, until its final answer. */
+enum ctx_kind { CTX_INVITE, CTX_CANCEL, CTX_BYE, CTX_RELAY };
+struct ctx {
+	struct ctx *next;
+	enum ctx_kind kind;
+	char branch[48], method[16];
+	struct call *c;
+	struct leg *leg;
+	char *orig; /* CTX_RELAY: the request from the other leg, to answer */
+	size_t orig_len;
+};
+
+struct pbx_calls {
+	struct pbx *p;
+	struct event_base *base;
+	void (*send)(void *ctx, const char *buf, size_t len);
+	void *send_ctx;
+	struct call *calls;
+	int ncalls;
+	struct ctx *ctxs;
+};
+
+static void rnd_hex(char *out, size_t bytes)
+{
+	unsigned char r[16];
+	randombytes_buf(r, bytes);
+	sodium_bin2hex(out, bytes * 2 + 1, r, bytes);
+}
+
+static void send_evbuffer(struct pbx_calls *cs, struct evbuffer *b)
+{
+	size_t len = evbuffer_get_length(b);
+	cs->send(cs->send_ctx, (const char *)evbuffer_pullup(b, -1), len);
+}
+
+static void cpy(char *dst, size_t cap, struct sip_pl pl)
+{
+	if (pl.p)
+		snprintf(dst, cap, "%.*s", (int)pl.l, pl.p);
+	else if (cap)
+		dst[0] = '\0';
+}
+
+static struct sip_msg *reparse(const char *buf, size_t len)
+{
+	struct sip_msg *m = malloc(sizeof(*m));
+	if (m && sip_msg_parse(m, buf, len, false) != 0) {
+		free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+static void contact_of(struct pbx_calls *cs, char *out, size_t cap)
+{
+	snprintf(out, cap, "Contact: <sip:pbx@%s>\r\n", cs->p->name);
+}
+
+/* An answer to a request in m. */
+static void respond(struct pbx_calls *cs, const struct sip_msg *m, int status, const char *reason,
+		    const char *to_tag, const char *extra, struct sip_pl body, struct sip_pl ctype)
+{
+	char out[16384], type[128];
+	cpy(type, sizeof(type), ctype);
+	if (!type[0])
+		snprintf(type, sizeof(type), "application/sdp");
+	struct sip_response_opts o = {.reason = reason,
+				      .to_tag = to_tag,
+				      .extra_headers = extra,
+				      .body = body.l ? body.p : NULL,
+				      .body_len = body.l,
+				      .content_type = type};
+	int n = sip_build_response(m, status, &o, out, sizeof(out));
+	if (n > 0)
+		cs->send(cs->send_ctx, out, (size_t)n);
+}
+
+static void respond_plain(struct pbx_calls *cs, const struct sip_msg *m, int status,
+			  const char *tag)
+{
+	respond(cs, m, status, NULL, tag, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+}
+
+/* An answer to the caller's INVITE, as the callee's side of the a leg. */
+static void respond_caller(struct call *c, int status, const char *reason, struct sip_pl body,
+			   struct sip_pl ctype)
+{
+	struct sip_msg *inv = reparse(c->invite, c->invite_len);
+	if (!inv)
+		return;
+	char extra[HDR_MAX * 3] = "";
+	if (status > 100 && status < 300) {
+		contact_of(c->cs, extra, sizeof(extra));
+		size_t l = strlen(extra);
+		snprintf(extra + l, sizeof(extra) - l,
+			 "%sAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n", c->a_rr);
+	}
+	respond(c->cs, inv, status, reason, c->a.local_tag, extra, body, ctype);
+	free(inv);
+}
+
+static struct ctx *ctx_add(struct pbx_calls *cs, enum ctx_kind kind, const char *branch,
+			   const char *method, struct call *c, struct leg *l)
+{
+	struct ctx *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->kind = kind;
+	snprintf(x->branch, sizeof(x->branch), "%s", branch);
+	snprintf(x->method, sizeof(x->method), "%s", method);
+	x->c = c;
+	x->leg = l;
+	x->next = cs->ctxs;
+	cs->ctxs = x;
+	return x;
+}
+
+static void ctx_free(struct pbx_calls *cs, struct ctx *x)
+{
+	for (struct ctx **pp = &cs->ctxs; *pp; pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	free(x->orig);
+	free(x);
+}
+
+/* A request within a leg's dialog (or, for INVITE on a b leg, creating it). */
+static void send_request(struct call *c, struct leg *l, const char *method, uint32_t cseq,
+			 const char *branch, const char *extra, struct sip_pl body,
+			 struct sip_pl ctype)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (!b)
+		return;
+	char contact[HDR_MAX];
+	contact_of(c->cs, contact, sizeof(contact));
+	evbuffer_add_printf(b,
+			    "%s %s SIP/2.0\r\nVia: SIP/2.0/TCP pbx.invalid;branch=%s\r\n"
+			    "Max-Forwards: 70\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
+			    "CSeq: %u %s\r\n%s%s",
+			    method, l->target, branch, l->route, l->local, l->remote, l->call_id,
+			    cseq, method,
+			    strcmp(method, "ACK") && strcmp(method, "CANCEL") ? contact : "",
+			    extra ? extra : "");
+	if (body.l)
+		evbuffer_add_printf(b, "Content-Type: %.*s\r\n", (int)ctype.l, ctype.p);
+	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", body.l);
+	evbuffer_add(b, body.p, body.l);
+	send_evbuffer(c->cs, b);
+	evbuffer_free(b);
+}
+
+static void new_branch(char out[48])
+{
+	char hex[25];
+	rnd_hex(hex, 12);
+	snprintf(out, 48, "z9hG4bK%s", hex);
+}
+
+static void send_bye(struct call *c, struct leg *l)
+{
+	char branch[48];
+	new_branch(branch);
+	if (ctx_add(c->cs, CTX_BYE, branch, "BYE", c, l))
+		send_request(c, l, "BYE", ++l->cseq, branch, NULL, (struct sip_pl){0},
+			     (struct sip_pl){0});
+	l->state = LEG_DONE;
+}
+
+static void send_ack(struct call *c, struct leg *l, uint32_t cseq)
+{
+	char branch[48];
+	new_branch(branch);
+	send_request(c, l, "ACK", cseq, branch, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+}
+
+/* CANCEL has the INVITE's branch, Call-ID, From, To (without tag) and CSeq number. */
+static void send_cancel(struct call *c, struct leg *l)
+{
+	if (l->state == LEG_CALLING) {
+		l->cancel = true; /* RFC 3261 9.1: not before a provisional answer */
+		return;
+	}
+	if (l->state != LEG_EARLY)
+		return;
+	char remote[HDR_MAX];
+	snprintf(remote, sizeof(remote), "%s", l->remote);
+	char *tag = strstr(l->remote, ";tag=");
+	if (tag)
+		*tag = '\0';
+	if (ctx_add(c->cs, CTX_CANCEL, l->branch, "CANCEL", c, l))
+		send_request(c, l, "CANCEL", l->invite_cseq, l->branch, NULL, (struct sip_pl){0},
+			     (struct sip_pl){0});
+	snprintf(l->remote, sizeof(l->remote), "%s", remote);
+	l->state = LEG_DONE;
+}
+
+static void call_free(struct call *c)
+{
+	struct pbx_calls *cs = c->cs;
+	for (struct call **pp = &cs->calls; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	cs->ncalls--;
+	for (struct ctx *x = cs->ctxs, *next; x; x = next) {
+		next = x->next;
+		if (x->c == c)
+			ctx_free(cs, x);
+	}
+	for (int i = 0; i < c->nb; i++)
+		free(c->b[i]);
+	if (c->timer)
+		event_free(c->timer);
+	free(c->invite);
+	free(c);
+}
+
+static void on_linger(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	call_free(arg);
+}
+
+/* The call is over: its record is written; it lingers a while to absorb
+ * late answers (a device answering as it is cancelled gets ACK and BYE). */
+static void call_end(struct call *c, const char *cause, int status)
+{
+	if (c->state == CALL_ENDED)
+		return;
+	c->state = CALL_ENDED;
+	struct pbx_cdr r = {.call_id = c->a.call_id,
+			    .caller = c->caller,
+			    .caller_name = c->caller_name,
+			    .callee = c->callee,
+			    .cause = cause,
+			    .start = c->start,
+			    .answer = c->answer,
+			    .end = time(NULL),
+			    .status = status};
+	pbx_cdr_write(c->cs->p->db, &r);
+	log_info("call %s: %s → %s ended (%s)", c->a.call_id, c->caller, c->callee, cause);
+	if (c->timer)
+		event_free(c->timer);
+	c->timer = event_new(c->cs->base, -1, 0, on_linger, c);
+	struct timeval linger = {.tv_sec = 32};
+	if (c->timer)
+		event_add(c->timer, &linger);
+}
+
+static const char *cause_of(int status)
+{
+	switch (status) {
+	case 404:
+		return "not_found";
+	case 480:
+		return "unavailable";
+	case 486:
+	case 600:
+		return "busy";
+	case 603:
+		return "declined";
+	case 487:
+		return "cancelled";
+	default:
+		return "failed";
+	}
+}
+
+/* Every device failed: the caller hears the most telling reason. */
+static void all_failed(struct call *c, bool busy, bool declined)
+{
+	int status = declined ? 603 : busy ? 486 : 480;
+	respond_caller(c, status, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+	call_end(c, cause_of(status), status);
+}
+
+static void on_ring_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->state != CALL_RINGING)
+		return;
+	for (int i = 0; i < c->nb; i++)
+		send_cancel(c, c->b[i]);
+	respond_caller(c, 480, "No Answer", (struct sip_pl){0}, (struct sip_pl){0});
+	call_end(c, "no_answer", 480);
+}
+
+/* ---- a new call ---- */
+
+static int callee_lookup(struct pbx_calls *cs, struct sip_pl who, long long *id, char *name,
+			 size_t cap)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (sqlite3_prepare_v2(cs->p->db,
+			       "SELECT id, extension FROM users WHERE (extension=?1 OR "
+			       "sip_username=?1) AND enabled=1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, who.p, (int)who.l, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		snprintf(name, cap, "%s", sqlite3_column_text(st, 1));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A display name as a quoted string and a space, or nothing. */
+static void quote_display(struct sip_pl d, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (!d.l || cap < 4) {
+		out[0] = '\0';
+		return;
+	}
+	out[o++] = '"';
+	for (size_t i = 0; i < d.l && o + 4 < cap; i++) {
+		unsigned char ch = (unsigned char)d.p[i];
+		if (ch < 0x20 || ch == 0x7f)
+			continue;
+		if (ch == '"' || ch == '\\')
+			out[o++] = '\\';
+		out[o++] = (char)ch;
+	}
+	out[o++] = '"';
+	out[o++] = ' ';
+	out[o] = '\0';
+}
+
+/* One b leg per registered device of the callee. */
+static void fork_to_devices(struct call *c, long long user, const struct sip_msg *m,
+			    struct sip_pl caller_contact)
+{
+	struct pbx_calls *cs = c->cs;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(cs->p->db,
+			       "SELECT contact, path FROM bindings WHERE user_id=? AND expires>? "
+			       "ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, user);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	const struct sip_hdr *from = sip_msg_hdr(m, SIP_HDR_FROM);
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	struct sip_addr fa;
+	struct sip_pl rest, ctype = ct ? ct->value : (struct sip_pl){0};
+	sip_addr_parse(&fa, from->value, &rest);
+	while (sqlite3_step(st) == SQLITE_ROW && c->nb < PBX_MAX_FORKS) {
+		const char *contact = (const char *)sqlite3_column_text(st, 0);
+		const char *path = (const char *)sqlite3_column_text(st, 1);
+		if (sip_pl_eq(caller_contact, contact))
+			continue; /* not the very device that calls */
+		struct leg *l = calloc(1, sizeof(*l));
+		if (!l)
+			break;
+		l->c = c;
+		rnd_hex(l->local_tag, 8);
+		char cid[33];
+		rnd_hex(cid, 16);
+		snprintf(l->call_id, sizeof(l->call_id), "%s", cid);
+		/* the caller as the phone system knows it (the name from the user
+		 * list, else what the phone presented), as authenticated */
+		char name[160] = "";
+		quote_display(c->caller_name[0]
+				      ? (struct sip_pl){c->caller_name, strlen(c->caller_name)}
+				      : fa.display,
+			      name, sizeof(name));
+		snprintf(l->local, sizeof(l->local), "%s<sip:%s@%s>;tag=%s", name, c->caller,
+			 cs->p->name, l->local_tag);
+		snprintf(l->remote, sizeof(l->remote), "<sip:%s@%s>", c->callee, cs->p->name);
+		snprintf(l->target, sizeof(l->target), "%s", contact);
+		if (path && *path)
+			snprintf(l->route, sizeof(l->route), "Route: %s\r\n", path);
+		l->cseq = l->invite_cseq = 1;
+		new_branch(l->branch);
+		c->b[c->nb++] = l;
+		if (ctx_add(cs, CTX_INVITE, l->branch, "INVITE", c, l))
+			send_request(c, l, "INVITE", 1, l->branch,
+				     "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n",
+				     m->body, ctype);
+	}
+	sqlite3_finalize(st);
+}
+
+static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
+		     const struct pbx_reg_source *src)
+{
+	char out[8192];
+	struct pbx_reg_user u;
+	int n = pbx_registrar_auth(&cs->p->registrar, m, src, time(NULL), &u, out, sizeof(out));
+	if (n != 0) {
+		if (n > 0)
+			cs->send(cs->send_ctx, out, (size_t)n);
+		return;
+	}
+	if (cs->ncalls >= PBX_MAX_CALLS) {
+		respond(cs, m, 503, NULL, "busy", "Retry-After: 10\r\n", (struct sip_pl){0},
+			(struct sip_pl){0});
+		return;
+	}
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->cs = cs;
+	c->start = time(NULL);
+	c->invite = malloc(m->raw.l);
+	if (c->invite) {
+		memcpy(c->invite, m->raw.p, m->raw.l);
+		c->invite_len = m->raw.l;
+	}
+	c->next = cs->calls;
+	cs->calls = c;
+	cs->ncalls++;
+	snprintf(c->caller, sizeof(c->caller), "%s", u.extension);
+	snprintf(c->caller_name, sizeof(c->caller_name), "%s", u.display_name);
+
+	/* the a leg, as its callee side (RFC 3261 12.1.1) */
+	struct leg *a = &c->a;
+	a->c = c;
+	a->state = LEG_EARLY;
+	rnd_hex(a->local_tag, 8);
+	cpy(a->call_id, sizeof(a->call_id), sip_msg_hdr(m, SIP_HDR_CALL_ID)->value);
+	snprintf(a->local, sizeof(a->local), "%.*s;tag=%s",
+		 (int)sip_msg_hdr(m, SIP_HDR_TO)->value.l, sip_msg_hdr(m, SIP_HDR_TO)->value.p,
+		 a->local_tag);
+	cpy(a->remote, sizeof(a->remote), sip_msg_hdr(m, SIP_HDR_FROM)->value);
+	struct sip_addr ca;
+	struct sip_pl rest, ruser = {0};
+	const struct sip_hdr *contact = sip_msg_hdr(m, SIP_HDR_CONTACT);
+	if (contact && sip_addr_parse(&ca, contact->value, &rest) == 0)
+		cpy(a->target, sizeof(a->target), ca.uri_pl);
+	size_t ro = 0, ao = 0;
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_RECORD_ROUTE); h;
+	     h = sip_msg_hdr_next(m, h)) {
+		int k = snprintf(a->route + ro, sizeof(a->route) - ro, "Route: %.*s\r\n",
+				 (int)h->value.l, h->value.p);
+		int j = snprintf(c->a_rr + ao, sizeof(c->a_rr) - ao, "Record-Route: %.*s\r\n",
+				 (int)h->value.l, h->value.p);
+		if (k > 0 && (size_t)k < sizeof(a->route) - ro)
+			ro += (size_t)k;
+		if (j > 0 && (size_t)j < sizeof(c->a_rr) - ao)
+			ao += (size_t)j;
+	}
+	uint32_t cseq;
+	struct sip_pl meth;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
+
+	struct sip_uri ru;
+	if (sip_uri_parse(&ru, m->ruri) == 0)
+		ruser = ru.user;
+	long long callee;
+	cpy(c->callee, sizeof(c->callee), ruser);
+	respond_caller(c, 100, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+	if (!ruser.l || callee_lookup(cs, ruser, &callee, c->callee, sizeof(c->callee)) < 0) {
+		respond_caller(c, 404, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+		call_end(c, "not_found", 404);
+		return;
+	}
+	fork_to_devices(c, callee, m, a->target[0] ? ca.uri_pl : (struct sip_pl){0});
+	if (c->nb == 0) {
+		respond_caller(c, 480, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+		call_end(c, "unavailable", 480);
+		return;
+	}
+	/* RFC 3261 13.3.1: the caller's Expires bounds the ringing too */
+	int64_t ring = PBX_RING_TIMEOUT;
+	const struct sip_hdr *eh = sip_msg_hdr(m, SIP_HDR_EXPIRES);
+	if (eh && sip_pl_u64(eh->value, PBX_RING_TIMEOUT) > 0)
+		ring = sip_pl_u64(eh->value, PBX_RING_TIMEOUT);
+	c->timer = event_new(cs->base, -1, 0, on_ring_timeout, c);
+	struct timeval tv = {.tv_sec = ring};
+	if (c->timer)
+		event_add(c->timer, &tv);
+	log_info("call %s: %s → %s, ringing %d device(s)", a->call_id, c->caller, c->callee, c->nb);
+}
+
+/* ---- answers from devices ---- */
+
+static void b_answered(struct call *c, struct leg *l, const struct sip_msg *m)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	l->state = LEG_ANSWERED;
+	send_ack(c, l, l->invite_cseq);
+	if (c->state != CALL_RINGING) { /* someone else was quicker, or the caller gave up */
+		send_bye(c, l);
+		return;
+	}
+	c->state = CALL_ANSWERED;
+	c->answered = l;
+	c->answer = time(NULL);
+	c->a.state = LEG_ANSWERED;
+	event_del(c->timer);
+	for (int i = 0; i < c->nb; i++)
+		if (c->b[i] != l)
+			send_cancel(c, c->b[i]);
+	respond_caller(c, 200, NULL, m->body, ct ? ct->value : (struct sip_pl){0});
+	log_info("call %s: answered by %s", c->a.call_id, c->callee);
+}
+
+static void b_invite_response(struct call *c, struct leg *l, const struct sip_msg *m)
+{
+	/* the device's tag and Contact make the dialog (early or confirmed) */
+	const struct sip_hdr *to = sip_msg_hdr(m, SIP_HDR_TO);
+	const struct sip_hdr *contact = sip_msg_hdr(m, SIP_HDR_CONTACT);
+	struct sip_addr a;
+	struct sip_pl rest, tag;
+	if (m->status > 100 && sip_addr_parse(&a, to->value, &rest) == 0 &&
+	    sip_param_get(a.params, "tag", &tag))
+		cpy(l->remote, sizeof(l->remote), to->value);
+	if (contact && m->status > 100 && m->status < 300 &&
+	    sip_addr_parse(&a, contact->value, &rest) == 0)
+		cpy(l->target, sizeof(l->target), a.uri_pl);
+	if (m->status < 200) {
+		if (m->status == 100)
+			return;
+		bool was_calling = l->state == LEG_CALLING;
+		if (l->state == LEG_CALLING)
+			l->state = LEG_EARLY;
+		if (was_calling && l->cancel) {
+			send_cancel(c, l);
+			return;
+		}
+		if (c->state != CALL_RINGING)
+			return;
+		const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+		if (m->body.l && !c->early_sent) { /* early media: one device's only */
+			c->early_sent = true;
+			respond_caller(c, 183, NULL, m->body, ct ? ct->value : (struct sip_pl){0});
+		} else if (!m->body.l && m->status == 180) {
+			respond_caller(c, 180, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+		}
+		return;
+	}
+	if (m->status < 300) {
+		b_answered(c, l, m);
+		return;
+	}
+	l->state = LEG_DONE;
+	if (c->state != CALL_RINGING)
+		return;
+	if (m->status == 486 || m->status == 600)
+		c->busy = true;
+	if (m->status == 603)
+		c->declined = true;
+	for (int i = 0; i < c->nb; i++)
+		if (c->b[i]->state != LEG_DONE)
+			return; /* others still ring */
+	all_failed(c, c->busy, c->declined);
+}
+
+/* The other leg's answer to a request we relayed: the same answer back. */
+static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip_msg *m)
+{
+	struct sip_msg *orig = reparse(x->orig, x->orig_len);
+	if (!orig)
+		return;
+	struct call *c = x->c;
+	struct leg *from = x->leg == &c->a ? c->answered : &c->a;
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	char extra[HDR_MAX] = "";
+	if (m->status < 300)
+		contact_of(cs, extra, sizeof(extra));
+	if (from)
+		respond(cs, orig, m->status, NULL, from->local_tag, extra, m->body,
+			ct ? ct->value : (struct sip_pl){0});
+	if (sip_pl_eq(orig->method, "INVITE") && m->status < 300) {
+		uint32_t n;
+		struct sip_pl meth;
+		sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth);
+		send_ack(c, x->leg, n);
+	}
+	free(orig);
+}
+
+void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
+{
+	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
+	struct sip_via v;
+	struct sip_pl rest, branch, method;
+	uint32_t cseq;
+	if (!vh || sip_via_parse(&v, vh->value, &rest) < 0 ||
+	    !sip_param_get(v.params, "branch", &branch) ||
+	    sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &method) < 0)
+		return;
+	struct ctx *x = cs->ctxs;
+	while (x && !(sip_pl_eq(branch, x->branch) && sip_pl_eq(method, x->method)))
+		x = x->next;
+	if (!x) {
+		/* a 2xx again (our ACK was lost on UDP beyond the SBC): ACK again */
+		for (struct call *c = cs->calls; c; c = c->next)
+			for (int i = 0; i < c->nb; i++)
+				if (m->status >= 200 && m->status < 300 &&
+				    sip_pl_eq(method, "INVITE") &&
+				    sip_pl_eq(branch, c->b[i]->branch))
+					send_ack(c, c->b[i], cseq);
+		return;
+	}
+	struct call *c = x->c;
+	switch (x->kind) {
+	case CTX_INVITE:
+		b_invite_response(c, x->leg, m);
+		break;
+	case CTX_RELAY:
+		if (m->status >= 200)
+			relay_response(cs, x, m);
+		break;
+	case CTX_CANCEL:
+	case CTX_BYE:
+		break;
+	}
+	if (m->status >= 200)
+		ctx_free(cs, x);
+}
+
+/* ---- requests within a call ---- */
+
+static struct leg *leg_of(struct pbx_calls *cs, const struct sip_msg *m, struct call **cp)
+{
+	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, tag = {0}, rest;
+	struct sip_addr to;
+	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) == 0)
+		sip_param_get(to.params, "tag", &tag);
+	for (struct call *c = cs->calls; c; c = c->next) {
+		*cp = c;
+		if (sip_pl_eq(cid, c->a.call_id) && (!tag.l || sip_pl_eq(tag, c->a.local_tag)))
+			return &c->a;
+		for (int i = 0; i < c->nb; i++)
+			if (sip_pl_eq(cid, c->b[i]->call_id) && sip_pl_eq(tag, c->b[i]->local_tag))
+				return c->b[i];
+	}
+	return NULL;
+}
+
+static void on_cancel(struct pbx_calls *cs, const struct sip_msg *m)
+{
+	struct call *c;
+	struct leg *l = leg_of(cs, m, &c);
+	if (!l || l != &c->a) {
+		respond_plain(cs, m, 481, NULL);
+		return;
+	}
+	respond_plain(cs, m, 200, c->a.local_tag);
+	if (c->state != CALL_RINGING)
+		return;
+	for (int i = 0; i < c->nb; i++)
+		send_cancel(c, c->b[i]);
+	respond_caller(c, 487, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+	call_end(c, "cancelled", 487);
+}
+
+static void on_bye(struct pbx_calls *cs, struct call *c, struct leg *l, const struct sip_msg *m)
+{
+	respond_plain(cs, m, 200, NULL);
+	struct leg *other = l == &c->a ? c->answered : &c->a;
+	l->state = LEG_DONE;
+	if (other && other->state == LEG_ANSWERED)
+		send_bye(c, other);
+	call_end(c, l == &c->a ? "caller_hangup" : "callee_hangup", 200);
+}
+
+/* re-INVITE, UPDATE, INFO, ...: the same request on the other leg. */
+static void relay_request(struct pbx_calls *cs, struct call *c, struct leg *l,
+			  const struct sip_msg *m)
+{
+	struct leg *other = l == &c->a ? c->answered : &c->a;
+	if (!other || other->state != LEG_ANSWERED) {
+		respond_plain(cs, m, sip_pl_eq(m->method, "UPDATE") ? 491 : 481, NULL);
+		return;
+	}
+	char branch[48], method[16];
+	new_branch(branch);
+	cpy(method, sizeof(method), m->method);
+	struct ctx *x = ctx_add(cs, CTX_RELAY, branch, method, c, other);
+	if (!x || !(x->orig = malloc(m->raw.l))) {
+		respond_plain(cs, m, 500, NULL);
+		return;
+	}
+	memcpy(x->orig, m->raw.p, m->raw.l);
+	x->orig_len = m->raw.l;
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	send_request(c, other, method, ++other->cseq, branch, NULL, m->body,
+		     ct ? ct->value : (struct sip_pl){0});
+}
+
+void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
+		       const struct pbx_reg_source *src)
+{
+	struct sip_addr to;
+	struct sip_pl rest, tag = {0};
+	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) == 0)
+		sip_param_get(to.params, "tag", &tag);
+	if (sip_pl_eq(m->method, "CANCEL")) {
+		on_cancel(cs, m);
+		return;
+	}
+	if (!tag.l) {
+		if (sip_pl_eq(m->method, "INVITE"))
+			new_call(cs, m, src);
+		else if (!sip_pl_eq(m->method, "ACK"))
+			respond_plain(cs, m, 405, NULL); /* nothing else outside a dialog yet */
+		return;
+	}
+	struct call *c;
+	struct leg *l = leg_of(cs, m, &c);
+	if (!l) {
+		if (!sip_pl_eq(m->method, "ACK"))
+			respond_plain(cs, m, 481, NULL);
+		return;
+	}
+	if (sip_pl_eq(m->method, "ACK"))
+		return; /* the devices' 2xx were acknowledged by us already */
+	if (c->state == CALL_ENDED) {
+		respond_plain(cs, m, 481, NULL);
+		return;
+	}
+	if (sip_pl_eq(m->method, "BYE"))
+		on_bye(cs, c, l, m);
+	else
+		relay_request(cs, c, l, m);
+}
+
+void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id)
+{
+	for (struct call *c = cs->calls; c; c = c->next) {
+		bool match = sip_pl_eq(call_id, c->a.call_id);
+		for (int i = 0; i < c->nb; i++)
+			match = match || sip_pl_eq(call_id, c->b[i]->call_id);
+		if (!match || c->state != CALL_ANSWERED)
+			continue;
+		send_bye(c, &c->a);
+		if (c->answered)
+			send_bye(c, c->answered);
+		call_end(c, "media_timeout", 200);
+		return;
+	}
+}
+
+int pbx_calls_active(const struct pbx_calls *cs)
+{
+	int n = 0;
+	for (const struct call *c = cs->calls; c; c = c->next)
+		n += c->state != CALL_ENDED;
+	return n;
+}
+
+struct pbx_calls *pbx_calls_new(struct pbx *p, struct event_base *base,
+				void (*send)(void *ctx, const char *buf, size_t len), void *ctx)
+{
+	struct pbx_calls *cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return NULL;
+	cs->p = p;
+	cs->base = base;
+	cs->send = send;
+	cs->send_ctx = ctx;
+	return cs;
+}
+
+void pbx_calls_free(struct pbx_calls *cs)
+{
+	if (!cs)
+		return;
+	while (cs->calls)
+		call_free(cs->calls);
+	while (cs->ctxs)
+		ctx_free(cs, cs->ctxs);
+	free(cs);
+}

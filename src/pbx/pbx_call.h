@@ -1,0 +1,52 @@
+/*
+ * pbx_call — the B2BUA for calls between extensions. A caller's INVITE
+ * (authenticated by digest like REGISTER) becomes one outgoing leg per
+ * registered device of the callee, sent back through the SBC on the path
+ * the device registered with; the first device to answer gets the call,
+ * the others are cancelled. Provisional answers, BYE, CANCEL and in-dialog
+ * requests (re-INVITE and UPDATE for hold and resume) cross from one leg
+ * to the other; each call leaves a call-detail record in pbx.db.
+ * Media is not ours: the SBC relays it and rewrites the SDP in passing.
+ */
+#ifndef PBX_CALL_H
+#define PBX_CALL_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "../sip/sip_msg.h"
+#include "pbx_registrar.h"
+
+#define PBX_RING_TIMEOUT 60 /* s: ringing longer ends with 480 No Answer */
+#define PBX_MAX_FORKS	 PBX_REG_MAX_BINDINGS
+#define PBX_MAX_CALLS	 2000
+
+struct pbx;
+struct pbx_calls;
+
+/* send: writes a whole SIP message towards the SBC. */
+struct pbx_calls *pbx_calls_new(struct pbx *p, struct event_base *base,
+				void (*send)(void *ctx, const char *buf, size_t len), void *ctx);
+void pbx_calls_free(struct pbx_calls *cs);
+/* A request other than REGISTER and OPTIONS, as the SBC passed it on. */
+void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
+		       const struct pbx_reg_source *src);
+void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m);
+/* The SBC saw no media for a call leg with this Call-ID: end the call. */
+void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id);
+int pbx_calls_active(const struct pbx_calls *cs);
+
+/* pbx_cdr.c: call-detail records. */
+struct pbx_cdr {
+	const char *call_id, *caller, *caller_name, *callee, *cause;
+	time_t start, answer, end; /* answer 0: never answered */
+	int status;		   /* the final answer to the caller */
+};
+int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r);
+/* The newest first: [{"id","call_id","caller","caller_name","callee","start","answer",
+ * "end","duration","cause","status"}]. */
+json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset);
+
+#endif

@@ -1,0 +1,63 @@
+/* pbx_cdr — call-detail records in pbx.db (see pbx_call.h). */
+#include <sqlite3.h>
+
+#include "../core/core_log.h"
+#include "pbx_call.h"
+
+int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO cdrs(call_id,caller,caller_name,callee,start,answer,"
+			       "end,cause,status) VALUES(?,?,?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, r->call_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->caller, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->caller_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->callee, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)r->start);
+	if (r->answer)
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)r->answer);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)r->end);
+	sqlite3_bind_text(st, 8, r->cause, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, r->status);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	if (rc < 0)
+		log_error("cdr: cannot write the record of %s: %s", r->call_id, sqlite3_errmsg(db));
+	return rc;
+}
+
+json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset)
+{
+	json_t *out = json_array();
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(
+		    db,
+		    "SELECT id, call_id, caller, caller_name, callee, start, answer, end,"
+		    " cause, status FROM cdrs ORDER BY id DESC LIMIT ? OFFSET ?",
+		    -1, &st, NULL) != SQLITE_OK)
+		return out;
+	sqlite3_bind_int(st, 1, limit);
+	sqlite3_bind_int(st, 2, offset);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		bool answered = sqlite3_column_type(st, 6) != SQLITE_NULL;
+		json_int_t answer = sqlite3_column_int64(st, 6), end = sqlite3_column_int64(st, 7);
+		json_array_append_new(
+			out,
+			json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:s, s:i}", "id",
+				  (json_int_t)sqlite3_column_int64(st, 0), "call_id",
+				  sqlite3_column_text(st, 1), "caller", sqlite3_column_text(st, 2),
+				  "caller_name", sqlite3_column_text(st, 3), "callee",
+				  sqlite3_column_text(st, 4), "start",
+				  (json_int_t)sqlite3_column_int64(st, 5), "answer",
+				  answered ? json_integer(answer) : json_null(), "end", end,
+				  "duration", answered ? end - answer : 0, "cause",
+				  sqlite3_column_text(st, 8), "status", sqlite3_column_int(st, 9)));
+	}
+	sqlite3_finalize(st);
+	return out;
+}

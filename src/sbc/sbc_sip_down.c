@@ -1,0 +1,283 @@
+/*
+ * sbc_sip_down — requests from a phone system to a phone (a call to it, a
+ * BYE, a re-INVITE) and the phone's answers. The phone system names the
+ * phone's flow by the token in the Route it got from our Path or
+ * Record-Route; we send over that very connection (phones behind NAT get
+ * their calls), with our own Via in place of the phone system's (kept here
+ * and put back on the answers), so the phone never sees what is behind us.
+ * Towards UDP phones we are the client transaction: we resend, give up
+ * with 408, and ACK a failure ourselves.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "../core/core_log.h"
+#include "../core/core_net.h"
+#include "../sip/sip_build.h"
+#include "../sip/sip_hdr.h"
+#include "sbc_sip_int.h"
+
+/* Our answer to a phone system's request that cannot go on. */
+static void up_answer(struct sip_up *u, const struct sip_msg *m, int status, const char *reason)
+{
+	char out[4096];
+	if (sip_pl_eq(m->method, "ACK"))
+		return;
+	struct sip_response_opts o = {.reason = reason, .to_tag = "sbc"};
+	int n = sip_build_response(m, status, &o, out, sizeof(out));
+	if (n > 0)
+		bufferevent_write(u->bev, out, (size_t)n);
+}
+
+static bool is_token_route(struct sip_pl v, struct sip_addr *ra)
+{
+	struct sip_pl rest;
+	return sip_addr_parse(ra, v, &rest) == 0 && sip_pl_casecmp(ra->uri.host, "sbc.invalid");
+}
+
+static void via_of(const struct sip_flow *f, const char *branch, char *out, size_t cap)
+{
+	static const char *const up[] = {"UDP", "TCP", "TLS"};
+	char addr[CORE_NET_ADDR_LEN];
+	core_net_addr_str((const struct sockaddr *)&f->local, addr, sizeof(addr));
+	int port = f->local.ss_family == AF_INET6
+			   ? ntohs(((const struct sockaddr_in6 *)&f->local)->sin6_port)
+			   : ntohs(((const struct sockaddr_in *)&f->local)->sin_port);
+	bool v6 = strchr(addr, ':') != NULL;
+	snprintf(out, cap, "Via: SIP/2.0/%s %s%s%s:%d;branch=%s;rport\r\n", up[f->t], v6 ? "[" : "",
+		 addr, v6 ? "]" : "", port, branch);
+}
+
+static char *take(struct evbuffer *b, size_t *len)
+{
+	*len = evbuffer_get_length(b);
+	char *bytes = malloc(*len ? *len : 1);
+	if (bytes)
+		evbuffer_remove(b, bytes, *len);
+	return bytes;
+}
+
+void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m)
+{
+	bool ack = sip_pl_eq(m->method, "ACK"), cancel = sip_pl_eq(m->method, "CANCEL");
+	char key[320], ikey[320], branch[48];
+	if (sip_tx_key(m, false, key, sizeof(key)) < 0) {
+		up_answer(u, m, 400, NULL);
+		return;
+	}
+	snprintf(ikey, sizeof(ikey), "%s", key);
+	char *bar = strrchr(ikey, '|');
+	if (bar && (size_t)(bar - ikey) + 8 <= sizeof(ikey))
+		strcpy(bar + 1, "INVITE");
+	struct sip_txn *inv = NULL;
+	for (struct sip_txn *t = s->txns; t && (ack || cancel); t = t->next)
+		if (t->down && strcmp(t->key, ikey) == 0)
+			inv = t;
+	if (ack && inv && inv->status >= 300)
+		return; /* we acknowledged that failure ourselves */
+	if (cancel && (!inv || inv->status >= 200)) {
+		up_answer(u, m, 481, NULL);
+		return;
+	}
+	struct sip_flow f;
+	const struct sip_hdr *rh = sip_msg_hdr(m, SIP_HDR_ROUTE);
+	struct sip_addr ra;
+	sbc_sip_new_branch(branch);
+	if (cancel) {
+		f = inv->flow;
+		snprintf(branch, sizeof(branch), "%s", inv->branch);
+	} else if (!rh || !is_token_route(rh->value, &ra) ||
+		   sbc_sip_token_read(s, ra.uri.user, &f) < 0) {
+		up_answer(u, m, 430, "Flow Failed"); /* RFC 5626: the phone is gone */
+		return;
+	}
+
+	struct evbuffer *b = evbuffer_new();
+	struct evbuffer *vias = evbuffer_new();
+	if (!b || !vias) {
+		evbuffer_free(b);
+		evbuffer_free(vias);
+		return;
+	}
+	char line[256];
+	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* request line */
+	via_of(&f, branch, line, sizeof(line));
+	evbuffer_add(b, line, strlen(line));
+	if (sip_pl_eq(m->method, "INVITE") || sip_pl_eq(m->method, "SUBSCRIBE") ||
+	    sip_pl_eq(m->method, "REFER")) {
+		sbc_sip_flow_uri(&f, line, sizeof(line));
+		evbuffer_add_printf(b, "Record-Route: %s\r\n", line);
+	}
+	for (int i = 0; i < m->nhdr; i++) {
+		const struct sip_hdr *h = &m->hdr[i];
+		if (h->id == SIP_HDR_VIA) {
+			sbc_sip_put_header(vias, h);
+			continue;
+		}
+		if (sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH ||
+		    (h->id == SIP_HDR_ROUTE && is_token_route(h->value, &ra)))
+			continue;
+		if (h->id == SIP_HDR_MAX_FORWARDS) {
+			int64_t mf = sip_pl_u64(h->value, 255);
+			evbuffer_add_printf(b, "Max-Forwards: %d\r\n", (int)(mf > 0 ? mf - 1 : 0));
+			continue;
+		}
+		sbc_sip_put_header(b, h);
+	}
+	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", m->body.l);
+	evbuffer_add(b, m->body.p, m->body.l);
+
+	size_t len;
+	char *bytes = take(b, &len);
+	evbuffer_free(b);
+	if (!bytes) {
+		evbuffer_free(vias);
+		return;
+	}
+	if (sbc_sip_flow_send(s, &f, bytes, len) < 0) {
+		up_answer(u, m, 430, "Flow Failed");
+		ack = true; /* nothing to remember */
+	}
+	struct sip_txn *t = ack ? NULL : sbc_sip_txn_new(s);
+	if (!t) {
+		if (!ack)
+			up_answer(u, m, 503, NULL);
+		free(bytes);
+		evbuffer_free(vias);
+		return;
+	}
+	t->down = true;
+	snprintf(t->key, sizeof(t->key), "%s", key);
+	snprintf(t->branch, sizeof(t->branch), "%s", branch);
+	snprintf(t->method, sizeof(t->method), "%.*s", (int)m->method.l, m->method.p);
+	snprintf(t->up, sizeof(t->up), "%s", u->name);
+	t->flow = f;
+	t->request = bytes;
+	t->request_len = len;
+	size_t vl;
+	t->vias = take(vias, &vl);
+	evbuffer_free(vias);
+	char *nul = t->vias ? realloc(t->vias, vl + 1) : NULL;
+	if (nul) {
+		nul[vl] = '\0';
+		t->vias = nul;
+	}
+	sip_tx_client_start(&t->tx, sip_pl_eq(m->method, "INVITE"), f.t != T_UDP, sbc_sip_now_ms());
+}
+
+/* An answer, with the phone system's Vias back in place of ours. */
+static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *m)
+{
+	struct sip_up *u = sbc_sip_up_named(s, t->up);
+	if (!u || !t->vias)
+		return; /* the phone system has gone; it will not miss the answer */
+	struct evbuffer *b = bufferevent_get_output(u->bev);
+	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
+	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* status line */
+	evbuffer_add(b, t->vias, strlen(t->vias));
+	for (int i = 0; i < m->nhdr; i++) {
+		const struct sip_hdr *h = &m->hdr[i];
+		/* the phone's Record-Route holds ours: the phone system routes by token */
+		if (h == top || sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH ||
+		    h->id == SIP_HDR_RECORD_ROUTE)
+			continue;
+		sbc_sip_put_header(b, h);
+	}
+	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", m->body.l);
+	evbuffer_add(b, m->body.p, m->body.l);
+}
+
+/* RFC 3261 17.1.1.3: the ACK of a failed INVITE is the client transaction's. */
+static void ack_failure(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *resp)
+{
+	struct sip_msg *inv = malloc(sizeof(*inv));
+	if (!inv || sip_msg_parse(inv, t->request, t->request_len, false) != 0) {
+		free(inv);
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	const struct sip_hdr *to = sip_msg_hdr(resp, SIP_HDR_TO);
+	const struct sip_hdr *from = sip_msg_hdr(inv, SIP_HDR_FROM);
+	const struct sip_hdr *cid = sip_msg_hdr(inv, SIP_HDR_CALL_ID);
+	uint32_t num = 0;
+	struct sip_pl meth;
+	sip_cseq_parse(sip_msg_hdr(inv, SIP_HDR_CSEQ)->value, &num, &meth);
+	if (b && to && from && cid) {
+		char via[256];
+		via_of(&t->flow, t->branch, via, sizeof(via));
+		evbuffer_add_printf(b,
+				    "ACK %.*s SIP/2.0\r\n%sMax-Forwards: 70\r\nFrom: %.*s\r\n"
+				    "To: %.*s\r\nCall-ID: %.*s\r\nCSeq: %u ACK\r\n"
+				    "Content-Length: 0\r\n\r\n",
+				    (int)inv->ruri.l, inv->ruri.p, via, (int)from->value.l,
+				    from->value.p, (int)to->value.l, to->value.p, (int)cid->value.l,
+				    cid->value.p, num);
+		size_t len;
+		char *bytes = take(b, &len);
+		if (bytes)
+			sbc_sip_flow_send(s, &t->flow, bytes, len);
+		free(bytes);
+	}
+	evbuffer_free(b);
+	free(inv);
+}
+
+void sbc_sip_down_response(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m)
+{
+	(void)f;
+	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
+	struct sip_via v;
+	struct sip_pl rest, branch, method;
+	uint32_t cseq;
+	if (!vh || sip_via_parse(&v, vh->value, &rest) < 0 ||
+	    !sip_param_get(v.params, "branch", &branch) ||
+	    sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &method) < 0)
+		return;
+	struct sip_txn *t = NULL;
+	for (struct sip_txn *x = s->txns; x && !t; x = x->next)
+		if (x->down && sip_pl_eq(branch, x->branch) && sip_pl_eq(method, x->method))
+			t = x;
+	if (!t)
+		return; /* not ours, or forgotten */
+	int64_t now = sbc_sip_now_ms();
+	int act = sip_tx_client_response(&t->tx, m->status, now);
+	if (act & SIP_TX_SEND_ACK)
+		ack_failure(s, t, m);
+	if (!(act & SIP_TX_DELIVER))
+		return;
+	if (m->status >= 200)
+		t->forget_at = now + SIP_TX_LIFE_MS;
+	t->status = m->status;
+	deliver(s, t, m);
+}
+
+void sbc_sip_down_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)
+{
+	int64_t due = sip_tx_deadline(&t->tx);
+	if (!t->request || t->tx.state == SIP_TX_TERMINATED || !due || now < due)
+		return;
+	int act = sip_tx_timer(&t->tx, now);
+	if (act & SIP_TX_SEND_REQUEST)
+		sbc_sip_flow_send(s, &t->flow, t->request, t->request_len);
+	if ((act & SIP_TX_TIMEOUT) && t->status < 200) {
+		/* no answer: 408 to the phone system, as from the phone */
+		struct sip_msg *req = malloc(sizeof(*req)), *resp = malloc(sizeof(*resp));
+		char out[4096];
+		if (req && resp && sip_msg_parse(req, t->request, t->request_len, false) == 0) {
+			struct sip_response_opts o = {.to_tag = "sbc"};
+			int n = sip_build_response(req, 408, &o, out, sizeof(out));
+			if (n > 0 && sip_msg_parse(resp, out, (size_t)n, false) == 0) {
+				t->status = 408;
+				deliver(s, t, resp);
+			}
+		}
+		free(req);
+		free(resp);
+	}
+}

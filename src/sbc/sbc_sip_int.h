@@ -1,0 +1,130 @@
+/*
+ * sbc_sip_int — what the SIP parts of the SBC share inside the process:
+ * flows (where a phone is reachable), remembered transactions in both
+ * directions, and the links to the phone systems. sbc_sip.c owns sockets,
+ * connections and requests from phones; sbc_sip_down.c requests from phone
+ * systems to phones; sbc_sip_flow.c the flow tokens in Path and
+ * Record-Route.
+ */
+#ifndef SBC_SIP_INT_H
+#define SBC_SIP_INT_H
+
+#include <event2/buffer.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+#include "../sip/sip_msg.h"
+#include "../sip/sip_tx.h"
+
+#define SIP_MAX_SOCKETS 64
+#define SIP_TX_LIFE_MS	32000 /* how long a request is remembered (64*T1) */
+#define SIP_MAX_TXS	20000
+#define SIP_CONN_IDLE	600 /* seconds a client connection may be silent */
+#define SIP_MAX_CONNS	8192
+#define SIP_TOKEN_LEN	128 /* a flow token in base64url, and its NUL */
+
+enum sip_transport { T_UDP, T_TCP, T_TLS };
+extern const char *const sbc_sip_tname[];
+
+/* Where a phone is: how to send to it, and which of our addresses it uses. */
+struct sip_flow {
+	enum sip_transport t;
+	int udp; /* index of the UDP socket */
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	struct sockaddr_storage local; /* our address as the phone sees it */
+	uint64_t conn;		       /* stream connection id */
+};
+
+struct sip_conn {
+	struct sbc_sip *s;
+	struct sip_conn *next;
+	uint64_t id;
+	enum sip_transport t;
+	struct bufferevent *bev;
+	struct sockaddr_storage addr, local;
+	socklen_t alen;
+};
+
+/* The link to one phone system's SIP socket. */
+struct sip_up {
+	struct sbc_sip *s;
+	struct sip_up *next;
+	char name[64];
+	struct bufferevent *bev;
+};
+
+/* A request passed on and not yet forgotten. Up: from a phone to a phone
+ * system; down: from a phone system to a phone. */
+struct sip_txn {
+	struct sip_txn *next;
+	bool down;
+	char key[320];	 /* up: the phone's transaction; down: the phone system's */
+	char branch[48]; /* ours, on the next hop */
+	char method[16];
+	int status;	      /* of the last answer */
+	struct sip_flow flow; /* the phone */
+	char up[64];	      /* the phone system */
+	char *answer;	      /* up: the last final answer sent, for retransmissions */
+	size_t answer_len;
+	char *vias;    /* down: the phone system's Via lines, restored on answers */
+	char *request; /* down over UDP: the request, for retransmissions */
+	size_t request_len;
+	char call_id[128]; /* up INVITE: a 2xx is resent until its ACK */
+	uint32_t cseq;
+	struct sip_tx tx; /* down over UDP: timers A/B, E/F */
+	int64_t retx_2xx_at, retx_2xx_interval;
+	int64_t forget_at; /* ms */
+};
+
+struct sbc_sip {
+	struct sbc *sbc;
+	struct event *udp[SIP_MAX_SOCKETS];
+	int udp_fd[SIP_MAX_SOCKETS];
+	struct sockaddr_storage udp_local[SIP_MAX_SOCKETS];
+	int nudp;
+	struct evconnlistener *ls[SIP_MAX_SOCKETS];
+	enum sip_transport ls_t[SIP_MAX_SOCKETS];
+	int nls;
+	struct sip_conn *conns;
+	int nconns;
+	uint64_t next_conn;
+	struct sip_up *ups;
+	struct sip_txn *txns;
+	int ntxns;
+	struct sip_nonces *nonces;   /* for domains that are no phone system */
+	struct core_throttle *block; /* addresses with too many failed authentications */
+	int block_cfg[3];	     /* failures, window, seconds */
+	struct event *sweep;	     /* every 100 ms: retransmissions and forgetting */
+	unsigned char token_key[32];
+	struct sip_msg msg; /* large: one message at a time */
+};
+
+int64_t sbc_sip_now_ms(void);
+void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port);
+/* -1 when the phone's connection has gone. */
+int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len);
+void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+		    int status, const char *extra);
+struct sip_up *sbc_sip_up_named(struct sbc_sip *s, const char *name);
+struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s);
+bool sbc_sip_is_ours(struct sip_pl name);
+void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h);
+void sbc_sip_new_branch(char out[48]);
+
+/* sbc_sip_flow.c */
+void sbc_sip_token_make(struct sbc_sip *s, const struct sip_flow *f, char out[SIP_TOKEN_LEN]);
+/* 0 and the flow, or -1 if the token is not ours or its connection has gone. */
+int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *f);
+/* "<sip:ADDR:PORT;transport=..;lr>": how the phone of this flow reaches us. */
+void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap);
+
+/* sbc_sip_down.c */
+void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m);
+void sbc_sip_down_response(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m);
+void sbc_sip_down_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now);
+
+#endif
