@@ -18,7 +18,8 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_http_msg" "$ROOT/fuzz/fuzz_htt
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_msg" "$ROOT/fuzz/fuzz_sip_msg.c" \
 	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/sip/sip_hdr.c"
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sdp" "$ROOT/fuzz/fuzz_sdp.c" \
-	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sip/sip_msg.c"
+	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sip/sip_msg.c" "$ROOT/src/media/media_srtp.c" \
+	-lsodium -lsrtp2
 
 if [ $# -ge 1 ]; then
 	target=$1

@@ -1,12 +1,15 @@
 /*
  * libFuzzer target for the SDP codec (src/sdp): what parses is written
- * out, and what we write must parse again to the very same text.
+ * out, and what we write must parse again to the very same text. Every
+ * a=crypto value also goes through the SDES parser (src/media), and what it
+ * accepts must write out and parse again to the same tag and key.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/media/media_srtp.h"
 #include "../src/sdp/sdp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -15,6 +18,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char out1[1 << 17], out2[1 << 17];
 	if (sdp_parse(&a, (const char *)data, size) < 0)
 		return 0;
+	for (int m = -1; m < a.nmedia; m++) {
+		const struct sdp_section *sec = m < 0 ? &a.s : &a.media[m].s;
+		for (int i = 0; i < sec->nattrs; i++) {
+			struct media_sdes c, d;
+			char line[128];
+			if (!sip_pl_eq(sec->attrs[i].name, "crypto") ||
+			    media_sdes_parse(sec->attrs[i].value, &c) < 0)
+				continue;
+			int n = media_sdes_format(&c, line, sizeof(line));
+			if (n < 0 || media_sdes_parse((struct sip_pl){line, (size_t)n}, &d) < 0 ||
+			    memcmp(c.key, d.key, sizeof(c.key)) != 0 || c.tag != d.tag)
+				abort();
+		}
+	}
 	sdp_attr_remove(&a.s, "candidate");
 	int n = sdp_write(&a, out1, sizeof(out1));
 	if (n < 0)

@@ -171,11 +171,14 @@ static void api_sbc_put(struct mgmt *m, struct core_httpd_req *req)
 	if (!b)
 		return;
 	json_t *plain = json_object_get(b, "plain_sip"), *block = json_object_get(b, "block");
-	if ((!plain && !block) || (block && !json_is_object(block))) {
+	json_t *media = json_object_get(b, "media");
+	if ((!plain && !block && !media) || (block && !json_is_object(block)) ||
+	    (media && !json_is_object(media))) {
 		json_decref(b);
 		core_httpd_respond_error(req, 400,
-					 "give plain_sip (true or false) and/or block "
-					 "{failures, window, seconds}");
+					 "give plain_sip (true or false), block "
+					 "{failures, window, seconds} and/or media "
+					 "{timeout, srtp_required}");
 		return;
 	}
 	json_t *op = json_pack("{s:s}", "op", "set-sbc");
@@ -183,6 +186,8 @@ static void api_sbc_put(struct mgmt *m, struct core_httpd_req *req)
 		json_object_set(op, "plain_sip", plain);
 	if (block)
 		json_object_set(op, "block", block);
+	if (media)
+		json_object_set(op, "media", media);
 	mgmt_api_ask(m, req, op);
 	json_decref(b);
 }
@@ -271,10 +276,11 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 		if (is(req, "GET"))
 			core_httpd_respond_json(
 				req, 200,
-				json_pack("{s:O, s:O}", "plain_sip",
+				json_pack("{s:O, s:O, s:O}", "plain_sip",
 					  json_object_get(json_object_get(m->state, "listen"),
 							  "plain_sip"),
-					  "block", json_object_get(m->state, "sip_block")));
+					  "block", json_object_get(m->state, "sip_block"), "media",
+					  json_object_get(m->state, "sip_media")));
 		else if (is(req, "PUT"))
 			api_sbc_put(m, req);
 		else

@@ -91,6 +91,10 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 			bufferevent_write(bev, out, (size_t)n);
 		else
 			sip_answer(bev, m, 500, NULL);
+	} else if (sip_pl_eq(m->method, "NOTIFY") && sip_msg_hdr_named(m, "X-Zentrale-Event")) {
+		/* the SBC's own word (phones' X-Zentrale-* never pass it): no media */
+		sip_answer(bev, m, 200, NULL);
+		pbx_calls_media_timeout(s->calls, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value);
 	} else if (sip_pl_eq(m->method, "OPTIONS")) {
 		sip_answer(bev, m, 200,
 			   "Allow: " PBX_SIP_ALLOW "\r\nAccept: application/sdp\r\n"

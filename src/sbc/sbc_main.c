@@ -43,6 +43,7 @@ static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg
 		if (st) {
 			sbc_route_update(sbc, st);
 			sbc_sip_configure(sbc->sip, json_object_get(st, "sip_block"));
+			sbc_sip_configure_media(sbc->sip, json_object_get(st, "sip_media"));
 		}
 		json_decref(st);
 	} else if (msg->type == IPC_SBC_UNBLOCK) {

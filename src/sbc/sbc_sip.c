@@ -37,6 +37,7 @@
 #include "../sip/sip_hdr.h"
 #include "../sip/sip_tx.h"
 #include "sbc.h"
+#include "sbc_media.h"
 #include "sbc_sip.h"
 #include "sbc_sip_int.h"
 
@@ -275,6 +276,69 @@ static void put_body(struct evbuffer *b, struct sip_pl body)
 	evbuffer_add(b, body.p, body.l);
 }
 
+int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_flow *f,
+		 const char *ps, bool from_phone, struct sip_pl *body, char *buf, size_t cap)
+{
+	*body = m->body;
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	if (!m->body.l || !ct || ct->value.l < 15 ||
+	    strncasecmp(ct->value.p, "application/sdp", 15) != 0)
+		return 0;
+	struct sbc_media_leg leg = {.ps = ps,
+				    .call_id = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value,
+				    .from_phone = from_phone,
+				    .secure = f->t == T_TLS,
+				    .phone = &f->addr,
+				    .local = &f->local};
+	int n = sbc_media_sdp(s->media, &leg, m->body, buf, cap);
+	if (n < 0)
+		return -n;
+	*body = (struct sip_pl){buf, (size_t)n};
+	return 0;
+}
+
+void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m)
+{
+	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, meth;
+	uint32_t n;
+	if (m->request) {
+		if (sip_pl_eq(m->method, "BYE"))
+			sbc_media_end(s->media, cid, false);
+		return;
+	}
+	if (sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth) < 0 ||
+	    !sip_pl_eq(meth, "INVITE"))
+		return;
+	if (m->status >= 200 && m->status < 300)
+		sbc_media_answered(s->media, cid);
+	else if (m->status >= 300)
+		sbc_media_end(s->media, cid, true);
+}
+
+/* No media on an answered call: its phone system ends it (BYE to both). */
+static void on_media_timeout(void *arg, const char *ps, const char *call_id)
+{
+	struct sbc_sip *s = arg;
+	struct sip_up *u = sbc_sip_up_named(s, ps);
+	char branch[48];
+	if (!u)
+		return;
+	sbc_sip_new_branch(branch);
+	evbuffer_add_printf(
+		bufferevent_get_output(u->bev),
+		"NOTIFY sip:pbx@%s SIP/2.0\r\nVia: SIP/2.0/TCP sbc.invalid;branch=%s\r\n"
+		"Max-Forwards: 1\r\nFrom: <sip:sbc@sbc.invalid>;tag=media\r\n"
+		"To: <sip:pbx@%s>\r\nCall-ID: %s\r\nCSeq: 1 NOTIFY\r\n"
+		"Event: x-zentrale-media-timeout\r\nX-Zentrale-Event: media-timeout\r\n"
+		"Content-Length: 0\r\n\r\n",
+		ps, branch, ps, call_id);
+}
+
+void sbc_sip_configure_media(struct sbc_sip *s, json_t *cfg)
+{
+	sbc_media_configure(s->media, cfg);
+}
+
 static bool names_sbc_invalid(struct sip_pl v)
 {
 	for (size_t i = 0; i + 12 <= v.l; i++)
@@ -305,6 +369,11 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 		return;
 	char rr[200];
 	sbc_sip_flow_uri(&t->flow, rr, sizeof(rr));
+	static char sdp[16384];
+	struct sip_pl body;
+	if (sbc_sip_body(s, m, &t->flow, t->up, false, &body, sdp, sizeof(sdp)))
+		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
+	sbc_sip_media_track(s, m);
 	/* status line as is, then every header but our Via and X-Zentrale-* */
 	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p));
 	for (int i = 0; i < m->nhdr; i++) {
@@ -316,7 +385,7 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 		else
 			put_header(b, h);
 	}
-	put_body(b, m->body);
+	put_body(b, body);
 	size_t len = evbuffer_get_length(b);
 	char *bytes = malloc(len);
 	if (bytes) {
@@ -473,6 +542,16 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 	}
 	bool ack = sip_pl_eq(m->method, "ACK"), cancel = sip_pl_eq(m->method, "CANCEL");
 	char branch[48], ikey[320];
+	static char sdp[16384];
+	struct sip_pl body;
+	int refuse = sbc_sip_body(s, m, f, name, true, &body, sdp, sizeof(sdp));
+	if (refuse) {
+		sbc_sip_answer(s, f, m, refuse,
+			       refuse == 488 ? "Warning: 399 sbc \"SRTP (SDES) required\"\r\n"
+					     : NULL);
+		return;
+	}
+	sbc_sip_media_track(s, m);
 	sbc_sip_new_branch(branch);
 	if (ack || cancel) {
 		invite_key(key, ikey);
@@ -537,7 +616,7 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		}
 		put_header(b, h);
 	}
-	put_body(b, m->body);
+	put_body(b, body);
 }
 
 static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
@@ -739,9 +818,10 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	s->block_cfg[0] = 20, s->block_cfg[1] = 60, s->block_cfg[2] = 600;
 	s->block = core_throttle_new(20, 60, 600);
 	randombytes_buf(s->token_key, sizeof(s->token_key));
+	s->media = sbc_media_new(sbc->child.base, on_media_timeout, s);
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
 	struct timeval one = {.tv_usec = 100000};
-	if (!s->nonces || !s->block || !s->sweep || event_add(s->sweep, &one) < 0) {
+	if (!s->nonces || !s->block || !s->sweep || !s->media || event_add(s->sweep, &one) < 0) {
 		sbc_sip_free(s);
 		return NULL;
 	}
@@ -812,6 +892,7 @@ void sbc_sip_free(struct sbc_sip *s)
 		event_free(s->sweep);
 	sip_nonces_free(s->nonces);
 	core_throttle_free(s->block);
+	sbc_media_free(s->media);
 	free(s);
 }
 

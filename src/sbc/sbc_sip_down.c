@@ -98,6 +98,14 @@ void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_
 		return;
 	}
 
+	static char sdp[16384];
+	struct sip_pl body;
+	int refuse = sbc_sip_body(s, m, &f, u->name, false, &body, sdp, sizeof(sdp));
+	if (refuse) {
+		up_answer(u, m, refuse, NULL);
+		return;
+	}
+	sbc_sip_media_track(s, m);
 	struct evbuffer *b = evbuffer_new();
 	struct evbuffer *vias = evbuffer_new();
 	if (!b || !vias) {
@@ -130,8 +138,8 @@ void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_
 		}
 		sbc_sip_put_header(b, h);
 	}
-	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", m->body.l);
-	evbuffer_add(b, m->body.p, m->body.l);
+	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", body.l);
+	evbuffer_add(b, body.p, body.l);
 
 	size_t len;
 	char *bytes = take(b, &len);
@@ -177,6 +185,11 @@ static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *
 	struct sip_up *u = sbc_sip_up_named(s, t->up);
 	if (!u || !t->vias)
 		return; /* the phone system has gone; it will not miss the answer */
+	static char sdp[16384];
+	struct sip_pl body;
+	if (sbc_sip_body(s, m, &t->flow, t->up, true, &body, sdp, sizeof(sdp)))
+		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
+	sbc_sip_media_track(s, m);
 	struct evbuffer *b = bufferevent_get_output(u->bev);
 	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
 	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* status line */
@@ -189,8 +202,8 @@ static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *
 			continue;
 		sbc_sip_put_header(b, h);
 	}
-	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", m->body.l);
-	evbuffer_add(b, m->body.p, m->body.l);
+	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", body.l);
+	evbuffer_add(b, body.p, body.l);
 }
 
 /* RFC 3261 17.1.1.3: the ACK of a failed INVITE is the client transaction's. */

@@ -100,6 +100,7 @@ struct sbc_sip {
 	int block_cfg[3];	     /* failures, window, seconds */
 	struct event *sweep;	     /* every 100 ms: retransmissions and forgetting */
 	unsigned char token_key[32];
+	struct sbc_media *media;
 	struct sip_msg msg; /* large: one message at a time */
 };
 
@@ -114,6 +115,13 @@ struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s);
 bool sbc_sip_is_ours(struct sip_pl name);
 void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h);
 void sbc_sip_new_branch(char out[48]);
+
+/* The body for the next hop, with SDP rewritten by the media relay: 0 and
+ * *body (perhaps pointing into buf), or the status to refuse a request with. */
+int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_flow *f,
+		 const char *ps, bool from_phone, struct sip_pl *body, char *buf, size_t cap);
+/* What an answer or request tells the media relay about its call leg. */
+void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m);
 
 /* sbc_sip_flow.c */
 void sbc_sip_token_make(struct sbc_sip *s, const struct sip_flow *f, char out[SIP_TOKEN_LEN]);

@@ -44,6 +44,18 @@ json_t *sup_sip_block_config(struct sup *s)
 	return o;
 }
 
+json_t *sup_media_config(struct sup *s)
+{
+	char v[32];
+	int timeout =
+		core_db_setting_get(s->db, "sbc.media_timeout", v, sizeof(v)) == 0 ? atoi(v) : 60;
+	bool srtp = !(core_db_setting_get(s->db, "sbc.srtp_required", v, sizeof(v)) == 0 &&
+		      v[0] == '0');
+	return json_pack("{s:i, s:i, s:i, s:b}", "port_min", 30000 + s->opt.port_offset, "port_max",
+			 35000 + s->opt.port_offset, "timeout", timeout > 0 ? timeout : 60,
+			 "srtp_required", srtp);
+}
+
 bool sup_plain_sip(struct sup *s)
 {
 	char v[8];

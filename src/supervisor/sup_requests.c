@@ -303,10 +303,26 @@ static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
 	json_t *plain = json_object_get(r, "plain_sip"), *block = json_object_get(r, "block");
 	static const char *const keys[] = {"failures", "window", "seconds"};
 	static const int max[] = {1000, 86400, 7 * 86400};
+	json_t *media = json_object_get(r, "media");
+	json_t *mt = json_object_get(media, "timeout"),
+	       *ms = json_object_get(media, "srtp_required");
 	if (plain && !json_is_boolean(plain)) {
 		sup_reply(s, id, 400, "plain_sip must be true or false");
 		return;
 	}
+	if ((mt && (!json_is_integer(mt) || json_integer_value(mt) < 5 ||
+		    json_integer_value(mt) > 3600)) ||
+	    (ms && !json_is_boolean(ms))) {
+		sup_reply(s, id, 400, "media: timeout 5-3600 s, srtp_required true or false");
+		return;
+	}
+	if (mt) {
+		char val[32];
+		snprintf(val, sizeof(val), "%lld", (long long)json_integer_value(mt));
+		core_db_setting_set(s->db, "sbc.media_timeout", val);
+	}
+	if (ms)
+		core_db_setting_set(s->db, "sbc.srtp_required", json_is_true(ms) ? "1" : "0");
 	for (int i = 0; i < 3 && block; i++) {
 		json_t *v = json_object_get(block, keys[i]);
 		if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||

@@ -101,6 +101,8 @@ json_t *sup_listen_describe(struct sup *s);
 bool sup_plain_sip(struct sup *s);
 /* {"failures","window","seconds"}: when the SBC blocks an address (settings sbc.block_*). */
 json_t *sup_sip_block_config(struct sup *s);
+/* The media relay: {"port_min","port_max","timeout","srtp_required"}. */
+json_t *sup_media_config(struct sup *s);
 
 /* sup_children.c: processes. */
 struct sup_child *sup_child_add(struct sup *s, enum sup_role role, const char *name);

@@ -2,6 +2,7 @@
 registers, places calls (answering the digest challenge), answers, hangs
 up, cancels and re-INVITEs, following RFC 3261 dialogs itself. Written
 independently of the server's code."""
+import base64
 import os
 import re
 import socket
@@ -52,6 +53,7 @@ class Phone:
         self.user, self.password, self.domain = user, password, domain
         self.host, self.port = self.c.local[0], self.c.local[1]
         self.rtp_port = rtp_port
+        self.key = os.urandom(30)
         self.cseq = 10
         self.pending = []  # messages read while waiting for another
 
@@ -115,7 +117,13 @@ class Phone:
         self.send("\r\n".join(lines) + "\r\n\r\n" + body)
 
     def sdp(self, direction="sendrecv"):
-        return SDP.format(id=os.getpid(), port=self.rtp_port, dir=direction)
+        """RTP, or on TLS SRTP with an SDES key (the SBC requires it there)."""
+        text = SDP.format(id=os.getpid(), port=self.rtp_port, dir=direction)
+        if self.c.t == "tls":
+            text = text.replace("RTP/AVP", "RTP/SAVP") + (
+                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"
+                + base64.b64encode(self.key).decode() + "\r\n")
+        return text
 
     # ---- calls ----
     def invite(self, to, body=None, expires=None, auth=None, call=None):

@@ -17,6 +17,16 @@ USERS = (("acme", "100"), ("acme", "101"), ("acme", "102"), ("globex", "100"))
 @pytest.fixture(scope="module")
 def srv():
     s = Server().start()
+    try:
+        prepare(s)
+    except BaseException:
+        s.stop()
+        raise
+    yield s
+    s.cleanup()
+
+
+def prepare(s):
     s.create_ps("acme", "acme-admin-pw")
     s.create_ps("globex", "globex-admin-pw")
     s.tokens = {n: s.pbx_token(n, f"{n}-admin-pw") for n in ("acme", "globex")}
@@ -26,8 +36,6 @@ def srv():
                   "sip_password": f"{ps}-{ext}-secret"}, token=s.tokens[ps])
         assert r.status == 201, r
     assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
-    yield s
-    s.cleanup()
 
 
 def phone(s, ext, transport="tls", ps="acme", register=True):

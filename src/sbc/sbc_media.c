@@ -1,0 +1,569 @@
+/* sbc_media — see sbc_media.h. */
+#include "sbc_media.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/core_log.h"
+#include "../core/core_net.h"
+#include "../media/media_srtp.h"
+#include "../sdp/sdp.h"
+
+#define MEDIA_UNANSWERED_LIFE 300 /* s: a leg never answered is forgotten after this */
+#define MEDIA_PKT_MAX	      2048
+
+struct ep {
+	struct sbc_media *md;
+	struct ep *next;
+	char ps[64], call_id[160];
+	int mline;
+	int port;
+	int fd[2]; /* RTP, RTCP */
+	struct event *ev[2];
+	struct sockaddr_storage local; /* bound address (RTP port) */
+	struct sockaddr_storage sig;   /* the phone's signalling address */
+	struct sockaddr_storage remote[2];
+	socklen_t rlen[2];
+	bool latched[2];
+	struct ep *peer;
+	bool srtp; /* the phone speaks SRTP with us */
+	struct media_sdes theirs, ours;
+	bool have_theirs, have_ours;
+	struct media_srtp *rx, *tx;
+	bool answered, notified;
+	int64_t last_rx, created; /* ms */
+	uint64_t packets, dropped;
+};
+
+struct sbc_media {
+	struct event_base *base;
+	struct ep *eps;
+	int neps;
+	int port_min, port_max, next_port;
+	int timeout; /* s without media before an answered call is ended */
+	bool srtp_required;
+	struct event *sweep;
+	sbc_media_timeout_cb cb;
+	void *arg;
+	uint64_t packets;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A v4-mapped IPv6 address as plain IPv4, so sockets and SDP agree. */
+static void unmap(struct sockaddr_storage *ss)
+{
+	if (ss->ss_family != AF_INET6)
+		return;
+	struct sockaddr_in6 a6 = *(struct sockaddr_in6 *)ss;
+	if (!IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr))
+		return;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	memset(ss, 0, sizeof(*ss));
+	a4->sin_family = AF_INET;
+	a4->sin_port = a6.sin6_port;
+	memcpy(&a4->sin_addr, &a6.sin6_addr.s6_addr[12], 4);
+}
+
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static void ss_set_port(struct sockaddr_storage *ss, int port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (!same_ip(a, b))
+		return false;
+	return a->ss_family == AF_INET ? ((const struct sockaddr_in *)a)->sin_port ==
+						 ((const struct sockaddr_in *)b)->sin_port
+				       : ((const struct sockaddr_in6 *)a)->sin6_port ==
+						 ((const struct sockaddr_in6 *)b)->sin6_port;
+}
+
+/* ---- packets ---- */
+
+static void on_packet(evutil_socket_t fd, short what, void *arg)
+{
+	struct ep *e = arg;
+	struct sbc_media *md = e->md;
+	int k = fd == e->fd[1];
+	static unsigned char buf[MEDIA_PKT_MAX + MEDIA_SRTP_ROOM];
+	(void)what;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage src;
+		socklen_t sl = sizeof(src);
+		ssize_t n = recvfrom(fd, buf, MEDIA_PKT_MAX, MSG_DONTWAIT, (struct sockaddr *)&src,
+				     &sl);
+		if (n <= 0)
+			return;
+		unmap(&src);
+		/* only from where the signalling came; then only from the latched port */
+		if (!same_ip(&src, &e->sig) || (e->latched[k] && !same_addr(&src, &e->remote[k])) ||
+		    n < 8) {
+			e->dropped++;
+			continue;
+		}
+		if (!e->latched[k]) {
+			e->remote[k] = src;
+			e->rlen[k] = sl;
+			e->latched[k] = true;
+		}
+		e->last_rx = now_ms();
+		size_t len = (size_t)n;
+		if (e->srtp && (!e->rx || media_srtp_unprotect(e->rx, buf, &len, k) < 0)) {
+			e->dropped++;
+			continue;
+		}
+		struct ep *p = e->peer;
+		if (!p || !p->rlen[k] ||
+		    (p->srtp && (!p->tx || media_srtp_protect(p->tx, buf, &len, k) < 0))) {
+			e->dropped++;
+			continue;
+		}
+		if (sendto(p->fd[k], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[k],
+			   p->rlen[k]) >= 0) {
+			e->packets++;
+			md->packets++;
+		}
+	}
+}
+
+/* ---- endpoints ---- */
+
+static void ep_free(struct ep *e)
+{
+	struct sbc_media *md = e->md;
+	for (struct ep **pp = &md->eps; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	for (struct ep *o = md->eps; o; o = o->next)
+		if (o->peer == e)
+			o->peer = NULL;
+	for (int k = 0; k < 2; k++) {
+		if (e->ev[k])
+			event_free(e->ev[k]);
+		if (e->fd[k] >= 0)
+			close(e->fd[k]);
+	}
+	media_srtp_free(e->rx);
+	media_srtp_free(e->tx);
+	md->neps--;
+	free(e);
+}
+
+static int bind_udp(const struct sockaddr_storage *at, int port)
+{
+	struct sockaddr_storage a = *at;
+	ss_set_port(&a, port);
+	int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, ss_len(&a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A port pair on our address as the phone sees it, the next free in the range. */
+static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_storage *local)
+{
+	int span = (md->port_max - md->port_min) / 2;
+	e->local = *local;
+	unmap(&e->local);
+	for (int tries = 0; tries < span; tries++) {
+		int port = md->next_port;
+		md->next_port += 2;
+		if (md->next_port + 1 > md->port_max)
+			md->next_port = md->port_min;
+		e->fd[0] = bind_udp(&e->local, port);
+		e->fd[1] = e->fd[0] >= 0 ? bind_udp(&e->local, port + 1) : -1;
+		if (e->fd[1] >= 0) {
+			e->port = port;
+			ss_set_port(&e->local, port);
+			return 0;
+		}
+		if (e->fd[0] >= 0)
+			close(e->fd[0]);
+	}
+	e->fd[0] = e->fd[1] = -1;
+	return -1;
+}
+
+static struct ep *ep_find(struct sbc_media *md, struct sip_pl call_id, int mline)
+{
+	for (struct ep *e = md->eps; e; e = e->next)
+		if (e->mline == mline && sip_pl_eq(call_id, e->call_id))
+			return e;
+	return NULL;
+}
+
+static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, int mline)
+{
+	struct ep *e = ep_find(md, leg->call_id, mline);
+	if (e)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->md = md;
+	e->mline = mline;
+	e->fd[0] = e->fd[1] = -1;
+	snprintf(e->ps, sizeof(e->ps), "%s", leg->ps);
+	snprintf(e->call_id, sizeof(e->call_id), "%.*s", (int)leg->call_id.l, leg->call_id.p);
+	if (ep_bind(md, e, leg->local) < 0) {
+		log_warn("media: no free port pair in %d-%d", md->port_min, md->port_max);
+		free(e);
+		return NULL;
+	}
+	for (int k = 0; k < 2; k++) {
+		e->ev[k] = event_new(md->base, e->fd[k], EV_READ | EV_PERSIST, on_packet, e);
+		if (e->ev[k])
+			event_add(e->ev[k], NULL);
+	}
+	e->sig = *leg->phone;
+	unmap(&e->sig);
+	e->created = e->last_rx = now_ms();
+	e->next = md->eps;
+	md->eps = e;
+	md->neps++;
+	return e;
+}
+
+/* The endpoint an SDP from the phone system points at: one of ours. */
+static struct ep *ep_by_addr(struct sbc_media *md, const struct sockaddr_storage *a)
+{
+	for (struct ep *e = md->eps; e; e = e->next)
+		if (same_addr(&e->local, a))
+			return e;
+	return NULL;
+}
+
+/* ---- SDP ---- */
+
+static int sdp_addr(const struct sdp_conn *c, struct sip_pl port, struct sockaddr_storage *out)
+{
+	char ip[64];
+	memset(out, 0, sizeof(*out));
+	if (!c || c->addr.l == 0 || c->addr.l >= sizeof(ip))
+		return -1;
+	snprintf(ip, sizeof(ip), "%.*s", (int)c->addr.l, c->addr.p);
+	int64_t p = sip_pl_u64(port, 65535);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+	if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)p);
+	} else if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)p);
+	} else {
+		return -1;
+	}
+	return p > 0 ? 0 : -1;
+}
+
+static bool is_null_addr(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET && ((const struct sockaddr_in *)a)->sin_addr.s_addr == 0;
+}
+
+static void strip_ice(struct sdp_section *s)
+{
+	static const char *const drop[] = {
+		"candidate",	     "ice-ufrag", "ice-pwd",   "ice-options",	    "ice-lite",
+		"end-of-candidates", "rtcp",	  "rtcp-mux",  "remote-candidates", "crypto",
+		"fingerprint",	     "setup",	  "ice-pacing"};
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		sdp_attr_remove(s, drop[i]);
+}
+
+/* Scratch text the rewritten views point to, until sdp_write. */
+struct scratch {
+	char addr[64], origin[256], port[SDP_MAX_MEDIA][8], crypto[SDP_MAX_MEDIA][128];
+};
+
+/* The phone's m-line: where it wants media, and its keys if it speaks SRTP. */
+static int from_phone(struct sbc_media *md, const struct sbc_media_leg *leg,
+		      const struct sdp_session *sdp, struct sdp_media *m, struct ep *e)
+{
+	bool savp = m->proto.l >= 8 && memcmp(m->proto.p, "RTP/SAVP", 8) == 0;
+	if (!savp && !sip_pl_eq(m->proto, "RTP/AVP") && !sip_pl_eq(m->proto, "RTP/AVPF"))
+		return -488; /* DTLS-SRTP and the rest are not ours to relay */
+	if (!savp && leg->secure && md->srtp_required)
+		return -488; /* TLS signalling with media in clear: refused */
+	struct sockaddr_storage ra;
+	if (sdp_addr(sdp_media_conn(sdp, m), m->port, &ra) == 0 && !is_null_addr(&ra)) {
+		for (int k = 0; k < 2; k++) {
+			if (e->latched[k])
+				continue;
+			e->remote[k] = ra;
+			ss_set_port(&e->remote[k], (int)sip_pl_u64(m->port, 65535) + k);
+			e->rlen[k] = ss_len(&ra);
+		}
+	}
+	e->srtp = savp;
+	if (!savp)
+		return 0;
+	struct media_sdes c;
+	bool found = false;
+	for (int i = 0; i < m->s.nattrs && !found; i++)
+		if (sip_pl_eq(m->s.attrs[i].name, "crypto") &&
+		    media_sdes_parse(m->s.attrs[i].value, &c) == 0)
+			found = true;
+	if (!found)
+		return -488;
+	if (!e->have_theirs || memcmp(c.key, e->theirs.key, sizeof(c.key)) != 0) {
+		media_srtp_free(e->rx);
+		e->rx = media_srtp_new(&c, true);
+		e->theirs = c;
+		e->have_theirs = true;
+	}
+	return e->rx ? 0 : -500;
+}
+
+/* Our side towards the phone: SRTP with a key of this leg's own, or RTP. */
+static int to_phone(struct sbc_media *md, const struct sbc_media_leg *leg, struct sdp_media *m,
+		    struct ep *e, char *crypto, size_t cap)
+{
+	(void)md;
+	bool srtp = leg->secure || e->srtp;
+	if (!srtp) {
+		m->proto = (struct sip_pl){"RTP/AVP", 7};
+		return 0;
+	}
+	if (!e->have_ours) {
+		/* answering the phone's offer: its tag and suite; offering: ours */
+		e->ours.tag = e->have_theirs ? e->theirs.tag : 1;
+		e->ours.suite = e->have_theirs ? e->theirs.suite : MEDIA_AES_CM_128_HMAC_SHA1_80;
+		media_sdes_new_key(&e->ours);
+		e->tx = media_srtp_new(&e->ours, false);
+		e->have_ours = e->tx != NULL;
+		if (!e->tx)
+			return -500;
+	}
+	e->srtp = true;
+	m->proto = (struct sip_pl){"RTP/SAVP", 8};
+	int n = media_sdes_format(&e->ours, crypto, cap);
+	if (n < 0)
+		return -500;
+	sdp_attr_add(&m->s, "crypto", (struct sip_pl){crypto, (size_t)n});
+	return 0;
+}
+
+int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct sip_pl body,
+		  char *out, size_t cap)
+{
+	struct sdp_session *sdp = malloc(sizeof(*sdp));
+	struct scratch *sc = malloc(sizeof(*sc));
+	int rc = -488;
+	if (!sdp || !sc)
+		goto done;
+	if (sdp_parse(sdp, body.p, body.l) < 0)
+		goto done; /* not a description we accept */
+	strip_ice(&sdp->s);
+	struct ep *first = NULL;
+	for (int i = 0; i < sdp->nmedia; i++) {
+		struct sdp_media *m = &sdp->media[i];
+		if (sip_pl_eq(m->port, "0"))
+			continue; /* a rejected or disabled stream stays so */
+		struct ep *e = ep_get(md, leg, i);
+		if (!e) {
+			rc = -503;
+			goto done;
+		}
+		if (!first)
+			first = e;
+		int r;
+		if (leg->from_phone) {
+			r = from_phone(md, leg, sdp, m, e);
+			strip_ice(&m->s);
+			if (r == 0 && e->srtp) /* the phone system sees plain RTP */
+				m->proto = (struct sip_pl){"RTP/AVP", 7};
+		} else {
+			struct sockaddr_storage a;
+			struct ep *other = NULL;
+			if (sdp_addr(sdp_media_conn(sdp, m), m->port, &a) == 0)
+				other = ep_by_addr(md, &a);
+			if (other && other != e) { /* joined: a packet crosses us once */
+				e->peer = other;
+				other->peer = e;
+			}
+			strip_ice(&m->s);
+			r = to_phone(md, leg, m, e, sc->crypto[i], sizeof(sc->crypto[i]));
+		}
+		if (r < 0) {
+			rc = r;
+			goto done;
+		}
+		snprintf(sc->port[i], sizeof(sc->port[i]), "%d", e->port);
+		m->port = (struct sip_pl){sc->port[i], strlen(sc->port[i])};
+		m->nports = (struct sip_pl){0};
+		m->s.conn.present = false;
+	}
+	/* one connection line: ours; the origin carries our address too */
+	const struct sockaddr_storage *la = first ? &first->local : leg->local;
+	struct sockaddr_storage l = *la;
+	unmap(&l);
+	core_net_addr_str((struct sockaddr *)&l, sc->addr, sizeof(sc->addr));
+	struct sip_pl ipv =
+		l.ss_family == AF_INET6 ? (struct sip_pl){"IP6", 3} : (struct sip_pl){"IP4", 3};
+	sdp->s.conn = (struct sdp_conn){.nettype = {"IN", 2},
+					.addrtype = ipv,
+					.addr = {sc->addr, strlen(sc->addr)},
+					.present = true};
+	/* o=<user> <sess-id> <version> IN IP4 <ours> */
+	struct sip_pl o = sdp->origin;
+	int spaces = 0;
+	size_t cut = 0;
+	for (size_t i = 0; i < o.l && spaces < 3; i++)
+		if (o.p[i] == ' ' && ++spaces == 3)
+			cut = i;
+	if (spaces == 3) {
+		snprintf(sc->origin, sizeof(sc->origin), "%.*s IN %.*s %s", (int)cut, o.p,
+			 (int)ipv.l, ipv.p, sc->addr);
+		sdp->origin = (struct sip_pl){sc->origin, strlen(sc->origin)};
+	}
+	rc = sdp_write(sdp, out, cap);
+	if (rc < 0)
+		rc = -500;
+done:
+	free(sdp);
+	free(sc);
+	return rc;
+}
+
+void sbc_media_answered(struct sbc_media *md, struct sip_pl call_id)
+{
+	for (struct ep *e = md->eps; e; e = e->next)
+		if (sip_pl_eq(call_id, e->call_id) && !e->answered) {
+			e->answered = true;
+			e->last_rx = now_ms();
+		}
+}
+
+void sbc_media_end(struct sbc_media *md, struct sip_pl call_id, bool only_unanswered)
+{
+	for (struct ep *e = md->eps, *next; e; e = next) {
+		next = e->next;
+		if (sip_pl_eq(call_id, e->call_id) && !(only_unanswered && e->answered))
+			ep_free(e);
+	}
+}
+
+/* Answered legs silent too long: the phone system ends their calls. Legs
+ * nobody ended are forgotten some time later. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct sbc_media *md = arg;
+	int64_t now = now_ms();
+	(void)fd;
+	(void)what;
+	for (struct ep *e = md->eps, *next; e; e = next) {
+		next = e->next;
+		int64_t silent = now - e->last_rx;
+		if (e->answered && !e->notified && silent > (int64_t)md->timeout * 1000) {
+			e->notified = true;
+			log_info("media: no media for %d s on call %s of %s: ending it",
+				 md->timeout, e->call_id, e->ps);
+			md->cb(md->arg, e->ps, e->call_id);
+			/* it may have been freed by now: start over next second */
+			return;
+		}
+		if ((e->notified && silent > ((int64_t)md->timeout + 30) * 1000) ||
+		    (!e->answered && now - e->created > MEDIA_UNANSWERED_LIFE * 1000))
+			ep_free(e);
+	}
+}
+
+struct sbc_media *sbc_media_new(struct event_base *base, sbc_media_timeout_cb cb, void *arg)
+{
+	struct sbc_media *md = calloc(1, sizeof(*md));
+	if (!md)
+		return NULL;
+	md->base = base;
+	md->cb = cb;
+	md->arg = arg;
+	md->port_min = md->next_port = 30000;
+	md->port_max = 35000;
+	md->timeout = 60;
+	md->srtp_required = true;
+	md->sweep = event_new(base, -1, EV_PERSIST, on_sweep, md);
+	struct timeval one = {.tv_sec = 1};
+	if (media_srtp_init() < 0 || !md->sweep || event_add(md->sweep, &one) < 0) {
+		sbc_media_free(md);
+		return NULL;
+	}
+	return md;
+}
+
+void sbc_media_free(struct sbc_media *md)
+{
+	if (!md)
+		return;
+	while (md->eps)
+		ep_free(md->eps);
+	if (md->sweep)
+		event_free(md->sweep);
+	free(md);
+}
+
+void sbc_media_configure(struct sbc_media *md, json_t *cfg)
+{
+	json_int_t lo = json_integer_value(json_object_get(cfg, "port_min"));
+	json_int_t hi = json_integer_value(json_object_get(cfg, "port_max"));
+	json_int_t t = json_integer_value(json_object_get(cfg, "timeout"));
+	json_t *req = json_object_get(cfg, "srtp_required");
+	if (lo >= 1024 && hi > lo + 2 && hi <= 65535 &&
+	    (lo != md->port_min || hi != md->port_max)) {
+		md->port_min = (int)(lo + (lo & 1)); /* RTP on even ports */
+		md->port_max = (int)hi;
+		md->next_port = md->port_min;
+	}
+	if (t > 0)
+		md->timeout = (int)t;
+	if (json_is_boolean(req))
+		md->srtp_required = json_is_true(req);
+}
+
+int sbc_media_ports_in_use(const struct sbc_media *md)
+{
+	return md->neps;
+}
+
+uint64_t sbc_media_packets(const struct sbc_media *md)
+{
+	return md->packets;
+}

@@ -1,0 +1,55 @@
+/*
+ * sbc_media — the SBC's media relay. Each phone's leg of a call gets a
+ * port pair (RTP, RTCP) from the configured UDP range on the address the
+ * phone reaches us at; the SDP passing through is rewritten so each side
+ * sees only those ports, ICE is stripped, and SDES keys are replaced by
+ * fresh ones per leg (transcrypting where one side speaks SRTP and the
+ * other RTP). The two legs of a phone-to-phone call are joined directly:
+ * a packet crosses the relay once per direction. Each port latches to the
+ * first packet's source, which must come from the address the signalling
+ * came from.
+ */
+#ifndef SBC_MEDIA_H
+#define SBC_MEDIA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "../sip/sip_msg.h"
+
+struct sbc_media;
+
+/* The leg an SDP belongs to, and which way it goes. */
+struct sbc_media_leg {
+	const char *ps;			      /* the phone system */
+	struct sip_pl call_id;		      /* of this leg (phone <-> SBC <-> phone system) */
+	bool from_phone;		      /* else from the phone system to the phone */
+	bool secure;			      /* the phone's signalling is over TLS */
+	const struct sockaddr_storage *phone; /* the phone's signalling address */
+	const struct sockaddr_storage *local; /* ours, as the phone reaches us */
+};
+
+typedef void (*sbc_media_timeout_cb)(void *arg, const char *ps, const char *call_id);
+
+struct sbc_media *sbc_media_new(struct event_base *base, sbc_media_timeout_cb cb, void *arg);
+void sbc_media_free(struct sbc_media *md);
+/* {"port_min","port_max","timeout","srtp_required"} from the supervisor. */
+void sbc_media_configure(struct sbc_media *md, json_t *cfg);
+/* Rewrites an SDP body for the next hop: its length in out, or minus the
+ * SIP status to refuse it with (-488: not acceptable here, -503: no ports). */
+int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct sip_pl body,
+		  char *out, size_t cap);
+/* The leg's INVITE was answered (2xx): media is expected from now on. */
+void sbc_media_answered(struct sbc_media *md, struct sip_pl call_id);
+/* The leg has ended (BYE, or its INVITE failed before an answer): its ports go. */
+void sbc_media_end(struct sbc_media *md, struct sip_pl call_id, bool only_unanswered);
+/* Ports in use (pairs) and packets relayed, for monitoring. */
+int sbc_media_ports_in_use(const struct sbc_media *md);
+uint64_t sbc_media_packets(const struct sbc_media *md);
+
+#endif
