@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/core_db.h"
+#include "../core/core_log.h"
 #include "../core/core_version.h"
 #include "pbx.h"
 #include "pbx_call.h"
@@ -84,6 +86,59 @@ static void pbx_calls_history(struct pbx *p, struct core_httpd_req *req)
 				json_pack("{s:o}", "calls", pbx_cdr_list(p->db, limit, offset)));
 }
 
+static json_t *settings_json(struct pbx *p)
+{
+	json_t *algs = json_array();
+	if (p->registrar.algorithms & 1)
+		json_array_append_new(algs, json_string("MD5"));
+	if (p->registrar.algorithms & 2)
+		json_array_append_new(algs, json_string("SHA-256"));
+	return json_pack("{s:o}", "digest_algorithms", algs);
+}
+
+/* GET/PUT /api/v1/settings: {"digest_algorithms": ["MD5", "SHA-256"]}. */
+static void pbx_settings(struct pbx *p, struct core_httpd_req *req)
+{
+	char user[128];
+	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
+		return;
+	if (strcmp(req->method, "PUT") == 0) {
+		json_t *b = core_httpd_json_body(req);
+		if (!b)
+			return;
+		json_t *algs = json_object_get(b, "digest_algorithms"), *it;
+		char list[64] = "";
+		size_t i;
+		bool ok = json_is_array(algs) && json_array_size(algs) > 0 &&
+			  json_array_size(algs) <= 2;
+		json_array_foreach(algs, i, it)
+		{
+			const char *a = json_string_value(it);
+			ok = ok && a && (strcmp(a, "MD5") == 0 || strcmp(a, "SHA-256") == 0);
+			if (ok)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 i ? "," : "", a);
+		}
+		json_decref(b);
+		if (!ok) {
+			core_httpd_respond_error(req, 400,
+						 "digest_algorithms: a list of \"MD5\" and/or "
+						 "\"SHA-256\"");
+			return;
+		}
+		if (core_db_setting_set(p->db, "digest_algorithms", list) < 0 ||
+		    pbx_registrar_set_algorithms(&p->registrar, list) < 0) {
+			core_httpd_respond_error(req, 500, "could not save the settings");
+			return;
+		}
+		log_info("%s changed the digest algorithms to %s", user, list);
+	} else if (strcmp(req->method, "GET") != 0) {
+		core_httpd_respond_error(req, 405, "method not allowed");
+		return;
+	}
+	core_httpd_respond_json(req, 200, settings_json(p));
+}
+
 void pbx_http_handle(struct core_httpd_req *req, void *arg)
 {
 	struct pbx *p = arg;
@@ -119,6 +174,8 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			pbx_registrations(p, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strcmp(sub, "/api/v1/settings") == 0) {
+		pbx_settings(p, req);
 	} else if (strcmp(sub, "/api/v1/calls") == 0) {
 		if (get)
 			pbx_calls_history(p, req);

@@ -20,8 +20,31 @@ int pbx_registrar_init(struct pbx_registrar *r, sqlite3 *db, const char *realm)
 {
 	r->db = db;
 	r->realm = realm;
+	char v[64];
+	if (core_db_setting_get(db, "digest_algorithms", v, sizeof(v)) < 0 ||
+	    pbx_registrar_set_algorithms(r, v) < 0)
+		r->algorithms = 3;
 	r->nonces = sip_nonces_new(PBX_REG_NONCE_LIFETIME);
 	return r->nonces ? 0 : -1;
+}
+
+int pbx_registrar_set_algorithms(struct pbx_registrar *r, const char *list)
+{
+	unsigned algs = 0;
+	char copy[64], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", list);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "MD5") == 0)
+			algs |= 1;
+		else if (strcmp(t, "SHA-256") == 0)
+			algs |= 2;
+		else
+			return -1;
+	}
+	if (!algs)
+		return -1;
+	r->algorithms = algs;
+	return 0;
 }
 
 void pbx_registrar_free(struct pbx_registrar *r)
@@ -51,11 +74,17 @@ static int reply(const struct sip_msg *req, int status, const char *reason, cons
 static int challenge(struct pbx_registrar *r, const struct sip_msg *req, bool stale,
 		     const struct pbx_reg_source *src, time_t now, char *out, size_t cap)
 {
-	char nonce[SIP_NONCE_LEN], c1[256], c2[256], extra[600];
+	char nonce[SIP_NONCE_LEN], c[256], extra[600] = "";
+	size_t o = 0;
 	sip_nonces_make(r->nonces, r->realm, now, nonce);
-	sip_auth_challenge(0, r->realm, nonce, stale, c1, sizeof(c1));
-	sip_auth_challenge(1, r->realm, nonce, stale, c2, sizeof(c2));
-	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\nWWW-Authenticate: %s\r\n", c1, c2);
+	for (int alg = 0; alg < 2; alg++) {
+		if (!(r->algorithms & (1u << alg)))
+			continue;
+		sip_auth_challenge(alg, r->realm, nonce, stale, c, sizeof(c));
+		int n = snprintf(extra + o, sizeof(extra) - o, "WWW-Authenticate: %s\r\n", c);
+		if (n > 0 && (size_t)n < sizeof(extra) - o)
+			o += (size_t)n;
+	}
 	return reply(req, 401, NULL, extra, src, out, cap);
 }
 
@@ -102,7 +131,7 @@ int pbx_registrar_auth(struct pbx_registrar *r, const struct sip_msg *req,
 		return challenge(r, req, false, src, now, out, cap);
 	int fresh = sip_nonces_check(r->nonces, r->realm, c.nonce, now);
 	int alg = sip_auth_alg(c.algorithm);
-	if (fresh < 0 || alg < 0)
+	if (fresh < 0 || alg < 0 || !(r->algorithms & (1u << alg)))
 		return challenge(r, req, false, src, now, out, cap);
 	if (fresh > 0)
 		return challenge(r, req, true, src, now, out, cap);

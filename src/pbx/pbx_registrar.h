@@ -27,6 +27,7 @@ struct pbx_registrar {
 	sqlite3 *db;
 	const char *realm; /* the phone system's name */
 	struct sip_nonces *nonces;
+	unsigned algorithms; /* offered in challenges: bit 0 MD5, bit 1 SHA-256 */
 };
 
 /* How the request reached us, as told by the SBC. */
@@ -46,6 +47,8 @@ struct pbx_reg_user {
 
 int pbx_registrar_init(struct pbx_registrar *r, sqlite3 *db, const char *realm);
 void pbx_registrar_free(struct pbx_registrar *r);
+/* "MD5", "SHA-256" or "MD5,SHA-256": what challenges offer; -1 if not one of these. */
+int pbx_registrar_set_algorithms(struct pbx_registrar *r, const char *list);
 /* Answers a REGISTER; returns the response's length in out, -1 if it does not fit. */
 int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 			   const struct pbx_reg_source *src, time_t now, char *out, size_t cap);
