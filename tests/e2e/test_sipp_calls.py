@@ -202,10 +202,15 @@ def call(s, outcome, answer, transport="t1", target=None, sdp=SDP_PLAIN):
     register_callee(s, port)
     uas = run_sipp(s, f"callee-{answer}", callee(answer), "u1", port, "101", wait=False,
                    extra=["-bg"] if False else [])
-    time.sleep(0.5)
-    rc, out = run_sipp(s, f"caller-{outcome}", caller(outcome, sdp), transport, free_port(),
-                       "100", extra=["-s", "101"], target=target)
-    uas_out, _ = uas.communicate(timeout=30)
+    try:
+        time.sleep(0.5)
+        rc, out = run_sipp(s, f"caller-{outcome}", caller(outcome, sdp), transport,
+                           free_port(), "100", extra=["-s", "101"], target=target)
+        uas_out, _ = uas.communicate(timeout=30)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+            uas.wait()
     run_sipp(s, "unregister-101", open(REGISTER).read().replace("Expires: 600", "Expires: 0"),
              "u1", port, "101")
     return rc, out, uas.returncode, uas_out
