@@ -326,7 +326,7 @@ int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 	if (too_brief)
 		return reply(req, 423, NULL, "Min-Expires: 60\r\n", src, out, cap);
 
-	int status = 200, count;
+	int status = 200, count = 0;
 	const char *why = NULL;
 	core_db_begin(r->db);
 	int ok = pbx_registrar_purge(r, now) >= 0;
