@@ -230,7 +230,21 @@ static int bind_exec(struct pbx_registrar *r, const char *sql, long long user,
 	return rc;
 }
 
-/* Step 7: one contact; 1 if the request is out of order for it. */
+static int purge_user(struct pbx_registrar *r, long long user, time_t now)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(r->db, "DELETE FROM bindings WHERE user_id=? AND expires<=?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, user);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Step 7: one contact; 1 if the request is out of order for it, 2 if a
+ * device was added or removed (not just refreshed), 0 else, -1 on error. */
 static int bind_update(struct pbx_registrar *r, const struct sip_msg *req,
 		       const struct pbx_reg_source *src, long long user, struct reg_contact *c,
 		       time_t now)
@@ -246,16 +260,20 @@ static int bind_update(struct pbx_registrar *r, const struct sip_msg *req,
 	sqlite3_bind_int64(st, 1, user);
 	sqlite3_bind_text(st, 2, c->uri.p, (int)c->uri.l, SQLITE_STATIC);
 	int stale = 0;
+	bool known = false;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *old = (const char *)sqlite3_column_text(st, 0);
 		stale = sip_pl_eq(callid, old) && (uint32_t)sqlite3_column_int64(st, 1) >= cseq;
+		known = true;
 	}
 	sqlite3_finalize(st);
 	if (stale)
 		return 1;
 	if (c->expires == 0)
 		return bind_exec(r, "DELETE FROM bindings WHERE user_id=? AND contact=?", user,
-				 c->uri);
+				 c->uri) == 0
+			       ? (known ? 2 : 0)
+			       : -1;
 	const struct sip_hdr *ua = sip_msg_hdr(req, SIP_HDR_USER_AGENT);
 	if (sqlite3_prepare_v2(
 		    r->db,
@@ -276,7 +294,7 @@ static int bind_update(struct pbx_registrar *r, const struct sip_msg *req,
 	sqlite3_bind_text(st, 7, src->source ? src->source : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, ua ? ua->value.p : "", ua ? (int)ua->value.l : 0, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)now);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	int rc = sqlite3_step(st) == SQLITE_DONE ? (known ? 0 : 2) : -1;
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -328,8 +346,14 @@ int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 
 	int status = 200, count = 0;
 	const char *why = NULL;
+	bool changed = false;
 	core_db_begin(r->db);
-	int ok = pbx_registrar_purge(r, now) >= 0;
+	/* this user's stale devices now; everybody's now and then (not per request) */
+	int ok = purge_user(r, u.id, now) == 0;
+	if (now - r->last_purge >= 10) {
+		r->last_purge = now;
+		ok = ok && pbx_registrar_purge(r, now) >= 0;
+	}
 	if (star)
 		ok = ok && bind_exec(r, "DELETE FROM bindings WHERE user_id=?", u.id,
 				     (struct sip_pl){NULL, 0}) == 0;
@@ -339,7 +363,8 @@ int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 			status = 500, why = "Out Of Order";
 			ok = false;
 		}
-		ok = ok && rc == 0;
+		changed = changed || rc == 2;
+		ok = ok && (rc == 0 || rc == 2);
 	}
 	char extra[4096];
 	ok = ok && current_contacts(r, u.id, now, extra, sizeof(extra), &count) == 0;
@@ -352,7 +377,7 @@ int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 			status = 500, why = NULL;
 		return reply(req, status, why, NULL, src, out, cap);
 	}
-	if (nc || star)
+	if (changed || star) /* a refresh is not news */
 		log_info("%s registered %d device(s) from %s", u.username, count,
 			 src->source ? src->source : "?");
 	return reply(req, 200, NULL, extra, src, out, cap);

@@ -28,6 +28,7 @@ struct pbx_registrar {
 	const char *realm; /* the phone system's name */
 	struct sip_nonces *nonces;
 	unsigned algorithms; /* offered in challenges: bit 0 MD5, bit 1 SHA-256 */
+	time_t last_purge;
 };
 
 /* How the request reached us, as told by the SBC. */

@@ -115,37 +115,8 @@ void sbc_sip_new_branch(char out[48])
 
 /* ---- remembered requests ---- */
 
-static struct sip_txn *txn_by_key(struct sbc_sip *s, const char *key, bool down)
-{
-	for (struct sip_txn *t = s->txns; t; t = t->next)
-		if (t->down == down && strcmp(t->key, key) == 0)
-			return t;
-	return NULL;
-}
-
-/* An answer's transaction: our branch, and the method (a CANCEL shares its INVITE's). */
-static struct sip_txn *txn_by_branch(struct sbc_sip *s, struct sip_pl branch, struct sip_pl method,
-				     bool down)
-{
-	for (struct sip_txn *t = s->txns; t; t = t->next)
-		if (t->down == down && sip_pl_eq(branch, t->branch) && sip_pl_eq(method, t->method))
-			return t;
-	return NULL;
-}
-
-struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
-{
-	if (s->ntxns >= SIP_MAX_TXS)
-		return NULL;
-	struct sip_txn *t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->forget_at = now_ms() + SIP_TX_LIFE_MS;
-	t->next = s->txns;
-	s->txns = t;
-	s->ntxns++;
-	return t;
-}
+#define txn_by_key    sbc_sip_txn_by_key
+#define txn_by_branch sbc_sip_txn_by_branch
 
 static void txn_free(struct sip_txn *t)
 {
@@ -181,6 +152,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 			retx_2xx(s, t, now);
 		if (t->forget_at <= now) {
 			*pp = t->next;
+			sbc_sip_txn_unindex(s, t);
 			txn_free(t);
 			s->ntxns--;
 		} else {
@@ -192,13 +164,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 /* The ACK of a 2xx has a branch of its own: found by Call-ID and CSeq. */
 static void ack_seen(struct sbc_sip *s, const struct sip_msg *m)
 {
-	const struct sip_hdr *cid = sip_msg_hdr(m, SIP_HDR_CALL_ID);
 	struct sip_pl meth;
 	uint32_t cseq = 0;
 	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
-	for (struct sip_txn *t = s->txns; t; t = t->next)
-		if (t->retx_2xx_at && t->cseq == cseq && sip_pl_eq(cid->value, t->call_id))
-			t->retx_2xx_at = 0;
+	sbc_sip_txn_ack_seen(s, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, cseq);
 }
 
 /* ---- phone systems ---- */
@@ -399,7 +368,7 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 			free(t->answer);
 			t->answer = bytes;
 			t->answer_len = len;
-			t->forget_at = now_ms() + (udp ? SIP_TX_LIFE_MS : 0);
+			t->forget_at = now_ms() + (udp ? SIP_TX_DONE_MS : 0);
 			if (udp && m->status < 300 && strcmp(t->method, "INVITE") == 0) {
 				t->retx_2xx_interval = SIP_T1;
 				t->retx_2xx_at = now_ms() + SIP_T1;
@@ -580,6 +549,7 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		snprintf(t->call_id, sizeof(t->call_id), "%.*s", (int)cid->value.l, cid->value.p);
 		sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &t->cseq, &meth);
 		t->flow = *f;
+		sbc_sip_txn_index(s, t);
 	}
 
 	char addr[64], via[1024], token[SIP_TOKEN_LEN];

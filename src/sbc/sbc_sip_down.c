@@ -75,10 +75,7 @@ void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_
 	char *bar = strrchr(ikey, '|');
 	if (bar && (size_t)(bar - ikey) + 8 <= sizeof(ikey))
 		strcpy(bar + 1, "INVITE");
-	struct sip_txn *inv = NULL;
-	for (struct sip_txn *t = s->txns; t && (ack || cancel); t = t->next)
-		if (t->down && strcmp(t->key, ikey) == 0)
-			inv = t;
+	struct sip_txn *inv = ack || cancel ? sbc_sip_txn_by_key(s, ikey, true) : NULL;
 	if (ack && inv && inv->status >= 300)
 		return; /* we acknowledged that failure ourselves */
 	if (cancel && (!inv || inv->status >= 200)) {
@@ -166,6 +163,10 @@ void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_
 	snprintf(t->method, sizeof(t->method), "%.*s", (int)m->method.l, m->method.p);
 	snprintf(t->up, sizeof(t->up), "%s", u->name);
 	t->flow = f;
+	snprintf(t->call_id, sizeof(t->call_id), "%.*s",
+		 (int)sip_msg_hdr(m, SIP_HDR_CALL_ID)->value.l,
+		 sip_msg_hdr(m, SIP_HDR_CALL_ID)->value.p);
+	sbc_sip_txn_index(s, t);
 	t->request = bytes;
 	t->request_len = len;
 	size_t vl;
@@ -252,10 +253,7 @@ void sbc_sip_down_response(struct sbc_sip *s, const struct sip_flow *f, const st
 	    !sip_param_get(v.params, "branch", &branch) ||
 	    sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &method) < 0)
 		return;
-	struct sip_txn *t = NULL;
-	for (struct sip_txn *x = s->txns; x && !t; x = x->next)
-		if (x->down && sip_pl_eq(branch, x->branch) && sip_pl_eq(method, x->method))
-			t = x;
+	struct sip_txn *t = sbc_sip_txn_by_branch(s, branch, method, true);
 	if (!t)
 		return; /* not ours, or forgotten */
 	int64_t now = sbc_sip_now_ms();
@@ -265,7 +263,7 @@ void sbc_sip_down_response(struct sbc_sip *s, const struct sip_flow *f, const st
 	if (!(act & SIP_TX_DELIVER))
 		return;
 	if (m->status >= 200)
-		t->forget_at = now + SIP_TX_LIFE_MS;
+		t->forget_at = now + SIP_TX_DONE_MS;
 	t->status = m->status;
 	deliver(s, t, m);
 }

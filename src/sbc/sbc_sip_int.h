@@ -20,11 +20,15 @@
 #include "../sip/sip_tx.h"
 
 #define SIP_MAX_SOCKETS 64
-#define SIP_TX_LIFE_MS	32000 /* how long a request is remembered (64*T1) */
-#define SIP_MAX_TXS	20000
+#define SIP_TX_LIFE_MS	32000 /* how long an unanswered request is remembered (64*T1) */
+/* How long an answered one is, to answer retransmissions from memory: T4,
+ * as stateful proxies do (Kamailio's wait timer), not Timer J's 64*T1. */
+#define SIP_TX_DONE_MS	5000
+#define SIP_MAX_TXS	50000
 #define SIP_CONN_IDLE	600 /* seconds a client connection may be silent */
 #define SIP_MAX_CONNS	8192
-#define SIP_TOKEN_LEN	128 /* a flow token in base64url, and its NUL */
+#define SIP_TOKEN_LEN	128   /* a flow token in base64url, and its NUL */
+#define SIP_TXN_BUCKETS 16384 /* a power of two */
 
 enum sip_transport { T_UDP, T_TCP, T_TLS };
 extern const char *const sbc_sip_tname[];
@@ -60,7 +64,9 @@ struct sip_up {
 /* A request passed on and not yet forgotten. Up: from a phone to a phone
  * system; down: from a phone system to a phone. */
 struct sip_txn {
-	struct sip_txn *next;
+	struct sip_txn *next;				    /* every one, for the sweep */
+	struct sip_txn *next_key, *next_branch, *next_call; /* hash chains */
+	bool indexed;
 	bool down;
 	char key[320];	 /* up: the phone's transaction; down: the phone system's */
 	char branch[48]; /* ours, on the next hop */
@@ -95,6 +101,8 @@ struct sbc_sip {
 	struct sip_up *ups;
 	struct sip_txn *txns;
 	int ntxns;
+	struct sip_txn *by_key[SIP_TXN_BUCKETS], *by_branch[SIP_TXN_BUCKETS],
+		*by_call[SIP_TXN_BUCKETS];
 	struct sip_nonces *nonces;   /* for domains that are no phone system */
 	struct core_throttle *block; /* addresses with too many failed authentications */
 	int block_cfg[3];	     /* failures, window, seconds */
@@ -111,7 +119,16 @@ int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *b
 void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
 		    int status, const char *extra);
 struct sip_up *sbc_sip_up_named(struct sbc_sip *s, const char *name);
+/* sbc_sip_txn.c: a new transaction is indexed once its key, branch, method
+ * and Call-ID are set; unindexed before it is freed. */
 struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s);
+void sbc_sip_txn_index(struct sbc_sip *s, struct sip_txn *t);
+void sbc_sip_txn_unindex(struct sbc_sip *s, struct sip_txn *t);
+struct sip_txn *sbc_sip_txn_by_key(struct sbc_sip *s, const char *key, bool down);
+struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, struct sip_pl method,
+				      bool down);
+/* The ACK of a 2xx to this INVITE came: no more resending the 2xx. */
+void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cseq);
 bool sbc_sip_is_ours(struct sip_pl name);
 void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h);
 void sbc_sip_new_branch(char out[48]);

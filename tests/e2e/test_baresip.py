@@ -49,7 +49,7 @@ class Baresip:
         self.ctrl = free_port()
         rtp = 41000 + (int(ext) % 10) * 200 + (s.offset // 100) % 50 * 2
         (self.dir / "config").write_text(f"""poll_method epoll
-sip_listen 127.0.0.1:{free_port()}
+sip_listen 127.0.0.1:{sip_ports()}
 audio_player aubridge,nil-{ext}
 audio_alert aubridge,nil-{ext}
 audio_source ausine,{TONES[ext]}
@@ -100,6 +100,27 @@ snd_path {self.dir}
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+def sip_ports():
+    """A port free for UDP and TCP whose next port is free for TCP too:
+    baresip listens on UDP and TCP there, and for TLS on the next one."""
+    for _ in range(50):
+        p = free_port()
+        socks = []
+        try:
+            for kind, port in ((socket.SOCK_STREAM, p), (socket.SOCK_STREAM, p + 1),
+                               (socket.SOCK_DGRAM, p)):
+                s = socket.socket(socket.AF_INET, kind)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return p
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no free port pair")
 
 
 def tone_power(path, freq):
