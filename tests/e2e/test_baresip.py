@@ -46,7 +46,7 @@ class Baresip:
     def __init__(self, s, ext, home):
         self.ext, self.dir = ext, home / ext
         self.dir.mkdir()
-        self.ctrl = free_port()
+        self.ctrl = sip_ports()  # free for TCP
         rtp = 41000 + (int(ext) % 10) * 200 + (s.offset // 100) % 50 * 2
         (self.dir / "config").write_text(f"""poll_method epoll
 sip_listen 127.0.0.1:{sip_ports()}
