@@ -13,13 +13,15 @@
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
 
-#define HDR_MAX 1024
+#define HDR_MAX	     1024
+#define CALL_BUCKETS 8192 /* a power of two */
 
 enum leg_state { LEG_CALLING, LEG_EARLY, LEG_ANSWERED, LEG_DONE };
 
 /* One dialog: with the caller (leg a) or with one device of the callee. */
 struct leg {
 	struct call *c;
+	struct leg *hnext; /* in the Call-ID index */
 	enum leg_state state;
 	bool cancel;	      /* to be cancelled once it has answered provisionally */
 	char call_id[160];    /* ours on b legs, the caller's on a */
@@ -37,7 +39,8 @@ enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
 
 struct call {
 	struct pbx_calls *cs;
-	struct call *next;
+	struct call *prev, *next;
+	struct ctx *ctxs; /* our requests still unanswered */
 	enum call_state state;
 	struct leg a;
 	struct leg *b[PBX_MAX_FORKS];
@@ -56,7 +59,8 @@ struct call {
 /* A request we sent, until its final answer. */
 enum ctx_kind { CTX_INVITE, CTX_CANCEL, CTX_BYE, CTX_RELAY };
 struct ctx {
-	struct ctx *next;
+	struct ctx *next;  /* of the call */
+	struct ctx *hnext; /* in the branch index */
 	enum ctx_kind kind;
 	char branch[48], method[16];
 	struct call *c;
@@ -71,9 +75,39 @@ struct pbx_calls {
 	void (*send)(void *ctx, const char *buf, size_t len);
 	void *send_ctx;
 	struct call *calls;
-	int ncalls;
-	struct ctx *ctxs;
+	int ncalls, active;
+	struct leg *by_cid[CALL_BUCKETS];
+	struct ctx *by_branch[CALL_BUCKETS];
 };
+
+static unsigned hash_pl(struct sip_pl v)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < v.l; i++)
+		h = (h ^ (unsigned char)v.p[i]) * 16777619u;
+	return h & (CALL_BUCKETS - 1);
+}
+
+static unsigned hash_str(const char *s)
+{
+	return hash_pl((struct sip_pl){s, strlen(s)});
+}
+
+static void leg_index(struct pbx_calls *cs, struct leg *l)
+{
+	unsigned h = hash_str(l->call_id);
+	l->hnext = cs->by_cid[h];
+	cs->by_cid[h] = l;
+}
+
+static void leg_unindex(struct pbx_calls *cs, struct leg *l)
+{
+	for (struct leg **pp = &cs->by_cid[hash_str(l->call_id)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == l) {
+			*pp = l->hnext;
+			return;
+		}
+}
 
 static void rnd_hex(char *out, size_t bytes)
 {
@@ -165,16 +199,24 @@ static struct ctx *ctx_add(struct pbx_calls *cs, enum ctx_kind kind, const char 
 	snprintf(x->method, sizeof(x->method), "%s", method);
 	x->c = c;
 	x->leg = l;
-	x->next = cs->ctxs;
-	cs->ctxs = x;
+	x->next = c->ctxs;
+	c->ctxs = x;
+	unsigned h = hash_str(x->branch);
+	x->hnext = cs->by_branch[h];
+	cs->by_branch[h] = x;
 	return x;
 }
 
 static void ctx_free(struct pbx_calls *cs, struct ctx *x)
 {
-	for (struct ctx **pp = &cs->ctxs; *pp; pp = &(*pp)->next)
+	for (struct ctx **pp = &x->c->ctxs; *pp; pp = &(*pp)->next)
 		if (*pp == x) {
 			*pp = x->next;
+			break;
+		}
+	for (struct ctx **pp = &cs->by_branch[hash_str(x->branch)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == x) {
+			*pp = x->hnext;
 			break;
 		}
 	free(x->orig);
@@ -255,19 +297,22 @@ static void send_cancel(struct call *c, struct leg *l)
 static void call_free(struct call *c)
 {
 	struct pbx_calls *cs = c->cs;
-	for (struct call **pp = &cs->calls; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		cs->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	cs->ncalls--;
-	for (struct ctx *x = cs->ctxs, *next; x; x = next) {
-		next = x->next;
-		if (x->c == c)
-			ctx_free(cs, x);
-	}
-	for (int i = 0; i < c->nb; i++)
+	if (c->state != CALL_ENDED)
+		cs->active--;
+	while (c->ctxs)
+		ctx_free(cs, c->ctxs);
+	leg_unindex(cs, &c->a);
+	for (int i = 0; i < c->nb; i++) {
+		leg_unindex(cs, c->b[i]);
 		free(c->b[i]);
+	}
 	if (c->timer)
 		event_free(c->timer);
 	free(c->invite);
@@ -281,13 +326,14 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
 	call_free(arg);
 }
 
-/* The call is over: its record is written; it lingers a while to absorb
- * late answers (a device answering as it is cancelled gets ACK and BYE). */
+/* The call is over: its record is written; it lingers while a device that
+ * was being cancelled might still answer. */
 static void call_end(struct call *c, const char *cause, int status)
 {
 	if (c->state == CALL_ENDED)
 		return;
 	c->state = CALL_ENDED;
+	c->cs->active--;
 	struct pbx_cdr r = {.call_id = c->a.call_id,
 			    .caller = c->caller,
 			    .caller_name = c->caller_name,
@@ -302,7 +348,13 @@ static void call_end(struct call *c, const char *cause, int status)
 	if (c->timer)
 		event_free(c->timer);
 	c->timer = event_new(c->cs->base, -1, 0, on_linger, c);
-	struct timeval linger = {.tv_sec = 32};
+	bool may_answer = false;
+	for (int i = 0; i < c->nb; i++)
+		may_answer =
+			may_answer || c->b[i]->state == LEG_CALLING || c->b[i]->state == LEG_EARLY;
+	/* freed on the next turn of the loop, or after 64*T1 if a device
+	 * might still answer (it gets ACK and BYE then) */
+	struct timeval linger = {.tv_sec = may_answer ? 32 : 0};
 	if (c->timer)
 		event_add(c->timer, &linger);
 }
@@ -438,6 +490,7 @@ static void fork_to_devices(struct call *c, long long user, const struct sip_msg
 		l->cseq = l->invite_cseq = 1;
 		new_branch(l->branch);
 		c->b[c->nb++] = l;
+		leg_index(cs, l);
 		if (ctx_add(cs, CTX_INVITE, l->branch, "INVITE", c, l))
 			send_request(c, l, "INVITE", 1, l->branch,
 				     "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n",
@@ -473,8 +526,11 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 		c->invite_len = m->raw.l;
 	}
 	c->next = cs->calls;
+	if (cs->calls)
+		cs->calls->prev = c;
 	cs->calls = c;
 	cs->ncalls++;
+	cs->active++;
 	snprintf(c->caller, sizeof(c->caller), "%s", u.extension);
 	snprintf(c->caller_name, sizeof(c->caller_name), "%s", u.display_name);
 
@@ -484,6 +540,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	a->state = LEG_EARLY;
 	rnd_hex(a->local_tag, 8);
 	cpy(a->call_id, sizeof(a->call_id), sip_msg_hdr(m, SIP_HDR_CALL_ID)->value);
+	leg_index(cs, a);
 	snprintf(a->local, sizeof(a->local), "%.*s;tag=%s",
 		 (int)sip_msg_hdr(m, SIP_HDR_TO)->value.l, sip_msg_hdr(m, SIP_HDR_TO)->value.p,
 		 a->local_tag);
@@ -646,17 +703,16 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 	    !sip_param_get(v.params, "branch", &branch) ||
 	    sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &method) < 0)
 		return;
-	struct ctx *x = cs->ctxs;
+	struct ctx *x = cs->by_branch[hash_pl(branch)];
 	while (x && !(sip_pl_eq(branch, x->branch) && sip_pl_eq(method, x->method)))
-		x = x->next;
+		x = x->hnext;
 	if (!x) {
 		/* a 2xx again (our ACK was lost on UDP beyond the SBC): ACK again */
-		for (struct call *c = cs->calls; c; c = c->next)
-			for (int i = 0; i < c->nb; i++)
-				if (m->status >= 200 && m->status < 300 &&
-				    sip_pl_eq(method, "INVITE") &&
-				    sip_pl_eq(branch, c->b[i]->branch))
-					send_ack(c, c->b[i], cseq);
+		struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value;
+		for (struct leg *l = cs->by_cid[hash_pl(cid)]; l; l = l->hnext)
+			if (m->status >= 200 && m->status < 300 && sip_pl_eq(method, "INVITE") &&
+			    sip_pl_eq(cid, l->call_id) && sip_pl_eq(branch, l->branch))
+				send_ack(l->c, l, cseq);
 		return;
 	}
 	struct call *c = x->c;
@@ -684,13 +740,14 @@ static struct leg *leg_of(struct pbx_calls *cs, const struct sip_msg *m, struct 
 	struct sip_addr to;
 	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) == 0)
 		sip_param_get(to.params, "tag", &tag);
-	for (struct call *c = cs->calls; c; c = c->next) {
-		*cp = c;
-		if (sip_pl_eq(cid, c->a.call_id) && (!tag.l || sip_pl_eq(tag, c->a.local_tag)))
-			return &c->a;
-		for (int i = 0; i < c->nb; i++)
-			if (sip_pl_eq(cid, c->b[i]->call_id) && sip_pl_eq(tag, c->b[i]->local_tag))
-				return c->b[i];
+	for (struct leg *l = cs->by_cid[hash_pl(cid)]; l; l = l->hnext) {
+		if (!sip_pl_eq(cid, l->call_id))
+			continue;
+		/* a CANCEL has no tag: it can only be for the caller's leg */
+		if ((l == &l->c->a && !tag.l) || sip_pl_eq(tag, l->local_tag)) {
+			*cp = l->c;
+			return l;
+		}
 	}
 	return NULL;
 }
@@ -785,11 +842,9 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 
 void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id)
 {
-	for (struct call *c = cs->calls; c; c = c->next) {
-		bool match = sip_pl_eq(call_id, c->a.call_id);
-		for (int i = 0; i < c->nb; i++)
-			match = match || sip_pl_eq(call_id, c->b[i]->call_id);
-		if (!match || c->state != CALL_ANSWERED)
+	for (struct leg *l = cs->by_cid[hash_pl(call_id)]; l; l = l->hnext) {
+		struct call *c = l->c;
+		if (!sip_pl_eq(call_id, l->call_id) || c->state != CALL_ANSWERED)
 			continue;
 		send_bye(c, &c->a);
 		if (c->answered)
@@ -801,10 +856,7 @@ void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id)
 
 int pbx_calls_active(const struct pbx_calls *cs)
 {
-	int n = 0;
-	for (const struct call *c = cs->calls; c; c = c->next)
-		n += c->state != CALL_ENDED;
-	return n;
+	return cs->active;
 }
 
 struct pbx_calls *pbx_calls_new(struct pbx *p, struct event_base *base,
@@ -826,7 +878,5 @@ void pbx_calls_free(struct pbx_calls *cs)
 		return;
 	while (cs->calls)
 		call_free(cs->calls);
-	while (cs->ctxs)
-		ctx_free(cs, cs->ctxs);
 	free(cs);
 }

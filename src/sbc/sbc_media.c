@@ -17,10 +17,12 @@
 
 #define MEDIA_UNANSWERED_LIFE 300 /* s: a leg never answered is forgotten after this */
 #define MEDIA_PKT_MAX	      2048
+#define MEDIA_BUCKETS	      4096 /* a power of two */
 
 struct ep {
 	struct sbc_media *md;
-	struct ep *next;
+	struct ep *next, *prev;
+	struct ep *hnext; /* in the Call-ID index */
 	char ps[64], call_id[160];
 	int mline;
 	int port;
@@ -31,7 +33,9 @@ struct ep {
 	struct sockaddr_storage remote[2];
 	socklen_t rlen[2];
 	bool latched[2];
-	struct ep *peer;
+	uint64_t id;   /* unique: a peer is named by port and id, so */
+	int peer_port; /* one that has gone is never reached */
+	uint64_t peer_id;
 	bool srtp; /* the phone speaks SRTP with us */
 	struct media_sdes theirs, ours;
 	bool have_theirs, have_ours;
@@ -45,6 +49,9 @@ struct sbc_media {
 	struct event_base *base;
 	struct ep *eps;
 	int neps;
+	struct ep *by_cid[MEDIA_BUCKETS];
+	struct ep **by_port; /* (port - port_min) / 2 */
+	uint64_t next_id;
 	int port_min, port_max, next_port;
 	int timeout; /* s without media before an answered call is ended */
 	bool srtp_required;
@@ -53,6 +60,14 @@ struct sbc_media {
 	void *arg;
 	uint64_t packets;
 };
+
+static unsigned hash_pl(struct sip_pl v)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < v.l; i++)
+		h = (h ^ (unsigned char)v.p[i]) * 16777619u;
+	return h & (MEDIA_BUCKETS - 1);
+}
 
 static int64_t now_ms(void)
 {
@@ -110,6 +125,21 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 						 ((const struct sockaddr_in6 *)b)->sin6_port;
 }
 
+static struct ep *peer_of(const struct ep *e)
+{
+	const struct sbc_media *md = e->md;
+	if (e->peer_port < md->port_min || e->peer_port >= md->port_max)
+		return NULL;
+	struct ep *p = md->by_port[(e->peer_port - md->port_min) / 2];
+	return p && p->id == e->peer_id ? p : NULL;
+}
+
+static void join(struct ep *a, struct ep *b)
+{
+	a->peer_port = b->port, a->peer_id = b->id;
+	b->peer_port = a->port, b->peer_id = a->id;
+}
+
 /* ---- packets ---- */
 
 static void on_packet(evutil_socket_t fd, short what, void *arg)
@@ -144,7 +174,7 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 			e->dropped++;
 			continue;
 		}
-		struct ep *p = e->peer;
+		struct ep *p = peer_of(e);
 		if (!p || !p->rlen[k] ||
 		    (p->srtp && (!p->tx || media_srtp_protect(p->tx, buf, &len, k) < 0))) {
 			e->dropped++;
@@ -163,14 +193,20 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 static void ep_free(struct ep *e)
 {
 	struct sbc_media *md = e->md;
-	for (struct ep **pp = &md->eps; *pp; pp = &(*pp)->next)
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		md->eps = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	for (struct ep **pp = &md->by_cid[hash_pl((struct sip_pl){e->call_id, strlen(e->call_id)})];
+	     *pp; pp = &(*pp)->hnext)
 		if (*pp == e) {
-			*pp = e->next;
+			*pp = e->hnext;
 			break;
 		}
-	for (struct ep *o = md->eps; o; o = o->next)
-		if (o->peer == e)
-			o->peer = NULL;
+	if (e->port >= md->port_min && e->port < md->port_max)
+		md->by_port[(e->port - md->port_min) / 2] = NULL;
 	for (int k = 0; k < 2; k++) {
 		if (e->ev[k])
 			event_free(e->ev[k]);
@@ -224,7 +260,7 @@ static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_sto
 
 static struct ep *ep_find(struct sbc_media *md, struct sip_pl call_id, int mline)
 {
-	for (struct ep *e = md->eps; e; e = e->next)
+	for (struct ep *e = md->by_cid[hash_pl(call_id)]; e; e = e->hnext)
 		if (e->mline == mline && sip_pl_eq(call_id, e->call_id))
 			return e;
 	return NULL;
@@ -256,19 +292,28 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 	e->sig = *leg->phone;
 	unmap(&e->sig);
 	e->created = e->last_rx = now_ms();
+	e->id = ++md->next_id;
 	e->next = md->eps;
+	if (md->eps)
+		md->eps->prev = e;
 	md->eps = e;
 	md->neps++;
+	unsigned h = hash_pl(leg->call_id);
+	e->hnext = md->by_cid[h];
+	md->by_cid[h] = e;
+	md->by_port[(e->port - md->port_min) / 2] = e;
 	return e;
 }
 
 /* The endpoint an SDP from the phone system points at: one of ours. */
 static struct ep *ep_by_addr(struct sbc_media *md, const struct sockaddr_storage *a)
 {
-	for (struct ep *e = md->eps; e; e = e->next)
-		if (same_addr(&e->local, a))
-			return e;
-	return NULL;
+	int port = ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
+						  : ((const struct sockaddr_in *)a)->sin_port);
+	if (port < md->port_min || port >= md->port_max)
+		return NULL;
+	struct ep *e = md->by_port[(port - md->port_min) / 2];
+	return e && same_addr(&e->local, a) ? e : NULL;
 }
 
 /* ---- SDP ---- */
@@ -417,10 +462,8 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 			struct ep *other = NULL;
 			if (sdp_addr(sdp_media_conn(sdp, m), m->port, &a) == 0)
 				other = ep_by_addr(md, &a);
-			if (other && other != e) { /* joined: a packet crosses us once */
-				e->peer = other;
-				other->peer = e;
-			}
+			if (other && other != e) /* joined: a packet crosses us once */
+				join(e, other);
 			strip_ice(&m->s);
 			r = to_phone(md, leg, m, e, sc->crypto[i], sizeof(sc->crypto[i]));
 		}
@@ -518,11 +561,12 @@ struct sbc_media *sbc_media_new(struct event_base *base, sbc_media_timeout_cb cb
 	md->arg = arg;
 	md->port_min = md->next_port = 30000;
 	md->port_max = 35000;
+	md->by_port = calloc((size_t)(md->port_max - md->port_min) / 2 + 1, sizeof(*md->by_port));
 	md->timeout = 60;
 	md->srtp_required = true;
 	md->sweep = event_new(base, -1, EV_PERSIST, on_sweep, md);
 	struct timeval one = {.tv_sec = 1};
-	if (media_srtp_init() < 0 || !md->sweep || event_add(md->sweep, &one) < 0) {
+	if (!md->by_port || media_srtp_init() < 0 || !md->sweep || event_add(md->sweep, &one) < 0) {
 		sbc_media_free(md);
 		return NULL;
 	}
@@ -537,6 +581,7 @@ void sbc_media_free(struct sbc_media *md)
 		ep_free(md->eps);
 	if (md->sweep)
 		event_free(md->sweep);
+	free(md->by_port);
 	free(md);
 }
 

@@ -24,8 +24,8 @@
 /* How long an answered one is, to answer retransmissions from memory: T4,
  * as stateful proxies do (Kamailio's wait timer), not Timer J's 64*T1. */
 #define SIP_TX_DONE_MS	5000
-#define SIP_MAX_TXS	50000
-#define SIP_CONN_IDLE	600 /* seconds a client connection may be silent */
+#define SIP_MAX_TXS	100000 /* about 1 KiB each */
+#define SIP_CONN_IDLE	600    /* seconds a client connection may be silent */
 #define SIP_MAX_CONNS	8192
 #define SIP_TOKEN_LEN	128   /* a flow token in base64url, and its NUL */
 #define SIP_TXN_BUCKETS 16384 /* a power of two */

@@ -135,18 +135,20 @@ bool sip_auth_response_ok(const struct sip_auth_creds *c, const char *expected)
 
 /* ---- nonces ---- */
 
-#define NONCE_RAW   32 /* 8 time, 8 random, 16 MAC */
-#define NONCE_SLOTS 8192
+#define NONCE_RAW   32	  /* 8 time, 8 random, 16 MAC */
+#define NONCE_SLOTS 65536 /* 2 MiB */
+#define NONCE_WAYS  8	  /* a nonce may sit in any slot of its set of 8 */
 
 struct nonce_slot {
 	unsigned char id[16]; /* the nonce's MAC */
 	uint64_t nc;
-	time_t made;
+	uint64_t seq; /* when it was made, in nonces: the oldest of a set goes first */
 };
 
 struct sip_nonces {
 	unsigned char key[crypto_auth_hmacsha256_KEYBYTES];
 	int lifetime;
+	uint64_t made;
 	struct nonce_slot slots[NONCE_SLOTS];
 };
 
@@ -181,11 +183,12 @@ static void nonce_mac(struct sip_nonces *n, const unsigned char *tr, const char 
 	memcpy(mac, full, 16);
 }
 
-static struct nonce_slot *nonce_slot(struct sip_nonces *n, const unsigned char id[16])
+/* The set of slots a nonce may be tracked in. */
+static struct nonce_slot *nonce_set(struct sip_nonces *n, const unsigned char id[16])
 {
 	uint32_t h;
 	memcpy(&h, id, sizeof(h));
-	return &n->slots[h % NONCE_SLOTS];
+	return &n->slots[(h % (NONCE_SLOTS / NONCE_WAYS)) * NONCE_WAYS];
 }
 
 void sip_nonces_make(struct sip_nonces *n, const char *realm, time_t now, char out[SIP_NONCE_LEN])
@@ -196,11 +199,15 @@ void sip_nonces_make(struct sip_nonces *n, const char *realm, time_t now, char o
 		raw[i] = (unsigned char)(t >> (56 - 8 * i));
 	randombytes_buf(raw + 8, 8);
 	nonce_mac(n, raw, realm, raw + 16);
-	/* Tracked from birth, so a count can be checked; a newer nonce takes the slot. */
-	struct nonce_slot *s = nonce_slot(n, raw + 16);
+	/* Tracked from birth, so a count can be checked; it takes the slot of
+	 * the oldest nonce of its set (which then gets stale=true if used again) */
+	struct nonce_slot *set = nonce_set(n, raw + 16), *s = set;
+	for (int i = 1; i < NONCE_WAYS; i++)
+		if (set[i].seq < s->seq)
+			s = &set[i];
 	memcpy(s->id, raw + 16, 16);
 	s->nc = 0;
-	s->made = now;
+	s->seq = ++n->made;
 	sodium_bin2base64(out, SIP_NONCE_LEN, raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
@@ -248,8 +255,11 @@ int sip_nonces_use(struct sip_nonces *n, struct sip_pl nonce, struct sip_pl nc)
 		if (*end)
 			count = -1;
 	}
-	struct nonce_slot *s = nonce_slot(n, raw + 16);
-	if (count <= 0 || memcmp(s->id, raw + 16, 16) != 0 || (uint64_t)count <= s->nc)
+	struct nonce_slot *set = nonce_set(n, raw + 16), *s = NULL;
+	for (int i = 0; i < NONCE_WAYS && !s; i++)
+		if (set[i].seq && memcmp(set[i].id, raw + 16, 16) == 0)
+			s = &set[i];
+	if (count <= 0 || !s || (uint64_t)count <= s->nc)
 		return -1;
 	s->nc = (uint64_t)count;
 	return 0;
