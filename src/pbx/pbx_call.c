@@ -10,11 +10,13 @@
 
 #include "../core/core_log.h"
 #include "../sip/sip_build.h"
+#include "../sip/sip_dialog.h"
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
 
-#define HDR_MAX	     1024
-#define CALL_BUCKETS 8192 /* a power of two */
+#define HDR_MAX		 1024
+#define PBX_CALL_MSG_MAX 65536
+#define CALL_BUCKETS	 8192 /* a power of two */
 
 enum leg_state { LEG_CALLING, LEG_EARLY, LEG_ANSWERED, LEG_DONE };
 
@@ -23,15 +25,9 @@ struct leg {
 	struct call *c;
 	struct leg *hnext; /* in the Call-ID index */
 	enum leg_state state;
-	bool cancel;	      /* to be cancelled once it has answered provisionally */
-	char call_id[160];    /* ours on b legs, the caller's on a */
-	char local[HDR_MAX];  /* From of our requests on this leg, with our tag */
-	char remote[HDR_MAX]; /* To of our requests, with their tag once known */
-	char local_tag[24];
-	char target[HDR_MAX]; /* the remote Contact URI */
-	char route[HDR_MAX];  /* "Route: ...\r\n" lines */
-	uint32_t cseq;	      /* our last CSeq on this leg */
-	char branch[48];      /* b: our INVITE */
+	bool cancel;	     /* to be cancelled once it has answered provisionally */
+	struct sip_dialog d; /* Call-ID: ours on b legs, the caller's on a */
+	char branch[48];     /* b: our INVITE */
 	uint32_t invite_cseq;
 };
 
@@ -95,14 +91,14 @@ static unsigned hash_str(const char *s)
 
 static void leg_index(struct pbx_calls *cs, struct leg *l)
 {
-	unsigned h = hash_str(l->call_id);
+	unsigned h = hash_str(l->d.call_id);
 	l->hnext = cs->by_cid[h];
 	cs->by_cid[h] = l;
 }
 
 static void leg_unindex(struct pbx_calls *cs, struct leg *l)
 {
-	for (struct leg **pp = &cs->by_cid[hash_str(l->call_id)]; *pp; pp = &(*pp)->hnext)
+	for (struct leg **pp = &cs->by_cid[hash_str(l->d.call_id)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == l) {
 			*pp = l->hnext;
 			return;
@@ -114,12 +110,6 @@ static void rnd_hex(char *out, size_t bytes)
 	unsigned char r[16];
 	randombytes_buf(r, bytes);
 	sodium_bin2hex(out, bytes * 2 + 1, r, bytes);
-}
-
-static void send_evbuffer(struct pbx_calls *cs, struct evbuffer *b)
-{
-	size_t len = evbuffer_get_length(b);
-	cs->send(cs->send_ctx, (const char *)evbuffer_pullup(b, -1), len);
 }
 
 static void cpy(char *dst, size_t cap, struct sip_pl pl)
@@ -184,7 +174,7 @@ static void respond_caller(struct call *c, int status, const char *reason, struc
 		snprintf(extra + l, sizeof(extra) - l,
 			 "%sAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n", c->a_rr);
 	}
-	respond(c->cs, inv, status, reason, c->a.local_tag, extra, body, ctype);
+	respond(c->cs, inv, status, reason, c->a.d.local_tag, extra, body, ctype);
 	free(inv);
 }
 
@@ -224,29 +214,23 @@ static void ctx_free(struct pbx_calls *cs, struct ctx *x)
 }
 
 /* A request within a leg's dialog (or, for INVITE on a b leg, creating it). */
+/* A request within a leg's dialog (or, for INVITE on a b leg, creating it);
+ * cseq 0 takes the leg's next number. */
 static void send_request(struct call *c, struct leg *l, const char *method, uint32_t cseq,
 			 const char *branch, const char *extra, struct sip_pl body,
 			 struct sip_pl ctype)
 {
-	struct evbuffer *b = evbuffer_new();
-	if (!b)
-		return;
-	char contact[HDR_MAX];
-	contact_of(c->cs, contact, sizeof(contact));
-	evbuffer_add_printf(b,
-			    "%s %s SIP/2.0\r\nVia: SIP/2.0/TCP pbx.invalid;branch=%s\r\n"
-			    "Max-Forwards: 70\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
-			    "CSeq: %u %s\r\n%s%s",
-			    method, l->target, branch, l->route, l->local, l->remote, l->call_id,
-			    cseq, method,
-			    strcmp(method, "ACK") && strcmp(method, "CANCEL") ? contact : "",
-			    extra ? extra : "");
-	if (body.l)
-		evbuffer_add_printf(b, "Content-Type: %.*s\r\n", (int)ctype.l, ctype.p);
-	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", body.l);
-	evbuffer_add(b, body.p, body.l);
-	send_evbuffer(c->cs, b);
-	evbuffer_free(b);
+	static char out[PBX_CALL_MSG_MAX];
+	char via[96], contact[256];
+	snprintf(via, sizeof(via), "SIP/2.0/TCP pbx.invalid;branch=%s", branch);
+	snprintf(contact, sizeof(contact), "<sip:pbx@%s>", c->cs->p->name);
+	bool own = strcmp(method, "ACK") && strcmp(method, "CANCEL");
+	int n = sip_dialog_request(&l->d, method, cseq, via, own ? contact : NULL, extra, body,
+				   ctype, out, sizeof(out));
+	if (n > 0)
+		c->cs->send(c->cs->send_ctx, out, (size_t)n);
+	else
+		log_warn("call %s: a %s does not fit", l->d.call_id, method);
 }
 
 static void new_branch(char out[48])
@@ -261,8 +245,7 @@ static void send_bye(struct call *c, struct leg *l)
 	char branch[48];
 	new_branch(branch);
 	if (ctx_add(c->cs, CTX_BYE, branch, "BYE", c, l))
-		send_request(c, l, "BYE", ++l->cseq, branch, NULL, (struct sip_pl){0},
-			     (struct sip_pl){0});
+		send_request(c, l, "BYE", 0, branch, NULL, (struct sip_pl){0}, (struct sip_pl){0});
 	l->state = LEG_DONE;
 }
 
@@ -283,14 +266,14 @@ static void send_cancel(struct call *c, struct leg *l)
 	if (l->state != LEG_EARLY)
 		return;
 	char remote[HDR_MAX];
-	snprintf(remote, sizeof(remote), "%s", l->remote);
-	char *tag = strstr(l->remote, ";tag=");
+	snprintf(remote, sizeof(remote), "%s", l->d.remote);
+	char *tag = strstr(l->d.remote, ";tag=");
 	if (tag)
 		*tag = '\0';
 	if (ctx_add(c->cs, CTX_CANCEL, l->branch, "CANCEL", c, l))
 		send_request(c, l, "CANCEL", l->invite_cseq, l->branch, NULL, (struct sip_pl){0},
 			     (struct sip_pl){0});
-	snprintf(l->remote, sizeof(l->remote), "%s", remote);
+	snprintf(l->d.remote, sizeof(l->d.remote), "%s", remote);
 	l->state = LEG_DONE;
 }
 
@@ -334,7 +317,7 @@ static void call_end(struct call *c, const char *cause, int status)
 		return;
 	c->state = CALL_ENDED;
 	c->cs->active--;
-	struct pbx_cdr r = {.call_id = c->a.call_id,
+	struct pbx_cdr r = {.call_id = c->a.d.call_id,
 			    .caller = c->caller,
 			    .caller_name = c->caller_name,
 			    .callee = c->callee,
@@ -344,7 +327,7 @@ static void call_end(struct call *c, const char *cause, int status)
 			    .end = time(NULL),
 			    .status = status};
 	pbx_cdr_write(c->cs->p->db, &r);
-	log_info("call %s: %s → %s ended (%s)", c->a.call_id, c->caller, c->callee, cause);
+	log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee, cause);
 	if (c->timer)
 		event_free(c->timer);
 	c->timer = event_new(c->cs->base, -1, 0, on_linger, c);
@@ -470,10 +453,9 @@ static void fork_to_devices(struct call *c, long long user, const struct sip_msg
 		if (!l)
 			break;
 		l->c = c;
-		rnd_hex(l->local_tag, 8);
-		char cid[33];
+		char tag[17], cid[33], from[HDR_MAX], to[256];
+		rnd_hex(tag, 8);
 		rnd_hex(cid, 16);
-		snprintf(l->call_id, sizeof(l->call_id), "%s", cid);
 		/* the caller as the phone system knows it (the name from the user
 		 * list, else what the phone presented), as authenticated */
 		char name[160] = "";
@@ -481,13 +463,13 @@ static void fork_to_devices(struct call *c, long long user, const struct sip_msg
 				      ? (struct sip_pl){c->caller_name, strlen(c->caller_name)}
 				      : fa.display,
 			      name, sizeof(name));
-		snprintf(l->local, sizeof(l->local), "%s<sip:%s@%s>;tag=%s", name, c->caller,
-			 cs->p->name, l->local_tag);
-		snprintf(l->remote, sizeof(l->remote), "<sip:%s@%s>", c->callee, cs->p->name);
-		snprintf(l->target, sizeof(l->target), "%s", contact);
-		if (path && *path)
-			snprintf(l->route, sizeof(l->route), "Route: %s\r\n", path);
-		l->cseq = l->invite_cseq = 1;
+		snprintf(from, sizeof(from), "%s<sip:%s@%s>", name, c->caller, cs->p->name);
+		snprintf(to, sizeof(to), "<sip:%s@%s>", c->callee, cs->p->name);
+		if (sip_dialog_uac(&l->d, cid, from, tag, to, contact, path ? path : "", 1) < 0) {
+			free(l);
+			continue;
+		}
+		l->invite_cseq = 1;
 		new_branch(l->branch);
 		c->b[c->nb++] = l;
 		leg_index(cs, l);
@@ -538,34 +520,30 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	struct leg *a = &c->a;
 	a->c = c;
 	a->state = LEG_EARLY;
-	rnd_hex(a->local_tag, 8);
-	cpy(a->call_id, sizeof(a->call_id), sip_msg_hdr(m, SIP_HDR_CALL_ID)->value);
+	char tag[17];
+	rnd_hex(tag, 8);
+	if (sip_dialog_uas(&a->d, m, tag) < 0) {
+		/* no Contact, or values beyond our limits: not a call we can keep */
+		respond(cs, m, 400, "Missing or oversized dialog headers", tag, NULL,
+			(struct sip_pl){0}, (struct sip_pl){0});
+		a->d.call_id[0] = '\0';
+		leg_index(cs, a);
+		call_end(c, "failed", 400);
+		return;
+	}
 	leg_index(cs, a);
-	snprintf(a->local, sizeof(a->local), "%.*s;tag=%s",
-		 (int)sip_msg_hdr(m, SIP_HDR_TO)->value.l, sip_msg_hdr(m, SIP_HDR_TO)->value.p,
-		 a->local_tag);
-	cpy(a->remote, sizeof(a->remote), sip_msg_hdr(m, SIP_HDR_FROM)->value);
 	struct sip_addr ca;
 	struct sip_pl rest, ruser = {0};
 	const struct sip_hdr *contact = sip_msg_hdr(m, SIP_HDR_CONTACT);
-	if (contact && sip_addr_parse(&ca, contact->value, &rest) == 0)
-		cpy(a->target, sizeof(a->target), ca.uri_pl);
-	size_t ro = 0, ao = 0;
+	sip_addr_parse(&ca, contact->value, &rest);
+	size_t ao = 0;
 	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_RECORD_ROUTE); h;
 	     h = sip_msg_hdr_next(m, h)) {
-		int k = snprintf(a->route + ro, sizeof(a->route) - ro, "Route: %.*s\r\n",
-				 (int)h->value.l, h->value.p);
 		int j = snprintf(c->a_rr + ao, sizeof(c->a_rr) - ao, "Record-Route: %.*s\r\n",
 				 (int)h->value.l, h->value.p);
-		if (k > 0 && (size_t)k < sizeof(a->route) - ro)
-			ro += (size_t)k;
 		if (j > 0 && (size_t)j < sizeof(c->a_rr) - ao)
 			ao += (size_t)j;
 	}
-	uint32_t cseq;
-	struct sip_pl meth;
-	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
-
 	struct sip_uri ru;
 	if (sip_uri_parse(&ru, m->ruri) == 0)
 		ruser = ru.user;
@@ -577,7 +555,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 		call_end(c, "not_found", 404);
 		return;
 	}
-	fork_to_devices(c, callee, m, a->target[0] ? ca.uri_pl : (struct sip_pl){0});
+	fork_to_devices(c, callee, m, ca.uri_pl);
 	if (c->nb == 0) {
 		respond_caller(c, 480, NULL, (struct sip_pl){0}, (struct sip_pl){0});
 		call_end(c, "unavailable", 480);
@@ -592,7 +570,8 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	struct timeval tv = {.tv_sec = ring};
 	if (c->timer)
 		event_add(c->timer, &tv);
-	log_info("call %s: %s → %s, ringing %d device(s)", a->call_id, c->caller, c->callee, c->nb);
+	log_info("call %s: %s → %s, ringing %d device(s)", a->d.call_id, c->caller, c->callee,
+		 c->nb);
 }
 
 /* ---- answers from devices ---- */
@@ -615,22 +594,14 @@ static void b_answered(struct call *c, struct leg *l, const struct sip_msg *m)
 		if (c->b[i] != l)
 			send_cancel(c, c->b[i]);
 	respond_caller(c, 200, NULL, m->body, ct ? ct->value : (struct sip_pl){0});
-	log_info("call %s: answered by %s", c->a.call_id, c->callee);
+	log_info("call %s: answered by %s", c->a.d.call_id, c->callee);
 }
 
 static void b_invite_response(struct call *c, struct leg *l, const struct sip_msg *m)
 {
-	/* the device's tag and Contact make the dialog (early or confirmed) */
-	const struct sip_hdr *to = sip_msg_hdr(m, SIP_HDR_TO);
-	const struct sip_hdr *contact = sip_msg_hdr(m, SIP_HDR_CONTACT);
-	struct sip_addr a;
-	struct sip_pl rest, tag;
-	if (m->status > 100 && sip_addr_parse(&a, to->value, &rest) == 0 &&
-	    sip_param_get(a.params, "tag", &tag))
-		cpy(l->remote, sizeof(l->remote), to->value);
-	if (contact && m->status > 100 && m->status < 300 &&
-	    sip_addr_parse(&a, contact->value, &rest) == 0)
-		cpy(l->target, sizeof(l->target), a.uri_pl);
+	/* a provisional answer with a tag, or a 2xx, makes the dialog (§12.1.2) */
+	if (m->status > 100 && m->status < 300)
+		sip_dialog_uac_answer(&l->d, m);
 	if (m->status < 200) {
 		if (m->status == 100)
 			return;
@@ -682,7 +653,7 @@ static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip
 	if (m->status < 300)
 		contact_of(cs, extra, sizeof(extra));
 	if (from)
-		respond(cs, orig, m->status, NULL, from->local_tag, extra, m->body,
+		respond(cs, orig, m->status, NULL, from->d.local_tag, extra, m->body,
 			ct ? ct->value : (struct sip_pl){0});
 	if (sip_pl_eq(orig->method, "INVITE") && m->status < 300) {
 		uint32_t n;
@@ -711,7 +682,7 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 		struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value;
 		for (struct leg *l = cs->by_cid[hash_pl(cid)]; l; l = l->hnext)
 			if (m->status >= 200 && m->status < 300 && sip_pl_eq(method, "INVITE") &&
-			    sip_pl_eq(cid, l->call_id) && sip_pl_eq(branch, l->branch))
+			    sip_pl_eq(cid, l->d.call_id) && sip_pl_eq(branch, l->branch))
 				send_ack(l->c, l, cseq);
 		return;
 	}
@@ -741,10 +712,10 @@ static struct leg *leg_of(struct pbx_calls *cs, const struct sip_msg *m, struct 
 	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) == 0)
 		sip_param_get(to.params, "tag", &tag);
 	for (struct leg *l = cs->by_cid[hash_pl(cid)]; l; l = l->hnext) {
-		if (!sip_pl_eq(cid, l->call_id))
+		if (!sip_pl_eq(cid, l->d.call_id))
 			continue;
 		/* a CANCEL has no tag: it can only be for the caller's leg */
-		if ((l == &l->c->a && !tag.l) || sip_pl_eq(tag, l->local_tag)) {
+		if ((l == &l->c->a && !tag.l) || sip_pl_eq(tag, l->d.local_tag)) {
 			*cp = l->c;
 			return l;
 		}
@@ -760,7 +731,7 @@ static void on_cancel(struct pbx_calls *cs, const struct sip_msg *m)
 		respond_plain(cs, m, 481, NULL);
 		return;
 	}
-	respond_plain(cs, m, 200, c->a.local_tag);
+	respond_plain(cs, m, 200, c->a.d.local_tag);
 	if (c->state != CALL_RINGING)
 		return;
 	for (int i = 0; i < c->nb; i++)
@@ -799,7 +770,7 @@ static void relay_request(struct pbx_calls *cs, struct call *c, struct leg *l,
 	memcpy(x->orig, m->raw.p, m->raw.l);
 	x->orig_len = m->raw.l;
 	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
-	send_request(c, other, method, ++other->cseq, branch, NULL, m->body,
+	send_request(c, other, method, 0, branch, NULL, m->body,
 		     ct ? ct->value : (struct sip_pl){0});
 }
 
@@ -830,6 +801,11 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 	}
 	if (sip_pl_eq(m->method, "ACK"))
 		return; /* the devices' 2xx were acknowledged by us already */
+	if (sip_dialog_remote_cseq(&l->d, m) < 0) {
+		respond(cs, m, 500, "CSeq Out Of Order", NULL, NULL, (struct sip_pl){0},
+			(struct sip_pl){0});
+		return;
+	}
 	if (c->state == CALL_ENDED) {
 		respond_plain(cs, m, 481, NULL);
 		return;
@@ -844,7 +820,7 @@ void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id)
 {
 	for (struct leg *l = cs->by_cid[hash_pl(call_id)]; l; l = l->hnext) {
 		struct call *c = l->c;
-		if (!sip_pl_eq(call_id, l->call_id) || c->state != CALL_ANSWERED)
+		if (!sip_pl_eq(call_id, l->d.call_id) || c->state != CALL_ANSWERED)
 			continue;
 		send_bye(c, &c->a);
 		if (c->answered)

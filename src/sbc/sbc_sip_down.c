@@ -195,9 +195,19 @@ static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *
 	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
 	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* status line */
 	evbuffer_add(b, t->vias, strlen(t->vias));
+	/* The phone echoes the Record-Route we gave it (our outside address);
+	 * the phone system gets the flow token instead, so its dialog's route
+	 * set (§12.1.2) leads back to this very connection. */
+	bool rr = m->status > 100 && m->status < 300 &&
+		  (strcmp(t->method, "INVITE") == 0 || strcmp(t->method, "SUBSCRIBE") == 0 ||
+		   strcmp(t->method, "REFER") == 0);
+	if (rr) {
+		char token[SIP_TOKEN_LEN];
+		sbc_sip_token_make(s, &t->flow, token);
+		evbuffer_add_printf(b, "Record-Route: <sip:%s@sbc.invalid;lr>\r\n", token);
+	}
 	for (int i = 0; i < m->nhdr; i++) {
 		const struct sip_hdr *h = &m->hdr[i];
-		/* the phone's Record-Route holds ours: the phone system routes by token */
 		if (h == top || sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH ||
 		    h->id == SIP_HDR_RECORD_ROUTE)
 			continue;

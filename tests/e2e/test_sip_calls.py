@@ -234,6 +234,9 @@ def test_hold_and_resume_pass_through(srv):
         up = b.request("UPDATE")
         b.answer(up, 200, body=b.sdp("recvonly"))
         assert a.response("UPDATE").status == 200
+        # a request with a CSeq below the last one is out of order (RFC 3261 12.2.2)
+        a.in_dialog(call, "INFO", cseq=2)
+        assert a.response("INFO").status == 500
         a.in_dialog(call, "BYE")
         b.answer(b.request("BYE"), 200)
         assert a.response("BYE").status == 200
