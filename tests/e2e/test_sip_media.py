@@ -103,6 +103,15 @@ def listening(port):
     return bool(out.strip())
 
 
+def relay_sockets(s):
+    """UDP sockets the server holds in the relay range (the test's own phones
+    may have ports there too)."""
+    lo, hi = 30000 + s.offset, 35000 + s.offset
+    out = subprocess.run(["ss", "-Hulpn", f"( sport >= :{lo} and sport < :{hi} )"],
+                         capture_output=True, text=True).stdout
+    return len([l for l in out.splitlines() if l.strip() and 'python3' not in l])
+
+
 def test_rtp_relayed_both_ways_through_the_sbc_only(srv):
     a, b = MediaPhone(srv, "100", "udp"), MediaPhone(srv, "101", "tcp")
     try:
@@ -140,6 +149,8 @@ def test_rtp_relayed_both_ways_through_the_sbc_only(srv):
             b.rtp.recvfrom(2048)
         intruder.close()
         assert listening(a_port) and listening(b_port)
+        # one port pair per phone, joined directly: not four, as relaying to ourselves would be
+        assert relay_sockets(srv) == 4
         hang_up(a, b, call)
         time.sleep(0.3)
         assert not listening(a_port) and not listening(b_port)  # freed on BYE
@@ -174,6 +185,27 @@ def test_srtp_phone_talks_to_rtp_phone_with_fresh_keys(srv):
             while True:
                 assert b.rtp.recvfrom(2048)[0][12:] != b"F" * 160
         hang_up(a, b, call)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_ports_freed_when_the_caller_cancels(srv):
+    a, b = MediaPhone(srv, "100", "udp"), MediaPhone(srv, "101", "tcp")
+    try:
+        call = a.call("101")
+        inv = b.request("INVITE")
+        c = b.accept(inv)
+        b.answer(inv, 180, tag=c["tag"])
+        assert a.response("INVITE").status == 180
+        assert relay_sockets(srv) == 4  # both legs have their pairs while it rings
+        a.cancel(call)
+        assert a.response("CANCEL").status == 200
+        b.answer(b.request("CANCEL"), 200)
+        b.answer(inv, 487, tag=c["tag"])
+        assert a.response("INVITE").status == 487
+        time.sleep(0.3)
+        assert relay_sockets(srv) == 0
     finally:
         a.close()
         b.close()
