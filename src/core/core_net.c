@@ -86,6 +86,49 @@ static int net_listen(const char *addr, int port, int type, char *err, size_t er
 	return fd;
 }
 
+int core_net_port_taken(const char *addr, int port, bool udp)
+{
+	/* A plain bind, without SO_REUSEPORT (and for UDP without SO_REUSEADDR,
+	 * which would let UDP share): it fails where anyone listens already. */
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	const char *a = addr && *addr ? addr : "::";
+	char bare[CORE_NET_ADDR_LEN];
+	if (a[0] == '[') {
+		snprintf(bare, sizeof(bare), "%s", a + 1);
+		char *e = strchr(bare, ']');
+		if (e)
+			*e = '\0';
+		a = bare;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	socklen_t sl;
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		sl = sizeof(*s6);
+	} else if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		sl = sizeof(*s4);
+	} else {
+		return 0;
+	}
+	int fd = socket(ss.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0; /* no such family here: nothing to be taken */
+	int one = 1, zero = 0;
+	if (!udp) /* a connection of ours in TIME_WAIT is no owner */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, strcmp(a, "::") ? &one : &zero,
+			   sizeof(int));
+	int taken = bind(fd, (struct sockaddr *)&ss, sl) < 0 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
 int core_net_listen_unix(const char *path, int mode)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};

@@ -6,6 +6,7 @@
 #ifndef CORE_NET_H
 #define CORE_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -20,6 +21,9 @@ int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen);
 int core_net_listen_udp(const char *addr, int port, char *err, size_t errlen);
 /* A non-blocking listening Unix socket; a stale file at path is replaced. */
 int core_net_listen_unix(const char *path, int mode);
+/* 1 if somebody listens on addr:port already (our sockets share ports with
+ * SO_REUSEPORT, so a second server would otherwise join silently). */
+int core_net_port_taken(const char *addr, int port, bool udp);
 /* A non-blocking, connecting Unix stream socket; -errno on failure. */
 int core_net_connect_unix(const char *path);
 /* "1.2.3.4" or "::1" (IPv4-mapped IPv6 shown as IPv4). */

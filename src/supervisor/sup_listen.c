@@ -135,6 +135,18 @@ int sup_listen_bind(struct sup *s, json_t *mgmt_ifaces, json_t *sbc_ifaces, stru
 			const char *addr = json_string_value(a);
 			int port = sup_services[k].port + s->opt.port_offset;
 			char why[256];
+			if (s->first_bind && core_net_port_taken(addr, port, sup_services[k].udp)) {
+				bool v6 = strchr(addr, ':') != NULL;
+				snprintf(err, errlen,
+					 "cannot listen on %s%s%s:%d%s: Address already in use "
+					 "(%s). Is another zentrale running with the same "
+					 "--port-offset? Stop it, or start with --port-offset N or "
+					 "--listen ADDR",
+					 v6 ? "[" : "", addr, v6 ? "]" : "", port,
+					 sup_services[k].udp ? "/udp" : "", sup_services[k].label);
+				json_decref(addrs);
+				goto fail;
+			}
 			int fd = sup_services[k].udp
 					 ? core_net_listen_udp(addr, port, why, sizeof(why))
 					 : core_net_listen_tcp(addr, port, why, sizeof(why));

@@ -120,7 +120,9 @@ int sup_run(struct sup_options *opt)
 	if (s.uid && core_proc_drop_privileges(s.uid, s.gid, true) < 0)
 		goto out;
 	json_t *mg = sup_listen_config(&s, "management"), *sb = sup_listen_config(&s, "sbc");
+	s.first_bind = true;
 	int r = sup_listen_bind(&s, mg, sb, s.sockets, &s.nsockets, err, sizeof(err));
+	s.first_bind = false;
 	json_decref(mg);
 	json_decref(sb);
 	if (r < 0) {

@@ -73,6 +73,7 @@ struct sup {
 	struct sup_socket sockets[SUP_MAX_SOCKETS];
 	int nsockets;
 	bool stopping;
+	bool first_bind; /* at start: ports must be free, not shared */
 	struct event *kill_timer;
 	json_t *sip_blocked; /* last IPC_SBC_BLOCKS list */
 	uid_t uid;	     /* 0 when not dropping privileges */

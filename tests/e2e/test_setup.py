@@ -116,3 +116,17 @@ def test_usage_errors_exit_nonzero():
     assert subprocess.run([BIN, "bogus"], capture_output=True).returncode == 2
     r = subprocess.run([BIN, "version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("zentrale ")
+
+
+def test_a_second_server_on_the_same_ports_is_refused(server):
+    """Our listeners share ports with SO_REUSEPORT (to move between
+    interfaces); a second server of the same user must not join them."""
+    other = Server(offset=server.offset)
+    try:
+        r = subprocess.run(other.command(), capture_output=True, text=True, timeout=20,
+                           env=other.env)
+        assert r.returncode != 0
+        assert "Address already in use" in r.stderr and "another zentrale" in r.stderr, r.stderr
+    finally:
+        other.cleanup()
+    assert curl("GET", server.mgmt("/system")).status == 401  # the first one serves on
