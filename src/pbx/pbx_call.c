@@ -48,6 +48,9 @@ struct call {
 	char caller[72], caller_name[128], callee[72];
 	time_t start, answer;
 	bool early_sent;     /* a 183 with SDP went to the caller */
+	bool late_offer;     /* the caller's INVITE had no SDP */
+	struct leg *ack_leg; /* an ACK owed to this leg, with the SDP of the other's ACK */
+	uint32_t ack_cseq;
 	bool busy, declined; /* what failed devices said */
 	struct event *timer; /* ringing too long; later: linger before freeing */
 };
@@ -249,11 +252,25 @@ static void send_bye(struct call *c, struct leg *l)
 	l->state = LEG_DONE;
 }
 
-static void send_ack(struct call *c, struct leg *l, uint32_t cseq)
+static void send_ack_body(struct call *c, struct leg *l, uint32_t cseq, struct sip_pl body,
+			  struct sip_pl ctype)
 {
 	char branch[48];
 	new_branch(branch);
-	send_request(c, l, "ACK", cseq, branch, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+	send_request(c, l, "ACK", cseq, branch, NULL, body, ctype);
+}
+
+static void send_ack(struct call *c, struct leg *l, uint32_t cseq)
+{
+	send_ack_body(c, l, cseq, (struct sip_pl){0}, (struct sip_pl){0});
+}
+
+/* A late offer (an INVITE without SDP) gets its answer in the ACK: the ACK
+ * of the other leg's 2xx waits for it. */
+static void owe_ack(struct call *c, struct leg *l, uint32_t cseq)
+{
+	c->ack_leg = l;
+	c->ack_cseq = cseq;
 }
 
 /* CANCEL has the INVITE's branch, Call-ID, From, To (without tag) and CSeq number. */
@@ -515,6 +532,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	cs->active++;
 	snprintf(c->caller, sizeof(c->caller), "%s", u.extension);
 	snprintf(c->caller_name, sizeof(c->caller_name), "%s", u.display_name);
+	c->late_offer = m->body.l == 0;
 
 	/* the a leg, as its callee side (RFC 3261 12.1.1) */
 	struct leg *a = &c->a;
@@ -580,11 +598,15 @@ static void b_answered(struct call *c, struct leg *l, const struct sip_msg *m)
 {
 	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
 	l->state = LEG_ANSWERED;
-	send_ack(c, l, l->invite_cseq);
 	if (c->state != CALL_RINGING) { /* someone else was quicker, or the caller gave up */
+		send_ack(c, l, l->invite_cseq);
 		send_bye(c, l);
 		return;
 	}
+	if (c->late_offer && m->body.l)
+		owe_ack(c, l, l->invite_cseq); /* the caller's ACK brings the answer */
+	else
+		send_ack(c, l, l->invite_cseq);
 	c->state = CALL_ANSWERED;
 	c->answered = l;
 	c->answer = time(NULL);
@@ -659,7 +681,10 @@ static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip
 		uint32_t n;
 		struct sip_pl meth;
 		sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth);
-		send_ack(c, x->leg, n);
+		if (!orig->body.l && m->body.l)
+			owe_ack(c, x->leg, n); /* a re-INVITE without SDP: answer in the ACK */
+		else
+			send_ack(c, x->leg, n);
 	}
 	free(orig);
 }
@@ -799,8 +824,17 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 			respond_plain(cs, m, 481, NULL);
 		return;
 	}
-	if (sip_pl_eq(m->method, "ACK"))
-		return; /* the devices' 2xx were acknowledged by us already */
+	if (sip_pl_eq(m->method, "ACK")) {
+		/* mostly ours to absorb (we ACK 2xx ourselves); the ACK with the
+		 * answer to a late offer is passed on */
+		if (c->ack_leg && c->ack_leg != l) {
+			const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+			send_ack_body(c, c->ack_leg, c->ack_cseq, m->body,
+				      ct ? ct->value : (struct sip_pl){0});
+			c->ack_leg = NULL;
+		}
+		return;
+	}
 	if (sip_dialog_remote_cseq(&l->d, m) < 0) {
 		respond(cs, m, 500, "CSeq Out Of Order", NULL, NULL, (struct sip_pl){0},
 			(struct sip_pl){0});

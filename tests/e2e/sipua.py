@@ -171,13 +171,14 @@ class Phone:
                   f"To: {r.h('to')}\r\nCall-ID: {call['call_id']}\r\n"
                   f"CSeq: {call['cseq']} ACK\r\nContent-Length: 0\r\n\r\n")
 
-    def confirm(self, call, r):
-        """The dialog from a 2xx (as caller), and its ACK."""
+    def confirm(self, call, r, body=""):
+        """The dialog from a 2xx (as caller), and its ACK (with the answer to
+        the 2xx's offer, after a late offer)."""
         call["remote"] = r.h("to")
         call["target"] = uri_of(r.h("contact"))
         call["route"] = list(reversed(hdrs(r.headers, "record-route")))
         call["local"] = f"<sip:{self.user}@{self.domain}>;tag={call['tag']}"
-        self.in_dialog(call, "ACK", cseq=call["cseq"])
+        self.in_dialog(call, "ACK", body=body, cseq=call["cseq"])
 
     def accept(self, req):
         """The dialog from an INVITE we received (as callee)."""

@@ -211,6 +211,34 @@ def test_ports_freed_when_the_caller_cancels(srv):
         b.close()
 
 
+def test_late_offer_media_flows(srv):
+    """An INVITE without SDP: the callee offers in its 2xx, the caller answers
+    in the ACK, which the B2BUA passes on; media then crosses as usual."""
+    a, b = MediaPhone(srv, "100", "udp"), MediaPhone(srv, "101", "tcp")
+    try:
+        call = a.call("101", body="")
+        inv = b.request("INVITE")
+        assert inv.body == b""
+        bc = b.accept(inv)
+        b.answer(inv, 200, body=b.sdp(), tag=bc["tag"])
+        ok = call["resp"] if call["resp"].status == 200 else a.response("INVITE")
+        assert ok.status == 200
+        a_addr, a_port, _, _ = media_of(ok.body)  # the offer, rewritten for A
+        a.confirm(call, ok, body=a.sdp())
+        ack = b.request("ACK")
+        b_addr, b_port, _, _ = media_of(ack.body)  # A's answer, rewritten for B
+        assert a_port != b.rtp_port and b_port != a.rtp_port
+        for i in range(3):
+            a.rtp.sendto(rtp(i, b"L" * 160), (a_addr, a_port))
+        assert b.rtp.recvfrom(2048)[0][12:] == b"L" * 160
+        b.rtp.sendto(rtp(9, b"M" * 160, 0x66), (b_addr, b_port))
+        assert a.rtp.recvfrom(2048)[0][12:] == b"M" * 160
+        hang_up(a, b, call)
+    finally:
+        a.close()
+        b.close()
+
+
 def test_rtp_over_tls_is_refused(srv):
     a, b = MediaPhone(srv, "100", "tls"), MediaPhone(srv, "101", "udp")
     try:
