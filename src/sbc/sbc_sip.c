@@ -126,16 +126,16 @@ static void txn_free(struct sip_txn *t)
 	free(t);
 }
 
-/* A 2xx to an INVITE from a phone over UDP is ours to resend until its ACK
- * comes (RFC 3261 13.3.1.4): the phone system behind us sees a reliable link. */
-static void retx_2xx(struct sbc_sip *s, struct sip_txn *t, int64_t now)
+/* A final answer to an INVITE from a phone over UDP is ours to resend until
+ * its ACK comes (Timer G for a failure, RFC 3261 13.3.1.4 for a 2xx), for
+ * 64*T1 at most (Timer H): the phone system behind us sees a reliable link. */
+static void retx_final(struct sbc_sip *s, struct sip_txn *t, int64_t now)
 {
-	if (!t->retx_2xx_at || now < t->retx_2xx_at)
+	if (!t->retx_at || now < t->retx_at)
 		return;
 	flow_send(s, &t->flow, t->answer, t->answer_len);
-	t->retx_2xx_interval =
-		t->retx_2xx_interval * 2 > SIP_T2 ? SIP_T2 : t->retx_2xx_interval * 2;
-	t->retx_2xx_at = now + t->retx_2xx_interval;
+	t->retx_interval = t->retx_interval * 2 > SIP_T2 ? SIP_T2 : t->retx_interval * 2;
+	t->retx_at = now + t->retx_interval;
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -149,7 +149,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		if (t->down)
 			sbc_sip_down_timers(s, t, now);
 		else
-			retx_2xx(s, t, now);
+			retx_final(s, t, now);
 		if (t->forget_at <= now) {
 			*pp = t->next;
 			sbc_sip_txn_unindex(s, t);
@@ -368,10 +368,13 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 			free(t->answer);
 			t->answer = bytes;
 			t->answer_len = len;
-			t->forget_at = now_ms() + (udp ? SIP_TX_DONE_MS : 0);
-			if (udp && m->status < 300 && strcmp(t->method, "INVITE") == 0) {
-				t->retx_2xx_interval = SIP_T1;
-				t->retx_2xx_at = now_ms() + SIP_T1;
+			bool invite = strcmp(t->method, "INVITE") == 0;
+			t->forget_at = now_ms() + (!udp	    ? 0
+						   : invite ? SIP_TX_LIFE_MS
+							    : SIP_TX_DONE_MS);
+			if (udp && invite) {
+				t->retx_interval = SIP_T1;
+				t->retx_at = now_ms() + SIP_T1;
 			}
 			bytes = NULL;
 		}
@@ -531,6 +534,8 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		}
 		if (inv && (cancel || inv->status >= 300))
 			snprintf(branch, sizeof(branch), "%s", inv->branch);
+		if (ack && inv && inv->status >= 300)
+			inv->retx_at = 0; /* the failure is acknowledged: Timer G stops */
 		if (ack)
 			ack_seen(s, m);
 	}

@@ -79,10 +79,10 @@ struct sip_txn {
 	char *vias;    /* down: the phone system's Via lines, restored on answers */
 	char *request; /* down over UDP: the request, for retransmissions */
 	size_t request_len;
-	char call_id[128]; /* up INVITE: a 2xx is resent until its ACK */
+	char call_id[128]; /* up INVITE over UDP: a final answer is resent until its ACK */
 	uint32_t cseq;
 	struct sip_tx tx; /* down over UDP: timers A/B, E/F */
-	int64_t retx_2xx_at, retx_2xx_interval;
+	int64_t retx_at, retx_interval;
 	int64_t forget_at; /* ms */
 };
 

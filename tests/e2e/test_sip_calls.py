@@ -261,3 +261,28 @@ def test_a_device_of_one_phone_system_never_calls_into_another(srv):
         g.domain = "globex"
         unregister(g)
         unregister(b)
+
+
+def test_udp_failure_is_resent_until_acknowledged(srv):
+    """Timer G: a failure to an INVITE over UDP comes again until the ACK."""
+    a = phone(srv, "100", "udp")
+    try:
+        call = a.call("102")  # registered nowhere: 480
+        r = call["resp"]
+        while r.status < 200:
+            r = a.response("INVITE")
+        assert r.status == 480
+        again = a.response("INVITE", timeout=2)  # T1 = 0.5 s later
+        assert again.status == 480 and again.h("to") == r.h("to")
+        a.ack_failure(call, r)
+        # without the ACK stopping Timer G, two more would come within 5 s
+        # (intervals 1 s, 2 s); one may already have been on its way
+        late, end = 0, time.time() + 5
+        while time.time() < end:
+            try:
+                late += a.recv(timeout=max(0.1, end - time.time())).status == 480
+            except OSError:
+                break
+        assert late <= 1, late
+    finally:
+        unregister(a)
