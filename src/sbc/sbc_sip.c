@@ -534,8 +534,11 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		}
 		if (inv && (cancel || inv->status >= 300))
 			snprintf(branch, sizeof(branch), "%s", inv->branch);
-		if (ack && inv && inv->status >= 300)
-			inv->retx_at = 0; /* the failure is acknowledged: Timer G stops */
+		if (ack && inv && inv->status >= 300) {
+			/* acknowledged: Timer G stops, Timer I (T4) absorbs stragglers */
+			inv->retx_at = 0;
+			inv->forget_at = now_ms() + SIP_TX_DONE_MS;
+		}
 		if (ack)
 			ack_seen(s, m);
 	}

@@ -89,6 +89,8 @@ struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, s
 void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cseq)
 {
 	for (struct sip_txn *t = s->by_call[hash_bytes(call_id.p, call_id.l)]; t; t = t->next_call)
-		if (t->retx_at && t->cseq == cseq && sip_pl_eq(call_id, t->call_id))
+		if (t->retx_at && t->cseq == cseq && sip_pl_eq(call_id, t->call_id)) {
 			t->retx_at = 0;
+			t->forget_at = sbc_sip_now_ms() + SIP_TX_DONE_MS;
+		}
 }
