@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <sodium.h>
 
+#include "../core/core_hash.h"
 #include "../core/core_log.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_dialog.h"
@@ -81,10 +82,7 @@ struct pbx_calls {
 
 static unsigned hash_pl(struct sip_pl v)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < v.l; i++)
-		h = (h ^ (unsigned char)v.p[i]) * 16777619u;
-	return h & (CALL_BUCKETS - 1);
+	return core_hash(v.p, v.l) & (CALL_BUCKETS - 1);
 }
 
 static unsigned hash_str(const char *s)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/core_hash.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../media/media_srtp.h"
@@ -63,17 +64,7 @@ struct sbc_media {
 
 static unsigned hash_pl(struct sip_pl v)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < v.l; i++)
-		h = (h ^ (unsigned char)v.p[i]) * 16777619u;
-	return h & (MEDIA_BUCKETS - 1);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return core_hash(v.p, v.l) & (MEDIA_BUCKETS - 1);
 }
 
 /* A v4-mapped IPv6 address as plain IPv4, so sockets and SDP agree. */
@@ -168,7 +159,7 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 			e->rlen[k] = sl;
 			e->latched[k] = true;
 		}
-		e->last_rx = now_ms();
+		e->last_rx = core_now_ms();
 		size_t len = (size_t)n;
 		if (e->srtp && (!e->rx || media_srtp_unprotect(e->rx, buf, &len, k) < 0)) {
 			e->dropped++;
@@ -291,7 +282,7 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 	}
 	e->sig = *leg->phone;
 	unmap(&e->sig);
-	e->created = e->last_rx = now_ms();
+	e->created = e->last_rx = core_now_ms();
 	e->id = ++md->next_id;
 	e->next = md->eps;
 	if (md->eps)
@@ -513,7 +504,7 @@ void sbc_media_answered(struct sbc_media *md, struct sip_pl call_id)
 	for (struct ep *e = md->eps; e; e = e->next)
 		if (sip_pl_eq(call_id, e->call_id) && !e->answered) {
 			e->answered = true;
-			e->last_rx = now_ms();
+			e->last_rx = core_now_ms();
 		}
 }
 
@@ -531,7 +522,7 @@ void sbc_media_end(struct sbc_media *md, struct sip_pl call_id, bool only_unansw
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct sbc_media *md = arg;
-	int64_t now = now_ms();
+	int64_t now = core_now_ms();
 	(void)fd;
 	(void)what;
 	for (struct ep *e = md->eps, *next; e; e = next) {

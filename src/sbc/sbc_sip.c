@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "../core/core_auth.h"
+#include "../core/core_hash.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../core/core_sipstream.h"
@@ -43,14 +44,6 @@
 
 const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
 #define tname sbc_sip_tname
-
-int64_t sbc_sip_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-#define now_ms sbc_sip_now_ms
 
 void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port)
 {
@@ -141,7 +134,7 @@ static void retx_final(struct sbc_sip *s, struct sip_txn *t, int64_t now)
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct sbc_sip *s = arg;
-	int64_t now = now_ms();
+	int64_t now = core_now_ms();
 	(void)fd;
 	(void)what;
 	for (struct sip_txn **pp = &s->txns; *pp;) {
@@ -369,12 +362,12 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 			t->answer = bytes;
 			t->answer_len = len;
 			bool invite = strcmp(t->method, "INVITE") == 0;
-			t->forget_at = now_ms() + (!udp	    ? 0
-						   : invite ? SIP_TX_LIFE_MS
-							    : SIP_TX_DONE_MS);
+			t->forget_at = core_now_ms() + (!udp	 ? 0
+							: invite ? SIP_TX_LIFE_MS
+								 : SIP_TX_DONE_MS);
 			if (udp && invite) {
 				t->retx_interval = SIP_T1;
-				t->retx_at = now_ms() + SIP_T1;
+				t->retx_at = core_now_ms() + SIP_T1;
 			}
 			bytes = NULL;
 		}
@@ -537,7 +530,7 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		if (ack && inv && inv->status >= 300) {
 			/* acknowledged: Timer G stops, Timer I (T4) absorbs stragglers */
 			inv->retx_at = 0;
-			inv->forget_at = now_ms() + SIP_TX_DONE_MS;
+			inv->forget_at = core_now_ms() + SIP_TX_DONE_MS;
 		}
 		if (ack)
 			ack_seen(s, m);

@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "../core/core_hash.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../sip/sip_build.h"
@@ -44,14 +45,9 @@ static bool is_token_route(struct sip_pl v, struct sip_addr *ra)
 static void via_of(const struct sip_flow *f, const char *branch, char *out, size_t cap)
 {
 	static const char *const up[] = {"UDP", "TCP", "TLS"};
-	char addr[CORE_NET_ADDR_LEN];
-	core_net_addr_str((const struct sockaddr *)&f->local, addr, sizeof(addr));
-	int port = f->local.ss_family == AF_INET6
-			   ? ntohs(((const struct sockaddr_in6 *)&f->local)->sin6_port)
-			   : ntohs(((const struct sockaddr_in *)&f->local)->sin_port);
-	bool v6 = strchr(addr, ':') != NULL;
-	snprintf(out, cap, "Via: SIP/2.0/%s %s%s%s:%d;branch=%s;rport\r\n", up[f->t], v6 ? "[" : "",
-		 addr, v6 ? "]" : "", port, branch);
+	char hostport[CORE_NET_ADDR_LEN + 8];
+	sbc_sip_flow_local(f, hostport, sizeof(hostport));
+	snprintf(out, cap, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", up[f->t], hostport, branch);
 }
 
 static char *take(struct evbuffer *b, size_t *len)
@@ -177,7 +173,7 @@ void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_
 		nul[vl] = '\0';
 		t->vias = nul;
 	}
-	sip_tx_client_start(&t->tx, sip_pl_eq(m->method, "INVITE"), f.t != T_UDP, sbc_sip_now_ms());
+	sip_tx_client_start(&t->tx, sip_pl_eq(m->method, "INVITE"), f.t != T_UDP, core_now_ms());
 }
 
 /* An answer, with the phone system's Vias back in place of ours. */
@@ -266,7 +262,7 @@ void sbc_sip_down_response(struct sbc_sip *s, const struct sip_flow *f, const st
 	struct sip_txn *t = sbc_sip_txn_by_branch(s, branch, method, true);
 	if (!t)
 		return; /* not ours, or forgotten */
-	int64_t now = sbc_sip_now_ms();
+	int64_t now = core_now_ms();
 	int act = sip_tx_client_response(&t->tx, m->status, now);
 	if (act & SIP_TX_SEND_ACK)
 		ack_failure(s, t, m);

@@ -97,7 +97,7 @@ int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *
 	return -1;
 }
 
-void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap)
+void sbc_sip_flow_local(const struct sip_flow *f, char *out, size_t cap)
 {
 	char addr[CORE_NET_ADDR_LEN];
 	core_net_addr_str((const struct sockaddr *)&f->local, addr, sizeof(addr));
@@ -105,8 +105,13 @@ void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap)
 			   ? ntohs(((const struct sockaddr_in6 *)&f->local)->sin6_port)
 			   : ntohs(((const struct sockaddr_in *)&f->local)->sin_port);
 	bool v6 = strchr(addr, ':') != NULL;
-	snprintf(out, cap, "<sip:%s%s%s:%d%s;lr>", v6 ? "[" : "", addr, v6 ? "]" : "", port,
-		 f->t == T_UDP	 ? ""
-		 : f->t == T_TCP ? ";transport=tcp"
-				 : ";transport=tls");
+	snprintf(out, cap, "%s%s%s:%d", v6 ? "[" : "", addr, v6 ? "]" : "", port);
+}
+
+void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap)
+{
+	static const char *const param[] = {"", ";transport=tcp", ";transport=tls"};
+	char hostport[CORE_NET_ADDR_LEN + 8];
+	sbc_sip_flow_local(f, hostport, sizeof(hostport));
+	snprintf(out, cap, "<sip:%s%s;lr>", hostport, param[f->t]);
 }

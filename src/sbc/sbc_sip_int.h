@@ -112,7 +112,6 @@ struct sbc_sip {
 	struct sip_msg msg; /* large: one message at a time */
 };
 
-int64_t sbc_sip_now_ms(void);
 void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port);
 /* -1 when the phone's connection has gone. */
 int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len);
@@ -144,6 +143,8 @@ void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m);
 void sbc_sip_token_make(struct sbc_sip *s, const struct sip_flow *f, char out[SIP_TOKEN_LEN]);
 /* 0 and the flow, or -1 if the token is not ours or its connection has gone. */
 int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *f);
+/* "ADDR:PORT" (IPv6 in brackets): our address as the phone of this flow sees it. */
+void sbc_sip_flow_local(const struct sip_flow *f, char *out, size_t cap);
 /* "<sip:ADDR:PORT;transport=..;lr>": how the phone of this flow reaches us. */
 void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap);
 

@@ -8,14 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/core_hash.h"
 #include "sbc_sip_int.h"
 
 static unsigned hash_bytes(const char *p, size_t n)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	return h & (SIP_TXN_BUCKETS - 1);
+	return core_hash(p, n) & (SIP_TXN_BUCKETS - 1);
 }
 
 static unsigned hash_str(const char *s)
@@ -30,7 +28,7 @@ struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
 	struct sip_txn *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->forget_at = sbc_sip_now_ms() + SIP_TX_LIFE_MS;
+	t->forget_at = core_now_ms() + SIP_TX_LIFE_MS;
 	t->next = s->txns;
 	s->txns = t;
 	s->ntxns++;
@@ -91,6 +89,6 @@ void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cse
 	for (struct sip_txn *t = s->by_call[hash_bytes(call_id.p, call_id.l)]; t; t = t->next_call)
 		if (t->retx_at && t->cseq == cseq && sip_pl_eq(call_id, t->call_id)) {
 			t->retx_at = 0;
-			t->forget_at = sbc_sip_now_ms() + SIP_TX_DONE_MS;
+			t->forget_at = core_now_ms() + SIP_TX_DONE_MS;
 		}
 }
