@@ -26,33 +26,45 @@ int core_net_listen_udp(const char *addr, int port, char *err, size_t errlen)
 	return net_listen(addr, port, SOCK_DGRAM, err, errlen);
 }
 
+/* An address to listen on ("::", "192.0.2.1", "[::1]"; empty means "::")
+ * and a port; 0, or -1 if it is no IP address. *bare: the address without
+ * brackets, in buf. */
+static int net_sockaddr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *sl,
+			char buf[CORE_NET_ADDR_LEN], const char **bare)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	const char *a = addr && *addr ? addr : "::";
+	if (a[0] == '[') { /* "[::1]" as well as "::1" */
+		snprintf(buf, CORE_NET_ADDR_LEN, "%s", a + 1);
+		char *e = strchr(buf, ']');
+		if (e)
+			*e = '\0';
+		a = buf;
+	}
+	*bare = a;
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+	} else if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*s4);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 static int net_listen(const char *addr, int port, int type, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	const char *a = addr && *addr ? addr : "::";
-	char bare[CORE_NET_ADDR_LEN];
-
-	/* Accept "[::1]" as well as "::1". */
-	if (a[0] == '[') {
-		snprintf(bare, sizeof(bare), "%s", a + 1);
-		char *e = strchr(bare, ']');
-		if (e)
-			*e = '\0';
-		a = bare;
-	}
-	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		sl = sizeof(*s6);
-	} else if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		sl = sizeof(*s4);
-	} else {
+	char buf[CORE_NET_ADDR_LEN];
+	const char *a;
+	if (net_sockaddr(addr, port, &ss, &sl, buf, &a) < 0) {
 		snprintf(err, errlen, "'%s' is not an IP address", a);
 		return -EINVAL;
 	}
@@ -91,30 +103,11 @@ int core_net_port_taken(const char *addr, int port, bool udp)
 	/* A plain bind, without SO_REUSEPORT (and for UDP without SO_REUSEADDR,
 	 * which would let UDP share): it fails where anyone listens already. */
 	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	const char *a = addr && *addr ? addr : "::";
-	char bare[CORE_NET_ADDR_LEN];
-	if (a[0] == '[') {
-		snprintf(bare, sizeof(bare), "%s", a + 1);
-		char *e = strchr(bare, ']');
-		if (e)
-			*e = '\0';
-		a = bare;
-	}
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	socklen_t sl;
-	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		sl = sizeof(*s6);
-	} else if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		sl = sizeof(*s4);
-	} else {
+	char buf[CORE_NET_ADDR_LEN];
+	const char *a;
+	if (net_sockaddr(addr, port, &ss, &sl, buf, &a) < 0)
 		return 0;
-	}
 	int fd = socket(ss.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0; /* no such family here: nothing to be taken */

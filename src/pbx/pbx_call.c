@@ -689,14 +689,11 @@ static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip
 
 void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 {
-	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
-	struct sip_via v;
-	struct sip_pl rest, branch, method;
-	uint32_t cseq;
-	if (!vh || sip_via_parse(&v, vh->value, &rest) < 0 ||
-	    !sip_param_get(v.params, "branch", &branch) ||
-	    sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &method) < 0)
+	struct sip_answer_key k;
+	if (sip_answer_key(m, &k) < 0)
 		return;
+	struct sip_pl branch = k.branch, method = k.method;
+	uint32_t cseq = k.cseq;
 	struct ctx *x = cs->by_branch[hash_pl(branch)];
 	while (x && !(sip_pl_eq(branch, x->branch) && sip_pl_eq(method, x->method)))
 		x = x->hnext;

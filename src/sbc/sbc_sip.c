@@ -314,16 +314,12 @@ static bool names_sbc_invalid(struct sip_pl v)
 static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 {
 	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
-	struct sip_via v;
-	struct sip_pl rest, branch, method;
-	uint32_t cseq;
-	if (!vh || sip_via_parse(&v, vh->value, &rest) < 0 || !sip_pl_eq(v.host, "sbc.invalid") ||
-	    !sip_param_get(v.params, "branch", &branch) ||
-	    sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &method) < 0) {
+	struct sip_answer_key k;
+	if (sip_answer_key(m, &k) < 0 || !sip_pl_eq(k.via.host, "sbc.invalid")) {
 		log_warn("sip: a phone system answered without our Via; dropped");
 		return;
 	}
-	struct sip_txn *t = txn_by_branch(s, branch, method, false);
+	struct sip_txn *t = txn_by_branch(s, k.branch, k.method, false);
 	if (!t)
 		return; /* forgotten: late */
 	struct evbuffer *b = evbuffer_new();

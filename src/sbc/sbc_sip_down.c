@@ -251,15 +251,10 @@ static void ack_failure(struct sbc_sip *s, struct sip_txn *t, const struct sip_m
 void sbc_sip_down_response(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m)
 {
 	(void)f;
-	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
-	struct sip_via v;
-	struct sip_pl rest, branch, method;
-	uint32_t cseq;
-	if (!vh || sip_via_parse(&v, vh->value, &rest) < 0 ||
-	    !sip_param_get(v.params, "branch", &branch) ||
-	    sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &method) < 0)
+	struct sip_answer_key k;
+	if (sip_answer_key(m, &k) < 0)
 		return;
-	struct sip_txn *t = sbc_sip_txn_by_branch(s, branch, method, true);
+	struct sip_txn *t = sbc_sip_txn_by_branch(s, k.branch, k.method, true);
 	if (!t)
 		return; /* not ours, or forgotten */
 	int64_t now = core_now_ms();

@@ -379,3 +379,15 @@ int sip_msg_validate(const struct sip_msg *m)
 	}
 	return 0;
 }
+
+int sip_answer_key(const struct sip_msg *m, struct sip_answer_key *k)
+{
+	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
+	const struct sip_hdr *cs = sip_msg_hdr(m, SIP_HDR_CSEQ);
+	struct sip_pl rest;
+	if (!vh || !cs || sip_via_parse(&k->via, vh->value, &rest) < 0 ||
+	    !sip_param_get(k->via.params, "branch", &k->branch) ||
+	    sip_cseq_parse(cs->value, &k->cseq, &k->method) < 0)
+		return -1;
+	return 0;
+}

@@ -38,6 +38,14 @@ int sip_addr_parse(struct sip_addr *a, struct sip_pl pl, struct sip_pl *rest);
 /* One via-parm; *rest is what follows a comma (or empty). */
 int sip_via_parse(struct sip_via *v, struct sip_pl pl, struct sip_pl *rest);
 int sip_cseq_parse(struct sip_pl pl, uint32_t *num, struct sip_pl *method);
+/* What finds an answer's client transaction (RFC 3261 17.1.3): the top
+ * Via (its sent-by in *via) and branch, and the CSeq. 0, or -1. */
+struct sip_answer_key {
+	struct sip_via via;
+	struct sip_pl branch, method;
+	uint32_t cseq;
+};
+int sip_answer_key(const struct sip_msg *m, struct sip_answer_key *k);
 /* A parameter of ";a=b;c" by name (any case); value empty if it has none. */
 bool sip_param_get(struct sip_pl params, const char *name, struct sip_pl *value);
 
