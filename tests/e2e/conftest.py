@@ -246,3 +246,27 @@ def shared_server():
     s = Server().start()
     yield s
     s.cleanup()
+
+
+def sip_server(users, plain_sip=True):
+    """A started server with phone systems and users for SIP tests: users is
+    [(phone system, extension)]; each user's SIP password is
+    "<ps>-<ext>-secret" and display name "<ps> <ext>". s.tokens holds each
+    phone system's admin token (its admin password is "<ps>-admin-pw")."""
+    s = Server().start()
+    try:
+        s.tokens = {}
+        for ps, ext in users:
+            if ps not in s.tokens:
+                s.create_ps(ps, f"{ps}-admin-pw")
+                s.tokens[ps] = s.pbx_token(ps, f"{ps}-admin-pw")
+            r = curl("POST", s.sbc(f"/{ps}/api/v1/users"),
+                     {"display_name": f"{ps} {ext}", "extension": ext,
+                      "sip_password": f"{ps}-{ext}-secret"}, token=s.tokens[ps])
+            assert r.status == 201, r
+        if plain_sip:
+            assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
+    except BaseException:
+        s.stop()
+        raise
+    return s

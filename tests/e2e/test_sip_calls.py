@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, Server, curl
+from conftest import curl, sip_server
 from sipua import Phone, tag_of
 
 USERS = (("acme", "100"), ("acme", "101"), ("acme", "102"), ("globex", "100"))
@@ -16,26 +16,9 @@ USERS = (("acme", "100"), ("acme", "101"), ("acme", "102"), ("globex", "100"))
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server().start()
-    try:
-        prepare(s)
-    except BaseException:
-        s.stop()
-        raise
+    s = sip_server(USERS)
     yield s
     s.cleanup()
-
-
-def prepare(s):
-    s.create_ps("acme", "acme-admin-pw")
-    s.create_ps("globex", "globex-admin-pw")
-    s.tokens = {n: s.pbx_token(n, f"{n}-admin-pw") for n in ("acme", "globex")}
-    for ps, ext in USERS:
-        r = curl("POST", s.sbc(f"/{ps}/api/v1/users"),
-                 {"display_name": f"{ps} {ext}", "extension": ext,
-                  "sip_password": f"{ps}-{ext}-secret"}, token=s.tokens[ps])
-        assert r.status == 201, r
-    assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
 
 
 def phone(s, ext, transport="tls", ps="acme", register=True):

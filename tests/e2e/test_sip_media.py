@@ -14,31 +14,16 @@ import time
 import pytest
 from pylibsrtp import Policy, Session
 
-from conftest import Server, curl
+from conftest import curl, sip_server
 from sipua import Phone, free_port
 
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server().start()
-    try:
-        prepare(s)
-    except BaseException:
-        s.stop()
-        raise
+    s = sip_server([("acme", "100"), ("acme", "101")])
+    s.ptoken = s.tokens["acme"]
     yield s
     s.cleanup()
-
-
-def prepare(s):
-    s.create_ps("acme", "acme-admin-pw")
-    s.ptoken = s.pbx_token("acme", "acme-admin-pw")
-    for ext in ("100", "101"):
-        r = curl("POST", s.sbc("/acme/api/v1/users"),
-                 {"display_name": f"User {ext}", "extension": ext,
-                  "sip_password": f"acme-{ext}-secret"}, token=s.ptoken)
-        assert r.status == 201, r
-    assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
 
 
 class MediaPhone(Phone):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Server, curl
+from conftest import curl, sip_server
 from sipua import free_port
 
 REGISTER = os.path.join(os.path.dirname(__file__), "sipp/register.xml")
@@ -155,20 +155,9 @@ def scenario(name, steps):
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    s = Server().start()
-    try:
-        s.create_ps("acme", "acme-admin-pw")
-        s.ptoken = s.pbx_token("acme", "acme-admin-pw")
-        for ext in ("100", "101", "102"):
-            r = curl("POST", s.sbc("/acme/api/v1/users"),
-                     {"display_name": f"User {ext}", "extension": ext,
-                      "sip_password": f"acme-{ext}-secret"}, token=s.ptoken)
-            assert r.status == 201, r
-        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
-        s.tmp = tmp_path_factory.mktemp("sipp")
-    except BaseException:
-        s.stop()
-        raise
+    s = sip_server([("acme", "100"), ("acme", "101"), ("acme", "102")])
+    s.ptoken = s.tokens["acme"]
+    s.tmp = tmp_path_factory.mktemp("sipp")
     yield s
     s.cleanup()
 
