@@ -210,6 +210,24 @@ class Phone:
                   f"CSeq: {call['cseq']} CANCEL\r\nContent-Length: 0\r\n\r\n"
                   .replace(f"<sip:x@{self.domain}>", call["uri"].join("<>")))
 
+    def ring_then_cancel(self, callee, while_ringing=lambda: None):
+        """Calls callee's phone, lets it ring (180), then cancels: the CANCEL
+        reaches the callee, which answers 200 and 487, and the 487 comes
+        back here (and is acknowledged)."""
+        call = self.call(callee.user)
+        inv = callee.request("INVITE")
+        c = callee.accept(inv)
+        callee.answer(inv, 180, tag=c["tag"])
+        assert self.response("INVITE").status == 180
+        while_ringing()
+        self.cancel(call)
+        assert self.response("CANCEL").status == 200
+        callee.answer(callee.request("CANCEL"), 200)
+        callee.answer(inv, 487, tag=c["tag"])
+        r = self.response("INVITE")
+        assert r.status == 487
+        self.ack_failure(call, r)
+
     def close(self):
         try:
             self.c.close()

@@ -158,18 +158,7 @@ def test_unauthenticated_calls_are_challenged_not_connected(srv):
 def test_caller_cancels(srv):
     a, b = phone(srv, "100", "tls"), phone(srv, "101", "udp")
     try:
-        call = a.call("101")
-        inv = b.request("INVITE")
-        c = b.accept(inv)
-        b.answer(inv, 180, tag=c["tag"])
-        assert a.response("INVITE").status == 180
-        a.cancel(call)
-        assert a.response("CANCEL").status == 200
-        cancel = b.request("CANCEL")
-        b.answer(cancel, 200)
-        b.answer(inv, 487, tag=c["tag"])
-        assert a.response("INVITE").status == 487
-        a.ack_failure(call, a.pending[-1] if a.pending else call["resp"])
+        a.ring_then_cancel(b)
     finally:
         unregister(a)
         unregister(b)
