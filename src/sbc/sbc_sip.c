@@ -67,9 +67,44 @@ int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *b
 	if (f->t == T_UDP) {
 		if (f->udp >= s->nudp)
 			return -1;
-		if (sendto(s->udp_fd[f->udp], buf, len, MSG_DONTWAIT,
-			   (const struct sockaddr *)&f->addr, f->alen) < 0)
-			log_debug("sip: sendto: %s", strerror(errno));
+		/* From the address the phone sent to: a socket on a wildcard
+		 * address would otherwise answer from whichever the route picks,
+		 * and the phone (or its NAT) would not take it. */
+		struct iovec iov = {(void *)buf, len};
+		struct msghdr mh = {.msg_name = (void *)&f->addr,
+				    .msg_namelen = f->alen,
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1};
+		union {
+			char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+			struct cmsghdr align;
+		} ctl;
+		memset(&ctl, 0, sizeof(ctl));
+		if (s->udp_wildcard[f->udp]) {
+			mh.msg_control = ctl.b;
+			struct cmsghdr *c = (struct cmsghdr *)ctl.b;
+			if (f->local.ss_family == AF_INET6) {
+				struct in6_pktinfo pi = {
+					.ipi6_addr = ((const struct sockaddr_in6 *)&f->local)
+							     ->sin6_addr};
+				c->cmsg_level = IPPROTO_IPV6;
+				c->cmsg_type = IPV6_PKTINFO;
+				c->cmsg_len = CMSG_LEN(sizeof(pi));
+				memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+				mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			} else {
+				struct in_pktinfo pi = {
+					.ipi_spec_dst =
+						((const struct sockaddr_in *)&f->local)->sin_addr};
+				c->cmsg_level = IPPROTO_IP;
+				c->cmsg_type = IP_PKTINFO;
+				c->cmsg_len = CMSG_LEN(sizeof(pi));
+				memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+				mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			}
+		}
+		if (sendmsg(s->udp_fd[f->udp], &mh, MSG_DONTWAIT) < 0)
+			log_debug("sip: sendmsg: %s", strerror(errno));
 		return 0;
 	}
 	struct sip_conn *c = conn_find(s, f->conn);
@@ -813,10 +848,16 @@ void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 		int one = 1;
 		socklen_t ll = sizeof(s->udp_local[s->nudp]);
 		getsockname(fd, (struct sockaddr *)&s->udp_local[s->nudp], &ll);
-		if (s->udp_local[s->nudp].ss_family == AF_INET6)
+		const struct sockaddr_storage *l = &s->udp_local[s->nudp];
+		if (l->ss_family == AF_INET6) {
 			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-		else
+			s->udp_wildcard[s->nudp] = IN6_IS_ADDR_UNSPECIFIED(
+				&((const struct sockaddr_in6 *)l)->sin6_addr);
+		} else {
 			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+			s->udp_wildcard[s->nudp] =
+				((const struct sockaddr_in *)l)->sin_addr.s_addr == INADDR_ANY;
+		}
 		s->udp_fd[s->nudp] = fd;
 		s->udp[s->nudp] =
 			event_new(s->sbc->child.base, fd, EV_READ | EV_PERSIST, on_udp, s);

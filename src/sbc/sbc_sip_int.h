@@ -91,6 +91,7 @@ struct sbc_sip {
 	struct event *udp[SIP_MAX_SOCKETS];
 	int udp_fd[SIP_MAX_SOCKETS];
 	struct sockaddr_storage udp_local[SIP_MAX_SOCKETS];
+	bool udp_wildcard[SIP_MAX_SOCKETS]; /* bound to any address: choose the source */
 	int nudp;
 	struct evconnlistener *ls[SIP_MAX_SOCKETS];
 	enum sip_transport ls_t[SIP_MAX_SOCKETS];

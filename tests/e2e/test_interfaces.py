@@ -103,3 +103,37 @@ def test_put_interfaces_moves_listeners_without_restarting_phone_systems(netns):
             s2.cleanup()
     finally:
         s.cleanup()
+
+
+ASK = """
+import socket, sys
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.bind(("127.0.0.1", 0))
+c.connect((sys.argv[1], int(sys.argv[2])))  # takes only what comes from there
+host, port = c.getsockname()
+c.send((f"OPTIONS sip:any SIP/2.0\\r\\nVia: SIP/2.0/UDP {host}:{port};branch=z9hG4bKpk1\\r\\n"
+        f"From: <sip:a@b>;tag=1\\r\\nTo: <sip:any>\\r\\nCall-ID: pk1\\r\\nCSeq: 1 OPTIONS\\r\\n"
+        f"Max-Forwards: 70\\r\\nContent-Length: 0\\r\\n\\r\\n").encode())
+c.settimeout(3)
+try:
+    print(c.recv(4096).split(b"\\r\\n")[0].decode())
+except socket.timeout:
+    print("no answer")
+"""
+
+
+def test_sip_over_udp_answers_from_the_address_it_was_sent_to(netns):
+    """Listening on every address, the SBC answers a datagram from the very
+    address it came to, not from whichever address the route back prefers."""
+    s = Server(listen=(), netns=netns)
+    s.start()
+    try:
+        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
+        s.create_ps("acme", "acme-admin-pw")
+        for target in (VETH_ADDR, "127.0.0.1"):
+            out = subprocess.run(["ip", "netns", "exec", netns, "/usr/bin/python3", "-c", ASK,
+                                  target, str(5060 + s.offset)],
+                                 capture_output=True, text=True, timeout=20).stdout.strip()
+            assert out.startswith("SIP/2.0 "), (target, out)
+    finally:
+        s.cleanup()
