@@ -1,8 +1,10 @@
 /*
  * sbc — the Session Border Controller process, the only door to phone
  * systems. It terminates TLS and routes each request or message to the
- * phone system it names. This part: HTTPS on 443 to each phone system's
- * HTTP Unix socket, by the first path segment.
+ * phone system it names: HTTPS on 443 by the first path segment
+ * (sbc_proxy.c), SIP on 5061/5060 by domain (sbc_sip*.c), and the media
+ * of calls through its relay (sbc_media.c). This header: the process and
+ * its phone-system table.
  */
 #ifndef SBC_H
 #define SBC_H

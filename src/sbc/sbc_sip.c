@@ -1,14 +1,16 @@
 /*
  * sbc_sip — SIP at the SBC: TLS on 5061, and plain UDP and TCP on 5060 when
- * switched on. Each request is checked, routed to a phone system by its
- * domain and forwarded over that phone system's Unix socket with our Via on
- * top (and, for REGISTER, a Path so calls can come back the same way); the
- * answer comes back to the very connection or address the request came
- * from. The SBC is stateful: it remembers each request until answered, so a
- * retransmitted UDP request is answered from memory instead of reaching
- * the phone system twice. Headers named X-Zentrale-* are ours: a client's
- * are dropped. A domain that is no phone system gets the same answers a
- * wrong password gets, so scanners learn nothing.
+ * switched on. This file: sockets and connections, and requests from
+ * phones. Each is checked, routed to a phone system by its domain and
+ * forwarded over that phone system's Unix socket with our Via on top and a
+ * flow token (Path for REGISTER, Record-Route for dialogs) so requests can
+ * come back over the same connection (sbc_sip_down.c); the answer goes to
+ * the very connection or address the request came from. The SBC is
+ * stateful: it remembers each request until answered, so a retransmission
+ * is answered from memory instead of reaching the phone system twice.
+ * Headers named X-Zentrale-* are ours: a client's are dropped. A domain
+ * that is no phone system gets the same answers a wrong password gets, so
+ * scanners learn nothing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -641,7 +643,7 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 		return;
 	}
 	if (!m->request) {
-		sbc_sip_down_response(s, f, m);
+		sbc_sip_down_response(s, m);
 		return;
 	}
 	const struct sip_hdr *mf = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);

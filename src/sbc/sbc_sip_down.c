@@ -248,9 +248,8 @@ static void ack_failure(struct sbc_sip *s, struct sip_txn *t, const struct sip_m
 	free(inv);
 }
 
-void sbc_sip_down_response(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m)
+void sbc_sip_down_response(struct sbc_sip *s, const struct sip_msg *m)
 {
-	(void)f;
 	struct sip_answer_key k;
 	if (sip_answer_key(m, &k) < 0)
 		return;

@@ -151,7 +151,7 @@ void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap);
 
 /* sbc_sip_down.c */
 void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m);
-void sbc_sip_down_response(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m);
+void sbc_sip_down_response(struct sbc_sip *s, const struct sip_msg *m);
 void sbc_sip_down_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now);
 
 #endif
