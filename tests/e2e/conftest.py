@@ -248,12 +248,12 @@ def shared_server():
     s.cleanup()
 
 
-def sip_server(users, plain_sip=True):
+def sip_server(users, plain_sip=True, listen=("127.0.0.1",)):
     """A started server with phone systems and users for SIP tests: users is
     [(phone system, extension)]; each user's SIP password is
     "<ps>-<ext>-secret" and display name "<ps> <ext>". s.tokens holds each
     phone system's admin token (its admin password is "<ps>-admin-pw")."""
-    s = Server().start()
+    s = Server(listen=listen).start()
     try:
         s.tokens = {}
         for ps, ext in users:

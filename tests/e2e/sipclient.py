@@ -27,7 +27,8 @@ class Client:
         self.t = transport
         self.addr = (host, port)
         if transport == "udp":
-            self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self.s = socket.socket(family, socket.SOCK_DGRAM)
             self.s.connect(self.addr)
         else:
             raw = socket.create_connection(self.addr, timeout=5)
@@ -73,6 +74,7 @@ def register(c, user, domain, auth=None, cseq=1, branch=None, expires=600, conta
              call_id="reg-test"):
     branch = branch or "z9hG4bK" + os.urandom(6).hex()
     host, port = c.local[0], c.local[1]
+    host = f"[{host}]" if ":" in host else host
     contact = contact or f"<sip:{user}@{host}:{port};transport={c.t}>"
     return (f"REGISTER sip:{domain} SIP/2.0\r\n"
             f"Via: SIP/2.0/{c.t.upper()} {host}:{port};branch={branch};rport\r\n"

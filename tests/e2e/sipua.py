@@ -9,7 +9,7 @@ import socket
 
 from sipclient import Client, digest, register_with_auth
 
-SDP = ("v=0\r\no=- {id} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+SDP = ("v=0\r\no=- {id} 1 IN {ipv} {ip}\r\ns=-\r\nc=IN {ipv} {ip}\r\nt=0 0\r\n"
        "m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 "
        "telephone-event/8000\r\na={dir}\r\n")
 
@@ -48,10 +48,12 @@ class Msg:
 
 
 class Phone:
-    def __init__(self, transport, port, user, password, domain, rtp_port=40000):
-        self.c = Client(transport, port)
+    def __init__(self, transport, port, user, password, domain, rtp_port=40000,
+                 server="127.0.0.1"):
+        self.c = Client(transport, port, server)
         self.user, self.password, self.domain = user, password, domain
-        self.host, self.port = self.c.local[0], self.c.local[1]
+        self.ip, self.port = self.c.local[0], self.c.local[1]
+        self.host = f"[{self.ip}]" if ":" in self.ip else self.ip  # for URIs
         self.rtp_port = rtp_port
         self.key = os.urandom(30)
         self.cseq = 10
@@ -118,7 +120,8 @@ class Phone:
 
     def sdp(self, direction="sendrecv"):
         """RTP, or on TLS SRTP with an SDES key (the SBC requires it there)."""
-        text = SDP.format(id=os.getpid(), port=self.rtp_port, dir=direction)
+        text = SDP.format(id=os.getpid(), port=self.rtp_port, dir=direction, ip=self.ip,
+                          ipv="IP6" if ":" in self.ip else "IP4")
         if self.c.t == "tls":
             text = text.replace("RTP/AVP", "RTP/SAVP") + (
                 "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"
@@ -235,9 +238,9 @@ class Phone:
             pass
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
+def free_port(host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, 0))
     p = s.getsockname()[1]
     s.close()
     return p

@@ -27,14 +27,15 @@ def srv():
 
 
 class MediaPhone(Phone):
-    def __init__(self, s, ext, transport):
+    def __init__(self, s, ext, transport, server="127.0.0.1"):
         port = {"tls": 5061, "tcp": 5060, "udp": 5060}[transport] + s.offset
         super().__init__(transport, port, ext, f"acme-{ext}-secret", "acme",
-                         rtp_port=free_port() & ~1)
-        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.rtp.bind(("127.0.0.1", self.rtp_port))
-        self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.rtcp.bind(("127.0.0.1", self.rtp_port + 1))
+                         rtp_port=free_port(server) & ~1, server=server)
+        family = socket.AF_INET6 if ":" in server else socket.AF_INET
+        self.rtp = socket.socket(family, socket.SOCK_DGRAM)
+        self.rtp.bind((server, self.rtp_port))
+        self.rtcp = socket.socket(family, socket.SOCK_DGRAM)
+        self.rtcp.bind((server, self.rtp_port + 1))
         for sock in (self.rtp, self.rtcp):
             sock.settimeout(2)
         assert self.register() == 200
@@ -48,7 +49,7 @@ class MediaPhone(Phone):
 
 def media_of(body):
     text = body.decode()
-    addr = re.search(r"c=IN IP4 (\S+)", text).group(1)
+    addr = re.search(r"c=IN IP[46] (\S+)", text).group(1)
     port = int(re.search(r"m=audio (\d+)", text).group(1))
     crypto = re.search(r"a=crypto:\d+ AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)", text)
     return addr, port, base64.b64decode(crypto.group(1)) if crypto else None, text
@@ -249,3 +250,23 @@ def test_a_call_without_media_is_ended(srv):
         b.close()
     r = curl("GET", srv.sbc("/acme/api/v1/calls"), token=srv.ptoken)
     assert r.json()["calls"][0]["cause"] == "media_timeout"
+
+
+def test_ipv6_phones_with_media():
+    """Signalling and media over IPv6: SDP in IP6 terms, both ways."""
+    s = sip_server([("acme", "100"), ("acme", "101")], listen=("127.0.0.1", "::1"))
+    a = b = None
+    try:
+        a, b = MediaPhone(s, "100", "udp", "::1"), MediaPhone(s, "101", "tcp", "::1")
+        call, _, (a_addr, a_port, _, a_text), (b_addr, b_port, _, b_text) = establish(a, b)
+        assert a_addr == b_addr == "::1" and "c=IN IP6 ::1" in a_text and "IN IP6" in b_text
+        a.rtp.sendto(rtp(1, b"6" * 160), (a_addr, a_port))
+        assert b.rtp.recvfrom(2048)[0][12:] == b"6" * 160
+        b.rtp.sendto(rtp(1, b"9" * 160, 0x42), (b_addr, b_port))
+        assert a.rtp.recvfrom(2048)[0][12:] == b"9" * 160
+        hang_up(a, b, call)
+    finally:
+        for p in (a, b):
+            if p:
+                p.close()
+        s.cleanup()
