@@ -16,7 +16,7 @@ clang $CFLAGS -w -c $LL/llhttp.c -o "$OUT/llhttp_llhttp.o"
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_http_msg" "$ROOT/fuzz/fuzz_http_msg.c" \
 	"$ROOT/src/http/http_msg.c" "$OUT"/llhttp_*.o
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_msg" "$ROOT/fuzz/fuzz_sip_msg.c" \
-	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/sip/sip_hdr.c"
+	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/sip/sip_hdr.c" "$ROOT/src/sip/sip_dialog.c"
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sdp" "$ROOT/fuzz/fuzz_sdp.c" \
 	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sip/sip_msg.c" "$ROOT/src/media/media_srtp.c" \
 	-lsodium -lsrtp2
