@@ -44,6 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)http_msg_header(&m, "Content-Length");
 			(void)http_msg_has_length(&m);
 			(void)http_msg_keep_alive(&m);
+			const char *cookie = http_msg_header(&m, "Cookie");
+			char v[128];
+			if (cookie &&
+			    http_cookie_get(cookie, "zentrale_session", v, sizeof(v)) == 0)
+				body_total += strlen(v);
 			for (int i = 0; i < m.nheaders; i++)
 				body_total +=
 					strlen(m.headers[i].name) + strlen(m.headers[i].value);

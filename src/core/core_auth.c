@@ -131,6 +131,21 @@ int core_auth_session_revoke(sqlite3 *db, const char *token)
 	return r;
 }
 
+int core_auth_session_revoke_others(sqlite3 *db, const char *subject, const char *keep)
+{
+	char hex[65];
+	sqlite3_stmt *st;
+	auth_digest(keep, hex);
+	if (sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE subject=? AND digest<>?", -1, &st,
+			       NULL))
+		return -1;
+	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* ---- throttle ---- */
 
 #define THROTTLE_SLOTS	  4096

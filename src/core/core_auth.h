@@ -37,6 +37,8 @@ int core_auth_session_create(sqlite3 *db, const char *subject, int ttl,
 /* 0 and the subject if the token is valid now; -1 otherwise. */
 int core_auth_session_check(sqlite3 *db, const char *token, char *subject, size_t subjlen);
 int core_auth_session_revoke(sqlite3 *db, const char *token);
+/* Ends every session of subject but the one of token `keep`. */
+int core_auth_session_revoke_others(sqlite3 *db, const char *subject, const char *keep);
 
 /* Throttle: after `max_failures` failures within `window` seconds an address
  * is blocked for `block` seconds. Bounded memory; times are passed in. */

@@ -381,6 +381,15 @@ void core_httpd_respond(struct core_httpd_req *req, int status, const char *cont
 
 void core_httpd_respond_json(struct core_httpd_req *req, int status, json_t *obj)
 {
+	core_httpd_respond_json_with(req, status, obj, NULL);
+}
+
+void core_httpd_respond_json_with(struct core_httpd_req *req, int status, json_t *obj,
+				  const char *extra_headers)
+{
+	char hdr[1024];
+	snprintf(hdr, sizeof(hdr), "Cache-Control: no-store\r\n%s",
+		 extra_headers ? extra_headers : "");
 	char *s = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (!s) {
@@ -389,8 +398,7 @@ void core_httpd_respond_json(struct core_httpd_req *req, int status, json_t *obj
 	}
 	size_t n = strlen(s);
 	s[n] = '\n'; /* json_dumps leaves room: replace the NUL, keep length */
-	core_httpd_respond(req, status, "application/json", "Cache-Control: no-store\r\n", s,
-			   n + 1);
+	core_httpd_respond(req, status, "application/json", hdr, s, n + 1);
 	free(s);
 }
 
@@ -428,6 +436,12 @@ const char *core_httpd_bearer(const struct core_httpd_req *req)
 	while (*a == ' ')
 		a++;
 	return *a ? a : NULL;
+}
+
+int core_httpd_cookie(const struct core_httpd_req *req, const char *name, char *out, size_t outlen)
+{
+	const char *h = core_httpd_header(req, "Cookie");
+	return h ? http_cookie_get(h, name, out, outlen) : -1;
 }
 
 static int hexval(char c)

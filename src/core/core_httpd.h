@@ -65,6 +65,11 @@ void core_httpd_respond(struct core_httpd_req *req, int status, const char *cont
 			const char *extra_headers, const void *body, size_t len);
 /* Answers with a JSON body; obj is stolen. */
 void core_httpd_respond_json(struct core_httpd_req *req, int status, json_t *obj);
+/* The same with extra headers ("Name: value\r\n..."; under 1000 bytes). */
+void core_httpd_respond_json_with(struct core_httpd_req *req, int status, json_t *obj,
+				  const char *extra_headers);
+/* The value of cookie `name` in the Cookie header, copied to out; -1 if absent. */
+int core_httpd_cookie(const struct core_httpd_req *req, const char *name, char *out, size_t outlen);
 /* Answers {"error": message}. */
 void core_httpd_respond_error(struct core_httpd_req *req, int status, const char *message);
 /* The body as a JSON object; on failure answers 400 itself and returns NULL. */

@@ -1,9 +1,17 @@
 /*
  * core_login — the login API every UI of Zentrale shares (management and
  * each phone system): POST login with throttling per client address,
- * POST logout, and the bearer-token check in front of every other endpoint.
- * Accounts live in the `admins` table and tokens in the `sessions` table of
- * the database given; a token is therefore only valid where it was issued.
+ * POST logout, GET session, PUT password, and the check in front of every
+ * other endpoint. Accounts live in the `admins` table and tokens in the
+ * `sessions` table of the database given; a token is therefore only valid
+ * where it was issued.
+ *
+ * Two ways to carry a token: `Authorization: Bearer` (scripts), or, for the
+ * web UIs, a cookie the page's script cannot read (HttpOnly; Secure;
+ * SameSite=Strict; Path = the UI's own API). A request authenticated by the
+ * cookie that changes anything must also carry X-CSRF-Token: a value
+ * derived from the session token, which a page learns from login or
+ * GET session and another site can neither read nor guess.
  */
 #ifndef CORE_LOGIN_H
 #define CORE_LOGIN_H
@@ -21,17 +29,29 @@
 struct core_login {
 	sqlite3 *db;
 	struct core_throttle *throttle;
-	const char *realm; /* for the log: "management", "phone system acme" */
+	const char *realm;	 /* for the log: "management", "phone system acme" */
+	const char *cookie_path; /* where the browser sends the session cookie */
 };
 
-int core_login_init(struct core_login *l, sqlite3 *db, const char *realm);
+#define CORE_LOGIN_COOKIE   "zentrale_session"
+#define CORE_LOGIN_CSRF_LEN 43
+
+/* cookie_path must outlive l; it is also where the cookie of a logout is cleared. */
+int core_login_init(struct core_login *l, sqlite3 *db, const char *realm, const char *cookie_path);
 void core_login_free(struct core_login *l);
 /* Session lifetime in seconds: setting "session_ttl" of the db, else the default. */
 int core_login_ttl(struct core_login *l);
 void core_login_handle(struct core_login *l, struct core_httpd_req *req);
 void core_login_logout(struct core_login *l, struct core_httpd_req *req);
-/* 0 with the account name if the request carries a valid token; otherwise
- * answers 401 itself and returns -1. */
+/* GET session: who is logged in, and the CSRF token of the session. */
+void core_login_session(struct core_login *l, struct core_httpd_req *req);
+/* PUT password {"current_password", "new_password"}: the account's own. */
+void core_login_password(struct core_login *l, struct core_httpd_req *req);
+/* The CSRF token that belongs to a session token. */
+void core_login_csrf(const char *token, char out[CORE_LOGIN_CSRF_LEN + 1]);
+/* 0 with the account name if the request carries a valid token (and, for a
+ * cookie on a request that is not GET or HEAD, the CSRF token); otherwise
+ * answers 401 (403 for a missing CSRF token) itself and returns -1. */
 int core_login_require(struct core_login *l, struct core_httpd_req *req, char *user,
 		       size_t userlen);
 

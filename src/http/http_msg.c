@@ -282,3 +282,27 @@ const char *http_status_reason(int status)
 		return "Unknown";
 	}
 }
+
+int http_cookie_get(const char *p, const char *name, char *out, size_t outlen)
+{
+	size_t nlen = strlen(name);
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			size_t vlen = n - nlen - 1;
+			while (vlen &&
+			       (p[nlen + 1 + vlen - 1] == ' ' || p[nlen + 1 + vlen - 1] == '\t'))
+				vlen--;
+			if (vlen + 1 > outlen)
+				return -1;
+			memcpy(out, p + nlen + 1, vlen);
+			out[vlen] = '\0';
+			return 0;
+		}
+		p = end;
+	}
+	return -1;
+}

@@ -72,4 +72,8 @@ uint64_t http_msg_content_length(const struct http_msg *m);
 bool http_header_is_hop_by_hop(const char *name);
 const char *http_status_reason(int status);
 
+/* The value of cookie `name` in a Cookie header value ("a=1; b=2"), copied
+ * to out; -1 if absent or longer than outlen - 1. */
+int http_cookie_get(const char *header, const char *name, char *out, size_t outlen);
+
 #endif

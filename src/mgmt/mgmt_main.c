@@ -49,7 +49,7 @@ int mgmt_main(void)
 	core_child_init(&m.child, "mgmt", NULL, mgmt_on_ipc, &m);
 	if (core_db_open("system.db", &m.db) < 0)
 		core_fatal("cannot open system.db");
-	if (core_login_init(&m.login, m.db, "management") < 0)
+	if (core_login_init(&m.login, m.db, "management", "/api/") < 0)
 		core_fatal("out of memory");
 	m.tls = core_tls_server_ctx("certs/server.crt", "certs/server.key", CORE_TLS_ALPN_HTTP1);
 	if (!m.tls)

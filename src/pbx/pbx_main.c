@@ -30,9 +30,11 @@ int pbx_main(const char *name)
 	snprintf(path, sizeof(path), "phone-systems/%s/pbx.db", name);
 	if (pbx_store_open(path, &p.db) < 0)
 		core_fatal("cannot open %s", path);
-	char realm[96];
+	char realm[96], cookie_path[80];
 	snprintf(realm, sizeof(realm), "phone system %s", name);
-	if (core_login_init(&p.login, p.db, realm) < 0 ||
+	/* The UI's cookie goes to this phone system's path only, never to another's. */
+	snprintf(cookie_path, sizeof(cookie_path), "/%s/", name);
+	if (core_login_init(&p.login, p.db, realm, cookie_path) < 0 ||
 	    pbx_registrar_init(&p.registrar, p.db, name) < 0)
 		core_fatal("out of memory");
 

@@ -182,6 +182,28 @@ static void test_hop_by_hop_headers(void **state)
 	assert_false(http_header_is_hop_by_hop("Content-Type"));
 }
 
+static void test_cookie_get(void **state)
+{
+	(void)state;
+	char v[16];
+	assert_int_equal(
+		http_cookie_get("a=1; zentrale_session=tok; b=2", "zentrale_session", v, sizeof(v)),
+		0);
+	assert_string_equal(v, "tok");
+	assert_int_equal(http_cookie_get("a=1;b=2 ", "b", v, sizeof(v)), 0);
+	assert_string_equal(v, "2");
+	assert_int_equal(http_cookie_get("a=", "a", v, sizeof(v)), 0);
+	assert_string_equal(v, "");
+	/* a name that only starts like ours, or a value too long: not ours */
+	assert_int_equal(http_cookie_get("zentrale_sessionx=1", "zentrale_session", v, sizeof(v)),
+			 -1);
+	assert_int_equal(http_cookie_get("x=zentrale_session=1", "zentrale_session", v, sizeof(v)),
+			 -1);
+	assert_int_equal(http_cookie_get("a=0123456789abcdef", "a", v, sizeof(v)), -1);
+	assert_int_equal(http_cookie_get("", "a", v, sizeof(v)), -1);
+	assert_int_equal(http_cookie_get(";;; ;", "a", v, sizeof(v)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_conflicting_lengths_are_rejected),
 		cmocka_unit_test(test_response_read_until_close),
 		cmocka_unit_test(test_hop_by_hop_headers),
+		cmocka_unit_test(test_cookie_get),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
