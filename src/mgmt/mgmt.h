@@ -1,8 +1,8 @@
 /*
- * mgmt — the management process: the HTTPS API on 8443 (and, later, its
- * web UI). It keeps the admin accounts and sessions in system.db; anything
- * that changes processes, phone systems or sockets it asks the supervisor
- * for, and it answers reads from the state table the supervisor sends.
+ * mgmt — the management process: the HTTPS API on 8443 and its web UI. It
+ * keeps the admin accounts and sessions in system.db; anything that changes
+ * processes, phone systems or sockets it asks the supervisor for, and it
+ * answers reads from the state table the supervisor sends.
  */
 #ifndef MGMT_H
 #define MGMT_H

@@ -1,6 +1,8 @@
 /*
- * mgmt_api — the management JSON API under /api/v1 (docs/api.md). Every
- * endpoint but login needs a bearer token. Operations that change phone
+ * mgmt_api — the management JSON API under /api/v1 (docs/api.md), and the
+ * management UI's static files at / and /ui/ (src/ui). Every endpoint but
+ * login, session and health needs a session (bearer token or the UI's
+ * cookie with its CSRF token, core_login). Operations that change phone
  * systems or sockets are forwarded to the supervisor and answered when it
  * replies; the HTTP request id doubles as the IPC request id.
  */
@@ -12,6 +14,7 @@
 #include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../core/core_names.h"
+#include "../ui/ui.h"
 #include "mgmt.h"
 
 #define API "/api/v1"
@@ -301,25 +304,14 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 	}
 }
 
-static void api_root_page(struct core_httpd_req *req)
-{
-	static const char page[] =
-		"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		"<title>Zentrale management</title></head><body><h1>Zentrale management</h1>"
-		"<p>The management API is at <code>/api/v1</code>.</p></body></html>\n";
-	core_httpd_respond(req, 200, "text/html; charset=utf-8",
-			   "Content-Security-Policy: default-src 'self'\r\n", page,
-			   sizeof(page) - 1);
-}
-
 void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 {
 	struct mgmt *m = arg;
 	const char *p = req->path;
 	char user[128];
 
-	if (strcmp(p, "/") == 0 && is(req, "GET")) {
-		api_root_page(req);
+	if (strcmp(p, "/") == 0 || strncmp(p, "/ui/", 4) == 0) {
+		ui_serve(req, "mgmt", p + 1);
 		return;
 	}
 	if (strncmp(p, API "/", sizeof(API)) != 0) {
@@ -346,6 +338,20 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 			core_login_logout(&m->login, req);
 		else
 			core_httpd_respond_error(req, 405, "use POST to log out");
+		return;
+	}
+	if (strcmp(p, "/session") == 0) {
+		if (is(req, "GET"))
+			core_login_session(&m->login, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+		return;
+	}
+	if (strcmp(p, "/password") == 0) {
+		if (is(req, "PUT"))
+			core_login_password(&m->login, req);
+		else
+			core_httpd_respond_error(req, 405, "use PUT to change the password");
 		return;
 	}
 	/* The local socket is reachable by root and our own account only. */

@@ -1,8 +1,9 @@
 /*
  * pbx_http — the phone system's HTTP face, reached only through the SBC at
- * /<name>/: a page naming the phone system, and the API (login, logout,
- * status). Requests arrive with the client's address in X-Real-IP, which
- * only the SBC can set because only it can reach our socket.
+ * /<name>/: its web UI (src/ui/pbx) and the API (login, users,
+ * registrations, calls, settings, status). Requests arrive with the
+ * client's address in X-Real-IP, which only the SBC can set because only it
+ * can reach our socket.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../core/core_version.h"
+#include "../ui/ui.h"
 #include "pbx.h"
 #include "pbx_call.h"
 #include "pbx_users.h"
@@ -25,38 +27,20 @@ static const char *pbx_subpath(const struct pbx *p, const char *path)
 	return *rest == '\0' || *rest == '/' ? rest : NULL;
 }
 
-static void pbx_page(struct pbx *p, struct core_httpd_req *req)
-{
-	char *html = NULL;
-	/* The name is [a-z0-9-] only, so it needs no escaping in HTML. */
-	int n = asprintf(&html,
-			 "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-			 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-			 "<title>%s — Zentrale</title></head>\n<body>"
-			 "<h1>Phone system %s</h1>"
-			 "<p>This is the phone system <strong>%s</strong> on Zentrale %s.</p>"
-			 "</body></html>\n",
-			 p->name, p->name, p->name, ZENTRALE_VERSION);
-	if (n < 0) {
-		core_httpd_respond_error(req, 500, "out of memory");
-		return;
-	}
-	core_httpd_respond(req, 200, "text/html; charset=utf-8",
-			   "Content-Security-Policy: default-src 'self'\r\n", html, (size_t)n);
-	free(html);
-}
-
 static void pbx_status(struct pbx *p, struct core_httpd_req *req)
 {
 	char user[128];
 	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
 		return;
 	time_t now = time(NULL);
+	const char *off = getenv("ZENTRALE_PORT_OFFSET");
+	int offset = off ? atoi(off) : 0;
 	core_httpd_respond_json(req, 200,
-				json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", p->name, "state",
-					  "running", "version", ZENTRALE_VERSION, "started",
-					  (json_int_t)p->started, "uptime",
-					  (json_int_t)(now - p->started)));
+				json_pack("{s:s, s:s, s:s, s:I, s:I, s:{s:s, s:i, s:i}}", "name",
+					  p->name, "state", "running", "version", ZENTRALE_VERSION,
+					  "started", (json_int_t)p->started, "uptime",
+					  (json_int_t)(now - p->started), "sip", "domain", p->name,
+					  "tls_port", 5061 + offset, "plain_port", 5060 + offset));
 }
 
 static void pbx_registrations(struct pbx *p, struct core_httpd_req *req)
@@ -152,11 +136,8 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 		char loc[128];
 		snprintf(loc, sizeof(loc), "Location: /%s/\r\n", p->name);
 		core_httpd_respond(req, 301, NULL, loc, "", 0);
-	} else if (strcmp(sub, "/") == 0) {
-		if (get)
-			pbx_page(p, req);
-		else
-			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strcmp(sub, "/") == 0 || strncmp(sub, "/ui/", 4) == 0) {
+		ui_serve(req, "pbx", sub + 1);
 	} else if (strcmp(sub, "/api/v1/login") == 0) {
 		if (post)
 			core_login_handle(&p->login, req);
@@ -167,6 +148,16 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			core_login_logout(&p->login, req);
 		else
 			core_httpd_respond_error(req, 405, "use POST to log out");
+	} else if (strcmp(sub, "/api/v1/session") == 0) {
+		if (get)
+			core_login_session(&p->login, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strcmp(sub, "/api/v1/password") == 0) {
+		if (strcmp(req->method, "PUT") == 0)
+			core_login_password(&p->login, req);
+		else
+			core_httpd_respond_error(req, 405, "use PUT to change the password");
 	} else if (strncmp(sub, "/api/v1/users", 13) == 0 && (sub[13] == '\0' || sub[13] == '/')) {
 		pbx_users_handle(p, req, sub + 13);
 	} else if (strcmp(sub, "/api/v1/registrations") == 0) {

@@ -138,6 +138,11 @@ int sup_run(struct sup_options *opt)
 	}
 	log_info("zentrale %s starting in %s (port offset %d)", ZENTRALE_VERSION, opt->data_dir,
 		 opt->port_offset);
+	/* Children tell clients where the services are (a phone system's page
+	 * names its SIP port); they inherit this with the environment. */
+	char offset[16];
+	snprintf(offset, sizeof(offset), "%d", opt->port_offset);
+	setenv("ZENTRALE_PORT_OFFSET", offset, 1);
 	sup_child_add(&s, ROLE_MGMT, NULL);
 	sup_child_add(&s, ROLE_SBC, NULL);
 	sup_child_add(&s, ROLE_SSH, NULL);
