@@ -10,10 +10,13 @@ RUN_PKGS="build-essential meson ninja-build pkg-config libevent-dev libssl-dev n
 libsqlite3-dev libjansson-dev libsodium-dev libbsd-dev libcap-dev libssh-dev libreadline-dev
 iproute2 openssl libsrtp2-dev"
 TEST_PKGS="libcmocka-dev python3 python3-pytest python3-paramiko curl clang procps
-openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox"
+openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox
+chromium"
 
 want="$RUN_PKGS"
 [ "${1:-run}" = "test" ] && want="$want $TEST_PKGS"
+# The browser tests run on Node.js: Debian's, unless the machine has one.
+[ "${1:-run}" = "test" ] && ! command -v node >/dev/null && want="$want nodejs npm"
 
 missing=""
 for p in $want; do
@@ -32,6 +35,18 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# playwright-core, at the version package-lock.json pins, from the npm registry.
+if [ "${1:-run}" = "test" ]; then
+	dir="$(dirname "$0")/../tests/browser"
+	want_v=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$dir/package.json")
+	have_v=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' \
+		"$dir/node_modules/playwright-core/package.json" 2>/dev/null | head -n 1)
+	if [ "$want_v" != "$have_v" ]; then
+		echo "installing playwright-core $want_v (npm)"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
 fi
 
 if [ "$(id -u)" -eq 0 ] && ! getent passwd zentrale >/dev/null; then

@@ -1,0 +1,98 @@
+// Shared by the browser tests: Debian's Chromium through playwright-core,
+// screenshots under build/screenshots, and a failure for anything the page
+// complains about (a script error, a CSP violation, a failed request).
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import assert from "node:assert/strict";
+
+export { assert };
+
+export const env = {
+  mgmt: process.env.ZT_MGMT_URL, // https://127.0.0.1:PORT
+  sbc: process.env.ZT_SBC_URL,
+  adminPassword: process.env.ZT_ADMIN_PW,
+  ps: process.env.ZT_PS, // a phone system made for the test, and its admin password
+  psPassword: process.env.ZT_PS_PW,
+  shots: process.env.ZT_SCREENSHOTS || "build/screenshots",
+};
+
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
+export async function browser() {
+  return chromium.launch({
+    executablePath: process.env.ZT_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: FLAGS,
+  });
+}
+
+// A page whose console errors and uncaught exceptions are collected; `problems`
+// must be empty at the end of a test. Dialogs (alert) count as problems: the
+// UI never uses them, so one can only come from injected script.
+export async function newPage(b, opts = {}) {
+  const context = await b.newContext({ ignoreHTTPSErrors: true, ...opts });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && !page.expectErrors) page.problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => page.problems.push(`page error: ${e.message}`));
+  page.on("dialog", async (d) => {
+    page.problems.push(`unexpected ${d.type()} dialog: ${d.message()}`);
+    await d.dismiss();
+  });
+  return page;
+}
+
+export function noProblems(page) {
+  assert.deepEqual(page.problems, [], "the page reported problems");
+}
+
+export async function shot(page, name) {
+  mkdirSync(env.shots, { recursive: true });
+  const path = `${env.shots}/${name}.png`;
+  await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot ${path}`);
+}
+
+export async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+    throw e;
+  }
+}
+
+export async function loginMgmt(page, password = env.adminPassword) {
+  await page.goto(`${env.mgmt}/`);
+  await page.fill('input[name="password"]', password);
+  await page.click('form.login button[type="submit"]');
+  await page.waitForSelector("header.top");
+}
+
+// Runs a test body with a browser, closing it whatever happens.
+export async function run(body) {
+  const b = await browser();
+  try {
+    await body(b);
+    console.log("PASS");
+  } catch (e) {
+    console.log(`FAILED: ${e.message}`);
+    process.exitCode = 1;
+  } finally {
+    await b.close();
+  }
+}

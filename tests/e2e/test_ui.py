@@ -1,0 +1,111 @@
+"""The two web UIs in a real browser: Debian's Chromium, headless, driven
+by playwright-core (npm, tests/browser) against a real server. Each test
+runs one script of tests/browser with node; the script prints a line per
+step and fails on any assertion, script error, CSP violation or
+unexpected dialog. Screenshots of the main pages land in
+build/screenshots/."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import ADMIN_PW, BIN, ROOT, Server, curl
+
+BROWSER = os.path.join(ROOT, "tests", "browser")
+SHOTS = os.path.join(os.path.dirname(BIN), "screenshots")
+UI = os.path.join(ROOT, "src", "ui")
+
+
+def run_browser(script, s, **env):
+    e = dict(os.environ, ZT_MGMT_URL=f"https://127.0.0.1:{s.mgmt_port}",
+             ZT_SBC_URL=f"https://127.0.0.1:{s.sbc_port}", ZT_ADMIN_PW=ADMIN_PW,
+             ZT_SCREENSHOTS=SHOTS, **env)
+    p = subprocess.run(["node", script], cwd=BROWSER, env=e, capture_output=True, text=True,
+                       timeout=180)
+    print(p.stdout, p.stderr)
+    assert p.returncode == 0, p.stdout + p.stderr + "\n--- server log:\n" + s.log()
+    assert p.stdout.rstrip().endswith("PASS")
+
+
+@pytest.fixture(scope="module")
+def ui_server():
+    s = Server().start()
+    yield s
+    s.cleanup()
+
+
+def test_management_ui(ui_server):
+    run_browser("mgmt.mjs", ui_server)
+
+
+def test_phone_system_ui_through_the_sbc(ui_server):
+    run_browser("pbx.mjs", ui_server)
+
+
+def test_phone_sized_screens_and_german(ui_server):
+    ui_server.create_ps("mob-co", "mob-admin-pw-1")
+    run_browser("mobile-i18n.mjs", ui_server, ZT_PS="mob-co", ZT_PS_PW="mob-admin-pw-1")
+
+
+def test_login_throttling_in_the_ui(server):
+    run_browser("throttle.mjs", server)
+
+
+def test_ui_pages_and_assets_are_served_with_their_headers(shared_server):
+    s = shared_server
+    r = curl("GET", f"https://127.0.0.1:{s.mgmt_port}/")
+    assert r.status == 200 and "ui/mgmt/app.js" in r.text
+    assert "content-security-policy: default-src 'none'; script-src 'self'" in r.headers.lower()
+    etag = re.search(r"(?im)^etag: (.+?)\r?$", r.headers).group(1)
+    r2 = curl("GET", f"https://127.0.0.1:{s.mgmt_port}/", headers=[f"If-None-Match: {etag}"])
+    assert r2.status == 304
+    assert curl("GET", f"https://127.0.0.1:{s.mgmt_port}/ui/common/ui.css").status == 200
+    # each UI serves the shared files and its own, not the other's
+    assert curl("GET", f"https://127.0.0.1:{s.mgmt_port}/ui/pbx/app.js").status == 404
+    s.create_ps("asset-co")
+    r = curl("GET", s.sbc("/asset-co/"))
+    assert r.status == 200 and "ui/pbx/app.js" in r.text
+    assert curl("GET", s.sbc("/asset-co/ui/pbx/app.js")).status == 200
+    assert curl("GET", s.sbc("/asset-co/ui/mgmt/app.js")).status == 404
+
+
+def ui_files():
+    for d, _, files in os.walk(UI):
+        for f in files:
+            if not f.endswith((".c", ".h")):
+                yield os.path.join(d, f)
+
+
+def test_every_text_has_a_german_translation():
+    i18n = open(os.path.join(UI, "common", "i18n.js"), encoding="utf-8").read()
+    de = i18n[i18n.index("const DE = {"):]
+    keys = set()
+    for path in ui_files():
+        if path.endswith(".js"):
+            src = open(path, encoding="utf-8").read()
+            keys |= set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', src))
+            keys |= set(re.findall(r'label: "([^"]*)"', src))
+    assert len(keys) > 100
+    missing = [k for k in sorted(keys)
+               if f'"{k}":' not in de and not re.search(rf"\n\s+{re.escape(k)}:", de)]
+    assert not missing, f"no German for: {missing}"
+
+
+def test_pages_have_no_inline_script_style_or_html_injection_points():
+    for path in ui_files():
+        src = open(path, encoding="utf-8").read()
+        name = os.path.relpath(path, UI)
+        if path.endswith(".html"):
+            assert not re.search(r"<script(?![^>]*\bsrc=)", src), name
+            assert not re.search(r"\sstyle=|\son\w+=", src), name
+        if path.endswith(".js"):
+            for bad in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+                assert bad not in src, f"{name} uses {bad}"
+
+
+def test_every_ui_file_is_compiled_in():
+    meson = open(os.path.join(ROOT, "meson.build"), encoding="utf-8").read()
+    for path in ui_files():
+        rel = os.path.relpath(path, ROOT)
+        assert f"'{rel}'" in meson, f"{rel} is not listed in meson.build"
