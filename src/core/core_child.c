@@ -64,6 +64,28 @@ void core_child_ready(struct core_child *ch)
 	core_ipc_send(ch->ipc, IPC_READY, 0, "{}", 2, NULL, 0);
 }
 
+static void child_send_stats(evutil_socket_t fd, short what, void *arg)
+{
+	struct core_child *ch = arg;
+	(void)fd;
+	(void)what;
+	json_t *j = ch->stats(ch->stats_arg);
+	if (j)
+		core_ipc_send_json(ch->ipc, IPC_STATS, 0, j, NULL, 0);
+	json_decref(j);
+}
+
+void core_child_stats(struct core_child *ch, json_t *(*collect)(void *arg), void *arg)
+{
+	ch->stats = collect;
+	ch->stats_arg = arg;
+	if (!ch->stats_timer)
+		ch->stats_timer = event_new(ch->base, -1, EV_PERSIST, child_send_stats, ch);
+	struct timeval tv = {CORE_CHILD_STATS_INTERVAL, 0};
+	evtimer_add(ch->stats_timer, &tv);
+	child_send_stats(-1, 0, ch);
+}
+
 void core_child_run(struct core_child *ch)
 {
 	event_base_dispatch(ch->base);
@@ -74,6 +96,8 @@ void core_child_free(struct core_child *ch)
 	for (int i = 0; i < 3; i++)
 		if (ch->sig[i])
 			event_free(ch->sig[i]);
+	if (ch->stats_timer)
+		event_free(ch->stats_timer);
 	core_ipc_free(ch->ipc);
 	/* Bufferevents freed on the way out finish freeing in the loop. */
 	event_base_loop(ch->base, EVLOOP_NONBLOCK);

@@ -8,6 +8,8 @@
 
 #include <event2/event.h>
 
+#include <jansson.h>
+
 #include "core_ipc.h"
 
 struct core_child {
@@ -16,13 +18,21 @@ struct core_child {
 	struct event *sig[3];
 	core_ipc_msg_cb on_msg;
 	void *arg;
+	struct event *stats_timer;
+	json_t *(*stats)(void *arg); /* figures for IPC_STATS, a new object */
+	void *stats_arg;
 };
+
+#define CORE_CHILD_STATS_INTERVAL 5 /* seconds between two IPC_STATS */
 
 /* role: "mgmt", "sbc", "pbx"; name: phone system or NULL. Exits on failure. */
 void core_child_init(struct core_child *ch, const char *role, const char *name,
 		     core_ipc_msg_cb on_msg, void *arg);
 /* Tells the supervisor this process serves now. */
 void core_child_ready(struct core_child *ch);
+/* From now on, sends collect(arg) to the supervisor as IPC_STATS every
+ * CORE_CHILD_STATS_INTERVAL seconds, and once at once. */
+void core_child_stats(struct core_child *ch, json_t *(*collect)(void *arg), void *arg);
 /* Runs the event loop until asked to stop. */
 void core_child_run(struct core_child *ch);
 void core_child_free(struct core_child *ch);

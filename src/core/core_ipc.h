@@ -42,6 +42,12 @@ enum core_ipc_type {
 	IPC_SBC_BLOCKS,
 	/* supervisor → sbc: lift a block. {"address"} */
 	IPC_SBC_UNBLOCK,
+	/* sbc, pbx → supervisor: figures for monitoring, every few seconds
+	 * (core_child_stats). {"registrations", "calls_active", ...} (pbx) or
+	 * {"connections": {...}, "relay": {...}} (sbc).
+	 * supervisor → mgmt: the same, passed on with who sent it:
+	 * {"role", "name", "pid", "stats": {...}} */
+	IPC_STATS,
 };
 
 struct core_ipc_msg {

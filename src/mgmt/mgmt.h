@@ -23,6 +23,7 @@ struct mgmt {
 	struct core_httpd *local; /* run/mgmt.sock: trusted as the admin (SSH, ctl) */
 	struct core_login login;
 	json_t *state; /* last IPC_STATE from the supervisor */
+	json_t *stats; /* "role/name" → last IPC_STATS of that process */
 	SSL_CTX *tls;
 };
 
@@ -43,6 +44,11 @@ json_t *mgmt_system_info(struct mgmt *m);
 /* GET /api/v1/health, and the disk threshold it uses (setting health_min_disk_free). */
 void mgmt_health(struct mgmt *m, struct core_httpd_req *req);
 double mgmt_health_min_free_percent(struct mgmt *m);
+/* mgmt_metrics.c: GET /metrics, the scrapers' token, and the figures
+ * the SBC and the phone systems send. */
+void mgmt_metrics_get(struct mgmt *m, struct core_httpd_req *req);
+void mgmt_metrics_token(struct mgmt *m, struct core_httpd_req *req);
+void mgmt_metrics_store(struct mgmt *m, const struct core_ipc_msg *msg);
 /* The interfaces, each with the services listening on it. */
 json_t *mgmt_interfaces(struct mgmt *m);
 

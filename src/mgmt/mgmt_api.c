@@ -294,6 +294,8 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 		mgmt_access_blocked(m, req, p + 9);
 	} else if (strncmp(p, "/ssh", 4) == 0 && (p[4] == '\0' || p[4] == '/')) {
 		mgmt_access_ssh(m, req, p + 4);
+	} else if (strcmp(p, "/metrics/token") == 0) {
+		mgmt_metrics_token(m, req);
 	} else if (strcmp(p, "/logs") == 0) {
 		if (is(req, "GET"))
 			mgmt_logs_get(m, req);
@@ -312,6 +314,13 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 
 	if (strcmp(p, "/") == 0 || strncmp(p, "/ui/", 4) == 0) {
 		ui_serve(req, "mgmt", p + 1);
+		return;
+	}
+	if (strcmp(p, "/metrics") == 0) {
+		if (is(req, "GET"))
+			mgmt_metrics_get(m, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
 		return;
 	}
 	if (strncmp(p, API "/", sizeof(API)) != 0) {

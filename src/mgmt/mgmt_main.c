@@ -37,6 +37,9 @@ static void mgmt_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 	case IPC_REPLY:
 		mgmt_api_reply(m, msg);
 		break;
+	case IPC_STATS:
+		mgmt_metrics_store(m, msg);
+		break;
 	default:
 		break;
 	}
@@ -75,6 +78,7 @@ int mgmt_main(void)
 	core_httpd_free(m.local);
 	SSL_CTX_free(m.tls);
 	json_decref(m.state);
+	json_decref(m.stats);
 	core_login_free(&m.login);
 	sqlite3_close(m.db);
 	core_child_free(&m.child);

@@ -6,6 +6,8 @@
 #ifndef PBX_H
 #define PBX_H
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 #include <time.h>
 
@@ -22,9 +24,18 @@ struct pbx {
 	struct core_httpd *http;
 	struct core_login login;
 	struct pbx_registrar registrar;
+	struct pbx_calls *calls; /* owned by pbx_sip */
+	struct {
+		unsigned long long attempts, failures; /* calls ended since the start */
+		json_t *ended;			       /* cause → count */
+	} stats;
 };
 
 int pbx_main(const char *name);
+/* pbx_stats.c: the figures sent for monitoring (IPC_STATS); call_ended
+ * counts a call that has ended. */
+json_t *pbx_stats_collect(void *pbx);
+void pbx_stats_call_ended(struct pbx *p, const char *cause, bool answered);
 /* pbx_http.c: the phone system's web UI and API under /<name>/. */
 void pbx_http_handle(struct core_httpd_req *req, void *arg);
 

@@ -342,6 +342,7 @@ static void call_end(struct call *c, const char *cause, int status)
 			    .end = time(NULL),
 			    .status = status};
 	pbx_cdr_write(c->cs->p->db, &r);
+	pbx_stats_call_ended(c->cs->p, cause, c->answer != 0);
 	log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee, cause);
 	if (c->timer)
 		event_free(c->timer);

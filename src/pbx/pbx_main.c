@@ -60,10 +60,13 @@ int pbx_main(const char *name)
 	if (!sip)
 		core_fatal("cannot listen on %s", path);
 	core_child_ready(&p.child);
+	core_child_stats(&p.child, pbx_stats_collect, &p);
 	log_info("serving HTTP and SIP in run/%s", name);
 	core_child_run(&p.child);
 
 	pbx_sip_free(sip);
+	p.calls = NULL;
+	json_decref(p.stats.ended);
 	core_httpd_free(p.http);
 	core_login_free(&p.login);
 	pbx_registrar_free(&p.registrar);

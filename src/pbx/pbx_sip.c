@@ -172,6 +172,7 @@ struct pbx_sip *pbx_sip_new(struct pbx *p, int fd)
 	s->listener = evconnlistener_new(p->child.base, sip_on_accept, s,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	s->calls = pbx_calls_new(p, p->child.base, sip_send, s);
+	p->calls = s->calls;
 	if (!s->listener || !s->calls) {
 		if (s->listener)
 			evconnlistener_free(s->listener);

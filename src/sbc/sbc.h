@@ -47,5 +47,7 @@ const char *sbc_route_single(struct sbc *sbc, const char **sock, bool *exists);
 struct sbc_proxy *sbc_proxy_new(struct sbc *sbc);
 void sbc_proxy_free(struct sbc_proxy *px);
 void sbc_proxy_set_listeners(struct sbc_proxy *px, int *fds, int nfds);
+/* HTTPS connections open now. */
+int sbc_proxy_connections(const struct sbc_proxy *px);
 
 #endif

@@ -56,6 +56,20 @@ static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg
 	core_ipc_close_fds(msg);
 }
 
+static json_t *sbc_collect_stats(void *arg)
+{
+	struct sbc *sbc = arg;
+	json_t *j = sbc->sip ? sbc_sip_stats(sbc->sip) : json_object();
+	json_t *conns = json_object_get(j, "connections");
+	if (!conns) {
+		conns = json_object();
+		json_object_set_new(j, "connections", conns);
+	}
+	json_object_set_new(conns, "https",
+			    json_integer(sbc->https ? sbc_proxy_connections(sbc->https) : 0));
+	return j;
+}
+
 int sbc_main(void)
 {
 	struct sbc sbc = {.routes = json_object()};
@@ -68,6 +82,7 @@ int sbc_main(void)
 	if (!sbc.https || !sbc.sip)
 		core_fatal("out of memory");
 	core_child_ready(&sbc.child);
+	core_child_stats(&sbc.child, sbc_collect_stats, &sbc);
 	core_child_run(&sbc.child);
 
 	sbc_sip_free(sbc.sip);

@@ -531,3 +531,8 @@ void sbc_proxy_free(struct sbc_proxy *px)
 		conn_free(px->conns);
 	free(px);
 }
+
+int sbc_proxy_connections(const struct sbc_proxy *px)
+{
+	return px->nconns;
+}

@@ -812,6 +812,20 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 /* ---- set-up ---- */
 
+json_t *sbc_sip_stats(struct sbc_sip *s)
+{
+	int tls = 0, tcp = 0;
+	for (struct sip_conn *c = s->conns; c; c = c->next)
+		if (c->t == T_TLS)
+			tls++;
+		else if (c->t == T_TCP)
+			tcp++;
+	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I}}", "connections", "sip-tls", tls, "sip-tcp",
+			 tcp, "relay", "ports_in_use",
+			 s->media ? sbc_media_ports_in_use(s->media) : 0, "packets",
+			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0));
+}
+
 struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 {
 	struct sbc_sip *s = calloc(1, sizeof(*s));

@@ -9,6 +9,9 @@ struct sbc_sip;
 
 struct sbc_sip *sbc_sip_new(struct sbc *sbc);
 void sbc_sip_free(struct sbc_sip *s);
+/* For monitoring: {"sip-tls", "sip-tcp"} connections from phones now, and
+ * {"ports_in_use", "packets"} of the media relay. */
+json_t *sbc_sip_stats(struct sbc_sip *s);
 /* Listeners come as a whole set: reset, then add each ("sip-udp", "sip-tcp", "sip-tls"). */
 void sbc_sip_reset_sockets(struct sbc_sip *s);
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd);

@@ -79,6 +79,24 @@ void sup_child_remove(struct sup *s, struct sup_child *c)
 	free(c);
 }
 
+/* Figures of a child go on to mgmt, which serves /metrics. */
+static void sup_forward_stats(struct sup *s, struct sup_child *c, const struct core_ipc_msg *msg)
+{
+	struct sup_child *mgmt = NULL;
+	for (struct sup_child *x = s->children; x; x = x->next)
+		if (x->role == ROLE_MGMT && x->ipc)
+			mgmt = x;
+	json_t *st = core_ipc_json(msg);
+	if (mgmt && st) {
+		json_t *j = json_pack("{s:s, s:s, s:i, s:O}", "role",
+				      c->role == ROLE_SBC ? "sbc" : "pbx", "name", c->name, "pid",
+				      (int)c->pid, "stats", st);
+		core_ipc_send_json(mgmt->ipc, IPC_STATS, 0, j, NULL, 0);
+		json_decref(j);
+	}
+	json_decref(st);
+}
+
 static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg);
 static void child_on_close(struct core_ipc *ipc, void *arg);
 
@@ -156,6 +174,11 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 			sup_broadcast_state(s);
 		}
 		core_ipc_close_fds(msg);
+		break;
+	case IPC_STATS:
+		core_ipc_close_fds(msg);
+		if (c->role == ROLE_SBC || c->role == ROLE_PBX)
+			sup_forward_stats(s, c, msg);
 		break;
 	case IPC_REQUEST:
 		if (c->role == ROLE_MGMT) {

@@ -1,0 +1,57 @@
+/*
+ * pbx_stats — what a phone system tells the supervisor for /metrics every
+ * few seconds: devices registered now, calls in progress, and calls ended
+ * since the process started (all, failed, and by cause). Counters start at
+ * zero with the process, as Prometheus counters may.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "pbx.h"
+#include "pbx_call.h"
+
+/* Causes that are a normal end of an unanswered call, not a failure. */
+static bool stats_normal(const char *cause)
+{
+	static const char *const normal[] = {"caller_hangup", "callee_hangup", "busy",
+					     "declined",      "cancelled",     "no_answer"};
+	for (size_t i = 0; i < sizeof(normal) / sizeof(normal[0]); i++)
+		if (strcmp(cause, normal[i]) == 0)
+			return true;
+	return false;
+}
+
+void pbx_stats_call_ended(struct pbx *p, const char *cause, bool answered)
+{
+	p->stats.attempts++;
+	if (!answered && !stats_normal(cause))
+		p->stats.failures++;
+	if (!p->stats.ended)
+		p->stats.ended = json_object();
+	json_t *n = json_object_get(p->stats.ended, cause);
+	json_object_set_new(p->stats.ended, cause, json_integer(n ? json_integer_value(n) + 1 : 1));
+}
+
+static json_int_t stats_registrations(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	json_int_t n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM bindings WHERE expires>?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+json_t *pbx_stats_collect(void *arg)
+{
+	struct pbx *p = arg;
+	json_t *ended = p->stats.ended ? json_copy(p->stats.ended) : json_object();
+	return json_pack("{s:I, s:i, s:I, s:I, s:o}", "registrations", stats_registrations(p->db),
+			 "calls_active", p->calls ? pbx_calls_active(p->calls) : 0, "call_attempts",
+			 (json_int_t)p->stats.attempts, "call_failures",
+			 (json_int_t)p->stats.failures, "calls_ended", ended);
+}
