@@ -22,8 +22,11 @@ struct mgmt {
 	struct core_httpd *http;
 	struct core_httpd *local; /* run/mgmt.sock: trusted as the admin (SSH, ctl) */
 	struct core_login login;
-	json_t *state; /* last IPC_STATE from the supervisor */
-	json_t *stats; /* "role/name" → last IPC_STATS of that process */
+	json_t *state;			/* last IPC_STATE from the supervisor */
+	json_t *stats;			/* "role/name" → last IPC_STATS of that process */
+	struct log_waiter *log_waiters; /* GET /logs?wait=… held for new lines */
+	int nlog_waiters;
+	struct event *log_timer;
 	SSL_CTX *tls;
 };
 
@@ -37,8 +40,10 @@ void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg);
 /* mgmt_access.c: blocked addresses, SSH keys. */
 void mgmt_access_blocked(struct mgmt *m, struct core_httpd_req *req, const char *addr);
 void mgmt_access_ssh(struct mgmt *m, struct core_httpd_req *req, const char *rest);
-/* mgmt_logs.c: GET /api/v1/logs. */
+/* mgmt_logs.c: GET /api/v1/logs, held while following (?wait=). */
+#define MGMT_MAX_LOG_WAITERS 64
 void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req);
+void mgmt_logs_free(struct mgmt *m);
 /* mgmt_system.c: host and process figures for GET /api/v1/system. */
 json_t *mgmt_system_info(struct mgmt *m);
 /* GET /api/v1/health, and the disk threshold it uses (setting health_min_disk_free). */

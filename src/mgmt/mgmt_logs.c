@@ -1,7 +1,10 @@
 /*
  * mgmt_logs — GET /api/v1/logs: recent lines of the server's log file
  * (written by the supervisor), filtered by process, phone system and
- * level, and followed by asking again with the offset of the last answer.
+ * level, and followed by asking again with the offset of the last answer:
+ * with `wait`, such a request is held until a wanted line is written or the
+ * seconds have passed (long polling, as `journalctl -f` over HTTP), checked
+ * every LOG_POLL_MS for every held request.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +18,8 @@
 #define LOG_PATH      "log/zentrale.log"
 #define LOG_MAX_LINES 5000
 #define LOG_MAX_READ  (2 * 1024 * 1024)
+#define LOG_MAX_WAIT  60  /* seconds a follower may be held */
+#define LOG_POLL_MS   250 /* how often held requests look for new lines */
 
 static int level_rank(const char *l)
 {
@@ -58,10 +63,11 @@ static bool log_wanted(json_t *l, const char *proc, const char *ps, int min_leve
 	return level_rank(json_string_value(json_object_get(l, "level"))) >= min_level;
 }
 
-void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req)
+/* Reads the wanted lines of req's query; false with the request answered
+ * if the query is bad or the log unreadable. */
+static bool logs_read(struct core_httpd_req *req, json_t **lines_out, long long *offset)
 {
 	char v[128], proc[32] = "", ps[64] = "", level[16] = "debug";
-	(void)m;
 	int lines = core_httpd_query(req, "lines", v, sizeof(v)) == 0 ? atoi(v) : 100;
 	long long after = core_httpd_query(req, "after", v, sizeof(v)) == 0 ? atoll(v) : -1;
 	core_httpd_query(req, "process", proc, sizeof(proc));
@@ -71,15 +77,16 @@ void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req)
 		core_httpd_respond_error(req, 400,
 					 "lines must be 1 to 5000 and level one of debug, info, "
 					 "warn, error");
-		return;
+		return false;
 	}
+	*lines_out = json_array();
+	*offset = 0;
 	int fd = open(LOG_PATH, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		if (fd >= 0)
 			close(fd);
-		core_httpd_respond_json(req, 200, json_pack("{s:[], s:i}", "lines", "offset", 0));
-		return;
+		return true;
 	}
 	/* Following: from the given offset (from the start after a rotation). */
 	off_t from = after >= 0 ? (after <= st.st_size ? after : 0) : st.st_size - LOG_MAX_READ;
@@ -93,8 +100,9 @@ void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req)
 	close(fd);
 	if (got < 0) {
 		free(buf);
+		json_decref(*lines_out);
 		core_httpd_respond_error(req, 500, "could not read the log");
-		return;
+		return false;
 	}
 	buf[got] = '\0';
 	/* Only whole lines; a partial last line is left for the next call. */
@@ -106,7 +114,7 @@ void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req)
 		char *nl = strchr(buf, '\n');
 		start = nl ? nl + 1 : buf + used;
 	}
-	json_t *out = json_array();
+	json_t *out = *lines_out;
 	for (char *save = NULL, *l = strtok_r(start, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		json_t *j = log_parse(l);
@@ -118,7 +126,103 @@ void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req)
 			json_array_remove(out, 0);
 	}
 	free(buf);
-	core_httpd_respond_json(
-		req, 200,
-		json_pack("{s:o, s:I}", "lines", out, "offset", (json_int_t)(from + (off_t)used)));
+	*offset = (long long)(from + (off_t)used);
+	return true;
+}
+
+struct log_waiter {
+	struct log_waiter *next;
+	uint64_t id;	 /* the held request */
+	bool local;	 /* on the control socket rather than HTTPS */
+	time_t deadline; /* answer, even with nothing, at this time */
+};
+
+static struct core_httpd_req *waiter_req(struct mgmt *m, const struct log_waiter *w)
+{
+	return core_httpd_find(w->local ? m->local : m->http, w->id);
+}
+
+/* Answers the held requests that have lines now or have waited enough. */
+static void logs_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct mgmt *m = arg;
+	(void)fd;
+	(void)what;
+	time_t now = time(NULL);
+	for (struct log_waiter **pw = &m->log_waiters; *pw;) {
+		struct log_waiter *w = *pw;
+		struct core_httpd_req *req = waiter_req(m, w);
+		json_t *lines = NULL;
+		long long off;
+		bool done = !req;
+		if (req) {
+			if (!logs_read(req, &lines, &off)) {
+				done = true;
+			} else if (json_array_size(lines) > 0 || now >= w->deadline) {
+				core_httpd_respond_json(
+					req, 200,
+					json_pack("{s:o, s:I}", "lines", lines, "offset", off));
+				lines = NULL;
+				done = true;
+			}
+		}
+		json_decref(lines);
+		if (done) {
+			*pw = w->next;
+			free(w);
+			m->nlog_waiters--;
+		} else {
+			pw = &w->next;
+		}
+	}
+	if (!m->log_waiters)
+		evtimer_del(m->log_timer);
+}
+
+void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req)
+{
+	char v[32];
+	json_t *lines;
+	long long off;
+	int wait = core_httpd_query(req, "wait", v, sizeof(v)) == 0 ? atoi(v) : 0;
+	if (wait < 0 || wait > LOG_MAX_WAIT) {
+		core_httpd_respond_error(req, 400, "wait must be 0 to 60 seconds");
+		return;
+	}
+	if (!logs_read(req, &lines, &off))
+		return;
+	bool following = core_httpd_query(req, "after", v, sizeof(v)) == 0;
+	if (json_array_size(lines) > 0 || !wait || !following ||
+	    m->nlog_waiters >= MGMT_MAX_LOG_WAITERS) {
+		core_httpd_respond_json(req, 200,
+					json_pack("{s:o, s:I}", "lines", lines, "offset", off));
+		return;
+	}
+	json_decref(lines);
+	struct log_waiter *w = calloc(1, sizeof(*w));
+	if (!m->log_timer)
+		m->log_timer = event_new(m->child.base, -1, EV_PERSIST, logs_poll, m);
+	if (!w || !m->log_timer) {
+		free(w);
+		core_httpd_respond_error(req, 503, "out of memory");
+		return;
+	}
+	*w = (struct log_waiter){m->log_waiters, req->id, req->local, time(NULL) + wait};
+	m->log_waiters = w;
+	m->nlog_waiters++;
+	if (!evtimer_pending(m->log_timer, NULL)) {
+		struct timeval tv = {0, LOG_POLL_MS * 1000};
+		evtimer_add(m->log_timer, &tv);
+	}
+}
+
+void mgmt_logs_free(struct mgmt *m)
+{
+	while (m->log_waiters) {
+		struct log_waiter *w = m->log_waiters;
+		m->log_waiters = w->next;
+		free(w);
+	}
+	if (m->log_timer)
+		event_free(m->log_timer);
 }

@@ -79,6 +79,7 @@ int mgmt_main(void)
 	SSL_CTX_free(m.tls);
 	json_decref(m.state);
 	json_decref(m.stats);
+	mgmt_logs_free(&m);
 	core_login_free(&m.login);
 	sqlite3_close(m.db);
 	core_child_free(&m.child);
