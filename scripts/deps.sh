@@ -11,7 +11,7 @@ libsqlite3-dev libjansson-dev libsodium-dev libbsd-dev libcap-dev libssh-dev lib
 iproute2 openssl libsrtp2-dev"
 TEST_PKGS="libcmocka-dev python3 python3-pytest python3-paramiko curl clang procps
 openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox
-chromium prometheus"
+chromium prometheus tshark"
 
 want="$RUN_PKGS"
 [ "${1:-run}" = "test" ] && want="$want $TEST_PKGS"

@@ -54,6 +54,8 @@ double mgmt_health_min_free_percent(struct mgmt *m);
 void mgmt_metrics_get(struct mgmt *m, struct core_httpd_req *req);
 void mgmt_metrics_token(struct mgmt *m, struct core_httpd_req *req);
 void mgmt_metrics_store(struct mgmt *m, const struct core_ipc_msg *msg);
+/* mgmt_traces.c: /api/v1/traces[/{id}[/stop|/pcap]]; rest is what follows "/traces". */
+void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest);
 /* The interfaces, each with the services listening on it. */
 json_t *mgmt_interfaces(struct mgmt *m);
 

@@ -28,6 +28,7 @@ struct sbc {
 	json_t *routes; /* name → {"state", "http_socket", "sip_socket"}, from the supervisor */
 	struct sbc_proxy *https;
 	struct sbc_sip *sip;
+	struct sbc_trace *trace; /* SIP traces running now */
 };
 
 int sbc_main(void);

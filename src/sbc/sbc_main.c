@@ -3,6 +3,7 @@
 #include "../core/core_tls.h"
 #include "sbc.h"
 #include "sbc_sip.h"
+#include "sbc_trace.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg
 			sbc_route_update(sbc, st);
 			sbc_sip_configure(sbc->sip, json_object_get(st, "sip_block"));
 			sbc_sip_configure_media(sbc->sip, json_object_get(st, "sip_media"));
+			sbc_trace_sync(sbc->trace, json_object_get(st, "traces"));
 		}
 		json_decref(st);
 	} else if (msg->type == IPC_SBC_UNBLOCK) {
@@ -77,9 +79,10 @@ int sbc_main(void)
 	sbc.tls = core_tls_server_ctx("certs/server.crt", "certs/server.key", CORE_TLS_ALPN_HTTP1);
 	if (!sbc.tls)
 		core_fatal("cannot load the TLS certificate");
+	sbc.trace = sbc_trace_new();
 	sbc.https = sbc_proxy_new(&sbc);
 	sbc.sip = sbc_sip_new(&sbc);
-	if (!sbc.https || !sbc.sip)
+	if (!sbc.https || !sbc.sip || !sbc.trace)
 		core_fatal("out of memory");
 	core_child_ready(&sbc.child);
 	core_child_stats(&sbc.child, sbc_collect_stats, &sbc);
@@ -87,6 +90,7 @@ int sbc_main(void)
 
 	sbc_sip_free(sbc.sip);
 	sbc_proxy_free(sbc.https);
+	sbc_trace_free(sbc.trace);
 	SSL_CTX_free(sbc.tls);
 	json_decref(sbc.routes);
 	core_child_free(&sbc.child);

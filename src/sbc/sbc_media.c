@@ -15,6 +15,7 @@
 #include "../core/core_net.h"
 #include "../media/media_srtp.h"
 #include "../sdp/sdp.h"
+#include "sbc_trace.h"
 
 #define MEDIA_UNANSWERED_LIFE 300 /* s: a leg never answered is forgotten after this */
 #define MEDIA_PKT_MAX	      2048
@@ -60,6 +61,7 @@ struct sbc_media {
 	sbc_media_timeout_cb cb;
 	void *arg;
 	uint64_t packets;
+	struct sbc_trace *trace;
 };
 
 static unsigned hash_pl(struct sip_pl v)
@@ -164,6 +166,16 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		if (e->srtp && (!e->rx || media_srtp_unprotect(e->rx, buf, &len, k) < 0)) {
 			e->dropped++;
 			continue;
+		}
+		if (md->trace && sbc_trace_wants(md->trace, e->ps)) {
+			struct sockaddr_storage to = e->local;
+			if (k && to.ss_family == AF_INET6) /* RTCP: the port above */
+				((struct sockaddr_in6 *)&to)->sin6_port =
+					htons((uint16_t)(e->port + 1));
+			else if (k)
+				((struct sockaddr_in *)&to)->sin_port =
+					htons((uint16_t)(e->port + 1));
+			sbc_trace_media(md->trace, e->ps, e->call_id, buf, len, k == 1, &src, &to);
 		}
 		struct ep *p = peer_of(e);
 		if (!p || !p->rlen[k] ||
@@ -597,6 +609,11 @@ void sbc_media_configure(struct sbc_media *md, json_t *cfg)
 int sbc_media_ports_in_use(const struct sbc_media *md)
 {
 	return md->neps;
+}
+
+void sbc_media_set_trace(struct sbc_media *md, struct sbc_trace *t)
+{
+	md->trace = t;
 }
 
 uint64_t sbc_media_packets(const struct sbc_media *md)

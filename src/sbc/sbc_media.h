@@ -48,6 +48,9 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 void sbc_media_answered(struct sbc_media *md, struct sip_pl call_id);
 /* The leg has ended (BYE, or its INVITE failed before an answer): its ports go. */
 void sbc_media_end(struct sbc_media *md, struct sip_pl call_id, bool only_unanswered);
+/* Media of phones of traced phone systems goes into their traces. */
+struct sbc_trace;
+void sbc_media_set_trace(struct sbc_media *md, struct sbc_trace *t);
 /* Ports in use (pairs) and packets relayed, for monitoring. */
 int sbc_media_ports_in_use(const struct sbc_media *md);
 uint64_t sbc_media_packets(const struct sbc_media *md);

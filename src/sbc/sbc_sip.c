@@ -43,6 +43,7 @@
 #include "sbc_media.h"
 #include "sbc_sip.h"
 #include "sbc_sip_int.h"
+#include "sbc_trace.h"
 
 const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
 #define tname sbc_sip_tname
@@ -64,7 +65,7 @@ static struct sip_conn *conn_find(struct sbc_sip *s, uint64_t id)
 	return NULL;
 }
 
-int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
+static int flow_send_raw(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
 {
 	if (f->t == T_UDP) {
 		if (f->udp >= s->nudp)
@@ -114,6 +115,19 @@ int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *b
 		return -1;
 	bufferevent_write(c->bev, buf, len);
 	return 0;
+}
+
+/* What goes to a phone, into the traces of the phone system being served. */
+static int flow_send_traced(struct sbc_sip *s, const struct sip_flow *f, const char *buf,
+			    size_t len)
+{
+	if (s->cur_ps && sbc_trace_wants(s->sbc->trace, s->cur_ps))
+		sbc_trace_sip(s->sbc->trace, s->cur_ps, buf, len, &f->local, &f->addr);
+	return flow_send_raw(s, f, buf, len);
+}
+int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
+{
+	return flow_send_traced(s, f, buf, len);
 }
 #define flow_send sbc_sip_flow_send
 
@@ -416,10 +430,12 @@ static void up_on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	int r;
 	while ((r = core_sipstream_next(in, &s->msg)) == 1) {
+		s->cur_ps = u->name;
 		if (!s->msg.request)
 			up_on_response(s, &s->msg);
 		else
 			sbc_sip_down_request(s, u, &s->msg);
+		s->cur_ps = NULL;
 		evbuffer_drain(in, s->msg.raw.l);
 	}
 	if (r > 1) {
@@ -670,11 +686,16 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	if (!exists) {
 		if (!ack)
 			answer_unknown_domain(s, f, m, domain);
-	} else if (!sock) {
-		sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n"); /* stopped or restarting */
-	} else {
-		forward(s, f, m, name, sock, key);
+		return;
 	}
+	if (sbc_trace_wants(s->sbc->trace, name))
+		sbc_trace_sip(s->sbc->trace, name, buf, len, &f->addr, &f->local);
+	s->cur_ps = name;
+	if (!sock)
+		sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n"); /* stopped or restarting */
+	else
+		forward(s, f, m, name, sock, key);
+	s->cur_ps = NULL;
 }
 
 /* ---- UDP ---- */
@@ -837,6 +858,8 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	s->block = core_throttle_new(20, 60, 600);
 	randombytes_buf(s->token_key, sizeof(s->token_key));
 	s->media = sbc_media_new(sbc->child.base, on_media_timeout, s);
+	if (s->media)
+		sbc_media_set_trace(s->media, sbc->trace);
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
 	struct timeval one = {.tv_usec = 100000};
 	if (!s->nonces || !s->block || !s->sweep || !s->media || event_add(s->sweep, &one) < 0) {

@@ -110,6 +110,9 @@ struct sbc_sip {
 	struct event *sweep;	     /* every 100 ms: retransmissions and forgetting */
 	unsigned char token_key[32];
 	struct sbc_media *media;
+	/* While a message of one phone system is handled, its name: what is
+	 * sent to phones then goes into that phone system's SIP traces. */
+	const char *cur_ps;
 	struct sip_msg msg; /* large: one message at a time */
 };
 

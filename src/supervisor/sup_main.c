@@ -91,6 +91,7 @@ static void sup_free(struct sup *s)
 		event_free(s->kill_timer);
 	sup_log_close(s);
 	json_decref(s->sip_blocked);
+	json_decref(s->traces);
 	sqlite3_close(s->db);
 	event_base_free(s->base);
 }

@@ -27,7 +27,7 @@ static struct sup_child *req_mgmt(struct sup *s)
 	return NULL;
 }
 
-static void req_reply_json(struct sup *s, uint32_t id, json_t *obj)
+void sup_reply_json(struct sup *s, uint32_t id, json_t *obj)
 {
 	struct sup_child *m = req_mgmt(s);
 	if (m && m->ipc)
@@ -40,7 +40,7 @@ void sup_reply(struct sup *s, uint32_t id, int status, const char *error)
 	json_t *o = json_pack("{s:i}", "status", status);
 	if (error)
 		json_object_set_new(o, "error", json_string(error));
-	req_reply_json(s, id, o);
+	sup_reply_json(s, id, o);
 }
 
 static int req_rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -97,7 +97,7 @@ void sup_requests_child_settled(struct sup *s, struct sup_child *c)
 	}
 	if (!c->reply_id || (c->pid > 0 && c->state != ST_RUNNING))
 		return;
-	req_reply_json(s, c->reply_id,
+	sup_reply_json(s, c->reply_id,
 		       json_pack("{s:i, s:s, s:s}", "status", c->reply_ok, "name", c->name, "state",
 				 sup_state_name(c->state)));
 	c->reply_id = 0;
@@ -470,6 +470,10 @@ void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *
 		req_set_aliases(s, msg->id, r);
 	else if (strcmp(op, "sip-unblock") == 0)
 		req_sip_unblock(s, msg->id, r);
+	else if (strcmp(op, "trace-start") == 0)
+		sup_trace_start(s, msg->id, r);
+	else if (strcmp(op, "trace-stop") == 0 || strcmp(op, "trace-delete") == 0)
+		sup_trace_stop(s, msg->id, r, strcmp(op, "trace-delete") == 0);
 	else
 		sup_reply(s, msg->id, 400, "unknown operation");
 	json_decref(r);

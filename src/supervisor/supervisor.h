@@ -76,6 +76,7 @@ struct sup {
 	bool first_bind; /* at start: ports must be free, not shared */
 	struct event *kill_timer;
 	json_t *sip_blocked; /* last IPC_SBC_BLOCKS list */
+	json_t *traces;	     /* SIP traces running (sup_traces.c) */
 	uid_t uid;	     /* 0 when not dropping privileges */
 	gid_t gid;
 };
@@ -105,6 +106,13 @@ json_t *sup_sip_block_config(struct sup *s);
 /* The media relay: {"port_min","port_max","timeout","srtp_required"}. */
 json_t *sup_media_config(struct sup *s);
 
+/* sup_traces.c: SIP traces, started and stopped for mgmt. */
+#define SUP_MAX_TRACES 4
+bool sup_trace_id_ok(const char *id);
+json_t *sup_traces_active(struct sup *s);
+void sup_trace_start(struct sup *s, uint32_t id, json_t *r);
+void sup_trace_stop(struct sup *s, uint32_t id, json_t *r, bool delete);
+
 /* sup_children.c: processes. */
 struct sup_child *sup_child_add(struct sup *s, enum sup_role role, const char *name);
 struct sup_child *sup_child_find(struct sup *s, const char *name);
@@ -118,6 +126,8 @@ const char *sup_state_name(enum sup_state st);
 /* sup_requests.c: operations asked for by mgmt. */
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg);
 void sup_reply(struct sup *s, uint32_t id, int status, const char *error);
+/* Replies with obj (stolen), which holds "status". */
+void sup_reply_json(struct sup *s, uint32_t id, json_t *obj);
 /* Called by sup_children.c when a pbx becomes ready or exits. */
 void sup_requests_child_settled(struct sup *s, struct sup_child *c);
 

@@ -1,0 +1,193 @@
+/*
+ * mgmt_traces — SIP traces through the API: start one for a phone system
+ * (optionally one user) with a time and size limit, list them, stop,
+ * download the pcap, delete. The supervisor starts and stops them and the
+ * SBC writes them (src/supervisor/sup_traces.c, src/sbc/sbc_trace.h); what
+ * is listed is read from traces/ in the data dir.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/core_names.h"
+#include "mgmt.h"
+
+#define TRACE_DEFAULT_SECONDS 300
+#define TRACE_MAX_SECONDS     3600
+#define TRACE_DEFAULT_BYTES   (5 * 1024 * 1024)
+#define TRACE_MAX_BYTES	      (50 * 1024 * 1024)
+#define TRACE_MIN_BYTES	      (64 * 1024)
+
+static bool trace_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (n < 8 || n > 48)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
+		      id[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool trace_running(struct mgmt *m, const char *id)
+{
+	json_t *it;
+	size_t i;
+	json_array_foreach(json_object_get(m->state, "traces"), i,
+			   it) if (strcmp(json_string_value(json_object_get(it, "id")), id) ==
+				   0) return json_integer_value(json_object_get(it, "until")) >
+		time(NULL);
+	return false;
+}
+
+/* The description with what is known now: bytes written, running or not. */
+static json_t *trace_view(struct mgmt *m, const char *id)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "traces/%s.json", id);
+	json_t *j = json_load_file(path, 0, NULL);
+	if (!j)
+		return NULL;
+	struct stat st;
+	snprintf(path, sizeof(path), "traces/%s.pcap", id);
+	json_object_set_new(j, "bytes", json_integer(stat(path, &st) == 0 ? st.st_size : 0));
+	json_object_set_new(j, "capturing", json_boolean(trace_running(m, id)));
+	json_object_del(j, "path");
+	return j;
+}
+
+static int by_started(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "started"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "started"));
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void traces_list(struct mgmt *m, struct core_httpd_req *req)
+{
+	json_t *items[256];
+	size_t n = 0;
+	DIR *d = opendir("traces");
+	struct dirent *e;
+	while (d && (e = readdir(d)) && n < 256) {
+		size_t l = strlen(e->d_name);
+		if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0)
+			continue;
+		char id[64];
+		snprintf(id, sizeof(id), "%.*s", (int)(l - 5), e->d_name);
+		json_t *v = trace_id_ok(id) ? trace_view(m, id) : NULL;
+		if (v)
+			items[n++] = v;
+	}
+	if (d)
+		closedir(d);
+	qsort(items, n, sizeof(items[0]), by_started);
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, items[i]);
+	core_httpd_respond_json(req, 200, json_pack("{s:o}", "traces", list));
+}
+
+static void traces_start(struct mgmt *m, struct core_httpd_req *req)
+{
+	json_t *b = core_httpd_json_body(req);
+	if (!b)
+		return;
+	const char *ps = json_string_value(json_object_get(b, "phone_system"));
+	json_t *user = json_object_get(b, "user"), *secs = json_object_get(b, "seconds");
+	json_t *max = json_object_get(b, "max_bytes");
+	const char *u = json_string_value(user);
+	json_int_t s = secs ? json_integer_value(secs) : TRACE_DEFAULT_SECONDS;
+	json_int_t mb = max ? json_integer_value(max) : TRACE_DEFAULT_BYTES;
+	const char *why = NULL;
+	if (!ps || core_name_problem(ps))
+		why = "phone_system: the name of a phone system";
+	else if (user && !json_is_null(user) &&
+		 (!u || !*u || strlen(u) > 64 ||
+		  strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+			    "KLMNOPQRSTUVWXYZ0123456789._-+") != strlen(u)))
+		why = "user: a SIP user name (letters, digits, ._-+)";
+	else if ((secs && !json_is_integer(secs)) || s < 1 || s > TRACE_MAX_SECONDS)
+		why = "seconds: 1 to 3600";
+	else if ((max && !json_is_integer(max)) || mb < TRACE_MIN_BYTES || mb > TRACE_MAX_BYTES)
+		why = "max_bytes: 65536 to 52428800";
+	if (why) {
+		json_decref(b);
+		core_httpd_respond_error(req, 400, why);
+		return;
+	}
+	json_t *op = json_pack("{s:s, s:s, s:I, s:I}", "op", "trace-start", "phone_system", ps,
+			       "seconds", s, "max_bytes", mb);
+	if (u && *u)
+		json_object_set_new(op, "user", json_string(u));
+	json_decref(b);
+	mgmt_api_ask(m, req, op);
+}
+
+static void traces_pcap(struct core_httpd_req *req, const char *id)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "traces/%s.pcap", id);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > TRACE_MAX_BYTES + 65536) {
+		if (fd >= 0)
+			close(fd);
+		core_httpd_respond_error(req, 404, "no such trace");
+		return;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		core_httpd_respond_error(req, 500, "cannot read the trace");
+		return;
+	}
+	char hdr[160];
+	snprintf(hdr, sizeof(hdr),
+		 "Content-Disposition: attachment; filename=\"sip-trace-%s.pcap\"\r\n"
+		 "Cache-Control: no-store\r\n",
+		 id);
+	core_httpd_respond(req, 200, "application/vnd.tcpdump.pcap", hdr, buf, (size_t)n);
+	free(buf);
+}
+
+void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest)
+{
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	if (!*rest) {
+		if (get)
+			traces_list(m, req);
+		else if (strcmp(req->method, "POST") == 0)
+			traces_start(m, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+		return;
+	}
+	char id[64];
+	const char *slash = strchr(rest + 1, '/');
+	size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
+	const char *action = slash ? slash + 1 : "";
+	snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : 0), rest + 1);
+	json_t *v = trace_id_ok(id) ? trace_view(m, id) : NULL;
+	if (!v) {
+		core_httpd_respond_error(req, 404, "no such trace");
+	} else if (!*action && get) {
+		core_httpd_respond_json(req, 200, json_incref(v));
+	} else if (!*action && strcmp(req->method, "DELETE") == 0) {
+		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", "trace-delete", "id", id));
+	} else if (strcmp(action, "stop") == 0 && strcmp(req->method, "POST") == 0) {
+		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", "trace-stop", "id", id));
+	} else if (strcmp(action, "pcap") == 0 && get) {
+		traces_pcap(req, id);
+	} else {
+		core_httpd_respond_error(req, 405, "method not allowed");
+	}
+	json_decref(v);
+}
