@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the libFuzzer targets (http_msg, sip_msg, sdp) with clang into build/fuzz/ and, given a
+# Builds the libFuzzer targets (http_msg, sip_msg, sdp, backup) with clang into build/fuzz/ and, given a
 # target name and seconds, runs it on a copy of its seed corpus:
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -20,6 +20,10 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_msg" "$ROOT/fuzz/fuzz_sip_
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sdp" "$ROOT/fuzz/fuzz_sdp.c" \
 	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sip/sip_msg.c" "$ROOT/src/media/media_srtp.c" \
 	-lsodium -lsrtp2
+
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_backup" "$ROOT/fuzz/fuzz_backup.c" \
+	"$ROOT/src/backup/backup_archive.c" "$ROOT/src/backup/backup_crypt.c" \
+	-larchive -lsodium -ljansson -lsqlite3
 
 if [ $# -ge 1 ]; then
 	target=$1

@@ -23,6 +23,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: zentrale server [--data-dir DIR] [--port-offset N] [--listen ADDR]...\n"
 		"                       [--user USER]\n"
+		"       zentrale restore [--data-dir DIR] [--passphrase-file FILE] ARCHIVE\n"
 		"       zentrale version\n"
 		"\n"
 		"  --data-dir DIR     where all data lives (default ./var)\n"
@@ -94,6 +95,8 @@ int main(int argc, char **argv)
 		return server_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "ctl") == 0)
 		return cli_ctl_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "restore") == 0)
+		return sup_restore_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("zentrale %s\n", ZENTRALE_VERSION);
 		return 0;

@@ -32,6 +32,7 @@ struct core_httpd_conn {
 	bool in_read; /* inside conn_on_read: respond() must not recurse */
 	bool head_checked;
 	bool too_large;
+	size_t max_body; /* of the current request */
 	bool must_close; /* answered a broken or timed-out request */
 	size_t drained;	 /* input thrown away while closing */
 	char peer[64];
@@ -76,10 +77,27 @@ static void conn_arm(struct core_httpd_conn *c, int seconds)
 	event_add(c->timer, &tv);
 }
 
+/* Once per request, when its head is whole: the body it may have (the
+ * limit, or more for what the owner allows). False if it announces more. */
+static bool conn_check_head(struct core_httpd_conn *c)
+{
+	c->head_checked = true;
+	c->max_body = c->srv->lim.max_body;
+	int timeout = 0;
+	if (c->srv->lim.allow)
+		c->srv->lim.allow(&c->msg, &c->max_body, &timeout, c->srv->arg);
+	if (timeout > 0)
+		conn_arm(c, timeout);
+	return http_msg_content_length(&c->msg) <= c->max_body;
+}
+
 static void conn_on_body(void *arg, const char *data, size_t len)
 {
 	struct core_httpd_conn *c = arg;
-	if (c->too_large || evbuffer_get_length(c->req.body) + len > c->srv->lim.max_body) {
+	/* the body may begin in the same read as the end of the head */
+	if (!c->head_checked && !conn_check_head(c))
+		c->too_large = true;
+	if (c->too_large || evbuffer_get_length(c->req.body) + len > c->max_body) {
 		c->too_large = true;
 		return;
 	}
@@ -177,8 +195,7 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 		if (!begun && c->msg.begun)
 			conn_arm(c, c->srv->lim.request_timeout);
 		if (c->msg.head_done && !c->head_checked) {
-			c->head_checked = true;
-			if (http_msg_content_length(&c->msg) > c->srv->lim.max_body) {
+			if (!conn_check_head(c)) {
 				evbuffer_drain(in, evbuffer_get_length(in));
 				conn_reject(c, 413);
 				break;

@@ -32,6 +32,9 @@ struct core_httpd_limits {
 	bool local;	     /* a Unix socket only our processes (and root) reach:
 				the client address is taken from X-Real-IP */
 	bool hsts;	     /* send Strict-Transport-Security */
+	/* Optional: asked once a request's head has arrived; may allow that
+	 * request a larger body and more time (an authenticated upload). */
+	void (*allow)(const struct http_msg *head, size_t *max_body, int *timeout, void *arg);
 };
 
 struct core_httpd_req {

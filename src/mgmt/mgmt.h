@@ -7,6 +7,8 @@
 #ifndef MGMT_H
 #define MGMT_H
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 
 #include "../core/core_child.h"
@@ -27,6 +29,7 @@ struct mgmt {
 	struct log_waiter *log_waiters; /* GET /logs?wait=… held for new lines */
 	int nlog_waiters;
 	struct event *log_timer;
+	struct event *schedule_timer; /* daily backups */
 	SSL_CTX *tls;
 };
 
@@ -56,6 +59,23 @@ void mgmt_metrics_token(struct mgmt *m, struct core_httpd_req *req);
 void mgmt_metrics_store(struct mgmt *m, const struct core_ipc_msg *msg);
 /* mgmt_traces.c: /api/v1/traces[/{id}[/stop|/pcap]]; rest is what follows "/traces". */
 void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest);
+/* mgmt_backups.c: /api/v1/backups[...]; rest is what follows "/backups". */
+void mgmt_backups(struct mgmt *m, struct core_httpd_req *req, const char *rest);
+/* Makes a backup of phone system ps (NULL: the whole server); its view, or
+ * NULL with why in err. */
+json_t *mgmt_backup_make(struct mgmt *m, const char *ps, const char *passphrase, bool media,
+			 bool scheduled, char *err, size_t errlen);
+json_t *mgmt_backup_list(void);
+void mgmt_backups_cleanup(void);
+void mgmt_backups_retain(int keep);
+/* For core_httpd_limits.allow: a larger body for authenticated uploads. */
+#define MGMT_MAX_UPLOAD (256 * 1024 * 1024)
+void mgmt_upload_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg);
+void mgmt_upload_allow_local(const struct http_msg *head, size_t *max_body, int *timeout,
+			     void *arg);
+/* mgmt_schedule.c: daily backups. */
+void mgmt_schedule_start(struct mgmt *m);
+void mgmt_backup_schedule_api(struct mgmt *m, struct core_httpd_req *req);
 /* The interfaces, each with the services listening on it. */
 json_t *mgmt_interfaces(struct mgmt *m);
 

@@ -61,16 +61,20 @@ int mgmt_main(void)
 					.request_timeout = 10,
 					.idle_timeout = 60,
 					.max_connections = 512,
-					.hsts = true};
+					.hsts = true,
+					.allow = mgmt_upload_allow};
 	m.http = core_httpd_new(m.child.base, m.tls, &lim, mgmt_api_handle, &m);
 	struct core_httpd_limits local = lim;
 	local.local = true;
 	local.hsts = false;
 	local.request_timeout = 30;
+	local.allow = mgmt_upload_allow_local;
 	m.local = core_httpd_new(m.child.base, NULL, &local, mgmt_api_handle, &m);
 	int fd = core_net_listen_unix(MGMT_LOCAL_SOCKET, 0660);
 	if (!m.http || !m.local || fd < 0 || core_httpd_listen(m.local, fd) < 0)
 		core_fatal("cannot serve the local control socket %s", MGMT_LOCAL_SOCKET);
+	mgmt_backups_cleanup();
+	mgmt_schedule_start(&m);
 	core_child_ready(&m.child);
 	core_child_run(&m.child);
 
@@ -80,6 +84,8 @@ int mgmt_main(void)
 	json_decref(m.state);
 	json_decref(m.stats);
 	mgmt_logs_free(&m);
+	if (m.schedule_timer)
+		event_free(m.schedule_timer);
 	core_login_free(&m.login);
 	sqlite3_close(m.db);
 	core_child_free(&m.child);

@@ -32,6 +32,11 @@ static const char *const pbx_schema[] = {
 	"CREATE INDEX bindings_expires ON bindings(expires);",
 };
 
+int pbx_store_schema_version(void)
+{
+	return (int)(sizeof(pbx_schema) / sizeof(pbx_schema[0]));
+}
+
 int pbx_store_open(const char *path, sqlite3 **db)
 {
 	if (core_db_open(path, db) < 0)

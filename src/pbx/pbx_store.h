@@ -14,4 +14,7 @@ int pbx_store_open(const char *path, sqlite3 **db);
 /* Creates pbx.db with the admin's argon2id hash; -1 if it exists or fails. */
 int pbx_store_create(const char *path, const char *admin_hash);
 
+/* The schema version this build writes (PRAGMA user_version of pbx.db). */
+int pbx_store_schema_version(void);
+
 #endif

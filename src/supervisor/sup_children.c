@@ -76,6 +76,7 @@ void sup_child_remove(struct sup *s, struct sup_child *c)
 	if (c->restart_timer)
 		event_free(c->restart_timer);
 	core_ipc_free(c->ipc);
+	free(c->restore_from);
 	free(c);
 }
 
@@ -248,7 +249,7 @@ static void child_exited(struct sup *s, struct sup_child *c, int status)
 	core_ipc_free(c->ipc);
 	c->ipc = NULL;
 
-	bool expected = s->stopping || !c->enabled || c->deleting;
+	bool expected = s->stopping || !c->enabled || c->deleting || c->restore_from;
 	if (expected) {
 		log_info("%s stopped", label);
 		child_set_state(c, ST_STOPPED);

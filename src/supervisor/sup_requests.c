@@ -88,8 +88,44 @@ static void req_finish_delete(struct sup *s, struct sup_child *c)
 	sup_child_remove(s, c);
 }
 
+/* The phone system's process is gone: its data is swapped for the restored
+ * copy (the old one kept until the swap is done), then it starts again. */
+static void req_finish_restore(struct sup *s, struct sup_child *c)
+{
+	char dir[256], old[300];
+	snprintf(dir, sizeof(dir), "phone-systems/%s", c->name);
+	snprintf(old, sizeof(old), "phone-systems/.old-%s", c->name);
+	req_rm_tree(old);
+	bool ok = rename(dir, old) == 0;
+	if (ok && rename(c->restore_from, dir) < 0) {
+		rename(old, dir); /* put back what was there: nothing changes */
+		ok = false;
+	}
+	if (!ok)
+		log_error("restore of %s failed: %s", c->name, strerror(errno));
+	else
+		log_info("phone system %s restored from a backup", c->name);
+	req_rm_tree(old);
+	req_rm_tree(c->restore_from);
+	free(c->restore_from);
+	c->restore_from = NULL;
+	c->enabled = true;
+	req_db_set_enabled(s, c->name, 1);
+	c->ncrash = 0;
+	c->reply_ok = ok ? 200 : 500;
+	if (sup_child_spawn(s, c) < 0) {
+		sup_reply(s, c->reply_id, 500, "restored, but its process could not be started");
+		c->reply_id = 0;
+	}
+}
+
 void sup_requests_child_settled(struct sup *s, struct sup_child *c)
 {
+	if (c->restore_from) {
+		if (c->pid == 0)
+			req_finish_restore(s, c);
+		return;
+	}
 	if (c->deleting) {
 		if (c->pid == 0)
 			req_finish_delete(s, c);
@@ -446,6 +482,68 @@ static void req_sip_unblock(struct sup *s, uint32_t id, json_t *r)
 	sup_reply(s, id, 503, "the SBC is not running");
 }
 
+/* {"name", "from"}: the phone system `name` gets the data in `from` (a
+ * directory mgmt extracted and verified under phone-systems/): an existing
+ * one is stopped, swapped and started; a new name is created from it. */
+static void req_restore(struct sup *s, uint32_t id, json_t *r)
+{
+	const char *name = json_string_value(json_object_get(r, "name"));
+	const char *from = json_string_value(json_object_get(r, "from"));
+	const char *why = name ? core_name_problem(name) : "name is required";
+	char db[512];
+	snprintf(db, sizeof(db), "%s/pbx.db", from ? from : "");
+	if (!why && (!from || strncmp(from, "phone-systems/.restore-", 23) != 0 ||
+		     strstr(from, "..") || access(db, R_OK) < 0))
+		why = "nothing to restore";
+	if (why) {
+		sup_reply(s, id, 400, why);
+		return;
+	}
+	struct sup_child *c = sup_child_find(s, name);
+	if (c && (c->reply_id || c->deleting || c->restore_from)) {
+		sup_reply(s, id, 409, "the phone system is busy with another operation");
+		return;
+	}
+	if (c) {
+		c->restore_from = strdup(from);
+		c->reply_id = id;
+		sup_broadcast_state(s);
+		if (c->pid > 0)
+			sup_child_stop(s, c);
+		else
+			req_finish_restore(s, c);
+		return;
+	}
+	char dir[256];
+	snprintf(dir, sizeof(dir), "phone-systems/%s", name);
+	req_rm_tree(dir);
+	sqlite3_stmt *st;
+	bool ok = rename(from, dir) == 0 &&
+		  sqlite3_prepare_v2(s->db,
+				     "INSERT INTO phone_systems(name,created,enabled) "
+				     "VALUES(?,strftime('%s','now'),1)",
+				     -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+	}
+	c = ok ? sup_child_add(s, ROLE_PBX, name) : NULL;
+	if (!c) {
+		req_rm_tree(dir);
+		req_rm_tree(from);
+		sup_reply(s, id, 500, "could not record the restored phone system");
+		return;
+	}
+	log_info("phone system %s created from a backup", name);
+	c->reply_id = id;
+	c->reply_ok = 201;
+	if (sup_child_spawn(s, c) < 0) {
+		c->reply_id = 0;
+		sup_reply(s, id, 500, "restored, but its process could not be started");
+	}
+}
+
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg)
 {
 	(void)from;
@@ -470,6 +568,8 @@ void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *
 		req_set_aliases(s, msg->id, r);
 	else if (strcmp(op, "sip-unblock") == 0)
 		req_sip_unblock(s, msg->id, r);
+	else if (strcmp(op, "restore") == 0)
+		req_restore(s, msg->id, r);
 	else if (strcmp(op, "trace-start") == 0)
 		sup_trace_start(s, msg->id, r);
 	else if (strcmp(op, "trace-stop") == 0 || strcmp(op, "trace-delete") == 0)

@@ -36,6 +36,11 @@ static const char *const sup_schema[] = {
 	" name TEXT NOT NULL REFERENCES phone_systems(name) ON DELETE CASCADE);",
 };
 
+int sup_schema_version(void)
+{
+	return (int)(sizeof(sup_schema) / sizeof(sup_schema[0]));
+}
+
 int sup_db_open(const char *path, sqlite3 **db)
 {
 	if (core_db_open(path, db) < 0)

@@ -43,8 +43,9 @@ struct sup_child {
 	pid_t pid;
 	struct core_ipc *ipc;
 	enum sup_state state;
-	bool enabled;  /* should run: false after stop */
-	bool deleting; /* remove data once the process is gone */
+	bool enabled;	    /* should run: false after stop */
+	bool deleting;	    /* remove data once the process is gone */
+	char *restore_from; /* restored data to put in place once the process is gone */
 	time_t created;
 	time_t since;			 /* when state last changed */
 	time_t crashes[SUP_CRASH_LIMIT]; /* recent crash times, ring */
@@ -84,6 +85,11 @@ struct sup {
 /* sup_setup.c: data dir, system.db, certificate, admin account. */
 int sup_setup_data(struct sup *s);
 int sup_db_open(const char *path, sqlite3 **db);
+/* The schema version of system.db this build writes. */
+int sup_schema_version(void);
+
+/* sup_restore.c: `zentrale restore`: a whole-server backup onto a fresh data dir. */
+int sup_restore_main(int argc, char **argv);
 
 /* sup_log.c: the log file, fed by every child's stderr. */
 int sup_log_open(struct sup *s);

@@ -1,0 +1,670 @@
+/*
+ * mgmt_backups — backups through the API (docs/api.md): make one of a
+ * phone system or of the whole server while everything runs, list,
+ * download, upload and delete them, restore a phone-system backup onto its
+ * name or as a clone, and make them daily at a set time, keeping a number.
+ *
+ * Every backup is made under backups/.tmp-* and renamed into place when
+ * whole, so a crash (kill -9) leaves no half archive in the list; the
+ * leftovers go at the next start. A restore decrypts and verifies the
+ * whole archive and extracts it under phone-systems/.restore-* before the
+ * supervisor swaps it in (src/backup/backup.h); anything wrong stops it
+ * before the phone system is touched.
+ *
+ * The work is done in this process, synchronously: SQLite's online backup
+ * of a phone system takes milliseconds; the media files of a large one are
+ * what would make management wait.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../backup/backup.h"
+#include "../core/core_db.h"
+#include "../core/core_log.h"
+#include "../core/core_names.h"
+#include "../core/core_version.h"
+#include "../pbx/pbx_store.h"
+#include "../supervisor/supervisor.h"
+#include "mgmt.h"
+
+#define BACKUPS_DIR	     "backups"
+#define BACKUP_MAX_MEMBERS_W 4096
+#define BACKUP_MIN_PASS	     8
+
+static void rm_tree(const char *path);
+
+static bool id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	return n >= 8 && n <= 100 && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") == n &&
+	       id[0] != '-';
+}
+
+/* backups/<id>.tar.gz or .tar.gz.enc; 0 and the path if it exists. */
+static int archive_path(const char *id, char *out, size_t outlen, bool *enc)
+{
+	struct stat st;
+	snprintf(out, outlen, BACKUPS_DIR "/%s.tar.gz.enc", id);
+	if (stat(out, &st) == 0) {
+		*enc = true;
+		return 0;
+	}
+	snprintf(out, outlen, BACKUPS_DIR "/%s.tar.gz", id);
+	*enc = false;
+	return stat(out, &st) == 0 ? 0 : -1;
+}
+
+/* ---- making one ---- */
+
+struct collect {
+	struct backup_member *m;
+	int n, cap;
+	const char *prefix; /* the archive's name for the directory walked */
+	size_t skip;	    /* length of the directory's own path */
+};
+static struct collect *walk_into;
+
+static int add_member(struct collect *c, const char *name, const char *file)
+{
+	if (c->n == c->cap) {
+		int cap = c->cap ? c->cap * 2 : 16;
+		if (cap > BACKUP_MAX_MEMBERS_W)
+			return -1;
+		struct backup_member *m = realloc(c->m, (size_t)cap * sizeof(*m));
+		if (!m)
+			return -1;
+		c->m = m;
+		c->cap = cap;
+	}
+	snprintf(c->m[c->n].name, sizeof(c->m[0].name), "%s", name);
+	snprintf(c->m[c->n].file, sizeof(c->m[0].file), "%s", file);
+	c->n++;
+	return 0;
+}
+
+static int walk_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if (flag != FTW_F)
+		return 0;
+	char name[512];
+	snprintf(name, sizeof(name), "%s%s", walk_into->prefix, path + walk_into->skip);
+	return add_member(walk_into, name, path);
+}
+
+/* Every file under dir, named prefix + its path below dir. */
+static int add_tree(struct collect *c, const char *dir, const char *prefix)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return 0;
+	c->prefix = prefix;
+	c->skip = strlen(dir);
+	walk_into = c;
+	return nftw(dir, walk_one, 16, FTW_PHYS);
+}
+
+/* One phone system's part: a snapshot of pbx.db and, if asked, its media. */
+static int add_phone_system(struct collect *c, const char *tmp, const char *name, bool media,
+			    char *err, size_t errlen)
+{
+	char src[256], snap[512], member[256];
+	snprintf(src, sizeof(src), "phone-systems/%s/pbx.db", name);
+	snprintf(snap, sizeof(snap), "%s/%s.pbx.db", tmp, name);
+	if (backup_snapshot_db(src, snap, err, errlen) < 0)
+		return -1;
+	snprintf(member, sizeof(member), "phone-systems/%s/pbx.db", name);
+	if (add_member(c, member, snap) < 0)
+		return -1;
+	if (media) {
+		const char *kinds[] = {"voicemail", "recordings"};
+		for (int i = 0; i < 2; i++) {
+			char dir[256], prefix[256];
+			snprintf(dir, sizeof(dir), "phone-systems/%s/%s", name, kinds[i]);
+			snprintf(prefix, sizeof(prefix), "phone-systems/%s/%s", name, kinds[i]);
+			if (add_tree(c, dir, prefix) < 0) {
+				snprintf(err, errlen, "cannot read %s", dir);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static json_t *sidecar_read(const char *id)
+{
+	char path[256];
+	snprintf(path, sizeof(path), BACKUPS_DIR "/%s.json", id);
+	return json_load_file(path, 0, NULL);
+}
+
+static void sidecar_write(const char *id, json_t *info)
+{
+	char path[256], tmp[270];
+	snprintf(path, sizeof(path), BACKUPS_DIR "/%s.json", id);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_dump_file(info, tmp, JSON_COMPACT) == 0)
+		rename(tmp, path);
+}
+
+/* The listing's view of a backup. */
+static json_t *backup_view(const char *id)
+{
+	char path[256];
+	bool enc;
+	struct stat st;
+	if (archive_path(id, path, sizeof(path), &enc) < 0 || stat(path, &st) < 0)
+		return NULL;
+	json_t *v = sidecar_read(id);
+	if (!v) { /* an archive put there by hand, or before its description */
+		char err[256];
+		json_t *man = enc ? NULL : backup_verify(path, NULL, err, sizeof(err));
+		v = json_pack("{s:s, s:s?, s:O?, s:O?, s:O?, s:O?}", "id", id, "kind",
+			      man ? json_string_value(json_object_get(man, "kind")) : NULL,
+			      "phone_system", json_object_get(man, "phone_system"), "created",
+			      json_object_get(man, "created"), "media",
+			      json_object_get(man, "media"), "product_version",
+			      json_object_get(man, "product_version"));
+		if (!man)
+			json_object_set_new(v, "kind", json_string(enc ? "encrypted" : "invalid"));
+		json_decref(man);
+	}
+	json_object_set_new(v, "id", json_string(id));
+	json_object_set_new(v, "size", json_integer(st.st_size));
+	json_object_set_new(v, "encrypted", json_boolean(enc));
+	if (!json_object_get(v, "created"))
+		json_object_set_new(v, "created", json_integer(st.st_mtime));
+	return v;
+}
+
+json_t *mgmt_backup_make(struct mgmt *m, const char *ps, const char *pass, bool media,
+			 bool scheduled, char *err, size_t errlen)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char id[128], tmp[192], tar[256], enc[256], final[256];
+	snprintf(id, sizeof(id), "%04d%02d%02d-%02d%02d%02d-%s-%08x", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ps ? ps : "server",
+		 randombytes_random());
+	snprintf(tmp, sizeof(tmp), BACKUPS_DIR "/.tmp-%s", id);
+	if ((mkdir(BACKUPS_DIR, 0750) < 0 && errno != EEXIST) || mkdir(tmp, 0700) < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return NULL;
+	}
+	struct collect c = {0};
+	json_t *info = NULL;
+	int r = 0;
+	if (ps) {
+		r = add_phone_system(&c, tmp, ps, media, err, errlen);
+	} else {
+		char snap[256];
+		snprintf(snap, sizeof(snap), "%s/system.db", tmp);
+		r = backup_snapshot_db("system.db", snap, err, errlen);
+		if (r == 0)
+			r = add_member(&c, "system.db", snap);
+		if (r == 0)
+			r = add_tree(&c, "certs", "certs");
+		size_t i;
+		json_t *it;
+		json_array_foreach(json_object_get(m->state, "phone_systems"), i, it) if (r == 0)
+			r = add_phone_system(&c, tmp,
+					     json_string_value(json_object_get(it, "name")), media,
+					     err, errlen);
+	}
+	if (r < 0) {
+		if (!*err)
+			snprintf(err, errlen, "cannot collect the files to back up");
+		goto out;
+	}
+	json_t *man = json_pack("{s:i, s:s, s:s, s:s, s:I, s:{s:i}, s:b}", "format", BACKUP_FORMAT,
+				"product", "zentrale", "product_version", ZENTRALE_VERSION, "kind",
+				ps ? "phone-system" : "server", "created", (json_int_t)now,
+				"schemas", "pbx", pbx_store_schema_version(), "media", media);
+	if (ps)
+		json_object_set_new(man, "phone_system", json_string(ps));
+	else
+		json_object_set_new(json_object_get(man, "schemas"), "system",
+				    json_integer(sup_schema_version()));
+	snprintf(tar, sizeof(tar), "%s/archive.tar.gz", tmp);
+	r = backup_write(tar, man, c.m, c.n, err, errlen);
+	if (r == 0 && pass) {
+		snprintf(enc, sizeof(enc), "%s/archive.enc", tmp);
+		r = backup_encrypt(tar, enc, pass, err, errlen);
+	}
+	if (r == 0) {
+		int fd = open(pass ? enc : tar, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+		snprintf(final, sizeof(final), BACKUPS_DIR "/%s.tar.gz%s", id, pass ? ".enc" : "");
+		r = rename(pass ? enc : tar, final);
+		if (r < 0)
+			snprintf(err, errlen, "cannot store the backup: %s", strerror(errno));
+	}
+	if (r == 0) {
+		info = json_pack("{s:s, s:s, s:s?, s:I, s:b, s:s, s:b}", "id", id, "kind",
+				 ps ? "phone-system" : "server", "phone_system", ps, "created",
+				 (json_int_t)now, "media", media, "product_version",
+				 ZENTRALE_VERSION, "scheduled", scheduled);
+		sidecar_write(id, info);
+		json_decref(info);
+		info = backup_view(id);
+		log_info("backup %s made (%d files%s)", id, c.n, pass ? ", encrypted" : "");
+	}
+	json_decref(man);
+out:
+	free(c.m);
+	rm_tree(tmp);
+	return info;
+}
+
+/* ---- removing ---- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void rm_tree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void backup_delete(const char *id)
+{
+	char path[256];
+	const char *exts[] = {".tar.gz", ".tar.gz.enc", ".json"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), BACKUPS_DIR "/%s%s", id, exts[i]);
+		unlink(path);
+	}
+}
+
+/* ---- listing ---- */
+
+static int by_created(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "created"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "created"));
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+json_t *mgmt_backup_list(void)
+{
+	json_t *items[1024];
+	size_t n = 0;
+	DIR *d = opendir(BACKUPS_DIR);
+	struct dirent *e;
+	while (d && (e = readdir(d)) && n < 1024) {
+		size_t l = strlen(e->d_name);
+		char id[128];
+		if (l > 7 && l < 120 && strcmp(e->d_name + l - 7, ".tar.gz") == 0)
+			snprintf(id, sizeof(id), "%.*s", (int)(l - 7), e->d_name);
+		else if (l > 11 && l < 124 && strcmp(e->d_name + l - 11, ".tar.gz.enc") == 0)
+			snprintf(id, sizeof(id), "%.*s", (int)(l - 11), e->d_name);
+		else
+			continue;
+		json_t *v = id_ok(id) ? backup_view(id) : NULL;
+		if (v)
+			items[n++] = v;
+	}
+	if (d)
+		closedir(d);
+	qsort(items, n, sizeof(items[0]), by_created);
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, items[i]);
+	return list;
+}
+
+/* ---- restoring ---- */
+
+static void backups_restore(struct mgmt *m, struct core_httpd_req *req, const char *id)
+{
+	json_t *b = core_httpd_json_body(req);
+	if (!b)
+		return;
+	const char *pass = json_string_value(json_object_get(b, "passphrase"));
+	const char *target = json_string_value(json_object_get(b, "phone_system"));
+	char path[256], err[512] = "", work[160], plain[200], stage[200];
+	bool enc;
+	json_t *man = NULL;
+	int status = 400;
+	archive_path(id, path, sizeof(path), &enc);
+	snprintf(work, sizeof(work), BACKUPS_DIR "/.tmp-restore-%08x", randombytes_random());
+	snprintf(stage, sizeof(stage), "phone-systems/.restore-%08x", randombytes_random());
+	snprintf(plain, sizeof(plain), "%s/archive.tar.gz", work);
+	if (target && core_name_problem(target)) {
+		snprintf(err, sizeof(err), "phone_system: %s", core_name_problem(target));
+		goto out;
+	}
+	if (mkdir(work, 0700) < 0 || mkdir(stage, 0750) < 0) {
+		snprintf(err, sizeof(err), "cannot prepare the restore: %s", strerror(errno));
+		status = 500;
+		goto out;
+	}
+	if (enc && !pass) {
+		snprintf(err, sizeof(err), "this backup is encrypted: give its passphrase");
+		goto out;
+	}
+	if (enc && backup_decrypt(path, plain, pass, err, sizeof(err)) < 0)
+		goto out;
+	/* the whole archive is checked (and extracted aside) before anything changes */
+	man = backup_verify(enc ? plain : path, stage, err, sizeof(err));
+	if (!man)
+		goto out;
+	const char *kind = json_string_value(json_object_get(man, "kind"));
+	const char *orig = json_string_value(json_object_get(man, "phone_system"));
+	int schema =
+		(int)json_integer_value(json_object_get(json_object_get(man, "schemas"), "pbx"));
+	if (schema > pbx_store_schema_version()) {
+		snprintf(err, sizeof(err),
+			 "this backup was made by a newer Zentrale (%s, phone-system schema %d; "
+			 "this "
+			 "is %s with schema %d): update first",
+			 json_string_value(json_object_get(man, "product_version")), schema,
+			 ZENTRALE_VERSION, pbx_store_schema_version());
+		status = 409;
+		goto out;
+	}
+	if (kind && strcmp(kind, "server") == 0) {
+		if (!target) {
+			snprintf(err, sizeof(err),
+				 "a whole-server backup is restored onto a fresh installation with "
+				 "`zentrale restore`; here, name one of its phone systems "
+				 "(phone_system) to restore that one");
+			status = 409;
+			goto out;
+		}
+		orig = target;
+	}
+	if (!orig || core_name_problem(orig)) {
+		snprintf(err, sizeof(err), "the backup names no valid phone system");
+		goto out;
+	}
+	char from[300];
+	snprintf(from, sizeof(from), "%s/phone-systems/%s", stage, orig);
+	struct stat st;
+	char db[340];
+	snprintf(db, sizeof(db), "%s/pbx.db", from);
+	if (stat(db, &st) < 0) {
+		snprintf(err, sizeof(err), "the backup holds no phone system %s", orig);
+		status = 404;
+		goto out;
+	}
+	/* the data goes where the supervisor takes it from: directly under phone-systems/ */
+	char moved[220];
+	snprintf(moved, sizeof(moved), "%s-data", stage);
+	if (rename(from, moved) < 0) {
+		snprintf(err, sizeof(err), "cannot prepare the restore: %s", strerror(errno));
+		status = 500;
+		goto out;
+	}
+	log_info("restoring %s from backup %s", target ? target : orig, id);
+	mgmt_api_ask(m, req,
+		     json_pack("{s:s, s:s, s:s}", "op", "restore", "name", target ? target : orig,
+			       "from", moved));
+	status = 0;
+out:
+	if (status)
+		core_httpd_respond_error(req, status, err);
+	json_decref(man);
+	json_decref(b);
+	rm_tree(work);
+	rm_tree(stage);
+}
+
+/* ---- upload, download ---- */
+
+static void backups_upload(struct core_httpd_req *req)
+{
+	char id[128], tmp[192], final[256], err[512];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	snprintf(id, sizeof(id), "%04d%02d%02d-%02d%02d%02d-upload-%08x", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, randombytes_random());
+	snprintf(tmp, sizeof(tmp), BACKUPS_DIR "/.tmp-%s", id);
+	mkdir(BACKUPS_DIR, 0750);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	size_t n = evbuffer_get_length(req->body);
+	bool ok = fd >= 0 && evbuffer_write_atmost(req->body, fd, -1) == (int)n && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok || n == 0) {
+		unlink(tmp);
+		core_httpd_respond_error(req, n ? 500 : 400,
+					 n ? "cannot store the upload" : "the body is empty");
+		return;
+	}
+	bool enc = backup_is_encrypted(tmp);
+	json_t *man = enc ? NULL : backup_verify(tmp, NULL, err, sizeof(err));
+	if (!enc && !man) {
+		unlink(tmp);
+		core_httpd_respond_error(req, 400, err);
+		return;
+	}
+	snprintf(final, sizeof(final), BACKUPS_DIR "/%s.tar.gz%s", id, enc ? ".enc" : "");
+	rename(tmp, final);
+	if (man) {
+		json_t *info = json_pack("{s:s, s:O, s:O?, s:O, s:O, s:O, s:b}", "id", id, "kind",
+					 json_object_get(man, "kind"), "phone_system",
+					 json_object_get(man, "phone_system"), "created",
+					 json_object_get(man, "created"), "media",
+					 json_object_get(man, "media"), "product_version",
+					 json_object_get(man, "product_version"), "uploaded", 1);
+		sidecar_write(id, info);
+		json_decref(info);
+	}
+	json_decref(man);
+	log_info("backup %s uploaded (%zu bytes%s)", id, n, enc ? ", encrypted" : "");
+	core_httpd_respond_json(req, 201, backup_view(id));
+}
+
+static void backups_download(struct core_httpd_req *req, const char *id)
+{
+	char path[256];
+	bool enc;
+	struct stat st;
+	int fd = archive_path(id, path, sizeof(path), &enc) == 0 ? open(path, O_RDONLY | O_CLOEXEC)
+								 : -1;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		core_httpd_respond_error(req, 404, "no such backup");
+		return;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		core_httpd_respond_error(req, 500, "cannot read the backup");
+		return;
+	}
+	char hdr[256];
+	snprintf(hdr, sizeof(hdr),
+		 "Content-Disposition: attachment; filename=\"zentrale-%s.tar.gz%s\"\r\n"
+		 "Cache-Control: no-store\r\n",
+		 id, enc ? ".enc" : "");
+	core_httpd_respond(req, 200, enc ? "application/octet-stream" : "application/gzip", hdr,
+			   buf, (size_t)n);
+	free(buf);
+}
+
+/* ---- the API ---- */
+
+static void backups_create(struct mgmt *m, struct core_httpd_req *req)
+{
+	json_t *b = core_httpd_json_body(req);
+	if (!b)
+		return;
+	const char *ps = json_string_value(json_object_get(b, "phone_system"));
+	const char *pass = json_string_value(json_object_get(b, "passphrase"));
+	bool media = json_is_true(json_object_get(b, "media"));
+	const char *why = NULL;
+	int status = 400;
+	bool known = false;
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it) known =
+		known || (ps && strcmp(json_string_value(json_object_get(it, "name")), ps) == 0);
+	if (json_object_get(b, "phone_system") && !ps)
+		why = "phone_system: a name";
+	else if (ps && !known)
+		why = "no such phone system", status = 404;
+	else if (json_object_get(b, "passphrase") &&
+		 (!pass || strlen(pass) < BACKUP_MIN_PASS || strlen(pass) > 1024))
+		why = "passphrase: 8 to 1024 characters";
+	if (why) {
+		json_decref(b);
+		core_httpd_respond_error(req, status, why);
+		return;
+	}
+	char err[512] = "";
+	json_t *v = mgmt_backup_make(m, ps, pass, media, false, err, sizeof(err));
+	json_decref(b);
+	if (!v) {
+		log_error("backup failed: %s", err);
+		core_httpd_respond_error(req, 500, err);
+		return;
+	}
+	core_httpd_respond_json(req, 201, v);
+}
+
+void mgmt_backups(struct mgmt *m, struct core_httpd_req *req, const char *rest)
+{
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	bool post = strcmp(req->method, "POST") == 0;
+	if (!*rest) {
+		if (get)
+			core_httpd_respond_json(req, 200,
+						json_pack("{s:o}", "backups", mgmt_backup_list()));
+		else if (post)
+			backups_create(m, req);
+		else
+			core_httpd_respond_error(req, 405, "method not allowed");
+		return;
+	}
+	if (strcmp(rest, "/upload") == 0) {
+		if (post)
+			backups_upload(req);
+		else
+			core_httpd_respond_error(req, 405, "use POST with the archive as the body");
+		return;
+	}
+	if (strcmp(rest, "/schedule") == 0) {
+		mgmt_backup_schedule_api(m, req);
+		return;
+	}
+	char id[128];
+	const char *slash = strchr(rest + 1, '/');
+	size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
+	const char *action = slash ? slash + 1 : "";
+	snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : 0), rest + 1);
+	json_t *v = id_ok(id) ? backup_view(id) : NULL;
+	if (!v) {
+		core_httpd_respond_error(req, 404, "no such backup");
+	} else if (!*action && get) {
+		core_httpd_respond_json(req, 200, json_incref(v));
+	} else if (!*action && strcmp(req->method, "DELETE") == 0) {
+		backup_delete(id);
+		log_info("backup %s deleted", id);
+		core_httpd_respond_json(req, 200, json_pack("{s:s}", "deleted", id));
+	} else if (strcmp(action, "archive") == 0 && get) {
+		backups_download(req, id);
+	} else if (strcmp(action, "restore") == 0 && post) {
+		backups_restore(m, req, id);
+	} else {
+		core_httpd_respond_error(req, 405, "method not allowed");
+	}
+	json_decref(v);
+}
+
+/* Leftovers of a backup or restore that a crash interrupted. */
+void mgmt_backups_cleanup(void)
+{
+	const char *dirs[] = {BACKUPS_DIR, "phone-systems"};
+	for (int k = 0; k < 2; k++) {
+		DIR *d = opendir(dirs[k]);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (strncmp(e->d_name, ".tmp-", 5) != 0 &&
+			    strncmp(e->d_name, ".restore-", 9) != 0)
+				continue;
+			char path[512];
+			snprintf(path, sizeof(path), "%s/%s", dirs[k], e->d_name);
+			rm_tree(path);
+			log_info("removed %s, left by an interrupted backup or restore", path);
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
+/* Deletes the oldest scheduled backups beyond `keep`. */
+void mgmt_backups_retain(int keep)
+{
+	json_t *list = mgmt_backup_list(), *it;
+	size_t i;
+	int seen = 0;
+	json_array_foreach(list, i, it)
+	{
+		json_t *info = sidecar_read(json_string_value(json_object_get(it, "id")));
+		if (json_is_true(json_object_get(info, "scheduled")) && ++seen > keep) {
+			backup_delete(json_string_value(json_object_get(it, "id")));
+			log_info("scheduled backup %s deleted (keeping %d)",
+				 json_string_value(json_object_get(it, "id")), keep);
+		}
+		json_decref(info);
+	}
+	json_decref(list);
+}
+
+/* Uploads of backups may be large: an authenticated one gets a larger body
+ * and more time, decided when its head has arrived (everybody else keeps
+ * the small default, so no stranger makes us buffer much). */
+static void upload_allow(struct mgmt *m, const struct http_msg *head, size_t *max_body,
+			 int *timeout, bool trusted)
+{
+	const char *method = http_msg_method(head), *url = head->url;
+	if (!method || !url || strcmp(method, "POST") != 0 ||
+	    strncmp(url, "/api/v1/backups/upload", 22) != 0)
+		return;
+	char tok[128] = "", user[128];
+	const char *a = http_msg_header(head, "Authorization");
+	const char *cookie = http_msg_header(head, "Cookie");
+	if (a && strncasecmp(a, "Bearer ", 7) == 0)
+		snprintf(tok, sizeof(tok), "%s", a + 7);
+	else if (cookie)
+		http_cookie_get(cookie, CORE_LOGIN_COOKIE, tok, sizeof(tok));
+	if (trusted || (*tok && core_auth_session_check(m->db, tok, user, sizeof(user)) == 0)) {
+		*max_body = MGMT_MAX_UPLOAD;
+		*timeout = 600;
+	}
+}
+
+void mgmt_upload_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg)
+{
+	upload_allow(arg, head, max_body, timeout, false);
+}
+
+void mgmt_upload_allow_local(const struct http_msg *head, size_t *max_body, int *timeout, void *arg)
+{
+	upload_allow(arg, head, max_body, timeout, true);
+}
