@@ -7,7 +7,7 @@ BUILD   ?= build
 DATA    ?= ./var
 MESON    = meson
 
-.PHONY: all build run test deps deps-test format clean bench
+.PHONY: all build run test deps deps-test format clean bench bundle
 
 all: build
 
@@ -34,6 +34,19 @@ test: deps-test $(BUILD)/build.ninja
 	$(MESON) configure $(BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dtests=true >/dev/null
 	ninja -C $(BUILD)
 	./scripts/run-tests.sh $(BUILD)
+
+# A signed release bundle for system updates (docs/api.md, /update):
+#   make bundle KEY=release.key [VERSION=0.2.0] [OUT=file]
+# builds a release binary that reports VERSION in build-release/ and signs it.
+# Make a key pair once with: ./build/zentrale bundle-key --out release
+VERSION ?= $(shell sed -n "s/^  version : '\(.*\)',/\1/p" meson.build)
+OUT     ?= build-release/zentrale-$(VERSION).bundle
+bundle:
+	@test -n "$(KEY)" || { echo "make bundle KEY=<secret key file> [VERSION=x.y.z]"; exit 2; }
+	test -f build-release/build.ninja || $(MESON) setup build-release --buildtype=release
+	$(MESON) configure build-release -Dversion=$(VERSION) >/dev/null
+	ninja -C build-release
+	./build-release/zentrale bundle --key $(KEY) --out $(OUT)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -24,6 +24,8 @@ static void usage(FILE *f)
 		"usage: zentrale server [--data-dir DIR] [--port-offset N] [--listen ADDR]...\n"
 		"                       [--user USER]\n"
 		"       zentrale restore [--data-dir DIR] [--passphrase-file FILE] ARCHIVE\n"
+		"       zentrale bundle-key --out PREFIX\n"
+		"       zentrale bundle --key PREFIX.key --out FILE [--binary PATH] [--version V]\n"
 		"       zentrale version\n"
 		"\n"
 		"  --data-dir DIR     where all data lives (default ./var)\n"
@@ -78,6 +80,11 @@ static int server_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* The launcher starts the supervisor (of the current release) as its child. */
+	const char *sup = getenv("ZENTRALE_SUPERVISOR");
+	if (!sup || strcmp(sup, "1") != 0)
+		return sup_launch(o.data_dir, argv - 1);
+	unsetenv("ZENTRALE_SUPERVISOR");
 	return sup_run(&o);
 }
 
@@ -97,6 +104,10 @@ int main(int argc, char **argv)
 		return cli_ctl_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "restore") == 0)
 		return sup_restore_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "bundle") == 0)
+		return cli_bundle_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "bundle-key") == 0)
+		return cli_bundle_key_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("zentrale %s\n", ZENTRALE_VERSION);
 		return 0;

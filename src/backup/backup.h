@@ -41,6 +41,17 @@ int backup_write(const char *path, json_t *manifest, const struct backup_member 
  * success, NULL with a sentence for a person in err. */
 json_t *backup_verify(const char *path, const char *dir, char *err, size_t errlen);
 
+/* Release bundles (system update) are the same archives with a second
+ * member, manifest.sig: the base64 Ed25519 signature of manifest.json's
+ * bytes. Writing one takes the secret key; verifying one takes the trusted
+ * public keys (a JSON array of base64 strings) and refuses a bundle no key
+ * of them signed before looking at anything else. */
+#define BACKUP_SIG_MEMBER "manifest.sig"
+int backup_write_signed(const char *path, json_t *manifest, const struct backup_member *m, int n,
+			const unsigned char sk[64], char *err, size_t errlen);
+json_t *backup_verify_signed(const char *path, const char *dir, const json_t *keys, char *err,
+			     size_t errlen);
+
 /* Encrypted files start with this; anything else is taken as plain. */
 #define BACKUP_ENC_MAGIC "ZTBACKUP"
 bool backup_is_encrypted(const char *path);

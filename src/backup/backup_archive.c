@@ -127,6 +127,12 @@ static int add_file(struct archive *a, const char *name, const char *path)
 int backup_write(const char *path, json_t *manifest, const struct backup_member *m, int n,
 		 char *err, size_t errlen)
 {
+	return backup_write_signed(path, manifest, m, n, NULL, err, errlen);
+}
+
+int backup_write_signed(const char *path, json_t *manifest, const struct backup_member *m, int n,
+			const unsigned char sk[64], char *err, size_t errlen)
+{
 	json_t *files = json_object();
 	for (int i = 0; i < n; i++) {
 		char hex[65];
@@ -149,6 +155,18 @@ int backup_write(const char *path, json_t *manifest, const struct backup_member 
 	if (add_data(a, "manifest.json", text, strlen(text)) < 0) {
 		fail("cannot write the manifest: %s", archive_error_string(a));
 		goto out;
+	}
+	if (sk) {
+		unsigned char sig[crypto_sign_BYTES];
+		char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES,
+						   sodium_base64_VARIANT_ORIGINAL)];
+		crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), sk);
+		sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig),
+				  sodium_base64_VARIANT_ORIGINAL);
+		if (add_data(a, BACKUP_SIG_MEMBER, b64, strlen(b64)) < 0) {
+			fail("cannot write the signature: %s", archive_error_string(a));
+			goto out;
+		}
 	}
 	for (int i = 0; i < n; i++)
 		if (add_file(a, m[i].name, m[i].file) < 0) {
@@ -190,6 +208,36 @@ static int mkdirs_for(const char *dir, const char *name)
 
 json_t *backup_verify(const char *path, const char *dir, char *err, size_t errlen)
 {
+	return backup_verify_signed(path, dir, NULL, err, errlen);
+}
+
+/* Is manifest text signed by one of keys (base64 Ed25519 public keys)? */
+static bool signed_by(const char *text, size_t len, const char *sig64, const json_t *keys)
+{
+	unsigned char sig[crypto_sign_BYTES], pk[crypto_sign_PUBLICKEYBYTES];
+	size_t n;
+	if (sodium_base642bin(sig, sizeof(sig), sig64, strlen(sig64), " \n", &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    n != sizeof(sig))
+		return false;
+	size_t i;
+	json_t *k;
+	json_array_foreach(keys, i, k)
+	{
+		const char *s = json_string_value(k);
+		if (s &&
+		    sodium_base642bin(pk, sizeof(pk), s, strlen(s), " \n", &n, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) == 0 &&
+		    n == sizeof(pk) &&
+		    crypto_sign_verify_detached(sig, (const unsigned char *)text, len, pk) == 0)
+			return true;
+	}
+	return false;
+}
+
+json_t *backup_verify_signed(const char *path, const char *dir, const json_t *keys, char *err,
+			     size_t errlen)
+{
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	json_t *manifest = NULL, *files = NULL, *seen = json_object();
@@ -216,6 +264,22 @@ json_t *backup_verify(const char *path, const char *dir, char *err, size_t errle
 		goto done;
 	}
 	text[msize] = '\0';
+	if (keys) { /* a bundle: signed, or nothing of it is believed */
+		char sig64[200] = "";
+		la_ssize_t sl = 0;
+		if (archive_read_next_header(a, &e) != ARCHIVE_OK ||
+		    strcmp(archive_entry_pathname(e), BACKUP_SIG_MEMBER) != 0 ||
+		    archive_entry_size(e) >= (la_int64_t)sizeof(sig64) ||
+		    (sl = archive_read_data(a, sig64, sizeof(sig64) - 1)) <= 0) {
+			fail("the bundle is not signed");
+			goto done;
+		}
+		sig64[sl] = '\0';
+		if (!signed_by(text, (size_t)msize, sig64, keys)) {
+			fail("the bundle's signature is bad or not by a trusted key");
+			goto done;
+		}
+	}
 	manifest = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 	files = json_object_get(manifest, "files");
 	if (!json_is_object(manifest) ||

@@ -50,4 +50,8 @@ int cli_shell(struct cli *c);
 /* `zentrale ctl [--data-dir DIR] [COMMAND...]` */
 int cli_ctl_main(int argc, char **argv);
 
+/* cli_bundle.c: signed release bundles for system updates. */
+int cli_bundle_key_main(int argc, char **argv);
+int cli_bundle_main(int argc, char **argv);
+
 #endif

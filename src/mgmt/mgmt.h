@@ -73,6 +73,8 @@ void mgmt_backups_retain(int keep);
 void mgmt_upload_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg);
 void mgmt_upload_allow_local(const struct http_msg *head, size_t *max_body, int *timeout,
 			     void *arg);
+/* mgmt_update.c: /api/v1/update[/check|/settings]: signed system updates. */
+void mgmt_update(struct mgmt *m, struct core_httpd_req *req, const char *rest);
 /* mgmt_schedule.c: daily backups. */
 void mgmt_schedule_start(struct mgmt *m);
 void mgmt_backup_schedule_api(struct mgmt *m, struct core_httpd_req *req);

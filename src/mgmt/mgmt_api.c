@@ -294,6 +294,8 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 		mgmt_access_blocked(m, req, p + 9);
 	} else if (strncmp(p, "/ssh", 4) == 0 && (p[4] == '\0' || p[4] == '/')) {
 		mgmt_access_ssh(m, req, p + 4);
+	} else if (strncmp(p, "/update", 7) == 0 && (p[7] == '\0' || p[7] == '/')) {
+		mgmt_update(m, req, p + 7);
 	} else if (strncmp(p, "/backups", 8) == 0 && (p[8] == '\0' || p[8] == '/')) {
 		mgmt_backups(m, req, p + 8);
 	} else if (strncmp(p, "/traces", 7) == 0 && (p[7] == '\0' || p[7] == '/')) {

@@ -86,8 +86,11 @@ static int add_member(struct collect *c, const char *name, const char *file)
 		c->m = m;
 		c->cap = cap;
 	}
-	snprintf(c->m[c->n].name, sizeof(c->m[0].name), "%s", name);
-	snprintf(c->m[c->n].file, sizeof(c->m[0].file), "%s", file);
+	size_t nl = strlen(name), fl = strlen(file);
+	if (nl >= sizeof(c->m[0].name) || fl >= sizeof(c->m[0].file))
+		return -1; /* no such names are ours */
+	memcpy(c->m[c->n].name, name, nl + 1);
+	memcpy(c->m[c->n].file, file, fl + 1);
 	c->n++;
 	return 0;
 }
@@ -596,21 +599,27 @@ void mgmt_backups(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 	json_decref(v);
 }
 
-/* Leftovers of a backup or restore that a crash interrupted. */
+/* Leftovers of a backup, restore or update that a crash interrupted. */
 void mgmt_backups_cleanup(void)
 {
-	const char *dirs[] = {BACKUPS_DIR, "phone-systems"};
-	for (int k = 0; k < 2; k++) {
+	const char *dirs[] = {BACKUPS_DIR, "phone-systems", "releases"};
+	const char *prefixes[] = {".tmp-", ".restore-", ".staging-", ".upload-", ".old-"};
+	for (int k = 0; k < 3; k++) {
 		DIR *d = opendir(dirs[k]);
 		struct dirent *e;
 		while (d && (e = readdir(d))) {
-			if (strncmp(e->d_name, ".tmp-", 5) != 0 &&
-			    strncmp(e->d_name, ".restore-", 9) != 0)
+			bool left = false;
+			for (int i = 0; i < 5; i++)
+				left = left ||
+				       strncmp(e->d_name, prefixes[i], strlen(prefixes[i])) == 0;
+			/* phone-systems/.old-*: the supervisor's own, while it restores */
+			if (!left || (k == 1 && strncmp(e->d_name, ".old-", 5) == 0))
 				continue;
 			char path[512];
 			snprintf(path, sizeof(path), "%s/%s", dirs[k], e->d_name);
 			rm_tree(path);
-			log_info("removed %s, left by an interrupted backup or restore", path);
+			log_info("removed %s, left by an interrupted backup, restore or update",
+				 path);
 		}
 		if (d)
 			closedir(d);
@@ -636,7 +645,7 @@ void mgmt_backups_retain(int keep)
 	json_decref(list);
 }
 
-/* Uploads of backups may be large: an authenticated one gets a larger body
+/* Uploads of backups and update bundles may be large: an authenticated one gets a larger body
  * and more time, decided when its head has arrived (everybody else keeps
  * the small default, so no stranger makes us buffer much). */
 static void upload_allow(struct mgmt *m, const struct http_msg *head, size_t *max_body,
@@ -644,7 +653,8 @@ static void upload_allow(struct mgmt *m, const struct http_msg *head, size_t *ma
 {
 	const char *method = http_msg_method(head), *url = head->url;
 	if (!method || !url || strcmp(method, "POST") != 0 ||
-	    strncmp(url, "/api/v1/backups/upload", 22) != 0)
+	    (strncmp(url, "/api/v1/backups/upload", 22) != 0 &&
+	     strcmp(url, "/api/v1/update") != 0 && strncmp(url, "/api/v1/update?", 15) != 0))
 		return;
 	char tok[128] = "", user[128];
 	const char *a = http_msg_header(head, "Authorization");

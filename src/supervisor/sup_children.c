@@ -165,6 +165,7 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 		if (c->role == ROLE_PBX)
 			sup_requests_child_settled(s, c);
 		sup_broadcast_state(s);
+		sup_check_ready(s);
 		break;
 	case IPC_SBC_BLOCKS:
 		if (c->role == ROLE_SBC) {

@@ -61,6 +61,33 @@ static void sup_on_signal(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(s->base);
 }
 
+void sup_stop_all(struct sup *s, int exit_code)
+{
+	s->exit_code = exit_code;
+	sup_on_signal(SIGTERM, 0, s);
+}
+
+/* Once every process serves (management, SBC, SSH, each enabled phone
+ * system), run/ready says so with our version: the launcher's sign that a
+ * new release is healthy. */
+void sup_check_ready(struct sup *s)
+{
+	if (s->ready_written || s->stopping)
+		return;
+	for (struct sup_child *c = s->children; c; c = c->next)
+		if (c->enabled && !c->deleting && c->state != ST_RUNNING)
+			return;
+	FILE *f = fopen("run/ready.tmp", "w");
+	if (!f)
+		return;
+	fprintf(f, "%s\n", ZENTRALE_VERSION);
+	fclose(f);
+	if (rename("run/ready.tmp", "run/ready") == 0) {
+		s->ready_written = true;
+		log_info("every process serves: zentrale %s is ready", ZENTRALE_VERSION);
+	}
+}
+
 static int sup_load_phone_systems(struct sup *s)
 {
 	sqlite3_stmt *st;
@@ -155,7 +182,7 @@ int sup_run(struct sup_options *opt)
 
 	event_base_dispatch(s.base);
 	log_info("stopped");
-	ret = 0;
+	ret = s.exit_code;
 out_sigs:
 	for (int i = 0; i < 4; i++)
 		event_free(sigs[i]);

@@ -568,6 +568,8 @@ void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *
 		req_set_aliases(s, msg->id, r);
 	else if (strcmp(op, "sip-unblock") == 0)
 		req_sip_unblock(s, msg->id, r);
+	else if (strcmp(op, "update") == 0)
+		sup_update(s, msg->id, r);
 	else if (strcmp(op, "restore") == 0)
 		req_restore(s, msg->id, r);
 	else if (strcmp(op, "trace-start") == 0)

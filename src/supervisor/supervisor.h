@@ -78,6 +78,8 @@ struct sup {
 	struct event *kill_timer;
 	json_t *sip_blocked; /* last IPC_SBC_BLOCKS list */
 	json_t *traces;	     /* SIP traces running (sup_traces.c) */
+	int exit_code;	     /* of the supervisor, when it stops */
+	bool ready_written;  /* run/ready, once everything served */
 	uid_t uid;	     /* 0 when not dropping privileges */
 	gid_t gid;
 };
@@ -87,6 +89,13 @@ int sup_setup_data(struct sup *s);
 int sup_db_open(const char *path, sqlite3 **db);
 /* The schema version of system.db this build writes. */
 int sup_schema_version(void);
+
+/* sup_launch.c: `zentrale server` runs the supervisor of the current
+ * release as its child and carries updates across it (see there). */
+#define SUP_EXIT_UPDATE	 75 /* the supervisor's exit: a new release is switched in */
+#define SUP_UPDATE_TRIAL 60 /* s a new release has to become healthy, by default */
+int sup_launch(const char *datadir, char **argv);
+int sup_switch_current(const char *datadir, const char *target);
 
 /* sup_restore.c: `zentrale restore`: a whole-server backup onto a fresh data dir. */
 int sup_restore_main(int argc, char **argv);
@@ -118,6 +127,13 @@ bool sup_trace_id_ok(const char *id);
 json_t *sup_traces_active(struct sup *s);
 void sup_trace_start(struct sup *s, uint32_t id, json_t *r);
 void sup_trace_stop(struct sup *s, uint32_t id, json_t *r, bool delete);
+
+/* sup_main.c */
+/* Stops every process, then ends the supervisor with exit_code. */
+void sup_stop_all(struct sup *s, int exit_code);
+void sup_check_ready(struct sup *s);
+/* sup_update.c: the switch to a new release, asked by mgmt. */
+void sup_update(struct sup *s, uint32_t id, json_t *r);
 
 /* sup_children.c: processes. */
 struct sup_child *sup_child_add(struct sup *s, enum sup_role role, const char *name);
