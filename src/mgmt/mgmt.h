@@ -75,6 +75,11 @@ void mgmt_upload_allow_local(const struct http_msg *head, size_t *max_body, int 
 			     void *arg);
 /* mgmt_update.c: /api/v1/update[/check|/settings]: signed system updates. */
 void mgmt_update(struct mgmt *m, struct core_httpd_req *req, const char *rest);
+/* mgmt_fetch.c: an HTTPS download into the file at path, at most max
+ * bytes; cb gets NULL when it is whole, else why not. */
+typedef void (*mgmt_fetch_cb)(void *arg, const char *err);
+int mgmt_fetch_https(struct mgmt *m, const char *url, const char *ca_file, const char *path,
+		     size_t max, mgmt_fetch_cb cb, void *arg, char *err, size_t errlen);
 /* mgmt_schedule.c: daily backups. */
 void mgmt_schedule_start(struct mgmt *m);
 void mgmt_backup_schedule_api(struct mgmt *m, struct core_httpd_req *req);

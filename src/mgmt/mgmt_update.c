@@ -28,6 +28,7 @@
 #define UPDATE_KEYS   "update_keys"
 #define UPDATE_SOURCE "update_source"
 #define UPDATE_HEALTH "update_health_timeout"
+#define UPDATE_CA     "update_source_ca"
 
 static json_t *setting_json(struct mgmt *m, const char *key, json_t *dflt)
 {
@@ -179,14 +180,81 @@ static void update_upload(struct mgmt *m, struct core_httpd_req *req)
 	unlink(tmp);
 }
 
-/* The newest bundle in the update directory that is newer than what runs. */
+struct update_download {
+	struct mgmt *m;
+	uint64_t req;
+	bool local;
+	char path[64];
+};
+
+/* The bundle the update URL names has arrived (or not). */
+static void update_fetched(void *arg, const char *err)
+{
+	struct update_download *d = arg;
+	struct mgmt *m = d->m;
+	struct core_httpd_req *req = core_httpd_find(d->local ? m->local : m->http, d->req);
+	char why[512];
+	json_t *keys = setting_json(m, UPDATE_KEYS, json_array());
+	json_t *man = err ? NULL : backup_verify_signed(d->path, NULL, keys, why, sizeof(why));
+	const char *v = json_string_value(json_object_get(man, "version"));
+	json_decref(keys);
+	if (!req) {
+		/* the administrator has gone: nothing is done */
+	} else if (err) {
+		core_httpd_respond_error(req, 502, err);
+	} else if (!man) {
+		core_httpd_respond_error(req, 400, why);
+	} else if (!version_ok(v) || strverscmp(v, ZENTRALE_VERSION) <= 0) {
+		core_httpd_respond_json(req, 200,
+					json_pack("{s:s, s:b, s:s?}", "version", ZENTRALE_VERSION,
+						  "up_to_date", 1, "offered", v));
+	} else {
+		log_info("update %s downloaded from the update URL", v);
+		update_apply(m, req, d->path, false);
+	}
+	json_decref(man);
+	unlink(d->path);
+	free(d);
+}
+
+static void update_download(struct mgmt *m, struct core_httpd_req *req, const char *url)
+{
+	struct update_download *d = calloc(1, sizeof(*d));
+	json_t *ca = setting_json(m, UPDATE_CA, json_string(""));
+	char err[256];
+	if (!d) {
+		json_decref(ca);
+		core_httpd_respond_error(req, 500, "out of memory");
+		return;
+	}
+	d->m = m;
+	d->req = req->id;
+	d->local = req->local;
+	mkdir("releases", 0750);
+	snprintf(d->path, sizeof(d->path), "releases/.upload-%08x", randombytes_random());
+	if (mgmt_fetch_https(m, url, json_string_value(ca), d->path, MGMT_MAX_UPLOAD,
+			     update_fetched, d, err, sizeof(err)) < 0) {
+		unlink(d->path);
+		free(d);
+		core_httpd_respond_error(req, 502, err);
+	}
+	json_decref(ca);
+}
+
+/* The newest bundle in the update directory that is newer than what runs,
+ * or the one the update URL names. */
 static void update_check(struct mgmt *m, struct core_httpd_req *req)
 {
 	json_t *src = setting_json(m, UPDATE_SOURCE, json_string(""));
 	const char *dir = json_string_value(src);
+	if (dir && strncmp(dir, "https://", 8) == 0) {
+		update_download(m, req, dir);
+		json_decref(src);
+		return;
+	}
 	if (!dir || dir[0] != '/') {
 		json_decref(src);
-		core_httpd_respond_error(req, 409, "no update directory is configured");
+		core_httpd_respond_error(req, 409, "no update source is configured");
 		return;
 	}
 	DIR *d = opendir(dir);
@@ -269,15 +337,21 @@ static void update_settings(struct mgmt *m, struct core_httpd_req *req)
 				why = "trusted_keys: base64 Ed25519 public keys (zentrale "
 				      "bundle-key)";
 		}
-		if (src && (!json_is_string(src) || strlen(json_string_value(src)) > 1024 ||
-			    (*json_string_value(src) && json_string_value(src)[0] != '/')))
-			why = "source: an absolute directory path, or \"\"";
+		json_t *ca = json_object_get(b, "source_ca");
+		const char *sv = json_string_value(src);
+		if (src && (!sv || strlen(sv) > 1024 ||
+			    (*sv && sv[0] != '/' && strncmp(sv, "https://", 8) != 0)))
+			why = "source: an absolute directory path, an https:// URL, or \"\"";
+		if (ca && (!json_is_string(ca) || strlen(json_string_value(ca)) > 1024 ||
+			   (*json_string_value(ca) && json_string_value(ca)[0] != '/')))
+			why = "source_ca: the absolute path of a PEM file of CA certificates, or "
+			      "\"\"";
 		if (ht && (!json_is_integer(ht) || json_integer_value(ht) < 5 ||
 			   json_integer_value(ht) > 600))
 			why = "health_timeout: 5 to 600 seconds";
-		const char *names[] = {UPDATE_KEYS, UPDATE_SOURCE, UPDATE_HEALTH};
-		json_t *vals[] = {keys, src, ht};
-		for (int i = 0; !why && i < 3; i++) {
+		const char *names[] = {UPDATE_KEYS, UPDATE_SOURCE, UPDATE_HEALTH, UPDATE_CA};
+		json_t *vals[] = {keys, src, ht, ca};
+		for (int i = 0; !why && i < 4; i++) {
 			if (!vals[i])
 				continue;
 			char *text = json_dumps(vals[i], JSON_COMPACT | JSON_ENCODE_ANY);
@@ -295,12 +369,13 @@ static void update_settings(struct mgmt *m, struct core_httpd_req *req)
 		core_httpd_respond_error(req, 405, "method not allowed");
 		return;
 	}
-	core_httpd_respond_json(req, 200,
-				json_pack("{s:o, s:o, s:o}", "trusted_keys",
-					  setting_json(m, UPDATE_KEYS, json_array()), "source",
-					  setting_json(m, UPDATE_SOURCE, json_string("")),
-					  "health_timeout",
-					  setting_json(m, UPDATE_HEALTH, json_integer(60))));
+	core_httpd_respond_json(
+		req, 200,
+		json_pack("{s:o, s:o, s:o, s:o}", "trusted_keys",
+			  setting_json(m, UPDATE_KEYS, json_array()), "source",
+			  setting_json(m, UPDATE_SOURCE, json_string("")), "health_timeout",
+			  setting_json(m, UPDATE_HEALTH, json_integer(60)), "source_ca",
+			  setting_json(m, UPDATE_CA, json_string(""))));
 }
 
 void mgmt_update(struct mgmt *m, struct core_httpd_req *req, const char *rest)

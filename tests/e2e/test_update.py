@@ -195,3 +195,63 @@ def test_power_cut_during_an_update_leaves_one_whole_release(bundles, delay):
             s2.stop()
     finally:
         s.cleanup()
+
+
+HTTPS_SERVER = """
+import http.server, ssl, sys, functools
+port, cert, key, root = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+print("ready", flush=True)
+httpd.serve_forever()
+"""
+
+
+def test_update_picked_up_from_an_https_source(server, bundles, tmp_path):
+    from sipua import free_port
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out",
+                    str(cert)], check=True, capture_output=True)
+    port = free_port()
+    web = subprocess.Popen(["/usr/bin/python3", "-c", HTTPS_SERVER, str(port), str(cert),
+                            str(key), str(bundles.d)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert web.stdout.readline().strip() == "ready"
+        url = f"https://localhost:{port}/new.bundle"
+        trust(server, bundles, source=url)
+        # its certificate is not trusted yet: refused, nothing changes
+        r = server.api("POST", "/update/check", {})
+        assert r.status == 502 and "certificate" in r.json()["error"], r
+        assert running_version(server) == "0.1.0"
+        ca = os.path.join(server.data, "update-ca.pem")  # readable by the server's account
+        with open(cert) as f, open(ca, "w") as g:
+            g.write(f.read())
+        os.chmod(ca, 0o644)
+        trust(server, bundles, source=url, source_ca=ca)
+        r = server.api("POST", "/update/check", {}, timeout=60)
+        assert r.status == 202 and r.json()["to"] == NEW, r
+        assert wait_version(server, NEW), server.log()
+        # the same again: up to date
+        server._token = None
+        r = server.api("POST", "/update/check", {})
+        assert r.status == 200 and r.json()["up_to_date"] is True, r
+    finally:
+        web.terminate()
+        web.wait()
+
+
+def test_update_picked_up_from_a_directory(server, bundles):
+    # the newest bundle signed by a trusted key: not the untrusted 0.1.3
+    d = os.path.join(server.data, "updates")
+    os.makedirs(d)
+    subprocess.run(["cp", str(bundles / "new.bundle"), str(bundles / "untrusted.bundle"), d],
+                   check=True)
+    trust(server, bundles, source=d)
+    r = server.api("POST", "/update/check", {}, timeout=60)
+    assert r.status == 202 and r.json()["to"] == NEW, r
+    assert wait_version(server, NEW), server.log()
