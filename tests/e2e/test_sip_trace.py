@@ -17,8 +17,10 @@ USERS = (("acme", "100"), ("acme", "101"), ("acme", "102"), ("globex", "100"))
 
 
 @pytest.fixture(scope="module")
-def srv():
+def srv(tmp_path_factory):
     s = sip_server(USERS)
+    s.ptoken = s.tokens["acme"]
+    s.tmp = tmp_path_factory.mktemp("sipp")  # for test_sipp_calls' helpers
     yield s
     s.cleanup()
 
@@ -97,6 +99,23 @@ def test_a_call_is_traced_with_decrypted_sip_and_rtp_headers(srv, tmp_path):
     assert all(r[1] == "200" and r[2] == "40" for r in rows), rtp_out
     assert "rtcp" in tshark(pcap, "-o", "rtcp.heuristic_rtcp:TRUE", "-Y", "rtcp", "-T",
                             "fields", "-e", "frame.protocols")
+
+
+def test_a_call_between_two_sipp_phones_is_traced(srv, tmp_path):
+    from test_sipp_calls import call as sipp_call
+    t = start(srv, phone_system="acme", user="101", seconds=120)
+    rc, out, urc, uout = sipp_call(srv, "answer", "answer")  # 100 (TCP) calls 101 (UDP)
+    assert rc == 0 and urc == 0, out + uout
+    assert srv.api("POST", f"/traces/{t['id']}/stop").status == 200
+    pcap = download(srv, t["id"], tmp_path)
+    msgs = sip_lines(pcap)
+    kinds = [m[0] or m[1] for m in msgs]
+    for k in ("REGISTER", "INVITE", "180", "200", "ACK", "BYE"):
+        assert k in kinds, msgs
+    # both legs: the caller's INVITE from 100 and the one the callee got
+    invites = [m for m in msgs if m[0] == "INVITE" and m[3] == "101"]
+    assert len(invites) >= 2, msgs
+    assert "sipp" in tshark(pcap, "-Y", "sip.Method == \"INVITE\"", "-V")
 
 
 def test_a_trace_of_one_user_holds_only_what_names_it(srv, tmp_path):
