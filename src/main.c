@@ -83,7 +83,7 @@ static int server_main(int argc, char **argv)
 	/* The launcher starts the supervisor (of the current release) as its child. */
 	const char *sup = getenv("ZENTRALE_SUPERVISOR");
 	if (!sup || strcmp(sup, "1") != 0)
-		return sup_launch(o.data_dir, argv - 1);
+		return sup_launch(o.data_dir, o.user, argv - 1);
 	unsetenv("ZENTRALE_SUPERVISOR");
 	return sup_run(&o);
 }

@@ -64,6 +64,24 @@ static int proc_set_caps(bool keep_bind)
 	return r;
 }
 
+int core_proc_pass_bind(void)
+{
+	cap_t caps = cap_get_proc();
+	cap_value_t v = CAP_NET_BIND_SERVICE;
+	int r = caps && cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_SET) == 0 &&
+				cap_set_proc(caps) == 0
+			? prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0)
+			: -1;
+	if (caps)
+		cap_free(caps);
+	return r;
+}
+
+void core_proc_clear_ambient(void)
+{
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
 int core_proc_drop_privileges(uid_t uid, gid_t gid, bool keep_bind)
 {
 	if (keep_bind && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)

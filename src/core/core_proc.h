@@ -16,6 +16,11 @@ int core_proc_lookup_user(const char *user, uid_t *uid, gid_t *gid);
 /* Switches to uid/gid. keep_bind: keep CAP_NET_BIND_SERVICE (the supervisor
  * binds new listeners when interfaces change); otherwise no capability. */
 int core_proc_drop_privileges(uid_t uid, gid_t gid, bool keep_bind);
+/* After dropping with keep_bind: programs this process executes keep the
+ * right to bind low ports (an ambient capability). */
+int core_proc_pass_bind(void);
+/* Programs executed from now on get no capability. */
+void core_proc_clear_ambient(void);
 /* For children: no capabilities at all, no new privileges via exec. */
 void core_proc_drop_capabilities(void);
 /* Dies with the parent. */

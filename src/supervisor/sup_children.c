@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../core/core_log.h"
+#include "../core/core_proc.h"
 #include "../core/core_version.h"
 #include "supervisor.h"
 
@@ -134,6 +135,7 @@ int sup_child_spawn(struct sup *s, struct sup_child *c)
 		char role[16];
 		snprintf(role, sizeof(role), "_%s", role_names[c->role]);
 		char *argv[] = {"zentrale", role, c->name[0] ? c->name : NULL, NULL};
+		core_proc_clear_ambient(); /* children bind nothing themselves */
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}

@@ -115,8 +115,37 @@ static pid_t launch_start(char **argv, const char *self)
 	return pid;
 }
 
-int sup_launch(const char *datadir, char **argv)
+/* Started as root: the data dir goes to the server's account, and so does
+ * the launcher, keeping only the right to bind low ports, which the
+ * supervisor it starts inherits (and gives to no child). Nothing of a
+ * release ever runs as root. */
+static int launch_unprivileged(const char *datadir, const char *user)
 {
+	uid_t uid;
+	gid_t gid;
+	if (core_proc_lookup_user(user, &uid, &gid) < 0)
+		return -1;
+	if (mkdir(datadir, 0750) < 0 && errno != EEXIST) {
+		fprintf(stderr, "zentrale: cannot create %s: %s\n", datadir, strerror(errno));
+		return -1;
+	}
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)) || chdir(datadir) < 0)
+		return -1;
+	sup_setup_chown(uid, gid);
+	if (chown(".", uid, gid) < 0 || chdir(cwd) < 0)
+		return -1;
+	if (core_proc_drop_privileges(uid, gid, true) < 0 || core_proc_pass_bind() < 0) {
+		fprintf(stderr, "zentrale: cannot leave root: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int sup_launch(const char *datadir, const char *user, char **argv)
+{
+	if (geteuid() == 0 && launch_unprivileged(datadir, user) < 0)
+		return 1;
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)

@@ -168,6 +168,13 @@ static int setup_admin(sqlite3 *db)
 	return 0;
 }
 
+void sup_setup_chown(uid_t uid, gid_t gid)
+{
+	chown_uid = uid;
+	chown_gid = gid;
+	nftw(".", setup_chown_one, 32, FTW_PHYS);
+}
+
 int sup_setup_data(struct sup *s)
 {
 	if (setup_mkdir(s->opt.data_dir, 0750) < 0)
@@ -184,11 +191,7 @@ int sup_setup_data(struct sup *s)
 		return -1;
 	if (setup_certificate() < 0 || setup_admin(s->db) < 0 || setup_ssh_host_keys() < 0)
 		return -1;
-	if (s->uid) {
-		/* Everything in the data dir belongs to the unprivileged user. */
-		chown_uid = s->uid;
-		chown_gid = s->gid;
-		nftw(".", setup_chown_one, 32, FTW_PHYS);
-	}
+	if (s->uid) /* everything in the data dir belongs to the unprivileged user */
+		sup_setup_chown(s->uid, s->gid);
 	return 0;
 }

@@ -87,6 +87,8 @@ struct sup {
 /* sup_setup.c: data dir, system.db, certificate, admin account. */
 int sup_setup_data(struct sup *s);
 int sup_db_open(const char *path, sqlite3 **db);
+/* Gives everything under the working directory to uid:gid. */
+void sup_setup_chown(uid_t uid, gid_t gid);
 /* The schema version of system.db this build writes. */
 int sup_schema_version(void);
 
@@ -94,7 +96,7 @@ int sup_schema_version(void);
  * release as its child and carries updates across it (see there). */
 #define SUP_EXIT_UPDATE	 75 /* the supervisor's exit: a new release is switched in */
 #define SUP_UPDATE_TRIAL 60 /* s a new release has to become healthy, by default */
-int sup_launch(const char *datadir, char **argv);
+int sup_launch(const char *datadir, const char *user, char **argv);
 int sup_switch_current(const char *datadir, const char *target);
 
 /* sup_restore.c: `zentrale restore`: a whole-server backup onto a fresh data dir. */
