@@ -1,7 +1,6 @@
 /* backup_archive — snapshot, write and verify (see backup.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +13,8 @@
 #include <sqlite3.h>
 
 #include "backup.h"
+#include "backup_int.h"
 
-/* Writes why into err; -1. */
-__attribute__((format(printf, 3, 4))) static int berr(char *err, size_t errlen, const char *fmt,
-						      ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 #define fail(...) berr(err, errlen, __VA_ARGS__)
 
 int backup_snapshot_db(const char *src, const char *dst, char *err, size_t errlen)

@@ -7,7 +7,6 @@
  * passphrase fails on the first chunk; a cut-off file lacks the FINAL tag.
  */
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +16,8 @@
 #include <sodium.h>
 
 #include "backup.h"
+#include "backup_int.h"
 
-/* Writes why into err; -1. */
-__attribute__((format(printf, 3, 4))) static int berr(char *err, size_t errlen, const char *fmt,
-						      ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 #define fail(...) berr(err, errlen, __VA_ARGS__)
 #define CHUNK	  65536
 #define ABYTES	  crypto_secretstream_xchacha20poly1305_ABYTES

@@ -30,6 +30,7 @@
 
 #include "../backup/backup.h"
 #include "../core/core_db.h"
+#include "../core/core_fs.h"
 #include "../core/core_log.h"
 #include "../core/core_names.h"
 #include "../core/core_version.h"
@@ -40,8 +41,6 @@
 #define BACKUPS_DIR	     "backups"
 #define BACKUP_MAX_MEMBERS_W 4096
 #define BACKUP_MIN_PASS	     8
-
-static void rm_tree(const char *path);
 
 static bool id_ok(const char *id)
 {
@@ -270,23 +269,11 @@ json_t *mgmt_backup_make(struct mgmt *m, const char *ps, const char *pass, bool 
 	json_decref(man);
 out:
 	free(c.m);
-	rm_tree(tmp);
+	core_fs_rm_tree(tmp);
 	return info;
 }
 
 /* ---- removing ---- */
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void backup_delete(const char *id)
 {
@@ -428,8 +415,8 @@ out:
 		core_httpd_respond_error(req, status, err);
 	json_decref(man);
 	json_decref(b);
-	rm_tree(work);
-	rm_tree(stage);
+	core_fs_rm_tree(work);
+	core_fs_rm_tree(stage);
 }
 
 /* ---- upload, download ---- */
@@ -617,7 +604,7 @@ void mgmt_backups_cleanup(void)
 				continue;
 			char path[512];
 			snprintf(path, sizeof(path), "%s/%s", dirs[k], e->d_name);
-			rm_tree(path);
+			core_fs_rm_tree(path);
 			log_info("removed %s, left by an interrupted backup, restore or update",
 				 path);
 		}

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 
 #include "../backup/backup.h"
 #include "../core/core_db.h"
+#include "../core/core_fs.h"
 #include "../core/core_log.h"
 #include "../core/core_version.h"
 #include "mgmt.h"
@@ -42,33 +42,11 @@ static json_t *setting_json(struct mgmt *m, const char *key, json_t *dflt)
 	return j;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static bool version_ok(const char *v)
 {
 	size_t n = v ? strlen(v) : 0;
 	return n > 0 && n <= 64 && strspn(v, "0123456789.-+abcdefghijklmnopqrstuvwxyz") == n &&
 	       !strstr(v, "..") && v[0] != '.';
-}
-
-static int fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
 }
 
 /* Verifies the bundle at path and stages it as releases/<version>; the
@@ -109,7 +87,7 @@ static char *update_stage(struct mgmt *m, const char *path, bool force, char *er
 		goto done;
 	}
 	snprintf(rel, sizeof(rel), "releases/%s", v);
-	if (chmod(bin, 0755) < 0 || fsync_path(bin) < 0 || fsync_path(stage) < 0) {
+	if (chmod(bin, 0755) < 0 || core_fs_sync(bin) < 0 || core_fs_sync(stage) < 0) {
 		snprintf(err, errlen, "cannot stage the release: %s", strerror(errno));
 		*status = 500;
 		goto done;
@@ -122,16 +100,16 @@ static char *update_stage(struct mgmt *m, const char *path, bool force, char *er
 		*status = 500;
 		goto done;
 	}
-	if (rename(stage, rel) < 0 || fsync_path("releases") < 0) {
+	if (rename(stage, rel) < 0 || core_fs_sync("releases") < 0) {
 		snprintf(err, errlen, "cannot stage the release: %s", strerror(errno));
 		*status = 500;
 		goto done;
 	}
-	rm_tree(old);
+	core_fs_rm_tree(old);
 	out = strdup(v);
 	log_info("release %s verified and staged", v);
 done:
-	rm_tree(stage);
+	core_fs_rm_tree(stage);
 	json_decref(man);
 	return out;
 }

@@ -6,13 +6,13 @@
  * system's process has become ready or has gone.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/core_db.h"
+#include "../core/core_fs.h"
 #include "../core/core_log.h"
 #include "../core/core_names.h"
 #include "../core/core_net.h"
@@ -43,18 +43,6 @@ void sup_reply(struct sup *s, uint32_t id, int status, const char *error)
 	sup_reply_json(s, id, o);
 }
 
-static int req_rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void req_rm_tree(const char *path)
-{
-	nftw(path, req_rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 static int req_db_set_enabled(struct sup *s, const char *name, int enabled)
 {
 	sqlite3_stmt *st;
@@ -79,9 +67,9 @@ static void req_finish_delete(struct sup *s, struct sup_child *c)
 		sqlite3_finalize(st);
 	}
 	snprintf(path, sizeof(path), "phone-systems/%s", c->name);
-	req_rm_tree(path);
+	core_fs_rm_tree(path);
 	snprintf(path, sizeof(path), "run/%s", c->name);
-	req_rm_tree(path);
+	core_fs_rm_tree(path);
 	log_info("deleted phone system %s", c->name);
 	if (c->reply_id)
 		sup_reply(s, c->reply_id, 200, NULL);
@@ -95,7 +83,7 @@ static void req_finish_restore(struct sup *s, struct sup_child *c)
 	char dir[256], old[300];
 	snprintf(dir, sizeof(dir), "phone-systems/%s", c->name);
 	snprintf(old, sizeof(old), "phone-systems/.old-%s", c->name);
-	req_rm_tree(old);
+	core_fs_rm_tree(old);
 	bool ok = rename(dir, old) == 0;
 	if (ok && rename(c->restore_from, dir) < 0) {
 		rename(old, dir); /* put back what was there: nothing changes */
@@ -105,8 +93,8 @@ static void req_finish_restore(struct sup *s, struct sup_child *c)
 		log_error("restore of %s failed: %s", c->name, strerror(errno));
 	else
 		log_info("phone system %s restored from a backup", c->name);
-	req_rm_tree(old);
-	req_rm_tree(c->restore_from);
+	core_fs_rm_tree(old);
+	core_fs_rm_tree(c->restore_from);
 	free(c->restore_from);
 	c->restore_from = NULL;
 	c->enabled = true;
@@ -139,6 +127,22 @@ void sup_requests_child_settled(struct sup *s, struct sup_child *c)
 	c->reply_id = 0;
 }
 
+/* The phone system in system.db's list, enabled. */
+static bool req_db_add(struct sup *s, const char *name)
+{
+	sqlite3_stmt *st;
+	bool ok = sqlite3_prepare_v2(s->db,
+				     "INSERT INTO phone_systems(name,created,enabled) "
+				     "VALUES(?,strftime('%s','now'),1)",
+				     -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+	}
+	return ok;
+}
+
 static void req_create(struct sup *s, uint32_t id, json_t *r)
 {
 	const char *name = json_string_value(json_object_get(r, "name"));
@@ -155,26 +159,16 @@ static void req_create(struct sup *s, uint32_t id, json_t *r)
 	}
 	snprintf(dir, sizeof(dir), "phone-systems/%s", name);
 	snprintf(db, sizeof(db), "%s/pbx.db", dir);
-	req_rm_tree(dir); /* leftovers of an interrupted create or delete */
+	core_fs_rm_tree(dir); /* leftovers of an interrupted create or delete */
 	if (mkdir(dir, 0750) < 0 || pbx_store_create(db, hash) < 0) {
 		log_error("cannot create %s: %s", dir, strerror(errno));
-		req_rm_tree(dir);
+		core_fs_rm_tree(dir);
 		sup_reply(s, id, 500, "could not create the phone system's data");
 		return;
 	}
-	sqlite3_stmt *st;
-	int ok = sqlite3_prepare_v2(s->db,
-				    "INSERT INTO phone_systems(name,created,enabled) "
-				    "VALUES(?,strftime('%s','now'),1)",
-				    -1, &st, NULL) == SQLITE_OK;
-	if (ok) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-		sqlite3_finalize(st);
-	}
-	struct sup_child *c = ok ? sup_child_add(s, ROLE_PBX, name) : NULL;
+	struct sup_child *c = req_db_add(s, name) ? sup_child_add(s, ROLE_PBX, name) : NULL;
 	if (!c) {
-		req_rm_tree(dir);
+		core_fs_rm_tree(dir);
 		sup_reply(s, id, 500, "could not record the phone system");
 		return;
 	}
@@ -516,22 +510,11 @@ static void req_restore(struct sup *s, uint32_t id, json_t *r)
 	}
 	char dir[256];
 	snprintf(dir, sizeof(dir), "phone-systems/%s", name);
-	req_rm_tree(dir);
-	sqlite3_stmt *st;
-	bool ok = rename(from, dir) == 0 &&
-		  sqlite3_prepare_v2(s->db,
-				     "INSERT INTO phone_systems(name,created,enabled) "
-				     "VALUES(?,strftime('%s','now'),1)",
-				     -1, &st, NULL) == SQLITE_OK;
-	if (ok) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-		sqlite3_finalize(st);
-	}
-	c = ok ? sup_child_add(s, ROLE_PBX, name) : NULL;
+	core_fs_rm_tree(dir);
+	c = rename(from, dir) == 0 && req_db_add(s, name) ? sup_child_add(s, ROLE_PBX, name) : NULL;
 	if (!c) {
-		req_rm_tree(dir);
-		req_rm_tree(from);
+		core_fs_rm_tree(dir);
+		core_fs_rm_tree(from);
 		sup_reply(s, id, 500, "could not record the restored phone system");
 		return;
 	}

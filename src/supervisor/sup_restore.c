@@ -7,7 +7,6 @@
  * next attempt clears and a server would not mistake for a set-up one.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,20 +15,9 @@
 #include <unistd.h>
 
 #include "../backup/backup.h"
+#include "../core/core_fs.h"
 #include "../pbx/pbx_store.h"
 #include "supervisor.h"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int restore_fail(const char *why)
 {
@@ -82,20 +70,20 @@ int sup_restore_main(int argc, char **argv)
 		return restore_fail("the data dir is in use (it has a system.db): restore onto a "
 				    "fresh installation, or move it away first");
 	/* leftovers of an interrupted restore (no system.db: never a server's data) */
-	rm_tree(".restore");
-	rm_tree("phone-systems");
-	rm_tree("certs");
+	core_fs_rm_tree(".restore");
+	core_fs_rm_tree("phone-systems");
+	core_fs_rm_tree("certs");
 	if (mkdir(".restore", 0700) < 0)
 		return restore_fail("cannot write to the data dir");
 	const char *plain = archive;
 	if (backup_is_encrypted(archive)) {
 		if (!pfile || read_passphrase(pfile, pass, sizeof(pass)) < 0) {
-			rm_tree(".restore");
+			core_fs_rm_tree(".restore");
 			return restore_fail("the backup is encrypted: give --passphrase-file");
 		}
 		if (backup_decrypt(archive, ".restore/archive.tar.gz", pass, err, sizeof(err)) <
 		    0) {
-			rm_tree(".restore");
+			core_fs_rm_tree(".restore");
 			return restore_fail(err);
 		}
 		plain = ".restore/archive.tar.gz";
@@ -117,7 +105,7 @@ int sup_restore_main(int argc, char **argv)
 	if (why) {
 		int r = restore_fail(why);
 		json_decref(man);
-		rm_tree(".restore");
+		core_fs_rm_tree(".restore");
 		return r;
 	}
 	bool ok = access(".restore/files/phone-systems", F_OK) < 0 ||
@@ -125,7 +113,7 @@ int sup_restore_main(int argc, char **argv)
 	ok = ok && (access(".restore/files/certs", F_OK) < 0 ||
 		    rename(".restore/files/certs", "certs") == 0);
 	ok = ok && rename(".restore/files/system.db", "system.db") == 0;
-	rm_tree(".restore");
+	core_fs_rm_tree(".restore");
 	if (!ok)
 		return restore_fail(strerror(errno));
 	printf("restored a server backup made by Zentrale %s into %s; start it with "

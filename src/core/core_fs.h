@@ -1,0 +1,14 @@
+/*
+ * core_fs — the few file-system chores several roles share: removing a
+ * directory tree (leftovers of interrupted work) and making a file or a
+ * directory's entries durable before a rename counts on them.
+ */
+#ifndef CORE_FS_H
+#define CORE_FS_H
+
+/* Removes path and everything below it, not following symlinks. */
+void core_fs_rm_tree(const char *path);
+/* fsync(2) of a file or directory by name; 0 or -1. */
+int core_fs_sync(const char *path);
+
+#endif
