@@ -2,6 +2,8 @@
 #include "core_tls.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,6 +165,11 @@ out:
 struct bufferevent *core_tls_accept(struct event_base *base, SSL_CTX *tls, int fd, int opts)
 {
 	struct bufferevent *bev = NULL;
+	/* An answer often leaves as several TLS records (head, body): without
+	 * this the second waits for the peer's delayed ACK, 40 ms on Linux.
+	 * (Fails harmlessly on Unix sockets.) */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (!tls) {
 		bev = bufferevent_socket_new(base, fd, opts);
 	} else {

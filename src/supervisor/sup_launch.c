@@ -201,7 +201,7 @@ int sup_launch(const char *datadir, const char *user, char **argv)
 		time_t term_at = 0;
 		int status = 0;
 		for (;;) {
-			struct timespec ts = {1, 0};
+			struct timespec ts = {0, 200000000}; /* 0.2 s: readiness is seen soon */
 			siginfo_t si;
 			int sig = sigtimedwait(&set, &si, &ts);
 			if (sig == SIGCHLD) {
