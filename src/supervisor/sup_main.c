@@ -174,6 +174,7 @@ int sup_run(struct sup_options *opt)
 	sup_child_add(&s, ROLE_MGMT, NULL);
 	sup_child_add(&s, ROLE_SBC, NULL);
 	sup_child_add(&s, ROLE_SSH, NULL);
+	sup_requests_recover();
 	if (sup_load_phone_systems(&s) < 0)
 		goto out_sigs;
 	for (struct sup_child *c = s.children; c; c = c->next)

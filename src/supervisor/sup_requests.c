@@ -5,6 +5,7 @@
  * Each request gets exactly one IPC_REPLY, possibly after the phone
  * system's process has become ready or has gone.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,11 +79,16 @@ static void req_finish_delete(struct sup *s, struct sup_child *c)
 
 /* The phone system's process is gone: its data is swapped for the restored
  * copy (the old one kept until the swap is done), then it starts again. */
+static void restore_dirs(const char *name, char *dir, size_t dl, char *old, size_t ol)
+{
+	snprintf(dir, dl, "phone-systems/%s", name);
+	snprintf(old, ol, "phone-systems/.old-%s", name);
+}
+
 static void req_finish_restore(struct sup *s, struct sup_child *c)
 {
 	char dir[256], old[300];
-	snprintf(dir, sizeof(dir), "phone-systems/%s", c->name);
-	snprintf(old, sizeof(old), "phone-systems/.old-%s", c->name);
+	restore_dirs(c->name, dir, sizeof(dir), old, sizeof(old));
 	core_fs_rm_tree(old);
 	bool ok = rename(dir, old) == 0;
 	if (ok && rename(c->restore_from, dir) < 0) {
@@ -92,11 +98,12 @@ static void req_finish_restore(struct sup *s, struct sup_child *c)
 	if (!ok)
 		log_error("restore of %s failed: %s", c->name, strerror(errno));
 	else
-		log_info("phone system %s restored from a backup", c->name);
-	core_fs_rm_tree(old);
+		log_info("phone system %s: restored data in place, starting it", c->name);
 	core_fs_rm_tree(c->restore_from);
 	free(c->restore_from);
 	c->restore_from = NULL;
+	/* the data from before stays until the restored one serves */
+	c->restore_trial = ok;
 	c->enabled = true;
 	req_db_set_enabled(s, c->name, 1);
 	c->ncrash = 0;
@@ -107,8 +114,68 @@ static void req_finish_restore(struct sup *s, struct sup_child *c)
 	}
 }
 
+/* The restored phone system served (the data from before goes), or ended
+ * before it did (its data from before comes back and starts again). */
+static void req_restore_settled(struct sup *s, struct sup_child *c)
+{
+	char dir[256], old[300], failed[300];
+	restore_dirs(c->name, dir, sizeof(dir), old, sizeof(old));
+	c->restore_trial = false;
+	if (c->pid > 0) {
+		core_fs_rm_tree(old);
+		log_info("phone system %s restored from a backup", c->name);
+		return;
+	}
+	snprintf(failed, sizeof(failed), "phone-systems/.failed-%s", c->name);
+	core_fs_rm_tree(failed);
+	if (rename(dir, failed) < 0 || rename(old, dir) < 0)
+		log_error("phone system %s: cannot put its data back: %s", c->name,
+			  strerror(errno));
+	core_fs_rm_tree(failed);
+	log_warn("phone system %s did not start with the restored data; it has its data from "
+		 "before the restore again",
+		 c->name);
+	if (c->reply_id)
+		sup_reply(
+			s, c->reply_id, 500,
+			"the restored phone system did not start; it has its data from before the "
+			"restore again");
+	c->reply_id = 0;
+	c->ncrash = 0;
+	if (c->enabled && !s->stopping)
+		sup_child_spawn(s, c);
+}
+
+/* At start: a restore cut off by a power cut. If the swap happened, the
+ * restored data (verified whole before) stays; if not, the data from
+ * before goes back in place. */
+void sup_requests_recover(void)
+{
+	DIR *d = opendir("phone-systems");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char old[300], dir[300];
+		if (strncmp(e->d_name, ".old-", 5) != 0 && strncmp(e->d_name, ".failed-", 8) != 0)
+			continue;
+		snprintf(old, sizeof(old), "phone-systems/%s", e->d_name);
+		if (e->d_name[1] == 'o') {
+			snprintf(dir, sizeof(dir), "phone-systems/%s", e->d_name + 5);
+			if (access(dir, F_OK) < 0 && rename(old, dir) == 0)
+				continue;
+		}
+		core_fs_rm_tree(old);
+	}
+	if (d)
+		closedir(d);
+}
+
 void sup_requests_child_settled(struct sup *s, struct sup_child *c)
 {
+	if (c->restore_trial && (c->pid == 0 || c->state == ST_RUNNING)) {
+		req_restore_settled(s, c);
+		if (c->pid == 0)
+			return;
+	}
 	if (c->restore_from) {
 		if (c->pid == 0)
 			req_finish_restore(s, c);

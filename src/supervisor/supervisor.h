@@ -46,6 +46,7 @@ struct sup_child {
 	bool enabled;	    /* should run: false after stop */
 	bool deleting;	    /* remove data once the process is gone */
 	char *restore_from; /* restored data to put in place once the process is gone */
+	bool restore_trial; /* the data before the restore kept until the restored one serves */
 	time_t created;
 	time_t since;			 /* when state last changed */
 	time_t crashes[SUP_CRASH_LIMIT]; /* recent crash times, ring */
@@ -122,6 +123,9 @@ bool sup_plain_sip(struct sup *s);
 json_t *sup_sip_block_config(struct sup *s);
 /* The media relay: {"port_min","port_max","timeout","srtp_required"}. */
 json_t *sup_media_config(struct sup *s);
+
+/* sup_requests.c: a restore cut off by a power cut, tidied at start. */
+void sup_requests_recover(void);
 
 /* sup_traces.c: SIP traces, started and stopped for mgmt. */
 #define SUP_MAX_TRACES 4

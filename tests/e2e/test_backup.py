@@ -367,3 +367,26 @@ def test_daily_backups_keep_their_number(bk):
     ids = [x["id"] for x in bk.api("GET", "/backups").json()["backups"]]
     assert manual["id"] in ids  # made by hand: kept
     assert bk.api("GET", "/backups/schedule").json()["last_run"] > 0
+
+
+def test_a_restore_that_does_not_start_gives_the_old_data_back(bk, tmp_path):
+    b = backup(bk, phone_system="bk-co")
+    good = download(bk, b["id"], tmp_path / "good.tar.gz")
+    junk = b"this is no SQLite database" * 100
+
+    def broken(name, d):
+        if name == "manifest.json":  # consistent with what it holds: it passes the checks
+            m = json.loads(d)
+            m["files"]["phone-systems/bk-co/pbx.db"] = hashlib.sha256(junk).hexdigest()
+            return json.dumps(m).encode()
+        return junk
+    repack(good, tmp_path / "broken.tar.gz", broken)
+    st, v = upload(bk, tmp_path / "broken.tar.gz")
+    assert st == 201, v
+    add_user(bk, "bk-co", bk.tok, "102")
+    r = restore(bk, v["id"])
+    assert r.status == 500 and "data from before" in r.json()["error"], r
+    assert bk.wait_state("bk-co", "running", timeout=20), bk.log()
+    tok = bk.pbx_token("bk-co", PW)
+    assert users_of(bk, "bk-co", tok) == ["100", "101", "102"]  # as before the restore
+    assert leftovers(bk) == []
