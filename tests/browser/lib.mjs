@@ -13,6 +13,8 @@ export const env = {
   adminPassword: process.env.ZT_ADMIN_PW,
   ps: process.env.ZT_PS, // a phone system made for the test, and its admin password
   psPassword: process.env.ZT_PS_PW,
+  updatePub: process.env.ZT_UPDATE_PUB,
+  updateBundle: process.env.ZT_UPDATE_BUNDLE,
   shots: process.env.ZT_SCREENSHOTS || "build/screenshots",
 };
 

@@ -48,6 +48,17 @@ def test_phone_sized_screens_and_german(ui_server):
     run_browser("mobile-i18n.mjs", ui_server, ZT_PS="mob-co", ZT_PS_PW="mob-admin-pw-1")
 
 
+def test_operations_pages(ui_server, tmp_path):
+    ui_server.create_ps("ops-co", "ops-admin-pw-1")
+    subprocess.run([BIN, "bundle-key", "--out", str(tmp_path / "k")], check=True,
+                   capture_output=True)
+    subprocess.run([BIN, "bundle", "--key", str(tmp_path / "k.key"), "--out",
+                    str(tmp_path / "same.bundle")], check=True, capture_output=True)
+    run_browser("ops.mjs", ui_server, ZT_PS="ops-co",
+                ZT_UPDATE_PUB=(tmp_path / "k.pub").read_text().strip(),
+                ZT_UPDATE_BUNDLE=str(tmp_path / "same.bundle"))
+
+
 def test_login_throttling_in_the_ui(server):
     run_browser("throttle.mjs", server)
 

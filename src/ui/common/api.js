@@ -53,6 +53,29 @@ export class Api {
     return data;
   }
 
+  // A file as the body (a backup, an update bundle), not JSON.
+  async upload(path, file) {
+    const headers = { Accept: "application/json", "Content-Type": "application/octet-stream" };
+    if (this.csrf) headers["X-CSRF-Token"] = this.csrf;
+    const res = await fetch(this.url(path), {
+      method: "POST",
+      headers,
+      body: file,
+      credentials: "same-origin",
+    });
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!res.ok) {
+      if (res.status === 401) this.onunauthorized();
+      throw new ApiError(res.status, (data && data.error) || `${res.status} ${res.statusText}`);
+    }
+    return data;
+  }
+
   get(path) {
     return this.request("GET", path);
   }

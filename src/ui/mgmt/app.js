@@ -4,6 +4,7 @@
 import { h, replace, bytes, duration } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
+import { backups, update, logs } from "./ops.js";
 
 // Where the SBC serves phone systems' pages: its HTTPS port, on this host.
 async function sbcBase(api) {
@@ -424,6 +425,9 @@ startApp({
     { id: "phone-systems", label: "Phone systems", render: phoneSystems },
     { id: "interfaces", label: "Interfaces", render: interfaces },
     { id: "sbc", label: "SBC", render: sbc },
+    { id: "backups", label: "Backups", render: backups },
+    { id: "update", label: "Update", render: update },
+    { id: "logs", label: "Log", render: logs },
     { id: "account", label: "Account", render: account },
   ],
 });

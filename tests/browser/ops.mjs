@@ -1,0 +1,88 @@
+// Management's operations pages with the mouse: a backup made, restored as
+// a copy, scheduled and deleted; an update bundle refused for its version,
+// the trusted keys saved; the server log followed live.
+import { run, newPage, loginMgmt, shot, env, noProblems, step, assert } from "./lib.mjs";
+
+await run(async (b) => {
+  const page = await newPage(b, { acceptDownloads: true });
+  await loginMgmt(page);
+
+  await step("a backup of a phone system is made and listed", async () => {
+    await page.click("#nav-backups");
+    await page.waitForSelector("#backup-form");
+    await page.selectOption("#backup-scope", env.ps);
+    await page.click('#backup-form button[type="submit"]');
+    await page.waitForSelector("#backup-list [data-restore]");
+    assert.match(await page.textContent("#backup-list"), new RegExp(env.ps));
+  });
+
+  await step("its archive downloads", async () => {
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#backup-list [data-download]")]);
+    assert.ok((await dl.suggestedFilename()).endsWith(".tar.gz"));
+  });
+
+  await step("restored under another name: a copy", async () => {
+    await page.click("#backup-list [data-restore]");
+    await page.fill("#restore-target", `${env.ps}-copy`);
+    await page.click("#restore-go");
+    await page.waitForSelector(".notice:has-text('restored')");
+    await page.click("dialog.panel button[value=close]").catch(() => {});
+    await page.click("#nav-phone-systems");
+    await page.waitForSelector(`[data-name="${env.ps}-copy"][data-action="stop"]`);
+  });
+
+  await step("a daily backup is scheduled", async () => {
+    await page.click("#nav-backups");
+    await page.waitForSelector("#schedule-form");
+    await page.check("#sched-enabled");
+    await page.fill("#sched-time", "03:30");
+    await page.fill("#sched-keep", "5");
+    await page.click('#schedule-form button[type="submit"]');
+    await page.waitForSelector(".notice:has-text('Schedule saved')");
+    await page.reload();
+    await page.waitForSelector("#schedule-form");
+    assert.equal(await page.isChecked("#sched-enabled"), true);
+    assert.equal(await page.inputValue("#sched-time"), "03:30");
+    await shot(page, "mgmt-backups");
+  });
+
+  await step("a backup is deleted after confirmation", async () => {
+    await page.click("#backup-list [data-delete]");
+    await page.click("dialog.confirm button[value=ok]");
+    await page.waitForSelector("#backup-list p.empty");
+  });
+
+  await step("update: keys saved, a bundle of the running version refused", async () => {
+    await page.click("#nav-update");
+    await page.waitForSelector("#update-status");
+    assert.match(await page.textContent("#update-status"), /0\.1\.0/);
+    await page.fill("#update-keys", env.updatePub);
+    await page.click('#update-settings button[type="submit"]');
+    await page.waitForSelector(".notice:has-text('Settings saved')");
+    page.expectErrors = true;
+    await page.setInputFiles("#update-file", env.updateBundle);
+    await page.waitForFunction(() => /same as/.test(document.querySelector("#update-error")?.textContent ?? ""));
+    page.expectErrors = false;
+    await shot(page, "mgmt-update");
+  });
+
+  await step("the server log follows live", async () => {
+    await page.click("#nav-logs");
+    await page.waitForSelector("#log-lines .line");
+    await page.selectOption("#log-process", "supervisor");
+    await page.waitForFunction(() => document.querySelectorAll("#log-lines .line").length > 0);
+    const r = await page.evaluate(async (csrf) => {
+      const res = await fetch("/api/v1/phone-systems", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ name: "logged-live", admin_password: "pbx-secret-1" }),
+      });
+      return res.status;
+    }, await page.evaluate(async () => (await (await fetch("/api/v1/session")).json()).csrf_token));
+    assert.equal(r, 201);
+    await page.waitForSelector("#log-lines .line:has-text('created phone system logged-live')", { timeout: 15000 });
+    await shot(page, "mgmt-logs");
+  });
+
+  noProblems(page);
+});
