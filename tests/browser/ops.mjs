@@ -1,6 +1,6 @@
 // Management's operations pages with the mouse: a backup made, restored as
 // a copy, scheduled and deleted; an update bundle refused for its version,
-// the trusted keys saved; the server log followed live.
+// the trusted keys saved; the server log followed live; a SIP trace.
 import { run, newPage, loginMgmt, shot, env, noProblems, step, assert } from "./lib.mjs";
 
 await run(async (b) => {
@@ -82,6 +82,22 @@ await run(async (b) => {
     assert.equal(r, 201);
     await page.waitForSelector("#log-lines .line:has-text('created phone system logged-live')", { timeout: 15000 });
     await shot(page, "mgmt-logs");
+  });
+
+  await step("a SIP trace is started, listed, stopped and its pcap downloads", async () => {
+    await page.click("#nav-traces");
+    await page.waitForSelector("#trace-form");
+    await page.selectOption("#trace-ps", env.ps);
+    await page.fill("#trace-user", "100");
+    await page.click('#trace-form button[type="submit"]');
+    await page.waitForSelector("#trace-list [data-stop]");
+    await shot(page, "mgmt-traces");
+    await page.click("#trace-list [data-stop]");
+    await page.waitForSelector("#trace-list [data-stop]", { state: "detached" });
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#trace-list [data-pcap]")]);
+    assert.ok((await dl.suggestedFilename()).endsWith(".pcap"));
+    await page.click("#trace-list [data-delete]");
+    await page.waitForSelector("#trace-list p.empty");
   });
 
   noProblems(page);

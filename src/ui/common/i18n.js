@@ -27,6 +27,8 @@ const EN = {
   media_timeout: "no media (ended by the SBC)",
   "rolled back": "rolled back",
   invalid: "not a valid backup",
+  capturing: "capturing",
+  done: "done",
 };
 
 const DE = {
@@ -53,6 +55,18 @@ const DE = {
   updated: "aktualisiert",
   "rolled back": "zurückgerollt",
   interrupted: "unterbrochen",
+  capturing: "läuft",
+  done: "beendet",
+  "SIP traces": "SIP-Mitschnitte",
+  Started: "Begonnen",
+  User: "Benutzer",
+  everyone: "alle",
+  "No SIP traces.": "Keine SIP-Mitschnitte.",
+  "The SBC writes the SIP it exchanges with the phones of a phone system, decrypted, and the headers of their RTP into a pcap file for Wireshark.":
+    "Der SBC schreibt das SIP, das er mit den Telefonen einer Telefonanlage austauscht, entschlüsselt, und die Köpfe ihres RTP in eine pcap-Datei für Wireshark.",
+  "Only what names this SIP user, and its calls.": "Nur was diesen SIP-Benutzer nennt, und seine Anrufe.",
+  "For seconds": "Für Sekunden",
+  "Start a trace": "Mitschnitt starten",
   invalid: "keine gültige Sicherung",
 
   "A directory on this server, or an https:// URL of a bundle.":

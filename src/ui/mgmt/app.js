@@ -4,7 +4,7 @@
 import { h, replace, bytes, duration } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
-import { backups, update, logs } from "./ops.js";
+import { backups, update, logs, traces } from "./ops.js";
 
 // Where the SBC serves phone systems' pages: its HTTPS port, on this host.
 async function sbcBase(api) {
@@ -428,6 +428,7 @@ startApp({
     { id: "backups", label: "Backups", render: backups },
     { id: "update", label: "Update", render: update },
     { id: "logs", label: "Log", render: logs },
+    { id: "traces", label: "SIP traces", render: traces },
     { id: "account", label: "Account", render: account },
   ],
 });

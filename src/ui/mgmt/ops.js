@@ -1,6 +1,7 @@
 // Management's operations pages: backups (make, download, upload, restore,
 // delete, daily schedule), system update (upload or check, trusted keys,
-// source) and the server log, followed live. Same API as docs/api.md.
+// source), the server log followed live, and SIP traces. Same API as
+// docs/api.md.
 
 import { h, replace, bytes } from "../common/dom.js";
 import { t } from "../common/i18n.js";
@@ -288,4 +289,67 @@ export async function logs(view, ctx) {
   ps.addEventListener("change", follow);
   replace(view, h("div.head", h("h1", t("Server log")), h("small.updated", t("live"))), h("div.row.filters", field(t("Process"), proc), field(t("Phone system"), ps), field(t("At least"), level)), out);
   follow();
+}
+
+export async function traces(view, ctx) {
+  const { api } = ctx;
+  const names = await phoneSystemNames(api);
+  const ps = h("select", { id: "trace-ps" }, names.map((n) => h("option", { value: n }, n)));
+  const user = h("input", { id: "trace-user", placeholder: t("optional") });
+  const secs = h("input", { type: "number", id: "trace-seconds", min: 1, max: 3600, value: 300 });
+  const err = h("p.error", { role: "alert" });
+  const list = h("div", { id: "trace-list" });
+
+  async function refresh() {
+    const tr = (await api.get("traces")).traces;
+    replace(
+      list,
+      table(
+        [t("Started"), t("Phone system"), t("User"), t("Size"), t("State"), t("Actions")],
+        tr.map((x) => [
+          when(x.started),
+          x.phone_system,
+          x.user || t("everyone"),
+          bytes(x.bytes),
+          badge(x.capturing ? "capturing" : "done"),
+          h(
+            "div.actions",
+            h("a.button.secondary", { href: api.url(`traces/${x.id}/pcap`), download: "", "data-pcap": x.id }, t("Download")),
+            x.capturing ? h("button.secondary", { type: "button", "data-stop": x.id, onclick: () => api.post(`traces/${x.id}/stop`).then(refresh, (e) => ctx.notice(e.message, "error")) }, t("Stop")) : null,
+            h("button.danger", { type: "button", "data-delete": x.id, onclick: () => api.del(`traces/${x.id}`).then(refresh, (e) => ctx.notice(e.message, "error")) }, t("Delete"))
+          ),
+        ]),
+        t("No SIP traces.")
+      )
+    );
+  }
+
+  replace(
+    view,
+    h("h1", t("SIP traces")),
+    h(
+      "form.card",
+      {
+        id: "trace-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          err.textContent = "";
+          const body = { phone_system: ps.value, seconds: +secs.value };
+          if (user.value.trim()) body.user = user.value.trim();
+          try {
+            await api.post("traces", body);
+            refresh();
+          } catch (x) {
+            err.textContent = x.message;
+          }
+        },
+      },
+      h("p", t("The SBC writes the SIP it exchanges with the phones of a phone system, decrypted, and the headers of their RTP into a pcap file for Wireshark.")),
+      h("div.row", field(t("Phone system"), ps), field(t("User"), user, t("Only what names this SIP user, and its calls.")), field(t("For seconds"), secs)),
+      err,
+      h("button", { type: "submit", disabled: !names.length }, t("Start a trace"))
+    ),
+    list
+  );
+  ctx.every(3000, () => refresh().catch(() => {}));
 }
