@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../core/core_names.h"
+#include "../supervisor/supervisor.h"
 #include "mgmt.h"
 
 #define TRACE_DEFAULT_SECONDS 300
@@ -21,18 +22,6 @@
 #define TRACE_DEFAULT_BYTES   (5 * 1024 * 1024)
 #define TRACE_MAX_BYTES	      (50 * 1024 * 1024)
 #define TRACE_MIN_BYTES	      (64 * 1024)
-
-static bool trace_id_ok(const char *id)
-{
-	size_t n = strlen(id);
-	if (n < 8 || n > 48)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
-		      id[i] == '-'))
-			return false;
-	return true;
-}
 
 static bool trace_running(struct mgmt *m, const char *id)
 {
@@ -80,7 +69,7 @@ static void traces_list(struct mgmt *m, struct core_httpd_req *req)
 			continue;
 		char id[64];
 		snprintf(id, sizeof(id), "%.*s", (int)(l - 5), e->d_name);
-		json_t *v = trace_id_ok(id) ? trace_view(m, id) : NULL;
+		json_t *v = sup_trace_id_ok(id) ? trace_view(m, id) : NULL;
 		if (v)
 			items[n++] = v;
 	}
@@ -175,7 +164,7 @@ void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 	size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
 	const char *action = slash ? slash + 1 : "";
 	snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : 0), rest + 1);
-	json_t *v = trace_id_ok(id) ? trace_view(m, id) : NULL;
+	json_t *v = sup_trace_id_ok(id) ? trace_view(m, id) : NULL;
 	if (!v) {
 		core_httpd_respond_error(req, 404, "no such trace");
 	} else if (!*action && get) {

@@ -39,6 +39,11 @@ export class Api {
     } catch (e) {
       throw new ApiError(0, "the server cannot be reached");
     }
+    return this.answer(res, path);
+  }
+
+  // The JSON of an answer; an error (and the login screen after a 401) if it failed.
+  async answer(res, path) {
     let data = null;
     try {
       data = await res.json();
@@ -63,17 +68,7 @@ export class Api {
       body: file,
       credentials: "same-origin",
     });
-    let data = null;
-    try {
-      data = await res.json();
-    } catch (e) {
-      data = null;
-    }
-    if (!res.ok) {
-      if (res.status === 401) this.onunauthorized();
-      throw new ApiError(res.status, (data && data.error) || `${res.status} ${res.statusText}`);
-    }
-    return data;
+    return this.answer(res, path);
   }
 
   get(path) {
