@@ -61,15 +61,22 @@ static void login_too_many(struct core_httpd_req *req, int wait)
 	free(s);
 }
 
-void core_login_handle(struct core_login *l, struct core_httpd_req *req)
+/* The body of a request that checks a password, unless its address is
+ * blocked or the body is no JSON object (then answered here: NULL). */
+static json_t *login_body(struct core_login *l, struct core_httpd_req *req, time_t now)
 {
-	time_t now = time(NULL);
 	int wait = core_throttle_blocked(l->throttle, req->client, now);
 	if (wait > 0) {
 		login_too_many(req, wait);
-		return;
+		return NULL;
 	}
-	json_t *body = core_httpd_json_body(req);
+	return core_httpd_json_body(req);
+}
+
+void core_login_handle(struct core_login *l, struct core_httpd_req *req)
+{
+	time_t now = time(NULL);
+	json_t *body = login_body(l, req, now);
 	if (!body)
 		return;
 	const char *user = json_string_value(json_object_get(body, "username"));
@@ -225,12 +232,7 @@ void core_login_password(struct core_login *l, struct core_httpd_req *req)
 	if (core_login_require(l, req, user, sizeof(user)) < 0)
 		return;
 	time_t now = time(NULL);
-	int wait = core_throttle_blocked(l->throttle, req->client, now);
-	if (wait > 0) {
-		login_too_many(req, wait);
-		return;
-	}
-	json_t *body = core_httpd_json_body(req);
+	json_t *body = login_body(l, req, now);
 	if (!body)
 		return;
 	const char *cur = json_string_value(json_object_get(body, "current_password"));

@@ -89,7 +89,7 @@ static double num(json_t *o, const char *key)
 	return json_number_value(json_object_get(o, key));
 }
 
-static void metrics_processes(struct mgmt *m, struct evbuffer *b, json_t *sys)
+static void metrics_processes(struct evbuffer *b, json_t *sys)
 {
 	json_t *procs = json_object_get(sys, "processes"), *p;
 	size_t i;
@@ -105,7 +105,6 @@ static void metrics_processes(struct mgmt *m, struct evbuffer *b, json_t *sys)
 		metrics_sample(b, "zentrale_process_resident_memory_bytes", "role",
 			       json_string_value(json_object_get(p, "role")), "phone_system",
 			       json_string_value(json_object_get(p, "name")), num(p, "rss_bytes"));
-	(void)m;
 }
 
 /* One gauge or counter per phone system, from what its process reported. */
@@ -242,7 +241,7 @@ void mgmt_metrics_get(struct mgmt *m, struct core_httpd_req *req)
 	metrics_head(b, "zentrale_uptime_seconds", "gauge", "Seconds since the server started.");
 	metrics_sample(b, "zentrale_uptime_seconds", NULL, NULL, NULL, NULL,
 		       num(sys, "uptime_seconds"));
-	metrics_processes(m, b, sys);
+	metrics_processes(b, sys);
 	metrics_phone_systems(m, b, sys);
 	metrics_sbc(m, b);
 	json_t *disk = json_object_get(sys, "disk");
