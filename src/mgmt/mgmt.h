@@ -49,6 +49,8 @@ void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req);
 void mgmt_logs_free(struct mgmt *m);
 /* mgmt_system.c: host and process figures for GET /api/v1/system. */
 json_t *mgmt_system_info(struct mgmt *m);
+/* A JSON array of items (stolen), sorted by the Unix time at key, newest first. */
+json_t *mgmt_newest_first(json_t **items, size_t n, const char *key);
 /* GET /api/v1/health, and the disk threshold it uses (setting health_min_disk_free). */
 void mgmt_health(struct mgmt *m, struct core_httpd_req *req);
 double mgmt_health_min_free_percent(struct mgmt *m);

@@ -287,13 +287,6 @@ static void backup_delete(const char *id)
 
 /* ---- listing ---- */
 
-static int by_created(const void *a, const void *b)
-{
-	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "created"));
-	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "created"));
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
 json_t *mgmt_backup_list(void)
 {
 	json_t *items[1024];
@@ -315,11 +308,7 @@ json_t *mgmt_backup_list(void)
 	}
 	if (d)
 		closedir(d);
-	qsort(items, n, sizeof(items[0]), by_created);
-	json_t *list = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, items[i]);
-	return list;
+	return mgmt_newest_first(items, n, "created");
 }
 
 /* ---- restoring ---- */

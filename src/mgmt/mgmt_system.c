@@ -1,6 +1,7 @@
 /*
  * mgmt_system — figures about the host and Zentrale's processes, read from
- * /proc and statvfs, for GET /api/v1/system and GET /api/v1/interfaces.
+ * /proc and statvfs, for GET /api/v1/system and GET /api/v1/interfaces;
+ * and the newest-first listing backups and traces share.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,4 +216,20 @@ void mgmt_health(struct mgmt *m, struct core_httpd_req *req)
 				json_pack("{s:s, s:o, s:i, s:i, s:f}", "status", ok ? "ok" : "fail",
 					  "problems", problems, "phone_systems", total, "failed",
 					  failed, "disk_free_percent", free_pct));
+}
+
+static int newest_first(const void *a, const void *b, void *key)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, key));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, key));
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+json_t *mgmt_newest_first(json_t **items, size_t n, const char *key)
+{
+	qsort_r(items, n, sizeof(items[0]), newest_first, (void *)key);
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, items[i]);
+	return list;
 }

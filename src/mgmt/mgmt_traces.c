@@ -50,13 +50,6 @@ static json_t *trace_view(struct mgmt *m, const char *id)
 	return j;
 }
 
-static int by_started(const void *a, const void *b)
-{
-	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "started"));
-	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "started"));
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
 static void traces_list(struct mgmt *m, struct core_httpd_req *req)
 {
 	json_t *items[256];
@@ -75,11 +68,8 @@ static void traces_list(struct mgmt *m, struct core_httpd_req *req)
 	}
 	if (d)
 		closedir(d);
-	qsort(items, n, sizeof(items[0]), by_started);
-	json_t *list = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, items[i]);
-	core_httpd_respond_json(req, 200, json_pack("{s:o}", "traces", list));
+	core_httpd_respond_json(
+		req, 200, json_pack("{s:o}", "traces", mgmt_newest_first(items, n, "started")));
 }
 
 static void traces_start(struct mgmt *m, struct core_httpd_req *req)
