@@ -72,11 +72,11 @@ SSL_CTX *core_tls_server_ctx(const char *cert_path, const char *key_path, const 
 	return ctx;
 }
 
-static int tls_add_ext(X509 *crt, int nid, const char *value)
+int core_tls_add_ext(X509 *crt, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX v3;
 	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, crt, crt, NULL, NULL, 0);
+	X509V3_set_ctx(&v3, issuer ? issuer : crt, crt, NULL, NULL, 0);
 	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
 	if (!ext)
 		return -1;
@@ -85,7 +85,7 @@ static int tls_add_ext(X509 *crt, int nid, const char *value)
 	return r;
 }
 
-static int tls_write_pem(const char *path, int mode, EVP_PKEY *key, X509 *crt)
+int core_tls_write_pem(const char *path, int mode, EVP_PKEY *key, X509 *crt)
 {
 	char tmp[512];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -142,16 +142,16 @@ int core_tls_make_selfsigned(const char *cert_path, const char *key_path, const 
 	off += (size_t)snprintf(san, sizeof(san), "DNS:%s,DNS:localhost", hostname);
 	for (int i = 0; i < nips && off < sizeof(san) - 64; i++)
 		off += (size_t)snprintf(san + off, sizeof(san) - off, ",IP:%s", ips[i]);
-	if (tls_add_ext(crt, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    tls_add_ext(crt, NID_key_usage, "critical,digitalSignature") < 0 ||
-	    tls_add_ext(crt, NID_ext_key_usage, "serverAuth") < 0 ||
-	    tls_add_ext(crt, NID_subject_key_identifier, "hash") < 0 ||
-	    tls_add_ext(crt, NID_subject_alt_name, san) < 0)
+	if (core_tls_add_ext(crt, NULL, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    core_tls_add_ext(crt, NULL, NID_key_usage, "critical,digitalSignature") < 0 ||
+	    core_tls_add_ext(crt, NULL, NID_ext_key_usage, "serverAuth") < 0 ||
+	    core_tls_add_ext(crt, NULL, NID_subject_key_identifier, "hash") < 0 ||
+	    core_tls_add_ext(crt, NULL, NID_subject_alt_name, san) < 0)
 		goto out;
 	if (!X509_sign(crt, key, EVP_sha256()))
 		goto out;
-	if (tls_write_pem(key_path, 0600, key, NULL) < 0 ||
-	    tls_write_pem(cert_path, 0644, NULL, crt) < 0)
+	if (core_tls_write_pem(key_path, 0600, key, NULL) < 0 ||
+	    core_tls_write_pem(cert_path, 0644, NULL, crt) < 0)
 		goto out;
 	r = 0;
 out:

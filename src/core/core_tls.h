@@ -20,6 +20,12 @@ struct event_base;
  * given, plain otherwise. On failure fd is closed and NULL returned. */
 struct bufferevent *core_tls_accept(struct event_base *base, SSL_CTX *tls, int fd, int opts);
 
+/* Adds an X.509v3 extension given as OpenSSL's config text ("critical,CA:TRUE");
+ * issuer: the signing certificate (for authorityKeyIdentifier), NULL if self-signed. */
+int core_tls_add_ext(X509 *crt, X509 *issuer, int nid, const char *value);
+/* Writes a key or a certificate as PEM: to path.tmp, fsync, renamed. */
+int core_tls_write_pem(const char *path, int mode, EVP_PKEY *key, X509 *crt);
+
 /* Writes a new key (mode 0600) and a 10-year self-signed certificate with
  * the host name and each address in `ips` as subject alternative names. */
 int core_tls_make_selfsigned(const char *cert_path, const char *key_path, const char *hostname,
