@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the libFuzzer targets (http_msg, sip_msg, sdp, backup) with clang into build/fuzz/ and, given a
+# Builds the libFuzzer targets (http_msg, sip_msg, sdp, backup, vpn) with clang into build/fuzz/ and, given a
 # target name and seconds, runs it on a copy of its seed corpus:
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -24,6 +24,8 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sdp" "$ROOT/fuzz/fuzz_sdp.c" \
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_backup" "$ROOT/fuzz/fuzz_backup.c" \
 	"$ROOT/src/backup/backup_archive.c" "$ROOT/src/backup/backup_crypt.c" \
 	-larchive -lsodium -ljansson -lsqlite3
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_vpn" "$ROOT/fuzz/fuzz_vpn.c" \
+	"$ROOT/src/vpn/vpn_config.c" -ljansson
 
 if [ $# -ge 1 ]; then
 	target=$1

@@ -407,6 +407,101 @@ static int cmd_sbc_plain_sip(struct cli *c, int argc, char **argv)
 	return print_or(c, a, on ? "plain SIP on 5060 is on" : "plain SIP on 5060 is off");
 }
 
+/* ---- the phones' VPN ---- */
+
+static int cmd_vpn_show(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	int rc;
+	size_t i;
+	json_t *it, *a = fetch(c, "/vpn", &rc);
+	if (!a)
+		return rc;
+	if (json_is_true(json_object_get(a, "running")))
+		printf("VPN: running on TCP %s, tunnel %s (%s), profiles name %s\n", num(a, "port"),
+		       str(a, "address"), str(a, "subnet"),
+		       *str(a, "host") ? str(a, "host") : "(no host set)");
+	else
+		printf("VPN: %s%s%s\n", json_is_true(json_object_get(a, "enabled")) ? "on" : "off",
+		       *str(a, "error") ? ", not running: " : "", str(a, "error"));
+	json_t *rows = json_array();
+	json_array_foreach(json_object_get(a, "clients"), i, it)
+	{
+		json_t *k = json_object_get(it, "connected");
+		k = json_is_object(k) ? k : NULL;
+		json_array_append_new(rows, json_pack("[s,s,s]", str(it, "name"),
+						      k ? str(k, "vpn_address") : "-",
+						      k ? str(k, "address") : "not connected"));
+	}
+	static const char *const h[] = {"CLIENT", "VPN ADDRESS", "CONNECTED FROM"};
+	if (json_array_size(rows)) {
+		printf("\n");
+		cli_table(stdout, h, 3, rows);
+	}
+	json_decref(rows);
+	json_decref(a);
+	return CLI_OK;
+}
+
+static int cmd_vpn_switch(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	bool on = strcmp(argv[0], "on") == 0;
+	if (!on && strcmp(argv[0], "off") != 0) {
+		fprintf(stderr, "usage: vpn switch on|off\n");
+		return CLI_USAGE;
+	}
+	json_t *a;
+	if (call(c, "PUT", "/vpn", json_pack("{s:b}", "enabled", on), &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, on ? "the VPN on 8885 is on" : "the VPN on 8885 is off");
+}
+
+static int cmd_vpn_set(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[0], "subnet") != 0 && strcmp(argv[0], "host") != 0) {
+		fprintf(stderr, "error: unknown VPN setting '%s' (known: subnet, host)\n", argv[0]);
+		return CLI_USAGE;
+	}
+	json_t *a;
+	if (call(c, "PUT", "/vpn", json_pack("{s:s}", argv[0], argv[1]), &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, "saved");
+}
+
+static int cmd_vpn_add(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	json_t *a;
+	if (call(c, "POST", "/vpn/clients", json_pack("{s:s}", "name", argv[0]), &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, "added; its profile: vpn profile NAME");
+}
+
+static int cmd_vpn_revoke(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	json_t *a;
+	if (call(c, "DELETE", path_of("/vpn/clients/%s", argv[0]), NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	return print_or(c, a, "revoked");
+}
+
+static int cmd_vpn_profile(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	json_t *a;
+	if (call(c, "GET", path_of("/vpn/clients/%s/profile?format=json", argv[0]), NULL, &a))
+		return json_decref(a), CLI_ERROR;
+	if (c->json)
+		return print_or(c, a, NULL);
+	fputs(str(a, "profile"), stdout);
+	json_decref(a);
+	return CLI_OK;
+}
+
 static int cmd_blocked_list(struct cli *c, int argc, char **argv)
 {
 	size_t i;
@@ -636,6 +731,14 @@ static const struct cli_cmd cli_cmds[] = {
 	{"sbc", "show", "", "show the SBC's listening sockets and settings", 0, 0, cmd_sbc_show},
 	{"sbc", "plain-sip", "on|off", "switch plain SIP (UDP and TCP 5060) on or off", 1, 1,
 	 cmd_sbc_plain_sip},
+	{"vpn", "show", "", "show the phones' VPN and its clients", 0, 0, cmd_vpn_show},
+	{"vpn", "switch", "on|off", "switch the VPN on TCP 8885 on or off", 1, 1, cmd_vpn_switch},
+	{"vpn", "set", "subnet|host VALUE", "the tunnel's subnet, or the host profiles name", 2, 2,
+	 cmd_vpn_set},
+	{"vpn", "add", "NAME", "add a VPN client (a phone)", 1, 1, cmd_vpn_add},
+	{"vpn", "revoke", "NAME", "revoke a VPN client: its tunnel is cut", 1, 1, cmd_vpn_revoke},
+	{"vpn", "profile", "NAME", "print a client's OpenVPN profile (.ovpn)", 1, 1,
+	 cmd_vpn_profile},
 	{"blocked", "list", "", "list addresses blocked after failed logins", 0, 0,
 	 cmd_blocked_list},
 	{"blocked", "remove", "ADDRESS", "lift the block of an address", 1, 1, cmd_blocked_remove},

@@ -49,29 +49,35 @@ int core_proc_lookup_user(const char *user, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-static int proc_set_caps(bool keep_bind)
+/* What the supervisor keeps: binding low ports, and the VPN's tun device. */
+static const cap_value_t proc_net_caps[] = {CAP_NET_BIND_SERVICE, CAP_NET_ADMIN};
+#define PROC_NET_CAPS (int)(sizeof(proc_net_caps) / sizeof(proc_net_caps[0]))
+
+static int proc_set_caps(bool keep_net)
 {
 	cap_t caps = cap_init();
 	if (!caps)
 		return -1;
-	if (keep_bind) {
-		cap_value_t v = CAP_NET_BIND_SERVICE;
-		cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET);
-		cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET);
+	if (keep_net) {
+		cap_set_flag(caps, CAP_PERMITTED, PROC_NET_CAPS, proc_net_caps, CAP_SET);
+		cap_set_flag(caps, CAP_EFFECTIVE, PROC_NET_CAPS, proc_net_caps, CAP_SET);
 	}
 	int r = cap_set_proc(caps);
 	cap_free(caps);
 	return r;
 }
 
-int core_proc_pass_bind(void)
+int core_proc_pass_net(void)
 {
 	cap_t caps = cap_get_proc();
-	cap_value_t v = CAP_NET_BIND_SERVICE;
-	int r = caps && cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_SET) == 0 &&
+	int r = caps &&
+				cap_set_flag(caps, CAP_INHERITABLE, PROC_NET_CAPS, proc_net_caps,
+					     CAP_SET) == 0 &&
 				cap_set_proc(caps) == 0
-			? prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0)
+			? 0
 			: -1;
+	for (int i = 0; r == 0 && i < PROC_NET_CAPS; i++)
+		r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, proc_net_caps[i], 0, 0);
 	if (caps)
 		cap_free(caps);
 	return r;
@@ -82,16 +88,16 @@ void core_proc_clear_ambient(void)
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 }
 
-int core_proc_drop_privileges(uid_t uid, gid_t gid, bool keep_bind)
+int core_proc_drop_privileges(uid_t uid, gid_t gid, bool keep_net)
 {
-	if (keep_bind && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+	if (keep_net && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return -1;
 	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0) {
 		log_error("cannot drop privileges: %s", strerror(errno));
 		return -1;
 	}
-	if (proc_set_caps(keep_bind) < 0) {
+	if (proc_set_caps(keep_net) < 0) {
 		log_error("cannot set capabilities: %s", strerror(errno));
 		return -1;
 	}
@@ -104,8 +110,8 @@ void core_proc_drop_capabilities(void)
 	if (geteuid() != 0) {
 		cap_t caps = cap_get_proc();
 		cap_flag_value_t v = CAP_CLEAR;
-		if (caps)
-			cap_get_flag(caps, CAP_NET_BIND_SERVICE, CAP_PERMITTED, &v);
+		for (int i = 0; caps && i < PROC_NET_CAPS && v == CAP_CLEAR; i++)
+			cap_get_flag(caps, proc_net_caps[i], CAP_PERMITTED, &v);
 		cap_free(caps);
 		if (v == CAP_SET)
 			proc_set_caps(false);

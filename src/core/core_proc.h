@@ -13,12 +13,13 @@ void core_proc_title_init(int argc, char **argv);
 void core_proc_set_title(const char *role, const char *name);
 /* Looks up the unprivileged account; -1 with a message if it is missing. */
 int core_proc_lookup_user(const char *user, uid_t *uid, gid_t *gid);
-/* Switches to uid/gid. keep_bind: keep CAP_NET_BIND_SERVICE (the supervisor
- * binds new listeners when interfaces change); otherwise no capability. */
-int core_proc_drop_privileges(uid_t uid, gid_t gid, bool keep_bind);
-/* After dropping with keep_bind: programs this process executes keep the
- * right to bind low ports (an ambient capability). */
-int core_proc_pass_bind(void);
+/* Switches to uid/gid. keep_net: keep CAP_NET_BIND_SERVICE (the supervisor
+ * binds new listeners when interfaces change) and CAP_NET_ADMIN (it makes
+ * the VPN's tun device); otherwise no capability. */
+int core_proc_drop_privileges(uid_t uid, gid_t gid, bool keep_net);
+/* After dropping with keep_net: programs this process executes keep those
+ * two (ambient capabilities). */
+int core_proc_pass_net(void);
 /* Programs executed from now on get no capability. */
 void core_proc_clear_ambient(void);
 /* For children: no capabilities at all, no new privileges via exec. */

@@ -36,6 +36,8 @@ struct mgmt {
 int mgmt_main(void);
 /* mgmt_api.c */
 void mgmt_api_handle(struct core_httpd_req *req, void *arg);
+/* The request's method is method (GET also matches HEAD). */
+bool mgmt_method_is(const struct core_httpd_req *req, const char *method);
 /* Sends an operation to the supervisor; its reply answers req. op is stolen. */
 void mgmt_api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op);
 /* Answers a request held for the supervisor's IPC_REPLY. */
@@ -75,6 +77,8 @@ void mgmt_backups_retain(int keep);
 void mgmt_upload_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg);
 void mgmt_upload_allow_local(const struct http_msg *head, size_t *max_body, int *timeout,
 			     void *arg);
+/* mgmt_vpn.c: /api/v1/vpn[/clients[/{name}[/profile]]]; rest follows "/vpn". */
+void mgmt_vpn(struct mgmt *m, struct core_httpd_req *req, const char *rest);
 /* mgmt_update.c: /api/v1/update[/check|/settings]: signed system updates. */
 void mgmt_update(struct mgmt *m, struct core_httpd_req *req, const char *rest);
 /* mgmt_fetch.c: an HTTPS download into the file at path, at most max

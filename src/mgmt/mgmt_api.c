@@ -19,7 +19,7 @@
 
 #define API "/api/v1"
 
-static bool is(const struct core_httpd_req *req, const char *method)
+bool mgmt_method_is(const struct core_httpd_req *req, const char *method)
 {
 	return strcmp(req->method, method) == 0 ||
 	       (strcmp(method, "GET") == 0 && strcmp(req->method, "HEAD") == 0);
@@ -125,11 +125,11 @@ static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *r
 	json_t *ps = api_find_ps(m, name);
 	if (!ps) {
 		core_httpd_respond_error(req, 404, "no such phone system");
-	} else if (!*action && is(req, "GET")) {
+	} else if (!*action && mgmt_method_is(req, "GET")) {
 		core_httpd_respond_json(req, 200, api_ps_view(ps));
-	} else if (!*action && is(req, "DELETE")) {
+	} else if (!*action && mgmt_method_is(req, "DELETE")) {
 		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", "delete", "name", name));
-	} else if (strcmp(action, "aliases") == 0 && is(req, "PUT")) {
+	} else if (strcmp(action, "aliases") == 0 && mgmt_method_is(req, "PUT")) {
 		json_t *b = core_httpd_json_body(req);
 		if (b) {
 			json_t *al = json_object_get(b, "aliases");
@@ -139,7 +139,7 @@ static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *r
 		}
 		json_decref(b);
 	} else if ((strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) &&
-		   is(req, "POST")) {
+		   mgmt_method_is(req, "POST")) {
 		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", action, "name", name));
 	} else if (!*action || strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) {
 		core_httpd_respond_error(req, 405, "method not allowed");
@@ -229,7 +229,7 @@ static int settings_save(struct mgmt *m, json_t *b)
 
 static void api_settings(struct mgmt *m, struct core_httpd_req *req)
 {
-	if (is(req, "PUT")) {
+	if (mgmt_method_is(req, "PUT")) {
 		json_t *b = core_httpd_json_body(req);
 		if (!b)
 			return;
@@ -241,7 +241,7 @@ static void api_settings(struct mgmt *m, struct core_httpd_req *req)
 						 why ? why : "could not save the settings");
 			return;
 		}
-	} else if (!is(req, "GET")) {
+	} else if (!mgmt_method_is(req, "GET")) {
 		core_httpd_respond_error(req, 405, "method not allowed");
 		return;
 	}
@@ -253,30 +253,30 @@ static void api_settings(struct mgmt *m, struct core_httpd_req *req)
 static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p)
 {
 	if (strcmp(p, "/phone-systems") == 0) {
-		if (is(req, "GET"))
+		if (mgmt_method_is(req, "GET"))
 			api_ps_list(m, req);
-		else if (is(req, "POST"))
+		else if (mgmt_method_is(req, "POST"))
 			api_ps_create(m, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strncmp(p, "/phone-systems/", 15) == 0) {
 		api_ps_one(m, req, p + 15);
 	} else if (strcmp(p, "/interfaces") == 0) {
-		if (is(req, "GET"))
+		if (mgmt_method_is(req, "GET"))
 			core_httpd_respond_json(req, 200, mgmt_interfaces(m));
-		else if (is(req, "PUT"))
+		else if (mgmt_method_is(req, "PUT"))
 			api_interfaces_put(m, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(p, "/system") == 0) {
-		if (is(req, "GET"))
+		if (mgmt_method_is(req, "GET"))
 			core_httpd_respond_json(req, 200, mgmt_system_info(m));
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(p, "/settings") == 0) {
 		api_settings(m, req);
 	} else if (strcmp(p, "/sbc") == 0) {
-		if (is(req, "GET"))
+		if (mgmt_method_is(req, "GET"))
 			core_httpd_respond_json(
 				req, 200,
 				json_pack("{s:O, s:O, s:O}", "plain_sip",
@@ -284,7 +284,7 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 							  "plain_sip"),
 					  "block", json_object_get(m->state, "sip_block"), "media",
 					  json_object_get(m->state, "sip_media")));
-		else if (is(req, "PUT"))
+		else if (mgmt_method_is(req, "PUT"))
 			api_sbc_put(m, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
@@ -294,6 +294,8 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 		mgmt_access_blocked(m, req, p + 9);
 	} else if (strncmp(p, "/ssh", 4) == 0 && (p[4] == '\0' || p[4] == '/')) {
 		mgmt_access_ssh(m, req, p + 4);
+	} else if (strncmp(p, "/vpn", 4) == 0 && (p[4] == '\0' || p[4] == '/')) {
+		mgmt_vpn(m, req, p + 4);
 	} else if (strncmp(p, "/update", 7) == 0 && (p[7] == '\0' || p[7] == '/')) {
 		mgmt_update(m, req, p + 7);
 	} else if (strncmp(p, "/backups", 8) == 0 && (p[8] == '\0' || p[8] == '/')) {
@@ -303,7 +305,7 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 	} else if (strcmp(p, "/metrics/token") == 0) {
 		mgmt_metrics_token(m, req);
 	} else if (strcmp(p, "/logs") == 0) {
-		if (is(req, "GET"))
+		if (mgmt_method_is(req, "GET"))
 			mgmt_logs_get(m, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
@@ -323,7 +325,7 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 		return;
 	}
 	if (strcmp(p, "/metrics") == 0) {
-		if (is(req, "GET"))
+		if (mgmt_method_is(req, "GET"))
 			mgmt_metrics_get(m, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
@@ -335,35 +337,35 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 	}
 	p += sizeof(API) - 1;
 	if (strcmp(p, "/login") == 0) {
-		if (is(req, "POST"))
+		if (mgmt_method_is(req, "POST"))
 			core_login_handle(&m->login, req);
 		else
 			core_httpd_respond_error(req, 405, "use POST to log in");
 		return;
 	}
 	if (strcmp(p, "/health") == 0) {
-		if (is(req, "GET"))
+		if (mgmt_method_is(req, "GET"))
 			mgmt_health(m, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
 		return;
 	}
 	if (strcmp(p, "/logout") == 0) {
-		if (is(req, "POST"))
+		if (mgmt_method_is(req, "POST"))
 			core_login_logout(&m->login, req);
 		else
 			core_httpd_respond_error(req, 405, "use POST to log out");
 		return;
 	}
 	if (strcmp(p, "/session") == 0) {
-		if (is(req, "GET"))
+		if (mgmt_method_is(req, "GET"))
 			core_login_session(&m->login, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
 		return;
 	}
 	if (strcmp(p, "/password") == 0) {
-		if (is(req, "PUT"))
+		if (mgmt_method_is(req, "PUT"))
 			core_login_password(&m->login, req);
 		else
 			core_httpd_respond_error(req, 405, "use PUT to change the password");

@@ -141,7 +141,7 @@ int sup_child_spawn(struct sup *s, struct sup_child *c)
 	}
 	close(sv[1]);
 	close(errpipe[1]);
-	sup_log_watch(s, errpipe[0]);
+	sup_log_watch(s, errpipe[0], NULL);
 	core_ipc_free(c->ipc);
 	c->ipc = core_ipc_new(s->base, sv[0], child_on_msg, child_on_close, c);
 	c->pid = pid;
@@ -283,6 +283,8 @@ void sup_children_reap(struct sup *s)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (sup_vpn_exited(s, pid, status))
+			continue;
 		for (struct sup_child *c = s->children; c; c = c->next) {
 			if (c->pid == pid) {
 				child_exited(s, c, status);
@@ -330,12 +332,15 @@ static json_t *state_table(struct sup *s)
 	}
 	json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "supervisor", "name", "",
 					       "pid", (int)getpid()));
-	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "started",
+	if (s->vpn.pid > 0)
+		json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "vpn", "name", "",
+						       "pid", (int)s->vpn.pid));
+	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "started",
 			 (json_int_t)s->started, "version", ZENTRALE_VERSION, "processes", procs,
 			 "phone_systems", pss, "listen", sup_listen_describe(s), "sip_blocked",
 			 s->sip_blocked ? json_incref(s->sip_blocked) : json_array(), "sip_block",
 			 sup_sip_block_config(s), "sip_media", sup_media_config(s), "traces",
-			 sup_traces_active(s));
+			 sup_traces_active(s), "vpn", sup_vpn_describe(s));
 }
 
 void sup_broadcast_state(struct sup *s)

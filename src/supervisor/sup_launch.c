@@ -116,9 +116,9 @@ static pid_t launch_start(char **argv, const char *self)
 }
 
 /* Started as root: the data dir goes to the server's account, and so does
- * the launcher, keeping only the right to bind low ports, which the
- * supervisor it starts inherits (and gives to no child). Nothing of a
- * release ever runs as root. */
+ * the launcher, keeping only the right to bind low ports and to make the
+ * VPN's tun device, which the supervisor it starts inherits (and gives to
+ * no child). Nothing of a release ever runs as root. */
 static int launch_unprivileged(const char *datadir, const char *user)
 {
 	uid_t uid;
@@ -133,9 +133,14 @@ static int launch_unprivileged(const char *datadir, const char *user)
 	if (!getcwd(cwd, sizeof(cwd)) || chdir(datadir) < 0)
 		return -1;
 	sup_setup_chown(uid, gid);
+	/* The VPN's openvpn runs as the account and must open the tun control
+	 * device, which containers leave to root alone. */
+	if ((mkdir("run", 0750) == 0 || errno == EEXIST) && chown("run", uid, gid) == 0 &&
+	    vpn_tun_node_make("run/net-tun", uid, gid) < 0)
+		fprintf(stderr, "zentrale: no tun device for the VPN: %s\n", strerror(errno));
 	if (chown(".", uid, gid) < 0 || chdir(cwd) < 0)
 		return -1;
-	if (core_proc_drop_privileges(uid, gid, true) < 0 || core_proc_pass_bind() < 0) {
+	if (core_proc_drop_privileges(uid, gid, true) < 0 || core_proc_pass_net() < 0) {
 		fprintf(stderr, "zentrale: cannot leave root: %s\n", strerror(errno));
 		return -1;
 	}

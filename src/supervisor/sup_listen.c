@@ -109,6 +109,21 @@ static json_t *listen_addresses(struct sup *s, json_t *ifaces, char *err, size_t
 	return out;
 }
 
+/* Phones in the VPN reach the SBC at the tunnel's address: listened on
+ * too, unless the SBC listens on every address anyway. */
+static void listen_add_tunnel(json_t *addrs, const char *tunnel)
+{
+	size_t i;
+	json_t *a;
+	json_array_foreach(addrs, i, a)
+	{
+		const char *v = json_string_value(a);
+		if (strcmp(v, "::") == 0 || strcmp(v, "0.0.0.0") == 0 || strcmp(v, tunnel) == 0)
+			return;
+	}
+	json_array_append_new(addrs, json_string(tunnel));
+}
+
 static void listen_close_all(struct sup_socket *socks, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -128,6 +143,8 @@ int sup_listen_bind(struct sup *s, json_t *mgmt_ifaces, json_t *sbc_ifaces, stru
 		json_t *addrs = listen_addresses(s, ifaces, err, errlen);
 		if (!addrs)
 			goto fail;
+		if (sup_services[k].role == ROLE_SBC && s->vpn.up)
+			listen_add_tunnel(addrs, s->vpn.address);
 		size_t i;
 		json_t *a;
 		json_array_foreach(addrs, i, a)

@@ -69,14 +69,19 @@ int sup_log_open(struct sup *s)
 static void pipe_on_read(struct bufferevent *bev, void *arg)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
+	const char *program = arg;
 	char *line;
 	size_t n;
-	(void)arg;
 	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF))) {
 		if (n > SUP_LOG_LINE)
 			n = SUP_LOG_LINE;
-		line[n] = '\n';
-		log_emit(line, n + 1);
+		if (program) { /* not ours: made a line of the supervisor's */
+			line[n] = '\0';
+			log_info("%s: %s", program, line);
+		} else {
+			line[n] = '\n';
+			log_emit(line, n + 1);
+		}
 		free(line);
 	}
 	/* A line without an end that is already too long is written in parts. */
@@ -107,14 +112,14 @@ static void pipe_on_event(struct bufferevent *bev, short what, void *arg)
 	bufferevent_free(bev);
 }
 
-void sup_log_watch(struct sup *s, int fd)
+void sup_log_watch(struct sup *s, int fd, const char *program)
 {
 	struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!bev) {
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, pipe_on_read, NULL, pipe_on_event, NULL);
+	bufferevent_setcb(bev, pipe_on_read, NULL, pipe_on_event, (void *)program);
 	bufferevent_enable(bev, EV_READ);
 	for (int i = 0; i < SUP_LOG_PIPES; i++) {
 		if (!log_pipes[i]) {
@@ -130,7 +135,9 @@ void sup_log_close(struct sup *s)
 	event_base_loop(s->base, EVLOOP_NONBLOCK);
 	for (int i = 0; i < SUP_LOG_PIPES; i++) {
 		if (log_pipes[i]) {
-			pipe_on_read(log_pipes[i], NULL);
+			void *program;
+			bufferevent_getcb(log_pipes[i], NULL, NULL, NULL, &program);
+			pipe_on_read(log_pipes[i], program);
 			pipe_on_event(log_pipes[i], BEV_EVENT_EOF, NULL);
 		}
 	}

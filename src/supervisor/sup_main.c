@@ -31,10 +31,14 @@ static void sup_on_kill_timer(evutil_socket_t fd, short what, void *arg)
 			kill(c->pid, SIGKILL);
 		}
 	}
+	if (s->vpn.pid > 0)
+		kill(s->vpn.pid, SIGKILL);
 }
 
 static bool sup_all_stopped(struct sup *s)
 {
+	if (s->vpn.pid > 0)
+		return false;
 	for (struct sup_child *c = s->children; c; c = c->next)
 		if (c->pid > 0)
 			return false;
@@ -52,6 +56,7 @@ static void sup_on_signal(evutil_socket_t sig, short what, void *arg)
 		s->stopping = true;
 		for (struct sup_child *c = s->children; c; c = c->next)
 			sup_child_stop(s, c);
+		sup_vpn_stop(s);
 		struct timeval tv = {.tv_sec = SUP_STOP_GRACE_MS / 1000,
 				     .tv_usec = (SUP_STOP_GRACE_MS % 1000) * 1000};
 		s->kill_timer = evtimer_new(s->base, sup_on_kill_timer, s);
@@ -110,6 +115,7 @@ static int sup_load_phone_systems(struct sup *s)
 
 static void sup_free(struct sup *s)
 {
+	sup_vpn_free(s);
 	while (s->children)
 		sup_child_remove(s, s->children);
 	for (int i = 0; i < s->nsockets; i++)
@@ -147,6 +153,7 @@ int sup_run(struct sup_options *opt)
 	 * listeners move between interfaces without a gap. */
 	if (s.uid && core_proc_drop_privileges(s.uid, s.gid, true) < 0)
 		goto out;
+	sup_vpn_start(&s);
 	json_t *mg = sup_listen_config(&s, "management"), *sb = sup_listen_config(&s, "sbc");
 	s.first_bind = true;
 	int r = sup_listen_bind(&s, mg, sb, s.sockets, &s.nsockets, err, sizeof(err));
@@ -180,6 +187,7 @@ int sup_run(struct sup_options *opt)
 	for (struct sup_child *c = s.children; c; c = c->next)
 		if (c->enabled)
 			sup_child_spawn(&s, c);
+	sup_vpn_spawn(&s);
 
 	event_base_dispatch(s.base);
 	log_info("stopped");

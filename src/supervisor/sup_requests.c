@@ -626,6 +626,8 @@ void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *
 		sup_trace_start(s, msg->id, r);
 	else if (strcmp(op, "trace-stop") == 0 || strcmp(op, "trace-delete") == 0)
 		sup_trace_stop(s, msg->id, r, strcmp(op, "trace-delete") == 0);
+	else if (strncmp(op, "vpn-", 4) == 0)
+		sup_vpn_request(s, msg->id, op, r);
 	else
 		sup_reply(s, msg->id, 400, "unknown operation");
 	json_decref(r);

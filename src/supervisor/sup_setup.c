@@ -34,6 +34,10 @@ static const char *const sup_schema[] = {
 	/* further SIP domains of a phone system */
 	"CREATE TABLE aliases(alias TEXT PRIMARY KEY,"
 	" name TEXT NOT NULL REFERENCES phone_systems(name) ON DELETE CASCADE);",
+	/* the VPN's clients; revoked ones stay for the revocation list */
+	"CREATE TABLE vpn_clients(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	" serial TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, revoked INTEGER);"
+	"CREATE UNIQUE INDEX vpn_clients_active ON vpn_clients(name) WHERE revoked IS NULL;",
 };
 
 int sup_schema_version(void)

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "../core/core_ipc.h"
+#include "../vpn/vpn.h"
 
 #define SUP_MAX_LISTEN_ADDRS 8
 #define SUP_MAX_SOCKETS	     64
@@ -66,6 +67,20 @@ struct sup_socket {
 	int fd;
 };
 
+/* The phones' VPN (sup_vpn.c). */
+struct sup_vpn {
+	bool up;	    /* tun device made, with its address */
+	pid_t pid;	    /* openvpn */
+	struct vpn_net net; /* the tunnel's subnet, while up */
+	char address[16];   /* the server's address in the tunnel, while up */
+	char ifname[16];    /* the tun device */
+	char node[32];	    /* the tun control device */
+	char error[256];    /* why it does not run, for the API */
+	struct event *restart_timer;
+	int restarts;
+	time_t since;
+};
+
 struct sup {
 	struct sup_options opt;
 	struct event_base *base;
@@ -81,7 +96,8 @@ struct sup {
 	json_t *traces;	     /* SIP traces running (sup_traces.c) */
 	int exit_code;	     /* of the supervisor, when it stops */
 	bool ready_written;  /* run/ready, once everything served */
-	uid_t uid;	     /* 0 when not dropping privileges */
+	struct sup_vpn vpn;
+	uid_t uid; /* 0 when not dropping privileges */
 	gid_t gid;
 };
 
@@ -105,7 +121,9 @@ int sup_restore_main(int argc, char **argv);
 
 /* sup_log.c: the log file, fed by every child's stderr. */
 int sup_log_open(struct sup *s);
-void sup_log_watch(struct sup *s, int fd);
+/* program: NULL for our own children (their lines are whole log lines),
+ * else the name put before each line of a program of Debian's (openvpn). */
+void sup_log_watch(struct sup *s, int fd, const char *program);
 void sup_log_close(struct sup *s);
 
 /* sup_listen.c: binding sockets for mgmt and the SBC. */
@@ -133,6 +151,18 @@ bool sup_trace_id_ok(const char *id);
 json_t *sup_traces_active(struct sup *s);
 void sup_trace_start(struct sup *s, uint32_t id, json_t *r);
 void sup_trace_stop(struct sup *s, uint32_t id, json_t *r, bool delete);
+
+/* sup_vpn.c: the phones' VPN. start: before the first bind (the tunnel's
+ * address is listened on); spawn: openvpn, once the children run. */
+void sup_vpn_start(struct sup *s);
+void sup_vpn_spawn(struct sup *s);
+void sup_vpn_stop(struct sup *s); /* at shutdown: SIGTERM to openvpn */
+void sup_vpn_free(struct sup *s); /* openvpn gone, device removed */
+/* Called for every child that exits: true if it was openvpn. */
+bool sup_vpn_exited(struct sup *s, pid_t pid, int status);
+json_t *sup_vpn_describe(struct sup *s);
+/* The ops "vpn-get", "vpn-set", "vpn-client-add", "vpn-client-revoke". */
+void sup_vpn_request(struct sup *s, uint32_t id, const char *op, json_t *r);
 
 /* sup_main.c */
 /* Stops every process, then ends the supervisor with exit_code. */
