@@ -7,6 +7,7 @@ build/screenshots/."""
 import os
 import re
 import subprocess
+import uuid
 
 import pytest
 
@@ -17,11 +18,14 @@ SHOTS = os.path.join(os.path.dirname(BIN), "screenshots")
 UI = os.path.join(ROOT, "src", "ui")
 
 
-def run_browser(script, s, **env):
-    e = dict(os.environ, ZT_MGMT_URL=f"https://127.0.0.1:{s.mgmt_port}",
-             ZT_SBC_URL=f"https://127.0.0.1:{s.sbc_port}", ZT_ADMIN_PW=ADMIN_PW,
+def run_browser(script, s, netns=None, **env):
+    e = dict(os.environ, ZT_MGMT_URL=f"https://{s.host}:{s.mgmt_port}",
+             ZT_SBC_URL=f"https://{s.host}:{s.sbc_port}", ZT_ADMIN_PW=ADMIN_PW,
              ZT_SCREENSHOTS=SHOTS, **env)
-    p = subprocess.run(["node", script], cwd=BROWSER, env=e, capture_output=True, text=True,
+    cmd = ["node", script]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    p = subprocess.run(cmd, cwd=BROWSER, env=e, capture_output=True, text=True,
                        timeout=180)
     print(p.stdout, p.stderr)
     assert p.returncode == 0, p.stdout + p.stderr + "\n--- server log:\n" + s.log()
@@ -57,6 +61,34 @@ def test_operations_pages(ui_server, tmp_path):
     run_browser("ops.mjs", ui_server, ZT_PS="ops-co",
                 ZT_UPDATE_PUB=(tmp_path / "k.pub").read_text().strip(),
                 ZT_UPDATE_BUNDLE=str(tmp_path / "same.bundle"))
+
+
+def test_vpn_on_the_sbc_page():
+    """The server in a network namespace of its own, so the tun device the VPN
+    makes stays there; the browser in another, as an admin's is on another
+    machine (Chromium drops requests when its own machine's network changes)."""
+    tag = uuid.uuid4().hex[:6]
+    srv, web = "zt-us-" + tag, "zt-ub-" + tag
+
+    def ip(*a):
+        subprocess.run(["ip", *a], check=True, capture_output=True)
+    ip("netns", "add", srv)
+    ip("netns", "add", web)
+    try:
+        ip("-n", srv, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+           "netns", web)
+        for ns, dev, addr in ((srv, "veth0", "198.18.8.1"), (web, "veth1", "198.18.8.2")):
+            ip("-n", ns, "link", "set", "lo", "up")
+            ip("-n", ns, "addr", "add", addr + "/24", "dev", dev)
+            ip("-n", ns, "link", "set", dev, "up")
+        s = Server(netns=srv, listen=("198.18.8.1",)).start()
+        try:
+            run_browser("vpn.mjs", s, netns=web)
+        finally:
+            s.cleanup()
+    finally:
+        subprocess.run(["ip", "netns", "del", web])
+        subprocess.run(["ip", "netns", "del", srv])
 
 
 def test_login_throttling_in_the_ui(server):

@@ -5,6 +5,7 @@ import { h, replace, bytes, duration } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
 import { backups, update, logs, traces } from "./ops.js";
+import { vpnCard, vpnStatus } from "./vpn.js";
 
 // Where the SBC serves phone systems' pages: its HTTPS port, on this host.
 async function sbcBase(api) {
@@ -272,10 +273,12 @@ async function interfaces(view, ctx) {
 
 async function sbc(view, ctx) {
   const { api } = ctx;
-  const s = await api.get("sbc");
+  const [s, v] = await Promise.all([api.get("sbc"), api.get("vpn")]);
   const err = h("p.error", { role: "alert" });
   const plain = h("input", { type: "checkbox", checked: s.plain_sip, id: "plain-sip", role: "switch" });
-  const vpn = h("input", { type: "checkbox", disabled: true, id: "vpn", role: "switch" });
+  const vpn = h("input", { type: "checkbox", checked: v.enabled, id: "vpn-enabled", role: "switch" });
+  const vpnNote = h("small", vpnStatus(v));
+  const vc = vpnCard(ctx);
   const num = (v, min, max, id) => h("input", { type: "number", value: v, min, max, id, required: true });
   const failures = num(s.block.failures, 1, 1000, "block-failures");
   const windowS = num(s.block.window, 1, 86400, "block-window");
@@ -329,6 +332,12 @@ async function sbc(view, ctx) {
               block: { failures: +failures.value, window: +windowS.value, seconds: +seconds.value },
               media: { timeout: +timeout.value, srtp_required: srtp.checked },
             });
+            if (vpn.checked !== v.enabled) {
+              const nv = await api.put("vpn", { enabled: vpn.checked });
+              v.enabled = nv.enabled;
+              vpnNote.textContent = vpnStatus(nv);
+              vc.refresh();
+            }
             ctx.notice(t("SBC settings saved and applied."));
           } catch (x) {
             err.textContent = x.message;
@@ -338,7 +347,7 @@ async function sbc(view, ctx) {
       h("h2", t("Services")),
       h("p", t("SIP over TLS on 5061, the phone systems' web pages on 443 and the SRTP media relay are always on.")),
       h("label.check", plain, h("span", h("strong", t("Plain SIP on 5060 (UDP and TCP)")), h("small", t("Unencrypted; only for phones that cannot do TLS.")))),
-      h("label.check.disabled", vpn, h("span", h("strong", t("VPN tunnel on 8885")), h("small", t("Not available in this version of Zentrale.")))),
+      h("label.check", vpn, h("span", h("strong", t("VPN tunnel on 8885")), vpnNote)),
       h("h2", t("Blocking")),
       h("div.row", field(t("Failed authentications"), failures), field(t("within seconds"), windowS), field(t("block for seconds"), seconds)),
       h("h2", t("Media")),
@@ -348,10 +357,13 @@ async function sbc(view, ctx) {
       err,
       h("button", { type: "submit" }, t("Save"))
     ),
+    vc.card,
     h("h2", t("Blocked addresses")),
     blocked
   );
-  ctx.every(10000, () => refreshBlocked().catch((e) => ctx.notice(e.message, "error")));
+  ctx.every(10000, () =>
+    Promise.all([refreshBlocked(), vc.refresh().then((nv) => (vpnNote.textContent = vpnStatus(nv)))]).catch((e) => ctx.notice(e.message, "error"))
+  );
 }
 
 async function account(view, ctx) {
