@@ -5,6 +5,7 @@ over SIP/TLS; revoked, it is cut off and cannot come back; switched off,
 nothing is left. The server runs in a network namespace of its own, so its
 tun device never appears on the machine (198.18.0.0/15 is the range set
 aside for such tests)."""
+import json
 import os
 import pwd
 import re
@@ -169,6 +170,21 @@ def test_a_phone_reaches_its_phone_system_through_the_vpn(nets, tmp_path):
         assert register_in(phone_ns, 5061 + s.offset, "201", "acme-201-secret", "acme") == 200
         regs = curl("GET", s.sbc("/acme/api/v1/registrations"), token=tok, netns=srv_ns).json()
         assert inside in str(regs), regs
+
+        # a call from the phone in the tunnel to one outside, media both ways;
+        # the SBC offers the phone in the tunnel its tunnel address
+        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
+        r = curl("POST", s.sbc("/acme/api/v1/users"),
+                 {"display_name": "Out", "extension": "202", "sip_password": "acme-202-secret"},
+                 token=tok, netns=srv_ns)
+        assert r.status == 201, r
+        out = subprocess.run(["ip", "netns", "exec", phone_ns, "/usr/bin/python3",
+                              os.path.join(HERE, "vpn_call.py"), str(s.offset), TUNNEL, SRV],
+                             capture_output=True, text=True, timeout=60, cwd=HERE)
+        assert out.returncode == 0, out.stderr + s.log()
+        seen = json.loads(out.stdout)
+        assert seen["a_ip"] == inside and seen["a_media"] == TUNNEL and seen["b_media"] == SRV
+        assert seen["b_got"] == "A" * 160 and seen["a_got"] == "B" * 160, seen
         st = vpn(s)
         conn = st["clients"][0]["connected"]
         assert st["clients"][0]["name"] == "desk-1" and conn["vpn_address"] == inside, st
