@@ -202,6 +202,12 @@ void mgmt_health(struct mgmt *m, struct core_httpd_req *req)
 	}
 	if (failed)
 		json_array_append_new(problems, json_sprintf("%d phone system(s) failed", failed));
+	json_t *vpn = json_object_get(m->state, "vpn");
+	if (json_is_true(json_object_get(vpn, "enabled")) &&
+	    !json_is_true(json_object_get(vpn, "running")))
+		json_array_append_new(
+			problems, json_sprintf("the VPN is switched on but does not run: %s",
+					       json_string_value(json_object_get(vpn, "error"))));
 	struct statvfs vfs;
 	double free_pct = 100;
 	if (statvfs(".", &vfs) == 0 && vfs.f_blocks)

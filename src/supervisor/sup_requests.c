@@ -386,6 +386,7 @@ static void req_set_interfaces(struct sup *s, uint32_t id, json_t *r)
 		goto out;
 	}
 	sup_listen_replace(s, fresh, n);
+	sup_vpn_relisten(s);
 	log_info("listening interfaces changed");
 	sup_broadcast_state(s);
 	sup_reply(s, id, 200, NULL);

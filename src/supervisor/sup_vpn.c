@@ -104,9 +104,11 @@ static const char *vpn_local(struct sup *s)
 static void vpn_spawn(struct sup *s)
 {
 	int port = VPN_PORT + s->opt.port_offset, out[2];
+	const char *local = vpn_local(s);
+	snprintf(s->vpn.local, sizeof(s->vpn.local), "%s", local ? local : "");
 	unlink(VPN_MGMT);
-	if (vpn_server_config(VPN_CONF, VPN_DIR, s->vpn.ifname, s->vpn.node, &s->vpn.net,
-			      vpn_local(s), port, VPN_MGMT) < 0 ||
+	if (vpn_server_config(VPN_CONF, VPN_DIR, s->vpn.ifname, s->vpn.node, &s->vpn.net, local,
+			      port, VPN_MGMT) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0) {
 		snprintf(s->vpn.error, sizeof(s->vpn.error), "cannot write %s", VPN_CONF);
 		log_error("VPN: %s", s->vpn.error);
@@ -174,8 +176,8 @@ bool sup_vpn_exited(struct sup *s, pid_t pid, int status)
 	return true;
 }
 
-/* Stops openvpn now (it exits within milliseconds) and removes the device. */
-static void vpn_down(struct sup *s)
+/* Stops openvpn now: it exits within milliseconds. */
+static void vpn_stop_now(struct sup *s)
 {
 	if (s->vpn.restart_timer)
 		evtimer_del(s->vpn.restart_timer);
@@ -190,6 +192,12 @@ static void vpn_down(struct sup *s)
 		s->vpn.pid = 0;
 		log_info("VPN: openvpn stopped");
 	}
+}
+
+/* openvpn stopped, the device removed. */
+static void vpn_down(struct sup *s)
+{
+	vpn_stop_now(s);
 	if (s->vpn.up && vpn_tun_remove(s->vpn.node, s->vpn.ifname) < 0)
 		log_warn("VPN: cannot remove the device %s", s->vpn.ifname);
 	s->vpn.up = false;
@@ -214,6 +222,16 @@ void sup_vpn_spawn(struct sup *s)
 {
 	if (s->vpn.up && !s->vpn.pid)
 		vpn_spawn(s);
+}
+
+void sup_vpn_relisten(struct sup *s)
+{
+	const char *local = vpn_local(s);
+	if (s->vpn.pid <= 0 || strcmp(local ? local : "", s->vpn.local) == 0)
+		return;
+	log_info("VPN: the SBC's addresses changed; openvpn restarts on them");
+	vpn_stop_now(s);
+	vpn_spawn(s);
 }
 
 void sup_vpn_stop(struct sup *s)

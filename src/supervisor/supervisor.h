@@ -73,6 +73,7 @@ struct sup_vpn {
 	pid_t pid;	    /* openvpn */
 	struct vpn_net net; /* the tunnel's subnet, while up */
 	char address[16];   /* the server's address in the tunnel, while up */
+	char local[64];	    /* where openvpn listens; \"\" for every address */
 	char ifname[16];    /* the tun device */
 	char node[32];	    /* the tun control device */
 	char error[256];    /* why it does not run, for the API */
@@ -157,6 +158,8 @@ void sup_trace_stop(struct sup *s, uint32_t id, json_t *r, bool delete);
 void sup_vpn_start(struct sup *s);
 void sup_vpn_spawn(struct sup *s);
 void sup_vpn_stop(struct sup *s); /* at shutdown: SIGTERM to openvpn */
+/* After the SBC's listeners changed: openvpn follows them. */
+void sup_vpn_relisten(struct sup *s);
 void sup_vpn_free(struct sup *s); /* openvpn gone, device removed */
 /* Called for every child that exits: true if it was openvpn. */
 bool sup_vpn_exited(struct sup *s, pid_t pid, int status);

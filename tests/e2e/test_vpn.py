@@ -273,3 +273,47 @@ def test_the_vpn_comes_back_after_a_restart_and_after_openvpn_dies(nets, tmp_pat
             phone.stop()
     finally:
         s.cleanup()
+
+
+def test_openvpn_that_cannot_run_shows_in_health_and_follows_the_sbcs_interfaces(nets):
+    srv_ns, _ = nets
+    s = Server(listen=(), netns=srv_ns)  # every interface of its namespace
+    s.host = "127.0.0.1"
+    s.start()
+    blocker = None
+    try:
+        port = 8885 + s.offset
+        # something else holds the VPN's port: openvpn cannot listen and exits
+        blocker = subprocess.Popen(
+            ["ip", "netns", "exec", srv_ns, "/usr/bin/python3", "-c",
+             f"import socket,time; s=socket.socket(socket.AF_INET6); "
+             f"s.bind(('::', {port})); s.listen(); time.sleep(60)"])
+        assert wait_port("127.0.0.1", port, 5, srv_ns)
+        assert s.api("PUT", "/vpn", {"enabled": True, "subnet": SUBNET}).status == 200
+        deadline = time.time() + 10
+        while time.time() < deadline and not vpn(s)["error"]:
+            time.sleep(0.2)
+        st = vpn(s)
+        assert st["enabled"] and not st["running"] and "openvpn exited" in st["error"], st
+        r = s.api("GET", "/health")
+        assert r.status == 503 and "VPN" in r.text, r
+        # the port free again: the next restart (backoff) runs
+        blocker.kill()
+        blocker.wait()
+        deadline = time.time() + 20
+        while time.time() < deadline and not vpn(s)["running"]:
+            time.sleep(0.3)
+        assert vpn(s)["running"], s.log()
+        assert s.api("GET", "/health").status == 200
+
+        # the SBC moved to one interface: openvpn listens there, and only there
+        r = s.api("PUT", "/interfaces", {"sbc": ["veth0"]})
+        assert r.status == 200, r
+        assert "openvpn restarts on them" in s.log(tail=None)
+        assert wait_port(SRV, port, 10, srv_ns)
+        assert not wait_port("127.0.0.1", port, 0.5, srv_ns)
+        assert vpn(s)["running"]
+    finally:
+        if blocker and blocker.poll() is None:
+            blocker.kill()
+        s.cleanup()
