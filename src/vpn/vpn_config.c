@@ -110,6 +110,8 @@ int vpn_server_config(const char *path, const char *dir, const char *ifname, con
 		"push \"topology subnet\"\n"
 		"push \"route-gateway %s\"\n"
 		"keepalive 10 60\n"
+		/* voice in a TCP tunnel: no Nagle delay, here and (pushed) on phones */
+		"tcp-nodelay\n"
 		"persist-tun\n"
 		"persist-key\n"
 		"ca %s/ca.crt\n"

@@ -138,6 +138,52 @@ static void test_pki(void **state)
 	core_fs_rm_tree(dir);
 }
 
+static void test_server_config(void **state)
+{
+	(void)state;
+	struct vpn_net n;
+	char err[200], path[] = "/tmp/zt-vpn-conf-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(vpn_subnet_parse("10.66.0.0/24", &n, err, sizeof(err)), 0);
+	assert_int_equal(vpn_server_config(path, "certs/vpn", "zvpn7", "run/net-tun", &n,
+					   "198.18.7.1", 8892, "run/vpn.mgmt"),
+			 0);
+	FILE *f = fopen(path, "r");
+	char text[4096];
+	size_t len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	unlink(path);
+	text[len] = '\0';
+	static const char *const want[] = {
+		"\nproto tcp4-server\n",
+		"\nlocal 198.18.7.1\n",
+		"\nport 8892\n",
+		"\ndev zvpn7\n",
+		"\ndev-node run/net-tun\n",
+		"\nifconfig-noexec\n",
+		"\nifconfig 10.66.0.1 255.255.255.0\n",
+		"\nifconfig-pool 10.66.0.2 10.66.0.254 255.255.255.0\n",
+		"\ntcp-nodelay\n",
+		"\ncrl-verify certs/vpn/crl.pem\n",
+		"\nremote-cert-tls client\n",
+		"\nmanagement run/vpn.mgmt unix\n",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(text, want[i]))
+			fail_msg("server config lacks %s", want[i]);
+	/* every address, IPv6 or IPv4 */
+	assert_int_equal(vpn_server_config(path, "d", "z", "n", &n, NULL, 8885, "m"), 0);
+	f = fopen(path, "r");
+	len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	unlink(path);
+	text[len] = '\0';
+	assert_non_null(strstr(text, "\nproto tcp6-server\n"));
+	assert_null(strstr(text, "\nlocal "));
+}
+
 static void test_status(void **state)
 {
 	(void)state;
@@ -175,9 +221,8 @@ static void test_status(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_subnets),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_pki),
+		cmocka_unit_test(test_subnets), cmocka_unit_test(test_names),
+		cmocka_unit_test(test_pki),	cmocka_unit_test(test_server_config),
 		cmocka_unit_test(test_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
