@@ -247,7 +247,8 @@ static void httpd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 	struct core_httpd *srv = arg;
 	(void)l;
 	(void)salen;
-	if (srv->nconns >= srv->lim.max_connections) {
+	if (srv->nconns >= srv->lim.max_connections ||
+	    (srv->lim.accept_ok && !srv->lim.accept_ok(fd, srv->arg))) {
 		close(fd);
 		return;
 	}

@@ -35,6 +35,8 @@ struct core_httpd_limits {
 	/* Optional: asked once a request's head has arrived; may allow that
 	 * request a larger body and more time (an authenticated upload). */
 	void (*allow)(const struct http_msg *head, size_t *max_body, int *timeout, void *arg);
+	/* Optional: asked for each new connection; false closes it at once. */
+	bool (*accept_ok)(int fd, void *arg);
 };
 
 struct core_httpd_req {

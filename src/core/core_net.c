@@ -176,6 +176,17 @@ void core_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", buf);
 }
 
+bool core_net_local_is(int fd, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char here[INET6_ADDRSTRLEN + 8];
+	if (!addr || !*addr || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	core_net_addr_str((struct sockaddr *)&ss, here, sizeof(here));
+	return strcmp(here, addr) == 0;
+}
+
 static json_t *net_find(json_t *list, const char *name)
 {
 	size_t i;

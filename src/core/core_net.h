@@ -31,6 +31,9 @@ void core_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen);
 
 /* [{"name","mac","up","addresses":[...]}], loopback included. */
 json_t *core_net_interfaces(void);
+/* Whether the connection fd was accepted on address addr (IPv4 also when
+ * it came to a dual-stack socket). */
+bool core_net_local_is(int fd, const char *addr);
 /* Addresses of one interface into a JSON array of strings; NULL if no such interface. */
 json_t *core_net_interface_addresses(const char *ifname);
 

@@ -46,6 +46,16 @@ static void mgmt_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 	core_ipc_close_fds(msg);
 }
 
+/* Phones in the VPN reach the SBC, not management: a connection that came
+ * to the tunnel's address (management listening on every address) is closed. */
+static bool mgmt_accept_ok(int fd, void *arg)
+{
+	struct mgmt *m = arg;
+	const char *tunnel =
+		json_string_value(json_object_get(json_object_get(m->state, "vpn"), "address"));
+	return !core_net_local_is(fd, tunnel);
+}
+
 int mgmt_main(void)
 {
 	struct mgmt m = {0};
@@ -62,13 +72,15 @@ int mgmt_main(void)
 					.idle_timeout = 60,
 					.max_connections = 512,
 					.hsts = true,
-					.allow = mgmt_upload_allow};
+					.allow = mgmt_upload_allow,
+					.accept_ok = mgmt_accept_ok};
 	m.http = core_httpd_new(m.child.base, m.tls, &lim, mgmt_api_handle, &m);
 	struct core_httpd_limits local = lim;
 	local.local = true;
 	local.hsts = false;
 	local.request_timeout = 30;
 	local.allow = mgmt_upload_allow_local;
+	local.accept_ok = NULL;
 	m.local = core_httpd_new(m.child.base, NULL, &local, mgmt_api_handle, &m);
 	int fd = core_net_listen_unix(MGMT_LOCAL_SOCKET, 0660);
 	if (!m.http || !m.local || fd < 0 || core_httpd_listen(m.local, fd) < 0)

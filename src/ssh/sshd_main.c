@@ -1,5 +1,6 @@
 /* sshd_main — the SSH listening process: accepts, and forks a session per connection. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -22,6 +23,7 @@ struct sshd {
 	int nlisteners;
 	int sessions;
 	struct event *sigchld;
+	char vpn_address[64]; /* the server's in the VPN tunnel, "" when off */
 };
 
 static void sshd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -32,6 +34,10 @@ static void sshd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 	(void)l;
 	(void)salen;
 	core_net_addr_str(sa, peer, sizeof(peer));
+	if (core_net_local_is(fd, d->vpn_address)) { /* phones in the VPN reach the SBC only */
+		close(fd);
+		return;
+	}
 	if (d->sessions >= SSHD_MAX_SESSIONS) {
 		log_warn("too many SSH sessions, refusing %s", peer);
 		close(fd);
@@ -88,6 +94,12 @@ static void sshd_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 		}
 		log_info("serving SSH on %d socket(s)", msg->nfds);
 		msg->nfds = 0;
+	} else if (msg->type == IPC_STATE) {
+		json_t *st = core_ipc_json(msg);
+		const char *a =
+			json_string_value(json_object_get(json_object_get(st, "vpn"), "address"));
+		snprintf(d->vpn_address, sizeof(d->vpn_address), "%s", a ? a : "");
+		json_decref(st);
 	}
 	core_ipc_close_fds(msg);
 }

@@ -38,6 +38,19 @@ static int tun_attach(const char *node, const char *ifname, char *err, size_t er
 	return fd;
 }
 
+/* Writes a sysctl of the device (CAP_NET_ADMIN may, in its namespace). */
+static int tun_sysctl(const char *fmt, const char *ifname, const char *value)
+{
+	char path[160];
+	snprintf(path, sizeof(path), fmt, ifname);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, value, strlen(value));
+	close(fd);
+	return w == (ssize_t)strlen(value) ? 0 : -1;
+}
+
 static void tun_sin(struct ifreq *ifr, uint32_t addr)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(addr)};
@@ -58,6 +71,16 @@ int vpn_tun_up(const char *node, const char *ifname, uid_t uid, gid_t gid,
 		return -1;
 	}
 	close(fd);
+	/* The tunnel leads to the SBC and nowhere else: what phones send is
+	 * never routed on (to the LAN, or to another phone), whatever the
+	 * machine's ip_forward; and it carries no IPv6. */
+	if (tun_sysctl("/proc/sys/net/ipv4/conf/%s/forwarding", ifname, "0") < 0) {
+		snprintf(err, errlen, "cannot switch off forwarding on %s: %s", ifname,
+			 strerror(errno));
+		vpn_tun_remove(node, ifname);
+		return -1;
+	}
+	tun_sysctl("/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname, "1");
 
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr;

@@ -317,3 +317,69 @@ def test_openvpn_that_cannot_run_shows_in_health_and_follows_the_sbcs_interfaces
         if blocker and blocker.poll() is None:
             blocker.kill()
         s.cleanup()
+
+
+def test_phones_in_the_vpn_reach_the_sbc_and_nothing_else(nets, tmp_path):
+    """Management and SSH listen on every address here, and the machine routes
+    (ip_forward=1) to a LAN in a third namespace: through the tunnel a phone
+    still reaches only the SBC."""
+    srv_ns, phone_ns = nets
+    lan = "zt-vl-" + uuid.uuid4().hex[:6]
+    sh("ip", "netns", "add", lan)
+    s = phone = listener = None
+    try:
+        sh("ip", "-n", srv_ns, "link", "add", "veth2", "type", "veth", "peer", "name", "veth3",
+           "netns", lan)
+        sh("ip", "-n", srv_ns, "addr", "add", "198.18.11.1/24", "dev", "veth2")
+        sh("ip", "-n", lan, "addr", "add", "198.18.11.2/24", "dev", "veth3")
+        for ns, dev in ((srv_ns, "veth2"), (lan, "veth3"), (lan, "lo")):
+            sh("ip", "-n", ns, "link", "set", dev, "up")
+        sh("ip", "-n", lan, "route", "add", "10.77.0.0/24", "via", "198.18.11.1")
+        sh("ip", "netns", "exec", srv_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        listener = subprocess.Popen(
+            ["ip", "netns", "exec", lan, "/usr/bin/python3", "-c",
+             "import socket\ns=socket.create_server(('198.18.11.2', 9999))\n"
+             "while True:\n c,_=s.accept(); c.sendall(b'lan'); c.close()"])
+        assert wait_port("198.18.11.2", 9999, 5, srv_ns)  # the LAN is there
+
+        s = Server(listen=(), netns=srv_ns)
+        s.host = SRV
+        s.start()
+        assert s.api("PUT", "/vpn", {"enabled": True, "subnet": SUBNET}).status == 200
+        assert s.api("POST", "/vpn/clients", {"name": "desk"}).status == 201
+        profile = s.api("GET", "/vpn/clients/desk/profile").text
+        phone = Phone(phone_ns, profile, tmp_path, "desk")
+        phone.address()
+        dev = re.search(r"\d+: (tun-\S+)\s+inet 10\.77", addresses(phone_ns)).group(1)
+        sh("ip", "-n", phone_ns, "route", "add", "198.18.11.0/24", "via", TUNNEL, "dev", dev)
+
+        # the SBC answers at the tunnel's address
+        r = curl("GET", f"https://{TUNNEL}:{443 + s.offset}/", netns=phone_ns, timeout=5)
+        assert r.status == 404 and "no phone system" in r.text, r
+        # management and SSH listen there too, but close such connections at once
+        r = curl("GET", f"https://{TUNNEL}:{8443 + s.offset}/api/v1/health", netns=phone_ns,
+                 timeout=5)
+        assert r.status == 0, r
+        assert curl("GET", f"https://{SRV}:{8443 + s.offset}/api/v1/health", netns=phone_ns,
+                    timeout=5).status == 200  # outside the tunnel it is management
+        probe = ("import socket; c=socket.create_connection(('{}', {}), timeout=3); "
+                 "print(repr(c.recv(64)))")
+        out = sh("ip", "netns", "exec", phone_ns, "/usr/bin/python3", "-c",
+                 probe.format(TUNNEL, 22 + s.offset))
+        assert out.strip() == "b''", out
+        out = sh("ip", "netns", "exec", phone_ns, "/usr/bin/python3", "-c",
+                 probe.format(SRV, 22 + s.offset))
+        assert out.startswith("b'SSH-2.0"), out
+        # nothing is routed on from the tunnel
+        r = subprocess.run(["ip", "netns", "exec", phone_ns, "/usr/bin/python3", "-c",
+                            probe.format("198.18.11.2", 9999)], capture_output=True, text=True)
+        assert r.returncode != 0 and "lan" not in r.stdout, r
+    finally:
+        if phone:
+            phone.stop()
+        if s:
+            s.cleanup()
+        if listener:
+            listener.kill()
+            listener.wait()
+        subprocess.run(["ip", "netns", "del", lan])
