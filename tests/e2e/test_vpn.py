@@ -230,6 +230,16 @@ def test_the_vpn_comes_back_after_a_restart_and_after_openvpn_dies(nets, tmp_pat
         r = s.api("GET", "/vpn/clients/soft-phone/profile")
         assert f"remote {SRV} {8885 + s.offset}" in r.text, r
 
+        # a whole-server backup carries the VPN's CA and its clients
+        b = s.api("POST", "/backups", {})
+        assert b.status == 201, b
+        archive = tmp_path / "server.tar.gz"
+        sh("ip", "netns", "exec", srv_ns, "curl", "-sfk", "-o", str(archive), "-H",
+           f"Authorization: Bearer {s.token()}", s.mgmt(f"/backups/{b.json()['id']}/archive"))
+        names = sh("tar", "-tzf", str(archive)).split()
+        assert {"certs/vpn/ca.key", "certs/vpn/crl.pem", "certs/vpn/clients/soft-phone.key",
+                "system.db"} <= set(names), names
+
         # openvpn killed: the supervisor starts it again
         first = openvpn_pid(srv_ns)
         os.kill(first, 9)
