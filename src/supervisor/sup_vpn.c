@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,8 +213,13 @@ void sup_vpn_start(struct sup *s)
 		snprintf(s->vpn.ifname, sizeof(s->vpn.ifname), "zentrale-vpn");
 	snprintf(s->vpn.node, sizeof(s->vpn.node), "%s",
 		 access(VPN_NODE, F_OK) == 0 ? VPN_NODE : "/dev/net/tun");
-	if (!vpn_enabled(s))
+	if (!vpn_enabled(s)) {
+		/* left by a supervisor that was killed while the VPN ran */
+		if (if_nametoindex(s->vpn.ifname) &&
+		    vpn_tun_remove(s->vpn.node, s->vpn.ifname) == 0)
+			log_info("VPN: removed the device %s left from before", s->vpn.ifname);
 		return;
+	}
 	if (vpn_prepare(s, s->vpn.error, sizeof(s->vpn.error)) < 0)
 		log_error("VPN: %s", s->vpn.error);
 }

@@ -281,6 +281,19 @@ def test_the_vpn_comes_back_after_a_restart_and_after_openvpn_dies(nets, tmp_pat
             assert r.status == 404 and "no phone system" in r.text, r  # the SBC answered
         finally:
             phone.stop()
+
+        # a power cut leaves the device behind: the next start takes it over,
+        # and a start with the VPN off removes it
+        s.kill_tree()
+        assert ifname in addresses(srv_ns)
+        s.start()
+        assert vpn(s)["running"]
+        assert s.api("PUT", "/vpn", {"enabled": False}).status == 200
+        s.kill_tree()
+        sh("ip", "-n", srv_ns, "tuntap", "add", "dev", ifname, "mode", "tun")
+        s.start()
+        assert ifname not in sh("ip", "-n", srv_ns, "link", "show")
+        assert "left from before" in s.log(tail=None)
     finally:
         s.cleanup()
 
