@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mgmt.h"
@@ -134,8 +135,16 @@ struct log_waiter {
 	struct log_waiter *next;
 	uint64_t id;	 /* the held request */
 	bool local;	 /* on the control socket rather than HTTPS */
-	time_t deadline; /* answer, even with nothing, at this time */
+	double deadline; /* answer, even with nothing, at this time (monotonic s) */
 };
+
+/* Whole seconds would end a wait of 2 s after anything from 1 to 2 s. */
+static double logs_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static struct core_httpd_req *waiter_req(struct mgmt *m, const struct log_waiter *w)
 {
@@ -148,7 +157,7 @@ static void logs_poll(evutil_socket_t fd, short what, void *arg)
 	struct mgmt *m = arg;
 	(void)fd;
 	(void)what;
-	time_t now = time(NULL);
+	double now = logs_now();
 	for (struct log_waiter **pw = &m->log_waiters; *pw;) {
 		struct log_waiter *w = *pw;
 		struct core_httpd_req *req = waiter_req(m, w);
@@ -207,7 +216,7 @@ void mgmt_logs_get(struct mgmt *m, struct core_httpd_req *req)
 		core_httpd_respond_error(req, 503, "out of memory");
 		return;
 	}
-	*w = (struct log_waiter){m->log_waiters, req->id, req->local, time(NULL) + wait};
+	*w = (struct log_waiter){m->log_waiters, req->id, req->local, logs_now() + wait};
 	m->log_waiters = w;
 	m->nlog_waiters++;
 	if (!evtimer_pending(m->log_timer, NULL)) {
