@@ -108,6 +108,30 @@ int core_tls_write_pem(const char *path, int mode, EVP_PKEY *key, X509 *crt)
 	return 0;
 }
 
+X509 *core_tls_cert_new(EVP_PKEY *key, const char *cn, long years)
+{
+	X509 *crt = X509_new();
+	unsigned char serial[16];
+	if (!crt || RAND_bytes(serial, sizeof(serial)) != 1) {
+		X509_free(crt);
+		return NULL;
+	}
+	serial[0] &= 0x7f;
+	BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(crt));
+	BN_free(bn);
+	X509_set_version(crt, 2);
+	X509_gmtime_adj(X509_getm_notBefore(crt), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(crt), years * 365 * 24 * 3600);
+	X509_set_pubkey(crt, key);
+	X509_NAME *name = X509_get_subject_name(crt);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Zentrale", -1,
+				   -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(crt, name);
+	return crt;
+}
+
 int core_tls_make_selfsigned(const char *cert_path, const char *key_path, const char *hostname,
 			     const char *const *ips, int nips)
 {
@@ -119,25 +143,9 @@ int core_tls_make_selfsigned(const char *cert_path, const char *key_path, const 
 
 	if (!key)
 		goto out;
-	crt = X509_new();
+	crt = core_tls_cert_new(key, hostname, 10);
 	if (!crt)
 		goto out;
-	unsigned char serial[16];
-	RAND_bytes(serial, sizeof(serial));
-	serial[0] &= 0x7f;
-	BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
-	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(crt));
-	BN_free(bn);
-	X509_set_version(crt, 2);
-	X509_gmtime_adj(X509_getm_notBefore(crt), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(crt), 10L * 365 * 24 * 3600);
-	X509_set_pubkey(crt, key);
-	X509_NAME *name = X509_get_subject_name(crt);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Zentrale", -1,
-				   -1, 0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)hostname, -1,
-				   -1, 0);
-	X509_set_issuer_name(crt, name);
 
 	off += (size_t)snprintf(san, sizeof(san), "DNS:%s,DNS:localhost", hostname);
 	for (int i = 0; i < nips && off < sizeof(san) - 64; i++)

@@ -20,6 +20,10 @@ struct event_base;
  * given, plain otherwise. On failure fd is closed and NULL returned. */
 struct bufferevent *core_tls_accept(struct event_base *base, SSL_CTX *tls, int fd, int opts);
 
+/* A new v3 certificate for key: subject O=Zentrale, CN=cn, a random serial,
+ * valid from an hour ago for `years`; issued by itself until the caller
+ * sets another issuer. Unsigned. */
+X509 *core_tls_cert_new(EVP_PKEY *key, const char *cn, long years);
 /* Adds an X.509v3 extension given as OpenSSL's config text ("critical,CA:TRUE");
  * issuer: the signing certificate (for authorityKeyIdentifier), NULL if self-signed. */
 int core_tls_add_ext(X509 *crt, X509 *issuer, int nid, const char *value);

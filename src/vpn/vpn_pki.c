@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "../core/core_log.h"
@@ -49,23 +48,9 @@ static X509 *pki_load_cert(const char *path)
 static X509 *pki_make_cert(EVP_PKEY *key, const char *cn, X509 *ca, EVP_PKEY *ca_key,
 			   const char *const exts[][2], int next)
 {
-	X509 *crt = X509_new();
-	unsigned char serial[16];
-	if (!crt || RAND_bytes(serial, sizeof(serial)) != 1)
+	X509 *crt = core_tls_cert_new(key, cn, VPN_YEARS);
+	if (!crt || (ca && !X509_set_issuer_name(crt, X509_get_subject_name(ca))))
 		goto fail;
-	serial[0] &= 0x7f;
-	BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
-	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(crt));
-	BN_free(bn);
-	X509_set_version(crt, 2);
-	X509_gmtime_adj(X509_getm_notBefore(crt), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(crt), VPN_YEARS * 365 * 24 * 3600);
-	X509_set_pubkey(crt, key);
-	X509_NAME *name = X509_get_subject_name(crt);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Zentrale", -1,
-				   -1, 0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(crt, ca ? X509_get_subject_name(ca) : name);
 	for (int i = 0; i < next; i++)
 		if (core_tls_add_ext(crt, ca, OBJ_sn2nid(exts[i][0]), exts[i][1]) < 0)
 			goto fail;
