@@ -90,6 +90,8 @@ def test_kill_9_of_everything_loses_nothing():
         s2 = Server(data_dir=s.data).start()
         try:
             # the session survived, as did every phone system, its state and the setting
+            # (management answers before every phone system has started again)
+            assert s2.wait_state("my-company", "running") and s2.wait_state("acme", "running")
             lst = {p["name"]: p["state"] for p in
                    s2.api("GET", "/phone-systems", token=tok).json()["phone_systems"]}
             assert lst == {"my-company": "running", "acme": "running", "paused": "stopped"}
