@@ -41,6 +41,22 @@ await run(async (b) => {
     await shot(page, "mgmt-sbc-vpn");
   });
 
+  await step("on a phone-sized screen, in German, the VPN card fits", async () => {
+    const phone = await newPage(b, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    await loginMgmt(phone);
+    await phone.selectOption("select.lang", "de");
+    await phone.click("button.menu");
+    await phone.click("#nav-sbc");
+    await phone.waitForSelector("#vpn-status:has-text('Läuft: Tunnel')");
+    await phone.waitForSelector('[data-profile="desk-7"]');
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the page is ${width}px wide on a 390px screen`);
+    await phone.locator("#vpn").screenshot({ path: `${env.shots}/mobile-mgmt-sbc-vpn-de.png` });
+    console.log(`screenshot ${env.shots}/mobile-mgmt-sbc-vpn-de.png`);
+    noProblems(phone);
+    await phone.context().close();
+  });
+
   await step("the client is revoked after confirming", async () => {
     await page.click('[data-revoke="desk-7"]');
     await page.click("dialog.confirm button[value=ok]");
