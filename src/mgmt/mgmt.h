@@ -38,6 +38,13 @@ int mgmt_main(void);
 void mgmt_api_handle(struct core_httpd_req *req, void *arg);
 /* The request's method is method (GET also matches HEAD). */
 bool mgmt_method_is(const struct core_httpd_req *req, const char *method);
+/* Answers with body as a download named filename, never cached. */
+void mgmt_respond_download(struct core_httpd_req *req, const char *type, const char *filename,
+			   const void *body, size_t len);
+/* The same with the whole file at path: 404 with `missing` if it is not
+ * there or larger than max bytes. */
+void mgmt_respond_file(struct core_httpd_req *req, const char *path, long long max,
+		       const char *type, const char *filename, const char *missing);
 /* Sends an operation to the supervisor; its reply answers req. op is stolen. */
 void mgmt_api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op);
 /* Answers a request held for the supervisor's IPC_REPLY. */

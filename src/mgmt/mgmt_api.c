@@ -6,9 +6,12 @@
  * systems or sockets are forwarded to the supervisor and answered when it
  * replies; the HTTP request id doubles as the IPC request id.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/core_auth.h"
 #include "../core/core_db.h"
@@ -31,6 +34,37 @@ void mgmt_api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op)
 	if (core_ipc_send_json(m->child.ipc, IPC_REQUEST, (uint32_t)req->id, op, NULL, 0) < 0)
 		core_httpd_respond_error(req, 503, "the supervisor is not reachable");
 	json_decref(op);
+}
+
+void mgmt_respond_download(struct core_httpd_req *req, const char *type, const char *filename,
+			   const void *body, size_t len)
+{
+	char hdr[300];
+	snprintf(hdr, sizeof(hdr),
+		 "Content-Disposition: attachment; filename=\"%s\"\r\nCache-Control: no-store\r\n",
+		 filename);
+	core_httpd_respond(req, 200, type, hdr, body, len);
+}
+
+void mgmt_respond_file(struct core_httpd_req *req, const char *path, long long max,
+		       const char *type, const char *filename, const char *missing)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > max) {
+		if (fd >= 0)
+			close(fd);
+		core_httpd_respond_error(req, 404, missing);
+		return;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n != st.st_size)
+		core_httpd_respond_error(req, 500, "cannot read the file");
+	else
+		mgmt_respond_download(req, type, filename, buf, (size_t)n);
+	free(buf);
 }
 
 void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg)

@@ -457,33 +457,16 @@ static void backups_upload(struct core_httpd_req *req)
 
 static void backups_download(struct core_httpd_req *req, const char *id)
 {
-	char path[256];
+	char path[256], name[160];
 	bool enc;
-	struct stat st;
-	int fd = archive_path(id, path, sizeof(path), &enc) == 0 ? open(path, O_RDONLY | O_CLOEXEC)
-								 : -1;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
+	if (archive_path(id, path, sizeof(path), &enc) < 0) {
 		core_httpd_respond_error(req, 404, "no such backup");
 		return;
 	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		core_httpd_respond_error(req, 500, "cannot read the backup");
-		return;
-	}
-	char hdr[256];
-	snprintf(hdr, sizeof(hdr),
-		 "Content-Disposition: attachment; filename=\"zentrale-%s.tar.gz%s\"\r\n"
-		 "Cache-Control: no-store\r\n",
-		 id, enc ? ".enc" : "");
-	core_httpd_respond(req, 200, enc ? "application/octet-stream" : "application/gzip", hdr,
-			   buf, (size_t)n);
-	free(buf);
+	snprintf(name, sizeof(name), "zentrale-%s.tar.gz%s", id, enc ? ".enc" : "");
+	mgmt_respond_file(req, path, MGMT_MAX_UPLOAD,
+			  enc ? "application/octet-stream" : "application/gzip", name,
+			  "no such backup");
 }
 
 /* ---- the API ---- */

@@ -110,31 +110,11 @@ static void traces_start(struct mgmt *m, struct core_httpd_req *req)
 
 static void traces_pcap(struct core_httpd_req *req, const char *id)
 {
-	char path[128];
+	char path[128], name[128];
 	snprintf(path, sizeof(path), "traces/%s.pcap", id);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > TRACE_MAX_BYTES + 65536) {
-		if (fd >= 0)
-			close(fd);
-		core_httpd_respond_error(req, 404, "no such trace");
-		return;
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		core_httpd_respond_error(req, 500, "cannot read the trace");
-		return;
-	}
-	char hdr[160];
-	snprintf(hdr, sizeof(hdr),
-		 "Content-Disposition: attachment; filename=\"sip-trace-%s.pcap\"\r\n"
-		 "Cache-Control: no-store\r\n",
-		 id);
-	core_httpd_respond(req, 200, "application/vnd.tcpdump.pcap", hdr, buf, (size_t)n);
-	free(buf);
+	snprintf(name, sizeof(name), "sip-trace-%s.pcap", id);
+	mgmt_respond_file(req, path, TRACE_MAX_BYTES + 65536, "application/vnd.tcpdump.pcap", name,
+			  "no such trace");
 }
 
 void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest)

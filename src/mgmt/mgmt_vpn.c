@@ -59,7 +59,7 @@ static bool vpn_profile_host(struct mgmt *m, struct core_httpd_req *req, char *o
 
 static void vpn_profile_get(struct mgmt *m, struct core_httpd_req *req, const char *name)
 {
-	char host[256], hdr[200];
+	char host[256], file[96];
 	if (!vpn_client_name_ok(name) || !vpn_client_active(m, name)) {
 		core_httpd_respond_error(req, 404, "no such VPN client");
 		return;
@@ -81,11 +81,8 @@ static void vpn_profile_get(struct mgmt *m, struct core_httpd_req *req, const ch
 					     json_pack("{s:s, s:s}", "name", name, "profile", p),
 					     "Cache-Control: no-store\r\n");
 	} else {
-		snprintf(hdr, sizeof(hdr),
-			 "Content-Disposition: attachment; filename=\"%s.ovpn\"\r\n"
-			 "Cache-Control: no-store\r\n",
-			 name);
-		core_httpd_respond(req, 200, "application/x-openvpn-profile", hdr, p, strlen(p));
+		snprintf(file, sizeof(file), "%s.ovpn", name);
+		mgmt_respond_download(req, "application/x-openvpn-profile", file, p, strlen(p));
 	}
 	free(p);
 }
