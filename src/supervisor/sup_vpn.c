@@ -138,7 +138,6 @@ static void vpn_spawn(struct sup *s)
 	}
 	sup_log_watch(s, out[0], "openvpn");
 	s->vpn.pid = pid;
-	s->vpn.since = time(NULL);
 	s->vpn.error[0] = '\0';
 	log_info("VPN: started openvpn (pid %d) on TCP port %d, tunnel %s/%d", (int)pid, port,
 		 s->vpn.address, s->vpn.net.prefix);

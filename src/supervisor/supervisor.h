@@ -73,13 +73,12 @@ struct sup_vpn {
 	pid_t pid;	    /* openvpn */
 	struct vpn_net net; /* the tunnel's subnet, while up */
 	char address[16];   /* the server's address in the tunnel, while up */
-	char local[64];	    /* where openvpn listens; \"\" for every address */
+	char local[64];	    /* where openvpn listens; "" for every address */
 	char ifname[16];    /* the tun device */
 	char node[32];	    /* the tun control device */
 	char error[256];    /* why it does not run, for the API */
 	struct event *restart_timer;
 	int restarts;
-	time_t since;
 };
 
 struct sup {
