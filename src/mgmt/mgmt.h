@@ -38,6 +38,9 @@ int mgmt_main(void);
 void mgmt_api_handle(struct core_httpd_req *req, void *arg);
 /* The request's method is method (GET also matches HEAD). */
 bool mgmt_method_is(const struct core_httpd_req *req, const char *method);
+/* Splits "/ID[/ACTION]" (what follows a collection's path): ID into id ("" if
+ * it does not fit), and returns ACTION ("" if none). */
+const char *mgmt_path_id(const char *rest, char *id, size_t idlen);
 /* Answers with body as a download named filename, never cached. */
 void mgmt_respond_download(struct core_httpd_req *req, const char *type, const char *filename,
 			   const void *body, size_t len);

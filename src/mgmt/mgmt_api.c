@@ -36,6 +36,14 @@ void mgmt_api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op)
 	json_decref(op);
 }
 
+const char *mgmt_path_id(const char *rest, char *id, size_t idlen)
+{
+	const char *slash = strchr(rest + 1, '/');
+	size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
+	snprintf(id, idlen, "%.*s", (int)(n < idlen ? n : 0), rest + 1);
+	return slash ? slash + 1 : "";
+}
+
 void mgmt_respond_download(struct core_httpd_req *req, const char *type, const char *filename,
 			   const void *body, size_t len)
 {

@@ -535,10 +535,7 @@ void mgmt_backups(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 		return;
 	}
 	char id[128];
-	const char *slash = strchr(rest + 1, '/');
-	size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
-	const char *action = slash ? slash + 1 : "";
-	snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : 0), rest + 1);
+	const char *action = mgmt_path_id(rest, id, sizeof(id));
 	json_t *v = id_ok(id) ? backup_view(id) : NULL;
 	if (!v) {
 		core_httpd_respond_error(req, 404, "no such backup");

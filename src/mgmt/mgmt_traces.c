@@ -130,10 +130,7 @@ void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 		return;
 	}
 	char id[64];
-	const char *slash = strchr(rest + 1, '/');
-	size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
-	const char *action = slash ? slash + 1 : "";
-	snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : 0), rest + 1);
+	const char *action = mgmt_path_id(rest, id, sizeof(id));
 	json_t *v = sup_trace_id_ok(id) ? trace_view(m, id) : NULL;
 	if (!v) {
 		core_httpd_respond_error(req, 404, "no such trace");

@@ -122,20 +122,13 @@ void mgmt_vpn(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 		return;
 	}
 	char name[80];
-	const char *n = rest + 9, *slash = strchr(n, '/');
-	size_t len = slash ? (size_t)(slash - n) : strlen(n);
-	if (len >= sizeof(name)) {
-		core_httpd_respond_error(req, 404, "no such VPN client");
-		return;
-	}
-	memcpy(name, n, len);
-	name[len] = '\0';
-	if (slash && strcmp(slash, "/profile") == 0 && mgmt_method_is(req, "GET"))
+	const char *action = mgmt_path_id(rest + 8, name, sizeof(name));
+	if (strcmp(action, "profile") == 0 && mgmt_method_is(req, "GET"))
 		vpn_profile_get(m, req, name);
-	else if (!slash && mgmt_method_is(req, "DELETE"))
+	else if (!*action && mgmt_method_is(req, "DELETE"))
 		mgmt_api_ask(m, req,
 			     json_pack("{s:s, s:s}", "op", "vpn-client-revoke", "name", name));
 	else
-		core_httpd_respond_error(req, slash ? 404 : 405,
-					 slash ? "not found" : "method not allowed");
+		core_httpd_respond_error(req, *action ? 404 : 405,
+					 *action ? "not found" : "method not allowed");
 }
