@@ -1,6 +1,8 @@
 /* core_auth — see core_auth.h. */
 #include "core_auth.h"
 
+#include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,28 +148,63 @@ int core_auth_session_revoke_others(sqlite3 *db, const char *subject, const char
 	return r;
 }
 
-/* ---- throttle ---- */
+/* ---- throttle ----
+ *
+ * One slab of `capacity` entries, handed out from a high-water mark (pages
+ * the table never needed are never touched), a hash index keyed with
+ * crypto_shorthash (a per-table random key: clients choose the addresses, so
+ * chains cannot be forced), and four lists through the entries: free slots,
+ * unblocked trackers of addresses and of prefixes (each least recently failed
+ * first) and blocks (soonest to end first). Blocks are only ever removed when
+ * they end or are lifted; unblocked trackers are what gives way. Addresses
+ * may hold 7/8 of the slots; the rest are kept for prefixes (/24, /64), which
+ * count a new address when every address slot holds recent failures. */
 
-#define THROTTLE_SLOTS	  4096
 #define THROTTLE_MAX_FAIL 64
 
+enum { TK_FREE, TK_ADDR, TK_PREFIX };
+enum { TL_FREE, TL_ADDR, TL_PREFIX, TL_BLOCKED, TL_N };
+
 struct throttle_entry {
-	char addr[48];
-	time_t last;
+	char key[CORE_THROTTLE_KEY_LEN];
+	uint32_t hnext;	    /* next in the hash chain, index + 1; 0 ends it */
+	int32_t prev, next; /* in the list `list`; -1 ends it */
+	uint8_t kind, list; /* TK_*, TL_* */
+	uint16_t nfail;	    /* entries used in the ring */
+	uint16_t head;	    /* next ring position */
+	time_t last;	    /* last failure */
 	time_t blocked_until;
-	int nfail;			 /* entries used in ring */
-	int head;			 /* next ring position */
-	time_t fails[THROTTLE_MAX_FAIL]; /* ring of failure times */
+	time_t fails[]; /* ring of failure times, max_failures of them */
+};
+
+struct throttle_list {
+	int32_t head, tail;
+	size_t n;
 };
 
 struct core_throttle {
 	int max_failures, window, block;
-	struct throttle_entry slots[THROTTLE_SLOTS];
+	size_t capacity, used, stride;
+	size_t max[3]; /* per kind: slots an address or a prefix may hold */
+	size_t count[3];
+	uint32_t mask;	   /* buckets - 1 */
+	uint32_t *buckets; /* index + 1 of a chain's first entry; 0 if empty */
+	struct throttle_list lists[TL_N];
+	size_t longest_probe;
+	unsigned char hkey[crypto_shorthash_KEYBYTES];
+	unsigned char *slab;
 };
 
-struct core_throttle *core_throttle_new(int max_failures, int window, int block)
+static struct throttle_entry *ent(struct core_throttle *t, int32_t i)
 {
-	if (max_failures < 1 || max_failures > THROTTLE_MAX_FAIL)
+	return (struct throttle_entry *)(t->slab + (size_t)i * t->stride);
+}
+
+struct core_throttle *core_throttle_new_capacity(int max_failures, int window, int block,
+						 size_t capacity)
+{
+	if (max_failures < 1 || max_failures > THROTTLE_MAX_FAIL || capacity < 2 ||
+	    capacity > CORE_THROTTLE_CAPACITY_MAX)
 		return NULL;
 	struct core_throttle *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -175,64 +212,244 @@ struct core_throttle *core_throttle_new(int max_failures, int window, int block)
 	t->max_failures = max_failures;
 	t->window = window;
 	t->block = block;
+	t->capacity = capacity;
+	t->stride = sizeof(struct throttle_entry) + sizeof(time_t) * (size_t)max_failures;
+	t->max[TK_PREFIX] = capacity / 8 ? capacity / 8 : 1;
+	t->max[TK_ADDR] = capacity - t->max[TK_PREFIX];
+	uint32_t nb = 1;
+	while (nb < 2 * capacity)
+		nb <<= 1;
+	t->mask = nb - 1;
+	for (int l = 0; l < TL_N; l++)
+		t->lists[l].head = t->lists[l].tail = -1;
+	randombytes_buf(t->hkey, sizeof(t->hkey));
+	t->buckets = calloc(nb, sizeof(*t->buckets));
+	t->slab = calloc(capacity, t->stride);
+	if (!t->buckets || !t->slab) {
+		core_throttle_free(t);
+		return NULL;
+	}
 	return t;
+}
+
+struct core_throttle *core_throttle_new(int max_failures, int window, int block)
+{
+	return core_throttle_new_capacity(max_failures, window, block, CORE_THROTTLE_CAPACITY);
 }
 
 void core_throttle_free(struct core_throttle *t)
 {
+	if (!t)
+		return;
+	free(t->buckets);
+	free(t->slab);
 	free(t);
 }
 
-static struct throttle_entry *throttle_find(struct core_throttle *t, const char *addr)
+static uint32_t throttle_bucket(struct core_throttle *t, const char *key)
 {
-	for (int i = 0; i < THROTTLE_SLOTS; i++)
-		if (t->slots[i].addr[0] && strcmp(t->slots[i].addr, addr) == 0)
-			return &t->slots[i];
-	return NULL;
+	unsigned char h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, (const unsigned char *)key, strlen(key), t->hkey);
+	uint32_t v;
+	memcpy(&v, h, sizeof(v));
+	return v & t->mask;
 }
 
-/* A free slot, or the least recently active one that is not blocked. */
-static struct throttle_entry *throttle_take(struct core_throttle *t, const char *addr, time_t now)
+/* The key an address is kept under: itself, or a digest of a key too long
+ * to keep whole (never a cut copy, which could stand for another). */
+static void throttle_key(const char *in, char out[CORE_THROTTLE_KEY_LEN])
 {
-	struct throttle_entry *victim = NULL;
-	for (int i = 0; i < THROTTLE_SLOTS; i++) {
-		struct throttle_entry *e = &t->slots[i];
-		if (!e->addr[0]) {
-			victim = e;
-			break;
-		}
-		if (e->blocked_until > now)
-			continue;
-		if (!victim || e->last < victim->last)
-			victim = e;
+	size_t n = strlen(in);
+	if (n < CORE_THROTTLE_KEY_LEN) {
+		memcpy(out, in, n + 1);
+		return;
 	}
-	if (!victim)
-		return NULL;
-	memset(victim, 0, sizeof(*victim));
-	snprintf(victim->addr, sizeof(victim->addr), "%s", addr);
-	return victim;
+	unsigned char d[16];
+	crypto_generichash(d, sizeof(d), (const unsigned char *)in, n, NULL, 0);
+	out[0] = '~';
+	sodium_bin2hex(out + 1, CORE_THROTTLE_KEY_LEN - 1, d, sizeof(d));
+}
+
+/* "a.b.c.0/24" or the /64 of an IPv6 address; -1 for anything else. */
+static int throttle_prefix(const char *key, char out[CORE_THROTTLE_KEY_LEN])
+{
+	unsigned char a[16];
+	char txt[INET6_ADDRSTRLEN];
+	if (inet_pton(AF_INET, key, a) == 1) {
+		a[3] = 0;
+		inet_ntop(AF_INET, a, txt, sizeof(txt));
+		snprintf(out, CORE_THROTTLE_KEY_LEN, "%s/24", txt);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, key, a) == 1) {
+		memset(a + 8, 0, 8);
+		inet_ntop(AF_INET6, a, txt, sizeof(txt));
+		snprintf(out, CORE_THROTTLE_KEY_LEN, "%s/64", txt);
+		return 0;
+	}
+	return -1;
+}
+
+static int32_t throttle_find(struct core_throttle *t, const char *key)
+{
+	size_t probes = 0;
+	for (uint32_t i = t->buckets[throttle_bucket(t, key)]; i;
+	     i = ent(t, (int32_t)i - 1)->hnext) {
+		probes++;
+		if (strcmp(ent(t, (int32_t)i - 1)->key, key) == 0) {
+			if (probes > t->longest_probe)
+				t->longest_probe = probes;
+			return (int32_t)i - 1;
+		}
+	}
+	if (probes > t->longest_probe)
+		t->longest_probe = probes;
+	return -1;
+}
+
+static void list_unlink(struct core_throttle *t, int32_t i)
+{
+	struct throttle_entry *e = ent(t, i);
+	struct throttle_list *l = &t->lists[e->list];
+	if (e->prev >= 0)
+		ent(t, e->prev)->next = e->next;
+	else
+		l->head = e->next;
+	if (e->next >= 0)
+		ent(t, e->next)->prev = e->prev;
+	else
+		l->tail = e->prev;
+	e->prev = e->next = -1;
+	l->n--;
+}
+
+/* After `after` (-1: at the head) in list `list`. */
+static void list_insert(struct core_throttle *t, int list, int32_t i, int32_t after)
+{
+	struct throttle_entry *e = ent(t, i);
+	struct throttle_list *l = &t->lists[list];
+	e->list = (uint8_t)list;
+	e->prev = after;
+	e->next = after >= 0 ? ent(t, after)->next : l->head;
+	if (e->next >= 0)
+		ent(t, e->next)->prev = i;
+	else
+		l->tail = i;
+	if (after >= 0)
+		ent(t, after)->next = i;
+	else
+		l->head = i;
+	l->n++;
+}
+
+/* Into the blocks, which stay sorted by their end (nearly always: at the tail). */
+static void list_insert_blocked(struct core_throttle *t, int32_t i)
+{
+	int32_t after = t->lists[TL_BLOCKED].tail;
+	while (after >= 0 && ent(t, after)->blocked_until > ent(t, i)->blocked_until)
+		after = ent(t, after)->prev;
+	list_insert(t, TL_BLOCKED, i, after);
+}
+
+static void entry_free(struct core_throttle *t, int32_t i)
+{
+	struct throttle_entry *e = ent(t, i);
+	uint32_t *pp = &t->buckets[throttle_bucket(t, e->key)];
+	while (*pp && *pp != (uint32_t)i + 1)
+		pp = &ent(t, (int32_t)*pp - 1)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	list_unlink(t, i);
+	t->count[e->kind]--;
+	memset(e, 0, t->stride);
+	list_insert(t, TL_FREE, i, -1);
+}
+
+/* A slot for key of this kind, or -1 when its share is full of blocks or,
+ * for an address, of trackers with failures still in the window. */
+static int32_t entry_take(struct core_throttle *t, const char *key, int kind, time_t now,
+			  bool force)
+{
+	if (t->count[kind] >= t->max[kind]) {
+		int32_t old = t->lists[kind == TK_ADDR ? TL_ADDR : TL_PREFIX].head;
+		if (old < 0 || (!force && now - ent(t, old)->last < t->window))
+			return -1;
+		entry_free(t, old);
+	}
+	int32_t i;
+	if (t->lists[TL_FREE].head >= 0) {
+		i = t->lists[TL_FREE].head;
+		list_unlink(t, i);
+	} else if (t->used < t->capacity) {
+		i = (int32_t)t->used++;
+	} else {
+		return -1; /* not reached: the shares add up to the capacity */
+	}
+	struct throttle_entry *e = ent(t, i);
+	memset(e, 0, t->stride);
+	memcpy(e->key, key, strlen(key) + 1);
+	e->kind = (uint8_t)kind;
+	uint32_t b = throttle_bucket(t, key);
+	e->hnext = t->buckets[b];
+	t->buckets[b] = (uint32_t)i + 1;
+	t->count[kind]++;
+	list_insert(t, kind == TK_ADDR ? TL_ADDR : TL_PREFIX, i,
+		    t->lists[kind == TK_ADDR ? TL_ADDR : TL_PREFIX].tail);
+	return i;
+}
+
+/* Blocks whose time is up are forgotten. */
+static void throttle_expire(struct core_throttle *t, time_t now)
+{
+	int32_t i;
+	while ((i = t->lists[TL_BLOCKED].head) >= 0 && ent(t, i)->blocked_until <= now)
+		entry_free(t, i);
+}
+
+static int blocked_left(struct core_throttle *t, int32_t i, time_t now)
+{
+	if (i < 0 || ent(t, i)->list != TL_BLOCKED || ent(t, i)->blocked_until <= now)
+		return 0;
+	return (int)(ent(t, i)->blocked_until - now);
 }
 
 int core_throttle_blocked(struct core_throttle *t, const char *addr, time_t now)
 {
-	struct throttle_entry *e = throttle_find(t, addr);
-	if (!e || e->blocked_until <= now)
-		return 0;
-	return (int)(e->blocked_until - now);
+	char key[CORE_THROTTLE_KEY_LEN], p[CORE_THROTTLE_KEY_LEN];
+	throttle_expire(t, now);
+	throttle_key(addr, key);
+	int left = blocked_left(t, throttle_find(t, key), now);
+	if (!left && t->count[TK_PREFIX] && throttle_prefix(key, p) == 0)
+		left = blocked_left(t, throttle_find(t, p), now);
+	return left;
 }
 
-bool core_throttle_fail(struct core_throttle *t, const char *addr, time_t now)
+bool core_throttle_fail_key(struct core_throttle *t, const char *addr, time_t now,
+			    char blocked[CORE_THROTTLE_KEY_LEN])
 {
-	struct throttle_entry *e = throttle_find(t, addr);
-	if (!e)
-		e = throttle_take(t, addr, now);
-	if (!e)
+	char key[CORE_THROTTLE_KEY_LEN], p[CORE_THROTTLE_KEY_LEN];
+	throttle_expire(t, now);
+	throttle_key(addr, key);
+	int32_t i = throttle_find(t, key);
+	if (i < 0 && !strchr(key, '/'))
+		i = entry_take(t, key, TK_ADDR, now, false);
+	if (i < 0 && throttle_prefix(key, p) == 0) {
+		/* every address slot has recent failures: counted by its prefix */
+		i = throttle_find(t, p);
+		if (i < 0)
+			i = entry_take(t, p, TK_PREFIX, now, true);
+	}
+	if (i < 0)
+		return false; /* every slot blocked (see core_auth.h) */
+	struct throttle_entry *e = ent(t, i);
+	if (e->list == TL_BLOCKED)
 		return false;
 	e->last = now;
-	if (e->blocked_until > now)
-		return false;
+	list_unlink(t, i); /* most recently failed: to the tail */
+	int l = e->kind == TK_ADDR ? TL_ADDR : TL_PREFIX;
+	list_insert(t, l, i, t->lists[l].tail);
 	e->fails[e->head] = now;
-	e->head = (e->head + 1) % t->max_failures;
+	e->head = (uint16_t)((e->head + 1) % t->max_failures);
 	if (e->nfail < t->max_failures)
 		e->nfail++;
 	/* The oldest of the last max_failures failures is at head once the ring is full. */
@@ -240,36 +457,94 @@ bool core_throttle_fail(struct core_throttle *t, const char *addr, time_t now)
 		e->blocked_until = now + t->block;
 		e->nfail = 0;
 		e->head = 0;
+		list_unlink(t, i);
+		list_insert_blocked(t, i);
+		if (blocked)
+			memcpy(blocked, e->key, strlen(e->key) + 1);
 		return true;
 	}
 	return false;
 }
 
+bool core_throttle_fail(struct core_throttle *t, const char *addr, time_t now)
+{
+	return core_throttle_fail_key(t, addr, now, NULL);
+}
+
+int core_throttle_block(struct core_throttle *t, const char *key, time_t until, time_t now)
+{
+	char k[CORE_THROTTLE_KEY_LEN];
+	throttle_expire(t, now);
+	if (until <= now)
+		return 0;
+	throttle_key(key, k);
+	int32_t i = throttle_find(t, k);
+	if (i < 0)
+		i = entry_take(t, k, strchr(k, '/') ? TK_PREFIX : TK_ADDR, now, true);
+	if (i < 0)
+		return -1;
+	struct throttle_entry *e = ent(t, i);
+	if (e->list == TL_BLOCKED && e->blocked_until >= until)
+		return 0;
+	list_unlink(t, i);
+	e->blocked_until = until;
+	e->nfail = 0;
+	e->head = 0;
+	list_insert_blocked(t, i);
+	return 0;
+}
+
 void core_throttle_success(struct core_throttle *t, const char *addr)
 {
-	struct throttle_entry *e = throttle_find(t, addr);
-	if (e)
-		memset(e, 0, sizeof(*e));
+	char key[CORE_THROTTLE_KEY_LEN];
+	throttle_key(addr, key);
+	int32_t i = throttle_find(t, key);
+	if (i >= 0 && ent(t, i)->list != TL_BLOCKED)
+		entry_free(t, i);
 }
 
 json_t *core_throttle_list(struct core_throttle *t, time_t now)
 {
 	json_t *out = json_array();
-	for (int i = 0; i < THROTTLE_SLOTS; i++) {
-		struct throttle_entry *e = &t->slots[i];
-		if (e->addr[0] && e->blocked_until > now)
-			json_array_append_new(out, json_pack("{s:s, s:I}", "address", e->addr,
-							     "seconds_left",
-							     (json_int_t)(e->blocked_until - now)));
-	}
+	throttle_expire(t, now);
+	for (int32_t i = t->lists[TL_BLOCKED].head; i >= 0; i = ent(t, i)->next)
+		json_array_append_new(out, json_pack("{s:s, s:I}", "address", ent(t, i)->key,
+						     "seconds_left",
+						     (json_int_t)(ent(t, i)->blocked_until - now)));
 	return out;
 }
 
 int core_throttle_unblock(struct core_throttle *t, const char *addr, time_t now)
 {
-	struct throttle_entry *e = throttle_find(t, addr);
-	if (!e || e->blocked_until <= now)
+	char key[CORE_THROTTLE_KEY_LEN];
+	throttle_expire(t, now);
+	throttle_key(addr, key);
+	int32_t i = throttle_find(t, key);
+	if (blocked_left(t, i, now) == 0)
 		return -1;
-	memset(e, 0, sizeof(*e));
+	entry_free(t, i);
 	return 0;
+}
+
+int core_throttle_failures(struct core_throttle *t, const char *key, time_t now)
+{
+	char k[CORE_THROTTLE_KEY_LEN];
+	throttle_key(key, k);
+	int32_t i = throttle_find(t, k);
+	if (i < 0 || ent(t, i)->list == TL_BLOCKED)
+		return 0;
+	struct throttle_entry *e = ent(t, i);
+	int n = 0;
+	for (int j = 0; j < e->nfail; j++)
+		n += now - e->fails[j] < t->window;
+	return n;
+}
+
+struct core_throttle_stats core_throttle_stats(const struct core_throttle *t)
+{
+	return (struct core_throttle_stats){.capacity = t->capacity,
+					    .addresses = t->count[TK_ADDR],
+					    .prefixes = t->count[TK_PREFIX],
+					    .blocked = t->lists[TL_BLOCKED].n,
+					    .longest_probe = t->longest_probe};
 }
