@@ -290,6 +290,11 @@ static int throttle_prefix(const char *key, char out[CORE_THROTTLE_KEY_LEN])
 	return -1;
 }
 
+int core_throttle_prefix(const char *addr, char out[CORE_THROTTLE_KEY_LEN])
+{
+	return throttle_prefix(addr, out);
+}
+
 static int32_t throttle_find(struct core_throttle *t, const char *key)
 {
 	size_t probes = 0;

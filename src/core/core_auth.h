@@ -73,6 +73,9 @@ void core_throttle_success(struct core_throttle *t, const char *addr);
 json_t *core_throttle_list(struct core_throttle *t, time_t now);
 /* Lifts the block of exactly this address or prefix; -1 if it was not blocked. */
 int core_throttle_unblock(struct core_throttle *t, const char *addr, time_t now);
+/* The prefix an address is counted by when the table is full: "a.b.c.0/24"
+ * or "x:x:x:x::/64"; -1 if addr is not an IP address. */
+int core_throttle_prefix(const char *addr, char out[CORE_THROTTLE_KEY_LEN]);
 /* Failures within the window counted for exactly this key (for tests). */
 int core_throttle_failures(struct core_throttle *t, const char *key, time_t now);
 struct core_throttle_stats {

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core_auth.h"
@@ -17,9 +18,25 @@ static void child_on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(ch->base);
 }
 
+/* Pushes are numbered: after a gap, the supervisor is asked for all again. */
+static void child_check_seq(struct core_child *ch, const struct core_ipc_msg *msg)
+{
+	if (msg->type != IPC_STATE && msg->type != IPC_BLOCKS && msg->type != IPC_SBC_UNBLOCK)
+		return;
+	if (ch->seq && msg->id != ch->seq + 1) {
+		log_warn("missed %u message(s) from the supervisor: asking for all again",
+			 msg->id - ch->seq - 1);
+		int r = core_ipc_send(ch->ipc, IPC_RESYNC, 0, "{}", 2, NULL, 0);
+		if (r < 0)
+			log_error("cannot ask the supervisor again: %s", strerror(-r));
+	}
+	ch->seq = msg->id;
+}
+
 static void child_on_ipc_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
 {
 	struct core_child *ch = arg;
+	child_check_seq(ch, msg);
 	ch->on_msg(ipc, msg, ch->arg);
 }
 
@@ -61,7 +78,9 @@ void core_child_init(struct core_child *ch, const char *role, const char *name,
 
 void core_child_ready(struct core_child *ch)
 {
-	core_ipc_send(ch->ipc, IPC_READY, 0, "{}", 2, NULL, 0);
+	int r = core_ipc_send(ch->ipc, IPC_READY, 0, "{}", 2, NULL, 0);
+	if (r < 0)
+		log_error("cannot tell the supervisor we are ready: %s", strerror(-r));
 }
 
 static void child_send_stats(evutil_socket_t fd, short what, void *arg)
@@ -70,8 +89,9 @@ static void child_send_stats(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	json_t *j = ch->stats(ch->stats_arg);
-	if (j)
-		core_ipc_send_json(ch->ipc, IPC_STATS, 0, j, NULL, 0);
+	int r = j ? core_ipc_send_json(ch->ipc, IPC_STATS, 0, j, NULL, 0) : 0;
+	if (r < 0) /* the next ones come in CORE_CHILD_STATS_INTERVAL */
+		log_warn("figures not sent to the supervisor: %s", strerror(-r));
 	json_decref(j);
 }
 

@@ -8,6 +8,8 @@
 
 #include <event2/event.h>
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "core_ipc.h"
@@ -21,6 +23,7 @@ struct core_child {
 	struct event *stats_timer;
 	json_t *(*stats)(void *arg); /* figures for IPC_STATS, a new object */
 	void *stats_arg;
+	uint32_t seq; /* of the last push from the supervisor (core_ipc.h) */
 };
 
 #define CORE_CHILD_STATS_INTERVAL 5 /* seconds between two IPC_STATS */

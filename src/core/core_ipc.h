@@ -4,7 +4,15 @@
  * alongside (SCM_RIGHTS). Modelled on OpenBSD imsg.
  *
  * Every message between processes is listed here. Payloads are JSON objects
- * (small, rare, debuggable); `id` pairs a request with its reply.
+ * (small, rare, debuggable); `id` pairs a request with its reply. What the
+ * supervisor pushes to a child unasked (IPC_STATE, IPC_BLOCKS,
+ * IPC_SBC_UNBLOCK) carries in `id` that child's sequence number instead
+ * (1, 2, …): a child that sees a gap asks for everything again
+ * (IPC_RESYNC), and a push the supervisor could not send is logged and
+ * followed, from a timer, by the whole state and block list. Lists that can
+ * grow with what clients do (blocked addresses) never ride in the state:
+ * they go as deltas of at most CORE_IPC_BLOCKS_CHUNK entries, so every
+ * message stays far below CORE_IPC_MAX_PAYLOAD.
  */
 #ifndef CORE_IPC_H
 #define CORE_IPC_H
@@ -18,6 +26,9 @@
 #define CORE_IPC_MAX_PAYLOAD (128 * 1024)
 #define CORE_IPC_MAX_FDS     32
 #define CORE_IPC_CHILD_FD    3 /* where a child finds its end of the pair */
+/* Entries of a block list per message: each at most ~100 bytes of JSON
+ * (a 63-byte address and its end), so a chunk stays under 64 KiB. */
+#define CORE_IPC_BLOCKS_CHUNK 500
 
 enum core_ipc_type {
 	/* child → supervisor: the child has set up and serves. {} */
@@ -28,7 +39,7 @@ enum core_ipc_type {
 	IPC_LISTENERS,
 	/* supervisor → mgmt, sbc: the whole phone-system table after any change.
 	 * {"started":T,"version":V,"processes":[{"role","name","pid"}],
-	 *  "sip_blocked":[...as IPC_SBC_BLOCKS], "sip_block":{"failures","window","seconds"},
+	 *  "sip_block":{"failures","window","seconds"},
 	 *  "phone_systems":[{"name","state","http_socket","created","restarts",
 	 *  "pid","since"}]} */
 	IPC_STATE,
@@ -37,8 +48,10 @@ enum core_ipc_type {
 	IPC_REQUEST,
 	/* supervisor → mgmt: {"status": http status, "error"?: text, ...} */
 	IPC_REPLY,
-	/* sbc → supervisor: addresses blocked after failed SIP authentication,
-	 * whenever that changes. {"blocked":[{"address","until"}]} */
+	/* sbc → supervisor: addresses (or prefixes, "a.b.c.0/24") blocked after
+	 * failed SIP authentication, and blocks lifted, as they happen; at most
+	 * CORE_IPC_BLOCKS_CHUNK entries per message.
+	 * {"added":[{"address","until"}],"removed":["address"]} */
 	IPC_SBC_BLOCKS,
 	/* supervisor → sbc: lift a block. {"address"} */
 	IPC_SBC_UNBLOCK,
@@ -48,6 +61,15 @@ enum core_ipc_type {
 	 * supervisor → mgmt: the same, passed on with who sent it:
 	 * {"role", "name", "pid", "stats": {...}} */
 	IPC_STATS,
+	/* supervisor → mgmt, sbc: the SBC's block list, which the supervisor
+	 * keeps (across SBC restarts). To mgmt: every change, as IPC_SBC_BLOCKS
+	 * carries it; to both, after a start or an IPC_RESYNC: all of it in
+	 * chunks, the first with "reset":true (mgmt drops what it had).
+	 * {"reset"?:bool,"added":[{"address","until"}],"removed":["address"]} */
+	IPC_BLOCKS,
+	/* mgmt, sbc → supervisor: a push was missed; send the state and the
+	 * block list again. {} */
+	IPC_RESYNC,
 };
 
 struct core_ipc_msg {

@@ -25,6 +25,7 @@ struct mgmt {
 	struct core_httpd *local; /* run/mgmt.sock: trusted as the admin (SSH, ctl) */
 	struct core_login login;
 	json_t *state;			/* last IPC_STATE from the supervisor */
+	json_t *sip_blocks;		/* address → until: the SBC's blocks (IPC_BLOCKS) */
 	json_t *stats;			/* "role/name" → last IPC_STATS of that process */
 	struct log_waiter *log_waiters; /* GET /logs?wait=… held for new lines */
 	int nlog_waiters;
@@ -54,6 +55,10 @@ void mgmt_api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op);
 void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg);
 /* mgmt_access.c: blocked addresses, SSH keys. */
 void mgmt_access_blocked(struct mgmt *m, struct core_httpd_req *req, const char *addr);
+/* IPC_BLOCKS: changes to the SBC's blocks, or all of them. */
+void mgmt_access_sip_blocks(struct mgmt *m, const struct core_ipc_msg *msg);
+/* SBC blocks in force now. */
+size_t mgmt_access_sip_blocked_count(struct mgmt *m, time_t now);
 void mgmt_access_ssh(struct mgmt *m, struct core_httpd_req *req, const char *rest);
 /* mgmt_logs.c: GET /api/v1/logs, held while following (?wait=). */
 #define MGMT_MAX_LOG_WAITERS 64

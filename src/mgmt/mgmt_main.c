@@ -34,6 +34,9 @@ static void mgmt_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 		}
 		break;
 	}
+	case IPC_BLOCKS:
+		mgmt_access_sip_blocks(m, msg);
+		break;
 	case IPC_REPLY:
 		mgmt_api_reply(m, msg);
 		break;
@@ -58,7 +61,7 @@ static bool mgmt_accept_ok(int fd, void *arg)
 
 int mgmt_main(void)
 {
-	struct mgmt m = {0};
+	struct mgmt m = {.sip_blocks = json_object()};
 	core_child_init(&m.child, "mgmt", NULL, mgmt_on_ipc, &m);
 	if (core_db_open("system.db", &m.db) < 0)
 		core_fatal("cannot open system.db");
@@ -94,6 +97,7 @@ int mgmt_main(void)
 	core_httpd_free(m.local);
 	SSL_CTX_free(m.tls);
 	json_decref(m.state);
+	json_decref(m.sip_blocks);
 	json_decref(m.stats);
 	mgmt_logs_free(&m);
 	if (m.schedule_timer)

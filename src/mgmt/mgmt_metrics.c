@@ -199,9 +199,7 @@ static void metrics_sbc(struct mgmt *m, struct evbuffer *b)
 
 	time_t now = time(NULL);
 	json_t *logins = core_throttle_list(m->login.throttle, now);
-	int sip = 0;
-	json_array_foreach(json_object_get(m->state, "sip_blocked"), i, p) sip +=
-		json_integer_value(json_object_get(p, "until")) > now;
+	double sip = (double)mgmt_access_sip_blocked_count(m, now);
 	metrics_head(b, "zentrale_blocked_addresses", "gauge",
 		     "Addresses blocked now, after failed logins or failed SIP authentication.");
 	metrics_sample(b, "zentrale_blocked_addresses", "reason", "login", NULL, NULL,

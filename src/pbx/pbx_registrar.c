@@ -88,11 +88,13 @@ static int challenge(struct pbx_registrar *r, const struct sip_msg *req, bool st
 	return reply(req, 401, NULL, extra, src, out, cap);
 }
 
-/* Unknown user, disabled user and wrong password look the same from outside. */
+/* Unknown user, disabled user and wrong password look the same from outside.
+ * The mark tells the SBC (which drops it on the way out) that this answer
+ * counts towards blocking the address; other 403s do not. */
 static int forbidden(const struct sip_msg *req, const struct pbx_reg_source *src, char *out,
 		     size_t cap)
 {
-	return reply(req, 403, NULL, NULL, src, out, cap);
+	return reply(req, 403, NULL, "X-Zentrale-Auth-Failed: 1\r\n", src, out, cap);
 }
 
 static int user_lookup(struct pbx_registrar *r, struct sip_pl name, struct reg_user *u)

@@ -19,6 +19,7 @@
 
 #define SBC_MAX_CONNECTIONS 4096
 
+struct sbc_block;
 struct sbc_proxy;
 struct sbc_sip;
 
@@ -28,6 +29,7 @@ struct sbc {
 	json_t *routes; /* name → {"state", "http_socket", "sip_socket"}, from the supervisor */
 	struct sbc_proxy *https;
 	struct sbc_sip *sip;
+	struct sbc_block *block; /* addresses blocked after failed authentication */
 	struct sbc_trace *trace; /* SIP traces running now */
 };
 

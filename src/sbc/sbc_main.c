@@ -2,6 +2,7 @@
 #include "../core/core_log.h"
 #include "../core/core_tls.h"
 #include "sbc.h"
+#include "sbc_block.h"
 #include "sbc_sip.h"
 #include "sbc_trace.h"
 
@@ -43,7 +44,7 @@ static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg
 		json_t *st = core_ipc_json(msg);
 		if (st) {
 			sbc_route_update(sbc, st);
-			sbc_sip_configure(sbc->sip, json_object_get(st, "sip_block"));
+			sbc_block_configure(sbc->block, json_object_get(st, "sip_block"));
 			sbc_sip_configure_media(sbc->sip, json_object_get(st, "sip_media"));
 			sbc_trace_sync(sbc->trace, json_object_get(st, "traces"));
 		}
@@ -52,8 +53,10 @@ static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg
 		json_t *j = core_ipc_json(msg);
 		const char *addr = json_string_value(json_object_get(j, "address"));
 		if (addr)
-			sbc_sip_unblock(sbc->sip, addr);
+			sbc_block_unblock(sbc->block, addr);
 		json_decref(j);
+	} else if (msg->type == IPC_BLOCKS) {
+		sbc_block_restore(sbc->block, msg);
 	}
 	core_ipc_close_fds(msg);
 }
@@ -81,8 +84,9 @@ int sbc_main(void)
 		core_fatal("cannot load the TLS certificate");
 	sbc.trace = sbc_trace_new();
 	sbc.https = sbc_proxy_new(&sbc);
+	sbc.block = sbc_block_new(&sbc);
 	sbc.sip = sbc_sip_new(&sbc);
-	if (!sbc.https || !sbc.sip || !sbc.trace)
+	if (!sbc.https || !sbc.sip || !sbc.trace || !sbc.block)
 		core_fatal("out of memory");
 	core_child_ready(&sbc.child);
 	core_child_stats(&sbc.child, sbc_collect_stats, &sbc);
@@ -91,6 +95,7 @@ int sbc_main(void)
 	sbc_sip_free(sbc.sip);
 	sbc_proxy_free(sbc.https);
 	sbc_trace_free(sbc.trace);
+	sbc_block_free(sbc.block);
 	SSL_CTX_free(sbc.tls);
 	json_decref(sbc.routes);
 	core_child_free(&sbc.child);

@@ -40,6 +40,7 @@
 #include "../sip/sip_hdr.h"
 #include "../sip/sip_tx.h"
 #include "sbc.h"
+#include "sbc_block.h"
 #include "sbc_media.h"
 #include "sbc_sip.h"
 #include "sbc_sip_int.h"
@@ -217,6 +218,16 @@ static void ack_seen(struct sbc_sip *s, const struct sip_msg *m)
 /* ---- phone systems ---- */
 
 static void auth_failed(struct sbc_sip *s, const struct sip_flow *f);
+
+/* The phone system marks an answer to a failed authentication so (a 403 for
+ * a wrong digest; not one for too many devices); only those count. */
+static bool auth_failed_marked(const struct sip_msg *m)
+{
+	for (int i = 0; i < m->nhdr; i++)
+		if (sip_pl_casecmp(m->hdr[i].name, "X-Zentrale-Auth-Failed"))
+			return true;
+	return false;
+}
 
 static void up_on_read(struct bufferevent *bev, void *arg);
 static void up_on_event(struct bufferevent *bev, short what, void *arg);
@@ -400,7 +411,7 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 	if (bytes) {
 		evbuffer_remove(b, bytes, len);
 		flow_send(s, &t->flow, bytes, len);
-		if (m->status == 403)
+		if (auth_failed_marked(m))
 			auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
 		t->status = m->status;
 		if (m->status >= 200) { /* kept to answer retransmissions */
@@ -481,34 +492,13 @@ static const char *route(struct sbc_sip *s, const struct sip_msg *m, struct sip_
 	return sbc_route_single(s->sbc, sock, exists);
 }
 
-/* Tells the supervisor (and so management) which addresses are blocked now. */
-static void block_report(struct sbc_sip *s)
-{
-	time_t now = time(NULL);
-	json_t *list = core_throttle_list(s->block, now), *it;
-	size_t i;
-	json_array_foreach(list, i, it)
-	{
-		json_int_t left = json_integer_value(json_object_get(it, "seconds_left"));
-		json_object_del(it, "seconds_left");
-		json_object_set_new(it, "until", json_integer((json_int_t)now + left));
-	}
-	json_t *msg = json_pack("{s:o}", "blocked", list);
-	core_ipc_send_json(s->sbc->child.ipc, IPC_SBC_BLOCKS, 0, msg, NULL, 0);
-	json_decref(msg);
-}
-
 /* A request from this flow failed authentication. */
 static void auth_failed(struct sbc_sip *s, const struct sip_flow *f)
 {
 	char addr[64];
 	int port;
 	flow_addr(f, addr, sizeof(addr), &port);
-	if (core_throttle_fail(s->block, addr, time(NULL))) {
-		log_warn("sip: %s blocked for %d s after %d failed authentications within %d s",
-			 addr, s->block_cfg[2], s->block_cfg[0], s->block_cfg[1]);
-		block_report(s);
-	}
+	sbc_block_failed(s->sbc->block, addr);
 }
 
 /* No such phone system: answer as a phone system answers a wrong password. */
@@ -645,7 +635,7 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	char addr[64];
 	int port;
 	flow_addr(f, addr, sizeof(addr), &port);
-	if (core_throttle_blocked(s->block, addr, time(NULL)))
+	if (sbc_block_is_blocked(s->sbc->block, addr))
 		return; /* blocked: not a word */
 	int r = sip_msg_parse(m, buf, len, f->t != T_UDP);
 	if (r == 0)
@@ -854,15 +844,13 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 		return NULL;
 	s->sbc = sbc;
 	s->nonces = sip_nonces_new(300);
-	s->block_cfg[0] = 20, s->block_cfg[1] = 60, s->block_cfg[2] = 600;
-	s->block = core_throttle_new(20, 60, 600);
 	randombytes_buf(s->token_key, sizeof(s->token_key));
 	s->media = sbc_media_new(sbc->child.base, on_media_timeout, s);
 	if (s->media)
 		sbc_media_set_trace(s->media, sbc->trace);
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
 	struct timeval one = {.tv_usec = 100000};
-	if (!s->nonces || !s->block || !s->sweep || !s->media || event_add(s->sweep, &one) < 0) {
+	if (!s->nonces || !s->sweep || !s->media || event_add(s->sweep, &one) < 0) {
 		sbc_sip_free(s);
 		return NULL;
 	}
@@ -938,38 +926,6 @@ void sbc_sip_free(struct sbc_sip *s)
 	if (s->sweep)
 		event_free(s->sweep);
 	sip_nonces_free(s->nonces);
-	core_throttle_free(s->block);
 	sbc_media_free(s->media);
 	free(s);
-}
-
-void sbc_sip_configure(struct sbc_sip *s, json_t *block)
-{
-	int cfg[3];
-	static const char *const keys[] = {"failures", "window", "seconds"};
-	for (int i = 0; i < 3; i++) {
-		cfg[i] = (int)json_integer_value(json_object_get(block, keys[i]));
-		if (cfg[i] <= 0)
-			return;
-	}
-	if (memcmp(cfg, s->block_cfg, sizeof(cfg)) == 0)
-		return;
-	/* 64 failures at most are tracked per address by the throttle */
-	struct core_throttle *t = core_throttle_new(cfg[0] > 64 ? 64 : cfg[0], cfg[1], cfg[2]);
-	if (!t)
-		return;
-	core_throttle_free(s->block);
-	s->block = t;
-	memcpy(s->block_cfg, cfg, sizeof(cfg));
-	block_report(s);
-	log_info("sip: blocking after %d failed authentications within %d s, for %d s", cfg[0],
-		 cfg[1], cfg[2]);
-}
-
-void sbc_sip_unblock(struct sbc_sip *s, const char *addr)
-{
-	if (core_throttle_unblock(s->block, addr, time(NULL)) == 0) {
-		log_info("sip: %s unblocked by an administrator", addr);
-		block_report(s);
-	}
 }

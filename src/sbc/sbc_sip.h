@@ -15,10 +15,7 @@ json_t *sbc_sip_stats(struct sbc_sip *s);
 /* Listeners come as a whole set: reset, then add each ("sip-udp", "sip-tcp", "sip-tls"). */
 void sbc_sip_reset_sockets(struct sbc_sip *s);
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd);
-/* When to block an address: {"failures", "window", "seconds"} from the supervisor. */
-void sbc_sip_configure(struct sbc_sip *s, json_t *block);
 /* The media relay: {"port_min","port_max","timeout","srtp_required"}. */
 void sbc_sip_configure_media(struct sbc_sip *s, json_t *cfg);
-void sbc_sip_unblock(struct sbc_sip *s, const char *addr);
 
 #endif

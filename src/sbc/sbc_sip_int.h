@@ -104,10 +104,8 @@ struct sbc_sip {
 	int ntxns;
 	struct sip_txn *by_key[SIP_TXN_BUCKETS], *by_branch[SIP_TXN_BUCKETS],
 		*by_call[SIP_TXN_BUCKETS];
-	struct sip_nonces *nonces;   /* for domains that are no phone system */
-	struct core_throttle *block; /* addresses with too many failed authentications */
-	int block_cfg[3];	     /* failures, window, seconds */
-	struct event *sweep;	     /* every 100 ms: retransmissions and forgetting */
+	struct sip_nonces *nonces; /* for domains that are no phone system */
+	struct event *sweep;	   /* every 100 ms: retransmissions and forgetting */
 	unsigned char token_key[32];
 	struct sbc_media *media;
 	/* While a message of one phone system is handled, its name: what is

@@ -71,22 +71,17 @@ static int sess_auth_password(ssh_session s, const char *user, const char *pw, v
 	return SSH_AUTH_DENIED;
 }
 
+/* Whether management lists a block of this address (its own, its prefix's). */
 static bool sess_blocked(struct sess *x)
 {
-	json_t *a = NULL, *it;
-	size_t i;
-	bool blocked = false;
-	if (cli_api(&x->api, "GET", "/blocked", NULL, &a) != 200) {
-		json_decref(a);
-		return true; /* cannot tell: refuse */
-	}
-	json_array_foreach(json_object_get(a, "blocked"), i, it)
-	{
-		if (strcmp(json_string_value(json_object_get(it, "address")), x->peer) == 0)
-			blocked = true;
-	}
+	json_t *a = NULL;
+	char path[128];
+	int n = snprintf(path, sizeof(path), "/blocked/%s", x->peer);
+	if (n < 0 || (size_t)n >= sizeof(path) || strpbrk(x->peer, "/?#%"))
+		return true; /* not an address: refuse */
+	int st = cli_api(&x->api, "GET", path, NULL, &a);
 	json_decref(a);
-	return blocked;
+	return st != 404; /* 200 blocked; anything else, cannot tell: refuse */
 }
 
 static bool sess_key_authorized(struct sess *x, ssh_key key)

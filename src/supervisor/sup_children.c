@@ -2,7 +2,8 @@
  * sup_children — the life of each child process: fork+exec of our own
  * binary in its role, the IPC channel, restart with exponential backoff,
  * `failed` for a phone system that keeps crashing, and the state table
- * that mgmt and the SBC are sent after every change.
+ * that mgmt and the SBC are sent after every change (numbered pushes, sent
+ * again when one fails: core_ipc.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +94,10 @@ static void sup_forward_stats(struct sup *s, struct sup_child *c, const struct c
 		json_t *j = json_pack("{s:s, s:s, s:i, s:O}", "role",
 				      c->role == ROLE_SBC ? "sbc" : "pbx", "name", c->name, "pid",
 				      (int)c->pid, "stats", st);
-		core_ipc_send_json(mgmt->ipc, IPC_STATS, 0, j, NULL, 0);
+		int r = core_ipc_send_json(mgmt->ipc, IPC_STATS, 0, j, NULL, 0);
+		if (r < 0 && r != -EPIPE) /* the next ones come in a few seconds */
+			log_warn("figures of %s %s not passed to mgmt: %s", j ? "a" : "no",
+				 c->role == ROLE_SBC ? "sbc" : "pbx", strerror(-r));
 		json_decref(j);
 	}
 	json_decref(st);
@@ -145,8 +149,13 @@ int sup_child_spawn(struct sup *s, struct sup_child *c)
 	core_ipc_free(c->ipc);
 	c->ipc = core_ipc_new(s->base, sv[0], child_on_msg, child_on_close, c);
 	c->pid = pid;
+	c->seq = 0;
+	c->resync = c->push_failing = false;
 	child_set_state(c, ST_STARTING);
 	log_info("started %s (pid %d)", child_label(c, label, sizeof(label)), (int)pid);
+	/* the blocks first: in place before the SBC serves its listeners */
+	if (c->role == ROLE_SBC || c->role == ROLE_MGMT)
+		sup_blocks_send_all(s, c);
 	if (c->role != ROLE_PBX)
 		sup_listen_send(s, c);
 	sup_broadcast_state(s);
@@ -170,14 +179,17 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 		sup_check_ready(s);
 		break;
 	case IPC_SBC_BLOCKS:
-		if (c->role == ROLE_SBC) {
-			json_t *j = core_ipc_json(msg);
-			json_decref(s->sip_blocked);
-			s->sip_blocked = j ? json_incref(json_object_get(j, "blocked")) : NULL;
-			json_decref(j);
-			sup_broadcast_state(s);
-		}
+		if (c->role == ROLE_SBC)
+			sup_blocks_on_report(s, msg);
 		core_ipc_close_fds(msg);
+		break;
+	case IPC_RESYNC:
+		core_ipc_close_fds(msg);
+		if (c->role == ROLE_SBC || c->role == ROLE_MGMT) {
+			log_info("%s asks for the state again",
+				 child_label(c, label, sizeof(label)));
+			sup_child_resync(s, c);
+		}
 		break;
 	case IPC_STATS:
 		core_ipc_close_fds(msg);
@@ -335,10 +347,9 @@ static json_t *state_table(struct sup *s)
 	if (s->vpn.pid > 0)
 		json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "vpn", "name", "",
 						       "pid", (int)s->vpn.pid));
-	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "started",
+	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "started",
 			 (json_int_t)s->started, "version", ZENTRALE_VERSION, "processes", procs,
-			 "phone_systems", pss, "listen", sup_listen_describe(s), "sip_blocked",
-			 s->sip_blocked ? json_incref(s->sip_blocked) : json_array(), "sip_block",
+			 "phone_systems", pss, "listen", sup_listen_describe(s), "sip_block",
 			 sup_sip_block_config(s), "sip_media", sup_media_config(s), "traces",
 			 sup_traces_active(s), "vpn", sup_vpn_describe(s));
 }
@@ -351,7 +362,57 @@ void sup_broadcast_state(struct sup *s)
 			continue;
 		if (!st)
 			st = state_table(s);
-		core_ipc_send_json(c->ipc, IPC_STATE, 0, st, NULL, 0);
+		sup_child_push(s, c, IPC_STATE, st);
 	}
 	json_decref(st);
+}
+
+static void child_on_resync(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup *s = arg;
+	(void)fd;
+	(void)what;
+	for (struct sup_child *c = s->children; c; c = c->next) {
+		if (!c->resync || !c->ipc)
+			continue;
+		c->resync = false;
+		sup_child_resync(s, c);
+	}
+}
+
+int sup_child_push(struct sup *s, struct sup_child *c, uint32_t type, const json_t *obj)
+{
+	char label[96];
+	if (!c->ipc)
+		return -EPIPE;
+	int r = core_ipc_send_json(c->ipc, type, ++c->seq, obj, NULL, 0);
+	if (r == -EPIPE) /* the child is gone: a new one gets everything */
+		return r;
+	if (r < 0) {
+		if (!c->push_failing)
+			log_error("message %u to %s not sent (%s): state and blocks sent again "
+				  "every second until it works",
+				  type, child_label(c, label, sizeof(label)), strerror(-r));
+		c->push_failing = c->resync = true;
+		struct timeval one = {1, 0};
+		if (!s->resync_timer)
+			s->resync_timer = evtimer_new(s->base, child_on_resync, s);
+		if (s->resync_timer && !evtimer_pending(s->resync_timer, NULL))
+			evtimer_add(s->resync_timer, &one);
+	}
+	return r;
+}
+
+void sup_child_resync(struct sup *s, struct sup_child *c)
+{
+	char label[96];
+	json_t *st = state_table(s);
+	int r = sup_child_push(s, c, IPC_STATE, st);
+	json_decref(st);
+	if (r == 0)
+		r = sup_blocks_send_all(s, c);
+	if (r == 0 && c->push_failing) {
+		c->push_failing = false;
+		log_info("state and blocks sent again to %s", child_label(c, label, sizeof(label)));
+	}
 }

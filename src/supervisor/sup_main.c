@@ -123,7 +123,9 @@ static void sup_free(struct sup *s)
 	if (s->kill_timer)
 		event_free(s->kill_timer);
 	sup_log_close(s);
-	json_decref(s->sip_blocked);
+	json_decref(s->sip_blocks);
+	if (s->resync_timer)
+		event_free(s->resync_timer);
 	json_decref(s->traces);
 	sqlite3_close(s->db);
 	event_base_free(s->base);
@@ -131,7 +133,7 @@ static void sup_free(struct sup *s)
 
 int sup_run(struct sup_options *opt)
 {
-	struct sup s = {.opt = *opt, .started = time(NULL)};
+	struct sup s = {.opt = *opt, .started = time(NULL), .sip_blocks = json_object()};
 	char err[512];
 	int ret = 1;
 

@@ -31,8 +31,16 @@ static struct sup_child *req_mgmt(struct sup *s)
 void sup_reply_json(struct sup *s, uint32_t id, json_t *obj)
 {
 	struct sup_child *m = req_mgmt(s);
-	if (m && m->ipc)
-		core_ipc_send_json(m->ipc, IPC_REPLY, id, obj, NULL, 0);
+	int r = m && m->ipc ? core_ipc_send_json(m->ipc, IPC_REPLY, id, obj, NULL, 0) : 0;
+	if (r < 0 && r != -EPIPE) {
+		log_error("reply %u to mgmt not sent (%s)", id, strerror(-r));
+		/* a short one, so the request is not left waiting */
+		static const char fail[] =
+			"{\"status\":500,\"error\":\"the answer could not be sent\"}";
+		r = core_ipc_send(m->ipc, IPC_REPLY, id, fail, sizeof(fail) - 1, NULL, 0);
+		if (r < 0)
+			log_error("reply %u to mgmt not sent either (%s)", id, strerror(-r));
+	}
 	json_decref(obj);
 }
 
@@ -528,20 +536,33 @@ static void req_set_aliases(struct sup *s, uint32_t id, json_t *r)
 	sup_reply(s, id, 200, NULL);
 }
 
-/* Lifting a block the SBC holds. */
+/* Lifting a block the SBC holds: forgotten here (a restarted SBC does not
+ * get it back) and lifted at the SBC if it runs. */
 static void req_sip_unblock(struct sup *s, uint32_t id, json_t *r)
 {
 	const char *addr = json_string_value(json_object_get(r, "address"));
-	for (struct sup_child *c = s->children; c && addr; c = c->next) {
+	if (!addr) {
+		sup_reply(s, id, 400, "no address");
+		return;
+	}
+	bool had = sup_blocks_lift(s, addr);
+	for (struct sup_child *c = s->children; c; c = c->next) {
 		if (c->role == ROLE_SBC && c->ipc) {
 			json_t *m = json_pack("{s:s}", "address", addr);
-			core_ipc_send_json(c->ipc, IPC_SBC_UNBLOCK, 0, m, NULL, 0);
+			int rc = sup_child_push(s, c, IPC_SBC_UNBLOCK, m);
 			json_decref(m);
+			if (rc < 0 && !had) {
+				sup_reply(s, id, 503, "the SBC could not be told");
+				return;
+			}
 			sup_reply(s, id, 200, NULL);
 			return;
 		}
 	}
-	sup_reply(s, id, 503, "the SBC is not running");
+	if (had)
+		sup_reply(s, id, 200, NULL);
+	else
+		sup_reply(s, id, 503, "the SBC is not running");
 }
 
 /* {"name", "from"}: the phone system `name` gets the data in `from` (a

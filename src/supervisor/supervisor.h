@@ -56,6 +56,9 @@ struct sup_child {
 	struct event *restart_timer;
 	uint32_t reply_id; /* mgmt request answered when the child is ready or gone */
 	int reply_ok;	   /* status for that reply */
+	uint32_t seq;	   /* of the last push to it (core_ipc.h) */
+	bool resync;	   /* a push failed: the state and block list again, from a timer */
+	bool push_failing; /* logged once until it works again */
 };
 
 /* A bound listening socket and what it is for. */
@@ -92,10 +95,11 @@ struct sup {
 	bool stopping;
 	bool first_bind; /* at start: ports must be free, not shared */
 	struct event *kill_timer;
-	json_t *sip_blocked; /* last IPC_SBC_BLOCKS list */
-	json_t *traces;	     /* SIP traces running (sup_traces.c) */
-	int exit_code;	     /* of the supervisor, when it stops */
-	bool ready_written;  /* run/ready, once everything served */
+	json_t *sip_blocks; /* address → until: the SBC's blocks (sup_blocks.c) */
+	struct event *resync_timer;
+	json_t *traces;	    /* SIP traces running (sup_traces.c) */
+	int exit_code;	    /* of the supervisor, when it stops */
+	bool ready_written; /* run/ready, once everything served */
 	struct sup_vpn vpn;
 	uid_t uid; /* 0 when not dropping privileges */
 	gid_t gid;
@@ -181,6 +185,18 @@ int sup_child_spawn(struct sup *s, struct sup_child *c);
 void sup_child_stop(struct sup *s, struct sup_child *c);
 void sup_children_reap(struct sup *s);
 void sup_broadcast_state(struct sup *s);
+/* A push to a child (IPC_STATE, IPC_BLOCKS, IPC_SBC_UNBLOCK), numbered in its
+ * sequence; a failure is logged and everything is sent again from a timer. */
+int sup_child_push(struct sup *s, struct sup_child *c, uint32_t type, const json_t *obj);
+/* The state and the whole block list, to a child that missed some. */
+void sup_child_resync(struct sup *s, struct sup_child *c);
+
+/* sup_blocks.c: the SBC's block list. */
+void sup_blocks_on_report(struct sup *s, const struct core_ipc_msg *msg);
+/* Forgets a block (mgmt is told); false if it was not listed. */
+bool sup_blocks_lift(struct sup *s, const char *addr);
+/* The whole list in chunks, the first with "reset"; <0 if a push failed. */
+int sup_blocks_send_all(struct sup *s, struct sup_child *c);
 const char *sup_state_name(enum sup_state st);
 
 /* sup_requests.c: operations asked for by mgmt. */
