@@ -2,6 +2,7 @@
 #include "core_log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,33 @@ void core_log_init(const char *role, const char *name)
 	log_min_level = dbg && *dbg == '1' ? CORE_LOG_DEBUG : CORE_LOG_INFO;
 }
 
+size_t core_log_escape(const char *in, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = (const unsigned char *)in;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool c1 = b[i] == 0xc2 && i + 1 < n && b[i + 1] >= 0x80 && b[i + 1] <= 0x9f;
+		if (b[i] >= 0x20 && b[i] != 0x7f && !c1) {
+			out[o++] = (char)b[i];
+			continue;
+		}
+		for (int k = 0; k < (c1 ? 2 : 1); k++) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[b[i + (size_t)k] >> 4];
+			out[o++] = hex[b[i + (size_t)k] & 15];
+		}
+		i += c1;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void log_write(enum core_log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"debug", "info", "warn", "error"};
-	char line[2048];
+	char line[2048], esc[4 * sizeof(line) + 2];
 	struct timeval tv;
 	struct tm tm;
 
@@ -47,16 +71,16 @@ static void log_write(enum core_log_level level, const char *fmt, va_list ap)
 	size_t len = m < 0 ? (size_t)n : (size_t)n + (size_t)m;
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
-	/* One write per line so lines of several processes never interleave. */
-	for (size_t i = (size_t)n; i < len; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[len++] = '\n';
+	/* One write per line so lines of several processes never interleave;
+	 * what the message holds is escaped, so it stays one harmless line. */
+	memcpy(esc, line, (size_t)n);
+	len = (size_t)n + core_log_escape(line + n, len - (size_t)n, esc + n);
+	esc[len++] = '\n';
 	if (log_sink) {
-		log_sink(line, len);
+		log_sink(esc, len);
 		return;
 	}
-	ssize_t w = write(STDERR_FILENO, line, len);
+	ssize_t w = write(STDERR_FILENO, esc, len);
 	(void)w;
 }
 

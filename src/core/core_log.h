@@ -15,6 +15,11 @@ void core_log(enum core_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Where finished lines go instead of stderr (the supervisor also keeps them). */
 void core_log_set_sink(void (*sink)(const char *line, size_t len));
+/* Copies n bytes of in to out with every control character written as
+ * \xHH (C0, DEL, and C1 as UTF-8: C2 80–C2 9F), so no line of the log can
+ * steer a terminal or be split; out needs 4 * n + 1 bytes. Returns the
+ * length written (out is NUL-terminated). */
+size_t core_log_escape(const char *in, size_t n, char *out);
 /* For start-up misconfiguration only: logs and exits with status 1. */
 void core_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -51,6 +51,19 @@ static void log_emit(const char *line, size_t len)
 		log_size += (off_t)len;
 }
 
+/* A child's line, n bytes without its end: control characters escaped
+ * (a child's own log lines are already; what else it writes, not). */
+static void log_emit_child(const char *line, size_t n)
+{
+	char *esc = malloc(4 * n + 2);
+	if (!esc)
+		return;
+	size_t len = core_log_escape(line, n, esc);
+	esc[len++] = '\n';
+	log_emit(esc, len);
+	free(esc);
+}
+
 int sup_log_open(struct sup *s)
 {
 	log_fd = open(SUP_LOG_PATH, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -79,17 +92,15 @@ static void pipe_on_read(struct bufferevent *bev, void *arg)
 			line[n] = '\0';
 			log_info("%s: %s", program, line);
 		} else {
-			line[n] = '\n';
-			log_emit(line, n + 1);
+			log_emit_child(line, n);
 		}
 		free(line);
 	}
 	/* A line without an end that is already too long is written in parts. */
 	while (evbuffer_get_length(in) >= SUP_LOG_LINE) {
-		char part[SUP_LOG_LINE + 1];
+		char part[SUP_LOG_LINE];
 		evbuffer_remove(in, part, SUP_LOG_LINE);
-		part[SUP_LOG_LINE] = '\n';
-		log_emit(part, sizeof(part));
+		log_emit_child(part, SUP_LOG_LINE);
 	}
 }
 
@@ -101,10 +112,9 @@ static void pipe_on_event(struct bufferevent *bev, short what, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	size_t n = evbuffer_get_length(in);
 	if (n > 0 && n <= SUP_LOG_LINE) {
-		char part[SUP_LOG_LINE + 1];
+		char part[SUP_LOG_LINE];
 		evbuffer_remove(in, part, n);
-		part[n] = '\n';
-		log_emit(part, n + 1);
+		log_emit_child(part, n);
 	}
 	for (int i = 0; i < SUP_LOG_PIPES; i++)
 		if (log_pipes[i] == bev)
