@@ -95,9 +95,10 @@ static void sup_forward_stats(struct sup *s, struct sup_child *c, const struct c
 				      c->role == ROLE_SBC ? "sbc" : "pbx", "name", c->name, "pid",
 				      (int)c->pid, "stats", st);
 		int r = core_ipc_send_json(mgmt->ipc, IPC_STATS, 0, j, NULL, 0);
+		char label[96];
 		if (r < 0 && r != -EPIPE) /* the next ones come in a few seconds */
-			log_warn("figures of %s %s not passed to mgmt: %s", j ? "a" : "no",
-				 c->role == ROLE_SBC ? "sbc" : "pbx", strerror(-r));
+			log_warn("figures of %s not passed to mgmt: %s",
+				 child_label(c, label, sizeof(label)), strerror(-r));
 		json_decref(j);
 	}
 	json_decref(st);
