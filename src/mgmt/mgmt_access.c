@@ -138,12 +138,12 @@ void mgmt_access_blocked(struct mgmt *m, struct core_httpd_req *req, const char 
 		access_list(m, req, now);
 	} else if (addr && get) {
 		json_t *list = access_blocks_of(m, addr, now);
-		if (json_array_size(list))
+		if (json_array_size(list)) {
 			core_httpd_respond_json(req, 200, json_pack("{s:o}", "blocked", list));
-		else
-			core_httpd_respond_error(req, 404, "this address is not blocked");
-		if (!json_array_size(list))
+		} else {
 			json_decref(list);
+			core_httpd_respond_error(req, 404, "this address is not blocked");
+		}
 	} else if (addr && strcmp(req->method, "DELETE") == 0) {
 		json_t *v = json_object_get(m->sip_blocks, addr);
 		bool sip = v && json_integer_value(v) > now;
