@@ -173,7 +173,7 @@ def test_blocks_survive_an_sbc_kill_9(attacked):
 @pytest.fixture(scope="module")
 def full():
     """A server whose SBC block table holds 4,096 entries (the old table's
-    size, so the same fill tests the old code), filled by 4,096 sources."""
+    size, so the same fill tests the old code), blocking after 3 failures."""
     s = Server(env={"ZENTRALE_TEST_BLOCK_CAPACITY": "4096"}).start()
     try:
         s.create_ps("acme", "acme-admin-pw")
@@ -183,12 +183,27 @@ def full():
                     {"display_name": "acme 100", "extension": "100",
                      "sip_password": "acme-100-secret"}, token=tok).status == 201
         assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
-        assert s.api("GET", "/sbc").json()["block"]["failures"] == 20
+        assert s.api("PUT", "/sbc", {"block": {"failures": 3}}).status == 200
+        time.sleep(0.3)
     except BaseException:
         s.stop()
         raise
     yield s
     s.cleanup()
+
+
+def fill_with_blocks(s, addrs, failures, rounds=6):
+    """Every address blocked (itself, or its /24 once the table is full)."""
+    for _ in range(rounds):
+        listed = set(sip_blocked(s))
+        missing = [a for a in addrs if a not in listed and
+                   a.rpartition(".")[0] + ".0/24" not in listed]
+        if not missing:
+            return
+        for _ in range(failures):
+            flood(s, missing)
+        time.sleep(1)
+    raise AssertionError(f"{len(missing)} addresses of the fill never blocked")
 
 
 def wrong_passwords_until_silent(s, addr, tries=300):
@@ -216,19 +231,20 @@ def wrong_passwords_until_silent(s, addr, tries=300):
 
 def test_a_fresh_address_is_blocked_after_the_table_is_full(full):
     s = full
-    flood(s, [src_addr(30, i) for i in range(4096)])
-    time.sleep(1)
+    fill_with_blocks(s, [src_addr(30, i) for i in range(4096)], 3)
     fresh = "127.40.1.1"
     n = wrong_passwords_until_silent(s, fresh)
-    print(f"after filling 4096 slots: {n} wrong passwords answered before the block")
-    assert n == 20
+    print(f"after filling 4096 slots with blocks: {n} wrong passwords answered")
+    assert n == 3
     assert not answered(s, fresh)
     assert answered(s, "127.41.1.1")  # another network: not blocked
     r = s.api("GET", f"/blocked/{fresh}")
     assert r.status == 200, r
+    assert r.json()["blocked"][0]["address"] == "127.40.1.0/24"  # counted by prefix
     # blocks still enforced after a kill -9 of the SBC
     kill_sbc(s)
     assert not answered(s, fresh)
+    assert not answered(s, src_addr(30, 7))
     assert answered(s, "127.41.1.2")
 
 
@@ -243,7 +259,7 @@ def test_too_many_devices_is_no_failed_authentication(full):
     host, port = c.local
     many = ", ".join(f"<sip:100@{host}:{port + k};ob>" for k in range(11))
     try:
-        for i in range(25):  # more than the 20 failures that block
+        for i in range(10):  # more than the 3 failures that block
             st, hs = register_with_auth(c, "100", "acme-100-secret", "acme",
                                         call_id=f"tmd-{i}", contact=many)
             assert st == 403, (i, st)
