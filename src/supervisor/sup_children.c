@@ -186,7 +186,7 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 		break;
 	case IPC_RESYNC:
 		core_ipc_close_fds(msg);
-		if (c->role == ROLE_SBC || c->role == ROLE_MGMT) {
+		if (c->role != ROLE_PBX) {
 			log_info("%s asks for the state again",
 				 child_label(c, label, sizeof(label)));
 			sup_child_resync(s, c);
@@ -386,7 +386,9 @@ int sup_child_push(struct sup *s, struct sup_child *c, uint32_t type, const json
 	char label[96];
 	if (!c->ipc)
 		return -EPIPE;
-	int r = core_ipc_send_json(c->ipc, type, ++c->seq, obj, NULL, 0);
+	int r = s->test_push_fail > 0 && ++s->pushes % (unsigned)s->test_push_fail == 0
+			? (++c->seq, -EIO)
+			: core_ipc_send_json(c->ipc, type, ++c->seq, obj, NULL, 0);
 	if (r == -EPIPE) /* the child is gone: a new one gets everything */
 		return r;
 	if (r < 0) {
@@ -410,7 +412,7 @@ void sup_child_resync(struct sup *s, struct sup_child *c)
 	json_t *st = state_table(s);
 	int r = sup_child_push(s, c, IPC_STATE, st);
 	json_decref(st);
-	if (r == 0)
+	if (r == 0 && (c->role == ROLE_SBC || c->role == ROLE_MGMT))
 		r = sup_blocks_send_all(s, c);
 	if (r == 0 && c->push_failing) {
 		c->push_failing = false;

@@ -180,6 +180,10 @@ int sup_run(struct sup_options *opt)
 	char offset[16];
 	snprintf(offset, sizeof(offset), "%d", opt->port_offset);
 	setenv("ZENTRALE_PORT_OFFSET", offset, 1);
+	/* ZENTRALE_TEST_PUSH_FAIL=N: every Nth push to a child is not sent but
+	 * fails, so tests see the resending (sup_child_push) work. */
+	const char *pf = getenv("ZENTRALE_TEST_PUSH_FAIL");
+	s.test_push_fail = pf ? atoi(pf) : 0;
 	sup_child_add(&s, ROLE_MGMT, NULL);
 	sup_child_add(&s, ROLE_SBC, NULL);
 	sup_child_add(&s, ROLE_SSH, NULL);

@@ -97,6 +97,8 @@ struct sup {
 	struct event *kill_timer;
 	json_t *sip_blocks; /* address → until: the SBC's blocks (sup_blocks.c) */
 	struct event *resync_timer;
+	int test_push_fail; /* ZENTRALE_TEST_PUSH_FAIL (sup_main.c) */
+	unsigned pushes;
 	json_t *traces;	    /* SIP traces running (sup_traces.c) */
 	int exit_code;	    /* of the supervisor, when it stops */
 	bool ready_written; /* run/ready, once everything served */

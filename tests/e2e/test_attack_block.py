@@ -333,3 +333,33 @@ def test_control_characters_reach_the_log_escaped(full):
     if not refused:
         assert rb"esc-\x1b[2J\x1b]0;owned\x07-" in log  # (the NUL ends the C string)
         assert any(rb"esc-\x1b[2J" in l for l in out), out
+
+
+def test_lost_pushes_are_sent_again(tmp_path):
+    """Every 4th message the supervisor pushes fails (test-only setting):
+    the children still end up with the right state and block list."""
+    s = Server(env={"ZENTRALE_TEST_PUSH_FAIL": "4"}).start()
+    try:
+        s.create_ps("acme", "acme-admin-pw")
+        s.create_ps("globex", "globex-admin-pw")
+        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
+        assert s.api("PUT", "/sbc", {"block": {"failures": 1}}).status == 200
+        for name in ("one", "two", "three"):
+            s.create_ps(name)
+        assert s.api("POST", "/phone-systems/two/stop").status == 200
+        addrs = [src_addr(22, i) for i in range(600)]  # more than one chunk
+        flood(s, addrs)
+        deadline = time.time() + 15
+        while True:
+            routed = [curl("GET", s.sbc(f"/{n}/")).status for n in ("one", "two", "three")]
+            listed = sip_blocked(s)
+            if routed == [200, 503, 200] and set(addrs) <= set(listed):
+                break
+            assert time.time() < deadline, (routed, len(listed), s.log())
+            time.sleep(0.2)
+        log = s.log(tail=None)
+        assert "state and blocks sent again every second until it works" in log
+        assert "asks for the state again" in log
+        assert "state and blocks sent again to" in log
+    finally:
+        s.cleanup()
