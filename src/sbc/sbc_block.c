@@ -70,6 +70,7 @@ static void block_on_flush(evutil_socket_t fd, short what, void *arg)
 		b->resend_all = false;
 	}
 	size_t na = json_array_size(b->added), nr = json_array_size(b->removed);
+	bool failed = false;
 	for (size_t a = 0, r = 0; a < na || r < nr;) {
 		json_t *ca = json_array(), *cr = json_array();
 		for (; a < na && json_array_size(ca) < CORE_IPC_BLOCKS_CHUNK; a++)
@@ -81,13 +82,17 @@ static void block_on_flush(evutil_socket_t fd, short what, void *arg)
 		json_decref(ca);
 		json_decref(cr);
 		if (rc < 0) {
-			b->resend_all = true;
-			block_flush_soon(b, 1000);
+			failed = true;
 			break;
 		}
 	}
 	json_array_clear(b->added);
-	json_array_clear(b->removed);
+	if (failed) { /* every block again, and the lifts (twice does no harm) */
+		b->resend_all = true;
+		block_flush_soon(b, 1000);
+	} else {
+		json_array_clear(b->removed);
+	}
 }
 
 struct sbc_block *sbc_block_new(struct sbc *sbc)
