@@ -8,8 +8,6 @@
 
 #include <event2/event.h>
 
-#include <stdint.h>
-
 #include <jansson.h>
 
 #include "core_ipc.h"
