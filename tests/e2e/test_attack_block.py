@@ -246,6 +246,11 @@ def test_a_fresh_address_is_blocked_after_the_table_is_full(full):
     assert not answered(s, fresh)
     assert not answered(s, src_addr(30, 7))
     assert answered(s, "127.41.1.2")
+    # a prefix is lifted by its name
+    assert s.api("DELETE", "/blocked/127.40.1.0/24").status == 200
+    deadline = time.time() + 5
+    while not answered(s, fresh):
+        assert time.time() < deadline, "the lifted prefix still gets no answer"
 
 
 def test_too_many_devices_is_no_failed_authentication(full):
