@@ -1,11 +1,16 @@
 /* core_connlimit — see core_connlimit.h. */
 #include "core_connlimit.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <event2/listener.h>
 #include <sodium.h>
 
 #include "core_hash.h"
@@ -31,10 +36,16 @@ struct core_connlimit {
 	struct core_connlimit_slot *buckets[CONNLIMIT_BUCKETS];
 };
 
+/* The process's spare descriptor (see core_connlimit_on_listener_error). */
+static int connlimit_spare = -1;
+static int64_t connlimit_spare_logged; /* ms */
+
 struct core_connlimit *core_connlimit_new(const char *service, int per_address)
 {
 	if (sodium_init() < 0)
 		return NULL;
+	if (connlimit_spare < 0)
+		connlimit_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	struct core_connlimit *cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return NULL;
@@ -158,4 +169,25 @@ void core_connlimit_give(struct core_connlimit *cl, struct core_connlimit_slot *
 		}
 	}
 	free(slot);
+}
+
+void core_connlimit_on_listener_error(struct evconnlistener *l, void *arg)
+{
+	int err = errno;
+	(void)arg;
+	bool shed = (err == EMFILE || err == ENFILE) && connlimit_spare >= 0;
+	if (shed) {
+		close(connlimit_spare);
+		int fd = accept(evconnlistener_get_fd(l), NULL, NULL);
+		if (fd >= 0)
+			close(fd);
+		connlimit_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	int64_t now = core_now_ms();
+	if (connlimit_spare_logged &&
+	    now - connlimit_spare_logged < CORE_CONNLIMIT_LOG_EVERY * 1000)
+		return;
+	connlimit_spare_logged = now;
+	log_warn("accepting a connection: %s%s", strerror(err),
+		 shed ? "; closing new connections until descriptors are free again" : "");
 }

@@ -42,4 +42,12 @@ void core_connlimit_give(struct core_connlimit *cl, struct core_connlimit_slot *
 /* Connections refused since the table was made. */
 uint64_t core_connlimit_refused(const struct core_connlimit *cl);
 
+/* For evconnlistener_set_error_cb on every listener: when the process has
+ * no file descriptor left (EMFILE, ENFILE), the connection waiting is
+ * accepted on a spare descriptor kept for this and closed at once.
+ * Otherwise libevent would try again at once, forever, logging each time
+ * (a busy loop and gigabytes of log). One line per burst is logged. */
+struct evconnlistener;
+void core_connlimit_on_listener_error(struct evconnlistener *l, void *arg);
+
 #endif

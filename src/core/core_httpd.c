@@ -351,6 +351,7 @@ int core_httpd_listen(struct core_httpd *srv, int fd)
 		close(fd);
 		return -1;
 	}
+	evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
 	srv->listeners[srv->nlisteners++] = l;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* sbc_main — the SBC process: TLS contexts, routes, settings and listeners
  * from the supervisor, and memory given back after a flood of connections. */
 #include "../core/core_log.h"
+#include "../core/core_proc.h"
 #include "../core/core_tls.h"
 #include "sbc.h"
 #include "sbc_sip.h"
@@ -133,6 +134,9 @@ int sbc_main(void)
 	struct timeval every = {.tv_sec = SBC_TRIM_EVERY};
 	if (!sbc.https || !sbc.sip || !sbc.trace || !sbc.trim || event_add(sbc.trim, &every) < 0)
 		core_fatal("out of memory");
+	/* Every connection, relay socket and phone-system link is a descriptor:
+	 * the real bound on them all together. */
+	log_info("up to %ld open files", core_proc_raise_nofile());
 	core_child_ready(&sbc.child);
 	core_child_stats(&sbc.child, sbc_collect_stats, &sbc);
 	core_child_run(&sbc.child);

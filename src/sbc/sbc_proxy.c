@@ -533,10 +533,12 @@ void sbc_proxy_set_listeners(struct sbc_proxy *px, int *fds, int nfds)
 			l = evconnlistener_new(px->sbc->child.base, proxy_on_accept, px,
 					       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
 					       fds[i]);
-		if (l)
+		if (l) {
+			evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
 			px->listeners[px->nlisteners++] = l;
-		else
+		} else {
 			close(fds[i]);
+		}
 	}
 }
 

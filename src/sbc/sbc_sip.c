@@ -956,6 +956,7 @@ void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 			evconnlistener_new(s->sbc->child.base, on_accept, s,
 					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 		if (l) {
+			evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
 			s->ls_t[s->nls] = strcmp(service, "sip-tls") == 0 ? T_TLS : T_TCP;
 			s->ls[s->nls++] = l;
 			return;

@@ -114,10 +114,12 @@ static void sshd_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 						       LEV_OPT_CLOSE_ON_FREE |
 							       LEV_OPT_CLOSE_ON_EXEC,
 						       -1, msg->fds[i]);
-			if (l)
+			if (l) {
+				evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
 				d->listeners[d->nlisteners++] = l;
-			else
+			} else {
 				close(msg->fds[i]);
+			}
 		}
 		log_info("serving SSH on %d socket(s)", msg->nfds);
 		msg->nfds = 0;

@@ -268,3 +268,38 @@ def test_idle_connections_nothing_was_accepted_on_are_closed_soon():
         reg.close()
     finally:
         s.cleanup()
+
+
+class FewFilesServer(Server):
+    """A server whose processes may open only 1024 files (hard limit)."""
+
+    def command(self):
+        return ["prlimit", "--nofile=1024:1024", "--"] + super().command()
+
+
+def test_out_of_descriptors_the_sbc_neither_spins_nor_floods_the_log():
+    s = FewFilesServer().start()
+    conns = []
+    try:
+        pid = s.pids()["sbc"]
+        for i in range(1100):  # 8 addresses, each below its limit
+            try:
+                conns.append(connect(f"127.0.1.{1 + i % 8}", 5061 + s.offset, timeout=2))
+            except OSError:
+                pass
+        assert 900 < len(conns) < 1024
+
+        def cpu():
+            f = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+            return (int(f[11]) + int(f[12])) / 100
+        c0 = cpu()
+        time.sleep(2)
+        assert cpu() - c0 < 0.5  # libevent retrying accept() at once would take a core
+        close_all(conns)
+        conns = []
+        assert timed_curl(s.sbc("/"))[0] == 404  # served again
+        lines = [l for l in s.log(tail=None).splitlines() if "accept" in l]
+        assert 1 <= len(lines) <= 2, lines
+    finally:
+        close_all(conns)
+        s.cleanup()
