@@ -5,7 +5,7 @@
       (127.0.0.2) holds on 443, 8443 and 5061 before it is refused, and
       whether a client from 127.0.0.1 is still served (and how fast) then
   bench/conns-flood.py rss BINARY N  the SBC's VmRSS with N idle SIP-TLS
-      connections from 16 addresses (127.0.1.x), and after they close
+      connections from 64 addresses (127.0.1.x), and after they close
 
 Use a build without sanitizers (buildtype=release) for memory figures."""
 import os
@@ -152,7 +152,7 @@ def rss(binary, n):
         t0 = time.time()
         for i in range(n):
             try:
-                conns.append(tls_conn(f"127.0.1.{1 + i % 16}", 5061 + OFF))
+                conns.append(tls_conn(f"127.0.1.{1 + i % 64}", 5061 + OFF))
             except OSError as e:
                 print(f"connection {i}: {e}")
                 break
