@@ -58,6 +58,7 @@ void core_child_init(struct core_child *ch, const char *role, const char *name,
 	if (getppid() == 1)
 		core_fatal("started without a supervisor");
 	signal(SIGPIPE, SIG_IGN);
+	core_proc_raise_nofile();
 	if (core_auth_init() < 0)
 		core_fatal("libsodium could not be initialised");
 	ch->base = event_base_new();

@@ -12,6 +12,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 
+#include "core_connlimit.h"
 #include "core_log.h"
 #include "core_net.h"
 #include "core_tls.h"
@@ -36,6 +37,7 @@ struct core_httpd_conn {
 	bool must_close; /* answered a broken or timed-out request */
 	size_t drained;	 /* input thrown away while closing */
 	char peer[64];
+	struct core_connlimit_slot *slot; /* of the client's address */
 	struct core_httpd_req req;
 	struct http_msg msg; /* last: large */
 };
@@ -50,6 +52,7 @@ struct core_httpd {
 	int nlisteners;
 	struct core_httpd_conn *conns;
 	int nconns;
+	struct core_connlimit *per_address; /* NULL: no limit */
 };
 
 /* Request ids are unique within the process, across servers. */
@@ -65,6 +68,7 @@ static void conn_free(struct core_httpd_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	core_connlimit_give(srv->per_address, c->slot);
 	event_free(c->timer);
 	bufferevent_free(c->bev);
 	evbuffer_free(c->req.body);
@@ -94,7 +98,9 @@ static bool conn_check_head(struct core_httpd_conn *c)
 static void conn_on_body(void *arg, const char *data, size_t len)
 {
 	struct core_httpd_conn *c = arg;
-	/* the body may begin in the same read as the end of the head */
+	/* The body may begin in the same read as the end of the head: then the
+	 * head is checked here, and conn_on_read answers 413 once this read is
+	 * parsed (too_large), before any more of the body is read. */
 	if (!c->head_checked && !conn_check_head(c))
 		c->too_large = true;
 	if (c->too_large || evbuffer_get_length(c->req.body) + len > c->max_body) {
@@ -194,12 +200,14 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, (size_t)n);
 		if (!begun && c->msg.begun)
 			conn_arm(c, c->srv->lim.request_timeout);
-		if (c->msg.head_done && !c->head_checked) {
-			if (!conn_check_head(c)) {
-				evbuffer_drain(in, evbuffer_get_length(in));
-				conn_reject(c, 413);
-				break;
-			}
+		/* Too large, announced or so far: answered now, not after the
+		 * whole body (checked here or, if body bytes came with the head,
+		 * in conn_on_body). */
+		if (c->msg.head_done &&
+		    (c->head_checked ? c->too_large && !c->msg.done : !conn_check_head(c))) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			conn_reject(c, 413);
+			break;
 		}
 		if (c->msg.done)
 			conn_dispatch(c);
@@ -252,11 +260,18 @@ static void httpd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 		close(fd);
 		return;
 	}
-	struct core_httpd_conn *c = calloc(1, sizeof(*c));
-	if (!c) {
+	struct core_connlimit_slot *slot = NULL;
+	if (srv->per_address && !(slot = core_connlimit_take(srv->per_address, sa))) {
 		close(fd);
 		return;
 	}
+	struct core_httpd_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		core_connlimit_give(srv->per_address, slot);
+		close(fd);
+		return;
+	}
+	c->slot = slot;
 	c->bev = core_tls_accept(srv->base, srv->tls, fd,
 				 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	c->timer = evtimer_new(srv->base, conn_on_timer, c);
@@ -268,6 +283,7 @@ static void httpd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 			event_free(c->timer);
 		if (c->req.body)
 			evbuffer_free(c->req.body);
+		core_connlimit_give(srv->per_address, slot);
 		free(c);
 		return;
 	}
@@ -302,6 +318,12 @@ struct core_httpd *core_httpd_new(struct event_base *base, SSL_CTX *tls,
 	srv->lim = *limits;
 	srv->handler = h;
 	srv->arg = arg;
+	if (limits->max_per_address > 0 &&
+	    !(srv->per_address =
+		      core_connlimit_new(tls ? "https" : "http", limits->max_per_address))) {
+		free(srv);
+		return NULL;
+	}
 	return srv;
 }
 
@@ -312,6 +334,7 @@ void core_httpd_free(struct core_httpd *srv)
 	core_httpd_close_listeners(srv);
 	while (srv->conns)
 		conn_free(srv->conns);
+	core_connlimit_free(srv->per_address);
 	free(srv);
 }
 
@@ -328,6 +351,7 @@ int core_httpd_listen(struct core_httpd *srv, int fd)
 		close(fd);
 		return -1;
 	}
+	evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
 	srv->listeners[srv->nlisteners++] = l;
 	return 0;
 }
@@ -345,6 +369,11 @@ struct core_httpd_req *core_httpd_find(struct core_httpd *srv, uint64_t id)
 		if (c->state == CONN_HANDLING && c->req.id == id)
 			return &c->req;
 	return NULL;
+}
+
+uint64_t core_httpd_refused(const struct core_httpd *srv)
+{
+	return srv->per_address ? core_connlimit_refused(srv->per_address) : 0;
 }
 
 const char *core_httpd_header(const struct core_httpd_req *req, const char *name)

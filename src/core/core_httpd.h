@@ -29,6 +29,7 @@ struct core_httpd_limits {
 	int request_timeout; /* seconds from a request's first byte to its end */
 	int idle_timeout;    /* seconds a keep-alive connection may wait */
 	int max_connections; /* beyond this, new connections are closed */
+	int max_per_address; /* the same per client address (core_connlimit); 0: none */
 	bool local;	     /* a Unix socket only our processes (and root) reach:
 				the client address is taken from X-Real-IP */
 	bool hsts;	     /* send Strict-Transport-Security */
@@ -63,6 +64,8 @@ int core_httpd_listen(struct core_httpd *srv, int fd);
 /* Stops accepting on every listener; open connections go on. */
 void core_httpd_close_listeners(struct core_httpd *srv);
 struct core_httpd_req *core_httpd_find(struct core_httpd *srv, uint64_t id);
+/* Connections closed at accept for the per-address limit, since the start. */
+uint64_t core_httpd_refused(const struct core_httpd *srv);
 
 const char *core_httpd_header(const struct core_httpd_req *req, const char *name);
 /* Answers the request; extra_headers is "Name: value\r\n..." or NULL. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core_log.h"
@@ -122,4 +123,20 @@ void core_proc_drop_capabilities(void)
 void core_proc_die_with_parent(void)
 {
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+}
+
+long core_proc_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > CORE_PROC_MAX_FILES
+			      ? CORE_PROC_MAX_FILES
+			      : rl.rlim_max;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return (long)rl.rlim_cur;
 }

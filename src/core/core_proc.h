@@ -26,5 +26,10 @@ void core_proc_clear_ambient(void);
 void core_proc_drop_capabilities(void);
 /* Dies with the parent. */
 void core_proc_die_with_parent(void);
+/* Raises the soft limit on open files to the hard one (at most
+ * CORE_PROC_MAX_FILES): 1024, the usual soft default, is far below the
+ * connections the SBC is meant to hold. Returns the limit now in force. */
+#define CORE_PROC_MAX_FILES 65536
+long core_proc_raise_nofile(void);
 
 #endif

@@ -210,31 +210,13 @@ static void api_interfaces_put(struct mgmt *m, struct core_httpd_req *req)
 	mgmt_api_ask(m, req, op);
 }
 
+/* The body goes to the supervisor whole: it checks every field (sup_requests.c). */
 static void api_sbc_put(struct mgmt *m, struct core_httpd_req *req)
 {
 	json_t *b = core_httpd_json_body(req);
 	if (!b)
 		return;
-	json_t *plain = json_object_get(b, "plain_sip"), *block = json_object_get(b, "block");
-	json_t *media = json_object_get(b, "media");
-	if ((!plain && !block && !media) || (block && !json_is_object(block)) ||
-	    (media && !json_is_object(media))) {
-		json_decref(b);
-		core_httpd_respond_error(req, 400,
-					 "give plain_sip (true or false), block "
-					 "{failures, window, seconds} and/or media "
-					 "{timeout, srtp_required}");
-		return;
-	}
-	json_t *op = json_pack("{s:s}", "op", "set-sbc");
-	if (plain)
-		json_object_set(op, "plain_sip", plain);
-	if (block)
-		json_object_set(op, "block", block);
-	if (media)
-		json_object_set(op, "media", media);
-	mgmt_api_ask(m, req, op);
-	json_decref(b);
+	mgmt_api_ask(m, req, json_pack("{s:s, s:o}", "op", "set-sbc", "settings", b));
 }
 
 /* Checks the settings in b; NULL if all are acceptable, else why not. */
@@ -321,11 +303,12 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 		if (mgmt_method_is(req, "GET"))
 			core_httpd_respond_json(
 				req, 200,
-				json_pack("{s:O, s:O, s:O}", "plain_sip",
+				json_pack("{s:O, s:O, s:O, s:O}", "plain_sip",
 					  json_object_get(json_object_get(m->state, "listen"),
 							  "plain_sip"),
 					  "block", json_object_get(m->state, "sip_block"), "media",
-					  json_object_get(m->state, "sip_media")));
+					  json_object_get(m->state, "sip_media"), "connections",
+					  json_object_get(m->state, "sbc_connections")));
 		else if (mgmt_method_is(req, "PUT"))
 			api_sbc_put(m, req);
 		else

@@ -59,6 +59,12 @@ static bool mgmt_accept_ok(int fd, void *arg)
 	return !core_net_local_is(fd, tunnel);
 }
 
+/* Connections one address may hold on 8443: a constant, not a setting. A
+ * few administrators' browsers (a handful of connections each) and scripts
+ * fit; 16 addresses are needed to fill the 512, and an administrator who
+ * set it too low would lock himself out of the very API that changes it. */
+#define MGMT_MAX_PER_ADDRESS 32
+
 int mgmt_main(void)
 {
 	struct mgmt m = {.sip_blocks = json_object()};
@@ -74,6 +80,7 @@ int mgmt_main(void)
 					.request_timeout = 10,
 					.idle_timeout = 60,
 					.max_connections = 512,
+					.max_per_address = MGMT_MAX_PER_ADDRESS,
 					.hsts = true,
 					.allow = mgmt_upload_allow,
 					.accept_ok = mgmt_accept_ok};
@@ -84,6 +91,7 @@ int mgmt_main(void)
 	local.request_timeout = 30;
 	local.allow = mgmt_upload_allow_local;
 	local.accept_ok = NULL;
+	local.max_per_address = 0; /* one address: ours */
 	m.local = core_httpd_new(m.child.base, NULL, &local, mgmt_api_handle, &m);
 	int fd = core_net_listen_unix(MGMT_LOCAL_SOCKET, 0660);
 	if (!m.http || !m.local || fd < 0 || core_httpd_listen(m.local, fd) < 0)

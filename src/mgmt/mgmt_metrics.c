@@ -185,6 +185,13 @@ static void metrics_sbc(struct mgmt *m, struct evbuffer *b)
 	json_object_foreach(json_object_get(st, "connections"), svc, n)
 		metrics_sample(b, "zentrale_sbc_connections", "service", svc, NULL, NULL,
 			       (double)json_integer_value(n));
+	metrics_head(b, "zentrale_connections_refused_total", "counter",
+		     "Connections closed at accept: their address held the most it may.");
+	json_object_foreach(json_object_get(st, "refused"), svc, n)
+		metrics_sample(b, "zentrale_connections_refused_total", "service", svc, NULL, NULL,
+			       (double)json_integer_value(n));
+	metrics_sample(b, "zentrale_connections_refused_total", "service", "management", NULL, NULL,
+		       (double)core_httpd_refused(m->http));
 	json_t *relay = json_object_get(st, "relay");
 	metrics_head(b, "zentrale_relay_ports_in_use", "gauge",
 		     "RTP/RTCP port pairs of the media relay in use.");

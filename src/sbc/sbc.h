@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <openssl/ssl.h>
@@ -18,6 +19,9 @@
 #include "../core/core_child.h"
 
 #define SBC_MAX_CONNECTIONS 4096
+/* HTTPS connections one address may hold until the supervisor's state says
+ * otherwise (its default, SUP_SBC_HTTPS_PER_ADDRESS). */
+#define SBC_HTTPS_PER_ADDRESS 128
 
 struct sbc_block;
 struct sbc_proxy;
@@ -25,15 +29,21 @@ struct sbc_sip;
 
 struct sbc {
 	struct core_child child;
-	SSL_CTX *tls;
-	json_t *routes; /* name → {"state", "http_socket", "sip_socket"}, from the supervisor */
+	SSL_CTX *tls;	  /* HTTPS on 443: offers ALPN http/1.1 */
+	SSL_CTX *tls_sip; /* SIP over TLS on 5061: no ALPN (no such protocol offered) */
+	json_t *routes;	  /* name → {"state", "http_socket", "sip_socket"}, from the supervisor */
 	struct sbc_proxy *https;
 	struct sbc_sip *sip;
 	struct sbc_block *block; /* addresses blocked after failed authentication */
 	struct sbc_trace *trace; /* SIP traces running now */
+	struct event *trim;	 /* gives memory back after a flood of connections */
+	int conns_peak;		 /* connections open at most since the last trim */
 };
 
 int sbc_main(void);
+/* sbc_main.c: an HTTPS or SIP connection was accepted (for the peak that
+ * decides when memory is given back). */
+void sbc_connection_opened(struct sbc *sbc);
 
 /* sbc_route.c: the phone-system table. */
 void sbc_route_update(struct sbc *sbc, json_t *state);
@@ -52,5 +62,9 @@ void sbc_proxy_free(struct sbc_proxy *px);
 void sbc_proxy_set_listeners(struct sbc_proxy *px, int *fds, int nfds);
 /* HTTPS connections open now. */
 int sbc_proxy_connections(const struct sbc_proxy *px);
+/* Connections one address may hold (from the supervisor's state). */
+void sbc_proxy_set_per_address(struct sbc_proxy *px, int n);
+/* Connections refused for that limit, since the start. */
+uint64_t sbc_proxy_refused(const struct sbc_proxy *px);
 
 #endif

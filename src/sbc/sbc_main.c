@@ -1,11 +1,14 @@
-/* sbc_main — the SBC process: TLS context, routes and listeners from the supervisor. */
+/* sbc_main — the SBC process: TLS contexts, routes, settings and listeners
+ * from the supervisor, and memory given back after a flood of connections. */
 #include "../core/core_log.h"
+#include "../core/core_proc.h"
 #include "../core/core_tls.h"
 #include "sbc.h"
 #include "sbc_block.h"
 #include "sbc_sip.h"
 #include "sbc_trace.h"
 
+#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,6 +50,12 @@ static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg
 			sbc_block_configure(sbc->block, json_object_get(st, "sip_block"));
 			sbc_sip_configure_media(sbc->sip, json_object_get(st, "sip_media"));
 			sbc_trace_sync(sbc->trace, json_object_get(st, "traces"));
+			json_t *cc = json_object_get(st, "sbc_connections");
+			sbc_proxy_set_per_address(
+				sbc->https,
+				(int)json_integer_value(json_object_get(cc, "https_per_address")));
+			sbc_sip_set_per_address(sbc->sip, (int)json_integer_value(json_object_get(
+								  cc, "sip_per_address")));
 		}
 		json_decref(st);
 	} else if (msg->type == IPC_SBC_UNBLOCK) {
@@ -72,7 +81,45 @@ static json_t *sbc_collect_stats(void *arg)
 	}
 	json_object_set_new(conns, "https",
 			    json_integer(sbc->https ? sbc_proxy_connections(sbc->https) : 0));
+	json_t *refused = json_object_get(j, "refused");
+	if (!refused) {
+		refused = json_object();
+		json_object_set_new(j, "refused", refused);
+	}
+	json_object_set_new(
+		refused, "https",
+		json_integer(sbc->https ? (json_int_t)sbc_proxy_refused(sbc->https) : 0));
 	return j;
+}
+
+/* Freed connections leave glibc's heap full of holes it keeps: once the
+ * connections open have fallen well below their peak (a flood is over),
+ * the free memory goes back to the system. From a timer, never per close. */
+#define SBC_TRIM_EVERY 10  /* seconds */
+#define SBC_TRIM_DROP  256 /* connections fewer than at the peak, at least */
+static int sbc_connections(struct sbc *sbc)
+{
+	return sbc_proxy_connections(sbc->https) + sbc_sip_connections(sbc->sip);
+}
+
+void sbc_connection_opened(struct sbc *sbc)
+{
+	int n = sbc_connections(sbc);
+	if (n > sbc->conns_peak)
+		sbc->conns_peak = n;
+}
+
+static void sbc_on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct sbc *sbc = arg;
+	(void)fd;
+	(void)what;
+	int n = sbc_connections(sbc);
+	if (sbc->conns_peak - n >= SBC_TRIM_DROP && n < sbc->conns_peak / 2) {
+		malloc_trim(0);
+		log_debug("memory given back after %d connections (now %d)", sbc->conns_peak, n);
+		sbc->conns_peak = n;
+	}
 }
 
 int sbc_main(void)
@@ -80,23 +127,32 @@ int sbc_main(void)
 	struct sbc sbc = {.routes = json_object()};
 	core_child_init(&sbc.child, "sbc", NULL, sbc_on_ipc, &sbc);
 	sbc.tls = core_tls_server_ctx("certs/server.crt", "certs/server.key", CORE_TLS_ALPN_HTTP1);
-	if (!sbc.tls)
+	sbc.tls_sip = core_tls_server_ctx("certs/server.crt", "certs/server.key", NULL);
+	if (!sbc.tls || !sbc.tls_sip)
 		core_fatal("cannot load the TLS certificate");
 	sbc.trace = sbc_trace_new();
 	sbc.https = sbc_proxy_new(&sbc);
 	sbc.block = sbc_block_new(&sbc);
 	sbc.sip = sbc_sip_new(&sbc);
-	if (!sbc.https || !sbc.sip || !sbc.trace || !sbc.block)
+	sbc.trim = event_new(sbc.child.base, -1, EV_PERSIST, sbc_on_trim, &sbc);
+	struct timeval every = {.tv_sec = SBC_TRIM_EVERY};
+	if (!sbc.https || !sbc.sip || !sbc.trace || !sbc.block || !sbc.trim ||
+	    event_add(sbc.trim, &every) < 0)
 		core_fatal("out of memory");
+	/* Every connection, relay socket and phone-system link is a descriptor:
+	 * the real bound on them all together. */
+	log_info("up to %ld open files", core_proc_raise_nofile());
 	core_child_ready(&sbc.child);
 	core_child_stats(&sbc.child, sbc_collect_stats, &sbc);
 	core_child_run(&sbc.child);
 
+	event_free(sbc.trim);
 	sbc_sip_free(sbc.sip);
 	sbc_proxy_free(sbc.https);
 	sbc_trace_free(sbc.trace);
 	sbc_block_free(sbc.block);
 	SSL_CTX_free(sbc.tls);
+	SSL_CTX_free(sbc.tls_sip);
 	json_decref(sbc.routes);
 	core_child_free(&sbc.child);
 	return 0;

@@ -14,6 +14,8 @@
  * first byte (slow-loris), an idle keep-alive connection is closed after
  * SBC_IDLE_TIMEOUT, and a phone system that does not answer within
  * SBC_UPSTREAM_TIMEOUT gets the client a 504 — without stalling anyone else.
+ * One address holds at most the per-address limit of connections
+ * (core_connlimit; set through PUT /sbc), the process SBC_MAX_CONNECTIONS.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 
+#include "../core/core_connlimit.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../core/core_tls.h"
@@ -50,14 +53,15 @@ struct proxy_conn {
 	struct bufferevent *client;
 	struct bufferevent *up; /* to the phone system, one per request */
 	struct event *timer;
-	bool waiting_head; /* the timer is the head deadline, not idle */
-	bool req_routed;   /* upstream chosen (or answered locally) */
-	bool req_chunked;  /* request body re-chunked upstream */
-	bool resp_chunked; /* response body re-chunked to the client */
-	bool resp_started; /* response head sent to the client */
-	bool local;	   /* answered by us; request body is discarded */
-	bool closing;	   /* close once the output is flushed */
-	size_t drained;	   /* input thrown away while closing */
+	bool waiting_head;		  /* the timer is the head deadline, not idle */
+	bool req_routed;		  /* upstream chosen (or answered locally) */
+	bool req_chunked;		  /* request body re-chunked upstream */
+	bool resp_chunked;		  /* response body re-chunked to the client */
+	bool resp_started;		  /* response head sent to the client */
+	bool local;			  /* answered by us; request body is discarded */
+	bool closing;			  /* close once the output is flushed */
+	size_t drained;			  /* input thrown away while closing */
+	struct core_connlimit_slot *slot; /* of the client's address */
 	char peer[64];
 	struct http_msg req;
 	struct http_msg resp;
@@ -69,6 +73,7 @@ struct sbc_proxy {
 	int nlisteners;
 	struct proxy_conn *conns;
 	int nconns;
+	struct core_connlimit *per_address;
 };
 
 static void conn_free(struct proxy_conn *c)
@@ -81,6 +86,7 @@ static void conn_free(struct proxy_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	px->nconns--;
+	core_connlimit_give(px->per_address, c->slot);
 	if (c->up)
 		bufferevent_free(c->up);
 	bufferevent_free(c->client);
@@ -457,15 +463,19 @@ static void proxy_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 {
 	struct sbc_proxy *px = arg;
 	(void)salen;
-	if (px->nconns >= SBC_MAX_CONNECTIONS) {
+	struct core_connlimit_slot *slot = NULL;
+	if (px->nconns >= SBC_MAX_CONNECTIONS ||
+	    !(slot = core_connlimit_take(px->per_address, sa))) {
 		close(fd);
 		return;
 	}
 	struct proxy_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
+		core_connlimit_give(px->per_address, slot);
 		close(fd);
 		return;
 	}
+	c->slot = slot;
 	c->client = core_tls_accept(evconnlistener_get_base(l), px->sbc->tls, fd,
 				    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	c->timer = evtimer_new(evconnlistener_get_base(l), conn_on_timer, c);
@@ -474,6 +484,7 @@ static void proxy_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 			bufferevent_free(c->client);
 		if (c->timer)
 			event_free(c->timer);
+		core_connlimit_give(px->per_address, slot);
 		free(c);
 		return;
 	}
@@ -486,6 +497,7 @@ static void proxy_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 		px->conns->prev = c;
 	px->conns = c;
 	px->nconns++;
+	sbc_connection_opened(px->sbc);
 
 	struct timeval t = {.tv_sec = SBC_BODY_TIMEOUT};
 	bufferevent_set_timeouts(c->client, &t, &t);
@@ -499,8 +511,14 @@ static void proxy_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 struct sbc_proxy *sbc_proxy_new(struct sbc *sbc)
 {
 	struct sbc_proxy *px = calloc(1, sizeof(*px));
-	if (px)
-		px->sbc = sbc;
+	if (!px)
+		return NULL;
+	px->sbc = sbc;
+	px->per_address = core_connlimit_new("https", SBC_HTTPS_PER_ADDRESS);
+	if (!px->per_address) {
+		free(px);
+		return NULL;
+	}
 	return px;
 }
 
@@ -515,10 +533,12 @@ void sbc_proxy_set_listeners(struct sbc_proxy *px, int *fds, int nfds)
 			l = evconnlistener_new(px->sbc->child.base, proxy_on_accept, px,
 					       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
 					       fds[i]);
-		if (l)
+		if (l) {
+			evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
 			px->listeners[px->nlisteners++] = l;
-		else
+		} else {
 			close(fds[i]);
+		}
 	}
 }
 
@@ -529,7 +549,21 @@ void sbc_proxy_free(struct sbc_proxy *px)
 	sbc_proxy_set_listeners(px, NULL, 0);
 	while (px->conns)
 		conn_free(px->conns);
+	core_connlimit_free(px->per_address);
 	free(px);
+}
+
+void sbc_proxy_set_per_address(struct sbc_proxy *px, int n)
+{
+	if (n > 0 && n != core_connlimit_get(px->per_address)) {
+		core_connlimit_set(px->per_address, n);
+		log_info("https: at most %d connections per address", n);
+	}
+}
+
+uint64_t sbc_proxy_refused(const struct sbc_proxy *px)
+{
+	return core_connlimit_refused(px->per_address);
 }
 
 int sbc_proxy_connections(const struct sbc_proxy *px)

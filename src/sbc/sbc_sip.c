@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "../core/core_auth.h"
+#include "../core/core_connlimit.h"
 #include "../core/core_hash.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
@@ -218,6 +219,7 @@ static void ack_seen(struct sbc_sip *s, const struct sip_msg *m)
 /* ---- phone systems ---- */
 
 static void auth_failed(struct sbc_sip *s, const struct sip_flow *f);
+static void conn_accepted(struct sbc_sip *s, const struct sip_txn *t, int status);
 
 /* The phone system marks an answer to a failed authentication so (a 403 for
  * a wrong digest; not one for too many devices); only those count. */
@@ -411,6 +413,7 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 	if (bytes) {
 		evbuffer_remove(b, bytes, len);
 		flow_send(s, &t->flow, bytes, len);
+		conn_accepted(s, t, m->status);
 		if (auth_failed_marked(m))
 			auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
 		t->status = m->status;
@@ -750,8 +753,34 @@ static void conn_free(struct sip_conn *c)
 		}
 	}
 	s->nconns--;
+	core_connlimit_give(s->per_address, c->slot);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+static void conn_set_idle(struct sip_conn *c, int seconds)
+{
+	struct timeval idle = {.tv_sec = seconds};
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+}
+
+/* The phone system accepted a request that came on this connection: a 2xx
+ * to REGISTER or INVITE, or a 1xx other than 100 to an INVITE (it answers
+ * those only once the caller has authenticated; OPTIONS it answers without).
+ * Such a connection may be silent SIP_CONN_IDLE; others only idle_unauth. */
+static void conn_accepted(struct sbc_sip *s, const struct sip_txn *t, int status)
+{
+	bool invite = strcmp(t->method, "INVITE") == 0;
+	bool ok =
+		(status >= 200 && status < 300 && (invite || strcmp(t->method, "REGISTER") == 0)) ||
+		(invite && status > 100 && status < 200);
+	if (!ok || t->flow.t == T_UDP)
+		return;
+	struct sip_conn *c = conn_find(s, t->flow.conn);
+	if (c && !c->accepted) {
+		c->accepted = true;
+		conn_set_idle(c, SIP_CONN_IDLE);
+	}
 }
 
 static void conn_on_read(struct bufferevent *bev, void *arg)
@@ -776,10 +805,13 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 {
+	struct sip_conn *c = arg;
 	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
+	if (what & BEV_EVENT_CONNECTED) { /* TLS handshake done: the short idle timeout now */
+		conn_set_idle(c, c->accepted ? SIP_CONN_IDLE : c->s->idle_unauth);
 		return;
-	conn_free(arg);
+	}
+	conn_free(c);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -790,21 +822,25 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	for (int i = 0; i < s->nls; i++)
 		if (s->ls[i] == l)
 			t = s->ls_t[i];
-	if (s->nconns >= SIP_MAX_CONNS) {
+	struct core_connlimit_slot *slot = NULL;
+	if (s->nconns >= SIP_MAX_CONNS || !(slot = core_connlimit_take(s->per_address, sa))) {
 		close(fd);
 		return;
 	}
 	struct sip_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
+		core_connlimit_give(s->per_address, slot);
 		close(fd);
 		return;
 	}
-	c->bev = core_tls_accept(evconnlistener_get_base(l), t == T_TLS ? s->sbc->tls : NULL, fd,
-				 BEV_OPT_CLOSE_ON_FREE);
+	c->bev = core_tls_accept(evconnlistener_get_base(l), t == T_TLS ? s->sbc->tls_sip : NULL,
+				 fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
+		core_connlimit_give(s->per_address, slot);
 		free(c);
 		return;
 	}
+	c->slot = slot;
 	c->s = s;
 	c->t = t;
 	c->id = ++s->next_conn;
@@ -815,8 +851,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->next = s->conns;
 	s->conns = c;
 	s->nconns++;
-	struct timeval idle = {.tv_sec = SIP_CONN_IDLE};
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	sbc_connection_opened(s->sbc);
+	/* TLS: the handshake within s->handshake seconds (the read timeout
+	 * covers it), then as on TCP the short idle timeout until accepted. */
+	conn_set_idle(c, t == T_TLS ? s->handshake : s->idle_unauth);
 	bufferevent_setcb(c->bev, conn_on_read, NULL, conn_on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
@@ -831,10 +869,11 @@ json_t *sbc_sip_stats(struct sbc_sip *s)
 			tls++;
 		else if (c->t == T_TCP)
 			tcp++;
-	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I}}", "connections", "sip-tls", tls, "sip-tcp",
-			 tcp, "relay", "ports_in_use",
+	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I}, s:{s:I}}", "connections", "sip-tls", tls,
+			 "sip-tcp", tcp, "relay", "ports_in_use",
 			 s->media ? sbc_media_ports_in_use(s->media) : 0, "packets",
-			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0));
+			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0), "refused", "sip",
+			 (json_int_t)core_connlimit_refused(s->per_address));
 }
 
 struct sbc_sip *sbc_sip_new(struct sbc *sbc)
@@ -843,6 +882,14 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	if (!s)
 		return NULL;
 	s->sbc = sbc;
+	/* Test-only: ZENTRALE_TEST_SIP_IDLE_UNAUTH and ZENTRALE_TEST_TLS_HANDSHAKE
+	 * shorten the idle timeout of connections nothing was accepted on and
+	 * the TLS handshake timeout (seconds), so tests need not wait 30 s. */
+	const char *e = getenv("ZENTRALE_TEST_SIP_IDLE_UNAUTH");
+	s->idle_unauth = e && atoi(e) > 0 ? atoi(e) : SIP_CONN_IDLE_UNAUTH;
+	e = getenv("ZENTRALE_TEST_TLS_HANDSHAKE");
+	s->handshake = e && atoi(e) > 0 ? atoi(e) : SIP_TLS_HANDSHAKE;
+	s->per_address = core_connlimit_new("sip", SIP_PER_ADDRESS);
 	s->nonces = sip_nonces_new(300);
 	randombytes_buf(s->token_key, sizeof(s->token_key));
 	s->media = sbc_media_new(sbc->child.base, on_media_timeout, s);
@@ -850,7 +897,8 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 		sbc_media_set_trace(s->media, sbc->trace);
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
 	struct timeval one = {.tv_usec = 100000};
-	if (!s->nonces || !s->sweep || !s->media || event_add(s->sweep, &one) < 0) {
+	if (!s->nonces || !s->sweep || !s->media || !s->per_address ||
+	    event_add(s->sweep, &one) < 0) {
 		sbc_sip_free(s);
 		return NULL;
 	}
@@ -896,6 +944,7 @@ void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 			evconnlistener_new(s->sbc->child.base, on_accept, s,
 					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 		if (l) {
+			evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
 			s->ls_t[s->nls] = strcmp(service, "sip-tls") == 0 ? T_TLS : T_TCP;
 			s->ls[s->nls++] = l;
 			return;
@@ -927,5 +976,19 @@ void sbc_sip_free(struct sbc_sip *s)
 		event_free(s->sweep);
 	sip_nonces_free(s->nonces);
 	sbc_media_free(s->media);
+	core_connlimit_free(s->per_address);
 	free(s);
+}
+
+void sbc_sip_set_per_address(struct sbc_sip *s, int n)
+{
+	if (n > 0 && n != core_connlimit_get(s->per_address)) {
+		core_connlimit_set(s->per_address, n);
+		log_info("sip: at most %d TCP and TLS connections per address", n);
+	}
+}
+
+int sbc_sip_connections(const struct sbc_sip *s)
+{
+	return s->nconns;
 }

@@ -9,13 +9,18 @@ struct sbc_sip;
 
 struct sbc_sip *sbc_sip_new(struct sbc *sbc);
 void sbc_sip_free(struct sbc_sip *s);
-/* For monitoring: {"sip-tls", "sip-tcp"} connections from phones now, and
- * {"ports_in_use", "packets"} of the media relay. */
+/* For monitoring: {"sip-tls", "sip-tcp"} connections from phones now,
+ * {"ports_in_use", "packets"} of the media relay, and {"sip"} connections
+ * refused for the per-address limit. */
 json_t *sbc_sip_stats(struct sbc_sip *s);
 /* Listeners come as a whole set: reset, then add each ("sip-udp", "sip-tcp", "sip-tls"). */
 void sbc_sip_reset_sockets(struct sbc_sip *s);
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd);
 /* The media relay: {"port_min","port_max","timeout","srtp_required"}. */
 void sbc_sip_configure_media(struct sbc_sip *s, json_t *cfg);
+/* TCP and TLS connections one address may hold (from the supervisor's state). */
+void sbc_sip_set_per_address(struct sbc_sip *s, int n);
+/* TCP and TLS connections open now. */
+int sbc_sip_connections(const struct sbc_sip *s);
 
 #endif

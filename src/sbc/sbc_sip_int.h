@@ -25,10 +25,17 @@
  * as stateful proxies do (Kamailio's wait timer), not Timer J's 64*T1. */
 #define SIP_TX_DONE_MS	5000
 #define SIP_MAX_TXS	100000 /* about 1 KiB each */
-#define SIP_CONN_IDLE	600    /* seconds a client connection may be silent */
+#define SIP_CONN_IDLE	600    /* seconds a connection may be silent once accepted */
 #define SIP_MAX_CONNS	8192
 #define SIP_TOKEN_LEN	128   /* a flow token in base64url, and its NUL */
 #define SIP_TXN_BUCKETS 16384 /* a power of two */
+
+/* Before the phone system accepted anything on a connection (sbc_sip.c,
+ * conn_accepted), it may be silent SIP_CONN_IDLE_UNAUTH seconds; a TLS
+ * handshake must be done within SIP_TLS_HANDSHAKE of the accept. */
+#define SIP_CONN_IDLE_UNAUTH 30
+#define SIP_TLS_HANDSHAKE    10
+#define SIP_PER_ADDRESS	     256 /* until the supervisor's state (SUP_SBC_SIP_PER_ADDRESS) */
 
 enum sip_transport { T_UDP, T_TCP, T_TLS };
 extern const char *const sbc_sip_tname[];
@@ -51,6 +58,8 @@ struct sip_conn {
 	struct bufferevent *bev;
 	struct sockaddr_storage addr, local;
 	socklen_t alen;
+	struct core_connlimit_slot *slot; /* of the phone's address */
+	bool accepted;			  /* the phone system accepted a request that came on it */
 };
 
 /* The link to one phone system's SIP socket. */
@@ -99,6 +108,8 @@ struct sbc_sip {
 	struct sip_conn *conns;
 	int nconns;
 	uint64_t next_conn;
+	struct core_connlimit *per_address; /* TCP and TLS connections together */
+	int idle_unauth, handshake;	    /* seconds: SIP_CONN_IDLE_UNAUTH, SIP_TLS_HANDSHAKE */
 	struct sip_up *ups;
 	struct sip_txn *txns;
 	int ntxns;

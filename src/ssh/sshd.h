@@ -15,6 +15,10 @@
 #define SSHD_MAX_SESSIONS 32
 #define SSHD_LOGIN_GRACE  30 /* seconds to authenticate */
 #define SSHD_MAX_AUTH	  6  /* failed attempts per connection */
+/* Sessions one address may hold at once (core_connlimit): an administrator
+ * needs a few; 8 addresses are needed to take all 32. A constant, as
+ * management's per-address limit is. */
+#define SSHD_MAX_PER_ADDRESS 4
 
 int sshd_main(void);
 /* Runs one connection in a forked process; returns the exit status. */

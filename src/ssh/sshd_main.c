@@ -11,6 +11,7 @@
 #include <libssh/libssh.h>
 
 #include "../core/core_child.h"
+#include "../core/core_connlimit.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "sshd.h"
@@ -22,6 +23,11 @@ struct sshd {
 	struct evconnlistener *listeners[SSHD_MAX_LISTENERS];
 	int nlisteners;
 	int sessions;
+	struct { /* the session processes, with their address's slot */
+		pid_t pid;
+		struct core_connlimit_slot *slot;
+	} running[SSHD_MAX_SESSIONS];
+	struct core_connlimit *per_address;
 	struct event *sigchld;
 	char vpn_address[64]; /* the server's in the VPN tunnel, "" when off */
 };
@@ -43,8 +49,14 @@ static void sshd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 		close(fd);
 		return;
 	}
+	struct core_connlimit_slot *slot = core_connlimit_take(d->per_address, sa);
+	if (!slot) {
+		close(fd);
+		return;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
+		core_connlimit_give(d->per_address, slot);
 		close(fd);
 		return;
 	}
@@ -60,6 +72,13 @@ static void sshd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 		_exit(sshd_session_run(fd, peer));
 	}
 	close(fd);
+	for (int i = 0; i < SSHD_MAX_SESSIONS; i++) {
+		if (!d->running[i].pid) {
+			d->running[i].pid = pid;
+			d->running[i].slot = slot;
+			break;
+		}
+	}
 	d->sessions++;
 }
 
@@ -68,8 +87,16 @@ static void sshd_on_sigchld(evutil_socket_t sig, short what, void *arg)
 	struct sshd *d = arg;
 	(void)sig;
 	(void)what;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
+	pid_t pid;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+		for (int i = 0; i < SSHD_MAX_SESSIONS; i++) {
+			if (d->running[i].pid == pid) {
+				core_connlimit_give(d->per_address, d->running[i].slot);
+				d->running[i].pid = 0;
+			}
+		}
 		d->sessions--;
+	}
 }
 
 static void sshd_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
@@ -87,10 +114,12 @@ static void sshd_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 						       LEV_OPT_CLOSE_ON_FREE |
 							       LEV_OPT_CLOSE_ON_EXEC,
 						       -1, msg->fds[i]);
-			if (l)
+			if (l) {
+				evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
 				d->listeners[d->nlisteners++] = l;
-			else
+			} else {
 				close(msg->fds[i]);
+			}
 		}
 		log_info("serving SSH on %d socket(s)", msg->nfds);
 		msg->nfds = 0;
@@ -110,6 +139,9 @@ int sshd_main(void)
 	core_child_init(&d.child, "ssh", NULL, sshd_on_ipc, &d);
 	if (ssh_init() != SSH_OK)
 		core_fatal("libssh could not be initialised");
+	d.per_address = core_connlimit_new("ssh", SSHD_MAX_PER_ADDRESS);
+	if (!d.per_address)
+		core_fatal("out of memory");
 	d.sigchld = evsignal_new(d.child.base, SIGCHLD, sshd_on_sigchld, &d);
 	evsignal_add(d.sigchld, NULL);
 	core_child_ready(&d.child);
@@ -118,6 +150,7 @@ int sshd_main(void)
 	for (int i = 0; i < d.nlisteners; i++)
 		evconnlistener_free(d.listeners[i]);
 	event_free(d.sigchld);
+	core_connlimit_free(d.per_address);
 	core_child_free(&d.child);
 	ssh_finalize();
 	return 0;

@@ -56,6 +56,20 @@ json_t *sup_media_config(struct sup *s)
 			 "srtp_required", srtp);
 }
 
+json_t *sup_sbc_conn_config(struct sup *s)
+{
+	static const char *const keys[] = {"https_per_address", "sip_per_address"};
+	static const int dflt[] = {SUP_SBC_HTTPS_PER_ADDRESS, SUP_SBC_SIP_PER_ADDRESS};
+	json_t *o = json_object();
+	for (int i = 0; i < 2; i++) {
+		char k[48], v[32];
+		snprintf(k, sizeof(k), "sbc.%s", keys[i]);
+		int n = core_db_setting_get(s->db, k, v, sizeof(v)) == 0 ? atoi(v) : dflt[i];
+		json_object_set_new(o, keys[i], json_integer(n > 0 ? n : dflt[i]));
+	}
+	return o;
+}
+
 bool sup_plain_sip(struct sup *s)
 {
 	char v[8];

@@ -403,74 +403,152 @@ out:
 	json_decref(sb);
 }
 
-/* Plain SIP on or off: listeners are bound anew, and kept only if that worked. */
-static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
+/* What PUT /sbc takes, one row per field: where it is in the body ("" at
+ * the top), its range (booleans 0-1) and its system.db setting, NULL for a
+ * field that is shown but read-only. The body is checked whole against this
+ * table before any of it is kept. */
+static const struct sbc_setting {
+	const char *group, *name;
+	bool boolean;
+	int min, max;
+	const char *key;
+} sbc_settings[] = {
+	{"", "plain_sip", true, 0, 1, "sbc.plain_sip"},
+	{"block", "failures", false, 1, 1000, "sbc.block_failures"},
+	{"block", "window", false, 1, 86400, "sbc.block_window"},
+	{"block", "seconds", false, 1, 7 * 86400, "sbc.block_seconds"},
+	{"media", "timeout", false, 5, 3600, "sbc.media_timeout"},
+	{"media", "srtp_required", true, 0, 1, "sbc.srtp_required"},
+	{"media", "port_min", false, 0, 0, NULL},
+	{"media", "port_max", false, 0, 0, NULL},
+	{"connections", "https_per_address", false, 1, 4096, "sbc.https_per_address"},
+	{"connections", "sip_per_address", false, 1, 8192, "sbc.sip_per_address"},
+};
+#define NSBC_SETTINGS (int)(sizeof(sbc_settings) / sizeof(sbc_settings[0]))
+
+static int sbc_setting_find(const char *group, const char *name)
 {
-	json_t *plain = json_object_get(r, "plain_sip"), *block = json_object_get(r, "block");
-	static const char *const keys[] = {"failures", "window", "seconds"};
-	static const int max[] = {1000, 86400, 7 * 86400};
-	json_t *media = json_object_get(r, "media");
-	json_t *mt = json_object_get(media, "timeout"),
-	       *ms = json_object_get(media, "srtp_required");
-	if (plain && !json_is_boolean(plain)) {
-		sup_reply(s, id, 400, "plain_sip must be true or false");
-		return;
+	for (int i = 0; i < NSBC_SETTINGS; i++)
+		if (strcmp(sbc_settings[i].group, group) == 0 &&
+		    strcmp(sbc_settings[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static bool sbc_setting_is_group(const char *name)
+{
+	for (int i = 0; i < NSBC_SETTINGS; i++)
+		if (strcmp(sbc_settings[i].group, name) == 0)
+			return true;
+	return false;
+}
+
+/* One field of the body: its value into vals[row]; -1 and why if it is not taken. */
+static int sbc_setting_take(const char *group, const char *name, json_t *v, int vals[], char *err,
+			    size_t errlen)
+{
+	int i = sbc_setting_find(group, name);
+	const char *dot = *group ? "." : "";
+	if (i < 0)
+		return snprintf(err, errlen, "%s%s%s: no such setting", group, dot, name), -1;
+	const struct sbc_setting *st = &sbc_settings[i];
+	if (!st->key)
+		return snprintf(err, errlen, "%s%s%s: read-only", group, dot, name), -1;
+	if (st->boolean ? !json_is_boolean(v)
+			: !json_is_integer(v) || json_integer_value(v) < st->min ||
+				  json_integer_value(v) > st->max) {
+		if (st->boolean)
+			snprintf(err, errlen, "%s%s%s: true or false", group, dot, name);
+		else
+			snprintf(err, errlen, "%s%s%s: an integer %d-%d", group, dot, name, st->min,
+				 st->max);
+		return -1;
 	}
-	if ((mt && (!json_is_integer(mt) || json_integer_value(mt) < 5 ||
-		    json_integer_value(mt) > 3600)) ||
-	    (ms && !json_is_boolean(ms))) {
-		sup_reply(s, id, 400, "media: timeout 5-3600 s, srtp_required true or false");
-		return;
-	}
-	if (mt) {
-		char val[32];
-		snprintf(val, sizeof(val), "%lld", (long long)json_integer_value(mt));
-		core_db_setting_set(s->db, "sbc.media_timeout", val);
-	}
-	if (ms)
-		core_db_setting_set(s->db, "sbc.srtp_required", json_is_true(ms) ? "1" : "0");
-	for (int i = 0; i < 3 && block; i++) {
-		json_t *v = json_object_get(block, keys[i]);
-		if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
-			  json_integer_value(v) > max[i])) {
-			sup_reply(s, id, 400,
-				  "block: failures 1-1000, window 1-86400 s, seconds 1-604800");
-			return;
+	vals[i] = st->boolean ? json_is_true(v) : (int)json_integer_value(v);
+	return 0;
+}
+
+/* Checks every field of body; vals[row] is what was given, -1 where nothing. */
+static int sbc_settings_check(json_t *body, int vals[], char *err, size_t errlen)
+{
+	const char *k, *sk;
+	json_t *v, *sv;
+	for (int i = 0; i < NSBC_SETTINGS; i++)
+		vals[i] = -1;
+	if (!json_is_object(body) || json_object_size(body) == 0)
+		return snprintf(err, errlen,
+				"give plain_sip, block {failures, window, seconds}, media "
+				"{timeout, srtp_required} and/or connections "
+				"{https_per_address, sip_per_address}"),
+		       -1;
+	json_object_foreach(body, k, v)
+	{
+		if (!sbc_setting_is_group(k)) {
+			if (sbc_setting_take("", k, v, vals, err, errlen) < 0)
+				return -1;
+			continue;
+		}
+		if (!json_is_object(v))
+			return snprintf(err, errlen, "%s: an object", k), -1;
+		json_object_foreach(v, sk, sv)
+		{
+			if (sbc_setting_take(k, sk, sv, vals, err, errlen) < 0)
+				return -1;
 		}
 	}
-	for (int i = 0; i < 3 && block; i++) {
-		json_t *v = json_object_get(block, keys[i]);
-		char k[32], val[32];
-		snprintf(k, sizeof(k), "sbc.block_%s", keys[i]);
-		snprintf(val, sizeof(val), "%lld", (long long)json_integer_value(v));
-		if (v)
-			core_db_setting_set(s->db, k, val);
-	}
-	if (!plain) {
-		sup_broadcast_state(s);
-		sup_reply(s, id, 200, NULL);
-		return;
-	}
+	return 0;
+}
+
+/* Plain SIP on or off: listeners are bound anew, and kept only if that
+ * worked. Returns 0, or the status answered (the setting as before). */
+static int sbc_set_plain_sip(struct sup *s, bool on, char *err, size_t errlen)
+{
 	char old[8] = "0";
 	core_db_setting_get(s->db, "sbc.plain_sip", old, sizeof(old));
-	if (core_db_setting_set(s->db, "sbc.plain_sip", json_is_true(plain) ? "1" : "0") < 0) {
-		sup_reply(s, id, 500, "could not save the setting");
-		return;
-	}
+	if (core_db_setting_set(s->db, "sbc.plain_sip", on ? "1" : "0") < 0)
+		return snprintf(err, errlen, "could not save the setting"), 500;
 	json_t *mg = sup_listen_config(s, "management"), *sb = sup_listen_config(s, "sbc");
 	struct sup_socket fresh[SUP_MAX_SOCKETS];
 	int n = 0;
-	char err[512];
-	int rc = sup_listen_bind(s, mg, sb, fresh, &n, err, sizeof(err));
+	int rc = sup_listen_bind(s, mg, sb, fresh, &n, err, errlen);
 	json_decref(mg);
 	json_decref(sb);
 	if (rc < 0) {
 		core_db_setting_set(s->db, "sbc.plain_sip", old);
-		sup_reply(s, id, 409, err);
-		return;
+		return 409;
 	}
 	sup_listen_replace(s, fresh, n);
-	log_info("plain SIP on 5060 switched %s", json_is_true(plain) ? "on" : "off");
+	log_info("plain SIP on 5060 switched %s", on ? "on" : "off");
+	return 0;
+}
+
+/* PUT /sbc: every field checked first; then plain SIP (which may fail to
+ * bind: then nothing is kept), then the rest in one transaction. */
+static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
+{
+	int vals[NSBC_SETTINGS];
+	char err[512];
+	if (sbc_settings_check(json_object_get(r, "settings"), vals, err, sizeof(err)) < 0) {
+		sup_reply(s, id, 400, err);
+		return;
+	}
+	int plain = sbc_setting_find("", "plain_sip"), st;
+	if (vals[plain] >= 0 && (st = sbc_set_plain_sip(s, vals[plain], err, sizeof(err)))) {
+		sup_reply(s, id, st, err);
+		return;
+	}
+	bool ok = core_db_begin(s->db) == 0;
+	for (int i = 0; ok && i < NSBC_SETTINGS; i++) {
+		char val[32];
+		snprintf(val, sizeof(val), "%d", vals[i]);
+		if (i != plain && vals[i] >= 0)
+			ok = core_db_setting_set(s->db, sbc_settings[i].key, val) == 0;
+	}
+	if (core_db_end(s->db, ok) < 0) {
+		sup_broadcast_state(s); /* plain SIP may have changed */
+		sup_reply(s, id, 500, "could not save the settings");
+		return;
+	}
 	sup_broadcast_state(s);
 	sup_reply(s, id, 200, NULL);
 }

@@ -147,6 +147,13 @@ bool sup_plain_sip(struct sup *s);
 json_t *sup_sip_block_config(struct sup *s);
 /* The media relay: {"port_min","port_max","timeout","srtp_required"}. */
 json_t *sup_media_config(struct sup *s);
+/* Connections one address may hold at the SBC: {"https_per_address",
+ * "sip_per_address"} (settings sbc.*_per_address). Defaults for a NAT'd
+ * office of 200 phones behind one address: each phone holds one SIP
+ * connection, and a browser about six HTTPS connections. */
+#define SUP_SBC_HTTPS_PER_ADDRESS 128
+#define SUP_SBC_SIP_PER_ADDRESS	  256
+json_t *sup_sbc_conn_config(struct sup *s);
 
 /* sup_requests.c: a restore cut off by a power cut, tidied at start. */
 void sup_requests_recover(void);
