@@ -347,6 +347,11 @@ struct core_httpd_req *core_httpd_find(struct core_httpd *srv, uint64_t id)
 	return NULL;
 }
 
+struct core_httpd *core_httpd_of(const struct core_httpd_req *req)
+{
+	return req->conn->srv;
+}
+
 const char *core_httpd_header(const struct core_httpd_req *req, const char *name)
 {
 	return http_msg_header(&req->conn->msg, name);

@@ -63,6 +63,8 @@ int core_httpd_listen(struct core_httpd *srv, int fd);
 /* Stops accepting on every listener; open connections go on. */
 void core_httpd_close_listeners(struct core_httpd *srv);
 struct core_httpd_req *core_httpd_find(struct core_httpd *srv, uint64_t id);
+/* The server a request came to: what a late answer keeps, with the id. */
+struct core_httpd *core_httpd_of(const struct core_httpd_req *req);
 
 const char *core_httpd_header(const struct core_httpd_req *req, const char *name);
 /* Answers the request; extra_headers is "Name: value\r\n..." or NULL. */

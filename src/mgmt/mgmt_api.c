@@ -80,6 +80,7 @@ void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg)
 	struct core_httpd_req *req = core_httpd_find(m->http, msg->id);
 	if (!req)
 		req = core_httpd_find(m->local, msg->id);
+	mgmt_backups_replied(m, msg->id);
 	json_t *r = core_ipc_json(msg);
 	if (!req || !r) {
 		json_decref(r);

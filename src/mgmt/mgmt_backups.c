@@ -11,9 +11,11 @@
  * supervisor swaps it in (src/backup/backup.h); anything wrong stops it
  * before the phone system is touched.
  *
- * The work is done in this process, synchronously: SQLite's online backup
- * of a phone system takes milliseconds; the media files of a large one are
- * what would make management wait.
+ * SQLite's online backup of a phone system takes milliseconds and is made
+ * on the event loop; writing (and encrypting) the archive, seconds with the
+ * media of a large one, is done by a worker thread of its own (m->slow,
+ * core_work) and the request answered when it is done. A backup and a
+ * restore of the same phone system never run at once (409).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -190,87 +192,255 @@ static json_t *backup_view(const char *id)
 	return v;
 }
 
-json_t *mgmt_backup_make(struct mgmt *m, const char *ps, const char *pass, bool media,
-			 bool scheduled, char *err, size_t errlen)
+/* ---- phone systems busy with a backup or a restore ---- */
+
+/* A backup reads a phone system's files while a restore swaps them: never
+ * both at once. m->busy: name (or "*" for a whole-server backup) → {"what",
+ * "id": the restore's request id, "since"}. A restore's entry goes when the
+ * supervisor replies, or after BUSY_RESTORE_MAX seconds if it never does. */
+#define BUSY_RESTORE_MAX 600
+
+static const char *busy_what(struct mgmt *m, const char *name)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	char id[128], tmp[192], tar[256], enc[256], final[256];
-	snprintf(id, sizeof(id), "%04d%02d%02d-%02d%02d%02d-%s-%08x", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ps ? ps : "server",
-		 randombytes_random());
-	snprintf(tmp, sizeof(tmp), BACKUPS_DIR "/.tmp-%s", id);
-	if ((mkdir(BACKUPS_DIR, 0750) < 0 && errno != EEXIST) || mkdir(tmp, 0700) < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	json_t *e = json_object_get(m->busy, name);
+	const char *what = json_string_value(json_object_get(e, "what"));
+	if (what && strcmp(what, "restore") == 0 &&
+	    time(NULL) - json_integer_value(json_object_get(e, "since")) > BUSY_RESTORE_MAX) {
+		json_object_del(m->busy, name);
 		return NULL;
 	}
-	struct collect c = {0};
-	json_t *info = NULL;
-	int r = 0;
-	if (ps) {
-		r = add_phone_system(&c, tmp, ps, media, err, errlen);
-	} else {
-		char snap[256];
-		snprintf(snap, sizeof(snap), "%s/system.db", tmp);
-		r = backup_snapshot_db("system.db", snap, err, errlen);
-		if (r == 0)
-			r = add_member(&c, "system.db", snap);
-		if (r == 0)
-			r = add_tree(&c, "certs", "certs");
-		size_t i;
-		json_t *it;
-		json_array_foreach(json_object_get(m->state, "phone_systems"), i, it) if (r == 0)
-			r = add_phone_system(&c, tmp,
-					     json_string_value(json_object_get(it, "name")), media,
-					     err, errlen);
-	}
-	if (r < 0) {
-		if (!*err)
-			snprintf(err, errlen, "cannot collect the files to back up");
-		goto out;
-	}
-	json_t *man = json_pack("{s:i, s:s, s:s, s:s, s:I, s:{s:i}, s:b}", "format", BACKUP_FORMAT,
-				"product", "zentrale", "product_version", ZENTRALE_VERSION, "kind",
-				ps ? "phone-system" : "server", "created", (json_int_t)now,
-				"schemas", "pbx", pbx_store_schema_version(), "media", media);
+	return what;
+}
+
+/* What conflicts with a backup of ps (NULL: the whole server), or NULL. */
+static const char *busy_for_backup(struct mgmt *m, const char *ps)
+{
 	if (ps)
-		json_object_set_new(man, "phone_system", json_string(ps));
-	else
-		json_object_set_new(json_object_get(man, "schemas"), "system",
-				    json_integer(sup_schema_version()));
-	snprintf(tar, sizeof(tar), "%s/archive.tar.gz", tmp);
-	r = backup_write(tar, man, c.m, c.n, err, errlen);
-	if (r == 0 && pass) {
-		snprintf(enc, sizeof(enc), "%s/archive.enc", tmp);
-		r = backup_encrypt(tar, enc, pass, err, errlen);
+		return busy_what(m, ps) ? busy_what(m, ps) : busy_what(m, "*");
+	const char *key;
+	json_t *v, *tmp;
+	json_object_foreach_safe(m->busy, tmp, key, v)
+	{
+		const char *what = busy_what(m, key);
+		if (what)
+			return what;
 	}
+	return NULL;
+}
+
+static void busy_set(struct mgmt *m, const char *name, const char *what, uint64_t id)
+{
+	json_object_set_new(m->busy, name,
+			    json_pack("{s:s, s:I, s:I}", "what", what, "id", (json_int_t)id,
+				      "since", (json_int_t)time(NULL)));
+}
+
+void mgmt_backups_replied(struct mgmt *m, uint64_t id)
+{
+	const char *key;
+	json_t *v, *tmp;
+	json_object_foreach_safe(m->busy, tmp, key, v)
+	{
+		if ((uint32_t)json_integer_value(json_object_get(v, "id")) == (uint32_t)id &&
+		    strcmp(json_string_value(json_object_get(v, "what")), "restore") == 0)
+			json_object_del(m->busy, key);
+	}
+}
+
+/* ---- making one: collected here, written by the backup worker ---- */
+
+struct backup_job {
+	struct mgmt *m;
+	struct core_httpd *srv; /* with id: the request to answer; NULL when scheduled */
+	uint64_t id;
+	int keep; /* scheduled: keep this many */
+	char *ps; /* NULL: the whole server */
+	char *pass;
+	bool media;
+	time_t now;
+	char name[128], tmp[192], final[256];
+	struct collect c;
+	json_t *man;
+	int r; /* worker: 0 when the archive is in place */
+	char err[512];
+};
+
+static void backup_job_free(struct backup_job *j)
+{
+	free(j->ps);
+	if (j->pass)
+		sodium_memzero(j->pass, strlen(j->pass));
+	free(j->pass);
+	free(j->c.m);
+	json_decref(j->man);
+	free(j);
+}
+
+/* In the worker: the archive (slow with media), encrypted if asked, then
+ * renamed into place. Touches only the job's own files. */
+static void backup_job_run(void *arg)
+{
+	struct backup_job *j = arg;
+	char tar[256], enc[256];
+	snprintf(tar, sizeof(tar), "%s/archive.tar.gz", j->tmp);
+	snprintf(enc, sizeof(enc), "%s/archive.enc", j->tmp);
+	int r = backup_write(tar, j->man, j->c.m, j->c.n, j->err, sizeof(j->err));
+	if (r == 0 && j->pass)
+		r = backup_encrypt(tar, enc, j->pass, j->err, sizeof(j->err));
 	if (r == 0) {
-		int fd = open(pass ? enc : tar, O_RDONLY | O_CLOEXEC);
+		int fd = open(j->pass ? enc : tar, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			fsync(fd);
 			close(fd);
 		}
-		snprintf(final, sizeof(final), BACKUPS_DIR "/%s.tar.gz%s", id, pass ? ".enc" : "");
-		r = rename(pass ? enc : tar, final);
+		snprintf(j->final, sizeof(j->final), BACKUPS_DIR "/%s.tar.gz%s", j->name,
+			 j->pass ? ".enc" : "");
+		r = rename(j->pass ? enc : tar, j->final);
 		if (r < 0)
-			snprintf(err, errlen, "cannot store the backup: %s", strerror(errno));
+			snprintf(j->err, sizeof(j->err), "cannot store the backup: %s",
+				 strerror(errno));
 	}
-	if (r == 0) {
-		info = json_pack("{s:s, s:s, s:s?, s:I, s:b, s:s, s:b}", "id", id, "kind",
-				 ps ? "phone-system" : "server", "phone_system", ps, "created",
-				 (json_int_t)now, "media", media, "product_version",
-				 ZENTRALE_VERSION, "scheduled", scheduled);
-		sidecar_write(id, info);
+	core_fs_rm_tree(j->tmp);
+	j->r = r;
+}
+
+/* In the loop thread: the description, and the answer. */
+static void backup_job_done(void *arg, bool cancelled)
+{
+	struct backup_job *j = arg;
+	struct mgmt *m = j->m;
+	json_object_del(m->busy, j->ps ? j->ps : "*");
+	if (cancelled) {
+		core_fs_rm_tree(j->tmp);
+		backup_job_free(j);
+		return;
+	}
+	json_t *info = NULL;
+	if (j->r == 0) {
+		info = json_pack("{s:s, s:s, s:s?, s:I, s:b, s:s, s:b}", "id", j->name, "kind",
+				 j->ps ? "phone-system" : "server", "phone_system", j->ps,
+				 "created", (json_int_t)j->now, "media", j->media,
+				 "product_version", ZENTRALE_VERSION, "scheduled", !j->srv);
+		sidecar_write(j->name, info);
 		json_decref(info);
-		info = backup_view(id);
-		log_info("backup %s made (%d files%s)", id, c.n, pass ? ", encrypted" : "");
+		info = backup_view(j->name);
+		log_info("backup %s made (%d files%s)", j->name, j->c.n,
+			 j->pass ? ", encrypted" : "");
+	} else {
+		log_error("%sbackup failed: %s", j->srv ? "" : "scheduled ", j->err);
 	}
-	json_decref(man);
-out:
-	free(c.m);
-	core_fs_rm_tree(tmp);
-	return info;
+	if (info && !j->srv)
+		mgmt_backups_retain(j->keep);
+	struct core_httpd_req *req = j->srv ? core_httpd_find(j->srv, j->id) : NULL;
+	if (req && info)
+		core_httpd_respond_json(req, 201, json_incref(info));
+	else if (req)
+		core_httpd_respond_error(req, 500, j->err);
+	json_decref(info);
+	backup_job_free(j);
+}
+
+/* In the loop thread: the snapshots of the databases (milliseconds) and
+ * the list of files; 0, or -1 with why in j->err. */
+static int backup_job_collect(struct backup_job *j)
+{
+	struct mgmt *m = j->m;
+	int r;
+	if (j->ps) {
+		r = add_phone_system(&j->c, j->tmp, j->ps, j->media, j->err, sizeof(j->err));
+	} else {
+		char snap[256];
+		snprintf(snap, sizeof(snap), "%s/system.db", j->tmp);
+		r = backup_snapshot_db("system.db", snap, j->err, sizeof(j->err));
+		if (r == 0)
+			r = add_member(&j->c, "system.db", snap);
+		if (r == 0)
+			r = add_tree(&j->c, "certs", "certs");
+		size_t i;
+		json_t *it;
+		json_array_foreach(json_object_get(m->state, "phone_systems"), i, it) if (r == 0)
+			r = add_phone_system(&j->c, j->tmp,
+					     json_string_value(json_object_get(it, "name")),
+					     j->media, j->err, sizeof(j->err));
+	}
+	if (r < 0) {
+		if (!j->err[0])
+			snprintf(j->err, sizeof(j->err), "cannot collect the files to back up");
+		return -1;
+	}
+	j->man = json_pack("{s:i, s:s, s:s, s:s, s:I, s:{s:i}, s:b}", "format", BACKUP_FORMAT,
+			   "product", "zentrale", "product_version", ZENTRALE_VERSION, "kind",
+			   j->ps ? "phone-system" : "server", "created", (json_int_t)j->now,
+			   "schemas", "pbx", pbx_store_schema_version(), "media", j->media);
+	if (j->ps)
+		json_object_set_new(j->man, "phone_system", json_string(j->ps));
+	else
+		json_object_set_new(json_object_get(j->man, "schemas"), "system",
+				    json_integer(sup_schema_version()));
+	return 0;
+}
+
+/* Answers req (if any) at once with status and why; frees j. */
+static void backup_refuse(struct backup_job *j, struct core_httpd_req *req, int status,
+			  const char *why)
+{
+	if (req)
+		core_httpd_respond_error(req, status, why);
+	else
+		log_error("scheduled backup not made: %s", why);
+	if (j->tmp[0])
+		core_fs_rm_tree(j->tmp);
+	backup_job_free(j);
+}
+
+void mgmt_backup_start(struct mgmt *m, struct core_httpd_req *req, const char *ps, const char *pass,
+		       bool media, int keep)
+{
+	struct backup_job *j = calloc(1, sizeof(*j));
+	if (!j || (ps && !(j->ps = strdup(ps))) || (pass && !(j->pass = strdup(pass)))) {
+		if (j)
+			backup_job_free(j);
+		if (req)
+			core_httpd_respond_error(req, 500, "out of memory");
+		return;
+	}
+	j->m = m;
+	j->srv = req ? core_httpd_of(req) : NULL;
+	j->id = req ? req->id : 0;
+	j->keep = keep;
+	j->media = media;
+	j->now = time(NULL);
+	const char *busy = busy_for_backup(m, ps);
+	if (busy) {
+		backup_refuse(
+			j, req, 409,
+			strcmp(busy, "restore") == 0
+				? "a restore of this phone system is running; try again later"
+				: "a backup of this phone system is running; try again later");
+		return;
+	}
+	struct tm tm;
+	gmtime_r(&j->now, &tm);
+	snprintf(j->name, sizeof(j->name), "%04d%02d%02d-%02d%02d%02d-%s-%08x", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ps ? ps : "server",
+		 randombytes_random());
+	char tmp[sizeof(j->tmp)];
+	snprintf(tmp, sizeof(tmp), BACKUPS_DIR "/.tmp-%s", j->name);
+	if ((mkdir(BACKUPS_DIR, 0750) < 0 && errno != EEXIST) || mkdir(tmp, 0700) < 0) {
+		snprintf(j->err, sizeof(j->err), "cannot create %s: %s", tmp, strerror(errno));
+		backup_refuse(j, req, 500, j->err);
+		return;
+	}
+	memcpy(j->tmp, tmp, sizeof(tmp));
+	if (backup_job_collect(j) < 0) {
+		backup_refuse(j, req, 500, j->err);
+		return;
+	}
+	if (core_work_submit(m->slow, backup_job_run, backup_job_done, j) < 0) {
+		backup_refuse(j, req, 503, "too many backups at once; try again later");
+		return;
+	}
+	busy_set(m, ps ? ps : "*", "backup", 0);
 }
 
 /* ---- removing ---- */
@@ -332,6 +502,13 @@ static void backups_restore(struct mgmt *m, struct core_httpd_req *req, const ch
 		snprintf(err, sizeof(err), "phone_system: %s", core_name_problem(target));
 		goto out;
 	}
+	if (busy_what(m, "*") || (target && busy_what(m, target))) {
+		snprintf(err, sizeof(err),
+			 "a backup or restore of this phone system is running; "
+			 "try again later");
+		status = 409;
+		goto out;
+	}
 	if (mkdir(work, 0700) < 0 || mkdir(stage, 0750) < 0) {
 		snprintf(err, sizeof(err), "cannot prepare the restore: %s", strerror(errno));
 		status = 500;
@@ -376,6 +553,12 @@ static void backups_restore(struct mgmt *m, struct core_httpd_req *req, const ch
 		snprintf(err, sizeof(err), "the backup names no valid phone system");
 		goto out;
 	}
+	if (busy_what(m, orig)) {
+		snprintf(err, sizeof(err), "a backup or restore of %s is running; try again later",
+			 orig);
+		status = 409;
+		goto out;
+	}
 	char from[300];
 	snprintf(from, sizeof(from), "%s/phone-systems/%s", stage, orig);
 	struct stat st;
@@ -395,6 +578,7 @@ static void backups_restore(struct mgmt *m, struct core_httpd_req *req, const ch
 		goto out;
 	}
 	log_info("restoring %s from backup %s", target ? target : orig, id);
+	busy_set(m, target ? target : orig, "restore", req->id); /* until the supervisor replies */
 	mgmt_api_ask(m, req,
 		     json_pack("{s:s, s:s, s:s}", "op", "restore", "name", target ? target : orig,
 			       "from", moved));
@@ -498,15 +682,8 @@ static void backups_create(struct mgmt *m, struct core_httpd_req *req)
 		core_httpd_respond_error(req, status, why);
 		return;
 	}
-	char err[512] = "";
-	json_t *v = mgmt_backup_make(m, ps, pass, media, false, err, sizeof(err));
+	mgmt_backup_start(m, req, ps, pass, media, 0);
 	json_decref(b);
-	if (!v) {
-		log_error("backup failed: %s", err);
-		core_httpd_respond_error(req, 500, err);
-		return;
-	}
-	core_httpd_respond_json(req, 201, v);
 }
 
 void mgmt_backups(struct mgmt *m, struct core_httpd_req *req, const char *rest)
