@@ -7,9 +7,10 @@
  * Every backup is made under backups/.tmp-* and renamed into place when
  * whole, so a crash (kill -9) leaves no half archive in the list; the
  * leftovers go at the next start. A restore decrypts and verifies the
- * whole archive and extracts it under phone-systems/.restore-* before the
- * supervisor swaps it in (src/backup/backup.h); anything wrong stops it
- * before the phone system is touched.
+ * whole archive and extracts it under phone-systems/.restore-* (in the
+ * backups' worker thread) before the supervisor swaps it in
+ * (src/backup/backup.h); anything wrong stops it before the phone system is
+ * touched.
  *
  * SQLite's online backup of a phone system takes milliseconds and is made
  * on the event loop; writing (and encrypting) the archive, seconds with the
@@ -483,6 +484,124 @@ json_t *mgmt_backup_list(void)
 
 /* ---- restoring ---- */
 
+/* A restore: the archive is decrypted, verified and extracted aside by the
+ * backup worker; the checks of what it holds and the hand-over to the
+ * supervisor are done in the loop thread afterwards. */
+struct restore_job {
+	struct mgmt *m;
+	struct core_httpd *srv;
+	uint64_t id;
+	char backup[128];
+	char *pass, *target;
+	bool enc;
+	char path[256], work[160], plain[200], stage[200];
+	json_t *man; /* worker: the verified manifest, or NULL with err */
+	char err[512];
+};
+
+static void restore_job_free(struct restore_job *j)
+{
+	if (j->work[0])
+		core_fs_rm_tree(j->work);
+	if (j->stage[0])
+		core_fs_rm_tree(j->stage);
+	if (j->pass)
+		sodium_memzero(j->pass, strlen(j->pass));
+	free(j->pass);
+	free(j->target);
+	json_decref(j->man);
+	free(j);
+}
+
+static void restore_job_run(void *arg)
+{
+	struct restore_job *j = arg;
+	if (j->enc && backup_decrypt(j->path, j->plain, j->pass, j->err, sizeof(j->err)) < 0)
+		return;
+	/* the whole archive is checked (and extracted aside) before anything changes */
+	j->man = backup_verify(j->enc ? j->plain : j->path, j->stage, j->err, sizeof(j->err));
+}
+
+/* What the verified archive holds decides what is restored: 0 when the
+ * supervisor has been asked, else the status to answer with err. */
+static int restore_hand_over(struct restore_job *j, struct core_httpd_req *req)
+{
+	struct mgmt *m = j->m;
+	char *err = j->err;
+	size_t errlen = sizeof(j->err);
+	json_t *man = j->man;
+	if (!man)
+		return 400;
+	const char *kind = json_string_value(json_object_get(man, "kind"));
+	const char *orig = json_string_value(json_object_get(man, "phone_system"));
+	int schema =
+		(int)json_integer_value(json_object_get(json_object_get(man, "schemas"), "pbx"));
+	if (schema > pbx_store_schema_version()) {
+		snprintf(err, errlen,
+			 "this backup was made by a newer Zentrale (%s, phone-system schema %d; "
+			 "this "
+			 "is %s with schema %d): update first",
+			 json_string_value(json_object_get(man, "product_version")), schema,
+			 ZENTRALE_VERSION, pbx_store_schema_version());
+		return 409;
+	}
+	if (kind && strcmp(kind, "server") == 0) {
+		if (!j->target) {
+			snprintf(err, errlen,
+				 "a whole-server backup is restored onto a fresh installation with "
+				 "`zentrale restore`; here, name one of its phone systems "
+				 "(phone_system) to restore that one");
+			return 409;
+		}
+		orig = j->target;
+	}
+	if (!orig || core_name_problem(orig)) {
+		snprintf(err, errlen, "the backup names no valid phone system");
+		return 400;
+	}
+	const char *name = j->target ? j->target : orig;
+	if (busy_what(m, "*") || busy_what(m, orig) || busy_what(m, name)) {
+		snprintf(err, errlen, "a backup or restore of %s is running; try again later",
+			 name);
+		return 409;
+	}
+	char from[300];
+	snprintf(from, sizeof(from), "%s/phone-systems/%s", j->stage, orig);
+	struct stat st;
+	char db[340];
+	snprintf(db, sizeof(db), "%s/pbx.db", from);
+	if (stat(db, &st) < 0) {
+		snprintf(err, errlen, "the backup holds no phone system %s", orig);
+		return 404;
+	}
+	/* the data goes where the supervisor takes it from: directly under phone-systems/ */
+	char moved[220];
+	snprintf(moved, sizeof(moved), "%s-data", j->stage);
+	if (rename(from, moved) < 0) {
+		snprintf(err, errlen, "cannot prepare the restore: %s", strerror(errno));
+		return 500;
+	}
+	log_info("restoring %s from backup %s", name, j->backup);
+	busy_set(m, name, "restore", req->id); /* until the supervisor replies */
+	mgmt_api_ask(m, req,
+		     json_pack("{s:s, s:s, s:s}", "op", "restore", "name", name, "from", moved));
+	return 0;
+}
+
+static void restore_job_done(void *arg, bool cancelled)
+{
+	struct restore_job *j = arg;
+	struct core_httpd_req *req = cancelled ? NULL : core_httpd_find(j->srv, j->id);
+	if (req) {
+		int status = restore_hand_over(j, req);
+		if (status)
+			core_httpd_respond_error(req, status, j->err);
+	} else if (!cancelled) {
+		log_info("a restore of backup %s was given up: its client went away", j->backup);
+	}
+	restore_job_free(j);
+}
+
 static void backups_restore(struct mgmt *m, struct core_httpd_req *req, const char *id)
 {
 	json_t *b = core_httpd_json_body(req);
@@ -490,106 +609,63 @@ static void backups_restore(struct mgmt *m, struct core_httpd_req *req, const ch
 		return;
 	const char *pass = json_string_value(json_object_get(b, "passphrase"));
 	const char *target = json_string_value(json_object_get(b, "phone_system"));
-	char path[256], err[512] = "", work[160], plain[200], stage[200];
-	bool enc;
-	json_t *man = NULL;
+	struct restore_job *j = calloc(1, sizeof(*j));
+	const char *why = NULL;
 	int status = 400;
-	archive_path(id, path, sizeof(path), &enc);
+	if (!j || (pass && !(j->pass = strdup(pass))) ||
+	    (target && !(j->target = strdup(target)))) {
+		why = "out of memory", status = 500;
+		goto out;
+	}
+	j->m = m;
+	j->srv = core_httpd_of(req);
+	j->id = req->id;
+	snprintf(j->backup, sizeof(j->backup), "%s", id);
+	archive_path(id, j->path, sizeof(j->path), &j->enc);
+	if (target && core_name_problem(target)) {
+		snprintf(j->err, sizeof(j->err), "phone_system: %s", core_name_problem(target));
+		goto out;
+	}
+	if (j->enc && !pass) {
+		why = "this backup is encrypted: give its passphrase";
+		goto out;
+	}
+	/* Refused at once if what it restores is being backed up (the archive
+	 * says for sure only once verified: restore_hand_over asks again). */
+	json_t *info = sidecar_read(id);
+	const char *ps = target ? target : json_string_value(json_object_get(info, "phone_system"));
+	bool busy = busy_what(m, "*") || (ps && busy_what(m, ps));
+	json_decref(info);
+	if (busy) {
+		why = "a backup or restore of this phone system is running; try again later";
+		status = 409;
+		goto out;
+	}
+	char work[sizeof(j->work)], stage[sizeof(j->stage)];
 	snprintf(work, sizeof(work), BACKUPS_DIR "/.tmp-restore-%08x", randombytes_random());
 	snprintf(stage, sizeof(stage), "phone-systems/.restore-%08x", randombytes_random());
-	snprintf(plain, sizeof(plain), "%s/archive.tar.gz", work);
-	if (target && core_name_problem(target)) {
-		snprintf(err, sizeof(err), "phone_system: %s", core_name_problem(target));
-		goto out;
-	}
-	if (busy_what(m, "*") || (target && busy_what(m, target))) {
-		snprintf(err, sizeof(err),
-			 "a backup or restore of this phone system is running; "
-			 "try again later");
-		status = 409;
-		goto out;
-	}
-	if (mkdir(work, 0700) < 0 || mkdir(stage, 0750) < 0) {
-		snprintf(err, sizeof(err), "cannot prepare the restore: %s", strerror(errno));
+	if (mkdir(work, 0700) == 0)
+		memcpy(j->work, work, sizeof(work));
+	if (mkdir(stage, 0750) == 0)
+		memcpy(j->stage, stage, sizeof(stage));
+	if (!j->work[0] || !j->stage[0]) {
+		snprintf(j->err, sizeof(j->err), "cannot prepare the restore: %s", strerror(errno));
 		status = 500;
 		goto out;
 	}
-	if (enc && !pass) {
-		snprintf(err, sizeof(err), "this backup is encrypted: give its passphrase");
+	snprintf(j->plain, sizeof(j->plain), "%s/archive.tar.gz", j->work);
+	if (core_work_submit(m->slow, restore_job_run, restore_job_done, j) < 0) {
+		why = "too many backups and restores at once; try again later", status = 503;
 		goto out;
 	}
-	if (enc && backup_decrypt(path, plain, pass, err, sizeof(err)) < 0)
-		goto out;
-	/* the whole archive is checked (and extracted aside) before anything changes */
-	man = backup_verify(enc ? plain : path, stage, err, sizeof(err));
-	if (!man)
-		goto out;
-	const char *kind = json_string_value(json_object_get(man, "kind"));
-	const char *orig = json_string_value(json_object_get(man, "phone_system"));
-	int schema =
-		(int)json_integer_value(json_object_get(json_object_get(man, "schemas"), "pbx"));
-	if (schema > pbx_store_schema_version()) {
-		snprintf(err, sizeof(err),
-			 "this backup was made by a newer Zentrale (%s, phone-system schema %d; "
-			 "this "
-			 "is %s with schema %d): update first",
-			 json_string_value(json_object_get(man, "product_version")), schema,
-			 ZENTRALE_VERSION, pbx_store_schema_version());
-		status = 409;
-		goto out;
-	}
-	if (kind && strcmp(kind, "server") == 0) {
-		if (!target) {
-			snprintf(err, sizeof(err),
-				 "a whole-server backup is restored onto a fresh installation with "
-				 "`zentrale restore`; here, name one of its phone systems "
-				 "(phone_system) to restore that one");
-			status = 409;
-			goto out;
-		}
-		orig = target;
-	}
-	if (!orig || core_name_problem(orig)) {
-		snprintf(err, sizeof(err), "the backup names no valid phone system");
-		goto out;
-	}
-	if (busy_what(m, orig)) {
-		snprintf(err, sizeof(err), "a backup or restore of %s is running; try again later",
-			 orig);
-		status = 409;
-		goto out;
-	}
-	char from[300];
-	snprintf(from, sizeof(from), "%s/phone-systems/%s", stage, orig);
-	struct stat st;
-	char db[340];
-	snprintf(db, sizeof(db), "%s/pbx.db", from);
-	if (stat(db, &st) < 0) {
-		snprintf(err, sizeof(err), "the backup holds no phone system %s", orig);
-		status = 404;
-		goto out;
-	}
-	/* the data goes where the supervisor takes it from: directly under phone-systems/ */
-	char moved[220];
-	snprintf(moved, sizeof(moved), "%s-data", stage);
-	if (rename(from, moved) < 0) {
-		snprintf(err, sizeof(err), "cannot prepare the restore: %s", strerror(errno));
-		status = 500;
-		goto out;
-	}
-	log_info("restoring %s from backup %s", target ? target : orig, id);
-	busy_set(m, target ? target : orig, "restore", req->id); /* until the supervisor replies */
-	mgmt_api_ask(m, req,
-		     json_pack("{s:s, s:s, s:s}", "op", "restore", "name", target ? target : orig,
-			       "from", moved));
+	j = NULL;
 	status = 0;
 out:
 	if (status)
-		core_httpd_respond_error(req, status, err);
-	json_decref(man);
+		core_httpd_respond_error(req, status, why ? why : j->err);
+	if (j)
+		restore_job_free(j);
 	json_decref(b);
-	core_fs_rm_tree(work);
-	core_fs_rm_tree(stage);
 }
 
 /* ---- upload, download ---- */
