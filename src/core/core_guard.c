@@ -11,21 +11,22 @@
 #define GUARD_ACCOUNTS 4096 /* accounts tracked at once */
 #define GUARD_GOOD     1024 /* (account, address) pairs that logged in */
 #define GUARD_PROBE    8    /* slots looked at per key */
-#define GUARD_MAX_OVER 16   /* failures counted beyond `free`, so the level decays in bounded time \
-			     */
+#define GUARD_MAX_OVER                                                                             \
+	16 /* failures counted beyond `free`, so the level decays in bounded time                  \
+	    */
 
 struct guard_account {
 	uint64_t key;
 	bool used;
 	int pending;	 /* admitted, not done yet */
-	long long level; /* failures × window, leaking `free` per second */
-	time_t updated;	 /* of level */
-	time_t until;	 /* attempts wait until then */
+	int64_t level;	 /* failures × window (ms), leaking `free` per ms */
+	int64_t updated; /* of level (ms) */
+	int64_t until;	 /* attempts wait until then (ms) */
 };
 
 struct guard_good {
 	uint64_t account, addr;
-	time_t at; /* 0: free */
+	int64_t at; /* ms; 0: free */
 };
 
 struct core_guard {
@@ -59,11 +60,17 @@ static uint64_t guard_hash(const struct core_guard *g, const char *s)
 	return h;
 }
 
+/* One failure in the level, in its units. */
+static int64_t guard_unit(const struct core_guard *g)
+{
+	return (int64_t)g->p.window * 1000;
+}
+
 /* The level after the leak since its last update. */
-static void guard_leak(const struct core_guard *g, struct guard_account *a, time_t now)
+static void guard_leak(const struct core_guard *g, struct guard_account *a, int64_t now)
 {
 	if (now > a->updated) {
-		long long gone = (long long)(now - a->updated) * g->p.free;
+		int64_t gone = (now - a->updated) * g->p.free;
 		a->level = a->level > gone ? a->level - gone : 0;
 	}
 	a->updated = now;
@@ -71,10 +78,10 @@ static void guard_leak(const struct core_guard *g, struct guard_account *a, time
 
 static int guard_count(const struct core_guard *g, const struct guard_account *a)
 {
-	return (int)((a->level + g->p.window - 1) / g->p.window);
+	return (int)((a->level + guard_unit(g) - 1) / guard_unit(g));
 }
 
-static bool guard_idle(const struct core_guard *g, struct guard_account *a, time_t now)
+static bool guard_idle(const struct core_guard *g, struct guard_account *a, int64_t now)
 {
 	if (!a->used)
 		return true;
@@ -84,7 +91,7 @@ static bool guard_idle(const struct core_guard *g, struct guard_account *a, time
 
 /* The account's slot; with create, a new or reused one (evicting the least
  * harmful entry of its probe range when all are taken). */
-static struct guard_account *guard_find(struct core_guard *g, const char *account, time_t now,
+static struct guard_account *guard_find(struct core_guard *g, const char *account, int64_t now,
 					bool create)
 {
 	uint64_t k = guard_hash(g, account);
@@ -115,11 +122,11 @@ static struct guard_account *guard_find(struct core_guard *g, const char *accoun
 }
 
 static struct guard_good *guard_good_find(struct core_guard *g, uint64_t acc, uint64_t addr,
-					  time_t now, bool create)
+					  int64_t now, bool create)
 {
 	size_t base = (size_t)((acc ^ addr) % GUARD_GOOD);
 	struct guard_good *victim = NULL;
-	time_t keep = (time_t)g->p.good_days * 86400;
+	int64_t keep = (int64_t)g->p.good_days * 86400 * 1000;
 	for (size_t i = 0; i < GUARD_PROBE; i++) {
 		struct guard_good *e = &g->good[(base + i) % GUARD_GOOD];
 		if (e->at && now - e->at > keep)
@@ -136,20 +143,19 @@ static struct guard_good *guard_good_find(struct core_guard *g, uint64_t acc, ui
 	return victim;
 }
 
-static bool guard_exempt(struct core_guard *g, const char *account, const char *addr, time_t now)
+static bool guard_exempt(struct core_guard *g, const char *account, const char *addr, int64_t now)
 {
 	return guard_good_find(g, guard_hash(g, account), guard_hash(g, addr), now, false) != NULL;
 }
 
-static int guard_delay(const struct core_guard *g, int over)
+/* The delay (ms) an attempt `over` the free ones starts: 1, 2, 4 … s. */
+static int64_t guard_delay(const struct core_guard *g, int over)
 {
-	if (over >= 30)
-		return g->p.max_delay;
-	long long d = 1LL << over;
-	return d < g->p.max_delay ? (int)d : g->p.max_delay;
+	int64_t d = over >= 30 ? g->p.max_delay : (int64_t)1 << over;
+	return (d < g->p.max_delay ? d : g->p.max_delay) * 1000;
 }
 
-int core_guard_admit(struct core_guard *g, const char *account, const char *addr, time_t now)
+int core_guard_admit(struct core_guard *g, const char *account, const char *addr, int64_t now)
 {
 	struct guard_account *a = guard_find(g, account, now, true);
 	if (!a)
@@ -157,7 +163,7 @@ int core_guard_admit(struct core_guard *g, const char *account, const char *addr
 	guard_leak(g, a, now);
 	bool exempt = guard_exempt(g, account, addr, now);
 	if (!exempt && a->until > now)
-		return (int)(a->until - now);
+		return (int)((a->until - now + 999) / 1000);
 	/* Attempts in flight count as failures until they are done, so a
 	 * burst of parallel guesses gets no more than sequential ones. */
 	int n = guard_count(g, a) + a->pending;
@@ -168,7 +174,7 @@ int core_guard_admit(struct core_guard *g, const char *account, const char *addr
 }
 
 void core_guard_done(struct core_guard *g, const char *account, const char *addr,
-		     enum core_guard_result r, time_t now)
+		     enum core_guard_result r, int64_t now)
 {
 	struct guard_account *a = guard_find(g, account, now, r == CORE_GUARD_FAILED);
 	if (a) {
@@ -176,8 +182,8 @@ void core_guard_done(struct core_guard *g, const char *account, const char *addr
 		if (a->pending > 0)
 			a->pending--;
 		if (r == CORE_GUARD_FAILED) {
-			long long max = (long long)(g->p.free + GUARD_MAX_OVER) * g->p.window;
-			a->level += g->p.window;
+			int64_t max = (g->p.free + GUARD_MAX_OVER) * guard_unit(g);
+			a->level += guard_unit(g);
 			if (a->level > max)
 				a->level = max;
 		}
@@ -190,7 +196,7 @@ void core_guard_done(struct core_guard *g, const char *account, const char *addr
 	}
 }
 
-int core_guard_failures(struct core_guard *g, const char *account, time_t now)
+int core_guard_failures(struct core_guard *g, const char *account, int64_t now)
 {
 	struct guard_account *a = guard_find(g, account, now, false);
 	if (!a)

@@ -20,12 +20,13 @@
  * tells the guard which is which). Both tables are bounded and keyed by a
  * keyed hash (crypto_shorthash, per-process random key) of the account
  * name (and address): names and addresses of any length cost the same, and
- * no chain can be forced. Pure: no I/O, times are passed in (seconds).
+ * no chain can be forced. Pure: no I/O, times are passed in (milliseconds
+ * of a clock that does not jump back, e.g. CLOCK_MONOTONIC).
  */
 #ifndef CORE_GUARD_H
 #define CORE_GUARD_H
 
-#include <time.h>
+#include <stdint.h>
 
 struct core_guard_policy {
 	int free;      /* failures an account may have in its level without delay */
@@ -46,13 +47,14 @@ struct core_guard;
 struct core_guard *core_guard_new(const struct core_guard_policy *p);
 void core_guard_free(struct core_guard *g);
 /* Before a password of `account` from `addr` is verified: 0 to go ahead
- * (then exactly one core_guard_done follows), else the seconds to wait. */
-int core_guard_admit(struct core_guard *g, const char *account, const char *addr, time_t now);
+ * (then exactly one core_guard_done follows), else the seconds to wait
+ * (rounded up). */
+int core_guard_admit(struct core_guard *g, const char *account, const char *addr, int64_t now_ms);
 /* The outcome of an attempt admitted: failed, succeeded (addr becomes
  * exempt for the account), or abandoned (never verified: no failure). */
 void core_guard_done(struct core_guard *g, const char *account, const char *addr,
-		     enum core_guard_result r, time_t now);
+		     enum core_guard_result r, int64_t now_ms);
 /* Failures the account has in its level now (for logs and tests). */
-int core_guard_failures(struct core_guard *g, const char *account, time_t now);
+int core_guard_failures(struct core_guard *g, const char *account, int64_t now_ms);
 
 #endif

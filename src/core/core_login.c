@@ -43,6 +43,14 @@ int core_login_ttl(struct core_login *l)
 	return CORE_LOGIN_DEFAULT_TTL;
 }
 
+/* The per-account limit's clock (core_guard): ms that never jump back. */
+static int64_t login_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int login_hash(sqlite3 *db, const char *user, char *out, size_t outlen)
 {
 	sqlite3_stmt *st;
@@ -94,6 +102,7 @@ struct login_job {
 	struct core_httpd *srv;
 	uint64_t id;
 	enum login_kind kind;
+	int delay_ms;	     /* ZENTRALE_TEST_VERIFY_DELAY_MS */
 	bool known;	     /* the account exists (hash is its own) */
 	bool cookie;	     /* login: the token goes into a cookie */
 	const char *problem; /* password: what is wrong with the new one (static) */
@@ -120,9 +129,8 @@ static void login_job_free(struct login_job *j)
 static void login_job_run(void *arg)
 {
 	struct login_job *j = arg;
-	if (j->l->verify_delay_ms > 0) {
-		struct timespec ts = {j->l->verify_delay_ms / 1000,
-				      (long)(j->l->verify_delay_ms % 1000) * 1000000L};
+	if (j->delay_ms > 0) {
+		struct timespec ts = {j->delay_ms / 1000, (long)(j->delay_ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	j->ok = core_auth_verify_password(j->known ? j->hash : NULL, j->pw) && j->known;
@@ -144,6 +152,7 @@ static struct login_job *login_job_new(struct core_login *l, struct core_httpd_r
 		j->srv = core_httpd_of(req);
 		j->id = req->id;
 		j->kind = kind;
+		j->delay_ms = l->verify_delay_ms;
 		j->user = strdup(user);
 		j->pw = strdup(pw);
 		snprintf(j->client, sizeof(j->client), "%s", req->client);
@@ -153,7 +162,7 @@ static struct login_job *login_job_new(struct core_login *l, struct core_httpd_r
 	if (!j || !j->user || !j->pw) {
 		if (j)
 			login_job_free(j);
-		core_guard_done(l->guard, user, req->client, CORE_GUARD_ABANDONED, time(NULL));
+		core_guard_done(l->guard, user, req->client, CORE_GUARD_ABANDONED, login_ms());
 		core_httpd_respond_error(req, 500, "out of memory");
 		return NULL;
 	}
@@ -166,7 +175,7 @@ static void login_submit(struct core_login *l, struct core_httpd_req *req, struc
 	if (core_work_submit(l->work, login_job_run, login_done, j) == 0)
 		return;
 	log_warn("%s: password checks queue full, login from %s refused", l->realm, req->client);
-	core_guard_done(l->guard, j->user, req->client, CORE_GUARD_ABANDONED, time(NULL));
+	core_guard_done(l->guard, j->user, req->client, CORE_GUARD_ABANDONED, login_ms());
 	login_job_free(j);
 	static const char body[] = "{\"error\":\"too many logins at once; try again\"}\n";
 	core_httpd_respond(req, 503, "application/json", "Retry-After: 1\r\n", body,
@@ -177,14 +186,14 @@ static void login_submit(struct core_login *l, struct core_httpd_req *req, struc
 static void login_failed(struct login_job *j, time_t now)
 {
 	struct core_login *l = j->l;
-	core_guard_done(l->guard, j->user, j->client, CORE_GUARD_FAILED, now);
+	core_guard_done(l->guard, j->user, j->client, CORE_GUARD_FAILED, login_ms());
 	if (core_throttle_fail(l->throttle, j->client, now))
 		log_warn("%s: %d failed logins from %s within %d s; blocked for %d s", l->realm,
 			 CORE_LOGIN_MAX_FAILURES, j->client, CORE_LOGIN_WINDOW, CORE_LOGIN_BLOCK);
 	else
 		log_info("%s: failed login from %s", l->realm, j->client);
 	struct core_guard_policy p = CORE_GUARD_DEFAULT_POLICY;
-	if (core_guard_failures(l->guard, j->user, now) == p.free + 1)
+	if (core_guard_failures(l->guard, j->user, login_ms()) == p.free + 1)
 		log_warn("%s: %d failed logins for %s within %d s from any address: its "
 			 "further attempts wait up to %d s (an address it logged in from "
 			 "recently does not)",
@@ -237,7 +246,7 @@ static void login_done(void *arg, bool cancelled)
 	if (!j->ok)
 		login_failed(j, now);
 	else {
-		core_guard_done(l->guard, j->user, j->client, CORE_GUARD_SUCCEEDED, now);
+		core_guard_done(l->guard, j->user, j->client, CORE_GUARD_SUCCEEDED, login_ms());
 		core_throttle_success(l->throttle, j->client);
 	}
 	/* The client may have gone meanwhile: then nobody is answered. */
@@ -268,7 +277,7 @@ void core_login_handle(struct core_login *l, struct core_httpd_req *req)
 		core_httpd_respond_error(req, 400, "username and password are required");
 		return;
 	}
-	int wait = core_guard_admit(l->guard, user, req->client, now);
+	int wait = core_guard_admit(l->guard, user, req->client, login_ms());
 	if (wait > 0) {
 		json_decref(body);
 		login_too_many(req, wait, "for this account");
@@ -392,7 +401,7 @@ void core_login_password(struct core_login *l, struct core_httpd_req *req)
 	if (!cur || !pw) {
 		core_httpd_respond_error(req, 400,
 					 "current_password and new_password are required");
-	} else if ((wait = core_guard_admit(l->guard, user, req->client, now)) > 0) {
+	} else if ((wait = core_guard_admit(l->guard, user, req->client, login_ms())) > 0) {
 		login_too_many(req, wait, "for this account");
 	} else {
 		struct login_job *j = login_job_new(l, req, LOGIN_PASSWORD, user, cur);

@@ -233,4 +233,34 @@ def test_unknown_accounts_are_delayed_alike(fast):
         bodies = [{"username": account, "password": f"guess-{i}"} for i in range(20)]
         ifaces = [f"127.0.0.{140 + i}" for i in range(20)]
         res = results(run(logins(url, bodies, ifaces=ifaces, parallel=False))[1])
-        assert [st for st, _, _ in res] == [401] * 11 + [429] * 9, (account, res)
+        got = [st for st, _, _ in res]
+        # 11 verified, then the 1 s delay; a slow machine may see it end once
+        assert got[:12] == [401] * 11 + [429] and got.count(401) <= 12, (account, got)
+        assert set(got) == {401, 429}
+
+
+def ssh_pw(s, source, password=ADMIN_PW):
+    """An SSH password login of admin from source, running one CLI command."""
+    cmd = ["sshpass", "-p", password, "ssh", "-o", "StrictHostKeyChecking=no",
+           "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+           "-o", "ConnectTimeout=10", "-o", "PubkeyAuthentication=no",
+           "-o", "NumberOfPasswordPrompts=1", "-b", source, "-p", str(22 + s.offset),
+           "admin@127.0.0.1", "phone-system", "list"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60).returncode
+
+
+def test_ssh_logins_share_the_account_limit(fast):
+    """SSH asks management's login (run/mgmt.sock, with the client's address):
+    while the account is delayed (the guessing above, and a burst now), a new
+    address is refused over SSH too, and the address that logged in before
+    still gets in."""
+    bodies = [{"username": "admin", "password": f"more-{i}"} for i in range(20)]
+    res = results(run(logins(fast.mgmt("/login"), bodies,
+                             ifaces=[f"127.0.0.{160 + i}" for i in range(20)]))[1])
+    assert sorted(st for st, _, _ in res)[-1] == 429  # delays of 4 s or more now
+    assert ssh_pw(fast, "127.0.0.52") != 0
+    assert ssh_pw(fast, "127.0.0.50") == 0
+    deadline = time.time() + 5
+    while "from 127.0.0.52 (throttled" not in fast.log(tail=None) and time.time() < deadline:
+        time.sleep(0.1)  # the log passes through the supervisor
+    assert "from 127.0.0.52 (throttled" in fast.log(tail=None)

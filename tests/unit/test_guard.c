@@ -18,12 +18,29 @@ static struct core_guard *guard(void)
 	return g;
 }
 
-/* One attempt from addr that fails; the wait it got (0: it was verified). */
-static int fail_once(struct core_guard *g, const char *acct, const char *addr, time_t now)
+/* The guard takes ms; these tests think in seconds. */
+static int admit(struct core_guard *g, const char *acct, const char *addr, long sec)
 {
-	int w = core_guard_admit(g, acct, addr, now);
+	return core_guard_admit(g, acct, addr, (int64_t)sec * 1000);
+}
+
+static void done(struct core_guard *g, const char *acct, const char *addr, enum core_guard_result r,
+		 long sec)
+{
+	core_guard_done(g, acct, addr, r, (int64_t)sec * 1000);
+}
+
+static int failures(struct core_guard *g, const char *acct, long sec)
+{
+	return core_guard_failures(g, acct, (int64_t)sec * 1000);
+}
+
+/* One attempt from addr that fails; the wait it got (0: it was verified). */
+static int fail_once(struct core_guard *g, const char *acct, const char *addr, long now)
+{
+	int w = admit(g, acct, addr, now);
 	if (w == 0)
-		core_guard_done(g, acct, addr, CORE_GUARD_FAILED, now);
+		done(g, acct, addr, CORE_GUARD_FAILED, now);
 	return w;
 }
 
@@ -37,7 +54,7 @@ static void test_ten_failures_then_delays_double_up_to_30s(void **state)
 	(void)state;
 	struct core_guard *g = guard();
 	char a[32];
-	time_t t = 1000;
+	long t = 1000;
 	for (int i = 0; i < 10; i++) {
 		addr_of(i, a);
 		assert_int_equal(fail_once(g, "admin", a, t), 0);
@@ -47,9 +64,25 @@ static void test_ten_failures_then_delays_double_up_to_30s(void **state)
 	for (int k = 0; k < 8; k++) {
 		addr_of(100 + k, a);
 		assert_int_equal(fail_once(g, "admin", a, t), 0);
-		assert_int_equal(core_guard_admit(g, "admin", "10.9.9.9", t), want[k]);
+		assert_int_equal(admit(g, "admin", "10.9.9.9", t), want[k]);
 		t += want[k];
 	}
+	core_guard_free(g);
+}
+
+static void test_a_delay_lasts_its_whole_time(void **state)
+{
+	(void)state;
+	struct core_guard *g = guard();
+	char a[32];
+	for (int i = 0; i < 11; i++) {
+		addr_of(i, a);
+		assert_int_equal(core_guard_admit(g, "admin", a, 5400), 0);
+		core_guard_done(g, "admin", a, CORE_GUARD_FAILED, 5400);
+	}
+	/* the 1 s that the 11th started: not a tick of a seconds clock */
+	assert_int_equal(core_guard_admit(g, "admin", "10.9.9.9", 6399), 1);
+	assert_int_equal(core_guard_admit(g, "admin", "10.9.9.9", 6400), 0);
 	core_guard_free(g);
 }
 
@@ -59,8 +92,8 @@ static void test_other_accounts_are_not_delayed(void **state)
 	struct core_guard *g = guard();
 	for (int i = 0; i < 20; i++)
 		fail_once(g, "admin", "10.0.0.1", 1000);
-	assert_true(core_guard_admit(g, "admin", "10.0.0.2", 1000) > 0);
-	assert_int_equal(core_guard_admit(g, "alice", "10.0.0.2", 1000), 0);
+	assert_true(admit(g, "admin", "10.0.0.2", 1000) > 0);
+	assert_int_equal(admit(g, "alice", "10.0.0.2", 1000), 0);
 	core_guard_free(g);
 }
 
@@ -73,7 +106,7 @@ static void test_parallel_attempts_get_no_more_than_sequential_ones(void **state
 	/* 30 attempts in flight at once, none done yet. */
 	for (int i = 0; i < 30; i++) {
 		addr_of(i, a);
-		if (core_guard_admit(g, "admin", a, 1000) == 0)
+		if (admit(g, "admin", a, 1000) == 0)
 			admitted++;
 	}
 	assert_int_equal(admitted, 11);
@@ -84,21 +117,21 @@ static void test_address_that_logged_in_is_exempt(void **state)
 {
 	(void)state;
 	struct core_guard *g = guard();
-	assert_int_equal(core_guard_admit(g, "admin", "192.0.2.7", 500), 0);
-	core_guard_done(g, "admin", "192.0.2.7", CORE_GUARD_SUCCEEDED, 500);
+	assert_int_equal(admit(g, "admin", "192.0.2.7", 500), 0);
+	done(g, "admin", "192.0.2.7", CORE_GUARD_SUCCEEDED, 500);
 	char a[32];
 	for (int i = 0; i < 300; i++) {
 		addr_of(i, a);
 		fail_once(g, "admin", a, 1000 + i / 10);
 	}
-	assert_true(core_guard_admit(g, "admin", "198.51.100.1", 1030) > 0);
+	assert_true(admit(g, "admin", "198.51.100.1", 1030) > 0);
 	/* the real administrator, from where they logged in before, goes ahead at once */
-	assert_int_equal(core_guard_admit(g, "admin", "192.0.2.7", 1030), 0);
-	core_guard_done(g, "admin", "192.0.2.7", CORE_GUARD_SUCCEEDED, 1030);
+	assert_int_equal(admit(g, "admin", "192.0.2.7", 1030), 0);
+	done(g, "admin", "192.0.2.7", CORE_GUARD_SUCCEEDED, 1030);
 	/* ... but only for that account */
 	for (int i = 0; i < 20; i++)
 		fail_once(g, "root", "10.1.1.1", 1030);
-	assert_true(core_guard_admit(g, "root", "192.0.2.7", 1030) > 0);
+	assert_true(admit(g, "root", "192.0.2.7", 1030) > 0);
 	core_guard_free(g);
 }
 
@@ -106,12 +139,12 @@ static void test_exemption_expires_after_good_days(void **state)
 {
 	(void)state;
 	struct core_guard *g = guard();
-	core_guard_admit(g, "admin", "192.0.2.7", 1000);
-	core_guard_done(g, "admin", "192.0.2.7", CORE_GUARD_SUCCEEDED, 1000);
-	time_t later = 1000 + 31 * 86400;
+	admit(g, "admin", "192.0.2.7", 1000);
+	done(g, "admin", "192.0.2.7", CORE_GUARD_SUCCEEDED, 1000);
+	long later = 1000 + 31 * 86400;
 	for (int i = 0; i < 20; i++)
 		fail_once(g, "admin", "10.0.0.1", later);
-	assert_true(core_guard_admit(g, "admin", "192.0.2.7", later) > 0);
+	assert_true(admit(g, "admin", "192.0.2.7", later) > 0);
 	core_guard_free(g);
 }
 
@@ -120,20 +153,20 @@ static void test_delay_ends_and_failures_leak_away(void **state)
 	(void)state;
 	struct core_guard *g = guard();
 	char a[32];
-	time_t t = 1000;
+	long t = 1000;
 	for (int i = 0; i < 300; i++) {
 		addr_of(i, a);
 		fail_once(g, "admin", a, t);
 		t += 1;
 	}
 	/* never a lock: once the delay (at most 30 s) has passed, a new address is verified */
-	int w = core_guard_admit(g, "admin", "203.0.113.5", t);
+	int w = admit(g, "admin", "203.0.113.5", t);
 	assert_true(w > 0 && w <= 30);
-	assert_int_equal(core_guard_admit(g, "admin", "203.0.113.5", t + w), 0);
-	core_guard_done(g, "admin", "203.0.113.5", CORE_GUARD_SUCCEEDED, t + w);
+	assert_int_equal(admit(g, "admin", "203.0.113.5", t + w), 0);
+	done(g, "admin", "203.0.113.5", CORE_GUARD_SUCCEEDED, t + w);
 	/* the failures leak out (one per minute) and the account is free again */
 	t += w + 30 * 60;
-	assert_int_equal(core_guard_failures(g, "admin", t), 0);
+	assert_int_equal(failures(g, "admin", t), 0);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(fail_once(g, "admin", "10.0.0.1", t), 0);
 	core_guard_free(g);
@@ -145,13 +178,13 @@ static void test_abandoned_attempts_are_no_failures(void **state)
 	struct core_guard *g = guard();
 	/* refused before verification (a full queue): never counted */
 	for (int i = 0; i < 50; i++) {
-		assert_int_equal(core_guard_admit(g, "admin", "10.0.0.1", 1000), 0);
-		core_guard_done(g, "admin", "10.0.0.1", CORE_GUARD_ABANDONED, 1000);
+		assert_int_equal(admit(g, "admin", "10.0.0.1", 1000), 0);
+		done(g, "admin", "10.0.0.1", CORE_GUARD_ABANDONED, 1000);
 	}
-	assert_int_equal(core_guard_failures(g, "admin", 1000), 0);
+	assert_int_equal(failures(g, "admin", 1000), 0);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(fail_once(g, "admin", "10.0.0.1", 1000), 0);
-	assert_int_equal(core_guard_failures(g, "admin", 1000), 10);
+	assert_int_equal(failures(g, "admin", 1000), 10);
 	core_guard_free(g);
 }
 
@@ -161,7 +194,7 @@ static void test_flood_of_names_keeps_the_table_bounded_and_the_delay(void **sta
 	struct core_guard *g = guard();
 	for (int i = 0; i < 20; i++)
 		fail_once(g, "admin", "10.0.0.1", 1000);
-	int w = core_guard_admit(g, "admin", "10.0.0.2", 1000);
+	int w = admit(g, "admin", "10.0.0.2", 1000);
 	assert_true(w > 0);
 	/* 100,000 made-up accounts, one guess each: memory stays as it is, and
 	 * the attacked account stays delayed */
@@ -170,8 +203,8 @@ static void test_flood_of_names_keeps_the_table_bounded_and_the_delay(void **sta
 		snprintf(name, sizeof(name), "user%d", i);
 		fail_once(g, name, "10.0.0.3", 1000);
 	}
-	assert_true(core_guard_admit(g, "admin", "10.0.0.2", 1000) > 0);
-	assert_int_equal(core_guard_failures(g, "admin", 1000), 11); /* 11 verified, 9 delayed */
+	assert_true(admit(g, "admin", "10.0.0.2", 1000) > 0);
+	assert_int_equal(failures(g, "admin", 1000), 11); /* 11 verified, 9 delayed */
 	core_guard_free(g);
 }
 
@@ -191,6 +224,7 @@ int main(void)
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ten_failures_then_delays_double_up_to_30s),
+		cmocka_unit_test(test_a_delay_lasts_its_whole_time),
 		cmocka_unit_test(test_other_accounts_are_not_delayed),
 		cmocka_unit_test(test_parallel_attempts_get_no_more_than_sequential_ones),
 		cmocka_unit_test(test_address_that_logged_in_is_exempt),
