@@ -121,6 +121,20 @@ def test_password_change_is_checked_off_the_loop(slow):
     assert took < DELAY_MS / 1000 / 2 and health_done < t0 + float(out.split()[1])
 
 
+def test_clients_gone_before_their_check_ends_harm_nothing(slow):
+    """Clients that hang up while their password is checked: the answer
+    finds no one (or a closed socket), and the process goes on."""
+    for url in (slow.mgmt("/login"), slow.sbc("/acme/api/v1/login")):
+        p = subprocess.run(logins(url, [{"username": "admin", "password": "gone"}] * 2,
+                                  ifaces=["127.0.0.4"], timeout=0.5),
+                           capture_output=True, text=True)
+        assert [l.split()[0] for l in p.stdout.splitlines()] == ["000", "000"]
+    time.sleep(DELAY_MS / 1000 + 0.5)
+    assert curl("GET", slow.mgmt("/health")).status in (200, 503)
+    assert slow.pbx_token("acme", "acme-admin-pw")
+    assert slow.sanitizer_reports() == []
+
+
 def test_full_queue_answers_503_at_once():
     s = Server(env={"ZENTRALE_TEST_VERIFY_DELAY_MS": str(DELAY_MS)}).start()
     try:
