@@ -2,6 +2,7 @@
 #include "core_auth.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,14 +28,25 @@ int core_auth_hash_password(const char *password, char out[CORE_AUTH_HASH_LEN])
 	return 0;
 }
 
+/* The hash checked for a user that does not exist: made once, by whichever
+ * thread needs it first (verification runs in worker threads, core_work). */
+static char auth_dummy[CORE_AUTH_HASH_LEN];
+static pthread_once_t auth_dummy_once = PTHREAD_ONCE_INIT;
+
+static void auth_dummy_make(void)
+{
+	if (core_auth_hash_password("not-a-password", auth_dummy) < 0)
+		auth_dummy[0] = '\0';
+}
+
 bool core_auth_verify_password(const char *hash, const char *password)
 {
-	static char dummy[CORE_AUTH_HASH_LEN];
 	if (!hash) {
 		/* Spend the same effort for a user that does not exist. */
-		if (!dummy[0] && core_auth_hash_password("not-a-password", dummy) < 0)
+		pthread_once(&auth_dummy_once, auth_dummy_make);
+		if (!auth_dummy[0])
 			return false;
-		if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0)
+		if (crypto_pwhash_str_verify(auth_dummy, password, strlen(password)) == 0)
 			return false;
 		return false;
 	}

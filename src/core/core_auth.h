@@ -21,7 +21,10 @@
 
 int core_auth_init(void);
 int core_auth_hash_password(const char *password, char out[CORE_AUTH_HASH_LEN]);
-/* Constant work whether or not hash is NULL (unknown user), so timing tells nothing. */
+/* Hashing and verifying take a fraction of a second and 64 MiB: callers on
+ * an event loop run them in a worker thread (core_work); both are safe there.
+ * Verifying is constant work whether or not hash is NULL (unknown user), so
+ * timing tells nothing. */
 bool core_auth_verify_password(const char *hash, const char *password);
 /* A readable random password: 20 characters from an unambiguous alphabet. */
 void core_auth_random_password(char *out, size_t outlen);

@@ -376,6 +376,11 @@ uint64_t core_httpd_refused(const struct core_httpd *srv)
 	return srv->per_address ? core_connlimit_refused(srv->per_address) : 0;
 }
 
+struct core_httpd *core_httpd_of(const struct core_httpd_req *req)
+{
+	return req->conn->srv;
+}
+
 const char *core_httpd_header(const struct core_httpd_req *req, const char *name)
 {
 	return http_msg_header(&req->conn->msg, name);

@@ -66,6 +66,8 @@ void core_httpd_close_listeners(struct core_httpd *srv);
 struct core_httpd_req *core_httpd_find(struct core_httpd *srv, uint64_t id);
 /* Connections closed at accept for the per-address limit, since the start. */
 uint64_t core_httpd_refused(const struct core_httpd *srv);
+/* The server a request came to: what a late answer keeps, with the id. */
+struct core_httpd *core_httpd_of(const struct core_httpd_req *req);
 
 const char *core_httpd_header(const struct core_httpd_req *req, const char *name);
 /* Answers the request; extra_headers is "Name: value\r\n..." or NULL. */

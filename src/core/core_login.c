@@ -4,23 +4,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core_db.h"
 #include "core_log.h"
 
-int core_login_init(struct core_login *l, sqlite3 *db, const char *realm, const char *cookie_path)
+int core_login_init(struct core_login *l, sqlite3 *db, struct core_work *work, const char *realm,
+		    const char *cookie_path)
 {
 	l->db = db;
+	l->work = work;
 	l->realm = realm;
 	l->cookie_path = cookie_path;
+	/* Test-only: milliseconds each verification sleeps in its worker
+	 * first, so that tests can see the event loop is not waiting for it. */
+	const char *delay = getenv("ZENTRALE_TEST_VERIFY_DELAY_MS");
+	l->verify_delay_ms = delay ? atoi(delay) : 0;
+	if (l->verify_delay_ms < 0 || l->verify_delay_ms > 60000)
+		l->verify_delay_ms = 0;
+	struct core_guard_policy policy = CORE_GUARD_DEFAULT_POLICY;
+	l->guard = core_guard_new(&policy);
 	l->throttle =
 		core_throttle_new(CORE_LOGIN_MAX_FAILURES, CORE_LOGIN_WINDOW, CORE_LOGIN_BLOCK);
-	return l->throttle ? 0 : -1;
+	return l->throttle && l->guard && l->work ? 0 : -1;
 }
 
 void core_login_free(struct core_login *l)
 {
 	core_throttle_free(l->throttle);
+	core_guard_free(l->guard);
 }
 
 int core_login_ttl(struct core_login *l)
@@ -29,6 +41,14 @@ int core_login_ttl(struct core_login *l)
 	if (core_db_setting_get(l->db, "session_ttl", v, sizeof(v)) == 0 && atoi(v) > 0)
 		return atoi(v);
 	return CORE_LOGIN_DEFAULT_TTL;
+}
+
+/* The per-account limit's clock (core_guard): ms that never jump back. */
+static int64_t login_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int login_hash(sqlite3 *db, const char *user, char *out, size_t outlen)
@@ -47,15 +67,13 @@ static int login_hash(sqlite3 *db, const char *user, char *out, size_t outlen)
 	return r;
 }
 
-static void login_too_many(struct core_httpd_req *req, int wait)
+static void login_too_many(struct core_httpd_req *req, int wait, const char *whose)
 {
 	char hdr[64];
 	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", wait);
 	char *s = NULL;
-	if (asprintf(&s,
-		     "{\"error\":\"too many failed logins from your address; try again in "
-		     "%d seconds\"}\n",
-		     wait) < 0)
+	if (asprintf(&s, "{\"error\":\"too many failed logins %s; try again in %d seconds\"}\n",
+		     whose, wait) < 0)
 		s = NULL;
 	core_httpd_respond(req, 429, "application/json", hdr, s ? s : "{}", s ? strlen(s) : 2);
 	free(s);
@@ -67,50 +85,134 @@ static json_t *login_body(struct core_login *l, struct core_httpd_req *req, time
 {
 	int wait = core_throttle_blocked(l->throttle, req->client, now);
 	if (wait > 0) {
-		login_too_many(req, wait);
+		login_too_many(req, wait, "from your address");
 		return NULL;
 	}
 	return core_httpd_json_body(req);
 }
 
-void core_login_handle(struct core_login *l, struct core_httpd_req *req)
+/* ---- verification in a worker thread ---- */
+
+enum login_kind { LOGIN_LOGIN, LOGIN_PASSWORD };
+
+/* One password check (and, for PUT password, the new hash): everything the
+ * worker reads is copied in here; it touches nothing else. */
+struct login_job {
+	struct core_login *l;
+	struct core_httpd *srv;
+	uint64_t id;
+	enum login_kind kind;
+	int delay_ms;	     /* ZENTRALE_TEST_VERIFY_DELAY_MS */
+	bool known;	     /* the account exists (hash is its own) */
+	bool cookie;	     /* login: the token goes into a cookie */
+	const char *problem; /* password: what is wrong with the new one (static) */
+	bool ok;	     /* worker: the password is right */
+	int hashed;	     /* worker: core_auth_hash_password's result */
+	char client[64];
+	char *user, *pw, *new_pw;
+	char hash[CORE_AUTH_HASH_LEN], new_hash[CORE_AUTH_HASH_LEN];
+};
+
+static void login_job_free(struct login_job *j)
 {
-	time_t now = time(NULL);
-	json_t *body = login_body(l, req, now);
-	if (!body)
-		return;
-	const char *user = json_string_value(json_object_get(body, "username"));
-	const char *pw = json_string_value(json_object_get(body, "password"));
-	if (!user || !pw) {
-		json_decref(body);
-		core_httpd_respond_error(req, 400, "username and password are required");
-		return;
+	free(j->user);
+	if (j->pw)
+		sodium_memzero(j->pw, strlen(j->pw));
+	if (j->new_pw)
+		sodium_memzero(j->new_pw, strlen(j->new_pw));
+	free(j->pw);
+	free(j->new_pw);
+	sodium_memzero(j, sizeof(*j));
+	free(j);
+}
+
+static void login_job_run(void *arg)
+{
+	struct login_job *j = arg;
+	if (j->delay_ms > 0) {
+		struct timespec ts = {j->delay_ms / 1000, (long)(j->delay_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
 	}
-	char hash[CORE_AUTH_HASH_LEN] = "";
-	bool known = strlen(pw) <= CORE_AUTH_MAX_PASSWORD &&
-		     login_hash(l->db, user, hash, sizeof(hash)) == 0;
-	bool ok = core_auth_verify_password(known ? hash : NULL, pw) && known;
-	if (!ok) {
-		if (core_throttle_fail(l->throttle, req->client, now))
-			log_warn("%s: %d failed logins from %s within %d s; blocked for %d s",
-				 l->realm, CORE_LOGIN_MAX_FAILURES, req->client, CORE_LOGIN_WINDOW,
-				 CORE_LOGIN_BLOCK);
-		else
-			log_info("%s: failed login from %s", l->realm, req->client);
-		json_decref(body);
-		core_httpd_respond_error(req, 401, "wrong username or password");
-		return;
+	j->ok = core_auth_verify_password(j->known ? j->hash : NULL, j->pw) && j->known;
+	j->hashed = -1;
+	if (j->kind == LOGIN_PASSWORD && j->ok && !j->problem)
+		j->hashed = core_auth_hash_password(j->new_pw, j->new_hash);
+}
+
+static void login_done(void *arg, bool cancelled);
+
+/* A job for req, or NULL (then req is answered here). The guard has
+ * admitted the attempt; it is told of the outcome in every case. */
+static struct login_job *login_job_new(struct core_login *l, struct core_httpd_req *req,
+				       enum login_kind kind, const char *user, const char *pw)
+{
+	struct login_job *j = calloc(1, sizeof(*j));
+	if (j) {
+		j->l = l;
+		j->srv = core_httpd_of(req);
+		j->id = req->id;
+		j->kind = kind;
+		j->delay_ms = l->verify_delay_ms;
+		j->user = strdup(user);
+		j->pw = strdup(pw);
+		snprintf(j->client, sizeof(j->client), "%s", req->client);
+		j->known = strlen(pw) <= CORE_AUTH_MAX_PASSWORD &&
+			   login_hash(l->db, user, j->hash, sizeof(j->hash)) == 0;
 	}
-	core_throttle_success(l->throttle, req->client);
+	if (!j || !j->user || !j->pw) {
+		if (j)
+			login_job_free(j);
+		core_guard_done(l->guard, user, req->client, CORE_GUARD_ABANDONED, login_ms());
+		core_httpd_respond_error(req, 500, "out of memory");
+		return NULL;
+	}
+	return j;
+}
+
+/* Hands the job to a worker; answers 503 if the queue is full. */
+static void login_submit(struct core_login *l, struct core_httpd_req *req, struct login_job *j)
+{
+	if (core_work_submit(l->work, login_job_run, login_done, j) == 0)
+		return;
+	log_warn("%s: password checks queue full, login from %s refused", l->realm, req->client);
+	core_guard_done(l->guard, j->user, req->client, CORE_GUARD_ABANDONED, login_ms());
+	login_job_free(j);
+	static const char body[] = "{\"error\":\"too many logins at once; try again\"}\n";
+	core_httpd_respond(req, 503, "application/json", "Retry-After: 1\r\n", body,
+			   sizeof(body) - 1);
+}
+
+/* After a failed check: counted per address and per account. */
+static void login_failed(struct login_job *j, time_t now)
+{
+	struct core_login *l = j->l;
+	core_guard_done(l->guard, j->user, j->client, CORE_GUARD_FAILED, login_ms());
+	if (core_throttle_fail(l->throttle, j->client, now))
+		log_warn("%s: %d failed logins from %s within %d s; blocked for %d s", l->realm,
+			 CORE_LOGIN_MAX_FAILURES, j->client, CORE_LOGIN_WINDOW, CORE_LOGIN_BLOCK);
+	else
+		log_info("%s: failed login from %s", l->realm, j->client);
+	struct core_guard_policy p = CORE_GUARD_DEFAULT_POLICY;
+	if (core_guard_failures(l->guard, j->user, login_ms()) == p.free + 1)
+		log_warn("%s: %d failed logins for %s within %d s from any address: its "
+			 "further attempts wait up to %d s (an address it logged in from "
+			 "recently does not)",
+			 l->realm, p.free, j->known ? j->user : "an unknown account", p.window,
+			 p.max_delay);
+}
+
+static void login_succeeded(struct login_job *j, struct core_httpd_req *req)
+{
+	struct core_login *l = j->l;
+	const char *user = j->user;
 	char token[CORE_AUTH_TOKEN_LEN + 1];
 	int ttl = core_login_ttl(l);
 	if (core_auth_session_create(l->db, user, ttl, token) < 0) {
-		json_decref(body);
 		core_httpd_respond_error(req, 500, "could not create a session");
 		return;
 	}
-	log_info("%s: %s logged in from %s", l->realm, user, req->client);
-	if (json_is_true(json_object_get(body, "cookie"))) {
+	log_info("%s: %s logged in from %s", l->realm, user, j->client);
+	if (j->cookie) {
 		/* For a web UI: the token goes into a cookie its script cannot read. */
 		char csrf[CORE_LOGIN_CSRF_LEN + 1], hdr[256];
 		core_login_csrf(token, csrf);
@@ -126,6 +228,65 @@ void core_login_handle(struct core_login *l, struct core_httpd_req *req)
 		core_httpd_respond_json(req, 200,
 					json_pack("{s:s, s:i, s:s}", "token", token, "expires_in",
 						  ttl, "username", user));
+	}
+}
+
+static void login_password_done(struct login_job *j, struct core_httpd_req *req);
+
+/* In the loop thread, once the worker is done (or the pool goes away). */
+static void login_done(void *arg, bool cancelled)
+{
+	struct login_job *j = arg;
+	struct core_login *l = j->l;
+	time_t now = time(NULL);
+	if (cancelled) {
+		login_job_free(j);
+		return;
+	}
+	if (!j->ok)
+		login_failed(j, now);
+	else {
+		core_guard_done(l->guard, j->user, j->client, CORE_GUARD_SUCCEEDED, login_ms());
+		core_throttle_success(l->throttle, j->client);
+	}
+	/* The client may have gone meanwhile: then nobody is answered. */
+	struct core_httpd_req *req = core_httpd_find(j->srv, j->id);
+	if (!req) {
+		log_info("%s: %s from %s went away before its password was checked", l->realm,
+			 j->kind == LOGIN_LOGIN ? "a login" : "a password change", j->client);
+	} else if (j->kind == LOGIN_PASSWORD) {
+		login_password_done(j, req);
+	} else if (!j->ok) {
+		core_httpd_respond_error(req, 401, "wrong username or password");
+	} else {
+		login_succeeded(j, req);
+	}
+	login_job_free(j);
+}
+
+void core_login_handle(struct core_login *l, struct core_httpd_req *req)
+{
+	time_t now = time(NULL);
+	json_t *body = login_body(l, req, now);
+	if (!body)
+		return;
+	const char *user = json_string_value(json_object_get(body, "username"));
+	const char *pw = json_string_value(json_object_get(body, "password"));
+	if (!user || !pw) {
+		json_decref(body);
+		core_httpd_respond_error(req, 400, "username and password are required");
+		return;
+	}
+	int wait = core_guard_admit(l->guard, user, req->client, login_ms());
+	if (wait > 0) {
+		json_decref(body);
+		login_too_many(req, wait, "for this account");
+		return;
+	}
+	struct login_job *j = login_job_new(l, req, LOGIN_LOGIN, user, pw);
+	if (j) {
+		j->cookie = json_is_true(json_object_get(body, "cookie"));
+		login_submit(l, req, j);
 	}
 	json_decref(body);
 }
@@ -227,8 +388,7 @@ void core_login_session(struct core_login *l, struct core_httpd_req *req)
 
 void core_login_password(struct core_login *l, struct core_httpd_req *req)
 {
-	char user[128], buf[128];
-	bool cookie;
+	char user[128];
 	if (core_login_require(l, req, user, sizeof(user)) < 0)
 		return;
 	time_t now = time(NULL);
@@ -237,42 +397,57 @@ void core_login_password(struct core_login *l, struct core_httpd_req *req)
 		return;
 	const char *cur = json_string_value(json_object_get(body, "current_password"));
 	const char *pw = json_string_value(json_object_get(body, "new_password"));
-	char hash[CORE_AUTH_HASH_LEN] = "";
-	const char *why = NULL;
-	int status = 400;
+	int wait = 0;
 	if (!cur || !pw) {
-		why = "current_password and new_password are required";
-	} else if (strlen(cur) > CORE_AUTH_MAX_PASSWORD ||
-		   login_hash(l->db, user, hash, sizeof(hash)) < 0 ||
-		   !core_auth_verify_password(hash, cur)) {
-		/* Counts as a failed login: a stolen session must not guess the password. */
-		core_throttle_fail(l->throttle, req->client, now);
-		why = "the current password is wrong";
-		status = 403;
-	} else if ((why = core_auth_password_problem(pw)) == NULL) {
-		sqlite3_stmt *st = NULL;
-		if (core_auth_hash_password(pw, hash) < 0 ||
-		    sqlite3_prepare_v2(l->db, "UPDATE admins SET password_hash=? WHERE username=?",
-				       -1, &st, NULL) != SQLITE_OK) {
-			why = "could not save the password";
-			status = 500;
-		} else {
-			sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_DONE) {
-				why = "could not save the password";
-				status = 500;
-			}
+		core_httpd_respond_error(req, 400,
+					 "current_password and new_password are required");
+	} else if ((wait = core_guard_admit(l->guard, user, req->client, login_ms())) > 0) {
+		login_too_many(req, wait, "for this account");
+	} else {
+		struct login_job *j = login_job_new(l, req, LOGIN_PASSWORD, user, cur);
+		if (j) {
+			j->problem = core_auth_password_problem(pw);
+			j->new_pw = j->problem ? NULL : strdup(pw);
+			if (!j->problem && !j->new_pw)
+				j->problem = "out of memory";
+			login_submit(l, req, j);
 		}
-		sqlite3_finalize(st);
 	}
 	json_decref(body);
-	if (why) {
-		core_httpd_respond_error(req, status, why);
+}
+
+/* PUT password, once the current one is checked and the new one hashed. */
+static void login_password_done(struct login_job *j, struct core_httpd_req *req)
+{
+	struct core_login *l = j->l;
+	char buf[128];
+	bool cookie;
+	if (!j->ok) {
+		/* Counted as a failed login: a stolen session must not guess the password. */
+		core_httpd_respond_error(req, 403, "the current password is wrong");
+		return;
+	}
+	if (j->problem) {
+		core_httpd_respond_error(req, 400, j->problem);
+		return;
+	}
+	sqlite3_stmt *st = NULL;
+	bool saved = j->hashed == 0 &&
+		     sqlite3_prepare_v2(l->db, "UPDATE admins SET password_hash=? WHERE username=?",
+					-1, &st, NULL) == SQLITE_OK;
+	if (saved) {
+		sqlite3_bind_text(st, 1, j->new_hash, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, j->user, -1, SQLITE_STATIC);
+		saved = sqlite3_step(st) == SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	if (!saved) {
+		core_httpd_respond_error(req, 500, "could not save the password");
 		return;
 	}
 	/* Other sessions of the account end; this one goes on. */
-	core_auth_session_revoke_others(l->db, user, login_token(req, buf, sizeof(buf), &cookie));
-	log_info("%s: %s changed the password from %s", l->realm, user, req->client);
+	core_auth_session_revoke_others(l->db, j->user,
+					login_token(req, buf, sizeof(buf), &cookie));
+	log_info("%s: %s changed the password from %s", l->realm, j->user, j->client);
 	core_httpd_respond_json(req, 200, json_pack("{s:b}", "changed", 1));
 }

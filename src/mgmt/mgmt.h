@@ -14,6 +14,13 @@
 #include "../core/core_child.h"
 #include "../core/core_httpd.h"
 #include "../core/core_login.h"
+#include "../core/core_work.h"
+
+/* Worker threads for password checks, and the jobs they may have
+ * outstanding (beyond: 503); backups get one thread of their own. */
+#define MGMT_WORK_THREADS 2
+#define MGMT_WORK_QUEUE	  64
+#define MGMT_SLOW_QUEUE	  4
 
 /* The control socket for the SSH CLI and `zentrale ctl`, relative to the data dir. */
 #define MGMT_LOCAL_SOCKET "run/mgmt.sock"
@@ -24,6 +31,9 @@ struct mgmt {
 	struct core_httpd *http;
 	struct core_httpd *local; /* run/mgmt.sock: trusted as the admin (SSH, ctl) */
 	struct core_login login;
+	struct core_work *work;		/* password checks (core_login) */
+	struct core_work *slow;		/* backups: seconds each, one at a time */
+	json_t *busy;			/* phone system → "backup" or "restore" running now */
 	json_t *state;			/* last IPC_STATE from the supervisor */
 	json_t *sip_blocks;		/* address → until: the SBC's blocks (IPC_BLOCKS) */
 	json_t *stats;			/* "role/name" → last IPC_STATS of that process */
@@ -80,10 +90,15 @@ void mgmt_metrics_store(struct mgmt *m, const struct core_ipc_msg *msg);
 void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest);
 /* mgmt_backups.c: /api/v1/backups[...]; rest is what follows "/backups". */
 void mgmt_backups(struct mgmt *m, struct core_httpd_req *req, const char *rest);
-/* Makes a backup of phone system ps (NULL: the whole server); its view, or
- * NULL with why in err. */
-json_t *mgmt_backup_make(struct mgmt *m, const char *ps, const char *passphrase, bool media,
-			 bool scheduled, char *err, size_t errlen);
+/* Starts a backup of phone system ps (NULL: the whole server), written by
+ * the backup worker; req is answered when it is done (201 with its view),
+ * or at once with 409 (a restore of it is running), 503 (queue full) or 500.
+ * req NULL: a scheduled one, after which only the newest `keep` scheduled
+ * ones are kept. */
+void mgmt_backup_start(struct mgmt *m, struct core_httpd_req *req, const char *ps,
+		       const char *passphrase, bool media, int keep);
+/* The supervisor answered request id (a restore's end). */
+void mgmt_backups_replied(struct mgmt *m, uint64_t id);
 json_t *mgmt_backup_list(void);
 void mgmt_backups_cleanup(void);
 void mgmt_backups_retain(int keep);

@@ -80,6 +80,7 @@ void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg)
 	struct core_httpd_req *req = core_httpd_find(m->http, msg->id);
 	if (!req)
 		req = core_httpd_find(m->local, msg->id);
+	mgmt_backups_replied(m, msg->id);
 	json_t *r = core_ipc_json(msg);
 	if (!req || !r) {
 		json_decref(r);
@@ -125,6 +126,39 @@ static void api_ps_list(struct mgmt *m, struct core_httpd_req *req)
 	core_httpd_respond_json(req, 200, json_pack("{s:o}", "phone_systems", out));
 }
 
+/* POST /phone-systems: the admin password is hashed by a worker (core_work),
+ * then the supervisor is asked. */
+struct ps_create_job {
+	struct mgmt *m;
+	struct core_httpd *srv;
+	uint64_t id;
+	char name[64];
+	char *pw;
+	int r;
+	char hash[CORE_AUTH_HASH_LEN];
+};
+
+static void ps_create_run(void *arg)
+{
+	struct ps_create_job *j = arg;
+	j->r = core_auth_hash_password(j->pw, j->hash);
+}
+
+static void ps_create_done(void *arg, bool cancelled)
+{
+	struct ps_create_job *j = arg;
+	struct core_httpd_req *req = cancelled ? NULL : core_httpd_find(j->srv, j->id);
+	if (req && j->r < 0)
+		core_httpd_respond_error(req, 500, "could not hash the password");
+	else if (req)
+		mgmt_api_ask(j->m, req,
+			     json_pack("{s:s, s:s, s:s}", "op", "create", "name", j->name,
+				       "admin_hash", j->hash));
+	sodium_memzero(j->pw, strlen(j->pw));
+	free(j->pw);
+	free(j);
+}
+
 static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
 {
 	json_t *b = core_httpd_json_body(req);
@@ -136,17 +170,25 @@ static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
 			  : core_name_problem(name) ? core_name_problem(name)
 			  : !pw			    ? "admin_password is required"
 						    : core_auth_password_problem(pw);
-	char hash[CORE_AUTH_HASH_LEN];
+	struct ps_create_job *j = NULL;
 	if (why) {
 		core_httpd_respond_error(req, 400, why);
 	} else if (api_find_ps(m, name)) {
 		core_httpd_respond_error(req, 409, "a phone system with this name already exists");
-	} else if (core_auth_hash_password(pw, hash) < 0) {
-		core_httpd_respond_error(req, 500, "could not hash the password");
+	} else if (!(j = calloc(1, sizeof(*j))) || !(j->pw = strdup(pw))) {
+		free(j);
+		core_httpd_respond_error(req, 500, "out of memory");
 	} else {
-		mgmt_api_ask(m, req,
-			     json_pack("{s:s, s:s, s:s}", "op", "create", "name", name,
-				       "admin_hash", hash));
+		j->m = m;
+		j->srv = core_httpd_of(req);
+		j->id = req->id;
+		snprintf(j->name, sizeof(j->name), "%s", name); /* checked: it fits */
+		if (core_work_submit(m->work, ps_create_run, ps_create_done, j) < 0) {
+			static const char busy[] = "{\"error\":\"busy; try again\"}\n";
+			ps_create_done(j, true);
+			core_httpd_respond(req, 503, "application/json", "Retry-After: 1\r\n", busy,
+					   sizeof(busy) - 1);
+		}
 	}
 	json_decref(b);
 }

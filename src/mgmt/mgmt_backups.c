@@ -7,13 +7,16 @@
  * Every backup is made under backups/.tmp-* and renamed into place when
  * whole, so a crash (kill -9) leaves no half archive in the list; the
  * leftovers go at the next start. A restore decrypts and verifies the
- * whole archive and extracts it under phone-systems/.restore-* before the
- * supervisor swaps it in (src/backup/backup.h); anything wrong stops it
- * before the phone system is touched.
+ * whole archive and extracts it under phone-systems/.restore-* (in the
+ * backups' worker thread) before the supervisor swaps it in
+ * (src/backup/backup.h); anything wrong stops it before the phone system is
+ * touched.
  *
- * The work is done in this process, synchronously: SQLite's online backup
- * of a phone system takes milliseconds; the media files of a large one are
- * what would make management wait.
+ * SQLite's online backup of a phone system takes milliseconds and is made
+ * on the event loop; writing (and encrypting) the archive, seconds with the
+ * media of a large one, is done by a worker thread of its own (m->slow,
+ * core_work) and the request answered when it is done. A backup and a
+ * restore of the same phone system never run at once (409).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -190,87 +193,255 @@ static json_t *backup_view(const char *id)
 	return v;
 }
 
-json_t *mgmt_backup_make(struct mgmt *m, const char *ps, const char *pass, bool media,
-			 bool scheduled, char *err, size_t errlen)
+/* ---- phone systems busy with a backup or a restore ---- */
+
+/* A backup reads a phone system's files while a restore swaps them: never
+ * both at once. m->busy: name (or "*" for a whole-server backup) → {"what",
+ * "id": the restore's request id, "since"}. A restore's entry goes when the
+ * supervisor replies, or after BUSY_RESTORE_MAX seconds if it never does. */
+#define BUSY_RESTORE_MAX 600
+
+static const char *busy_what(struct mgmt *m, const char *name)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	char id[128], tmp[192], tar[256], enc[256], final[256];
-	snprintf(id, sizeof(id), "%04d%02d%02d-%02d%02d%02d-%s-%08x", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ps ? ps : "server",
-		 randombytes_random());
-	snprintf(tmp, sizeof(tmp), BACKUPS_DIR "/.tmp-%s", id);
-	if ((mkdir(BACKUPS_DIR, 0750) < 0 && errno != EEXIST) || mkdir(tmp, 0700) < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	json_t *e = json_object_get(m->busy, name);
+	const char *what = json_string_value(json_object_get(e, "what"));
+	if (what && strcmp(what, "restore") == 0 &&
+	    time(NULL) - json_integer_value(json_object_get(e, "since")) > BUSY_RESTORE_MAX) {
+		json_object_del(m->busy, name);
 		return NULL;
 	}
-	struct collect c = {0};
-	json_t *info = NULL;
-	int r = 0;
-	if (ps) {
-		r = add_phone_system(&c, tmp, ps, media, err, errlen);
-	} else {
-		char snap[256];
-		snprintf(snap, sizeof(snap), "%s/system.db", tmp);
-		r = backup_snapshot_db("system.db", snap, err, errlen);
-		if (r == 0)
-			r = add_member(&c, "system.db", snap);
-		if (r == 0)
-			r = add_tree(&c, "certs", "certs");
-		size_t i;
-		json_t *it;
-		json_array_foreach(json_object_get(m->state, "phone_systems"), i, it) if (r == 0)
-			r = add_phone_system(&c, tmp,
-					     json_string_value(json_object_get(it, "name")), media,
-					     err, errlen);
-	}
-	if (r < 0) {
-		if (!*err)
-			snprintf(err, errlen, "cannot collect the files to back up");
-		goto out;
-	}
-	json_t *man = json_pack("{s:i, s:s, s:s, s:s, s:I, s:{s:i}, s:b}", "format", BACKUP_FORMAT,
-				"product", "zentrale", "product_version", ZENTRALE_VERSION, "kind",
-				ps ? "phone-system" : "server", "created", (json_int_t)now,
-				"schemas", "pbx", pbx_store_schema_version(), "media", media);
+	return what;
+}
+
+/* What conflicts with a backup of ps (NULL: the whole server), or NULL. */
+static const char *busy_for_backup(struct mgmt *m, const char *ps)
+{
 	if (ps)
-		json_object_set_new(man, "phone_system", json_string(ps));
-	else
-		json_object_set_new(json_object_get(man, "schemas"), "system",
-				    json_integer(sup_schema_version()));
-	snprintf(tar, sizeof(tar), "%s/archive.tar.gz", tmp);
-	r = backup_write(tar, man, c.m, c.n, err, errlen);
-	if (r == 0 && pass) {
-		snprintf(enc, sizeof(enc), "%s/archive.enc", tmp);
-		r = backup_encrypt(tar, enc, pass, err, errlen);
+		return busy_what(m, ps) ? busy_what(m, ps) : busy_what(m, "*");
+	const char *key;
+	json_t *v, *tmp;
+	json_object_foreach_safe(m->busy, tmp, key, v)
+	{
+		const char *what = busy_what(m, key);
+		if (what)
+			return what;
 	}
+	return NULL;
+}
+
+static void busy_set(struct mgmt *m, const char *name, const char *what, uint64_t id)
+{
+	json_object_set_new(m->busy, name,
+			    json_pack("{s:s, s:I, s:I}", "what", what, "id", (json_int_t)id,
+				      "since", (json_int_t)time(NULL)));
+}
+
+void mgmt_backups_replied(struct mgmt *m, uint64_t id)
+{
+	const char *key;
+	json_t *v, *tmp;
+	json_object_foreach_safe(m->busy, tmp, key, v)
+	{
+		if ((uint32_t)json_integer_value(json_object_get(v, "id")) == (uint32_t)id &&
+		    strcmp(json_string_value(json_object_get(v, "what")), "restore") == 0)
+			json_object_del(m->busy, key);
+	}
+}
+
+/* ---- making one: collected here, written by the backup worker ---- */
+
+struct backup_job {
+	struct mgmt *m;
+	struct core_httpd *srv; /* with id: the request to answer; NULL when scheduled */
+	uint64_t id;
+	int keep; /* scheduled: keep this many */
+	char *ps; /* NULL: the whole server */
+	char *pass;
+	bool media;
+	time_t now;
+	char name[128], tmp[192], final[256];
+	struct collect c;
+	json_t *man;
+	int r; /* worker: 0 when the archive is in place */
+	char err[512];
+};
+
+static void backup_job_free(struct backup_job *j)
+{
+	free(j->ps);
+	if (j->pass)
+		sodium_memzero(j->pass, strlen(j->pass));
+	free(j->pass);
+	free(j->c.m);
+	json_decref(j->man);
+	free(j);
+}
+
+/* In the worker: the archive (slow with media), encrypted if asked, then
+ * renamed into place. Touches only the job's own files. */
+static void backup_job_run(void *arg)
+{
+	struct backup_job *j = arg;
+	char tar[256], enc[256];
+	snprintf(tar, sizeof(tar), "%s/archive.tar.gz", j->tmp);
+	snprintf(enc, sizeof(enc), "%s/archive.enc", j->tmp);
+	int r = backup_write(tar, j->man, j->c.m, j->c.n, j->err, sizeof(j->err));
+	if (r == 0 && j->pass)
+		r = backup_encrypt(tar, enc, j->pass, j->err, sizeof(j->err));
 	if (r == 0) {
-		int fd = open(pass ? enc : tar, O_RDONLY | O_CLOEXEC);
+		int fd = open(j->pass ? enc : tar, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			fsync(fd);
 			close(fd);
 		}
-		snprintf(final, sizeof(final), BACKUPS_DIR "/%s.tar.gz%s", id, pass ? ".enc" : "");
-		r = rename(pass ? enc : tar, final);
+		snprintf(j->final, sizeof(j->final), BACKUPS_DIR "/%s.tar.gz%s", j->name,
+			 j->pass ? ".enc" : "");
+		r = rename(j->pass ? enc : tar, j->final);
 		if (r < 0)
-			snprintf(err, errlen, "cannot store the backup: %s", strerror(errno));
+			snprintf(j->err, sizeof(j->err), "cannot store the backup: %s",
+				 strerror(errno));
 	}
-	if (r == 0) {
-		info = json_pack("{s:s, s:s, s:s?, s:I, s:b, s:s, s:b}", "id", id, "kind",
-				 ps ? "phone-system" : "server", "phone_system", ps, "created",
-				 (json_int_t)now, "media", media, "product_version",
-				 ZENTRALE_VERSION, "scheduled", scheduled);
-		sidecar_write(id, info);
+	core_fs_rm_tree(j->tmp);
+	j->r = r;
+}
+
+/* In the loop thread: the description, and the answer. */
+static void backup_job_done(void *arg, bool cancelled)
+{
+	struct backup_job *j = arg;
+	struct mgmt *m = j->m;
+	json_object_del(m->busy, j->ps ? j->ps : "*");
+	if (cancelled) {
+		core_fs_rm_tree(j->tmp);
+		backup_job_free(j);
+		return;
+	}
+	json_t *info = NULL;
+	if (j->r == 0) {
+		info = json_pack("{s:s, s:s, s:s?, s:I, s:b, s:s, s:b}", "id", j->name, "kind",
+				 j->ps ? "phone-system" : "server", "phone_system", j->ps,
+				 "created", (json_int_t)j->now, "media", j->media,
+				 "product_version", ZENTRALE_VERSION, "scheduled", !j->srv);
+		sidecar_write(j->name, info);
 		json_decref(info);
-		info = backup_view(id);
-		log_info("backup %s made (%d files%s)", id, c.n, pass ? ", encrypted" : "");
+		info = backup_view(j->name);
+		log_info("backup %s made (%d files%s)", j->name, j->c.n,
+			 j->pass ? ", encrypted" : "");
+	} else {
+		log_error("%sbackup failed: %s", j->srv ? "" : "scheduled ", j->err);
 	}
-	json_decref(man);
-out:
-	free(c.m);
-	core_fs_rm_tree(tmp);
-	return info;
+	if (info && !j->srv)
+		mgmt_backups_retain(j->keep);
+	struct core_httpd_req *req = j->srv ? core_httpd_find(j->srv, j->id) : NULL;
+	if (req && info)
+		core_httpd_respond_json(req, 201, json_incref(info));
+	else if (req)
+		core_httpd_respond_error(req, 500, j->err);
+	json_decref(info);
+	backup_job_free(j);
+}
+
+/* In the loop thread: the snapshots of the databases (milliseconds) and
+ * the list of files; 0, or -1 with why in j->err. */
+static int backup_job_collect(struct backup_job *j)
+{
+	struct mgmt *m = j->m;
+	int r;
+	if (j->ps) {
+		r = add_phone_system(&j->c, j->tmp, j->ps, j->media, j->err, sizeof(j->err));
+	} else {
+		char snap[256];
+		snprintf(snap, sizeof(snap), "%s/system.db", j->tmp);
+		r = backup_snapshot_db("system.db", snap, j->err, sizeof(j->err));
+		if (r == 0)
+			r = add_member(&j->c, "system.db", snap);
+		if (r == 0)
+			r = add_tree(&j->c, "certs", "certs");
+		size_t i;
+		json_t *it;
+		json_array_foreach(json_object_get(m->state, "phone_systems"), i, it) if (r == 0)
+			r = add_phone_system(&j->c, j->tmp,
+					     json_string_value(json_object_get(it, "name")),
+					     j->media, j->err, sizeof(j->err));
+	}
+	if (r < 0) {
+		if (!j->err[0])
+			snprintf(j->err, sizeof(j->err), "cannot collect the files to back up");
+		return -1;
+	}
+	j->man = json_pack("{s:i, s:s, s:s, s:s, s:I, s:{s:i}, s:b}", "format", BACKUP_FORMAT,
+			   "product", "zentrale", "product_version", ZENTRALE_VERSION, "kind",
+			   j->ps ? "phone-system" : "server", "created", (json_int_t)j->now,
+			   "schemas", "pbx", pbx_store_schema_version(), "media", j->media);
+	if (j->ps)
+		json_object_set_new(j->man, "phone_system", json_string(j->ps));
+	else
+		json_object_set_new(json_object_get(j->man, "schemas"), "system",
+				    json_integer(sup_schema_version()));
+	return 0;
+}
+
+/* Answers req (if any) at once with status and why; frees j. */
+static void backup_refuse(struct backup_job *j, struct core_httpd_req *req, int status,
+			  const char *why)
+{
+	if (req)
+		core_httpd_respond_error(req, status, why);
+	else
+		log_error("scheduled backup not made: %s", why);
+	if (j->tmp[0])
+		core_fs_rm_tree(j->tmp);
+	backup_job_free(j);
+}
+
+void mgmt_backup_start(struct mgmt *m, struct core_httpd_req *req, const char *ps, const char *pass,
+		       bool media, int keep)
+{
+	struct backup_job *j = calloc(1, sizeof(*j));
+	if (!j || (ps && !(j->ps = strdup(ps))) || (pass && !(j->pass = strdup(pass)))) {
+		if (j)
+			backup_job_free(j);
+		if (req)
+			core_httpd_respond_error(req, 500, "out of memory");
+		return;
+	}
+	j->m = m;
+	j->srv = req ? core_httpd_of(req) : NULL;
+	j->id = req ? req->id : 0;
+	j->keep = keep;
+	j->media = media;
+	j->now = time(NULL);
+	const char *busy = busy_for_backup(m, ps);
+	if (busy) {
+		backup_refuse(
+			j, req, 409,
+			strcmp(busy, "restore") == 0
+				? "a restore of this phone system is running; try again later"
+				: "a backup of this phone system is running; try again later");
+		return;
+	}
+	struct tm tm;
+	gmtime_r(&j->now, &tm);
+	snprintf(j->name, sizeof(j->name), "%04d%02d%02d-%02d%02d%02d-%s-%08x", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ps ? ps : "server",
+		 randombytes_random());
+	char tmp[sizeof(j->tmp)];
+	snprintf(tmp, sizeof(tmp), BACKUPS_DIR "/.tmp-%s", j->name);
+	if ((mkdir(BACKUPS_DIR, 0750) < 0 && errno != EEXIST) || mkdir(tmp, 0700) < 0) {
+		snprintf(j->err, sizeof(j->err), "cannot create %s: %s", tmp, strerror(errno));
+		backup_refuse(j, req, 500, j->err);
+		return;
+	}
+	memcpy(j->tmp, tmp, sizeof(tmp));
+	if (backup_job_collect(j) < 0) {
+		backup_refuse(j, req, 500, j->err);
+		return;
+	}
+	if (core_work_submit(m->slow, backup_job_run, backup_job_done, j) < 0) {
+		backup_refuse(j, req, 503, "too many backups at once; try again later");
+		return;
+	}
+	busy_set(m, ps ? ps : "*", "backup", 0);
 }
 
 /* ---- removing ---- */
@@ -313,6 +484,124 @@ json_t *mgmt_backup_list(void)
 
 /* ---- restoring ---- */
 
+/* A restore: the archive is decrypted, verified and extracted aside by the
+ * backup worker; the checks of what it holds and the hand-over to the
+ * supervisor are done in the loop thread afterwards. */
+struct restore_job {
+	struct mgmt *m;
+	struct core_httpd *srv;
+	uint64_t id;
+	char backup[128];
+	char *pass, *target;
+	bool enc;
+	char path[256], work[160], plain[200], stage[200];
+	json_t *man; /* worker: the verified manifest, or NULL with err */
+	char err[512];
+};
+
+static void restore_job_free(struct restore_job *j)
+{
+	if (j->work[0])
+		core_fs_rm_tree(j->work);
+	if (j->stage[0])
+		core_fs_rm_tree(j->stage);
+	if (j->pass)
+		sodium_memzero(j->pass, strlen(j->pass));
+	free(j->pass);
+	free(j->target);
+	json_decref(j->man);
+	free(j);
+}
+
+static void restore_job_run(void *arg)
+{
+	struct restore_job *j = arg;
+	if (j->enc && backup_decrypt(j->path, j->plain, j->pass, j->err, sizeof(j->err)) < 0)
+		return;
+	/* the whole archive is checked (and extracted aside) before anything changes */
+	j->man = backup_verify(j->enc ? j->plain : j->path, j->stage, j->err, sizeof(j->err));
+}
+
+/* What the verified archive holds decides what is restored: 0 when the
+ * supervisor has been asked, else the status to answer with err. */
+static int restore_hand_over(struct restore_job *j, struct core_httpd_req *req)
+{
+	struct mgmt *m = j->m;
+	char *err = j->err;
+	size_t errlen = sizeof(j->err);
+	json_t *man = j->man;
+	if (!man)
+		return 400;
+	const char *kind = json_string_value(json_object_get(man, "kind"));
+	const char *orig = json_string_value(json_object_get(man, "phone_system"));
+	int schema =
+		(int)json_integer_value(json_object_get(json_object_get(man, "schemas"), "pbx"));
+	if (schema > pbx_store_schema_version()) {
+		snprintf(err, errlen,
+			 "this backup was made by a newer Zentrale (%s, phone-system schema %d; "
+			 "this "
+			 "is %s with schema %d): update first",
+			 json_string_value(json_object_get(man, "product_version")), schema,
+			 ZENTRALE_VERSION, pbx_store_schema_version());
+		return 409;
+	}
+	if (kind && strcmp(kind, "server") == 0) {
+		if (!j->target) {
+			snprintf(err, errlen,
+				 "a whole-server backup is restored onto a fresh installation with "
+				 "`zentrale restore`; here, name one of its phone systems "
+				 "(phone_system) to restore that one");
+			return 409;
+		}
+		orig = j->target;
+	}
+	if (!orig || core_name_problem(orig)) {
+		snprintf(err, errlen, "the backup names no valid phone system");
+		return 400;
+	}
+	const char *name = j->target ? j->target : orig;
+	if (busy_what(m, "*") || busy_what(m, orig) || busy_what(m, name)) {
+		snprintf(err, errlen, "a backup or restore of %s is running; try again later",
+			 name);
+		return 409;
+	}
+	char from[300];
+	snprintf(from, sizeof(from), "%s/phone-systems/%s", j->stage, orig);
+	struct stat st;
+	char db[340];
+	snprintf(db, sizeof(db), "%s/pbx.db", from);
+	if (stat(db, &st) < 0) {
+		snprintf(err, errlen, "the backup holds no phone system %s", orig);
+		return 404;
+	}
+	/* the data goes where the supervisor takes it from: directly under phone-systems/ */
+	char moved[220];
+	snprintf(moved, sizeof(moved), "%s-data", j->stage);
+	if (rename(from, moved) < 0) {
+		snprintf(err, errlen, "cannot prepare the restore: %s", strerror(errno));
+		return 500;
+	}
+	log_info("restoring %s from backup %s", name, j->backup);
+	busy_set(m, name, "restore", req->id); /* until the supervisor replies */
+	mgmt_api_ask(m, req,
+		     json_pack("{s:s, s:s, s:s}", "op", "restore", "name", name, "from", moved));
+	return 0;
+}
+
+static void restore_job_done(void *arg, bool cancelled)
+{
+	struct restore_job *j = arg;
+	struct core_httpd_req *req = cancelled ? NULL : core_httpd_find(j->srv, j->id);
+	if (req) {
+		int status = restore_hand_over(j, req);
+		if (status)
+			core_httpd_respond_error(req, status, j->err);
+	} else if (!cancelled) {
+		log_info("a restore of backup %s was given up: its client went away", j->backup);
+	}
+	restore_job_free(j);
+}
+
 static void backups_restore(struct mgmt *m, struct core_httpd_req *req, const char *id)
 {
 	json_t *b = core_httpd_json_body(req);
@@ -320,92 +609,63 @@ static void backups_restore(struct mgmt *m, struct core_httpd_req *req, const ch
 		return;
 	const char *pass = json_string_value(json_object_get(b, "passphrase"));
 	const char *target = json_string_value(json_object_get(b, "phone_system"));
-	char path[256], err[512] = "", work[160], plain[200], stage[200];
-	bool enc;
-	json_t *man = NULL;
+	struct restore_job *j = calloc(1, sizeof(*j));
+	const char *why = NULL;
 	int status = 400;
-	archive_path(id, path, sizeof(path), &enc);
-	snprintf(work, sizeof(work), BACKUPS_DIR "/.tmp-restore-%08x", randombytes_random());
-	snprintf(stage, sizeof(stage), "phone-systems/.restore-%08x", randombytes_random());
-	snprintf(plain, sizeof(plain), "%s/archive.tar.gz", work);
+	if (!j || (pass && !(j->pass = strdup(pass))) ||
+	    (target && !(j->target = strdup(target)))) {
+		why = "out of memory", status = 500;
+		goto out;
+	}
+	j->m = m;
+	j->srv = core_httpd_of(req);
+	j->id = req->id;
+	snprintf(j->backup, sizeof(j->backup), "%s", id);
+	archive_path(id, j->path, sizeof(j->path), &j->enc);
 	if (target && core_name_problem(target)) {
-		snprintf(err, sizeof(err), "phone_system: %s", core_name_problem(target));
+		snprintf(j->err, sizeof(j->err), "phone_system: %s", core_name_problem(target));
 		goto out;
 	}
-	if (mkdir(work, 0700) < 0 || mkdir(stage, 0750) < 0) {
-		snprintf(err, sizeof(err), "cannot prepare the restore: %s", strerror(errno));
-		status = 500;
+	if (j->enc && !pass) {
+		why = "this backup is encrypted: give its passphrase";
 		goto out;
 	}
-	if (enc && !pass) {
-		snprintf(err, sizeof(err), "this backup is encrypted: give its passphrase");
-		goto out;
-	}
-	if (enc && backup_decrypt(path, plain, pass, err, sizeof(err)) < 0)
-		goto out;
-	/* the whole archive is checked (and extracted aside) before anything changes */
-	man = backup_verify(enc ? plain : path, stage, err, sizeof(err));
-	if (!man)
-		goto out;
-	const char *kind = json_string_value(json_object_get(man, "kind"));
-	const char *orig = json_string_value(json_object_get(man, "phone_system"));
-	int schema =
-		(int)json_integer_value(json_object_get(json_object_get(man, "schemas"), "pbx"));
-	if (schema > pbx_store_schema_version()) {
-		snprintf(err, sizeof(err),
-			 "this backup was made by a newer Zentrale (%s, phone-system schema %d; "
-			 "this "
-			 "is %s with schema %d): update first",
-			 json_string_value(json_object_get(man, "product_version")), schema,
-			 ZENTRALE_VERSION, pbx_store_schema_version());
+	/* Refused at once if what it restores is being backed up (the archive
+	 * says for sure only once verified: restore_hand_over asks again). */
+	json_t *info = sidecar_read(id);
+	const char *ps = target ? target : json_string_value(json_object_get(info, "phone_system"));
+	bool busy = busy_what(m, "*") || (ps && busy_what(m, ps));
+	json_decref(info);
+	if (busy) {
+		why = "a backup or restore of this phone system is running; try again later";
 		status = 409;
 		goto out;
 	}
-	if (kind && strcmp(kind, "server") == 0) {
-		if (!target) {
-			snprintf(err, sizeof(err),
-				 "a whole-server backup is restored onto a fresh installation with "
-				 "`zentrale restore`; here, name one of its phone systems "
-				 "(phone_system) to restore that one");
-			status = 409;
-			goto out;
-		}
-		orig = target;
-	}
-	if (!orig || core_name_problem(orig)) {
-		snprintf(err, sizeof(err), "the backup names no valid phone system");
-		goto out;
-	}
-	char from[300];
-	snprintf(from, sizeof(from), "%s/phone-systems/%s", stage, orig);
-	struct stat st;
-	char db[340];
-	snprintf(db, sizeof(db), "%s/pbx.db", from);
-	if (stat(db, &st) < 0) {
-		snprintf(err, sizeof(err), "the backup holds no phone system %s", orig);
-		status = 404;
-		goto out;
-	}
-	/* the data goes where the supervisor takes it from: directly under phone-systems/ */
-	char moved[220];
-	snprintf(moved, sizeof(moved), "%s-data", stage);
-	if (rename(from, moved) < 0) {
-		snprintf(err, sizeof(err), "cannot prepare the restore: %s", strerror(errno));
+	char work[sizeof(j->work)], stage[sizeof(j->stage)];
+	snprintf(work, sizeof(work), BACKUPS_DIR "/.tmp-restore-%08x", randombytes_random());
+	snprintf(stage, sizeof(stage), "phone-systems/.restore-%08x", randombytes_random());
+	if (mkdir(work, 0700) == 0)
+		memcpy(j->work, work, sizeof(work));
+	if (mkdir(stage, 0750) == 0)
+		memcpy(j->stage, stage, sizeof(stage));
+	if (!j->work[0] || !j->stage[0]) {
+		snprintf(j->err, sizeof(j->err), "cannot prepare the restore: %s", strerror(errno));
 		status = 500;
 		goto out;
 	}
-	log_info("restoring %s from backup %s", target ? target : orig, id);
-	mgmt_api_ask(m, req,
-		     json_pack("{s:s, s:s, s:s}", "op", "restore", "name", target ? target : orig,
-			       "from", moved));
+	snprintf(j->plain, sizeof(j->plain), "%s/archive.tar.gz", j->work);
+	if (core_work_submit(m->slow, restore_job_run, restore_job_done, j) < 0) {
+		why = "too many backups and restores at once; try again later", status = 503;
+		goto out;
+	}
+	j = NULL;
 	status = 0;
 out:
 	if (status)
-		core_httpd_respond_error(req, status, err);
-	json_decref(man);
+		core_httpd_respond_error(req, status, why ? why : j->err);
+	if (j)
+		restore_job_free(j);
 	json_decref(b);
-	core_fs_rm_tree(work);
-	core_fs_rm_tree(stage);
 }
 
 /* ---- upload, download ---- */
@@ -498,15 +758,8 @@ static void backups_create(struct mgmt *m, struct core_httpd_req *req)
 		core_httpd_respond_error(req, status, why);
 		return;
 	}
-	char err[512] = "";
-	json_t *v = mgmt_backup_make(m, ps, pass, media, false, err, sizeof(err));
+	mgmt_backup_start(m, req, ps, pass, media, 0);
 	json_decref(b);
-	if (!v) {
-		log_error("backup failed: %s", err);
-		core_httpd_respond_error(req, 500, err);
-		return;
-	}
-	core_httpd_respond_json(req, 201, v);
 }
 
 void mgmt_backups(struct mgmt *m, struct core_httpd_req *req, const char *rest)

@@ -71,7 +71,11 @@ int mgmt_main(void)
 	core_child_init(&m.child, "mgmt", NULL, mgmt_on_ipc, &m);
 	if (core_db_open("system.db", &m.db) < 0)
 		core_fatal("cannot open system.db");
-	if (core_login_init(&m.login, m.db, "management", "/api/") < 0)
+	m.work = core_work_new(m.child.base, MGMT_WORK_THREADS, MGMT_WORK_QUEUE);
+	m.slow = core_work_new(m.child.base, 1, MGMT_SLOW_QUEUE);
+	m.busy = json_object();
+	if (!m.work || !m.slow || !m.busy ||
+	    core_login_init(&m.login, m.db, m.work, "management", "/api/") < 0)
 		core_fatal("out of memory");
 	m.tls = core_tls_server_ctx("certs/server.crt", "certs/server.key", CORE_TLS_ALPN_HTTP1);
 	if (!m.tls)
@@ -101,6 +105,10 @@ int mgmt_main(void)
 	core_child_ready(&m.child);
 	core_child_run(&m.child);
 
+	/* The pools first: jobs still queued are dropped, running ones awaited. */
+	core_work_free(m.work);
+	core_work_free(m.slow);
+	json_decref(m.busy);
 	core_httpd_free(m.http);
 	core_httpd_free(m.local);
 	SSL_CTX_free(m.tls);

@@ -55,19 +55,13 @@ static void schedule_tick(evutil_socket_t fd, short what, void *arg)
 	time_t due = hhmm ? schedule_today(hhmm, now) : 0;
 	if (m->state && json_is_true(json_object_get(s, "enabled")) && now >= due &&
 	    json_integer_value(json_object_get(s, "last_run")) < due) {
-		char err[512] = "";
 		const char *ps = json_string_value(json_object_get(s, "phone_system"));
 		json_object_set_new(s, "last_run", json_integer(now));
 		char *text = json_dumps(s, JSON_COMPACT);
 		core_db_setting_set(m->db, SCHEDULE_KEY, text); /* once, even if it fails */
 		free(text);
-		json_t *v = mgmt_backup_make(m, ps, NULL, json_is_true(json_object_get(s, "media")),
-					     true, err, sizeof(err));
-		if (v)
-			mgmt_backups_retain((int)json_integer_value(json_object_get(s, "keep")));
-		else
-			log_error("scheduled backup failed: %s", err);
-		json_decref(v);
+		mgmt_backup_start(m, NULL, ps, NULL, json_is_true(json_object_get(s, "media")),
+				  (int)json_integer_value(json_object_get(s, "keep")));
 	}
 	json_decref(s);
 }

@@ -14,6 +14,7 @@
 #include "../core/core_child.h"
 #include "../core/core_httpd.h"
 #include "../core/core_login.h"
+#include "../core/core_work.h"
 #include "pbx_registrar.h"
 
 struct pbx {
@@ -23,6 +24,7 @@ struct pbx {
 	struct core_child child;
 	struct core_httpd *http;
 	struct core_login login;
+	struct core_work *work; /* password checks (core_login) */
 	struct pbx_registrar registrar;
 	struct pbx_calls *calls; /* owned by pbx_sip */
 	struct {
@@ -30,6 +32,10 @@ struct pbx {
 		json_t *ended;			       /* cause → count */
 	} stats;
 };
+
+/* Worker threads for password checks, and the jobs they may have outstanding. */
+#define PBX_WORK_THREADS 2
+#define PBX_WORK_QUEUE	 64
 
 int pbx_main(const char *name);
 /* pbx_stats.c: the figures sent for monitoring (IPC_STATS); call_ended

@@ -34,7 +34,8 @@ int pbx_main(const char *name)
 	snprintf(realm, sizeof(realm), "phone system %s", name);
 	/* The UI's cookie goes to this phone system's path only, never to another's. */
 	snprintf(cookie_path, sizeof(cookie_path), "/%s/", name);
-	if (core_login_init(&p.login, p.db, realm, cookie_path) < 0 ||
+	p.work = core_work_new(p.child.base, PBX_WORK_THREADS, PBX_WORK_QUEUE);
+	if (!p.work || core_login_init(&p.login, p.db, p.work, realm, cookie_path) < 0 ||
 	    pbx_registrar_init(&p.registrar, p.db, name) < 0)
 		core_fatal("out of memory");
 
@@ -64,6 +65,7 @@ int pbx_main(const char *name)
 	log_info("serving HTTP and SIP in run/%s", name);
 	core_child_run(&p.child);
 
+	core_work_free(p.work); /* first: its jobs point to the login and the server */
 	pbx_sip_free(sip);
 	p.calls = NULL;
 	json_decref(p.stats.ended);

@@ -65,7 +65,7 @@ static int sess_auth_password(ssh_session s, const char *user, const char *pw, v
 	}
 	x->failures++;
 	log_info("failed SSH login as '%s' from %s%s", user, x->peer,
-		 st == 429 ? " (address blocked)" : "");
+		 st == 429 ? " (throttled: address or account)" : "");
 	if (st == 429)
 		x->failures = SSHD_MAX_AUTH;
 	return SSH_AUTH_DENIED;

@@ -341,6 +341,39 @@ def test_kill_during_a_backup_leaves_nothing_half_made(bk):
     assert users_of(bk, "bk-co", bk.pbx_token("bk-co", PW)) == ["100", "101"]
 
 
+def test_management_answers_during_a_large_backup_and_refuses_a_restore_of_it(bk):
+    good = backup(bk, phone_system="bk-co")
+    media = os.path.join(bk.data, "phone-systems/bk-co/voicemail")
+    os.makedirs(media, exist_ok=True)
+    for i in range(20):
+        with open(os.path.join(media, f"m{i}.wav"), "wb") as f:
+            f.write(os.urandom(5 << 20))  # 100 MB that gzip cannot shrink
+    res = {}
+    t = threading.Thread(target=lambda: res.update(r=bk.api(
+        "POST", "/backups", {"phone_system": "bk-co", "media": True}, timeout=60)))
+    t.start()
+    deadline = time.time() + 10
+    while time.time() < deadline and not any(
+            f.startswith(".tmp-") for f in os.listdir(os.path.join(bk.data, "backups"))):
+        time.sleep(0.02)
+    # while the archive is written, management answers at once ...
+    t0 = time.monotonic()
+    h = curl("GET", bk.mgmt("/health"))
+    took = time.monotonic() - t0
+    # ... and refuses to swap the data the backup is reading
+    r = restore(bk, good["id"])
+    running = t.is_alive()
+    t.join(60)
+    assert h.status in (200, 503) and took < 0.5, (h, took)
+    assert running, "the backup ended too soon to tell"
+    assert r.status == 409 and "running" in r.json()["error"], r
+    assert res["r"].status == 201 and res["r"].json()["media"] is True, res
+    for i in range(20):
+        os.unlink(os.path.join(media, f"m{i}.wav"))
+    assert restore(bk, good["id"]).status == 200
+    assert bk.wait_state("bk-co", "running")
+
+
 def test_daily_backups_keep_their_number(bk):
     manual = backup(bk, phone_system="bk-co")
     for _ in range(2):  # two earlier scheduled backups
