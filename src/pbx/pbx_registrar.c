@@ -56,10 +56,8 @@ void pbx_registrar_free(struct pbx_registrar *r)
 static int reply(const struct sip_msg *req, int status, const char *reason, const char *extra,
 		 const struct pbx_reg_source *src, char *out, size_t cap)
 {
-	char tag[17];
-	unsigned char raw[8];
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(tag, sizeof(tag), raw, sizeof(raw));
+	char tag[SIP_TAG_LEN + 1];
+	sip_build_tag(tag);
 	struct sip_response_opts o = {.reason = reason,
 				      .to_tag = tag,
 				      .extra_headers = extra,
