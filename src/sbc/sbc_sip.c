@@ -852,7 +852,9 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 	struct sip_flow f = {
 		.t = c->t, .conn = c->id, .addr = c->addr, .alen = c->alen, .local = c->local};
 	int r;
-	while ((r = core_sipstream_next(in, &s->msg)) == 1) {
+	/* a message framed whole but faulty (a control character, say) is
+	 * answered (400) like any other, and the connection goes on */
+	while ((r = core_sipstream_next(in, &s->msg)) == 1 || (r > 1 && s->msg.raw.l)) {
 		size_t used = s->msg.raw.l;
 		on_message(s, &f, s->msg.raw.p, used);
 		evbuffer_drain(in, used);
