@@ -77,13 +77,20 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 		return;
 	}
 	if (sip_pl_eq(m->method, "REGISTER")) {
-		char source[128] = "", path[1024] = "", out[8192];
+		static char out[SIP_ANSWER_MAX];
+		char source[128] = "", path[1024] = "";
 		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
+		const struct sip_hdr *ph = sip_msg_hdr(m, SIP_HDR_PATH);
+		/* both the SBC's own, short; anything longer is refused, not cut */
+		if ((h && h->value.l >= sizeof(source)) || (ph && ph->value.l >= sizeof(path))) {
+			log_warn("sip: a REGISTER with an oversized source or Path; refused");
+			sip_answer(bev, m, 500, NULL);
+			return;
+		}
 		if (h)
 			snprintf(source, sizeof(source), "%.*s", (int)h->value.l, h->value.p);
-		h = sip_msg_hdr(m, SIP_HDR_PATH);
-		if (h)
-			snprintf(path, sizeof(path), "%.*s", (int)h->value.l, h->value.p);
+		if (ph)
+			snprintf(path, sizeof(path), "%.*s", (int)ph->value.l, ph->value.p);
 		struct pbx_reg_source src = {.source = source, .path = path};
 		int n = pbx_registrar_register(&s->p->registrar, m, &src, time(NULL), out,
 					       sizeof(out));
@@ -100,6 +107,12 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 	} else {
 		char source[128] = "";
 		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
+		if (h && h->value.l >= sizeof(source)) { /* the SBC's own, short */
+			log_warn("sip: a request with an oversized source; refused");
+			if (!sip_pl_eq(m->method, "ACK"))
+				sip_answer(bev, m, 500, NULL);
+			return;
+		}
 		if (h)
 			snprintf(source, sizeof(source), "%.*s", (int)h->value.l, h->value.p);
 		struct pbx_reg_source src = {.source = source, .path = ""};
