@@ -9,6 +9,7 @@ relay ports are counted in /proc (the SBC's own UDP sockets in the relay
 range), independently of the server's own figures."""
 import os
 import re
+import signal
 import socket
 import ssl
 import threading
@@ -157,6 +158,20 @@ def wait_pairs(s, want, timeout=3):
     return relay_pairs(s)
 
 
+class frozen:
+    """The SBC stopped (SIGSTOP) while requests queue up in its socket, so
+    that it reads them in one go, before any answer of a phone system."""
+
+    def __init__(self, s):
+        self.pid = s.pids()["sbc"]
+
+    def __enter__(self):
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def __exit__(self, *exc):
+        os.kill(self.pid, signal.SIGCONT)
+
+
 # ---- point 1: no crash ----
 
 def test_long_and_control_character_call_ids_leave_the_sbc_up(srv):
@@ -219,12 +234,54 @@ def test_legs_not_yet_accepted_are_bounded_per_address(srv):
     u = Udp(srv, "127.0.0.6")
     # 12 INVITEs x 16 m-lines in one go: the phone system's 401s come only
     # after the SBC has read them all, so 4 x 16 = 64 pairs are held at once
-    statuses, got = u.burst([request("INVITE", "acme", f"bound-{i}", sdp(16), u.local)
-                             for i in range(12)], window=12)
-    assert 503 in statuses and 401 in statuses, statuses
+    msgs = [request("INVITE", "acme", f"bound-{i}", sdp(16), u.local) for i in range(12)]
+    with frozen(srv):
+        for m in msgs:
+            u.u.send(m)
+    got = {}
+    u.u.settimeout(3)
+    try:
+        while len(got) < len(msgs):
+            st, hs, _, _ = parse(u.u.recv(65535))
+            if st >= 200:
+                got[dict(hs)["call-id"]] = (st, dict(hs).get("retry-after"))
+    except socket.timeout:
+        pass
+    statuses = [st for st, _ in got.values()]
+    assert statuses.count(401) == 64 // 16 and statuses.count(503) == 8, statuses
     # the 503 says when to come back
     assert all(ra for st, ra in got.values() if st == 503), got
     assert wait_pairs(srv, 0) == 0
+
+
+def test_legs_not_yet_accepted_are_bounded_per_phone_system(srv):
+    # 16 addresses x 4 INVITEs x 16 m-lines = 1,024 pairs asked for at once,
+    # each address within its 64: the phone system's share (625) refuses
+    socks = [Udp(srv, f"127.0.0.{10 + k}") for k in range(16)]
+    sent = {}
+    for k, u in enumerate(socks):
+        for i in range(4):
+            msg = request("INVITE", "acme", f"ps-{k}-{i}", sdp(16), u.local)
+            sent[cid_of(msg)] = (u, msg)
+    with frozen(srv):
+        for u, msg in sent.values():
+            u.u.send(msg)
+    got = {}
+    for u in socks:
+        u.u.settimeout(3)
+        try:
+            while len([c for c in got if c.startswith(f"ps-{socks.index(u)}-")]) < 4:
+                st, hs, _, _ = parse(u.u.recv(65535))
+                if st >= 200 and dict(hs).get("call-id") in sent:
+                    got[dict(hs)["call-id"]] = (st, dict(hs).get("retry-after"))
+        except socket.timeout:
+            pass
+    statuses = [st for st, _ in got.values()]
+    assert len(got) == len(sent), got
+    assert statuses.count(401) == 2500 // 4 // 16 and 503 in statuses, got
+    assert all(ra for st, ra in got.values() if st == 503), got
+    assert wait_pairs(srv, 0) == 0
+    alive(srv)
 
 
 def test_a_registered_users_call_works_during_a_flood(srv):
