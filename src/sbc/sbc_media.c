@@ -322,9 +322,10 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 	if (e || *fresh < 0)
 		return e;
 	if (leg->phone_req) {
-		int by_addr, by_ps, pool = (md->port_max - md->port_min) / 2;
+		int by_addr, by_ps, share = (md->port_max - md->port_min) / 2 / MEDIA_PS_SHARE;
 		held_unaccepted(md, leg, &by_addr, &by_ps);
-		if (by_addr >= MEDIA_MAX_PER_ADDR || by_ps >= pool / MEDIA_PS_SHARE) {
+		if (by_addr >= MEDIA_MAX_PER_ADDR ||
+		    by_ps >= (share > MEDIA_MAX_PER_ADDR ? share : MEDIA_MAX_PER_ADDR)) {
 			log_warn("media: %s holds %d port pairs not yet accepted (%d from this "
 				 "address): refused",
 				 leg->ps, by_ps, by_addr);
