@@ -213,6 +213,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 					t->cseq, (struct sip_pl){t->method, strlen(t->method)},
 					false);
 			sbc_sip_txn_unindex(s, t);
+			s->txn_bytes -= t->bytes;
 			txn_free(t);
 			s->ntxns--;
 		} else {
@@ -446,6 +447,7 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 		if (m->status >= 200) { /* kept to answer retransmissions */
 			bool udp = t->flow.t == T_UDP;
 			free(t->answer);
+			sbc_sip_txn_held(s, t, len, t->answer_len);
 			t->answer = bytes;
 			t->answer_len = len;
 			bool invite = strcmp(t->method, "INVITE") == 0;

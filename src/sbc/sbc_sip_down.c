@@ -171,6 +171,7 @@ void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_
 	t->request_len = len;
 	size_t vl;
 	t->vias = take(vias, &vl);
+	sbc_sip_txn_held(s, t, len + vl, 0);
 	evbuffer_free(vias);
 	char *nul = t->vias ? realloc(t->vias, vl + 1) : NULL;
 	if (nul) {

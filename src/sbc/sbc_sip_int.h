@@ -23,12 +23,13 @@
 #define SIP_TX_LIFE_MS	32000 /* how long an unanswered request is remembered (64*T1) */
 /* How long an answered one is, to answer retransmissions from memory: T4,
  * as stateful proxies do (Kamailio's wait timer), not Timer J's 64*T1. */
-#define SIP_TX_DONE_MS	5000
-#define SIP_MAX_TXS	100000 /* about 1 KiB each */
-#define SIP_CONN_IDLE	600    /* seconds a client connection may be silent */
-#define SIP_MAX_CONNS	8192
-#define SIP_TOKEN_LEN	128   /* a flow token in base64url, and its NUL */
-#define SIP_TXN_BUCKETS 16384 /* a power of two */
+#define SIP_TX_DONE_MS	  5000
+#define SIP_MAX_TXS	  100000     /* about 1 KiB each, plus what they copy: */
+#define SIP_MAX_TXN_BYTES (64 << 20) /* copies of keys, Call-IDs, answers, requests */
+#define SIP_CONN_IDLE	  600	     /* seconds a client connection may be silent */
+#define SIP_MAX_CONNS	  8192
+#define SIP_TOKEN_LEN	  128	/* a flow token in base64url, and its NUL */
+#define SIP_TXN_BUCKETS	  16384 /* a power of two */
 
 enum sip_transport { T_UDP, T_TCP, T_TLS };
 extern const char *const sbc_sip_tname[];
@@ -87,6 +88,7 @@ struct sip_txn {
 	struct sip_tx tx; /* down over UDP: timers A/B, E/F */
 	int64_t retx_at, retx_interval;
 	int64_t forget_at; /* ms */
+	size_t bytes;	   /* copied from the wire, counted in s->txn_bytes */
 };
 
 struct sbc_sip {
@@ -105,6 +107,7 @@ struct sbc_sip {
 	struct sip_up *ups;
 	struct sip_txn *txns;
 	int ntxns;
+	size_t txn_bytes; /* what every transaction holds: at most SIP_MAX_TXN_BYTES */
 	struct sip_txn *by_key[SIP_TXN_BUCKETS], *by_branch[SIP_TXN_BUCKETS],
 		*by_call[SIP_TXN_BUCKETS];
 	unsigned char txn_hash_key[16]; /* the indexes hash what clients chose: keyed */
@@ -135,6 +138,8 @@ int sbc_sip_txn_set(struct sbc_sip *s, struct sip_txn *t, const char *key, const
 void sbc_sip_txn_index(struct sbc_sip *s, struct sip_txn *t);
 void sbc_sip_txn_unindex(struct sbc_sip *s, struct sip_txn *t);
 void sbc_sip_txn_free(struct sip_txn *t);
+/* t now holds n bytes more (or fewer) of the wire's */
+void sbc_sip_txn_held(struct sbc_sip *s, struct sip_txn *t, size_t more, size_t less);
 struct sip_txn *sbc_sip_txn_by_key(struct sbc_sip *s, const char *key, bool down);
 struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, struct sip_pl method,
 				      bool down);

@@ -52,11 +52,18 @@ int sbc_sip_txn_set(struct sbc_sip *s, struct sip_txn *t, const char *key, const
 	t->method = me;
 	t->call_id = c;
 	t->call_id_len = cid.l;
+	sbc_sip_txn_held(s, t, strlen(k) + m->method.l + cid.l, 0);
 	strcpy(t->branch, branch);
 	strcpy(t->up, up);
 	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &t->cseq, &meth);
 	sbc_sip_txn_index(s, t);
 	return 0;
+}
+
+void sbc_sip_txn_held(struct sbc_sip *s, struct sip_txn *t, size_t more, size_t less)
+{
+	t->bytes += more - less;
+	s->txn_bytes += more - less;
 }
 
 void sbc_sip_txn_free(struct sip_txn *t)
@@ -72,8 +79,8 @@ void sbc_sip_txn_free(struct sip_txn *t)
 
 struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
 {
-	if (s->ntxns >= SIP_MAX_TXS)
-		return NULL;
+	if (s->ntxns >= SIP_MAX_TXS || s->txn_bytes >= SIP_MAX_TXN_BYTES)
+		return NULL; /* the caller answers 503 */
 	struct sip_txn *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;

@@ -405,3 +405,24 @@ def test_the_ack_of_a_2xx_stops_its_resending_for_long_call_ids(srv):
         b.register(expires=0)
         a.close()
         b.close()
+
+
+# ---- what remembered transactions hold ----
+
+def test_what_transactions_hold_is_bounded(srv):
+    # each OPTIONS with a Call-ID of 60,000 characters, answered 200 over
+    # UDP, is remembered 5 s with its Call-ID and its answer (~120 KB): the
+    # 64 MiB for all transactions are full after ~550, then 503
+    u = Udp(srv, "127.0.0.9")
+    seen = []
+    for i in range(700):
+        st, hs, _, _ = u.ask(request("OPTIONS", "acme", f"{i:04d}" + "t" * 60000,
+                                     local=u.local))
+        seen.append((st, dict(hs).get("retry-after")))
+        if st == 503:
+            break
+    assert seen[-1][0] == 503 and seen[-1][1], seen[-3:]
+    assert 400 <= len(seen) <= 600, len(seen)
+    time.sleep(5.5)  # forgotten: served again
+    assert u.ask(request("OPTIONS", "acme", "after", local=u.local))[0] == 200
+    alive(srv)
