@@ -9,8 +9,9 @@
  * stateful: it remembers each request until answered, so a retransmission
  * is answered from memory instead of reaching the phone system twice.
  * Headers named X-Zentrale-* are ours: a client's are dropped. A domain
- * that is no phone system gets the same answers a wrong password gets, so
- * scanners learn nothing.
+ * that is no phone system gets the answers a phone system gives a user it
+ * does not have, so scanners learn nothing. Relay ports are reserved only
+ * for SDP within INVITE, UPDATE and PRACK transactions (sbc_media.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
