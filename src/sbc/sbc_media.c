@@ -326,9 +326,13 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 		held_unaccepted(md, leg, &by_addr, &by_ps);
 		if (by_addr >= MEDIA_MAX_PER_ADDR ||
 		    by_ps >= (share > MEDIA_MAX_PER_ADDR ? share : MEDIA_MAX_PER_ADDR)) {
-			log_warn("media: %s holds %d port pairs not yet accepted (%d from this "
-				 "address): refused",
-				 leg->ps, by_ps, by_addr);
+			static int64_t logged; /* once a second at most: a flood is no log flood */
+			if (core_now_ms() - logged >= 1000) {
+				logged = core_now_ms();
+				log_warn("media: %s holds %d port pairs not yet accepted (%d from "
+					 "this address): refused",
+					 leg->ps, by_ps, by_addr);
+			}
 			*full = true;
 			return NULL;
 		}
