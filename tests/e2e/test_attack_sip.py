@@ -211,8 +211,11 @@ def test_sdp_outside_invite_reserves_no_relay_ports(srv):
     assert set(u.burst(msgs)[0]) == {488}
     assert relay_pairs(srv) == 0
     t = Tls(srv)
+    savp = sdp(16, "RTP/SAVP").replace(  # SDES, as TLS needs: relayed if it were an INVITE
+        "a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+        "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n")
     for i in range(200):
-        assert t.ask(request("OPTIONS", "acme", f"tls-{i}", body, t.local, "TLS"))[0] == 488
+        assert t.ask(request("OPTIONS", "acme", f"tls-{i}", savp, t.local, "TLS"))[0] == 488
     assert relay_pairs(srv) == 0
     alive(srv)
 
