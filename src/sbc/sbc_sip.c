@@ -679,7 +679,8 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		t->flow = *f;
 	}
 
-	char addr[64], via[1024], token[SIP_TOKEN_LEN];
+	char addr[64], token[SIP_TOKEN_LEN];
+	static char via[SIP_MAX_MESSAGE + 128]; /* the phone's whole Via, received= added */
 	int port;
 	flow_addr(f, addr, sizeof(addr), &port);
 	sbc_sip_token_make(s, f, token);
