@@ -23,13 +23,15 @@
 #define SIP_TX_LIFE_MS	32000 /* how long an unanswered request is remembered (64*T1) */
 /* How long an answered one is, to answer retransmissions from memory: T4,
  * as stateful proxies do (Kamailio's wait timer), not Timer J's 64*T1. */
-#define SIP_TX_DONE_MS	  5000
-#define SIP_MAX_TXS	  100000     /* about 1 KiB each, plus what they copy: */
-#define SIP_MAX_TXN_BYTES (64 << 20) /* copies of keys, Call-IDs, answers, requests */
-#define SIP_CONN_IDLE	  600	     /* seconds a client connection may be silent */
-#define SIP_MAX_CONNS	  8192
-#define SIP_TOKEN_LEN	  128	/* a flow token in base64url, and its NUL */
-#define SIP_TXN_BUCKETS	  16384 /* a power of two */
+#define SIP_TX_DONE_MS	5000
+#define SIP_MAX_TXS	100000 /* about 1 KiB each */
+#define SIP_CONN_IDLE	600    /* seconds a client connection may be silent */
+#define SIP_MAX_CONNS	8192
+#define SIP_TOKEN_LEN	128   /* a flow token in base64url, and its NUL */
+#define SIP_TXN_BUCKETS 16384 /* a power of two */
+
+/* What all transactions copy from the wire (keys, Call-IDs, answers, requests). */
+#define SIP_MAX_TXN_BYTES (64 << 20)
 
 enum sip_transport { T_UDP, T_TCP, T_TLS };
 extern const char *const sbc_sip_tname[];
@@ -110,12 +112,13 @@ struct sbc_sip {
 	size_t txn_bytes; /* what every transaction holds: at most SIP_MAX_TXN_BYTES */
 	struct sip_txn *by_key[SIP_TXN_BUCKETS], *by_branch[SIP_TXN_BUCKETS],
 		*by_call[SIP_TXN_BUCKETS];
-	unsigned char txn_hash_key[16]; /* the indexes hash what clients chose: keyed */
-	struct sip_nonces *nonces;	/* for domains that are no phone system */
-	struct core_throttle *block;	/* addresses with too many failed authentications */
-	int block_cfg[3];		/* failures, window, seconds */
-	struct event *sweep;		/* every 100 ms: retransmissions and forgetting */
+	struct sip_nonces *nonces;   /* for domains that are no phone system */
+	struct core_throttle *block; /* addresses with too many failed authentications */
+	int block_cfg[3];	     /* failures, window, seconds */
+	struct event *sweep;	     /* every 100 ms: retransmissions and forgetting */
 	unsigned char token_key[32];
+	/* the transaction indexes hash what clients chose: keyed */
+	unsigned char txn_hash_key[16];
 	struct sbc_media *media;
 	/* While a message of one phone system is handled, its name: what is
 	 * sent to phones then goes into that phone system's SIP traces. */
