@@ -30,9 +30,6 @@
 #define SIP_TOKEN_LEN	128   /* a flow token in base64url, and its NUL */
 #define SIP_TXN_BUCKETS 16384 /* a power of two */
 
-/* What all transactions copy from the wire (keys, Call-IDs, answers, requests). */
-#define SIP_MAX_TXN_BYTES (64 << 20)
-
 enum sip_transport { T_UDP, T_TCP, T_TLS };
 extern const char *const sbc_sip_tname[];
 
@@ -63,6 +60,9 @@ struct sip_up {
 	char name[64];
 	struct bufferevent *bev;
 };
+
+/* What all transactions copy from the wire (keys, Call-IDs, answers, requests). */
+#define SIP_MAX_TXN_BYTES (64 << 20)
 
 /* A request passed on and not yet forgotten. Up: from a phone to a phone
  * system; down: from a phone system to a phone. */
