@@ -8,7 +8,6 @@
 #include <event2/buffer.h>
 #include <sodium.h>
 
-#include "../core/core_hash.h"
 #include "../core/core_log.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_dialog.h"
@@ -80,9 +79,15 @@ struct pbx_calls {
 	struct ctx *by_branch[CALL_BUCKETS];
 };
 
+/* Call-IDs and branches come from the wire: a keyed hash, the key this
+ * process's own (set in pbx_calls_new). */
+static unsigned char hash_key[crypto_shorthash_KEYBYTES];
+
 static unsigned hash_pl(struct sip_pl v)
 {
-	return core_hash(v.p, v.l) & (CALL_BUCKETS - 1);
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)v.p, v.l, hash_key);
+	return (unsigned)(h & (CALL_BUCKETS - 1));
 }
 
 static unsigned hash_str(const char *s)
@@ -140,10 +145,13 @@ static void contact_of(struct pbx_calls *cs, char *out, size_t cap)
 static void respond(struct pbx_calls *cs, const struct sip_msg *m, int status, const char *reason,
 		    const char *to_tag, const char *extra, struct sip_pl body, struct sip_pl ctype)
 {
-	char out[16384], type[128];
-	cpy(type, sizeof(type), ctype);
-	if (!type[0])
-		snprintf(type, sizeof(type), "application/sdp");
+	static char out[PBX_CALL_MSG_MAX + SIP_ANSWER_MAX];
+	/* the other leg's Content-Type, whole */
+	char *type = ctype.l ? strndup(ctype.p, ctype.l) : strdup("application/sdp");
+	if (!type) {
+		log_error("call: out of memory for an answer");
+		return;
+	}
 	struct sip_response_opts o = {.reason = reason,
 				      .to_tag = to_tag,
 				      .extra_headers = extra,
@@ -151,8 +159,11 @@ static void respond(struct pbx_calls *cs, const struct sip_msg *m, int status, c
 				      .body_len = body.l,
 				      .content_type = type};
 	int n = sip_build_response(m, status, &o, out, sizeof(out));
+	free(type);
 	if (n > 0)
 		cs->send(cs->send_ctx, out, (size_t)n);
+	else
+		log_warn("call: no room for a %d answer; dropped", status);
 }
 
 static void respond_plain(struct pbx_calls *cs, const struct sip_msg *m, int status,
@@ -558,12 +569,20 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	     h = sip_msg_hdr_next(m, h)) {
 		int j = snprintf(c->a_rr + ao, sizeof(c->a_rr) - ao, "Record-Route: %.*s\r\n",
 				 (int)h->value.l, h->value.p);
-		if (j > 0 && (size_t)j < sizeof(c->a_rr) - ao)
-			ao += (size_t)j;
+		if (j < 0 || (size_t)j >= sizeof(c->a_rr) - ao) {
+			/* a route set cut short would lose the caller's requests */
+			respond(cs, m, 400, "Oversized Record-Route", a->d.local_tag, NULL,
+				(struct sip_pl){0}, (struct sip_pl){0});
+			call_end(c, "failed", 400);
+			return;
+		}
+		ao += (size_t)j;
 	}
 	struct sip_uri ru;
 	if (sip_uri_parse(&ru, m->ruri) == 0)
 		ruser = ru.user;
+	if (ruser.l >= sizeof(c->callee))
+		ruser = (struct sip_pl){0}; /* longer than any extension: none such */
 	long long callee;
 	cpy(c->callee, sizeof(c->callee), ruser);
 	respond_caller(c, 100, NULL, (struct sip_pl){0}, (struct sip_pl){0});
@@ -781,6 +800,10 @@ static void relay_request(struct pbx_calls *cs, struct call *c, struct leg *l,
 		return;
 	}
 	char branch[48], method[16];
+	if (m->method.l >= sizeof(method)) { /* none we relay is that long */
+		respond_plain(cs, m, 501, NULL);
+		return;
+	}
 	new_branch(branch);
 	cpy(method, sizeof(method), m->method);
 	struct ctx *x = ctx_add(cs, CTX_RELAY, branch, method, c, other);
@@ -875,6 +898,7 @@ struct pbx_calls *pbx_calls_new(struct pbx *p, struct event_base *base,
 	cs->base = base;
 	cs->send = send;
 	cs->send_ctx = ctx;
+	crypto_shorthash_keygen(hash_key);
 	return cs;
 }
 

@@ -56,10 +56,8 @@ void pbx_registrar_free(struct pbx_registrar *r)
 static int reply(const struct sip_msg *req, int status, const char *reason, const char *extra,
 		 const struct pbx_reg_source *src, char *out, size_t cap)
 {
-	char tag[17];
-	unsigned char raw[8];
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(tag, sizeof(tag), raw, sizeof(raw));
+	char tag[SIP_TAG_LEN + 1];
+	sip_build_tag(tag);
 	struct sip_response_opts o = {.reason = reason,
 				      .to_tag = tag,
 				      .extra_headers = extra,
@@ -320,8 +318,11 @@ static int current_contacts(struct pbx_registrar *r, long long user, time_t now,
 		int n = snprintf(extra + o, cap - o, "Contact: <%s>;expires=%lld\r\n",
 				 sqlite3_column_text(st, 0),
 				 (long long)(sqlite3_column_int64(st, 1) - now));
-		if (n < 0 || (size_t)n >= cap - o)
-			break;
+		if (n < 0 || (size_t)n >= cap - o) { /* refused (500), not a list cut short */
+			log_warn("registrar: the contacts of user %lld do not fit an answer", user);
+			sqlite3_finalize(st);
+			return -1;
+		}
 		o += (size_t)n;
 		(*count)++;
 	}
@@ -368,7 +369,7 @@ int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 		changed = changed || rc == 2;
 		ok = ok && (rc == 0 || rc == 2);
 	}
-	char extra[4096];
+	static char extra[SIP_MAX_MESSAGE];
 	ok = ok && current_contacts(r, u.id, now, extra, sizeof(extra), &count) == 0;
 	if (ok && count > PBX_REG_MAX_BINDINGS) {
 		status = 403, why = "Too Many Devices";

@@ -18,8 +18,6 @@
 #include "pbx.h"
 #include "pbx_call.h"
 
-#define PBX_SIP_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE"
-
 struct sip_link {
 	struct pbx_sip *s;
 	struct sip_link *prev, *next;
@@ -59,13 +57,15 @@ static void link_free(struct sip_link *l)
 static void sip_answer(struct bufferevent *bev, const struct sip_msg *req, int status,
 		       const char *extra)
 {
-	char out[4096];
-	char tag[24];
-	snprintf(tag, sizeof(tag), "%08x", randombytes_random());
+	static char out[SIP_ANSWER_MAX];
+	char tag[SIP_TAG_LEN + 1];
+	sip_build_tag(tag);
 	struct sip_response_opts o = {.to_tag = tag, .extra_headers = extra};
 	int n = sip_build_response(req, status, &o, out, sizeof(out));
 	if (n > 0)
 		bufferevent_write(bev, out, (size_t)n);
+	else
+		log_warn("sip: no room for a %d answer; dropped", status);
 }
 
 static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const struct sip_msg *m)
@@ -77,13 +77,20 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 		return;
 	}
 	if (sip_pl_eq(m->method, "REGISTER")) {
-		char source[128] = "", path[1024] = "", out[8192];
+		static char out[SIP_ANSWER_MAX];
+		char source[128] = "", path[1024] = "";
 		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
+		const struct sip_hdr *ph = sip_msg_hdr(m, SIP_HDR_PATH);
+		/* both the SBC's own, short; anything longer is refused, not cut */
+		if ((h && h->value.l >= sizeof(source)) || (ph && ph->value.l >= sizeof(path))) {
+			log_warn("sip: a REGISTER with an oversized source or Path; refused");
+			sip_answer(bev, m, 500, NULL);
+			return;
+		}
 		if (h)
 			snprintf(source, sizeof(source), "%.*s", (int)h->value.l, h->value.p);
-		h = sip_msg_hdr(m, SIP_HDR_PATH);
-		if (h)
-			snprintf(path, sizeof(path), "%.*s", (int)h->value.l, h->value.p);
+		if (ph)
+			snprintf(path, sizeof(path), "%.*s", (int)ph->value.l, ph->value.p);
 		struct pbx_reg_source src = {.source = source, .path = path};
 		int n = pbx_registrar_register(&s->p->registrar, m, &src, time(NULL), out,
 					       sizeof(out));
@@ -96,12 +103,16 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 		sip_answer(bev, m, 200, NULL);
 		pbx_calls_media_timeout(s->calls, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value);
 	} else if (sip_pl_eq(m->method, "OPTIONS")) {
-		sip_answer(bev, m, 200,
-			   "Allow: " PBX_SIP_ALLOW "\r\nAccept: application/sdp\r\n"
-			   "Supported: path, outbound\r\n");
+		sip_answer(bev, m, 200, SIP_OPTIONS_HEADERS);
 	} else {
 		char source[128] = "";
 		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
+		if (h && h->value.l >= sizeof(source)) { /* the SBC's own, short */
+			log_warn("sip: a request with an oversized source; refused");
+			if (!sip_pl_eq(m->method, "ACK"))
+				sip_answer(bev, m, 500, NULL);
+			return;
+		}
 		if (h)
 			snprintf(source, sizeof(source), "%.*s", (int)h->value.l, h->value.p);
 		struct pbx_reg_source src = {.source = source, .path = ""};

@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/core_hash.h"
+#include <sodium.h>
+
+#include "../core/core_hash.h" /* core_now_ms */
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../media/media_srtp.h"
@@ -20,13 +22,26 @@
 #define MEDIA_UNANSWERED_LIFE 300 /* s: a leg never answered is forgotten after this */
 #define MEDIA_PKT_MAX	      2048
 #define MEDIA_BUCKETS	      4096 /* a power of two */
+/* Legs a phone's requests may hold before its phone system has accepted
+ * them (answered the INVITE): per source address, and per phone system as
+ * a share of the pool. Beyond: 503 with Retry-After. */
+#define MEDIA_MAX_PER_ADDR 64
+#define MEDIA_PS_SHARE	   4 /* a phone system: 1/4 of the port pairs */
 
 struct ep {
 	struct sbc_media *md;
 	struct ep *next, *prev;
 	struct ep *hnext; /* in the Call-ID index */
-	char ps[64], call_id[160];
+	char ps[64];	  /* a phone system's name: 63 characters at most */
+	char *call_id;	  /* the whole Call-ID, NUL-terminated, of call_id_len bytes */
+	size_t call_id_len;
+	unsigned hash; /* of call_id, its bucket */
 	int mline;
+	/* Made for a request (or its answers) of a phone: held for it until its
+	 * transaction's final answer. 2xx: kept; a failure: freed at once. */
+	bool phone_req, tentative;
+	uint32_t t_cseq;
+	char t_method[8]; /* INVITE, UPDATE, PRACK */
 	int port;
 	int fd[2]; /* RTP, RTCP */
 	struct event *ev[2];
@@ -57,6 +72,8 @@ struct sbc_media {
 	int port_min, port_max, next_port;
 	int timeout; /* s without media before an answered call is ended */
 	bool srtp_required;
+	int64_t unanswered_ms; /* a leg never answered is forgotten after this */
+	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 	struct event *sweep;
 	sbc_media_timeout_cb cb;
 	void *arg;
@@ -64,9 +81,17 @@ struct sbc_media {
 	struct sbc_trace *trace;
 };
 
-static unsigned hash_pl(struct sip_pl v)
+/* Call-IDs come from anyone: a keyed hash, so chains cannot be aimed at. */
+static unsigned hash_pl(const struct sbc_media *md, struct sip_pl v)
 {
-	return core_hash(v.p, v.l) & (MEDIA_BUCKETS - 1);
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)v.p, v.l, md->hash_key);
+	return (unsigned)(h & (MEDIA_BUCKETS - 1));
+}
+
+static bool same_call(const struct ep *e, struct sip_pl call_id)
+{
+	return e->call_id_len == call_id.l && memcmp(e->call_id, call_id.p, call_id.l) == 0;
 }
 
 /* A v4-mapped IPv6 address as plain IPv4, so sockets and SDP agree. */
@@ -202,13 +227,13 @@ static void ep_free(struct ep *e)
 		md->eps = e->next;
 	if (e->next)
 		e->next->prev = e->prev;
-	for (struct ep **pp = &md->by_cid[hash_pl((struct sip_pl){e->call_id, strlen(e->call_id)})];
-	     *pp; pp = &(*pp)->hnext)
+	for (struct ep **pp = &md->by_cid[e->hash]; *pp; pp = &(*pp)->hnext)
 		if (*pp == e) {
 			*pp = e->hnext;
 			break;
 		}
-	if (e->port >= md->port_min && e->port < md->port_max)
+	if (e->port >= md->port_min && e->port < md->port_max &&
+	    md->by_port[(e->port - md->port_min) / 2] == e)
 		md->by_port[(e->port - md->port_min) / 2] = NULL;
 	for (int k = 0; k < 2; k++) {
 		if (e->ev[k])
@@ -219,6 +244,7 @@ static void ep_free(struct ep *e)
 	media_srtp_free(e->rx);
 	media_srtp_free(e->tx);
 	md->neps--;
+	free(e->call_id);
 	free(e);
 }
 
@@ -247,6 +273,8 @@ static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_sto
 		md->next_port += 2;
 		if (md->next_port + 1 > md->port_max)
 			md->next_port = md->port_min;
+		if (md->by_port[(port - md->port_min) / 2])
+			continue; /* ours already: no system call to learn that */
 		e->fd[0] = bind_udp(&e->local, port);
 		e->fd[1] = e->fd[0] >= 0 ? bind_udp(&e->local, port + 1) : -1;
 		if (e->fd[1] >= 0) {
@@ -263,17 +291,52 @@ static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_sto
 
 static struct ep *ep_find(struct sbc_media *md, struct sip_pl call_id, int mline)
 {
-	for (struct ep *e = md->by_cid[hash_pl(call_id)]; e; e = e->hnext)
-		if (e->mline == mline && sip_pl_eq(call_id, e->call_id))
+	for (struct ep *e = md->by_cid[hash_pl(md, call_id)]; e; e = e->hnext)
+		if (e->mline == mline && same_call(e, call_id))
 			return e;
 	return NULL;
 }
 
-static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, int mline)
+/* Legs held for phones' requests not yet accepted: from this address, and
+ * of this phone system. */
+static void held_unaccepted(const struct sbc_media *md, const struct sbc_media_leg *leg,
+			    int *by_addr, int *by_ps)
+{
+	struct sockaddr_storage a = *leg->phone;
+	unmap(&a);
+	*by_addr = *by_ps = 0;
+	for (const struct ep *e = md->eps; e; e = e->next) {
+		if (!e->phone_req || e->answered)
+			continue;
+		*by_addr += same_ip(&e->sig, &a);
+		*by_ps += strcmp(e->ps, leg->ps) == 0;
+	}
+}
+
+/* The leg's endpoint for this m-line; a new one counts as held for
+ * *fresh (-1: none may be made, as for an ACK). *full: a bound was hit. */
+static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, int mline,
+			 int *fresh, bool *full)
 {
 	struct ep *e = ep_find(md, leg->call_id, mline);
-	if (e)
+	if (e || *fresh < 0)
 		return e;
+	if (leg->phone_req) {
+		int by_addr, by_ps, share = (md->port_max - md->port_min) / 2 / MEDIA_PS_SHARE;
+		held_unaccepted(md, leg, &by_addr, &by_ps);
+		if (by_addr >= MEDIA_MAX_PER_ADDR ||
+		    by_ps >= (share > MEDIA_MAX_PER_ADDR ? share : MEDIA_MAX_PER_ADDR)) {
+			static int64_t logged; /* once a second at most: a flood is no log flood */
+			if (core_now_ms() - logged >= 1000) {
+				logged = core_now_ms();
+				log_warn("media: %s holds %d port pairs not yet accepted (%d from "
+					 "this address): refused",
+					 leg->ps, by_ps, by_addr);
+			}
+			*full = true;
+			return NULL;
+		}
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
@@ -281,12 +344,28 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 	e->mline = mline;
 	e->fd[0] = e->fd[1] = -1;
 	snprintf(e->ps, sizeof(e->ps), "%s", leg->ps);
-	snprintf(e->call_id, sizeof(e->call_id), "%.*s", (int)leg->call_id.l, leg->call_id.p);
-	if (ep_bind(md, e, leg->local) < 0) {
-		log_warn("media: no free port pair in %d-%d", md->port_min, md->port_max);
+	e->call_id = malloc(leg->call_id.l + 1);
+	if (!e->call_id) {
 		free(e);
 		return NULL;
 	}
+	memcpy(e->call_id, leg->call_id.p, leg->call_id.l);
+	e->call_id[leg->call_id.l] = '\0';
+	e->call_id_len = leg->call_id.l;
+	e->phone_req = leg->phone_req;
+	e->tentative = leg->method.l > 0 && leg->method.l < sizeof(e->t_method);
+	if (e->tentative) {
+		e->t_cseq = leg->cseq;
+		memcpy(e->t_method, leg->method.p, leg->method.l);
+	}
+	if (ep_bind(md, e, leg->local) < 0) {
+		log_warn("media: no free port pair in %d-%d", md->port_min, md->port_max);
+		free(e->call_id);
+		free(e);
+		*full = true;
+		return NULL;
+	}
+	(*fresh)++;
 	for (int k = 0; k < 2; k++) {
 		e->ev[k] = event_new(md->base, e->fd[k], EV_READ | EV_PERSIST, on_packet, e);
 		if (e->ev[k])
@@ -301,9 +380,9 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 		md->eps->prev = e;
 	md->eps = e;
 	md->neps++;
-	unsigned h = hash_pl(leg->call_id);
-	e->hnext = md->by_cid[h];
-	md->by_cid[h] = e;
+	e->hash = hash_pl(md, leg->call_id);
+	e->hnext = md->by_cid[e->hash];
+	md->by_cid[e->hash] = e;
 	md->by_port[(e->port - md->port_min) / 2] = e;
 	return e;
 }
@@ -360,7 +439,8 @@ static void strip_ice(struct sdp_section *s)
 
 /* Scratch text the rewritten views point to, until sdp_write. */
 struct scratch {
-	char addr[64], origin[256], port[SDP_MAX_MEDIA][8], crypto[SDP_MAX_MEDIA][128];
+	char addr[64], port[SDP_MAX_MEDIA][8], crypto[SDP_MAX_MEDIA][128];
+	char *origin; /* the whole o= line, whatever its length */
 };
 
 /* The phone's m-line: where it wants media, and its keys if it speaks SRTP. */
@@ -435,8 +515,9 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		  char *out, size_t cap)
 {
 	struct sdp_session *sdp = malloc(sizeof(*sdp));
-	struct scratch *sc = malloc(sizeof(*sc));
-	int rc = -488;
+	struct scratch *sc = calloc(1, sizeof(*sc));
+	int rc = -488, fresh = leg->existing_only ? -1 : 0;
+	uint64_t first_new = md->next_id + 1; /* endpoints made here have ids from this on */
 	if (!sdp || !sc)
 		goto done;
 	if (sdp_parse(sdp, body.p, body.l) < 0)
@@ -447,9 +528,10 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		struct sdp_media *m = &sdp->media[i];
 		if (sip_pl_eq(m->port, "0"))
 			continue; /* a rejected or disabled stream stays so */
-		struct ep *e = ep_get(md, leg, i);
+		bool full = false;
+		struct ep *e = ep_get(md, leg, i, &fresh, &full);
 		if (!e) {
-			rc = -503;
+			rc = full ? -503 : fresh < 0 ? -488 : -500;
 			goto done;
 		}
 		if (!first)
@@ -498,33 +580,63 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		if (o.p[i] == ' ' && ++spaces == 3)
 			cut = i;
 	if (spaces == 3) {
-		snprintf(sc->origin, sizeof(sc->origin), "%.*s IN %.*s %s", (int)cut, o.p,
-			 (int)ipv.l, ipv.p, sc->addr);
+		size_t ol = cut + sizeof(sc->addr) + 16;
+		sc->origin = malloc(ol);
+		if (!sc->origin) {
+			rc = -500;
+			goto done;
+		}
+		snprintf(sc->origin, ol, "%.*s IN %.*s %s", (int)cut, o.p, (int)ipv.l, ipv.p,
+			 sc->addr);
 		sdp->origin = (struct sip_pl){sc->origin, strlen(sc->origin)};
 	}
 	rc = sdp_write(sdp, out, cap);
 	if (rc < 0)
 		rc = -500;
 done:
+	if (rc < 0 && fresh > 0) /* refused: what this SDP reserved goes at once */
+		for (struct ep *e = md->eps, *next; e; e = next) {
+			next = e->next;
+			if (e->id >= first_new)
+				ep_free(e);
+		}
 	free(sdp);
+	if (sc)
+		free(sc->origin);
 	free(sc);
 	return rc;
 }
 
 void sbc_media_answered(struct sbc_media *md, struct sip_pl call_id)
 {
-	for (struct ep *e = md->eps; e; e = e->next)
-		if (sip_pl_eq(call_id, e->call_id) && !e->answered) {
+	for (struct ep *e = md->by_cid[hash_pl(md, call_id)]; e; e = e->hnext)
+		if (same_call(e, call_id) && !e->answered) {
 			e->answered = true;
+			e->tentative = false;
 			e->last_rx = core_now_ms();
 		}
 }
 
 void sbc_media_end(struct sbc_media *md, struct sip_pl call_id, bool only_unanswered)
 {
-	for (struct ep *e = md->eps, *next; e; e = next) {
-		next = e->next;
-		if (sip_pl_eq(call_id, e->call_id) && !(only_unanswered && e->answered))
+	for (struct ep *e = md->by_cid[hash_pl(md, call_id)], *next; e; e = next) {
+		next = e->hnext;
+		if (same_call(e, call_id) && !(only_unanswered && e->answered))
+			ep_free(e);
+	}
+}
+
+void sbc_media_settle(struct sbc_media *md, struct sip_pl call_id, uint32_t cseq,
+		      struct sip_pl method, bool ok)
+{
+	for (struct ep *e = md->by_cid[hash_pl(md, call_id)], *next; e; e = next) {
+		next = e->hnext;
+		if (!same_call(e, call_id) || !e->tentative || e->t_cseq != cseq ||
+		    !sip_pl_eq(method, e->t_method))
+			continue;
+		if (ok)
+			e->tentative = false;
+		else
 			ep_free(e);
 	}
 }
@@ -544,12 +656,12 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 			e->notified = true;
 			log_info("media: no media for %d s on call %s of %s: ending it",
 				 md->timeout, e->call_id, e->ps);
-			md->cb(md->arg, e->ps, e->call_id);
+			md->cb(md->arg, e->ps, (struct sip_pl){e->call_id, e->call_id_len});
 			/* it may have been freed by now: start over next second */
 			return;
 		}
 		if ((e->notified && silent > ((int64_t)md->timeout + 30) * 1000) ||
-		    (!e->answered && now - e->created > MEDIA_UNANSWERED_LIFE * 1000))
+		    (!e->answered && now - e->created > md->unanswered_ms))
 			ep_free(e);
 	}
 }
@@ -566,6 +678,11 @@ struct sbc_media *sbc_media_new(struct event_base *base, sbc_media_timeout_cb cb
 	md->port_max = 35000;
 	md->by_port = calloc((size_t)(md->port_max - md->port_min) / 2 + 1, sizeof(*md->by_port));
 	md->timeout = 60;
+	crypto_shorthash_keygen(md->hash_key);
+	/* ZENTRALE_TEST_MEDIA_UNANSWERED_MS (tests only): how long a leg never
+	 * answered is kept, in ms, instead of MEDIA_UNANSWERED_LIFE s. */
+	const char *t = getenv("ZENTRALE_TEST_MEDIA_UNANSWERED_MS");
+	md->unanswered_ms = t && atoll(t) > 0 ? atoll(t) : MEDIA_UNANSWERED_LIFE * 1000;
 	md->srtp_required = true;
 	md->sweep = event_new(base, -1, EV_PERSIST, on_sweep, md);
 	struct timeval one = {.tv_sec = 1};
@@ -596,9 +713,24 @@ void sbc_media_configure(struct sbc_media *md, json_t *cfg)
 	json_t *req = json_object_get(cfg, "srtp_required");
 	if (lo >= 1024 && hi > lo + 2 && hi <= 65535 &&
 	    (lo != md->port_min || hi != md->port_max)) {
-		md->port_min = (int)(lo + (lo & 1)); /* RTP on even ports */
-		md->port_max = (int)hi;
-		md->next_port = md->port_min;
+		/* by_port is sized for the range: made anew for the new one, with
+		 * the endpoints that lie in it (the others keep their ports
+		 * until they end, unindexed by port) */
+		int min = (int)(lo + (lo & 1)); /* RTP on even ports */
+		struct ep **bp = calloc((size_t)(hi - min) / 2 + 1, sizeof(*bp));
+		if (!bp) {
+			log_error("media: out of memory for the port range %d-%d", min, (int)hi);
+		} else {
+			free(md->by_port);
+			md->by_port = bp;
+			md->port_min = min;
+			md->port_max = (int)hi;
+			md->next_port = md->port_min;
+			for (struct ep *e = md->eps; e; e = e->next)
+				if (e->port >= md->port_min && e->port < md->port_max &&
+				    !((e->port - md->port_min) & 1))
+					md->by_port[(e->port - md->port_min) / 2] = e;
+		}
 	}
 	if (t > 0)
 		md->timeout = (int)t;

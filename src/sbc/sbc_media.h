@@ -7,7 +7,11 @@
  * other RTP). The two legs of a phone-to-phone call are joined directly:
  * a packet crosses the relay once per direction. Each port latches to the
  * first packet's source, which must come from the address the signalling
- * came from.
+ * came from. Ports are reserved only within an INVITE, UPDATE or PRACK
+ * transaction (and taken up by the ACK): tentatively until its final
+ * answer, freed at once when it fails; legs a phone's requests hold before
+ * their phone system has accepted them are bounded per address and per
+ * phone system.
  */
 #ifndef SBC_MEDIA_H
 #define SBC_MEDIA_H
@@ -32,22 +36,31 @@ struct sbc_media_leg {
 	bool secure;			      /* the phone's signalling is over TLS */
 	const struct sockaddr_storage *phone; /* the phone's signalling address */
 	const struct sockaddr_storage *local; /* ours, as the phone reaches us */
+	bool phone_req;			      /* in a transaction a phone started */
+	bool existing_only;		      /* an ACK: no new ports, only the call's */
+	uint32_t cseq;			      /* the transaction, whose failure frees */
+	struct sip_pl method;		      /* what it reserved; method empty: none */
 };
 
-typedef void (*sbc_media_timeout_cb)(void *arg, const char *ps, const char *call_id);
+typedef void (*sbc_media_timeout_cb)(void *arg, const char *ps, struct sip_pl call_id);
 
 struct sbc_media *sbc_media_new(struct event_base *base, sbc_media_timeout_cb cb, void *arg);
 void sbc_media_free(struct sbc_media *md);
 /* {"port_min","port_max","timeout","srtp_required"} from the supervisor. */
 void sbc_media_configure(struct sbc_media *md, json_t *cfg);
 /* Rewrites an SDP body for the next hop: its length in out, or minus the
- * SIP status to refuse it with (-488: not acceptable here, -503: no ports). */
+ * SIP status to refuse it with (-488: not acceptable here, -503: no ports,
+ * or a bound reached); refused, it holds nothing. */
 int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct sip_pl body,
 		  char *out, size_t cap);
 /* The leg's INVITE was answered (2xx): media is expected from now on. */
 void sbc_media_answered(struct sbc_media *md, struct sip_pl call_id);
 /* The leg has ended (BYE, or its INVITE failed before an answer): its ports go. */
 void sbc_media_end(struct sbc_media *md, struct sip_pl call_id, bool only_unanswered);
+/* The final answer to the transaction (cseq, method) of the leg, or its
+ * refusal by us (ok false): what it reserved is kept, or freed now. */
+void sbc_media_settle(struct sbc_media *md, struct sip_pl call_id, uint32_t cseq,
+		      struct sip_pl method, bool ok);
 /* Media of phones of traced phone systems goes into their traces. */
 struct sbc_trace;
 void sbc_media_set_trace(struct sbc_media *md, struct sbc_trace *t);

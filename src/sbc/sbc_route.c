@@ -51,8 +51,9 @@ static const char *route_sip_of(json_t *r, const char **sock)
 const char *sbc_route_sip(struct sbc *sbc, const char *name, size_t namelen, const char **sock,
 			  bool *exists)
 {
-	/* SIP domains are case-insensitive; phone-system names are lower case. */
-	char lower[64];
+	/* SIP domains are case-insensitive; phone-system names are lower case.
+	 * Names and aliases (DNS names) have 253 characters at most. */
+	char lower[256];
 	*exists = false;
 	*sock = NULL;
 	if (namelen >= sizeof(lower))

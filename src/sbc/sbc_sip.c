@@ -9,8 +9,9 @@
  * stateful: it remembers each request until answered, so a retransmission
  * is answered from memory instead of reaching the phone system twice.
  * Headers named X-Zentrale-* are ours: a client's are dropped. A domain
- * that is no phone system gets the same answers a wrong password gets, so
- * scanners learn nothing.
+ * that is no phone system gets the answers a phone system gives a user it
+ * does not have, so scanners learn nothing. Relay ports are reserved only
+ * for SDP within INVITE, UPDATE and PRACK transactions (sbc_media.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -137,14 +138,31 @@ int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *b
 void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
 		    int status, const char *extra)
 {
-	char out[4096], tag[20], addr[64];
+	static char out[SIP_ANSWER_MAX];
+	char tag[SIP_TAG_LEN + 1], addr[64];
 	int port;
 	if (!m->request || sip_pl_eq(m->method, "ACK"))
 		return;
 	flow_addr(f, addr, sizeof(addr), &port);
-	snprintf(tag, sizeof(tag), "%08x", randombytes_random());
+	sip_build_tag(tag); /* as a phone system's */
 	struct sip_response_opts o = {
 		.to_tag = tag, .extra_headers = extra, .src_addr = addr, .src_port = port};
+	int n = sip_build_response(m, status, &o, out, sizeof(out));
+	if (n > 0)
+		flow_send(s, f, out, (size_t)n);
+	else
+		log_warn("sip: no room for a %d answer; dropped", status);
+}
+
+/* As a phone system answers outside a dialog (405, 481): without a To tag. */
+static void sbc_sip_answer_untagged(struct sbc_sip *s, const struct sip_flow *f,
+				    const struct sip_msg *m, int status)
+{
+	static char out[SIP_ANSWER_MAX];
+	char addr[64];
+	int port;
+	flow_addr(f, addr, sizeof(addr), &port);
+	struct sip_response_opts o = {.src_addr = addr, .src_port = port};
 	int n = sip_build_response(m, status, &o, out, sizeof(out));
 	if (n > 0)
 		flow_send(s, f, out, (size_t)n);
@@ -164,13 +182,7 @@ void sbc_sip_new_branch(char out[48])
 #define txn_by_key    sbc_sip_txn_by_key
 #define txn_by_branch sbc_sip_txn_by_branch
 
-static void txn_free(struct sip_txn *t)
-{
-	free(t->answer);
-	free(t->vias);
-	free(t->request);
-	free(t);
-}
+#define txn_free sbc_sip_txn_free
 
 /* A final answer to an INVITE from a phone over UDP is ours to resend until
  * its ACK comes (Timer G for a failure, RFC 3261 13.3.1.4 for a 2xx), for
@@ -198,7 +210,13 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 			retx_final(s, t, now);
 		if (t->forget_at <= now) {
 			*pp = t->next;
+			if (!t->down && !t->status && t->call_id) /* never answered: ports go */
+				sbc_media_settle(
+					s->media, (struct sip_pl){t->call_id, t->call_id_len},
+					t->cseq, (struct sip_pl){t->method, strlen(t->method)},
+					false);
 			sbc_sip_txn_unindex(s, t);
+			s->txn_bytes -= t->bytes;
 			txn_free(t);
 			s->ntxns--;
 		} else {
@@ -302,20 +320,41 @@ static void put_body(struct evbuffer *b, struct sip_pl body)
 	evbuffer_add(b, body.p, body.l);
 }
 
+bool sbc_sip_has_sdp(const struct sip_msg *m)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	return m->body.l && ct && ct->value.l >= 15 &&
+	       strncasecmp(ct->value.p, "application/sdp", 15) == 0;
+}
+
+bool sbc_sip_relays_sdp(struct sip_pl method)
+{
+	return sip_pl_eq(method, "INVITE") || sip_pl_eq(method, "UPDATE") ||
+	       sip_pl_eq(method, "PRACK") || sip_pl_eq(method, "ACK");
+}
+
 int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_flow *f,
 		 const char *ps, bool from_phone, struct sip_pl *body, char *buf, size_t cap)
 {
 	*body = m->body;
-	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
-	if (!m->body.l || !ct || ct->value.l < 15 ||
-	    strncasecmp(ct->value.p, "application/sdp", 15) != 0)
+	if (!sbc_sip_has_sdp(m))
 		return 0;
+	struct sip_pl meth;
+	uint32_t cseq = 0;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
+	if (!sbc_sip_relays_sdp(meth))
+		return 488; /* nothing but these reserves ports; an answer goes without */
+	bool ack = sip_pl_eq(meth, "ACK");
 	struct sbc_media_leg leg = {.ps = ps,
 				    .call_id = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value,
 				    .from_phone = from_phone,
 				    .secure = f->t == T_TLS,
 				    .phone = &f->addr,
-				    .local = &f->local};
+				    .local = &f->local,
+				    .phone_req = from_phone == m->request,
+				    .existing_only = ack,
+				    .cseq = cseq,
+				    .method = ack ? (struct sip_pl){0} : meth};
 	int n = sbc_media_sdp(s->media, &leg, m->body, buf, cap);
 	if (n < 0)
 		return -n;
@@ -332,8 +371,11 @@ void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m)
 			sbc_media_end(s->media, cid, false);
 		return;
 	}
-	if (sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth) < 0 ||
-	    !sip_pl_eq(meth, "INVITE"))
+	if (sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth) < 0)
+		return;
+	if (m->status >= 200) /* what the transaction reserved: kept, or freed now */
+		sbc_media_settle(s->media, cid, n, meth, m->status < 300);
+	if (!sip_pl_eq(meth, "INVITE"))
 		return;
 	if (m->status >= 200 && m->status < 300)
 		sbc_media_answered(s->media, cid);
@@ -342,7 +384,7 @@ void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m)
 }
 
 /* No media on an answered call: its phone system ends it (BYE to both). */
-static void on_media_timeout(void *arg, const char *ps, const char *call_id)
+static void on_media_timeout(void *arg, const char *ps, struct sip_pl call_id)
 {
 	struct sbc_sip *s = arg;
 	struct sip_up *u = sbc_sip_up_named(s, ps);
@@ -354,10 +396,10 @@ static void on_media_timeout(void *arg, const char *ps, const char *call_id)
 		bufferevent_get_output(u->bev),
 		"NOTIFY sip:pbx@%s SIP/2.0\r\nVia: SIP/2.0/TCP sbc.invalid;branch=%s\r\n"
 		"Max-Forwards: 1\r\nFrom: <sip:sbc@sbc.invalid>;tag=media\r\n"
-		"To: <sip:pbx@%s>\r\nCall-ID: %s\r\nCSeq: 1 NOTIFY\r\n"
+		"To: <sip:pbx@%s>\r\nCall-ID: %.*s\r\nCSeq: 1 NOTIFY\r\n"
 		"Event: x-zentrale-media-timeout\r\nX-Zentrale-Event: media-timeout\r\n"
 		"Content-Length: 0\r\n\r\n",
-		ps, branch, ps, call_id);
+		ps, branch, ps, (int)call_id.l, call_id.p);
 }
 
 void sbc_sip_configure_media(struct sbc_sip *s, json_t *cfg)
@@ -420,6 +462,7 @@ static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
 		if (m->status >= 200) { /* kept to answer retransmissions */
 			bool udp = t->flow.t == T_UDP;
 			free(t->answer);
+			sbc_sip_txn_held(s, t, len, t->answer_len);
 			t->answer = bytes;
 			t->answer_len = len;
 			bool invite = strcmp(t->method, "INVITE") == 0;
@@ -504,37 +547,70 @@ static void auth_failed(struct sbc_sip *s, const struct sip_flow *f)
 	sbc_block_failed(s->sbc->block, addr);
 }
 
-/* No such phone system: answer as a phone system answers a wrong password. */
+/* No such phone system: answer as a phone system answers (pbx_sip.c,
+ * pbx_call.c, pbx_registrar.c) a request for a user it does not have, the
+ * same status, headers and tag, so scanners learn nothing: OPTIONS 200;
+ * REGISTER and INVITE the digest challenge, 403 to a fresh answer to it;
+ * CANCEL and requests within a dialog 481; other requests 405. */
 static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 				  const struct sip_msg *m, struct sip_pl domain)
 {
-	char realm[128], nonce[SIP_NONCE_LEN], c1[256], c2[256], extra[600];
+	char realm[256], nonce[SIP_NONCE_LEN], c1[512], c2[512], extra[1200];
+	struct sip_addr to;
+	struct sip_pl rest, tag = {0};
+	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) == 0)
+		sip_param_get(to.params, "tag", &tag);
+	if (sip_pl_eq(m->method, "OPTIONS")) {
+		sbc_sip_answer(s, f, m, 200, SIP_OPTIONS_HEADERS);
+		return;
+	}
+	if (sip_pl_eq(m->method, "CANCEL") || (tag.l && !sip_pl_eq(m->method, "REGISTER"))) {
+		sbc_sip_answer_untagged(s, f, m, 481);
+		return;
+	}
+	if (!sip_pl_eq(m->method, "REGISTER") && !sip_pl_eq(m->method, "INVITE")) {
+		sbc_sip_answer_untagged(s, f, m, 405);
+		return;
+	}
+	if (domain.l >= sizeof(realm)) { /* no DNS name: no phone system's either */
+		sbc_sip_answer(s, f, m, 400, NULL);
+		return;
+	}
 	snprintf(realm, sizeof(realm), "%.*s", (int)domain.l, domain.p);
 	for (char *p = realm; *p; p++)
 		if (*p == '"' || *p == '\\')
 			*p = '_';
-	const struct sip_hdr *auth = sip_msg_hdr(m, SIP_HDR_AUTHORIZATION);
-	if (!auth)
-		auth = sip_msg_hdr(m, SIP_HDR_PROXY_AUTHORIZATION);
-	if (auth) {
-		sbc_sip_answer(s, f, m, 403, NULL);
-		auth_failed(s, f);
-		return;
+	time_t now = time(NULL);
+	const struct sip_hdr *ah = sip_msg_hdr(m, SIP_HDR_AUTHORIZATION);
+	struct sip_auth_creds c;
+	bool stale = false;
+	if (ah && sip_auth_parse(ah->value, &c) == 0 && sip_pl_eq(c.realm, realm)) {
+		int fresh = sip_nonces_check(s->nonces, realm, c.nonce, now);
+		int alg = sip_auth_alg(c.algorithm);
+		char want[SIP_AUTH_HEX_MAX];
+		stale = fresh > 0;
+		if (fresh == 0 && alg >= 0 &&
+		    sip_auth_response(alg, "00000000000000000000000000000000", m->method, &c,
+				      want) == 0) {
+			sbc_sip_answer(s, f, m, 403, NULL); /* as for a user it does not have */
+			auth_failed(s, f);
+			return;
+		}
 	}
-	sip_nonces_make(s->nonces, realm, time(NULL), nonce);
-	sip_auth_challenge(0, realm, nonce, false, c1, sizeof(c1));
-	sip_auth_challenge(1, realm, nonce, false, c2, sizeof(c2));
+	sip_nonces_make(s->nonces, realm, now, nonce);
+	sip_auth_challenge(0, realm, nonce, stale, c1, sizeof(c1));
+	sip_auth_challenge(1, realm, nonce, stale, c2, sizeof(c2));
 	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\nWWW-Authenticate: %s\r\n", c1, c2);
 	sbc_sip_answer(s, f, m, 401, extra);
 }
 
-/* The key of the INVITE a CANCEL belongs to. */
-static void invite_key(const char *key, char out[320])
+/* The key of the INVITE a CANCEL (or ACK) belongs to, in place of its
+ * own: the method is last, and "CANCEL" as long as "INVITE". */
+static void invite_key(char *key)
 {
-	snprintf(out, 320, "%s", key);
-	char *bar = strrchr(out, '|');
-	if (bar && (size_t)(bar - out) + 8 <= 320)
-		strcpy(bar + 1, "INVITE");
+	char *bar = strrchr(key, '|');
+	if (bar && strlen(bar + 1) == 6)
+		memcpy(bar + 1, "INVITE", 6);
 }
 
 /* A request from a phone, on to its phone system, with our Via on top. ACK
@@ -548,20 +624,28 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		return;
 	}
 	bool ack = sip_pl_eq(m->method, "ACK"), cancel = sip_pl_eq(m->method, "CANCEL");
-	char branch[48], ikey[320];
+	char branch[48];
 	static char sdp[16384];
 	struct sip_pl body;
 	int refuse = sbc_sip_body(s, m, f, name, true, &body, sdp, sizeof(sdp));
-	if (refuse) {
+	if (refuse && ack) {
+		body = (struct sip_pl){0}; /* no call to relay it for: on without SDP */
+	} else if (refuse) {
 		sbc_sip_answer(s, f, m, refuse,
-			       refuse == 488 ? "Warning: 399 sbc \"SRTP (SDES) required\"\r\n"
-					     : NULL);
+			       refuse == 488   ? "Warning: 399 sbc \"SRTP (SDES) required\"\r\n"
+			       : refuse == 503 ? "Retry-After: 5\r\n"
+					       : NULL);
 		return;
 	}
+	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, meth;
+	uint32_t cseq = 0;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
 	sbc_sip_media_track(s, m);
 	sbc_sip_new_branch(branch);
 	if (ack || cancel) {
-		invite_key(key, ikey);
+		static char ikey[SIP_MAX_MESSAGE + 64];
+		snprintf(ikey, sizeof(ikey), "%s", key); /* key is shorter than its message */
+		invite_key(ikey);
 		struct sip_txn *inv = txn_by_key(s, ikey, false);
 		if (cancel && !inv) {
 			sbc_sip_answer(s, f, m, 481, NULL);
@@ -579,23 +663,17 @@ static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct si
 	}
 	if (!ack) {
 		struct sip_txn *t = sbc_sip_txn_new(s);
-		if (!t) {
+		if (!t || sbc_sip_txn_set(s, t, key, branch, name, m) < 0) {
+			/* t, unset, goes with the sweep */
+			sbc_media_settle(s->media, cid, cseq, meth, false);
 			sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n");
 			return;
 		}
-		const struct sip_hdr *cid = sip_msg_hdr(m, SIP_HDR_CALL_ID);
-		struct sip_pl meth;
-		snprintf(t->key, sizeof(t->key), "%s", key);
-		snprintf(t->branch, sizeof(t->branch), "%s", branch);
-		snprintf(t->method, sizeof(t->method), "%.*s", (int)m->method.l, m->method.p);
-		snprintf(t->up, sizeof(t->up), "%s", name);
-		snprintf(t->call_id, sizeof(t->call_id), "%.*s", (int)cid->value.l, cid->value.p);
-		sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &t->cseq, &meth);
 		t->flow = *f;
-		sbc_sip_txn_index(s, t);
 	}
 
-	char addr[64], via[1024], token[SIP_TOKEN_LEN];
+	char addr[64], token[SIP_TOKEN_LEN];
+	static char via[SIP_MAX_MESSAGE + 128]; /* the phone's whole Via, received= added */
 	int port;
 	flow_addr(f, addr, sizeof(addr), &port);
 	sbc_sip_token_make(s, f, token);
@@ -660,7 +738,7 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 		sbc_sip_answer(s, f, m, 483, NULL);
 		return;
 	}
-	char key[320];
+	static char key[SIP_MAX_MESSAGE + 64]; /* a key is shorter than its message */
 	if (sip_tx_key(m, true, key, sizeof(key)) < 0) {
 		sbc_sip_answer(s, f, m, 400, NULL); /* RFC 2543 clients are not served */
 		return;
@@ -670,6 +748,12 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	if (t) { /* a retransmission: the last answer again, or patience */
 		if (t->answer)
 			flow_send(s, &t->flow, t->answer, t->answer_len);
+		return;
+	}
+	if (!ack && sbc_sip_has_sdp(m) && !sbc_sip_relays_sdp(m->method)) {
+		/* SDP is relayed (ports reserved) only for INVITE, UPDATE, PRACK
+		 * and ACK: refused alike whether or not the domain exists */
+		sbc_sip_answer(s, f, m, 488, "Warning: 399 sbc \"No SDP in this request\"\r\n");
 		return;
 	}
 	struct sip_pl domain;
@@ -791,7 +875,9 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 	struct sip_flow f = {
 		.t = c->t, .conn = c->id, .addr = c->addr, .alen = c->alen, .local = c->local};
 	int r;
-	while ((r = core_sipstream_next(in, &s->msg)) == 1) {
+	/* a message framed whole but faulty (a control character, say) is
+	 * answered (400) like any other, and the connection goes on */
+	while ((r = core_sipstream_next(in, &s->msg)) == 1 || (r > 1 && s->msg.raw.l)) {
 		size_t used = s->msg.raw.l;
 		on_message(s, &f, s->msg.raw.p, used);
 		evbuffer_drain(in, used);
@@ -892,6 +978,7 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	s->per_address = core_connlimit_new("sip", SIP_PER_ADDRESS);
 	s->nonces = sip_nonces_new(300);
 	randombytes_buf(s->token_key, sizeof(s->token_key));
+	randombytes_buf(s->txn_hash_key, sizeof(s->txn_hash_key));
 	s->media = sbc_media_new(sbc->child.base, on_media_timeout, s);
 	if (s->media)
 		sbc_media_set_trace(s->media, sbc->trace);

@@ -22,12 +22,13 @@
 #include "../core/core_net.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_hdr.h"
+#include "sbc_media.h"
 #include "sbc_sip_int.h"
 
 /* Our answer to a phone system's request that cannot go on. */
 static void up_answer(struct sip_up *u, const struct sip_msg *m, int status, const char *reason)
 {
-	char out[4096];
+	static char out[SIP_ANSWER_MAX];
 	if (sip_pl_eq(m->method, "ACK"))
 		return;
 	struct sip_response_opts o = {.reason = reason, .to_tag = "sbc"};
@@ -62,15 +63,18 @@ static char *take(struct evbuffer *b, size_t *len)
 void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m)
 {
 	bool ack = sip_pl_eq(m->method, "ACK"), cancel = sip_pl_eq(m->method, "CANCEL");
-	char key[320], ikey[320], branch[48];
+	/* keys are shorter than their message: whole */
+	static char key[SIP_MAX_MESSAGE + 64], ikey[SIP_MAX_MESSAGE + 64];
+	char branch[48];
 	if (sip_tx_key(m, false, key, sizeof(key)) < 0) {
 		up_answer(u, m, 400, NULL);
 		return;
 	}
+	/* the INVITE's key: the method is last, "CANCEL" as long as "INVITE" */
 	snprintf(ikey, sizeof(ikey), "%s", key);
 	char *bar = strrchr(ikey, '|');
-	if (bar && (size_t)(bar - ikey) + 8 <= sizeof(ikey))
-		strcpy(bar + 1, "INVITE");
+	if (bar && strlen(bar + 1) == 6)
+		memcpy(bar + 1, "INVITE", 6);
 	struct sip_txn *inv = ack || cancel ? sbc_sip_txn_by_key(s, ikey, true) : NULL;
 	if (ack && inv && inv->status >= 300)
 		return; /* we acknowledged that failure ourselves */
@@ -146,27 +150,28 @@ void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_
 		ack = true; /* nothing to remember */
 	}
 	struct sip_txn *t = ack ? NULL : sbc_sip_txn_new(s);
-	if (!t) {
-		if (!ack)
+	if (t)
+		t->down = true;
+	if (!t || sbc_sip_txn_set(s, t, key, branch, u->name, m) < 0) {
+		/* an unset t goes with the sweep */
+		if (!ack) {
 			up_answer(u, m, 503, NULL);
+			struct sip_pl meth;
+			uint32_t cseq = 0;
+			sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
+			sbc_media_settle(s->media, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, cseq,
+					 meth, false);
+		}
 		free(bytes);
 		evbuffer_free(vias);
 		return;
 	}
-	t->down = true;
-	snprintf(t->key, sizeof(t->key), "%s", key);
-	snprintf(t->branch, sizeof(t->branch), "%s", branch);
-	snprintf(t->method, sizeof(t->method), "%.*s", (int)m->method.l, m->method.p);
-	snprintf(t->up, sizeof(t->up), "%s", u->name);
 	t->flow = f;
-	snprintf(t->call_id, sizeof(t->call_id), "%.*s",
-		 (int)sip_msg_hdr(m, SIP_HDR_CALL_ID)->value.l,
-		 sip_msg_hdr(m, SIP_HDR_CALL_ID)->value.p);
-	sbc_sip_txn_index(s, t);
 	t->request = bytes;
 	t->request_len = len;
 	size_t vl;
 	t->vias = take(vias, &vl);
+	sbc_sip_txn_held(s, t, len + vl, 0);
 	evbuffer_free(vias);
 	char *nul = t->vias ? realloc(t->vias, vl + 1) : NULL;
 	if (nul) {

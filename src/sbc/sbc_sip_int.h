@@ -70,6 +70,9 @@ struct sip_up {
 	struct bufferevent *bev;
 };
 
+/* What all transactions copy from the wire (keys, Call-IDs, answers, requests). */
+#define SIP_MAX_TXN_BYTES (64 << 20)
+
 /* A request passed on and not yet forgotten. Up: from a phone to a phone
  * system; down: from a phone system to a phone. */
 struct sip_txn {
@@ -77,22 +80,26 @@ struct sip_txn {
 	struct sip_txn *next_key, *next_branch, *next_call; /* hash chains */
 	bool indexed;
 	bool down;
-	char key[320];	 /* up: the phone's transaction; down: the phone system's */
-	char branch[48]; /* ours, on the next hop */
-	char method[16];
+	/* Whole copies of what came on the wire (malloc'd, NUL-terminated; the
+	 * parser lets no NUL into a header): */
+	char *key;    /* up: the phone's transaction; down: the phone system's */
+	char *method; /* of the request */
+	char *call_id;
+	size_t call_id_len;
+	char branch[48];      /* ours, on the next hop */
 	int status;	      /* of the last answer */
 	struct sip_flow flow; /* the phone */
-	char up[64];	      /* the phone system */
+	char up[64];	      /* the phone system: a name of 63 characters at most */
 	char *answer;	      /* up: the last final answer sent, for retransmissions */
 	size_t answer_len;
 	char *vias;    /* down: the phone system's Via lines, restored on answers */
 	char *request; /* down over UDP: the request, for retransmissions */
 	size_t request_len;
-	char call_id[128]; /* up INVITE over UDP: a final answer is resent until its ACK */
-	uint32_t cseq;
+	uint32_t cseq;	  /* up INVITE over UDP: a final answer is resent until its ACK */
 	struct sip_tx tx; /* down over UDP: timers A/B, E/F */
 	int64_t retx_at, retx_interval;
 	int64_t forget_at; /* ms */
+	size_t bytes;	   /* copied from the wire, counted in s->txn_bytes */
 };
 
 struct sbc_sip {
@@ -113,11 +120,14 @@ struct sbc_sip {
 	struct sip_up *ups;
 	struct sip_txn *txns;
 	int ntxns;
+	size_t txn_bytes; /* what every transaction holds: at most SIP_MAX_TXN_BYTES */
 	struct sip_txn *by_key[SIP_TXN_BUCKETS], *by_branch[SIP_TXN_BUCKETS],
 		*by_call[SIP_TXN_BUCKETS];
 	struct sip_nonces *nonces; /* for domains that are no phone system */
 	struct event *sweep;	   /* every 100 ms: retransmissions and forgetting */
 	unsigned char token_key[32];
+	/* the transaction indexes hash what clients chose: keyed */
+	unsigned char txn_hash_key[16];
 	struct sbc_media *media;
 	/* While a message of one phone system is handled, its name: what is
 	 * sent to phones then goes into that phone system's SIP traces. */
@@ -132,10 +142,16 @@ void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct si
 		    int status, const char *extra);
 struct sip_up *sbc_sip_up_named(struct sbc_sip *s, const char *name);
 /* sbc_sip_txn.c: a new transaction is indexed once its key, branch, method
- * and Call-ID are set; unindexed before it is freed. */
+ * and Call-ID are set (sbc_sip_txn_set: 0, or -1 with nothing set when out
+ * of memory); unindexed and freed by sbc_sip_txn_free. */
 struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s);
+int sbc_sip_txn_set(struct sbc_sip *s, struct sip_txn *t, const char *key, const char *branch,
+		    const char *up, const struct sip_msg *m);
 void sbc_sip_txn_index(struct sbc_sip *s, struct sip_txn *t);
 void sbc_sip_txn_unindex(struct sbc_sip *s, struct sip_txn *t);
+void sbc_sip_txn_free(struct sip_txn *t);
+/* t now holds n bytes more (or fewer) of the wire's */
+void sbc_sip_txn_held(struct sbc_sip *s, struct sip_txn *t, size_t more, size_t less);
 struct sip_txn *sbc_sip_txn_by_key(struct sbc_sip *s, const char *key, bool down);
 struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, struct sip_pl method,
 				      bool down);
@@ -145,8 +161,14 @@ bool sbc_sip_is_ours(struct sip_pl name);
 void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h);
 void sbc_sip_new_branch(char out[48]);
 
+/* Whether a message carries SDP; whether SDP is relayed in a transaction of
+ * this method (INVITE, UPDATE, PRACK, and the ACK of an INVITE). */
+bool sbc_sip_has_sdp(const struct sip_msg *m);
+bool sbc_sip_relays_sdp(struct sip_pl method);
 /* The body for the next hop, with SDP rewritten by the media relay: 0 and
- * *body (perhaps pointing into buf), or the status to refuse a request with. */
+ * *body (perhaps pointing into buf), or the status to refuse a request with
+ * (488 also for SDP in a transaction of another method); a refused SDP
+ * holds no ports. */
 int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_flow *f,
 		 const char *ps, bool from_phone, struct sip_pl *body, char *buf, size_t cap);
 /* What an answer or request tells the media relay about its call leg. */

@@ -8,23 +8,79 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "../core/core_hash.h"
+#include "../sip/sip_hdr.h"
 #include "sbc_sip_int.h"
 
-static unsigned hash_bytes(const char *p, size_t n)
+/* Keys, branches and Call-IDs are the clients' choice: a keyed hash. */
+static unsigned hash_bytes(const struct sbc_sip *s, const char *p, size_t n)
 {
-	return core_hash(p, n) & (SIP_TXN_BUCKETS - 1);
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)p, n, s->txn_hash_key);
+	return (unsigned)(h & (SIP_TXN_BUCKETS - 1));
 }
 
-static unsigned hash_str(const char *s)
+static unsigned hash_str(const struct sbc_sip *s, const char *str)
 {
-	return hash_bytes(s, strlen(s));
+	return hash_bytes(s, str, strlen(str));
+}
+
+static char *dup_pl(struct sip_pl v)
+{
+	char *d = malloc(v.l + 1);
+	if (d) {
+		memcpy(d, v.p, v.l);
+		d[v.l] = '\0';
+	}
+	return d;
+}
+
+int sbc_sip_txn_set(struct sbc_sip *s, struct sip_txn *t, const char *key, const char *branch,
+		    const char *up, const struct sip_msg *m)
+{
+	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, meth;
+	char *k = strdup(key), *me = dup_pl(m->method), *c = dup_pl(cid);
+	if (!k || !me || !c || strlen(branch) >= sizeof(t->branch) || strlen(up) >= sizeof(t->up)) {
+		free(k);
+		free(me);
+		free(c);
+		return -1;
+	}
+	t->key = k;
+	t->method = me;
+	t->call_id = c;
+	t->call_id_len = cid.l;
+	sbc_sip_txn_held(s, t, strlen(k) + m->method.l + cid.l, 0);
+	strcpy(t->branch, branch);
+	strcpy(t->up, up);
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &t->cseq, &meth);
+	sbc_sip_txn_index(s, t);
+	return 0;
+}
+
+void sbc_sip_txn_held(struct sbc_sip *s, struct sip_txn *t, size_t more, size_t less)
+{
+	t->bytes += more - less;
+	s->txn_bytes += more - less;
+}
+
+void sbc_sip_txn_free(struct sip_txn *t)
+{
+	free(t->key);
+	free(t->method);
+	free(t->call_id);
+	free(t->answer);
+	free(t->vias);
+	free(t->request);
+	free(t);
 }
 
 struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
 {
-	if (s->ntxns >= SIP_MAX_TXS)
-		return NULL;
+	if (s->ntxns >= SIP_MAX_TXS || s->txn_bytes >= SIP_MAX_TXN_BYTES)
+		return NULL; /* the caller answers 503 */
 	struct sip_txn *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -37,7 +93,8 @@ struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
 
 void sbc_sip_txn_index(struct sbc_sip *s, struct sip_txn *t)
 {
-	unsigned k = hash_str(t->key), b = hash_str(t->branch), c = hash_str(t->call_id);
+	unsigned k = hash_str(s, t->key), b = hash_str(s, t->branch),
+		 c = hash_bytes(s, t->call_id, t->call_id_len);
 	t->next_key = s->by_key[k];
 	s->by_key[k] = t;
 	t->next_branch = s->by_branch[b];
@@ -60,15 +117,17 @@ void sbc_sip_txn_unindex(struct sbc_sip *s, struct sip_txn *t)
 {
 	if (!t->indexed)
 		return;
-	unlink_from(&s->by_key[hash_str(t->key)], t, offsetof(struct sip_txn, next_key));
-	unlink_from(&s->by_branch[hash_str(t->branch)], t, offsetof(struct sip_txn, next_branch));
-	unlink_from(&s->by_call[hash_str(t->call_id)], t, offsetof(struct sip_txn, next_call));
+	unlink_from(&s->by_key[hash_str(s, t->key)], t, offsetof(struct sip_txn, next_key));
+	unlink_from(&s->by_branch[hash_str(s, t->branch)], t,
+		    offsetof(struct sip_txn, next_branch));
+	unlink_from(&s->by_call[hash_bytes(s, t->call_id, t->call_id_len)], t,
+		    offsetof(struct sip_txn, next_call));
 	t->indexed = false;
 }
 
 struct sip_txn *sbc_sip_txn_by_key(struct sbc_sip *s, const char *key, bool down)
 {
-	for (struct sip_txn *t = s->by_key[hash_str(key)]; t; t = t->next_key)
+	for (struct sip_txn *t = s->by_key[hash_str(s, key)]; t; t = t->next_key)
 		if (t->down == down && strcmp(t->key, key) == 0)
 			return t;
 	return NULL;
@@ -77,7 +136,7 @@ struct sip_txn *sbc_sip_txn_by_key(struct sbc_sip *s, const char *key, bool down
 struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, struct sip_pl method,
 				      bool down)
 {
-	for (struct sip_txn *t = s->by_branch[hash_bytes(branch.p, branch.l)]; t;
+	for (struct sip_txn *t = s->by_branch[hash_bytes(s, branch.p, branch.l)]; t;
 	     t = t->next_branch)
 		if (t->down == down && sip_pl_eq(branch, t->branch) && sip_pl_eq(method, t->method))
 			return t;
@@ -86,8 +145,10 @@ struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, s
 
 void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cseq)
 {
-	for (struct sip_txn *t = s->by_call[hash_bytes(call_id.p, call_id.l)]; t; t = t->next_call)
-		if (t->retx_at && t->cseq == cseq && sip_pl_eq(call_id, t->call_id)) {
+	for (struct sip_txn *t = s->by_call[hash_bytes(s, call_id.p, call_id.l)]; t;
+	     t = t->next_call)
+		if (!t->down && t->retx_at && t->cseq == cseq && t->call_id_len == call_id.l &&
+		    memcmp(call_id.p, t->call_id, call_id.l) == 0) {
 			t->retx_at = 0;
 			t->forget_at = core_now_ms() + SIP_TX_DONE_MS;
 		}

@@ -5,7 +5,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "sip_hdr.h"
+
+void sip_build_tag(char out[SIP_TAG_LEN + 1])
+{
+	unsigned char raw[SIP_TAG_LEN / 2];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, SIP_TAG_LEN + 1, raw, sizeof(raw));
+}
 
 struct wbuf {
 	char *p;

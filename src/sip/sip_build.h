@@ -26,6 +26,20 @@ int sip_via_with_received(struct sip_pl via, const char *addr, int port, char *o
 /* Returns the length written, or -1 if cap is too small. */
 int sip_build_response(const struct sip_msg *req, int status, const struct sip_response_opts *o,
 		       char *out, size_t cap);
+/* Room enough for any answer to a request: it echoes at most the request's
+ * headers, plus ours. */
+#define SIP_ANSWER_MAX (SIP_MAX_MESSAGE + 8192)
+
+/* A To tag of ours: 16 random hex digits, alike wherever the SBC or a phone
+ * system makes one (scanners tell nothing by its shape). */
+#define SIP_TAG_LEN 16
+void sip_build_tag(char out[SIP_TAG_LEN + 1]);
+
+/* What a phone system says of itself in its answer to OPTIONS; the SBC
+ * says the same for a domain that is none. */
+#define SIP_OPTIONS_HEADERS                                                                        \
+	"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE\r\n"                           \
+	"Accept: application/sdp\r\nSupported: path, outbound\r\n"
 const char *sip_reason(int status);
 
 #endif

@@ -18,7 +18,7 @@
 #define SIP_DIALOG_HDR 1024
 
 struct sip_dialog {
-	char call_id[160];
+	char call_id[SIP_DIALOG_HDR]; /* longer ones are refused (400), not cut */
 	char local_tag[40];
 	char local[SIP_DIALOG_HDR];  /* From of our requests, with our tag */
 	char remote[SIP_DIALOG_HDR]; /* To of our requests, with their tag once known */

@@ -193,11 +193,60 @@ static int parse_header_line(struct sip_msg *m, const char *p, const char *e)
 	return 0;
 }
 
+/* RFC 3261 25.1: a header value holds HTAB, SP, VCHAR and UTF-8 octets,
+ * lines folded by CRLF (or LF) and WSP; a control character (NUL, BEL,
+ * ESC, DEL, ...) only as a quoted-pair inside a quoted-string (RFC 4475
+ * 3.1.1.3), never CR or LF. */
+static bool value_ok(struct sip_pl v)
+{
+	bool quoted = false;
+	for (size_t i = 0; i < v.l; i++) {
+		unsigned char c = (unsigned char)v.p[i];
+		if (c == '\r' || c == '\n') {
+			/* folding: CRLF (or a bare LF) and whitespace; no bare CR */
+			if (c == '\r' && (i + 1 >= v.l || v.p[i + 1] != '\n'))
+				return false;
+			i += c == '\r';
+			if (i + 1 >= v.l || !is_wsp(v.p[i + 1]))
+				return false;
+			continue;
+		}
+		if (quoted && c == '\\') {
+			unsigned char n = i + 1 < v.l ? (unsigned char)v.p[i + 1] : '\r';
+			if (n == '\r' || n == '\n' || n > 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+		if (c == '"')
+			quoted = !quoted;
+	}
+	return true;
+}
+
+/* callid = word ["@" word] (RFC 3261 25.1): no quoted-pair, nothing else. */
+static bool call_id_ok(struct sip_pl v)
+{
+	for (size_t i = 0; i < v.l; i++) {
+		unsigned char c = (unsigned char)v.p[i];
+		if (!c || (!is_token(c) && !strchr("()<>:\\\"/[]?{}@", c)))
+			return false;
+	}
+	return true;
+}
+
 /* Checks made once framing is done: the fields every element relies on. */
 static int check_required(struct sip_msg *m)
 {
 	static const enum sip_hdr_id once[] = {SIP_HDR_FROM, SIP_HDR_TO, SIP_HDR_CALL_ID,
 					       SIP_HDR_CSEQ};
+	for (int k = 0; k < m->nhdr; k++)
+		if (!value_ok(m->hdr[k].value))
+			return fail(400, "Control character in a header field");
+	if (!m->request && !value_ok(m->reason))
+		return fail(400, "Control character in the Reason-Phrase");
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
 		int n = sip_msg_hdr_count(m, once[i]);
 		if (n != 1)
@@ -205,6 +254,8 @@ static int check_required(struct sip_msg *m)
 		if (sip_msg_hdr(m, once[i])->value.l == 0)
 			return fail(400, "Empty header field");
 	}
+	if (!call_id_ok(sip_msg_hdr(m, SIP_HDR_CALL_ID)->value))
+		return fail(400, "Bad Call-ID");
 	if (!sip_msg_hdr(m, SIP_HDR_VIA))
 		return fail(400, "Missing Via");
 	/* CSeq: a number below 2**31 and, in a request, its method */

@@ -195,6 +195,92 @@ static void test_responses(void **state)
 	assert_int_equal(sip_msg_parse(&m, bad, strlen(bad), false), 400);
 }
 
+/* RFC 3261 25.1: control characters never in a header value (but escaped
+ * within a quoted-string, as RFC 4475's intmeth has them); folding, HTAB
+ * and UTF-8 are fine. Each fault is a 400, whatever the transport. */
+static int parse_with(const char *hdr, size_t hlen, const char *call_id, size_t clen)
+{
+	static char buf[4096];
+	struct sip_msg m;
+	size_t o = 0;
+	const char *head = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+			   "To: <sip:a@b>\r\nFrom: <sip:c@b>;tag=1\r\nCSeq: 1 OPTIONS\r\nCall-ID: ";
+	memcpy(buf + o, head, strlen(head)), o += strlen(head);
+	memcpy(buf + o, call_id, clen), o += clen;
+	memcpy(buf + o, "\r\n", 2), o += 2;
+	memcpy(buf + o, hdr, hlen), o += hlen;
+	memcpy(buf + o, "\r\nContent-Length: 0\r\n\r\n", 23), o += 23;
+	int r = sip_msg_parse(&m, buf, o, false);
+	int t = sip_msg_parse(&m, buf, o, true);
+	assert_int_equal(r, t);
+	return r ? r : sip_msg_validate(&m);
+}
+
+#define HDR(lit) lit, sizeof(lit) - 1
+#define GOOD_CID HDR("abc@host")
+#define PL(lit)                                                                                    \
+	{                                                                                          \
+		lit, sizeof(lit) - 1                                                               \
+	}
+
+static void test_control_characters(void **state)
+{
+	(void)state;
+	/* fine */
+	assert_int_equal(parse_with(HDR("X-A: a\tb c"), GOOD_CID), 0);
+	assert_int_equal(parse_with(HDR("X-A: a\r\n  folded\r\n\tand again"), GOOD_CID), 0);
+	assert_int_equal(parse_with(HDR("X-A: Gr\xc3\xbc\xc3\x9f"
+					"e \xe2\x82\xac"),
+				    GOOD_CID),
+			 0);
+	assert_int_equal(parse_with(HDR("Contact: \"a\\\x07\\\x00 b\" <sip:x@y>"), GOOD_CID), 0);
+	assert_int_equal(parse_with(HDR("X-A: b"), HDR("w0rd.-!%*_+`'~()<>:\\\"/[]?{}@h")), 0);
+	/* a control character in a header's value, anywhere */
+	static const struct sip_pl bad_hdr[] = {
+		PL("X-A: a\x00"
+		   "b"),
+		PL("X-A: a\x1b[31mred"),
+		PL("X-A: \x07"),
+		PL("X-A: a\x7f"),
+		PL("X-A: a\rb"),
+		PL("X-A: a\r\nno-fold"),
+		PL("X-A: a\x0b"),
+		PL("X-A: a\x0c"),
+		PL("User-Agent: x\x01"),
+		PL("Contact: <sip:x@y>\x1b"),
+		PL("Contact: \"a\\\r\n b\" <sip:x@y>"), /* a quoted-pair is no CR */
+		PL("Contact: \"a\x00\" <sip:x@y>"),	/* unescaped in quotes */
+		PL("Contact: <sip:x@y>;p=\\\x00"),	/* quoted-pair outside quotes */
+	};
+	for (size_t i = 0; i < sizeof(bad_hdr) / sizeof(bad_hdr[0]); i++) {
+		int r = parse_with(bad_hdr[i].p, bad_hdr[i].l, GOOD_CID);
+		if (r != 400)
+			fprintf(stderr, "header %zu: got %d\n", i, r);
+		assert_int_equal(r, 400);
+	}
+	/* the Call-ID: word ["@" word], so nothing else either */
+	static const struct sip_pl bad_cid[] = {
+		PL("abc\x00@host"), PL("abc\x1b[2J"), PL("a\x07"),	 PL("a b"),
+		PL("a\\\x00"),	    PL("a,b"),	      PL("caf\xc3\xa9"),
+	};
+	for (size_t i = 0; i < sizeof(bad_cid) / sizeof(bad_cid[0]); i++) {
+		int r = parse_with(HDR("X-A: b"), bad_cid[i].p, bad_cid[i].l);
+		if (r != 400)
+			fprintf(stderr, "Call-ID %zu: got %d\n", i, r);
+		assert_int_equal(r, 400);
+	}
+	/* a long Call-ID is a Call-ID */
+	char longcid[300];
+	memset(longcid, 'c', sizeof(longcid));
+	assert_int_equal(parse_with(HDR("X-A: b"), longcid, sizeof(longcid)), 0);
+	/* a response's Reason-Phrase too */
+	struct sip_msg m;
+	const char r[] = "SIP/2.0 200 O\x1b[0mK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+			 "To: <sip:a@b>;tag=2\r\nFrom: <sip:c@b>;tag=1\r\nCall-ID: x\r\n"
+			 "CSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n";
+	assert_int_equal(sip_msg_parse(&m, r, sizeof(r) - 1, true), 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_uris),
 		cmocka_unit_test(test_responses),
+		cmocka_unit_test(test_control_characters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
