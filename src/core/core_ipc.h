@@ -40,7 +40,7 @@ enum core_ipc_type {
 	/* supervisor → mgmt, sbc: the whole phone-system table after any change.
 	 * {"started":T,"version":V,"processes":[{"role","name","pid"}],
 	 *  "sip_block":{"failures","window","seconds"},
- *  "sbc_connections":{"https_per_address","sip_per_address"},
+	 *  "sbc_connections":{"https_per_address","sip_per_address"},
 	 *  "phone_systems":[{"name","state","http_socket","created","restarts",
 	 *  "pid","since"}]} */
 	IPC_STATE,
