@@ -4,6 +4,7 @@ the list survives an SBC kill -9, a table full of trackers still blocks a
 fresh address, only real digest failures count, and what an attacker puts
 in a logged field reaches the log escaped."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,16 +22,46 @@ def src_addr(net, i):
     return f"127.{net}.{i // 250}.{i % 250 + 1}"
 
 
-def bad_register(addr, port, domain="nowhere.invalid"):
-    """A REGISTER with credentials for a domain that is no phone system: the SBC
-    answers 403 itself and counts it as a failed authentication."""
+def challenge_nonce(s, domain="nowhere.invalid"):
+    """A nonce the SBC gave in a challenge for domain: a guess must carry one of
+    its own nonces to count (one with a nonce not its own gets a new challenge,
+    as from a phone system)."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    u.settimeout(2)
+    try:
+        for _ in range(5):
+            tag = os.urandom(6).hex()
+            port = u.getsockname()[1]
+            u.sendto((f"REGISTER sip:{domain} SIP/2.0\r\n"
+                      f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{tag};rport\r\n"
+                      f"From: <sip:x@{domain}>;tag={tag}\r\nTo: <sip:x@{domain}>\r\n"
+                      f"Call-ID: {tag}@attack\r\nCSeq: 1 REGISTER\r\n"
+                      f"Contact: <sip:x@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\n"
+                      "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", 5060 + s.offset))
+            try:
+                data = u.recv(65535).decode(errors="replace")
+            except socket.timeout:
+                continue
+            m = re.search(r'nonce="([^"]+)"', data)
+            if m:
+                return m.group(1)
+    finally:
+        u.close()
+    raise AssertionError(f"no challenge for {domain}")
+
+
+def bad_register(addr, port, domain="nowhere.invalid", nonce="0"):
+    """A REGISTER with wrong credentials for a domain that is no phone system:
+    with a nonce of the SBC's own (challenge_nonce), the SBC answers 403 itself
+    and counts it as a failed authentication."""
     tag = os.urandom(6).hex()
     return (f"REGISTER sip:{domain} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {addr}:{port};branch=z9hG4bK{tag};rport\r\n"
             f"From: <sip:x@{domain}>;tag={tag}\r\nTo: <sip:x@{domain}>\r\n"
             f"Call-ID: {tag}@attack\r\nCSeq: 1 REGISTER\r\n"
             f"Contact: <sip:x@{addr}:{port}>\r\nMax-Forwards: 70\r\n"
-            f'Authorization: Digest username="x", realm="{domain}", nonce="0", '
+            f'Authorization: Digest username="x", realm="{domain}", nonce="{nonce}", '
             f'uri="sip:{domain}", response="00000000000000000000000000000000"\r\n'
             "Content-Length: 0\r\n\r\n").encode()
 
@@ -38,11 +69,12 @@ def bad_register(addr, port, domain="nowhere.invalid"):
 def flood(s, addrs, batch=100, pause=0.01):
     """One bad REGISTER from each address, in batches the SBC's socket buffer takes."""
     target = ("127.0.0.1", 5060 + s.offset)
+    nonce = challenge_nonce(s)
     for k in range(0, len(addrs), batch):
         for a in addrs[k:k + batch]:
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             u.bind((a, 0))
-            u.sendto(bad_register(a, u.getsockname()[1]), target)
+            u.sendto(bad_register(a, u.getsockname()[1], nonce=nonce), target)
             u.close()
         time.sleep(pause)
 
