@@ -12,7 +12,11 @@
 #                                      the input is kept in build/fuzz/findings-<target>/)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUT="$ROOT/build/fuzz"
+# into $ZENTRALE_FUZZ_BUILD/fuzz (a build folder, relative to the tree; default build)
+case ${ZENTRALE_FUZZ_BUILD:-build} in
+/*) OUT="$ZENTRALE_FUZZ_BUILD/fuzz" ;;
+*) OUT="$ROOT/${ZENTRALE_FUZZ_BUILD:-build}/fuzz" ;;
+esac
 TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn"
 mkdir -p "$OUT"
 LL=/usr/share/llhttp
@@ -62,7 +66,7 @@ run_target() {
 	ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}" \
 		UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
 		"$OUT/fuzz_$target" -max_total_time="$secs" -max_len=65536 -timeout=10 \
-		-rss_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$found/" "$work" \
+		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$found/" "$work" \
 		>"$OUT/fuzz-$target.log" 2>&1 || rc=$?
 	runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 \2/p' "$OUT/fuzz-$target.log")
 	if [ $rc -eq 0 ] && [ -n "$runs" ] && [ -z "$(ls -A "$found")" ]; then
