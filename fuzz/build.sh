@@ -95,6 +95,12 @@ if [ "${1:-}" = --check ]; then
 	for t in $TARGETS; do
 		cat "$OUT/result-$t" 2>/dev/null || echo "$t FAIL 0 0 (did not run)"
 	done >"$OUT/results"
+	for t in $TARGETS; do # what a finding looked like, for CI's log
+		if grep -q "^$t FAIL" "$OUT/results"; then
+			echo "--- fuzz_$t:"
+			tail -n 40 "$OUT/fuzz-$t.log" 2>/dev/null
+		fi
+	done
 	cat "$OUT/results"
 	! grep -q FAIL "$OUT/results"
 elif [ $# -ge 1 ]; then
