@@ -38,7 +38,7 @@ fi
 meson test -C "$BUILD" --print-errorlogs
 
 # Every fuzz target on its seed corpus; a finding (crash, leak, timeout,
-# sanitizer report) fails its target. Fuzzing writes only into build/fuzz.
+# sanitizer report) fails its target. Fuzzing writes only into $BUILD/fuzz.
 rm -f "$BUILD/fuzz/results"
 ZENTRALE_FUZZ_BUILD="$BUILD" ./fuzz/build.sh --check "${ZENTRALE_FUZZ_SECONDS:-30}"
 if [ -s "$BUILD/fuzz/results" ]; then
