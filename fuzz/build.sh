@@ -1,11 +1,23 @@
 #!/bin/sh
-# Builds the libFuzzer targets (http_msg, sip_msg, sdp, backup, vpn) with clang into build/fuzz/ and, given a
-# target name and seconds, runs it on a copy of its seed corpus:
+# Builds the libFuzzer targets (http_msg, http_query, http_cookie, sip_msg, sip_auth, sdp,
+# backup, vpn) with clang into build/fuzz/ and runs them, each on a copy of its seed corpus
+# in build/fuzz/corpus-<target> (fuzzing never writes into fuzz/corpus):
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
+#   fuzz/build.sh --check [seconds]    build, then fuzz every target for seconds (default
+#                                      $ZENTRALE_FUZZ_SECONDS, else 30), two at a time; one
+#                                      line per target in build/fuzz/results
+#                                      ("<target> ok|FAIL <runs> <seconds>"), exit 1 on a
+#                                      finding (a crash, leak, timeout or sanitizer report:
+#                                      the input is kept in build/fuzz/findings-<target>/)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUT="$ROOT/build/fuzz"
+# into $ZENTRALE_FUZZ_BUILD/fuzz (a build folder, relative to the tree; default build)
+case ${ZENTRALE_FUZZ_BUILD:-build} in
+/*) OUT="$ZENTRALE_FUZZ_BUILD/fuzz" ;;
+*) OUT="$ROOT/${ZENTRALE_FUZZ_BUILD:-build}/fuzz" ;;
+esac
+TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn"
 mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
@@ -15,8 +27,14 @@ clang $CFLAGS -w -c $LL/http.c -o "$OUT/llhttp_http.o"
 clang $CFLAGS -w -c $LL/llhttp.c -o "$OUT/llhttp_llhttp.o"
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_http_msg" "$ROOT/fuzz/fuzz_http_msg.c" \
 	"$ROOT/src/http/http_msg.c" "$OUT"/llhttp_*.o
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_http_query" "$ROOT/fuzz/fuzz_http_query.c" \
+	"$ROOT/src/http/http_msg.c" "$OUT"/llhttp_*.o
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_http_cookie" "$ROOT/fuzz/fuzz_http_cookie.c" \
+	"$ROOT/src/http/http_msg.c" "$OUT"/llhttp_*.o
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_msg" "$ROOT/fuzz/fuzz_sip_msg.c" \
 	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/sip/sip_hdr.c" "$ROOT/src/sip/sip_dialog.c"
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_auth" "$ROOT/fuzz/fuzz_sip_auth.c" \
+	"$ROOT/src/sip/sip_auth.c" "$ROOT/src/sip/sip_msg.c" -lsodium -lcrypto
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sdp" "$ROOT/fuzz/fuzz_sdp.c" \
 	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sip/sip_msg.c" "$ROOT/src/media/media_srtp.c" \
 	-lsodium -lsrtp2
@@ -27,15 +45,67 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_backup" "$ROOT/fuzz/fuzz_backu
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_vpn" "$ROOT/fuzz/fuzz_vpn.c" \
 	"$ROOT/src/vpn/vpn_config.c" -ljansson
 
-if [ $# -ge 1 ]; then
+# Fuzzes target $1 for $2 seconds on its working corpus; its output goes to
+# $OUT/fuzz-$1.log, its line to $OUT/result-$1.
+run_target() {
 	target=$1
-	secs=${2:-60}
+	secs=$2
 	work="$OUT/corpus-$target"
-	mkdir -p "$work"
+	found="$OUT/findings-$target"
+	rm -rf "$found" # what an earlier run found is in its log; this run is judged alone
+	mkdir -p "$work" "$found"
 	cp -n "$ROOT/fuzz/corpus/$target"/* "$work"/ 2>/dev/null || true
 	# the SIP target also starts from the RFC 4475 torture messages
-	[ "$target" = sip_msg ] && for f in "$ROOT"/tests/unit/rfc4475/*/*.sip; do
-		cp -n "$f" "$work/$(basename "$(dirname "$f")")-$(basename "$f")"
+	if [ "$target" = sip_msg ]; then
+		for f in "$ROOT"/tests/unit/rfc4475/*/*.sip; do
+			cp -n "$f" "$work/$(basename "$(dirname "$f")")-$(basename "$f")"
+		done
+	fi
+	# a sanitizer report ends the run as a finding (not just a printed warning)
+	rc=0
+	ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+		"$OUT/fuzz_$target" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$found/" "$work" \
+		>"$OUT/fuzz-$target.log" 2>&1 || rc=$?
+	runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 \2/p' "$OUT/fuzz-$target.log")
+	if [ $rc -eq 0 ] && [ -n "$runs" ] && [ -z "$(ls -A "$found")" ]; then
+		echo "$target ok $runs" >"$OUT/result-$target"
+	else
+		echo "$target FAIL ${runs:-0 0} (exit $rc; see $OUT/fuzz-$target.log)" \
+			>"$OUT/result-$target"
+	fi
+}
+
+if [ "${1:-}" = --check ]; then
+	secs=${2:-${ZENTRALE_FUZZ_SECONDS:-30}}
+	rm -f "$OUT"/result-* "$OUT/results"
+	set -- $TARGETS
+	while [ $# -gt 0 ]; do # two at a time (2 cores)
+		run_target "$1" "$secs" &
+		first=$!
+		if [ $# -gt 1 ]; then
+			run_target "$2" "$secs" &
+			wait $!
+			shift
+		fi
+		wait $first
+		shift
 	done
-	"$OUT/fuzz_$target" -max_total_time="$secs" -max_len=65536 "$work"
+	for t in $TARGETS; do
+		cat "$OUT/result-$t" 2>/dev/null || echo "$t FAIL 0 0 (did not run)"
+	done >"$OUT/results"
+	for t in $TARGETS; do # what a finding looked like, for CI's log
+		if grep -q "^$t FAIL" "$OUT/results"; then
+			echo "--- fuzz_$t:"
+			tail -n 40 "$OUT/fuzz-$t.log" 2>/dev/null
+		fi
+	done
+	cat "$OUT/results"
+	! grep -q FAIL "$OUT/results"
+elif [ $# -ge 1 ]; then
+	run_target "$1" "${2:-60}"
+	tail -n 30 "$OUT/fuzz-$1.log"
+	cat "$OUT/result-$1"
+	! grep -q FAIL "$OUT/result-$1"
 fi

@@ -1,8 +1,12 @@
 #!/bin/sh
-# Runs every test against the build in $1 (default build): the cmocka unit
-# tests through Meson, then the end-to-end tests with Debian's pytest, and
-# prints one closing line "N passed, N failed". Exits non-zero on any
-# failure, or when no test ran at all.
+# Runs every test against the build in $1 (default build): the format check
+# (clang-format would change no tracked *.c/*.h file), the cmocka unit tests
+# through Meson, every fuzz target for a short time on a copy of its corpus
+# (fuzz/build.sh --check; ZENTRALE_FUZZ_SECONDS each, default 30, two at a
+# time), then the end-to-end tests with Debian's pytest, and prints one
+# closing line "N passed, N failed" (the format check and each fuzz target
+# count as one test). Exits non-zero on any failure, or when no test ran at
+# all.
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +17,35 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_err
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export ZENTRALE_BIN="$ROOT/$BUILD/zentrale"
 
+# One line per check that is neither Meson's nor pytest's: "<name> ok|FAIL ...".
+CHECKS="$BUILD/checks.txt"
+: >"$CHECKS"
+
+# The tree as clang-format (.clang-format) writes it: a file it would change
+# fails. The tracked files; outside a git checkout, those of the source folders.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	sources=$(git ls-files '*.c' '*.h')
+else
+	sources=$(find src tests fuzz bench -name '*.[ch]' 2>/dev/null)
+fi
+# shellcheck disable=SC2086
+if [ -n "$sources" ] && clang-format --dry-run -Werror $sources; then
+	echo "format ok" >>"$CHECKS"
+else
+	echo "format FAIL: clang-format -i the files named above" >>"$CHECKS"
+fi
+
 meson test -C "$BUILD" --print-errorlogs
+
+# Every fuzz target on its seed corpus; a finding (crash, leak, timeout,
+# sanitizer report) fails its target. Fuzzing writes only into $BUILD/fuzz.
+rm -f "$BUILD/fuzz/results"
+ZENTRALE_FUZZ_BUILD="$BUILD" ./fuzz/build.sh --check "${ZENTRALE_FUZZ_SECONDS:-30}"
+if [ -s "$BUILD/fuzz/results" ]; then
+	sed 's/^/fuzz_/' "$BUILD/fuzz/results" >>"$CHECKS"
+else
+	echo "fuzz FAIL: the targets did not build" >>"$CHECKS"
+fi
 # Debian's interpreter and pytest, never a pyenv one on PATH.
 /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$BUILD/e2e-junit.xml" tests/e2e
 
@@ -21,6 +53,14 @@ meson test -C "$BUILD" --print-errorlogs
 import json, sys, xml.etree.ElementTree as ET
 build = sys.argv[1]
 passed = failed = 0
+with open(f"{build}/checks.txt") as f:
+    for line in f:
+        name, _, rest = line.partition(" ")
+        if rest.startswith("ok"):
+            passed += 1
+        else:
+            failed += 1
+            print(f"failed: {line.strip()}")
 with open(f"{build}/meson-logs/testlog.json") as f:
     for line in f:
         if line.strip():

@@ -496,43 +496,7 @@ int core_httpd_cookie(const struct core_httpd_req *req, const char *name, char *
 	return h ? http_cookie_get(h, name, out, outlen) : -1;
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
-}
-
 int core_httpd_query(const struct core_httpd_req *req, const char *key, char *out, size_t outlen)
 {
-	size_t klen = strlen(key);
-	const char *p = req->query;
-	while (p && *p) {
-		const char *end = strchr(p, '&');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-			size_t o = 0;
-			for (size_t i = klen + 1; i < n; i++) {
-				char c = p[i];
-				if (c == '+') {
-					c = ' ';
-				} else if (c == '%') {
-					int hi = i + 2 < n ? hexval(p[i + 1]) : -1;
-					int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
-					if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-						return -1;
-					c = (char)(hi * 16 + lo);
-					i += 2;
-				}
-				if (o + 1 >= outlen)
-					return -1;
-				out[o++] = c;
-			}
-			out[o] = '\0';
-			return 0;
-		}
-		p = end ? end + 1 : NULL;
-	}
-	return -1;
+	return http_query_get(req->query, key, out, outlen);
 }

@@ -3,7 +3,8 @@
  * headers collected into a bounded buffer, the body handed to a callback as
  * it arrives (already de-chunked). A codec: no I/O, no knowledge of who
  * uses it. Parsing stops after each complete message so a caller handles
- * pipelined messages one at a time.
+ * pipelined messages one at a time. Also the pure parsers of a Cookie
+ * header's and a query string's values.
  */
 #ifndef HTTP_MSG_H
 #define HTTP_MSG_H
@@ -75,5 +76,9 @@ const char *http_status_reason(int status);
 /* The value of cookie `name` in a Cookie header value ("a=1; b=2"), copied
  * to out; -1 if absent or longer than outlen - 1. */
 int http_cookie_get(const char *header, const char *name, char *out, size_t outlen);
+/* The value of parameter `key` in a query string ("a=1&b=x%20y", without
+ * the '?'), percent- and '+'-decoded into out; -1 if absent, malformed
+ * (a bad escape or %00) or longer than outlen - 1. */
+int http_query_get(const char *query, const char *key, char *out, size_t outlen);
 
 #endif

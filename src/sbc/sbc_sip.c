@@ -182,7 +182,8 @@ void sbc_sip_new_branch(char out[48])
 #define txn_by_key    sbc_sip_txn_by_key
 #define txn_by_branch sbc_sip_txn_by_branch
 
-#define txn_free sbc_sip_txn_free
+#define txn_free   sbc_sip_txn_free
+#define invite_key sbc_sip_txn_invite_key
 
 /* A final answer to an INVITE from a phone over UDP is ours to resend until
  * its ACK comes (Timer G for a failure, RFC 3261 13.3.1.4 for a 2xx), for
@@ -209,16 +210,12 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		else
 			retx_final(s, t, now);
 		if (t->forget_at <= now) {
-			*pp = t->next;
 			if (!t->down && !t->status && t->call_id) /* never answered: ports go */
 				sbc_media_settle(
 					s->media, (struct sip_pl){t->call_id, t->call_id_len},
 					t->cseq, (struct sip_pl){t->method, strlen(t->method)},
 					false);
-			sbc_sip_txn_unindex(s, t);
-			s->txn_bytes -= t->bytes;
-			txn_free(t);
-			s->ntxns--;
+			sbc_sip_txn_forget(s, pp);
 		} else {
 			pp = &t->next;
 		}
@@ -602,15 +599,6 @@ static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 	sip_auth_challenge(1, realm, nonce, stale, c2, sizeof(c2));
 	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\nWWW-Authenticate: %s\r\n", c1, c2);
 	sbc_sip_answer(s, f, m, 401, extra);
-}
-
-/* The key of the INVITE a CANCEL (or ACK) belongs to, in place of its
- * own: the method is last, and "CANCEL" as long as "INVITE". */
-static void invite_key(char *key)
-{
-	char *bar = strrchr(key, '|');
-	if (bar && strlen(bar + 1) == 6)
-		memcpy(bar + 1, "INVITE", 6);
 }
 
 /* A request from a phone, on to its phone system, with our Via on top. ACK

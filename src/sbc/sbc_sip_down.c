@@ -51,12 +51,15 @@ static void via_of(const struct sip_flow *f, const char *branch, char *out, size
 	snprintf(out, cap, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", up[f->t], hostport, branch);
 }
 
+/* The buffer's bytes, NUL-terminated (not counted in *len); NULL if out of memory. */
 static char *take(struct evbuffer *b, size_t *len)
 {
 	*len = evbuffer_get_length(b);
-	char *bytes = malloc(*len ? *len : 1);
-	if (bytes)
+	char *bytes = malloc(*len + 1);
+	if (bytes) {
 		evbuffer_remove(b, bytes, *len);
+		bytes[*len] = '\0';
+	}
 	return bytes;
 }
 
@@ -170,14 +173,9 @@ void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_
 	t->request = bytes;
 	t->request_len = len;
 	size_t vl;
-	t->vias = take(vias, &vl);
+	t->vias = take(vias, &vl); /* NUL-terminated: deliver writes it by strlen */
 	sbc_sip_txn_held(s, t, len + vl, 0);
 	evbuffer_free(vias);
-	char *nul = t->vias ? realloc(t->vias, vl + 1) : NULL;
-	if (nul) {
-		nul[vl] = '\0';
-		t->vias = nul;
-	}
 	sip_tx_client_start(&t->tx, sip_pl_eq(m->method, "INVITE"), f.t != T_UDP, core_now_ms());
 }
 

@@ -157,6 +157,11 @@ struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, s
 				      bool down);
 /* The ACK of a 2xx to this INVITE came: no more resending the 2xx. */
 void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cseq);
+/* Forgets *pp (the sweep's: its link in s->txns): unlinked, unindexed, freed. */
+void sbc_sip_txn_forget(struct sbc_sip *s, struct sip_txn **pp);
+/* The key (sip_tx_key) of the INVITE a CANCEL (or ACK) belongs to, in place
+ * of its own: the method is last, and "CANCEL" as long as "INVITE". */
+void sbc_sip_txn_invite_key(char *key);
 bool sbc_sip_is_ours(struct sip_pl name);
 void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h);
 void sbc_sip_new_branch(char out[48]);

@@ -153,3 +153,20 @@ void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cse
 			t->forget_at = core_now_ms() + SIP_TX_DONE_MS;
 		}
 }
+
+void sbc_sip_txn_forget(struct sbc_sip *s, struct sip_txn **pp)
+{
+	struct sip_txn *t = *pp;
+	*pp = t->next;
+	sbc_sip_txn_unindex(s, t);
+	s->txn_bytes -= t->bytes;
+	sbc_sip_txn_free(t);
+	s->ntxns--;
+}
+
+void sbc_sip_txn_invite_key(char *key)
+{
+	char *bar = strrchr(key, '|');
+	if (bar && strlen(bar + 1) == 6)
+		memcpy(bar + 1, "INVITE", 6);
+}

@@ -1,0 +1,512 @@
+/*
+ * The SBC's flow tokens (sbc_sip_flow: MAC, tampering, another SBC's key, a
+ * connection that has gone, a UDP socket that does not exist) and its table
+ * of remembered transactions (sbc_sip_txn: matching by key, branch and
+ * method in each direction, the ACK of a 2xx by Call-ID and CSeq, the
+ * INVITE a CANCEL belongs to, forgetting, the count and byte bounds), on a
+ * minimal struct sbc_sip with no sockets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <sodium.h>
+
+#include "../../src/core/core_hash.h"
+#include "../../src/sbc/sbc_sip_int.h"
+#include "../../src/sip/sip_tx.h"
+
+static int setup(void **state)
+{
+	assert_true(sodium_init() >= 0);
+	struct sbc_sip *s = calloc(1, sizeof(*s)); /* large: zeroed, on the heap */
+	assert_non_null(s);
+	randombytes_buf(s->token_key, sizeof(s->token_key));
+	randombytes_buf(s->txn_hash_key, sizeof(s->txn_hash_key));
+	s->nudp = 2;
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct sbc_sip *s = *state;
+	while (s->txns)
+		sbc_sip_txn_forget(s, &s->txns);
+	free(s);
+	return 0;
+}
+
+/* ---- flow tokens ---- */
+
+static struct sip_flow flow_v4(enum sip_transport t, int udp, uint64_t conn)
+{
+	struct sip_flow f = {.t = t, .udp = udp, .conn = conn};
+	struct sockaddr_in *a = (struct sockaddr_in *)&f.addr, *l = (struct sockaddr_in *)&f.local;
+	a->sin_family = l->sin_family = AF_INET;
+	a->sin_port = htons(40123);
+	inet_pton(AF_INET, "198.51.100.7", &a->sin_addr);
+	l->sin_port = htons(5061);
+	inet_pton(AF_INET, "192.0.2.1", &l->sin_addr);
+	f.alen = sizeof(*a);
+	return f;
+}
+
+static struct sip_pl pl(const char *s)
+{
+	return (struct sip_pl){s, strlen(s)};
+}
+
+static void test_token_round_trip(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct sip_conn c = {.id = 0x0102030405060708ULL};
+	s->conns = &c;
+	struct sip_flow f = flow_v4(T_TLS, 0, c.id), g;
+	char token[SIP_TOKEN_LEN];
+	sbc_sip_token_make(s, &f, token);
+	assert_int_equal(strlen(token), 96); /* 56 + 16 bytes in base64url */
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
+	assert_int_equal(g.t, T_TLS);
+	assert_true(g.conn == c.id);
+	assert_int_equal(g.alen, sizeof(struct sockaddr_in));
+	assert_memory_equal(&g.addr, &f.addr, sizeof(struct sockaddr_in));
+	assert_memory_equal(&g.local, &f.local, sizeof(struct sockaddr_in));
+
+	/* IPv6, both ends */
+	struct sip_flow h = {.t = T_TCP, .conn = c.id};
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)&h.addr,
+			    *l = (struct sockaddr_in6 *)&h.local;
+	a->sin6_family = l->sin6_family = AF_INET6;
+	a->sin6_port = htons(5062);
+	inet_pton(AF_INET6, "2001:db8::7", &a->sin6_addr);
+	l->sin6_port = htons(5061);
+	inet_pton(AF_INET6, "2001:db8::1", &l->sin6_addr);
+	sbc_sip_token_make(s, &h, token);
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
+	assert_int_equal(g.alen, sizeof(struct sockaddr_in6));
+	assert_memory_equal(&g.addr, &h.addr, sizeof(struct sockaddr_in6));
+	assert_memory_equal(&g.local, &h.local, sizeof(struct sockaddr_in6));
+	s->conns = NULL;
+}
+
+/* Any change of the token, in its bytes or its text, is refused by the MAC. */
+static void test_token_tampering(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct sip_flow f = flow_v4(T_UDP, 1, 0), g;
+	char token[SIP_TOKEN_LEN], forged[SIP_TOKEN_LEN];
+	sbc_sip_token_make(s, &f, token);
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
+
+	unsigned char bin[72];
+	size_t n;
+	assert_int_equal(sodium_base642bin(bin, sizeof(bin), token, strlen(token), NULL, &n, NULL,
+					   sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+			 0);
+	assert_int_equal(n, sizeof(bin));
+	for (size_t i = 0; i < sizeof(bin); i++)
+		for (int bit = 0; bit < 8; bit++) {
+			bin[i] ^= (unsigned char)(1 << bit);
+			sodium_bin2base64(forged, sizeof(forged), bin, sizeof(bin),
+					  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+			assert_int_equal(sbc_sip_token_read(s, pl(forged), &g), -1);
+			bin[i] ^= (unsigned char)(1 << bit);
+		}
+	for (size_t i = 0; i < strlen(token); i++) {
+		strcpy(forged, token);
+		forged[i] = forged[i] == 'A' ? 'B' : 'A';
+		assert_int_equal(sbc_sip_token_read(s, pl(forged), &g), -1);
+	}
+	/* cut short, made longer, padded, empty, too long to be one */
+	assert_int_equal(sbc_sip_token_read(s, (struct sip_pl){token, 95}, &g), -1);
+	snprintf(forged, sizeof(forged), "%sA", token);
+	assert_int_equal(sbc_sip_token_read(s, pl(forged), &g), -1);
+	snprintf(forged, sizeof(forged), "%s==", token);
+	assert_int_equal(sbc_sip_token_read(s, pl(forged), &g), -1);
+	assert_int_equal(sbc_sip_token_read(s, pl(""), &g), -1);
+	char big[SIP_TOKEN_LEN + 8];
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sbc_sip_token_read(s, pl(big), &g), -1);
+	/* the original still reads */
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
+}
+
+/* A token made under another key (another SBC process, or one before a
+ * restart) is not ours. */
+static void test_token_other_key(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct sip_flow f = flow_v4(T_UDP, 0, 0), g;
+	char token[SIP_TOKEN_LEN];
+	sbc_sip_token_make(s, &f, token);
+	unsigned char saved[sizeof(s->token_key)];
+	memcpy(saved, s->token_key, sizeof(saved));
+	randombytes_buf(s->token_key, sizeof(s->token_key));
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
+	memcpy(s->token_key, saved, sizeof(saved));
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
+}
+
+static void test_token_connection_gone(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct sip_conn c1 = {.id = 11}, c2 = {.id = 12, .next = &c1};
+	s->conns = &c2;
+	struct sip_flow f = flow_v4(T_TCP, 0, 11), g;
+	char token[SIP_TOKEN_LEN];
+	sbc_sip_token_make(s, &f, token);
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
+	c2.next = NULL; /* connection 11 closed */
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
+	/* a new connection never takes an old one's id */
+	struct sip_conn c3 = {.id = 13};
+	c2.next = &c3;
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
+	s->conns = NULL;
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
+}
+
+static void test_token_udp_index(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct sip_flow f = flow_v4(T_UDP, 1, 0), g;
+	char token[SIP_TOKEN_LEN];
+	sbc_sip_token_make(s, &f, token);
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
+	assert_int_equal(g.udp, 1);
+	s->nudp = 1; /* socket 1 no longer exists */
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
+	s->nudp = 0;
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
+	s->nudp = 2;
+	f.udp = 255; /* the most one byte of the token can name */
+	sbc_sip_token_make(s, &f, token);
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
+	s->nudp = SIP_MAX_SOCKETS;
+	f.udp = SIP_MAX_SOCKETS;
+	sbc_sip_token_make(s, &f, token);
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
+	s->nudp = 2;
+}
+
+/* ---- transactions ---- */
+
+struct msg {
+	char buf[1024];
+	struct sip_msg m;
+};
+
+static struct msg *request(const char *method, const char *branch, const char *call_id,
+			   unsigned cseq)
+{
+	struct msg *r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	snprintf(r->buf, sizeof(r->buf),
+		 "%s sip:bob@acme.example SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 198.51.100.7:40123;branch=%s;rport\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:alice@acme.example>;tag=a1\r\n"
+		 "To: <sip:bob@acme.example>\r\n"
+		 "Call-ID: %s\r\n"
+		 "CSeq: %u %s\r\n"
+		 "Content-Length: 0\r\n\r\n",
+		 method, branch, call_id, cseq, method);
+	assert_int_equal(sip_msg_parse(&r->m, r->buf, strlen(r->buf), false), 0);
+	return r;
+}
+
+/* A transaction for m as the SBC makes one: its key the client's, our branch. */
+static struct sip_txn *remember(struct sbc_sip *s, const struct sip_msg *m, const char *ours,
+				bool down)
+{
+	char key[512];
+	assert_int_equal(sip_tx_key(m, true, key, sizeof(key)), 0);
+	struct sip_txn *t = sbc_sip_txn_new(s);
+	assert_non_null(t);
+	t->down = down;
+	assert_int_equal(sbc_sip_txn_set(s, t, key, ours, "acme", m), 0);
+	return t;
+}
+
+static void test_txn_matching(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct msg *inv = request("INVITE", "z9hG4bKphone1", "call-1@phone", 1);
+	struct msg *opt = request("OPTIONS", "z9hG4bKphone2", "call-2@phone", 1);
+	struct sip_txn *up = remember(s, &inv->m, "z9hG4bKsbc1", false);
+	struct sip_txn *o = remember(s, &opt->m, "z9hG4bKsbc2", false);
+	char key[512];
+	assert_int_equal(sip_tx_key(&inv->m, true, key, sizeof(key)), 0);
+	assert_ptr_equal(sbc_sip_txn_by_key(s, key, false), up);
+	assert_null(sbc_sip_txn_by_key(s, key, true)); /* up is not down */
+	assert_int_equal(sip_tx_key(&opt->m, true, key, sizeof(key)), 0);
+	assert_ptr_equal(sbc_sip_txn_by_key(s, key, false), o);
+	assert_null(sbc_sip_txn_by_key(s, "z9hG4bKnone|198.51.100.7:40123|INVITE", false));
+
+	/* answers are matched by our branch and the CSeq method */
+	assert_ptr_equal(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbc1"), pl("INVITE"), false), up);
+	assert_null(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbc1"), pl("OPTIONS"), false));
+	assert_null(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbc1"), pl("INVITE"), true));
+	assert_null(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbc"), pl("INVITE"), false));
+	assert_null(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbc12"), pl("INVITE"), false));
+	assert_ptr_equal(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbc2"), pl("OPTIONS"), false), o);
+
+	/* the same client key in the other direction is another transaction */
+	struct sip_txn *down = remember(s, &inv->m, "z9hG4bKsbc3", true);
+	assert_int_equal(sip_tx_key(&inv->m, true, key, sizeof(key)), 0);
+	assert_ptr_equal(sbc_sip_txn_by_key(s, key, false), up);
+	assert_ptr_equal(sbc_sip_txn_by_key(s, key, true), down);
+	assert_ptr_equal(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbc3"), pl("INVITE"), true), down);
+	assert_null(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbc3"), pl("INVITE"), false));
+
+	/* what set copied: whole, NUL-terminated */
+	assert_string_equal(up->method, "INVITE");
+	assert_string_equal(up->call_id, "call-1@phone");
+	assert_int_equal(up->call_id_len, 12);
+	assert_string_equal(up->branch, "z9hG4bKsbc1");
+	assert_string_equal(up->up, "acme");
+	assert_int_equal(up->cseq, 1);
+	free(inv);
+	free(opt);
+}
+
+/* A CANCEL has the INVITE's branch but a key of its own; the SBC finds the
+ * INVITE by the CANCEL's key with the method made INVITE. An ACK's key is
+ * the INVITE's already (sip_tx_key). */
+static void test_txn_cancel_and_ack_keys(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct msg *inv = request("INVITE", "z9hG4bKc1", "cancel-me@phone", 5);
+	struct msg *can = request("CANCEL", "z9hG4bKc1", "cancel-me@phone", 5);
+	struct msg *ack = request("ACK", "z9hG4bKc1", "cancel-me@phone", 5);
+	struct msg *other = request("CANCEL", "z9hG4bKc2", "cancel-me@phone", 5);
+	struct sip_txn *t = remember(s, &inv->m, "z9hG4bKsbcc", false);
+	char key[512];
+	assert_int_equal(sip_tx_key(&can->m, true, key, sizeof(key)), 0);
+	assert_null(sbc_sip_txn_by_key(s, key, false));
+	sbc_sip_txn_invite_key(key);
+	assert_ptr_equal(sbc_sip_txn_by_key(s, key, false), t);
+	assert_int_equal(sip_tx_key(&ack->m, true, key, sizeof(key)), 0);
+	sbc_sip_txn_invite_key(key); /* changes nothing: already INVITE's */
+	assert_ptr_equal(sbc_sip_txn_by_key(s, key, false), t);
+	/* a CANCEL of a branch we never saw finds nothing (481) */
+	assert_int_equal(sip_tx_key(&other->m, true, key, sizeof(key)), 0);
+	sbc_sip_txn_invite_key(key);
+	assert_null(sbc_sip_txn_by_key(s, key, false));
+	/* only a last part of six characters is a method to replace */
+	char odd[] = "z9hG4bKx|h:1|UPDATE2";
+	sbc_sip_txn_invite_key(odd);
+	assert_string_equal(odd, "z9hG4bKx|h:1|UPDATE2");
+	char none[] = "no-bar-at-all";
+	sbc_sip_txn_invite_key(none);
+	assert_string_equal(none, "no-bar-at-all");
+	free(inv);
+	free(can);
+	free(ack);
+	free(other);
+}
+
+/* The ACK of a 2xx has a branch of its own: found by Call-ID and CSeq, it
+ * stops our resending of the 2xx and the transaction is kept T4 more. */
+static void test_txn_ack_of_2xx(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct msg *inv = request("INVITE", "z9hG4bKa1", "ack-call@phone", 7);
+	struct msg *inv2 = request("INVITE", "z9hG4bKa2", "ack-cell@phone", 7);
+	struct sip_txn *t = remember(s, &inv->m, "z9hG4bKsbca1", false);
+	struct sip_txn *t2 = remember(s, &inv2->m, "z9hG4bKsbca2", false);
+	struct sip_txn *d = remember(s, &inv->m, "z9hG4bKsbca3", true);
+	int64_t now = core_now_ms();
+	t->status = t2->status = 200;
+	t->retx_at = t2->retx_at = d->retx_at = now + 500;
+	int64_t life = t->forget_at;
+	assert_true(life >= now + SIP_TX_LIFE_MS - 1000 && life <= now + SIP_TX_LIFE_MS);
+
+	sbc_sip_txn_ack_seen(s, pl("ack-call@phone"), 8); /* another CSeq */
+	sbc_sip_txn_ack_seen(s, pl("ack-call@phon"), 7);  /* a prefix */
+	sbc_sip_txn_ack_seen(s, pl("ack-call@phonex"), 7);
+	assert_true(t->retx_at == now + 500 && t->forget_at == life);
+
+	sbc_sip_txn_ack_seen(s, pl("ack-call@phone"), 7);
+	assert_true(t->retx_at == 0);
+	int64_t after = core_now_ms();
+	assert_true(t->forget_at >= now + SIP_TX_DONE_MS && t->forget_at <= after + SIP_TX_DONE_MS);
+	assert_true(t2->retx_at == now + 500); /* a Call-ID of the same length */
+	assert_true(d->retx_at == now + 500);  /* a down transaction is not the phone's */
+	free(inv);
+	free(inv2);
+}
+
+static unsigned bucket(const struct sbc_sip *s, const char *p, size_t n)
+{
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)p, n, s->txn_hash_key);
+	return (unsigned)(h & (SIP_TXN_BUCKETS - 1));
+}
+
+/* In one hash bucket, a Call-ID that the ACK's is a prefix of is another
+ * call: the lengths are compared, not only the bytes. (The test knows the
+ * per-process key, so it can find a collision; a client cannot.) */
+static void test_txn_ack_same_bucket(void **state)
+{
+	struct sbc_sip *s = *state;
+	const char *short_id = "ack-call@phone";
+	unsigned want = bucket(s, short_id, strlen(short_id));
+	char long_id[64];
+	unsigned i = 0;
+	do
+		snprintf(long_id, sizeof(long_id), "%s%u", short_id, i++);
+	while (bucket(s, long_id, strlen(long_id)) != want);
+	struct msg *inv = request("INVITE", "z9hG4bKs1", long_id, 3);
+	struct sip_txn *t = remember(s, &inv->m, "z9hG4bKsbcs1", false);
+	t->status = 200;
+	t->retx_at = core_now_ms() + 500;
+	int64_t retx = t->retx_at;
+	sbc_sip_txn_ack_seen(s, pl(short_id), 3);
+	assert_true(t->retx_at == retx);
+	sbc_sip_txn_ack_seen(s, pl(long_id), 3);
+	assert_true(t->retx_at == 0);
+	free(inv);
+}
+
+/* Forgetting takes a transaction out of every index, the list and the counts. */
+static void test_txn_forget(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct msg *a = request("INVITE", "z9hG4bKf1", "forget@phone", 1);
+	struct msg *b = request("BYE", "z9hG4bKf2", "forget@phone", 2);
+	struct sip_txn *ta = remember(s, &a->m, "z9hG4bKsbcf1", false);
+	struct sip_txn *tb = remember(s, &b->m, "z9hG4bKsbcf2", false);
+	assert_int_equal(s->ntxns, 2);
+	size_t held = s->txn_bytes;
+	assert_int_equal(held, ta->bytes + tb->bytes);
+	ta->status = 200;
+	ta->retx_at = 1;
+
+	/* the sweep's walk: forget ta where it is in the list */
+	struct sip_txn **pp = &s->txns;
+	while (*pp != ta)
+		pp = &(*pp)->next;
+	sbc_sip_txn_forget(s, pp);
+	assert_int_equal(s->ntxns, 1);
+	assert_int_equal(s->txn_bytes, tb->bytes);
+	assert_ptr_equal(s->txns, tb);
+	assert_null(tb->next);
+	char key[512];
+	assert_int_equal(sip_tx_key(&a->m, true, key, sizeof(key)), 0);
+	assert_null(sbc_sip_txn_by_key(s, key, false));
+	assert_null(sbc_sip_txn_by_branch(s, pl("z9hG4bKsbcf1"), pl("INVITE"), false));
+	sbc_sip_txn_ack_seen(s, pl("forget@phone"), 1); /* nothing to find: no use after free */
+	assert_int_equal(sip_tx_key(&b->m, true, key, sizeof(key)), 0);
+	assert_ptr_equal(sbc_sip_txn_by_key(s, key, false), tb);
+	sbc_sip_txn_forget(s, &s->txns);
+	assert_int_equal(s->ntxns, 0);
+	assert_int_equal(s->txn_bytes, 0);
+	assert_null(s->txns);
+
+	/* one never set (the caller ran out of memory) is forgotten as well */
+	struct sip_txn *unset = sbc_sip_txn_new(s);
+	assert_non_null(unset);
+	assert_false(unset->indexed);
+	sbc_sip_txn_forget(s, &s->txns);
+	assert_int_equal(s->ntxns, 0);
+	free(a);
+	free(b);
+}
+
+/* What transactions hold of the wire is counted and bounded, and so is
+ * their number: beyond either, no new one (the caller answers 503). */
+static void test_txn_bounds(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct msg *a = request("INVITE", "z9hG4bKb1", "bytes@phone", 1);
+	struct sip_txn *t = remember(s, &a->m, "z9hG4bKsbcb1", false);
+	char key[512];
+	assert_int_equal(sip_tx_key(&a->m, true, key, sizeof(key)), 0);
+	assert_int_equal(t->bytes, strlen(key) + strlen("INVITE") + strlen("bytes@phone"));
+	assert_int_equal(s->txn_bytes, t->bytes);
+	sbc_sip_txn_held(s, t, 1000, 0); /* an answer kept */
+	sbc_sip_txn_held(s, t, 300, 1000);
+	assert_int_equal(s->txn_bytes, t->bytes);
+	assert_int_equal(t->bytes, strlen(key) + 6 + 11 + 300);
+
+	size_t real = s->txn_bytes;
+	s->txn_bytes = SIP_MAX_TXN_BYTES - 1;
+	struct sip_txn *last = sbc_sip_txn_new(s); /* below the bound: one more */
+	assert_non_null(last);
+	s->txn_bytes = SIP_MAX_TXN_BYTES;
+	assert_null(sbc_sip_txn_new(s));
+	s->txn_bytes = real;
+	int n = s->ntxns;
+	s->ntxns = SIP_MAX_TXS;
+	assert_null(sbc_sip_txn_new(s));
+	s->ntxns = n;
+
+	/* a branch or phone system name too long to keep: -1, nothing held */
+	struct sip_txn *u = sbc_sip_txn_new(s);
+	assert_non_null(u);
+	char longb[64];
+	memset(longb, 'b', sizeof(longb) - 1);
+	longb[sizeof(longb) - 1] = '\0';
+	size_t before = s->txn_bytes;
+	assert_int_equal(sbc_sip_txn_set(s, u, key, longb, "acme", &a->m), -1);
+	assert_null(u->key);
+	assert_false(u->indexed);
+	assert_int_equal(s->txn_bytes, before);
+	char longup[80];
+	memset(longup, 'p', sizeof(longup) - 1);
+	longup[sizeof(longup) - 1] = '\0';
+	assert_int_equal(sbc_sip_txn_set(s, u, key, "z9hG4bKok", longup, &a->m), -1);
+	assert_int_equal(s->txn_bytes, before);
+	free(a);
+}
+
+/* Many transactions with one Call-ID (a long dialog) each stay findable. */
+static void test_txn_many(void **state)
+{
+	struct sbc_sip *s = *state;
+	enum { N = 2000 };
+	static struct sip_txn *ts[N];
+	for (int i = 0; i < N; i++) {
+		char br[48], ours[48];
+		snprintf(br, sizeof(br), "z9hG4bKm%d", i);
+		snprintf(ours, sizeof(ours), "z9hG4bKsbcm%d", i);
+		struct msg *r = request("INFO", br, "long-dialog@phone", (unsigned)i + 1);
+		ts[i] = remember(s, &r->m, ours, i % 2);
+		free(r);
+	}
+	for (int i = 0; i < N; i++) {
+		char ours[48];
+		snprintf(ours, sizeof(ours), "z9hG4bKsbcm%d", i);
+		assert_ptr_equal(sbc_sip_txn_by_branch(s, pl(ours), pl("INFO"), i % 2), ts[i]);
+	}
+	assert_int_equal(s->ntxns, N);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_token_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_tampering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_other_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_connection_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_udp_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_matching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_cancel_and_ack_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_ack_of_2xx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_ack_same_bucket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_many, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
