@@ -17,7 +17,7 @@
 #include "../core/core_log.h"
 #include "../core/core_names.h"
 #include "../core/core_net.h"
-#include "../pbx/pbx_store.h"
+#include "../store/store.h"
 #include "supervisor.h"
 
 static struct sup_child *req_mgmt(struct sup *s)
@@ -235,7 +235,7 @@ static void req_create(struct sup *s, uint32_t id, json_t *r)
 	snprintf(dir, sizeof(dir), "phone-systems/%s", name);
 	snprintf(db, sizeof(db), "%s/pbx.db", dir);
 	core_fs_rm_tree(dir); /* leftovers of an interrupted create or delete */
-	if (mkdir(dir, 0750) < 0 || pbx_store_create(db, hash) < 0) {
+	if (mkdir(dir, 0750) < 0 || store_pbx_create(db, hash) < 0) {
 		log_error("cannot create %s: %s", dir, strerror(errno));
 		core_fs_rm_tree(dir);
 		sup_reply(s, id, 500, "could not create the phone system's data");

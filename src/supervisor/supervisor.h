@@ -109,11 +109,8 @@ struct sup {
 
 /* sup_setup.c: data dir, system.db, certificate, admin account. */
 int sup_setup_data(struct sup *s);
-int sup_db_open(const char *path, sqlite3 **db);
 /* Gives everything under the working directory to uid:gid. */
 void sup_setup_chown(uid_t uid, gid_t gid);
-/* The schema version of system.db this build writes. */
-int sup_schema_version(void);
 
 /* sup_launch.c: `zentrale server` runs the supervisor of the current
  * release as its child and carries updates across it (see there). */
@@ -160,7 +157,6 @@ void sup_requests_recover(void);
 
 /* sup_traces.c: SIP traces, started and stopped for mgmt. */
 #define SUP_MAX_TRACES 4
-bool sup_trace_id_ok(const char *id);
 json_t *sup_traces_active(struct sup *s);
 void sup_trace_start(struct sup *s, uint32_t id, json_t *r);
 void sup_trace_stop(struct sup *s, uint32_t id, json_t *r, bool delete);
