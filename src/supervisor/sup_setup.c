@@ -19,7 +19,7 @@
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../core/core_tls.h"
-#include "../ssh/sshd_keys.h"
+#include "../sshkeys/sshkeys.h"
 #include "../store/store.h"
 #include "supervisor.h"
 
@@ -73,10 +73,10 @@ static int setup_certificate(void)
 /* Host keys for the SSH CLI; their fingerprints are shown once when made. */
 static int setup_ssh_host_keys(void)
 {
-	int made = sshd_keys_make_host_keys();
+	int made = sshkeys_make_host_keys();
 	if (made <= 0)
 		return made;
-	json_t *fps = sshd_keys_host_fingerprints(), *it;
+	json_t *fps = sshkeys_host_fingerprints(), *it;
 	size_t i;
 	json_array_foreach(fps, i, it)
 	{
