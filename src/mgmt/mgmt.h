@@ -44,6 +44,7 @@ struct mgmt {
 int mgmt_main(void);
 /* mgmt_api.c */
 void mgmt_api_handle(struct core_httpd_req *req, void *arg);
+/* mgmt_request.c: shared by the request handlers. */
 /* The request's method is method (GET also matches HEAD). */
 bool mgmt_method_is(const struct core_httpd_req *req, const char *method);
 /* Splits "/ID[/ACTION]" (what follows a collection's path): ID into id ("" if
