@@ -28,12 +28,12 @@ edges=$(
 		sed -n 's|^\./\([a-z0-9_]*\)/[^:]*:.*"\.\./\([a-z0-9_]*\)/$|\1 \2|p'
 	grep -Ho '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[a-z0-9_]*/' ./*.c 2>/dev/null |
 		sed -n 's|^.*"\([a-z0-9_]*\)/$|main \1|p'
-) 
+)
 edges=$(printf '%s\n' "$edges" | awk '$1 != $2' | sort -u)
 
 status=0
-unknown=$(ls "$src" | while read -r d; do
-	[ -d "$src/$d" ] || continue
+unknown=$(for d in "$src"/*/; do
+	d=$(basename "$d")
 	is_in "$d" "$roles $libs" || echo "$d"
 done)
 
