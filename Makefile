@@ -33,6 +33,7 @@ run: deps
 test: deps-test $(BUILD)/build.ninja
 	$(MESON) configure $(BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dtests=true >/dev/null
 	ninja -C $(BUILD)
+	./scripts/includes.sh >$(BUILD)/includes.txt || { cat $(BUILD)/includes.txt; exit 1; }
 	./scripts/run-tests.sh $(BUILD)
 
 # A signed release bundle for system updates (docs/api.md, /update):

@@ -17,6 +17,11 @@
 #define CLI_ERROR 1 /* the operation failed; one line on stderr says why */
 #define CLI_USAGE 2 /* the command was not understood */
 
+/* The management API's local control socket, relative to the data dir:
+ * mgmt serves it, trusted as the administrator; SSH sessions and
+ * `zentrale ctl` are its clients (through this library). */
+#define CLI_SOCKET "run/mgmt.sock"
+
 struct cli {
 	const char *socket; /* the API's control socket */
 	const char *client; /* address of the person, for the log and throttling */

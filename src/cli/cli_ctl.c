@@ -29,7 +29,7 @@ int cli_ctl_main(int argc, char **argv)
 		}
 	}
 	char sock[4096];
-	snprintf(sock, sizeof(sock), "%s/run/mgmt.sock", data);
+	snprintf(sock, sizeof(sock), "%s/" CLI_SOCKET, data);
 	struct cli c = {.socket = sock, .client = "local"};
 	if (i == argc && isatty(STDIN_FILENO))
 		return cli_shell(&c);

@@ -52,3 +52,16 @@ const char *core_domain_problem(const char *d)
 	}
 	return NULL;
 }
+
+/* ids are ours: digits, letters and '-' only, so they are safe in paths */
+bool core_trace_id_is_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n < 8 || n > 48)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
+		      id[i] == '-'))
+			return false;
+	return true;
+}

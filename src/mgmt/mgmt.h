@@ -22,14 +22,11 @@
 #define MGMT_WORK_QUEUE	  64
 #define MGMT_SLOW_QUEUE	  4
 
-/* The control socket for the SSH CLI and `zentrale ctl`, relative to the data dir. */
-#define MGMT_LOCAL_SOCKET "run/mgmt.sock"
-
 struct mgmt {
 	sqlite3 *db;
 	struct core_child child;
 	struct core_httpd *http;
-	struct core_httpd *local; /* run/mgmt.sock: trusted as the admin (SSH, ctl) */
+	struct core_httpd *local; /* CLI_SOCKET (run/mgmt.sock): trusted as the admin (SSH, ctl) */
 	struct core_login login;
 	struct core_work *work;		/* password checks (core_login) */
 	struct core_work *slow;		/* backups: seconds each, one at a time */
@@ -47,6 +44,7 @@ struct mgmt {
 int mgmt_main(void);
 /* mgmt_api.c */
 void mgmt_api_handle(struct core_httpd_req *req, void *arg);
+/* mgmt_request.c: shared by the request handlers. */
 /* The request's method is method (GET also matches HEAD). */
 bool mgmt_method_is(const struct core_httpd_req *req, const char *method);
 /* Splits "/ID[/ACTION]" (what follows a collection's path): ID into id ("" if

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../core/core_log.h"
-#include "../ssh/sshd_keys.h"
+#include "../sshkeys/sshkeys.h"
 #include "mgmt.h"
 
 static int access_cmp(const void *a, const void *b)
@@ -169,14 +169,14 @@ static void access_ssh_add(struct mgmt *m, struct core_httpd_req *req)
 	if (!b)
 		return;
 	const char *why;
-	json_t *k = sshd_keys_parse_public(json_string_value(json_object_get(b, "key")), &why);
+	json_t *k = sshkeys_parse_public(json_string_value(json_object_get(b, "key")), &why);
 	json_decref(b);
 	if (!k) {
 		core_httpd_respond_error(req, 400, why);
 		return;
 	}
 	long long id;
-	int r = sshd_keys_add(m->db, k, &id);
+	int r = sshkeys_add(m->db, k, &id);
 	if (r == -2) {
 		core_httpd_respond_error(req, 409, "this key is already authorized");
 	} else if (r < 0) {
@@ -197,17 +197,17 @@ void mgmt_access_ssh(struct mgmt *m, struct core_httpd_req *req, const char *res
 	if (*rest == '\0' && get) {
 		core_httpd_respond_json(req, 200,
 					json_pack("{s:o, s:o}", "host_keys",
-						  sshd_keys_host_fingerprints(), "authorized_keys",
-						  sshd_keys_list(m->db)));
+						  sshkeys_host_fingerprints(), "authorized_keys",
+						  sshkeys_list(m->db)));
 	} else if (strcmp(rest, "/keys") == 0 && get) {
-		core_httpd_respond_json(
-			req, 200, json_pack("{s:o}", "authorized_keys", sshd_keys_list(m->db)));
+		core_httpd_respond_json(req, 200,
+					json_pack("{s:o}", "authorized_keys", sshkeys_list(m->db)));
 	} else if (strcmp(rest, "/keys") == 0 && strcmp(req->method, "POST") == 0) {
 		access_ssh_add(m, req);
 	} else if (strncmp(rest, "/keys/", 6) == 0 && strcmp(req->method, "DELETE") == 0) {
 		char *end;
 		long long id = strtoll(rest + 6, &end, 10);
-		if (*end || sshd_keys_delete(m->db, id) < 0)
+		if (*end || sshkeys_delete(m->db, id) < 0)
 			core_httpd_respond_error(req, 404, "no such key");
 		else
 			core_httpd_respond_json(req, 200,

@@ -37,8 +37,7 @@
 #include "../core/core_log.h"
 #include "../core/core_names.h"
 #include "../core/core_version.h"
-#include "../pbx/pbx_store.h"
-#include "../supervisor/supervisor.h"
+#include "../store/store.h"
 #include "mgmt.h"
 
 #define BACKUPS_DIR	     "backups"
@@ -372,12 +371,12 @@ static int backup_job_collect(struct backup_job *j)
 	j->man = json_pack("{s:i, s:s, s:s, s:s, s:I, s:{s:i}, s:b}", "format", BACKUP_FORMAT,
 			   "product", "zentrale", "product_version", ZENTRALE_VERSION, "kind",
 			   j->ps ? "phone-system" : "server", "created", (json_int_t)j->now,
-			   "schemas", "pbx", pbx_store_schema_version(), "media", j->media);
+			   "schemas", "pbx", store_pbx_schema_version(), "media", j->media);
 	if (j->ps)
 		json_object_set_new(j->man, "phone_system", json_string(j->ps));
 	else
 		json_object_set_new(json_object_get(j->man, "schemas"), "system",
-				    json_integer(sup_schema_version()));
+				    json_integer(store_system_schema_version()));
 	return 0;
 }
 
@@ -536,13 +535,13 @@ static int restore_hand_over(struct restore_job *j, struct core_httpd_req *req)
 	const char *orig = json_string_value(json_object_get(man, "phone_system"));
 	int schema =
 		(int)json_integer_value(json_object_get(json_object_get(man, "schemas"), "pbx"));
-	if (schema > pbx_store_schema_version()) {
+	if (schema > store_pbx_schema_version()) {
 		snprintf(err, errlen,
 			 "this backup was made by a newer Zentrale (%s, phone-system schema %d; "
 			 "this "
 			 "is %s with schema %d): update first",
 			 json_string_value(json_object_get(man, "product_version")), schema,
-			 ZENTRALE_VERSION, pbx_store_schema_version());
+			 ZENTRALE_VERSION, store_pbx_schema_version());
 		return 409;
 	}
 	if (kind && strcmp(kind, "server") == 0) {

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../cli/cli.h"
 #include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
@@ -97,9 +98,9 @@ int mgmt_main(void)
 	local.accept_ok = NULL;
 	local.max_per_address = 0; /* one address: ours */
 	m.local = core_httpd_new(m.child.base, NULL, &local, mgmt_api_handle, &m);
-	int fd = core_net_listen_unix(MGMT_LOCAL_SOCKET, 0660);
+	int fd = core_net_listen_unix(CLI_SOCKET, 0660);
 	if (!m.http || !m.local || fd < 0 || core_httpd_listen(m.local, fd) < 0)
-		core_fatal("cannot serve the local control socket %s", MGMT_LOCAL_SOCKET);
+		core_fatal("cannot serve the local control socket %s", CLI_SOCKET);
 	mgmt_backups_cleanup();
 	mgmt_schedule_start(&m);
 	core_child_ready(&m.child);

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "../core/core_names.h"
-#include "../supervisor/supervisor.h"
 #include "mgmt.h"
 
 #define TRACE_DEFAULT_SECONDS 300
@@ -62,7 +61,7 @@ static void traces_list(struct mgmt *m, struct core_httpd_req *req)
 			continue;
 		char id[64];
 		snprintf(id, sizeof(id), "%.*s", (int)(l - 5), e->d_name);
-		json_t *v = sup_trace_id_ok(id) ? trace_view(m, id) : NULL;
+		json_t *v = core_trace_id_is_valid(id) ? trace_view(m, id) : NULL;
 		if (v)
 			items[n++] = v;
 	}
@@ -131,7 +130,7 @@ void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 	}
 	char id[64];
 	const char *action = mgmt_path_id(rest, id, sizeof(id));
-	json_t *v = sup_trace_id_ok(id) ? trace_view(m, id) : NULL;
+	json_t *v = core_trace_id_is_valid(id) ? trace_view(m, id) : NULL;
 	if (!v) {
 		core_httpd_respond_error(req, 404, "no such trace");
 	} else if (!*action && get) {

@@ -7,9 +7,9 @@
 #include "../core/core_log.h"
 #include "../core/core_names.h"
 #include "../core/core_net.h"
+#include "../store/store.h"
 #include "pbx.h"
 #include "pbx_sip.h"
-#include "pbx_store.h"
 
 static void pbx_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
 {
@@ -28,7 +28,7 @@ int pbx_main(const char *name)
 	core_child_init(&p.child, "pbx", name, pbx_on_ipc, &p);
 
 	snprintf(path, sizeof(path), "phone-systems/%s/pbx.db", name);
-	if (pbx_store_open(path, &p.db) < 0)
+	if (store_pbx_open(path, &p.db) < 0)
 		core_fatal("cannot open %s", path);
 	char realm[96], cookie_path[80];
 	snprintf(realm, sizeof(realm), "phone system %s", name);

@@ -25,9 +25,8 @@
 #include "../cli/cli.h"
 #include "../core/core_log.h"
 #include "../core/core_proc.h"
-#include "../mgmt/mgmt.h"
+#include "../sshkeys/sshkeys.h"
 #include "sshd.h"
-#include "sshd_keys.h"
 
 #define CLI_MAX_WORDS 64
 
@@ -190,9 +189,8 @@ static void sess_child(struct sess *x, const char *command, int pin[2], int pout
 		}
 	}
 	signal(SIGPIPE, SIG_DFL);
-	struct cli c = {.socket = MGMT_LOCAL_SOCKET,
-			.client = x->peer,
-			.interactive = isatty(STDIN_FILENO) != 0};
+	struct cli c = {
+		.socket = CLI_SOCKET, .client = x->peer, .interactive = isatty(STDIN_FILENO) != 0};
 	int rc;
 	if (!command) {
 		rc = cli_shell(&c);
@@ -345,14 +343,14 @@ int sshd_session_run(int fd, const char *peer)
 		.peer = peer, .pty_master = -1, .pty_slave = -1, .in = -1, .out = -1, .err = -1};
 	core_log_init("ssh-session", peer);
 	core_proc_set_title("ssh-session", peer);
-	x.api = (struct cli){.socket = MGMT_LOCAL_SOCKET, .client = peer};
+	x.api = (struct cli){.socket = CLI_SOCKET, .client = peer};
 	alarm(SSHD_LOGIN_GRACE); /* the default action ends a connection that dawdles */
 
 	ssh_bind b = ssh_bind_new();
 	x.s = ssh_new();
 	if (!b || !x.s ||
-	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY, SSHD_HOSTKEY_ED25519) < 0 ||
-	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY, SSHD_HOSTKEY_ECDSA) < 0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY, SSHKEYS_HOSTKEY_ED25519) < 0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY, SSHKEYS_HOSTKEY_ECDSA) < 0 ||
 	    ssh_bind_accept_fd(b, x.s, fd) != SSH_OK) {
 		log_error("cannot set up an SSH session for %s", peer);
 		close(fd);

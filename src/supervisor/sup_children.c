@@ -1,9 +1,8 @@
 /*
  * sup_children — the life of each child process: fork+exec of our own
  * binary in its role, the IPC channel, restart with exponential backoff,
- * `failed` for a phone system that keeps crashing, and the state table
- * that mgmt and the SBC are sent after every change (numbered pushes, sent
- * again when one fails: core_ipc.h).
+ * `failed` for a phone system that keeps crashing; what they are sent is
+ * sup_ipc.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +27,12 @@ const char *sup_state_name(enum sup_state st)
 	return names[st];
 }
 
-static const char *child_label(const struct sup_child *c, char *buf, size_t len)
+const char *sup_role_name(enum sup_role role)
+{
+	return role_names[role];
+}
+
+const char *sup_child_label(const struct sup_child *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s", role_names[c->role], c->name[0] ? " " : "", c->name);
 	return buf;
@@ -98,7 +102,7 @@ static void sup_forward_stats(struct sup *s, struct sup_child *c, const struct c
 		char label[96];
 		if (r < 0 && r != -EPIPE) /* the next ones come in a few seconds */
 			log_warn("figures of %s not passed to mgmt: %s",
-				 child_label(c, label, sizeof(label)), strerror(-r));
+				 sup_child_label(c, label, sizeof(label)), strerror(-r));
 		json_decref(j);
 	}
 	json_decref(st);
@@ -153,7 +157,7 @@ int sup_child_spawn(struct sup *s, struct sup_child *c)
 	c->seq = 0;
 	c->resync = c->push_failing = false;
 	child_set_state(c, ST_STARTING);
-	log_info("started %s (pid %d)", child_label(c, label, sizeof(label)), (int)pid);
+	log_info("started %s (pid %d)", sup_child_label(c, label, sizeof(label)), (int)pid);
 	/* the blocks first: in place before the SBC serves its listeners */
 	if (c->role == ROLE_SBC || c->role == ROLE_MGMT)
 		sup_blocks_send_all(s, c);
@@ -172,7 +176,7 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 	switch (msg->type) {
 	case IPC_READY:
 		core_ipc_close_fds(msg);
-		log_info("%s is ready", child_label(c, label, sizeof(label)));
+		log_info("%s is ready", sup_child_label(c, label, sizeof(label)));
 		child_set_state(c, ST_RUNNING);
 		if (c->role == ROLE_PBX)
 			sup_requests_child_settled(s, c);
@@ -188,7 +192,7 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 		core_ipc_close_fds(msg);
 		if (c->role != ROLE_PBX) {
 			log_info("%s asks for the state again",
-				 child_label(c, label, sizeof(label)));
+				 sup_child_label(c, label, sizeof(label)));
 			sup_child_resync(s, c);
 		}
 		break;
@@ -206,7 +210,7 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 	default:
 		core_ipc_close_fds(msg);
 		log_warn("unexpected message %u from %s", msg->type,
-			 child_label(c, label, sizeof(label)));
+			 sup_child_label(c, label, sizeof(label)));
 	}
 }
 
@@ -249,14 +253,14 @@ static void child_schedule_restart(struct sup *s, struct sup_child *c, int recen
 		c->restart_timer = evtimer_new(s->base, child_on_restart, c);
 	evtimer_add(c->restart_timer, &tv);
 	char label[96];
-	log_info("restarting %s in %.1f s", child_label(c, label, sizeof(label)), delay);
+	log_info("restarting %s in %.1f s", sup_child_label(c, label, sizeof(label)), delay);
 }
 
 static void child_exited(struct sup *s, struct sup_child *c, int status)
 {
 	char label[96], how[64];
 	time_t now = time(NULL);
-	child_label(c, label, sizeof(label));
+	sup_child_label(c, label, sizeof(label));
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
 	else
@@ -304,119 +308,5 @@ void sup_children_reap(struct sup *s)
 				break;
 			}
 		}
-	}
-}
-
-/* The SIP domain aliases of a phone system, from system.db. */
-static json_t *aliases_of(struct sup *s, const char *name)
-{
-	json_t *a = json_array();
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT alias FROM aliases WHERE name=? ORDER BY alias", -1,
-			       &st, NULL) != SQLITE_OK)
-		return a;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
-	return a;
-}
-
-static json_t *state_table(struct sup *s)
-{
-	json_t *pss = json_array(), *procs = json_array();
-	for (struct sup_child *c = s->children; c; c = c->next) {
-		if (c->pid > 0)
-			json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role",
-							       role_names[c->role], "name", c->name,
-							       "pid", (int)c->pid));
-		if (c->role != ROLE_PBX || c->deleting)
-			continue;
-		char sock[128], sip[128];
-		snprintf(sock, sizeof(sock), "run/%s/http.sock", c->name);
-		snprintf(sip, sizeof(sip), "run/%s/sip.sock", c->name);
-		json_array_append_new(
-			pss,
-			json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:i, s:i, s:b}", "name",
-				  c->name, "state", sup_state_name(c->state), "http_socket", sock,
-				  "sip_socket", sip, "aliases", aliases_of(s, c->name), "created",
-				  (json_int_t)c->created, "since", (json_int_t)c->since, "restarts",
-				  c->restarts, "pid", (int)c->pid, "enabled", c->enabled));
-	}
-	json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "supervisor", "name", "",
-					       "pid", (int)getpid()));
-	if (s->vpn.pid > 0)
-		json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "vpn", "name", "",
-						       "pid", (int)s->vpn.pid));
-	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "started",
-			 (json_int_t)s->started, "version", ZENTRALE_VERSION, "processes", procs,
-			 "phone_systems", pss, "listen", sup_listen_describe(s), "sip_block",
-			 sup_sip_block_config(s), "sip_media", sup_media_config(s), "traces",
-			 sup_traces_active(s), "vpn", sup_vpn_describe(s), "sbc_connections",
-			 sup_sbc_conn_config(s));
-}
-
-void sup_broadcast_state(struct sup *s)
-{
-	json_t *st = NULL;
-	for (struct sup_child *c = s->children; c; c = c->next) {
-		if (c->role == ROLE_PBX || !c->ipc)
-			continue;
-		if (!st)
-			st = state_table(s);
-		sup_child_push(s, c, IPC_STATE, st);
-	}
-	json_decref(st);
-}
-
-static void child_on_resync(evutil_socket_t fd, short what, void *arg)
-{
-	struct sup *s = arg;
-	(void)fd;
-	(void)what;
-	for (struct sup_child *c = s->children; c; c = c->next) {
-		if (!c->resync || !c->ipc)
-			continue;
-		c->resync = false;
-		sup_child_resync(s, c);
-	}
-}
-
-int sup_child_push(struct sup *s, struct sup_child *c, uint32_t type, const json_t *obj)
-{
-	char label[96];
-	if (!c->ipc)
-		return -EPIPE;
-	int r = s->test_push_fail > 0 && ++s->pushes % (unsigned)s->test_push_fail == 0
-			? (++c->seq, -EIO)
-			: core_ipc_send_json(c->ipc, type, ++c->seq, obj, NULL, 0);
-	if (r == -EPIPE) /* the child is gone: a new one gets everything */
-		return r;
-	if (r < 0) {
-		if (!c->push_failing)
-			log_error("message %u to %s not sent (%s): state and blocks sent again "
-				  "every second until it works",
-				  type, child_label(c, label, sizeof(label)), strerror(-r));
-		c->push_failing = c->resync = true;
-		struct timeval one = {1, 0};
-		if (!s->resync_timer)
-			s->resync_timer = evtimer_new(s->base, child_on_resync, s);
-		if (s->resync_timer && !evtimer_pending(s->resync_timer, NULL))
-			evtimer_add(s->resync_timer, &one);
-	}
-	return r;
-}
-
-void sup_child_resync(struct sup *s, struct sup_child *c)
-{
-	char label[96];
-	json_t *st = state_table(s);
-	int r = sup_child_push(s, c, IPC_STATE, st);
-	json_decref(st);
-	if (r == 0 && (c->role == ROLE_SBC || c->role == ROLE_MGMT))
-		r = sup_blocks_send_all(s, c);
-	if (r == 0 && c->push_failing) {
-		c->push_failing = false;
-		log_info("state and blocks sent again to %s", child_label(c, label, sizeof(label)));
 	}
 }

@@ -17,40 +17,8 @@
 #include "../core/core_log.h"
 #include "../core/core_names.h"
 #include "../core/core_net.h"
-#include "../pbx/pbx_store.h"
+#include "../store/store.h"
 #include "supervisor.h"
-
-static struct sup_child *req_mgmt(struct sup *s)
-{
-	for (struct sup_child *c = s->children; c; c = c->next)
-		if (c->role == ROLE_MGMT)
-			return c;
-	return NULL;
-}
-
-void sup_reply_json(struct sup *s, uint32_t id, json_t *obj)
-{
-	struct sup_child *m = req_mgmt(s);
-	int r = m && m->ipc ? core_ipc_send_json(m->ipc, IPC_REPLY, id, obj, NULL, 0) : 0;
-	if (r < 0 && r != -EPIPE) {
-		log_error("reply %u to mgmt not sent (%s)", id, strerror(-r));
-		/* a short one, so the request is not left waiting */
-		static const char fail[] =
-			"{\"status\":500,\"error\":\"the answer could not be sent\"}";
-		r = core_ipc_send(m->ipc, IPC_REPLY, id, fail, sizeof(fail) - 1, NULL, 0);
-		if (r < 0)
-			log_error("reply %u to mgmt not sent either (%s)", id, strerror(-r));
-	}
-	json_decref(obj);
-}
-
-void sup_reply(struct sup *s, uint32_t id, int status, const char *error)
-{
-	json_t *o = json_pack("{s:i}", "status", status);
-	if (error)
-		json_object_set_new(o, "error", json_string(error));
-	sup_reply_json(s, id, o);
-}
 
 static int req_db_set_enabled(struct sup *s, const char *name, int enabled)
 {
@@ -235,7 +203,7 @@ static void req_create(struct sup *s, uint32_t id, json_t *r)
 	snprintf(dir, sizeof(dir), "phone-systems/%s", name);
 	snprintf(db, sizeof(db), "%s/pbx.db", dir);
 	core_fs_rm_tree(dir); /* leftovers of an interrupted create or delete */
-	if (mkdir(dir, 0750) < 0 || pbx_store_create(db, hash) < 0) {
+	if (mkdir(dir, 0750) < 0 || store_pbx_create(db, hash) < 0) {
 		log_error("cannot create %s: %s", dir, strerror(errno));
 		core_fs_rm_tree(dir);
 		sup_reply(s, id, 500, "could not create the phone system's data");

@@ -16,7 +16,7 @@
 
 #include "../backup/backup.h"
 #include "../core/core_fs.h"
-#include "../pbx/pbx_store.h"
+#include "../store/store.h"
 #include "supervisor.h"
 
 static int restore_fail(const char *why)
@@ -97,9 +97,9 @@ int sup_restore_main(int argc, char **argv)
 				  ? "this is a backup of one phone system: restore it through "
 				    "management (POST /api/v1/backups/{id}/restore)"
 			  : json_integer_value(json_object_get(schemas, "pbx")) >
-						  pbx_store_schema_version() ||
+						  store_pbx_schema_version() ||
 					  json_integer_value(json_object_get(schemas, "system")) >
-						  sup_schema_version()
+						  store_system_schema_version()
 				  ? "this backup was made by a newer Zentrale: update first"
 				  : NULL;
 	if (why) {

@@ -1,6 +1,6 @@
 /*
  * sup_setup — first start and every start: the data dir and its layout,
- * system.db and its schema, the self-signed certificate, the admin account.
+ * system.db (its schema is src/store), the self-signed certificate, the admin account.
  * After this the supervisor's working directory is the data dir, and every
  * path in Zentrale is relative to it (so dropping root never loses access
  * to a data dir under a private parent directory).
@@ -19,42 +19,9 @@
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../core/core_tls.h"
-#include "../ssh/sshd_keys.h"
+#include "../sshkeys/sshkeys.h"
+#include "../store/store.h"
 #include "supervisor.h"
-
-/* system.db schema, one migration per entry; never edit a released one. */
-static const char *const sup_schema[] = {
-	"CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE admins(username TEXT PRIMARY KEY, password_hash TEXT NOT NULL,"
-	" created INTEGER NOT NULL);"
-	"CREATE TABLE phone_systems(name TEXT PRIMARY KEY, created INTEGER NOT NULL,"
-	" enabled INTEGER NOT NULL DEFAULT 1);" CORE_AUTH_SESSIONS_SQL,
-	"CREATE TABLE ssh_keys(id INTEGER PRIMARY KEY, type TEXT NOT NULL, key TEXT NOT NULL"
-	" UNIQUE, comment TEXT NOT NULL, fingerprint TEXT NOT NULL, created INTEGER NOT NULL);",
-	/* further SIP domains of a phone system */
-	"CREATE TABLE aliases(alias TEXT PRIMARY KEY,"
-	" name TEXT NOT NULL REFERENCES phone_systems(name) ON DELETE CASCADE);",
-	/* the VPN's clients; revoked ones stay for the revocation list */
-	"CREATE TABLE vpn_clients(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-	" serial TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, revoked INTEGER);"
-	"CREATE UNIQUE INDEX vpn_clients_active ON vpn_clients(name) WHERE revoked IS NULL;",
-};
-
-int sup_schema_version(void)
-{
-	return (int)(sizeof(sup_schema) / sizeof(sup_schema[0]));
-}
-
-int sup_db_open(const char *path, sqlite3 **db)
-{
-	if (core_db_open(path, db) < 0)
-		return -1;
-	if (core_db_migrate(*db, sup_schema, sizeof(sup_schema) / sizeof(sup_schema[0])) < 0) {
-		sqlite3_close(*db);
-		return -1;
-	}
-	return 0;
-}
 
 static int setup_mkdir(const char *path, mode_t mode)
 {
@@ -106,10 +73,10 @@ static int setup_certificate(void)
 /* Host keys for the SSH CLI; their fingerprints are shown once when made. */
 static int setup_ssh_host_keys(void)
 {
-	int made = sshd_keys_make_host_keys();
+	int made = sshkeys_make_host_keys();
 	if (made <= 0)
 		return made;
-	json_t *fps = sshd_keys_host_fingerprints(), *it;
+	json_t *fps = sshkeys_host_fingerprints(), *it;
 	size_t i;
 	json_array_foreach(fps, i, it)
 	{
@@ -191,7 +158,7 @@ int sup_setup_data(struct sup *s)
 	    setup_mkdir("phone-systems", 0750) < 0 || setup_mkdir("backups", 0750) < 0 ||
 	    setup_mkdir("log", 0750) < 0 || sup_log_open(s) < 0)
 		return -1;
-	if (sup_db_open("system.db", &s->db) < 0)
+	if (store_system_open("system.db", &s->db) < 0)
 		return -1;
 	if (setup_certificate() < 0 || setup_admin(s->db) < 0 || setup_ssh_host_keys() < 0)
 		return -1;

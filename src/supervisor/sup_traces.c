@@ -17,22 +17,10 @@
 #include <sodium.h>
 
 #include "../core/core_log.h"
+#include "../core/core_names.h"
 #include "supervisor.h"
 
 #define TRACES_DIR "traces"
-
-/* ids are ours: digits, letters and '-' only, so they are safe in paths */
-bool sup_trace_id_ok(const char *id)
-{
-	size_t n = id ? strlen(id) : 0;
-	if (n < 8 || n > 48)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
-		      id[i] == '-'))
-			return false;
-	return true;
-}
 
 /* The running ones whose time is not up. */
 json_t *sup_traces_active(struct sup *s)
@@ -128,7 +116,7 @@ void sup_trace_start(struct sup *s, uint32_t id, json_t *r)
 void sup_trace_stop(struct sup *s, uint32_t id, json_t *r, bool delete)
 {
 	const char *tid = json_string_value(json_object_get(r, "id"));
-	json_t *meta = sup_trace_id_ok(tid) ? meta_read(tid) : NULL;
+	json_t *meta = core_trace_id_is_valid(tid) ? meta_read(tid) : NULL;
 	if (!meta) {
 		sup_reply(s, id, 404, "no such trace");
 		return;

@@ -109,11 +109,8 @@ struct sup {
 
 /* sup_setup.c: data dir, system.db, certificate, admin account. */
 int sup_setup_data(struct sup *s);
-int sup_db_open(const char *path, sqlite3 **db);
 /* Gives everything under the working directory to uid:gid. */
 void sup_setup_chown(uid_t uid, gid_t gid);
-/* The schema version of system.db this build writes. */
-int sup_schema_version(void);
 
 /* sup_launch.c: `zentrale server` runs the supervisor of the current
  * release as its child and carries updates across it (see there). */
@@ -160,7 +157,6 @@ void sup_requests_recover(void);
 
 /* sup_traces.c: SIP traces, started and stopped for mgmt. */
 #define SUP_MAX_TRACES 4
-bool sup_trace_id_ok(const char *id);
 json_t *sup_traces_active(struct sup *s);
 void sup_trace_start(struct sup *s, uint32_t id, json_t *r);
 void sup_trace_stop(struct sup *s, uint32_t id, json_t *r, bool delete);
@@ -193,12 +189,23 @@ void sup_child_remove(struct sup *s, struct sup_child *c);
 int sup_child_spawn(struct sup *s, struct sup_child *c);
 void sup_child_stop(struct sup *s, struct sup_child *c);
 void sup_children_reap(struct sup *s);
+/* "mgmt", "sbc", "pbx", "ssh" */
+const char *sup_role_name(enum sup_role role);
+/* "pbx NAME" or the role, for the log; written into buf. */
+const char *sup_child_label(const struct sup_child *c, char *buf, size_t len);
+
+/* sup_ipc.c: what the children are sent. */
+/* The state table, to every child but the phone systems. */
 void sup_broadcast_state(struct sup *s);
 /* A push to a child (IPC_STATE, IPC_BLOCKS, IPC_SBC_UNBLOCK), numbered in its
  * sequence; a failure is logged and everything is sent again from a timer. */
 int sup_child_push(struct sup *s, struct sup_child *c, uint32_t type, const json_t *obj);
 /* The state and the whole block list, to a child that missed some. */
 void sup_child_resync(struct sup *s, struct sup_child *c);
+/* The one IPC_REPLY to mgmt's request id: {"status"[, "error"]}. */
+void sup_reply(struct sup *s, uint32_t id, int status, const char *error);
+/* Replies with obj (stolen), which holds "status". */
+void sup_reply_json(struct sup *s, uint32_t id, json_t *obj);
 
 /* sup_blocks.c: the SBC's block list. */
 void sup_blocks_on_report(struct sup *s, const struct core_ipc_msg *msg);
@@ -210,9 +217,6 @@ const char *sup_state_name(enum sup_state st);
 
 /* sup_requests.c: operations asked for by mgmt. */
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg);
-void sup_reply(struct sup *s, uint32_t id, int status, const char *error);
-/* Replies with obj (stolen), which holds "status". */
-void sup_reply_json(struct sup *s, uint32_t id, json_t *obj);
 /* Called by sup_children.c when a pbx becomes ready or exits. */
 void sup_requests_child_settled(struct sup *s, struct sup_child *c);
 

@@ -9,8 +9,8 @@
 #include <cmocka.h>
 
 #include "../../src/pbx/pbx_registrar.h"
-#include "../../src/pbx/pbx_store.h"
 #include "../../src/sip/sip_hdr.h"
+#include "../../src/store/store.h"
 
 struct fix {
 	sqlite3 *db;
@@ -42,7 +42,7 @@ static int setup(void **state)
 {
 	static struct fix f;
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(pbx_store_open(":memory:", &f.db), 0);
+	assert_int_equal(store_pbx_open(":memory:", &f.db), 0);
 	assert_int_equal(pbx_registrar_init(&f.r, f.db, "acme"), 0);
 	add_user(f.db, "alice", "100", "alice-password-1", 1);
 	add_user(f.db, "bob", "101", "bob-password-12", 1);

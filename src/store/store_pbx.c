@@ -1,5 +1,6 @@
-/* pbx_store — see pbx_store.h. */
-#include "pbx_store.h"
+/* store_pbx — pbx.db, a phone system's own database: its schema and the
+ * admin account given at creation (store.h). */
+#include "store.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -32,12 +33,12 @@ static const char *const pbx_schema[] = {
 	"CREATE INDEX bindings_expires ON bindings(expires);",
 };
 
-int pbx_store_schema_version(void)
+int store_pbx_schema_version(void)
 {
 	return (int)(sizeof(pbx_schema) / sizeof(pbx_schema[0]));
 }
 
-int pbx_store_open(const char *path, sqlite3 **db)
+int store_pbx_open(const char *path, sqlite3 **db)
 {
 	if (core_db_open(path, db) < 0)
 		return -1;
@@ -54,11 +55,11 @@ int pbx_store_open(const char *path, sqlite3 **db)
 	return 0;
 }
 
-int pbx_store_create(const char *path, const char *admin_hash)
+int store_pbx_create(const char *path, const char *admin_hash)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	if (access(path, F_OK) == 0 || pbx_store_open(path, &db) < 0)
+	if (access(path, F_OK) == 0 || store_pbx_open(path, &db) < 0)
 		return -1;
 	int r = -1;
 	if (sqlite3_prepare_v2(db,

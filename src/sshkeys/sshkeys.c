@@ -1,5 +1,5 @@
-/* sshd_keys — see sshd_keys.h. */
-#include "sshd_keys.h"
+/* sshkeys — see sshkeys.h. */
+#include "sshkeys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +16,11 @@ static const struct {
 	enum ssh_keytypes_e type;
 	int bits;
 } host_keys[] = {
-	{SSHD_HOSTKEY_ED25519, SSH_KEYTYPE_ED25519, 0},
-	{SSHD_HOSTKEY_ECDSA, SSH_KEYTYPE_ECDSA_P256, 256},
+	{SSHKEYS_HOSTKEY_ED25519, SSH_KEYTYPE_ED25519, 0},
+	{SSHKEYS_HOSTKEY_ECDSA, SSH_KEYTYPE_ECDSA_P256, 256},
 };
 
-int sshd_keys_make_host_keys(void)
+int sshkeys_make_host_keys(void)
 {
 	int made = 0;
 	for (size_t i = 0; i < sizeof(host_keys) / sizeof(host_keys[0]); i++) {
@@ -57,7 +57,7 @@ static char *keys_fingerprint(ssh_key key)
 	return fp;
 }
 
-json_t *sshd_keys_host_fingerprints(void)
+json_t *sshkeys_host_fingerprints(void)
 {
 	json_t *out = json_array();
 	for (size_t i = 0; i < sizeof(host_keys) / sizeof(host_keys[0]); i++) {
@@ -75,7 +75,7 @@ json_t *sshd_keys_host_fingerprints(void)
 	return out;
 }
 
-json_t *sshd_keys_parse_public(const char *line, const char **why)
+json_t *sshkeys_parse_public(const char *line, const char **why)
 {
 	char type[64], b64[16384], comment[256] = "";
 	*why = "give the key as one line: TYPE BASE64 [COMMENT]";
@@ -100,7 +100,7 @@ json_t *sshd_keys_parse_public(const char *line, const char **why)
 	return o;
 }
 
-json_t *sshd_keys_list(sqlite3 *db)
+json_t *sshkeys_list(sqlite3 *db)
 {
 	json_t *out = json_array();
 	sqlite3_stmt *st;
@@ -122,7 +122,7 @@ json_t *sshd_keys_list(sqlite3 *db)
 	return out;
 }
 
-int sshd_keys_add(sqlite3 *db, json_t *k, long long *id)
+int sshkeys_add(sqlite3 *db, json_t *k, long long *id)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
@@ -144,7 +144,7 @@ int sshd_keys_add(sqlite3 *db, json_t *k, long long *id)
 	return 0;
 }
 
-int sshd_keys_delete(sqlite3 *db, long long id)
+int sshkeys_delete(sqlite3 *db, long long id)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "DELETE FROM ssh_keys WHERE id=?", -1, &st, NULL) != SQLITE_OK)
