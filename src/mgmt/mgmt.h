@@ -14,6 +14,7 @@
 #include "../core/core_child.h"
 #include "../core/core_httpd.h"
 #include "../core/core_login.h"
+#include "../core/core_ops.h"
 #include "../core/core_work.h"
 
 /* Worker threads for password checks, and the jobs they may have

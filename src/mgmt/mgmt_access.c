@@ -155,7 +155,8 @@ void mgmt_access_blocked(struct mgmt *m, struct core_httpd_req *req, const char 
 		log_info("management: %s unblocked by an administrator", addr);
 		if (sip) /* the SBC lifts its own; answered when the supervisor has passed it on */
 			mgmt_api_ask(m, req,
-				     json_pack("{s:s, s:s}", "op", "sip-unblock", "address", addr));
+				     json_pack("{s:s, s:s}", "op",
+					       core_op_name(CORE_OP_SIP_UNBLOCK), "address", addr));
 		else
 			core_httpd_respond_json(req, 200, json_pack("{s:s}", "unblocked", addr));
 	} else {

@@ -52,13 +52,14 @@ static void api_ps_list(struct mgmt *m, struct core_httpd_req *req)
 	core_httpd_respond_json(req, 200, json_pack("{s:o}", "phone_systems", out));
 }
 
-/* POST /phone-systems: the admin password is hashed by a worker (core_work),
- * then the supervisor is asked. */
+/* POST /phone-systems: the admin password is checked and hashed by a worker
+ * (core_work), then the supervisor is asked, which checks the name (the
+ * create operation's one validator, sup_requests.c). */
 struct ps_create_job {
 	struct mgmt *m;
 	struct core_httpd *srv;
 	uint64_t id;
-	char name[64];
+	json_t *name; /* as given */
 	char *pw;
 	int r;
 	char hash[CORE_AUTH_HASH_LEN];
@@ -78,10 +79,11 @@ static void ps_create_done(void *arg, bool cancelled)
 		core_httpd_respond_error(req, 500, "could not hash the password");
 	else if (req)
 		mgmt_api_ask(j->m, req,
-			     json_pack("{s:s, s:s, s:s}", "op", "create", "name", j->name,
-				       "admin_hash", j->hash));
+			     json_pack("{s:s, s:O?, s:s}", "op", core_op_name(CORE_OP_CREATE),
+				       "name", j->name, "admin_hash", j->hash));
 	sodium_memzero(j->pw, strlen(j->pw));
 	free(j->pw);
+	json_decref(j->name);
 	free(j);
 }
 
@@ -90,17 +92,12 @@ static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
 	json_t *b = core_httpd_json_body(req);
 	if (!b)
 		return;
-	const char *name = json_string_value(json_object_get(b, "name"));
+	json_t *name = json_object_get(b, "name");
 	const char *pw = json_string_value(json_object_get(b, "admin_password"));
-	const char *why = !name			    ? "name is required"
-			  : core_name_problem(name) ? core_name_problem(name)
-			  : !pw			    ? "admin_password is required"
-						    : core_auth_password_problem(pw);
+	const char *why = !pw ? "admin_password is required" : core_auth_password_problem(pw);
 	struct ps_create_job *j = NULL;
 	if (why) {
 		core_httpd_respond_error(req, 400, why);
-	} else if (api_find_ps(m, name)) {
-		core_httpd_respond_error(req, 409, "a phone system with this name already exists");
 	} else if (!(j = calloc(1, sizeof(*j))) || !(j->pw = strdup(pw))) {
 		free(j);
 		core_httpd_respond_error(req, 500, "out of memory");
@@ -108,7 +105,7 @@ static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
 		j->m = m;
 		j->srv = core_httpd_of(req);
 		j->id = req->id;
-		snprintf(j->name, sizeof(j->name), "%s", name); /* checked: it fits */
+		j->name = json_incref(name);
 		if (core_work_submit(m->work, ps_create_run, ps_create_done, j) < 0) {
 			static const char busy[] = "{\"error\":\"busy; try again\"}\n";
 			ps_create_done(j, true);
@@ -138,19 +135,23 @@ static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *r
 	} else if (!*action && mgmt_method_is(req, "GET")) {
 		core_httpd_respond_json(req, 200, api_ps_view(ps));
 	} else if (!*action && mgmt_method_is(req, "DELETE")) {
-		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", "delete", "name", name));
+		mgmt_api_ask(
+			m, req,
+			json_pack("{s:s, s:s}", "op", core_op_name(CORE_OP_DELETE), "name", name));
 	} else if (strcmp(action, "aliases") == 0 && mgmt_method_is(req, "PUT")) {
 		json_t *b = core_httpd_json_body(req);
 		if (b) {
 			json_t *al = json_object_get(b, "aliases");
 			mgmt_api_ask(m, req,
-				     json_pack("{s:s, s:s, s:O}", "op", "set-aliases", "name", name,
+				     json_pack("{s:s, s:s, s:O}", "op",
+					       core_op_name(CORE_OP_SET_ALIASES), "name", name,
 					       "aliases", al ? al : json_null()));
 		}
 		json_decref(b);
 	} else if ((strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) &&
 		   mgmt_method_is(req, "POST")) {
-		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", action, "name", name));
+		enum core_op op = strcmp(action, "start") == 0 ? CORE_OP_START : CORE_OP_STOP;
+		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", core_op_name(op), "name", name));
 	} else if (!*action || strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) {
 		core_httpd_respond_error(req, 405, "method not allowed");
 	} else {
@@ -163,7 +164,7 @@ static void api_interfaces_put(struct mgmt *m, struct core_httpd_req *req)
 	json_t *b = core_httpd_json_body(req);
 	if (!b)
 		return;
-	json_t *op = json_pack("{s:s}", "op", "set-interfaces");
+	json_t *op = json_pack("{s:s}", "op", core_op_name(CORE_OP_SET_INTERFACES));
 	const char *keys[] = {"management", "sbc"};
 	for (int i = 0; i < 2; i++)
 		if (json_object_get(b, keys[i]))
@@ -184,7 +185,8 @@ static void api_sbc_put(struct mgmt *m, struct core_httpd_req *req)
 	json_t *b = core_httpd_json_body(req);
 	if (!b)
 		return;
-	mgmt_api_ask(m, req, json_pack("{s:s, s:o}", "op", "set-sbc", "settings", b));
+	mgmt_api_ask(m, req,
+		     json_pack("{s:s, s:o}", "op", core_op_name(CORE_OP_SET_SBC), "settings", b));
 }
 
 /* Checks the settings in b; NULL if all are acceptable, else why not. */

@@ -583,7 +583,8 @@ static int restore_hand_over(struct restore_job *j, struct core_httpd_req *req)
 	log_info("restoring %s from backup %s", name, j->backup);
 	busy_set(m, name, "restore", req->id); /* until the supervisor replies */
 	mgmt_api_ask(m, req,
-		     json_pack("{s:s, s:s, s:s}", "op", "restore", "name", name, "from", moved));
+		     json_pack("{s:s, s:s, s:s}", "op", core_op_name(CORE_OP_RESTORE), "name", name,
+			       "from", moved));
 	return 0;
 }
 

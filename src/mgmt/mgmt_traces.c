@@ -16,12 +16,6 @@
 #include "../core/core_names.h"
 #include "mgmt.h"
 
-#define TRACE_DEFAULT_SECONDS 300
-#define TRACE_MAX_SECONDS     3600
-#define TRACE_DEFAULT_BYTES   (5 * 1024 * 1024)
-#define TRACE_MAX_BYTES	      (50 * 1024 * 1024)
-#define TRACE_MIN_BYTES	      (64 * 1024)
-
 static bool trace_running(struct mgmt *m, const char *id)
 {
 	json_t *it;
@@ -71,38 +65,17 @@ static void traces_list(struct mgmt *m, struct core_httpd_req *req)
 		req, 200, json_pack("{s:o}", "traces", mgmt_newest_first(items, n, "started")));
 }
 
+/* The body goes to the supervisor, which checks it (sup_trace_check). */
 static void traces_start(struct mgmt *m, struct core_httpd_req *req)
 {
+	static const char *const keys[] = {"phone_system", "user", "seconds", "max_bytes"};
 	json_t *b = core_httpd_json_body(req);
 	if (!b)
 		return;
-	const char *ps = json_string_value(json_object_get(b, "phone_system"));
-	json_t *user = json_object_get(b, "user"), *secs = json_object_get(b, "seconds");
-	json_t *max = json_object_get(b, "max_bytes");
-	const char *u = json_string_value(user);
-	json_int_t s = secs ? json_integer_value(secs) : TRACE_DEFAULT_SECONDS;
-	json_int_t mb = max ? json_integer_value(max) : TRACE_DEFAULT_BYTES;
-	const char *why = NULL;
-	if (!ps || core_name_problem(ps))
-		why = "phone_system: the name of a phone system";
-	else if (user && !json_is_null(user) &&
-		 (!u || !*u || strlen(u) > 64 ||
-		  strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
-			    "KLMNOPQRSTUVWXYZ0123456789._-+") != strlen(u)))
-		why = "user: a SIP user name (letters, digits, ._-+)";
-	else if ((secs && !json_is_integer(secs)) || s < 1 || s > TRACE_MAX_SECONDS)
-		why = "seconds: 1 to 3600";
-	else if ((max && !json_is_integer(max)) || mb < TRACE_MIN_BYTES || mb > TRACE_MAX_BYTES)
-		why = "max_bytes: 65536 to 52428800";
-	if (why) {
-		json_decref(b);
-		core_httpd_respond_error(req, 400, why);
-		return;
-	}
-	json_t *op = json_pack("{s:s, s:s, s:I, s:I}", "op", "trace-start", "phone_system", ps,
-			       "seconds", s, "max_bytes", mb);
-	if (u && *u)
-		json_object_set_new(op, "user", json_string(u));
+	json_t *op = json_pack("{s:s}", "op", core_op_name(CORE_OP_TRACE_START));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_get(b, keys[i]))
+			json_object_set(op, keys[i], json_object_get(b, keys[i]));
 	json_decref(b);
 	mgmt_api_ask(m, req, op);
 }
@@ -112,8 +85,8 @@ static void traces_pcap(struct core_httpd_req *req, const char *id)
 	char path[128], name[128];
 	snprintf(path, sizeof(path), "traces/%s.pcap", id);
 	snprintf(name, sizeof(name), "sip-trace-%s.pcap", id);
-	mgmt_respond_file(req, path, TRACE_MAX_BYTES + 65536, "application/vnd.tcpdump.pcap", name,
-			  "no such trace");
+	mgmt_respond_file(req, path, CORE_OP_TRACE_MAX_BYTES + 65536,
+			  "application/vnd.tcpdump.pcap", name, "no such trace");
 }
 
 void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest)
@@ -136,9 +109,13 @@ void mgmt_traces(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 	} else if (!*action && get) {
 		core_httpd_respond_json(req, 200, json_incref(v));
 	} else if (!*action && strcmp(req->method, "DELETE") == 0) {
-		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", "trace-delete", "id", id));
+		mgmt_api_ask(m, req,
+			     json_pack("{s:s, s:s}", "op", core_op_name(CORE_OP_TRACE_DELETE), "id",
+				       id));
 	} else if (strcmp(action, "stop") == 0 && strcmp(req->method, "POST") == 0) {
-		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", "trace-stop", "id", id));
+		mgmt_api_ask(
+			m, req,
+			json_pack("{s:s, s:s}", "op", core_op_name(CORE_OP_TRACE_STOP), "id", id));
 	} else if (strcmp(action, "pcap") == 0 && get) {
 		traces_pcap(req, id);
 	} else {

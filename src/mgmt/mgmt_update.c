@@ -126,8 +126,8 @@ static void update_apply(struct mgmt *m, struct core_httpd_req *req, const char 
 	}
 	json_t *t = setting_json(m, UPDATE_HEALTH, json_integer(60));
 	mgmt_api_ask(m, req,
-		     json_pack("{s:s, s:s, s:I}", "op", "update", "version", v, "health_timeout",
-			       json_integer_value(t)));
+		     json_pack("{s:s, s:s, s:I}", "op", core_op_name(CORE_OP_UPDATE), "version", v,
+			       "health_timeout", json_integer_value(t)));
 	json_decref(t);
 	free(v);
 }

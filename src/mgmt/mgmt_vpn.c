@@ -91,12 +91,13 @@ void mgmt_vpn(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 {
 	if (rest[0] == '\0') {
 		if (mgmt_method_is(req, "GET")) {
-			mgmt_api_ask(m, req, json_pack("{s:s}", "op", "vpn-get"));
+			mgmt_api_ask(m, req,
+				     json_pack("{s:s}", "op", core_op_name(CORE_OP_VPN_GET)));
 		} else if (mgmt_method_is(req, "PUT")) {
 			json_t *b = core_httpd_json_body(req);
 			if (!b)
 				return;
-			json_object_set_new(b, "op", json_string("vpn-set"));
+			json_object_set_new(b, "op", json_string(core_op_name(CORE_OP_VPN_SET)));
 			mgmt_api_ask(m, req, b);
 		} else {
 			core_httpd_respond_error(req, 405, "method not allowed");
@@ -108,8 +109,9 @@ void mgmt_vpn(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 			json_t *b = core_httpd_json_body(req);
 			if (!b)
 				return;
-			json_t *op = json_pack("{s:s, s:O?}", "op", "vpn-client-add", "name",
-					       json_object_get(b, "name"));
+			json_t *op =
+				json_pack("{s:s, s:O?}", "op", core_op_name(CORE_OP_VPN_CLIENT_ADD),
+					  "name", json_object_get(b, "name"));
 			json_decref(b);
 			mgmt_api_ask(m, req, op);
 		} else {
@@ -127,7 +129,8 @@ void mgmt_vpn(struct mgmt *m, struct core_httpd_req *req, const char *rest)
 		vpn_profile_get(m, req, name);
 	else if (!*action && mgmt_method_is(req, "DELETE"))
 		mgmt_api_ask(m, req,
-			     json_pack("{s:s, s:s}", "op", "vpn-client-revoke", "name", name));
+			     json_pack("{s:s, s:s}", "op", core_op_name(CORE_OP_VPN_CLIENT_REVOKE),
+				       "name", name));
 	else
 		core_httpd_respond_error(req, *action ? 404 : 405,
 					 *action ? "not found" : "method not allowed");

@@ -17,6 +17,7 @@
 #include "../core/core_log.h"
 #include "../core/core_names.h"
 #include "../core/core_net.h"
+#include "../core/core_ops.h"
 #include "../store/store.h"
 #include "supervisor.h"
 
@@ -186,20 +187,23 @@ static bool req_db_add(struct sup *s, const char *name)
 	return ok;
 }
 
-static void req_create(struct sup *s, uint32_t id, json_t *r)
+static int check_create(struct sup *s, json_t *r, char *err, size_t errlen)
+{
+	const char *name = json_string_value(json_object_get(r, "name"));
+	const char *why = name ? core_name_problem(name) : "name is required";
+	if (why || !json_is_string(json_object_get(r, "admin_hash")))
+		return snprintf(err, errlen, "%s", why ? why : "admin password is required"), 400;
+	if (sup_child_find(s, name))
+		return snprintf(err, errlen, "a phone system with this name already exists"), 409;
+	return 0;
+}
+
+static void req_create(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
 {
 	const char *name = json_string_value(json_object_get(r, "name"));
 	const char *hash = json_string_value(json_object_get(r, "admin_hash"));
-	const char *why = name ? core_name_problem(name) : "name is required";
 	char dir[256], db[300];
-	if (why || !hash) {
-		sup_reply(s, id, 400, why ? why : "admin password is required");
-		return;
-	}
-	if (sup_child_find(s, name)) {
-		sup_reply(s, id, 409, "a phone system with this name already exists");
-		return;
-	}
+	(void)unused;
 	snprintf(dir, sizeof(dir), "phone-systems/%s", name);
 	snprintf(db, sizeof(db), "%s/pbx.db", dir);
 	core_fs_rm_tree(dir); /* leftovers of an interrupted create or delete */
@@ -224,20 +228,17 @@ static void req_create(struct sup *s, uint32_t id, json_t *r)
 	}
 }
 
-static struct sup_child *req_find(struct sup *s, uint32_t id, json_t *r)
+/* The phone system a request names ("name"), unless it is going. */
+static struct sup_child *req_find(struct sup *s, json_t *r)
 {
 	const char *name = json_string_value(json_object_get(r, "name"));
 	struct sup_child *c = name ? sup_child_find(s, name) : NULL;
-	if (!c || c->deleting)
-		sup_reply(s, id, 404, "no such phone system");
 	return c && !c->deleting ? c : NULL;
 }
 
-static void req_delete(struct sup *s, uint32_t id, json_t *r)
+static void req_delete(struct sup *s, uint32_t id, json_t *r, struct sup_child *c)
 {
-	struct sup_child *c = req_find(s, id, r);
-	if (!c)
-		return;
+	(void)r;
 	c->deleting = true;
 	c->enabled = false;
 	c->reply_id = id;
@@ -248,11 +249,9 @@ static void req_delete(struct sup *s, uint32_t id, json_t *r)
 		req_finish_delete(s, c);
 }
 
-static void req_start(struct sup *s, uint32_t id, json_t *r)
+static void req_start(struct sup *s, uint32_t id, json_t *r, struct sup_child *c)
 {
-	struct sup_child *c = req_find(s, id, r);
-	if (!c)
-		return;
+	(void)r;
 	if (c->reply_id) {
 		sup_reply(s, id, 409, "the phone system is busy with another operation");
 		return;
@@ -273,11 +272,9 @@ static void req_start(struct sup *s, uint32_t id, json_t *r)
 	}
 }
 
-static void req_stop(struct sup *s, uint32_t id, json_t *r)
+static void req_stop(struct sup *s, uint32_t id, json_t *r, struct sup_child *c)
 {
-	struct sup_child *c = req_find(s, id, r);
-	if (!c)
-		return;
+	(void)r;
 	if (c->reply_id) {
 		sup_reply(s, id, 409, "the phone system is busy with another operation");
 		return;
@@ -328,8 +325,9 @@ static json_t *req_ifaces(struct sup *s, uint32_t id, json_t *r, const char *key
 	return json_incref(v);
 }
 
-static void req_set_interfaces(struct sup *s, uint32_t id, json_t *r)
+static void req_set_interfaces(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
 {
+	(void)unused;
 	if (s->opt.nlisten) {
 		sup_reply(s, id, 409,
 			  "the server was started with --listen; restart it without to choose "
@@ -492,8 +490,9 @@ static int sbc_set_plain_sip(struct sup *s, bool on, char *err, size_t errlen)
 
 /* PUT /sbc: every field checked first; then plain SIP (which may fail to
  * bind: then nothing is kept), then the rest in one transaction. */
-static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
+static void req_set_sbc(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
 {
+	(void)unused;
 	int vals[NSBC_SETTINGS];
 	char err[512];
 	if (sbc_settings_check(json_object_get(r, "settings"), vals, err, sizeof(err)) < 0) {
@@ -521,31 +520,31 @@ static void req_set_sbc(struct sup *s, uint32_t id, json_t *r)
 	sup_reply(s, id, 200, NULL);
 }
 
-/* Replaces the SIP domain aliases of a phone system, all or none. */
-static void req_set_aliases(struct sup *s, uint32_t id, json_t *r)
+/* Every alias a domain that is no phone system's name. */
+static int check_aliases(struct sup *s, json_t *r, char *err, size_t errlen)
 {
-	struct sup_child *c = req_find(s, id, r);
 	json_t *list = json_object_get(r, "aliases"), *it;
 	size_t i;
-	char msg[300];
-	if (!c)
-		return;
-	if (!json_is_array(list) || json_array_size(list) > 32) {
-		sup_reply(s, id, 400, "aliases must be a list of at most 32 domains");
-		return;
-	}
+	if (!json_is_array(list) || json_array_size(list) > 32)
+		return snprintf(err, errlen, "aliases must be a list of at most 32 domains"), 400;
 	json_array_foreach(list, i, it)
 	{
 		const char *d = json_string_value(it);
 		const char *why = d ? core_domain_problem(d) : "aliases are strings";
 		if (!why && sup_child_find(s, d))
 			why = "that is the name of a phone system";
-		if (why) {
-			snprintf(msg, sizeof(msg), "%s: %s", d ? d : "?", why);
-			sup_reply(s, id, 400, msg);
-			return;
-		}
+		if (why)
+			return snprintf(err, errlen, "%s: %s", d ? d : "?", why), 400;
 	}
+	return 0;
+}
+
+/* Replaces the SIP domain aliases of a phone system, all or none. */
+static void req_set_aliases(struct sup *s, uint32_t id, json_t *r, struct sup_child *c)
+{
+	json_t *list = json_object_get(r, "aliases"), *it;
+	size_t i;
+	char msg[300];
 	sqlite3_stmt *del = NULL, *ins = NULL;
 	int ok = core_db_begin(s->db) == 0 &&
 		 sqlite3_prepare_v2(s->db, "DELETE FROM aliases WHERE name=?", -1, &del, NULL) ==
@@ -584,13 +583,18 @@ static void req_set_aliases(struct sup *s, uint32_t id, json_t *r)
 
 /* Lifting a block the SBC holds: forgotten here (a restarted SBC does not
  * get it back) and lifted at the SBC if it runs. */
-static void req_sip_unblock(struct sup *s, uint32_t id, json_t *r)
+static int check_unblock(struct sup *s, json_t *r, char *err, size_t errlen)
+{
+	(void)s;
+	if (!json_is_string(json_object_get(r, "address")))
+		return snprintf(err, errlen, "no address"), 400;
+	return 0;
+}
+
+static void req_sip_unblock(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
 {
 	const char *addr = json_string_value(json_object_get(r, "address"));
-	if (!addr) {
-		sup_reply(s, id, 400, "no address");
-		return;
-	}
+	(void)unused;
 	bool had = sup_blocks_lift(s, addr);
 	for (struct sup_child *c = s->children; c; c = c->next) {
 		if (c->role == ROLE_SBC && c->ipc) {
@@ -614,7 +618,7 @@ static void req_sip_unblock(struct sup *s, uint32_t id, json_t *r)
 /* {"name", "from"}: the phone system `name` gets the data in `from` (a
  * directory mgmt extracted and verified under phone-systems/): an existing
  * one is stopped, swapped and started; a new name is created from it. */
-static void req_restore(struct sup *s, uint32_t id, json_t *r)
+static int check_restore(struct sup *s, json_t *r, char *err, size_t errlen)
 {
 	const char *name = json_string_value(json_object_get(r, "name"));
 	const char *from = json_string_value(json_object_get(r, "from"));
@@ -624,15 +628,21 @@ static void req_restore(struct sup *s, uint32_t id, json_t *r)
 	if (!why && (!from || strncmp(from, "phone-systems/.restore-", 23) != 0 ||
 		     strstr(from, "..") || access(db, R_OK) < 0))
 		why = "nothing to restore";
-	if (why) {
-		sup_reply(s, id, 400, why);
-		return;
-	}
+	if (why)
+		return snprintf(err, errlen, "%s", why), 400;
 	struct sup_child *c = sup_child_find(s, name);
-	if (c && (c->reply_id || c->deleting || c->restore_from)) {
-		sup_reply(s, id, 409, "the phone system is busy with another operation");
-		return;
-	}
+	if (c && (c->reply_id || c->deleting || c->restore_from))
+		return snprintf(err, errlen, "the phone system is busy with another operation"),
+		       409;
+	return 0;
+}
+
+static void req_restore(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	const char *name = json_string_value(json_object_get(r, "name"));
+	const char *from = json_string_value(json_object_get(r, "from"));
+	struct sup_child *c = sup_child_find(s, name);
+	(void)unused;
 	if (c) {
 		c->restore_from = strdup(from);
 		c->reply_id = id;
@@ -662,41 +672,107 @@ static void req_restore(struct sup *s, uint32_t id, json_t *r)
 	}
 }
 
+static void req_update(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	(void)unused;
+	sup_update(s, id, r);
+}
+
+static void req_trace_start(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	(void)unused;
+	sup_trace_start(s, id, r);
+}
+
+static void req_trace_stop(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	(void)unused;
+	sup_trace_stop(s, id, r, false);
+}
+
+static void req_trace_delete(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	(void)unused;
+	sup_trace_stop(s, id, r, true);
+}
+
+static void req_vpn_get(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	(void)r;
+	(void)unused;
+	sup_vpn_get(s, id);
+}
+
+static void req_vpn_set(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	(void)unused;
+	sup_vpn_set(s, id, r);
+}
+
+static void req_vpn_client_add(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	(void)unused;
+	sup_vpn_client_add(s, id, r);
+}
+
+static void req_vpn_client_revoke(struct sup *s, uint32_t id, json_t *r, struct sup_child *unused)
+{
+	(void)unused;
+	sup_vpn_client_revoke(s, id, r);
+}
+
+/* One row per operation of core_ops.h, in the style of cli_cmds[]: the one
+ * validator (check: 0, or the status the request is refused with and why in
+ * err; without a check the handler checks the whole request before it
+ * changes anything), whether the request names an
+ * existing phone system ("name", else 404; found before check and run),
+ * and the handler, which answers exactly once (sup_reply). */
+typedef int sup_op_check(struct sup *s, json_t *r, char *err, size_t errlen);
+typedef void sup_op_run(struct sup *s, uint32_t id, json_t *r, struct sup_child *c);
+static const struct sup_op {
+	sup_op_check *check;
+	bool phone_system;
+	sup_op_run *run;
+} sup_ops[CORE_OP_COUNT] = {
+	[CORE_OP_CREATE] = {check_create, false, req_create},
+	[CORE_OP_DELETE] = {NULL, true, req_delete},
+	[CORE_OP_START] = {NULL, true, req_start},
+	[CORE_OP_STOP] = {NULL, true, req_stop},
+	[CORE_OP_SET_INTERFACES] = {NULL, false, req_set_interfaces},
+	[CORE_OP_SET_SBC] = {NULL, false, req_set_sbc},
+	[CORE_OP_SET_ALIASES] = {check_aliases, true, req_set_aliases},
+	[CORE_OP_SIP_UNBLOCK] = {check_unblock, false, req_sip_unblock},
+	[CORE_OP_UPDATE] = {NULL, false, req_update},
+	[CORE_OP_RESTORE] = {check_restore, false, req_restore},
+	[CORE_OP_TRACE_START] = {sup_trace_check, false, req_trace_start},
+	[CORE_OP_TRACE_STOP] = {NULL, false, req_trace_stop},
+	[CORE_OP_TRACE_DELETE] = {NULL, false, req_trace_delete},
+	[CORE_OP_VPN_GET] = {NULL, false, req_vpn_get},
+	[CORE_OP_VPN_SET] = {NULL, false, req_vpn_set},
+	[CORE_OP_VPN_CLIENT_ADD] = {NULL, false, req_vpn_client_add},
+	[CORE_OP_VPN_CLIENT_REVOKE] = {NULL, false, req_vpn_client_revoke},
+};
+
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg)
 {
 	(void)from;
 	core_ipc_close_fds(msg);
 	json_t *r = core_ipc_json(msg);
-	const char *op = json_string_value(json_object_get(r, "op"));
-	if (!op)
+	json_t *opv = json_object_get(r, "op");
+	int op = opv ? core_op_find(json_string_value(opv)) : -1;
+	const struct sup_op *row = op >= 0 ? &sup_ops[op] : NULL;
+	struct sup_child *c = row && row->phone_system ? req_find(s, r) : NULL;
+	char err[512];
+	int status;
+	if (!json_is_string(opv))
 		sup_reply(s, msg->id, 400, "malformed request");
-	else if (strcmp(op, "create") == 0)
-		req_create(s, msg->id, r);
-	else if (strcmp(op, "delete") == 0)
-		req_delete(s, msg->id, r);
-	else if (strcmp(op, "start") == 0)
-		req_start(s, msg->id, r);
-	else if (strcmp(op, "stop") == 0)
-		req_stop(s, msg->id, r);
-	else if (strcmp(op, "set-interfaces") == 0)
-		req_set_interfaces(s, msg->id, r);
-	else if (strcmp(op, "set-sbc") == 0)
-		req_set_sbc(s, msg->id, r);
-	else if (strcmp(op, "set-aliases") == 0)
-		req_set_aliases(s, msg->id, r);
-	else if (strcmp(op, "sip-unblock") == 0)
-		req_sip_unblock(s, msg->id, r);
-	else if (strcmp(op, "update") == 0)
-		sup_update(s, msg->id, r);
-	else if (strcmp(op, "restore") == 0)
-		req_restore(s, msg->id, r);
-	else if (strcmp(op, "trace-start") == 0)
-		sup_trace_start(s, msg->id, r);
-	else if (strcmp(op, "trace-stop") == 0 || strcmp(op, "trace-delete") == 0)
-		sup_trace_stop(s, msg->id, r, strcmp(op, "trace-delete") == 0);
-	else if (strncmp(op, "vpn-", 4) == 0)
-		sup_vpn_request(s, msg->id, op, r);
-	else
+	else if (!row || !row->run)
 		sup_reply(s, msg->id, 400, "unknown operation");
+	else if (row->phone_system && !c)
+		sup_reply(s, msg->id, 404, "no such phone system");
+	else if (row->check && (status = row->check(s, r, err, sizeof(err))))
+		sup_reply(s, msg->id, status, err);
+	else
+		row->run(s, msg->id, r, c);
 	json_decref(r);
 }

@@ -18,6 +18,7 @@
 
 #include "../core/core_log.h"
 #include "../core/core_names.h"
+#include "../core/core_ops.h"
 #include "supervisor.h"
 
 #define TRACES_DIR "traces"
@@ -62,12 +63,43 @@ static void active_remove(struct sup *s, const char *id)
 	}
 }
 
+/* trace-start's fields: a phone system's name, a SIP user (optional),
+ * seconds and max_bytes in bounds (defaults where not given). */
+int sup_trace_check(struct sup *s, json_t *r, char *err, size_t errlen)
+{
+	const char *ps = json_string_value(json_object_get(r, "phone_system"));
+	json_t *user = json_object_get(r, "user"), *secs = json_object_get(r, "seconds");
+	json_t *max = json_object_get(r, "max_bytes");
+	const char *u = json_string_value(user);
+	json_int_t sc = secs ? json_integer_value(secs) : CORE_OP_TRACE_DEFAULT_SECONDS;
+	json_int_t mb = max ? json_integer_value(max) : CORE_OP_TRACE_DEFAULT_BYTES;
+	const char *why = NULL;
+	(void)s;
+	if (!ps || core_name_problem(ps))
+		why = "phone_system: the name of a phone system";
+	else if (user && !json_is_null(user) &&
+		 (!u || !*u || strlen(u) > 64 ||
+		  strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+			    "KLMNOPQRSTUVWXYZ0123456789._-+") != strlen(u)))
+		why = "user: a SIP user name (letters, digits, ._-+)";
+	else if ((secs && !json_is_integer(secs)) || sc < 1 || sc > CORE_OP_TRACE_MAX_SECONDS)
+		why = "seconds: 1 to 3600";
+	else if ((max && !json_is_integer(max)) || mb < CORE_OP_TRACE_MIN_BYTES ||
+		 mb > CORE_OP_TRACE_MAX_BYTES)
+		why = "max_bytes: 65536 to 52428800";
+	return why ? (snprintf(err, errlen, "%s", why), 400) : 0;
+}
+
+/* After sup_trace_check. */
 void sup_trace_start(struct sup *s, uint32_t id, json_t *r)
 {
 	const char *ps = json_string_value(json_object_get(r, "phone_system"));
 	const char *user = json_string_value(json_object_get(r, "user"));
-	json_int_t secs = json_integer_value(json_object_get(r, "seconds"));
-	json_int_t max = json_integer_value(json_object_get(r, "max_bytes"));
+	json_t *sv = json_object_get(r, "seconds"), *mv = json_object_get(r, "max_bytes");
+	json_int_t secs = sv ? json_integer_value(sv) : CORE_OP_TRACE_DEFAULT_SECONDS;
+	json_int_t max = mv ? json_integer_value(mv) : CORE_OP_TRACE_DEFAULT_BYTES;
+	if (user && !*user)
+		user = NULL;
 	struct sup_child *c = ps ? sup_child_find(s, ps) : NULL;
 	if (!c || c->deleting) {
 		sup_reply(s, id, 404, "no such phone system");

@@ -310,7 +310,7 @@ json_t *sup_vpn_describe(struct sup *s)
 			 s->vpn.ifname, "error", s->vpn.error);
 }
 
-static void vpn_get(struct sup *s, uint32_t id)
+void sup_vpn_get(struct sup *s, uint32_t id)
 {
 	json_t *o = sup_vpn_describe(s), *list = json_array(), *conn = vpn_connected(s);
 	sqlite3_stmt *st;
@@ -377,7 +377,7 @@ static int vpn_apply(struct sup *s, char *err, size_t errlen)
 	return 0;
 }
 
-static void vpn_set(struct sup *s, uint32_t id, json_t *r)
+void sup_vpn_set(struct sup *s, uint32_t id, json_t *r)
 {
 	json_t *en = json_object_get(r, "enabled"), *sn = json_object_get(r, "subnet"),
 	       *ho = json_object_get(r, "host");
@@ -419,10 +419,10 @@ static void vpn_set(struct sup *s, uint32_t id, json_t *r)
 	if (restart)
 		log_info("VPN %s", vpn_enabled(s) ? "switched on" : "switched off");
 	sup_broadcast_state(s);
-	vpn_get(s, id);
+	sup_vpn_get(s, id);
 }
 
-static void vpn_client_add(struct sup *s, uint32_t id, json_t *r)
+void sup_vpn_client_add(struct sup *s, uint32_t id, json_t *r)
 {
 	const char *name = json_string_value(json_object_get(r, "name"));
 	char serial[80];
@@ -475,7 +475,7 @@ static void vpn_client_add(struct sup *s, uint32_t id, json_t *r)
 				 (json_int_t)now));
 }
 
-static void vpn_client_revoke(struct sup *s, uint32_t id, json_t *r)
+void sup_vpn_client_revoke(struct sup *s, uint32_t id, json_t *r)
 {
 	const char *name = json_string_value(json_object_get(r, "name"));
 	sqlite3_stmt *st;
@@ -509,18 +509,4 @@ static void vpn_client_revoke(struct sup *s, uint32_t id, json_t *r)
 	log_info("VPN: client %s revoked", name);
 	sup_reply(s, id, crl < 0 ? 500 : 200,
 		  crl < 0 ? "revoked, but the revocation list could not be written" : NULL);
-}
-
-void sup_vpn_request(struct sup *s, uint32_t id, const char *op, json_t *r)
-{
-	if (strcmp(op, "vpn-get") == 0)
-		vpn_get(s, id);
-	else if (strcmp(op, "vpn-set") == 0)
-		vpn_set(s, id, r);
-	else if (strcmp(op, "vpn-client-add") == 0)
-		vpn_client_add(s, id, r);
-	else if (strcmp(op, "vpn-client-revoke") == 0)
-		vpn_client_revoke(s, id, r);
-	else
-		sup_reply(s, id, 400, "unknown operation");
 }

@@ -158,6 +158,8 @@ void sup_requests_recover(void);
 /* sup_traces.c: SIP traces, started and stopped for mgmt. */
 #define SUP_MAX_TRACES 4
 json_t *sup_traces_active(struct sup *s);
+/* trace-start's one validator (sup_ops[]): 0, or 400 and why in err. */
+int sup_trace_check(struct sup *s, json_t *r, char *err, size_t errlen);
 void sup_trace_start(struct sup *s, uint32_t id, json_t *r);
 void sup_trace_stop(struct sup *s, uint32_t id, json_t *r, bool delete);
 
@@ -172,8 +174,12 @@ void sup_vpn_free(struct sup *s); /* openvpn gone, device removed */
 /* Called for every child that exits: true if it was openvpn. */
 bool sup_vpn_exited(struct sup *s, pid_t pid, int status);
 json_t *sup_vpn_describe(struct sup *s);
-/* The ops "vpn-get", "vpn-set", "vpn-client-add", "vpn-client-revoke". */
-void sup_vpn_request(struct sup *s, uint32_t id, const char *op, json_t *r);
+/* The operations vpn-get, vpn-set, vpn-client-add, vpn-client-revoke
+ * (sup_ops[] in sup_requests.c); each checks its request before it acts. */
+void sup_vpn_get(struct sup *s, uint32_t id);
+void sup_vpn_set(struct sup *s, uint32_t id, json_t *r);
+void sup_vpn_client_add(struct sup *s, uint32_t id, json_t *r);
+void sup_vpn_client_revoke(struct sup *s, uint32_t id, json_t *r);
 
 /* sup_main.c */
 /* Stops every process, then ends the supervisor with exit_code. */
