@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "../core/core_child.h"
+#include "../core/core_state.h"
 
 #define SBC_MAX_CONNECTIONS 4096
 /* HTTPS connections one address may hold until the supervisor's state says
@@ -25,13 +26,16 @@
 
 struct sbc_block;
 struct sbc_proxy;
+struct sbc_route;
 struct sbc_sip;
 
 struct sbc {
 	struct core_child child;
-	SSL_CTX *tls;	  /* HTTPS on 443: offers ALPN http/1.1 */
-	SSL_CTX *tls_sip; /* SIP over TLS on 5061: no ALPN (no such protocol offered) */
-	json_t *routes;	  /* name → {"state", "http_socket", "sip_socket"}, from the supervisor */
+	SSL_CTX *tls;		  /* HTTPS on 443: offers ALPN http/1.1 */
+	SSL_CTX *tls_sip;	  /* SIP over TLS on 5061: no ALPN (no such protocol offered) */
+	struct core_state state;  /* the supervisor's, as last sent (owned) */
+	struct sbc_route *routes; /* names and aliases into state, sorted (sbc_route.c) */
+	int nroutes;
 	struct sbc_proxy *https;
 	struct sbc_sip *sip;
 	struct sbc_block *block; /* addresses blocked after failed authentication */
@@ -45,8 +49,10 @@ int sbc_main(void);
  * decides when memory is given back). */
 void sbc_connection_opened(struct sbc *sbc);
 
-/* sbc_route.c: the phone-system table. */
-void sbc_route_update(struct sbc *sbc, json_t *state);
+/* sbc_route.c: the phone-system table. A new state (moved into sbc->state,
+ * *st left empty) replaces the old one; free releases both at the end. */
+void sbc_route_update(struct sbc *sbc, struct core_state *st);
+void sbc_route_free(struct sbc *sbc);
 /* The HTTP socket of a running phone system; NULL with *exists telling
  * whether the name is known at all. */
 const char *sbc_route_http(struct sbc *sbc, const char *name, size_t namelen, bool *exists);

@@ -148,15 +148,12 @@ void sbc_block_failed(struct sbc_block *b, const char *addr)
 	block_flush_soon(b, 50);
 }
 
-void sbc_block_configure(struct sbc_block *b, json_t *block)
+void sbc_block_configure(struct sbc_block *b, const struct core_state_block *block)
 {
-	int cfg[3];
-	static const char *const keys[] = {"failures", "window", "seconds"};
-	for (int i = 0; i < 3; i++) {
-		cfg[i] = (int)json_integer_value(json_object_get(block, keys[i]));
+	int cfg[3] = {block->failures, block->window, block->seconds};
+	for (int i = 0; i < 3; i++)
 		if (cfg[i] <= 0)
 			return;
-	}
 	if (memcmp(cfg, b->cfg, sizeof(cfg)) == 0)
 		return;
 	struct core_throttle *t = block_table(cfg);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "../core/core_ipc.h"
+#include "../core/core_state.h"
 
 struct sbc;
 struct sbc_block;
@@ -26,9 +27,9 @@ void sbc_block_free(struct sbc_block *b);
 bool sbc_block_is_blocked(struct sbc_block *b, const char *addr);
 /* A failed authentication from addr. */
 void sbc_block_failed(struct sbc_block *b, const char *addr);
-/* {"failures", "window", "seconds"} from the supervisor's state; blocks in
- * place are kept across a change. */
-void sbc_block_configure(struct sbc_block *b, json_t *cfg);
+/* When to block, from the supervisor's state; blocks in place are kept
+ * across a change. */
+void sbc_block_configure(struct sbc_block *b, const struct core_state_block *cfg);
 /* An administrator lifts a block (IPC_SBC_UNBLOCK). */
 void sbc_block_unblock(struct sbc_block *b, const char *addr);
 /* IPC_BLOCKS from the supervisor: blocks to put (back) in place. */

@@ -37,6 +37,25 @@ static void sbc_on_listeners(struct sbc *sbc, struct core_ipc_msg *msg)
 	json_decref(j);
 }
 
+/* The supervisor's state, decoded once (core_state): routes and settings.
+ * One that does not decode is logged and the last one stays. */
+static void sbc_on_state(struct sbc *sbc, const struct core_ipc_msg *msg)
+{
+	struct core_state st;
+	char err[256];
+	if (core_state_parse(msg->data, msg->len, &st, err, sizeof(err)) < 0) {
+		log_error("%s; the last state stays", err);
+		return;
+	}
+	sbc_route_update(sbc, &st);
+	const struct core_state *s = &sbc->state;
+	sbc_block_configure(sbc->block, &s->sip_block);
+	sbc_sip_configure_media(sbc->sip, &s->sip_media);
+	sbc_trace_sync(sbc->trace, s->traces, s->ntraces);
+	sbc_proxy_set_per_address(sbc->https, s->sbc_connections.https_per_address);
+	sbc_sip_set_per_address(sbc->sip, s->sbc_connections.sip_per_address);
+}
+
 static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
 {
 	struct sbc *sbc = arg;
@@ -44,20 +63,7 @@ static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg
 	if (msg->type == IPC_LISTENERS) {
 		sbc_on_listeners(sbc, msg);
 	} else if (msg->type == IPC_STATE) {
-		json_t *st = core_ipc_json(msg);
-		if (st) {
-			sbc_route_update(sbc, st);
-			sbc_block_configure(sbc->block, json_object_get(st, "sip_block"));
-			sbc_sip_configure_media(sbc->sip, json_object_get(st, "sip_media"));
-			sbc_trace_sync(sbc->trace, json_object_get(st, "traces"));
-			json_t *cc = json_object_get(st, "sbc_connections");
-			sbc_proxy_set_per_address(
-				sbc->https,
-				(int)json_integer_value(json_object_get(cc, "https_per_address")));
-			sbc_sip_set_per_address(sbc->sip, (int)json_integer_value(json_object_get(
-								  cc, "sip_per_address")));
-		}
-		json_decref(st);
+		sbc_on_state(sbc, msg);
 	} else if (msg->type == IPC_SBC_UNBLOCK) {
 		json_t *j = core_ipc_json(msg);
 		const char *addr = json_string_value(json_object_get(j, "address"));
@@ -124,7 +130,7 @@ static void sbc_on_trim(evutil_socket_t fd, short what, void *arg)
 
 int sbc_main(void)
 {
-	struct sbc sbc = {.routes = json_object()};
+	struct sbc sbc = {0};
 	core_child_init(&sbc.child, "sbc", NULL, sbc_on_ipc, &sbc);
 	sbc.tls = core_tls_server_ctx("certs/server.crt", "certs/server.key", CORE_TLS_ALPN_HTTP1);
 	sbc.tls_sip = core_tls_server_ctx("certs/server.crt", "certs/server.key", NULL);
@@ -153,7 +159,7 @@ int sbc_main(void)
 	sbc_block_free(sbc.block);
 	SSL_CTX_free(sbc.tls);
 	SSL_CTX_free(sbc.tls_sip);
-	json_decref(sbc.routes);
+	sbc_route_free(&sbc);
 	core_child_free(&sbc.child);
 	return 0;
 }

@@ -705,26 +705,23 @@ void sbc_media_free(struct sbc_media *md)
 	free(md);
 }
 
-void sbc_media_configure(struct sbc_media *md, json_t *cfg)
+void sbc_media_configure(struct sbc_media *md, const struct core_state_media *cfg)
 {
-	json_int_t lo = json_integer_value(json_object_get(cfg, "port_min"));
-	json_int_t hi = json_integer_value(json_object_get(cfg, "port_max"));
-	json_int_t t = json_integer_value(json_object_get(cfg, "timeout"));
-	json_t *req = json_object_get(cfg, "srtp_required");
+	int lo = cfg->port_min, hi = cfg->port_max, t = cfg->timeout;
 	if (lo >= 1024 && hi > lo + 2 && hi <= 65535 &&
 	    (lo != md->port_min || hi != md->port_max)) {
 		/* by_port is sized for the range: made anew for the new one, with
 		 * the endpoints that lie in it (the others keep their ports
 		 * until they end, unindexed by port) */
-		int min = (int)(lo + (lo & 1)); /* RTP on even ports */
+		int min = lo + (lo & 1); /* RTP on even ports */
 		struct ep **bp = calloc((size_t)(hi - min) / 2 + 1, sizeof(*bp));
 		if (!bp) {
-			log_error("media: out of memory for the port range %d-%d", min, (int)hi);
+			log_error("media: out of memory for the port range %d-%d", min, hi);
 		} else {
 			free(md->by_port);
 			md->by_port = bp;
 			md->port_min = min;
-			md->port_max = (int)hi;
+			md->port_max = hi;
 			md->next_port = md->port_min;
 			for (struct ep *e = md->eps; e; e = e->next)
 				if (e->port >= md->port_min && e->port < md->port_max &&
@@ -733,9 +730,8 @@ void sbc_media_configure(struct sbc_media *md, json_t *cfg)
 		}
 	}
 	if (t > 0)
-		md->timeout = (int)t;
-	if (json_is_boolean(req))
-		md->srtp_required = json_is_true(req);
+		md->timeout = t;
+	md->srtp_required = cfg->srtp_required;
 }
 
 int sbc_media_ports_in_use(const struct sbc_media *md)

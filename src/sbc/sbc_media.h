@@ -24,6 +24,8 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "../core/core_state.h"
+
 #include "../sip/sip_msg.h"
 
 struct sbc_media;
@@ -47,7 +49,7 @@ typedef void (*sbc_media_timeout_cb)(void *arg, const char *ps, struct sip_pl ca
 struct sbc_media *sbc_media_new(struct event_base *base, sbc_media_timeout_cb cb, void *arg);
 void sbc_media_free(struct sbc_media *md);
 /* {"port_min","port_max","timeout","srtp_required"} from the supervisor. */
-void sbc_media_configure(struct sbc_media *md, json_t *cfg);
+void sbc_media_configure(struct sbc_media *md, const struct core_state_media *cfg);
 /* Rewrites an SDP body for the next hop: its length in out, or minus the
  * SIP status to refuse it with (-488: not acceptable here, -503: no ports,
  * or a bound reached); refused, it holds nothing. */

@@ -1,51 +1,114 @@
 /*
  * sbc_route — which phone systems exist and where to reach them, as the
- * supervisor last told us. A name is a phone system's address everywhere.
+ * supervisor last told us (its state, decoded once: core_state.h). A name
+ * is a phone system's address everywhere; a SIP domain alias reaches the
+ * same phone system for SIP (not its web UI). Names and aliases are kept
+ * sorted for a binary search; when a key is both (an alias given before a
+ * phone system of that name was created), the later in the state wins, as
+ * it always has.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "../core/core_log.h"
 #include "sbc.h"
 
-void sbc_route_update(struct sbc *sbc, json_t *state)
+struct sbc_route {
+	const char *key; /* into sbc->state */
+	size_t len;
+	const struct core_state_ps *ps;
+	bool alias;
+	int seq; /* order in the state */
+};
+
+static int route_cmp(const void *a, const void *b)
 {
-	json_t *routes = json_object(), *it, *al;
-	size_t i, j;
-	json_array_foreach(json_object_get(state, "phone_systems"), i, it)
-	{
-		/* a SIP domain alias reaches the same phone system (not its web UI) */
-		json_array_foreach(json_object_get(it, "aliases"), j, al) json_object_set_new(
-			routes, json_string_value(al),
-			json_pack("{s:O, s:O, s:O, s:b}", "name", json_object_get(it, "name"),
-				  "state", json_object_get(it, "state"), "sip_socket",
-				  json_object_get(it, "sip_socket"), "alias", 1));
-		json_object_set_new(routes, json_string_value(json_object_get(it, "name")),
-				    json_pack("{s:O, s:O, s:O, s:O}", "name",
-					      json_object_get(it, "name"), "state",
-					      json_object_get(it, "state"), "http_socket",
-					      json_object_get(it, "http_socket"), "sip_socket",
-					      json_object_get(it, "sip_socket")));
+	const struct sbc_route *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : x->seq - y->seq;
+}
+
+static void route_add(struct sbc_route *r, int *n, const char *key, const struct core_state_ps *ps,
+		      bool alias)
+{
+	r[*n] = (struct sbc_route){key, strlen(key), ps, alias, *n};
+	(*n)++;
+}
+
+void sbc_route_update(struct sbc *sbc, struct core_state *st)
+{
+	int n = 0, cap = 0;
+	for (int i = 0; i < st->nphone_systems; i++)
+		cap += 1 + st->phone_systems[i].naliases;
+	struct sbc_route *r = calloc((size_t)cap + 1, sizeof(*r));
+	if (!r) {
+		log_error("out of memory for the phone-system table; the old one stays");
+		core_state_free(st);
+		return;
 	}
-	json_decref(sbc->routes);
-	sbc->routes = routes;
+	core_state_free(&sbc->state);
+	sbc->state = *st; /* moved: sbc owns it now */
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < sbc->state.nphone_systems; i++) {
+		const struct core_state_ps *ps = &sbc->state.phone_systems[i];
+		for (int j = 0; j < ps->naliases; j++)
+			route_add(r, &n, ps->aliases[j], ps, true);
+		route_add(r, &n, ps->name, ps, false);
+	}
+	qsort(r, (size_t)n, sizeof(*r), route_cmp);
+	free(sbc->routes);
+	sbc->routes = r;
+	sbc->nroutes = n;
+}
+
+void sbc_route_free(struct sbc *sbc)
+{
+	free(sbc->routes);
+	sbc->routes = NULL;
+	sbc->nroutes = 0;
+	core_state_free(&sbc->state);
+}
+
+static int key_cmp(const char *key, size_t len, const struct sbc_route *r)
+{
+	int c = memcmp(key, r->key, len < r->len ? len : r->len);
+	return c ? c : (len > r->len) - (len < r->len);
+}
+
+/* The route of that key (the last given of equal ones), or NULL. */
+static const struct sbc_route *route_find(const struct sbc *sbc, const char *key, size_t len)
+{
+	int lo = 0, hi = sbc->nroutes; /* the first not below key */
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (key_cmp(key, len, &sbc->routes[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= sbc->nroutes || key_cmp(key, len, &sbc->routes[lo]) != 0)
+		return NULL;
+	while (lo + 1 < sbc->nroutes && key_cmp(key, len, &sbc->routes[lo + 1]) == 0)
+		lo++;
+	return &sbc->routes[lo];
 }
 
 const char *sbc_route_http(struct sbc *sbc, const char *name, size_t namelen, bool *exists)
 {
-	json_t *r = json_object_getn(sbc->routes, name, namelen);
-	if (json_is_true(json_object_get(r, "alias")))
+	const struct sbc_route *r = route_find(sbc, name, namelen);
+	if (r && r->alias)
 		r = NULL; /* web UIs live under the name only */
 	*exists = r != NULL;
-	if (!r || strcmp(json_string_value(json_object_get(r, "state")), "running") != 0)
+	if (!r || r->ps->state != CORE_PS_RUNNING)
 		return NULL;
-	return json_string_value(json_object_get(r, "http_socket"));
+	return r->ps->http_socket;
 }
 
 /* Name and SIP socket of a route; the socket only while it runs. */
-static const char *route_sip_of(json_t *r, const char **sock)
+static const char *route_sip_of(const struct sbc_route *r, const char **sock)
 {
-	bool running = strcmp(json_string_value(json_object_get(r, "state")), "running") == 0;
-	*sock = running ? json_string_value(json_object_get(r, "sip_socket")) : NULL;
-	return json_string_value(json_object_get(r, "name"));
+	*sock = r->ps->state == CORE_PS_RUNNING ? r->ps->sip_socket : NULL;
+	return r->ps->name;
 }
 
 const char *sbc_route_sip(struct sbc *sbc, const char *name, size_t namelen, const char **sock,
@@ -60,7 +123,7 @@ const char *sbc_route_sip(struct sbc *sbc, const char *name, size_t namelen, con
 		return NULL;
 	for (size_t i = 0; i < namelen; i++)
 		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-	json_t *r = json_object_getn(sbc->routes, lower, namelen);
+	const struct sbc_route *r = route_find(sbc, lower, namelen);
 	if (!r)
 		return NULL;
 	*exists = true;
@@ -69,12 +132,13 @@ const char *sbc_route_sip(struct sbc *sbc, const char *name, size_t namelen, con
 
 const char *sbc_route_single(struct sbc *sbc, const char **sock, bool *exists)
 {
-	const char *key;
-	json_t *r, *only = NULL;
+	const struct sbc_route *only = NULL;
 	int n = 0;
-	json_object_foreach(sbc->routes, key, r)
-	{
-		if (json_is_true(json_object_get(r, "alias")))
+	for (int i = 0; i < sbc->nroutes; i++) {
+		const struct sbc_route *r = &sbc->routes[i];
+		if (i + 1 < sbc->nroutes && strcmp(r->key, sbc->routes[i + 1].key) == 0)
+			continue; /* not the last given of its key */
+		if (r->alias)
 			continue;
 		only = r;
 		n++;

@@ -399,7 +399,7 @@ static void on_media_timeout(void *arg, const char *ps, struct sip_pl call_id)
 		ps, branch, ps, (int)call_id.l, call_id.p);
 }
 
-void sbc_sip_configure_media(struct sbc_sip *s, json_t *cfg)
+void sbc_sip_configure_media(struct sbc_sip *s, const struct core_state_media *cfg)
 {
 	sbc_media_configure(s->media, cfg);
 }

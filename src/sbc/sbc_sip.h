@@ -4,6 +4,8 @@
 
 #include <jansson.h>
 
+#include "../core/core_state.h"
+
 struct sbc;
 struct sbc_sip;
 
@@ -17,7 +19,7 @@ json_t *sbc_sip_stats(struct sbc_sip *s);
 void sbc_sip_reset_sockets(struct sbc_sip *s);
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd);
 /* The media relay: {"port_min","port_max","timeout","srtp_required"}. */
-void sbc_sip_configure_media(struct sbc_sip *s, json_t *cfg);
+void sbc_sip_configure_media(struct sbc_sip *s, const struct core_state_media *cfg);
 /* TCP and TLS connections one address may hold (from the supervisor's state). */
 void sbc_sip_set_per_address(struct sbc_sip *s, int n);
 /* TCP and TLS connections open now. */

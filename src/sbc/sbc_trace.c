@@ -87,18 +87,13 @@ static int capture_open(struct capture *c, const char *path)
 	return 0;
 }
 
-void sbc_trace_sync(struct sbc_trace *t, json_t *list)
+void sbc_trace_sync(struct sbc_trace *t, const struct core_state_trace *list, int n)
 {
 	struct sbc_trace next = {.n = 0};
-	size_t i;
-	json_t *it;
-	json_array_foreach(list, i, it)
-	{
-		const char *id = json_string_value(json_object_get(it, "id"));
-		const char *ps = json_string_value(json_object_get(it, "phone_system"));
-		const char *path = json_string_value(json_object_get(it, "path"));
-		const char *user = json_string_value(json_object_get(it, "user"));
-		if (!id || !ps || !path || next.n >= SBC_TRACE_MAX)
+	for (int i = 0; i < n; i++) {
+		const char *id = list[i].id, *ps = list[i].phone_system, *path = list[i].path;
+		const char *user = list[i].user;
+		if (next.n >= SBC_TRACE_MAX)
 			continue;
 		struct capture *c = &next.c[next.n];
 		int k;
@@ -112,8 +107,8 @@ void sbc_trace_sync(struct sbc_trace *t, json_t *list)
 			snprintf(c->id, sizeof(c->id), "%s", id);
 			snprintf(c->ps, sizeof(c->ps), "%s", ps);
 			snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
-			c->until = (time_t)json_integer_value(json_object_get(it, "until"));
-			c->max_bytes = json_integer_value(json_object_get(it, "max_bytes"));
+			c->until = (time_t)list[i].until;
+			c->max_bytes = list[i].max_bytes;
 			if (capture_open(c, path) < 0) {
 				log_warn("trace %s: cannot write %s: %s", id, path,
 					 strerror(errno));

@@ -21,16 +21,18 @@
 
 #include <jansson.h>
 
+#include "../core/core_state.h"
+
 #define SBC_TRACE_MAX 4 /* captures at once */
 
 struct sbc_trace;
 
 struct sbc_trace *sbc_trace_new(void);
 void sbc_trace_free(struct sbc_trace *t);
-/* The captures that should run now: [{"id","phone_system","user","path",
- * "until","max_bytes"}]; others are closed, new ones opened (appended to
- * when the file exists: the SBC was restarted). */
-void sbc_trace_sync(struct sbc_trace *t, json_t *list);
+/* The captures that should run now (n of them, from the supervisor's
+ * state); others are closed, new ones opened (appended to when the file
+ * exists: the SBC was restarted). */
+void sbc_trace_sync(struct sbc_trace *t, const struct core_state_trace *list, int n);
 /* Is any capture running for this phone system? (cheap; call first) */
 bool sbc_trace_wants(struct sbc_trace *t, const char *ps);
 /* A SIP message between a phone and us, for phone system ps. */

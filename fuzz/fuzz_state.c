@@ -1,0 +1,44 @@
+/*
+ * libFuzzer target for the supervisor's state table as a child decodes it
+ * (core_state_parse): whatever arrives, the result is refused whole or
+ * every field is within its bounds, and nothing leaks.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/core/core_state.h"
+
+static void check_str(const char *s, size_t size)
+{
+	if (!memchr(s, '\0', size))
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct core_state st;
+	char err[256];
+	if (core_state_parse((const char *)data, size, &st, err, sizeof(err)) < 0) {
+		if (st.phone_systems || st.processes || st.nphone_systems || !err[0])
+			abort();
+		return 0;
+	}
+	if (st.nphone_systems > CORE_STATE_MAX_PHONE_SYSTEMS ||
+	    st.ntraces > CORE_STATE_MAX_TRACES || st.listen.nsockets > CORE_STATE_MAX_SOCKETS)
+		abort();
+	for (int i = 0; i < st.nphone_systems; i++) {
+		const struct core_state_ps *ps = &st.phone_systems[i];
+		check_str(ps->name, sizeof(ps->name));
+		if (!ps->name[0] || ps->naliases > CORE_STATE_MAX_ALIASES ||
+		    core_state_find_ps(&st, ps->name, strlen(ps->name)) == NULL)
+			abort();
+		for (int j = 0; j < ps->naliases; j++)
+			check_str(ps->aliases[j], sizeof(ps->aliases[j]));
+		if (strcmp(core_state_ps_state_name(ps->state), "?") == 0)
+			abort();
+	}
+	core_state_free(&st);
+	return 0;
+}

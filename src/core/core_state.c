@@ -1,0 +1,345 @@
+/*
+ * core_state — the one decoder of the supervisor's state table (IPC_STATE)
+ * into struct core_state (core_state.h): every field's type and bounds
+ * checked, the whole message refused on the first that does not fit.
+ */
+#include "core_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The decoder's cursor: where to say what went wrong. */
+struct dec {
+	char *err;
+	size_t errlen;
+	const char *where; /* the object being read, for the message */
+};
+
+static int fail(struct dec *d, const char *key, const char *what)
+{
+	snprintf(d->err, d->errlen, "state: %s%s%s: %s", d->where, *d->where ? "." : "", key, what);
+	return -1;
+}
+
+static int dec_str(struct dec *d, const json_t *o, const char *key, char *buf, size_t size)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!json_is_string(v))
+		return fail(d, key, "a string is required");
+	size_t n = json_string_length(v);
+	if (n >= size || memchr(json_string_value(v), '\0', n))
+		return fail(d, key, "too long");
+	memcpy(buf, json_string_value(v), n + 1);
+	return 0;
+}
+
+static int dec_int(struct dec *d, const json_t *o, const char *key, int64_t min, int64_t max,
+		   int64_t *out)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v))
+		return fail(d, key, "an integer is required");
+	if (json_integer_value(v) < min || json_integer_value(v) > max)
+		return fail(d, key, "out of range");
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int dec_i(struct dec *d, const json_t *o, const char *key, int min, int max, int *out)
+{
+	int64_t v;
+	if (dec_int(d, o, key, min, max, &v) < 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int dec_bool(struct dec *d, const json_t *o, const char *key, bool *out)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!json_is_boolean(v))
+		return fail(d, key, "true or false is required");
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* The array o[key] with at most max entries, or NULL (refused). */
+static const json_t *dec_array(struct dec *d, const json_t *o, const char *key, size_t max)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!json_is_array(v))
+		return fail(d, key, "a list is required"), NULL;
+	if (json_array_size(v) > max)
+		return fail(d, key, "too many entries"), NULL;
+	return v;
+}
+
+static const json_t *dec_object(struct dec *d, const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!json_is_object(v))
+		return fail(d, key, "an object is required"), NULL;
+	d->where = key;
+	return v;
+}
+
+#define PID_MAX	 (1 << 22) /* Linux's pid_max limit */
+#define TIME_MAX ((int64_t)1 << 40)
+
+static const char *const ps_states[] = {"stopped", "starting", "running", "failed"};
+
+const char *core_state_ps_state_name(enum core_state_ps_state s)
+{
+	return (unsigned)s < 4 ? ps_states[s] : "?";
+}
+
+static int dec_ps_state(struct dec *d, const json_t *o, enum core_state_ps_state *out)
+{
+	char buf[16];
+	if (dec_str(d, o, "state", buf, sizeof(buf)) < 0)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(buf, ps_states[i]) == 0)
+			return *out = (enum core_state_ps_state)i, 0;
+	return fail(d, "state", "not a phone system's state");
+}
+
+static int dec_aliases(struct dec *d, const json_t *o, struct core_state_ps *ps)
+{
+	const json_t *list = dec_array(d, o, "aliases", CORE_STATE_MAX_ALIASES), *it;
+	size_t i;
+	if (!list)
+		return -1;
+	if (json_array_size(list) == 0)
+		return 0;
+	ps->aliases = calloc(json_array_size(list), sizeof(*ps->aliases));
+	if (!ps->aliases)
+		return fail(d, "aliases", "out of memory");
+	json_array_foreach(list, i, it)
+	{
+		size_t n = json_string_length(it);
+		if (!json_is_string(it) || n == 0 || n >= CORE_STATE_DOMAIN_MAX ||
+		    memchr(json_string_value(it), '\0', n))
+			return fail(d, "aliases", "domains are required");
+		memcpy(ps->aliases[ps->naliases++], json_string_value(it), n + 1);
+	}
+	return 0;
+}
+
+static int dec_ps(struct dec *d, const json_t *o, struct core_state_ps *ps)
+{
+	int64_t created, since;
+	d->where = "phone_systems";
+	if (!json_is_object(o))
+		return fail(d, "[]", "an object is required");
+	if (dec_str(d, o, "name", ps->name, sizeof(ps->name)) < 0)
+		return -1;
+	if (!ps->name[0])
+		return fail(d, "name", "must not be empty");
+	if (dec_ps_state(d, o, &ps->state) < 0 ||
+	    dec_str(d, o, "http_socket", ps->http_socket, sizeof(ps->http_socket)) < 0 ||
+	    dec_str(d, o, "sip_socket", ps->sip_socket, sizeof(ps->sip_socket)) < 0 ||
+	    dec_aliases(d, o, ps) < 0 || dec_int(d, o, "created", 0, TIME_MAX, &created) < 0 ||
+	    dec_int(d, o, "since", 0, TIME_MAX, &since) < 0 ||
+	    dec_i(d, o, "restarts", 0, INT32_MAX, &ps->restarts) < 0 ||
+	    dec_i(d, o, "pid", 0, PID_MAX, &ps->pid) < 0 ||
+	    dec_bool(d, o, "enabled", &ps->enabled) < 0)
+		return -1;
+	ps->created = created;
+	ps->since = since;
+	return 0;
+}
+
+static int dec_phone_systems(struct dec *d, const json_t *j, struct core_state *st)
+{
+	const json_t *list = dec_array(d, j, "phone_systems", CORE_STATE_MAX_PHONE_SYSTEMS), *it;
+	size_t i;
+	if (!list)
+		return -1;
+	st->phone_systems = calloc(json_array_size(list) + 1, sizeof(*st->phone_systems));
+	if (!st->phone_systems)
+		return fail(d, "phone_systems", "out of memory");
+	json_array_foreach(list, i, it)
+	{
+		/* counted first, so core_state_free frees a half-decoded entry's aliases */
+		if (dec_ps(d, it, &st->phone_systems[st->nphone_systems++]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int dec_processes(struct dec *d, const json_t *j, struct core_state *st)
+{
+	const json_t *list = dec_array(d, j, "processes", CORE_STATE_MAX_PROCESSES), *it;
+	size_t i;
+	if (!list)
+		return -1;
+	st->processes = calloc(json_array_size(list) + 1, sizeof(*st->processes));
+	if (!st->processes)
+		return fail(d, "processes", "out of memory");
+	d->where = "processes";
+	json_array_foreach(list, i, it)
+	{
+		struct core_state_process *p = &st->processes[st->nprocesses++];
+		if (!json_is_object(it))
+			return fail(d, "[]", "an object is required");
+		if (dec_str(d, it, "role", p->role, sizeof(p->role)) < 0 ||
+		    dec_str(d, it, "name", p->name, sizeof(p->name)) < 0 ||
+		    dec_i(d, it, "pid", 1, PID_MAX, &p->pid) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int dec_ifaces(struct dec *d, const json_t *o, const char *key,
+		      char out[][CORE_STATE_IFACE_MAX], int *n)
+{
+	const json_t *list = dec_array(d, o, key, CORE_STATE_MAX_IFACES), *it;
+	size_t i;
+	if (!list)
+		return -1;
+	json_array_foreach(list, i, it)
+	{
+		size_t len = json_string_length(it);
+		if (!json_is_string(it) || len >= CORE_STATE_IFACE_MAX ||
+		    memchr(json_string_value(it), '\0', len))
+			return fail(d, key, "interface names are required");
+		memcpy(out[(*n)++], json_string_value(it), len + 1);
+	}
+	return 0;
+}
+
+static int dec_listen(struct dec *d, const json_t *j, struct core_state *st)
+{
+	const json_t *o = dec_object(d, j, "listen"), *socks, *it;
+	size_t i;
+	if (!o || dec_bool(d, o, "fixed", &st->listen.fixed) < 0 ||
+	    dec_bool(d, o, "plain_sip", &st->listen.plain_sip) < 0 ||
+	    dec_ifaces(d, o, "management", st->listen.management, &st->listen.nmanagement) < 0 ||
+	    dec_ifaces(d, o, "sbc", st->listen.sbc, &st->listen.nsbc) < 0 ||
+	    !(socks = dec_array(d, o, "sockets", CORE_STATE_MAX_SOCKETS)))
+		return -1;
+	d->where = "listen.sockets";
+	json_array_foreach(socks, i, it)
+	{
+		struct core_state_socket *k = &st->listen.sockets[st->listen.nsockets++];
+		if (!json_is_object(it))
+			return fail(d, "[]", "an object is required");
+		if (dec_str(d, it, "service", k->service, sizeof(k->service)) < 0 ||
+		    dec_str(d, it, "addr", k->addr, sizeof(k->addr)) < 0 ||
+		    dec_i(d, it, "port", 0, 65535, &k->port) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int dec_traces(struct dec *d, const json_t *j, struct core_state *st)
+{
+	const json_t *list = dec_array(d, j, "traces", CORE_STATE_MAX_TRACES), *it;
+	size_t i;
+	if (!list)
+		return -1;
+	d->where = "traces";
+	json_array_foreach(list, i, it)
+	{
+		struct core_state_trace *t = &st->traces[st->ntraces++];
+		if (!json_is_object(it))
+			return fail(d, "[]", "an object is required");
+		if (dec_str(d, it, "id", t->id, sizeof(t->id)) < 0 ||
+		    dec_str(d, it, "phone_system", t->phone_system, sizeof(t->phone_system)) < 0 ||
+		    dec_str(d, it, "user", t->user, sizeof(t->user)) < 0 ||
+		    dec_str(d, it, "path", t->path, sizeof(t->path)) < 0 ||
+		    dec_int(d, it, "started", 0, TIME_MAX, &t->started) < 0 ||
+		    dec_int(d, it, "until", 0, TIME_MAX, &t->until) < 0 ||
+		    dec_int(d, it, "max_bytes", 0, INT64_C(1) << 40, &t->max_bytes) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int dec_settings(struct dec *d, const json_t *j, struct core_state *st)
+{
+	/* Settings are positive ints here; what a value means (and whether it
+	 * is taken) is for whoever uses it, as PUT /sbc checks what is stored. */
+	const json_t *b = dec_object(d, j, "sip_block");
+	if (!b || dec_i(d, b, "failures", 1, INT32_MAX, &st->sip_block.failures) < 0 ||
+	    dec_i(d, b, "window", 1, INT32_MAX, &st->sip_block.window) < 0 ||
+	    dec_i(d, b, "seconds", 1, INT32_MAX, &st->sip_block.seconds) < 0)
+		return -1;
+	const json_t *m = dec_object(d, j, "sip_media");
+	if (!m || dec_i(d, m, "port_min", 0, INT32_MAX, &st->sip_media.port_min) < 0 ||
+	    dec_i(d, m, "port_max", 0, INT32_MAX, &st->sip_media.port_max) < 0 ||
+	    dec_i(d, m, "timeout", 1, INT32_MAX, &st->sip_media.timeout) < 0 ||
+	    dec_bool(d, m, "srtp_required", &st->sip_media.srtp_required) < 0)
+		return -1;
+	const json_t *c = dec_object(d, j, "sbc_connections");
+	if (!c ||
+	    dec_i(d, c, "https_per_address", 1, INT32_MAX, &st->sbc_connections.https_per_address) <
+		    0 ||
+	    dec_i(d, c, "sip_per_address", 1, INT32_MAX, &st->sbc_connections.sip_per_address) < 0)
+		return -1;
+	const json_t *v = dec_object(d, j, "vpn");
+	if (!v || dec_bool(d, v, "enabled", &st->vpn.enabled) < 0 ||
+	    dec_bool(d, v, "running", &st->vpn.running) < 0 ||
+	    dec_i(d, v, "port", 0, 65535, &st->vpn.port) < 0 ||
+	    dec_str(d, v, "subnet", st->vpn.subnet, sizeof(st->vpn.subnet)) < 0 ||
+	    dec_str(d, v, "address", st->vpn.address, sizeof(st->vpn.address)) < 0 ||
+	    dec_str(d, v, "host", st->vpn.host, sizeof(st->vpn.host)) < 0 ||
+	    dec_str(d, v, "interface", st->vpn.interface, sizeof(st->vpn.interface)) < 0 ||
+	    dec_str(d, v, "error", st->vpn.error, sizeof(st->vpn.error)) < 0)
+		return -1;
+	return 0;
+}
+
+int core_state_decode(const json_t *j, struct core_state *st, char *err, size_t errlen)
+{
+	struct dec d = {err, errlen, ""};
+	memset(st, 0, sizeof(*st));
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "state: an object is required");
+		return -1;
+	}
+	if (dec_int(&d, j, "started", 0, TIME_MAX, &st->started) < 0 ||
+	    dec_str(&d, j, "version", st->version, sizeof(st->version)) < 0 ||
+	    dec_processes(&d, j, st) < 0 || dec_phone_systems(&d, j, st) < 0 ||
+	    dec_listen(&d, j, st) < 0 || (d.where = "", dec_traces(&d, j, st)) < 0 ||
+	    (d.where = "", dec_settings(&d, j, st)) < 0) {
+		core_state_free(st);
+		return -1;
+	}
+	return 0;
+}
+
+int core_state_parse(const char *data, size_t len, struct core_state *st, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		memset(st, 0, sizeof(*st));
+		snprintf(err, errlen, "state: not JSON (%s)", je.text);
+		return -1;
+	}
+	int r = core_state_decode(j, st, err, errlen);
+	json_decref(j);
+	return r;
+}
+
+void core_state_free(struct core_state *st)
+{
+	for (int i = 0; st->phone_systems && i < st->nphone_systems; i++)
+		free(st->phone_systems[i].aliases);
+	free(st->phone_systems);
+	free(st->processes);
+	memset(st, 0, sizeof(*st));
+}
+
+const struct core_state_ps *core_state_find_ps(const struct core_state *st, const char *name,
+					       size_t len)
+{
+	for (int i = 0; i < st->nphone_systems; i++)
+		if (strlen(st->phone_systems[i].name) == len &&
+		    memcmp(st->phone_systems[i].name, name, len) == 0)
+			return &st->phone_systems[i];
+	return NULL;
+}

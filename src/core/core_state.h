@@ -1,0 +1,125 @@
+/*
+ * core_state — the supervisor's state table (IPC_STATE, core_ipc.h) as C
+ * structs: decoded once, where a child receives it, so the children look
+ * up fields instead of reading JSON in place. JSON stays on the wire; the
+ * one decoder checks every field's type and bounds and refuses the whole
+ * message (-1 and why) rather than keep part of it. Fields a later
+ * supervisor adds are ignored.
+ *
+ * Ownership: core_state_decode fills a struct that owns everything it
+ * points at (the aliases); core_state_free releases it. Strings are kept
+ * whole or refused, never cut (each has its bound below).
+ */
+#ifndef CORE_STATE_H
+#define CORE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Bounds: each above what the supervisor sends (names 63, sockets under
+ * run/NAME/, 32 aliases of a DNS name's 253 characters, 4 traces), and all
+ * of them together far beyond what CORE_IPC_MAX_PAYLOAD can carry. */
+#define CORE_STATE_NAME_MAX	     64	 /* a phone system's, a process's name, with NUL */
+#define CORE_STATE_PATH_MAX	     128 /* a socket's or a trace's path, with NUL */
+#define CORE_STATE_DOMAIN_MAX	     254 /* an alias, with NUL */
+#define CORE_STATE_MAX_ALIASES	     32
+#define CORE_STATE_MAX_PHONE_SYSTEMS 4096
+#define CORE_STATE_MAX_PROCESSES     (CORE_STATE_MAX_PHONE_SYSTEMS + 8)
+#define CORE_STATE_MAX_TRACES	     8
+#define CORE_STATE_MAX_SOCKETS	     64
+#define CORE_STATE_MAX_IFACES	     64
+#define CORE_STATE_IFACE_MAX	     16 /* IFNAMSIZ */
+
+enum core_state_ps_state { CORE_PS_STOPPED, CORE_PS_STARTING, CORE_PS_RUNNING, CORE_PS_FAILED };
+
+struct core_state_ps {
+	char name[CORE_STATE_NAME_MAX];
+	enum core_state_ps_state state;
+	char http_socket[CORE_STATE_PATH_MAX];
+	char sip_socket[CORE_STATE_PATH_MAX];
+	char (*aliases)[CORE_STATE_DOMAIN_MAX]; /* naliases, owned */
+	int naliases;
+	int64_t created, since; /* unix time */
+	int restarts;
+	int pid; /* 0 when not running */
+	bool enabled;
+};
+
+struct core_state_process {
+	char role[16]; /* "mgmt", "sbc", "pbx", "ssh", "supervisor", "vpn" */
+	char name[CORE_STATE_NAME_MAX];
+	int pid;
+};
+
+struct core_state_socket {
+	char service[32];
+	char addr[64];
+	int port;
+};
+
+struct core_state_trace {
+	char id[48];
+	char phone_system[CORE_STATE_NAME_MAX];
+	char user[65]; /* "" for every user */
+	char path[CORE_STATE_PATH_MAX];
+	int64_t started, until, max_bytes;
+};
+
+/* When the SBC blocks an address (settings sbc.block_*). */
+struct core_state_block {
+	int failures, window, seconds;
+};
+
+/* The media relay's ports and rules. */
+struct core_state_media {
+	int port_min, port_max, timeout;
+	bool srtp_required;
+};
+
+struct core_state {
+	int64_t started;
+	char version[64];
+	struct core_state_process *processes; /* nprocesses, owned */
+	int nprocesses;
+	struct core_state_ps *phone_systems; /* nphone_systems, owned */
+	int nphone_systems;
+	struct {
+		bool fixed, plain_sip;
+		char management[CORE_STATE_MAX_IFACES][CORE_STATE_IFACE_MAX];
+		int nmanagement;
+		char sbc[CORE_STATE_MAX_IFACES][CORE_STATE_IFACE_MAX];
+		int nsbc;
+		struct core_state_socket sockets[CORE_STATE_MAX_SOCKETS];
+		int nsockets;
+	} listen;
+	struct core_state_block sip_block;
+	struct core_state_media sip_media;
+	struct core_state_trace traces[CORE_STATE_MAX_TRACES];
+	int ntraces;
+	struct {
+		bool enabled, running;
+		int port;
+		char subnet[64], address[16], host[256], interface[16], error[256];
+	} vpn;
+	struct {
+		int https_per_address, sip_per_address;
+	} sbc_connections;
+};
+
+/* Decodes an IPC_STATE object into *st (zeroed first); 0, or -1 with why
+ * in err and *st empty (nothing to free). */
+int core_state_decode(const json_t *j, struct core_state *st, char *err, size_t errlen);
+/* The same from the message's bytes. */
+int core_state_parse(const char *data, size_t len, struct core_state *st, char *err, size_t errlen);
+void core_state_free(struct core_state *st);
+
+/* "stopped", "starting", "running", "failed" */
+const char *core_state_ps_state_name(enum core_state_ps_state s);
+/* The phone system of that name, or NULL. */
+const struct core_state_ps *core_state_find_ps(const struct core_state *st, const char *name,
+					       size_t len);
+
+#endif
