@@ -33,19 +33,33 @@
 enum core_ipc_type {
 	/* child → supervisor: the child has set up and serves. {} */
 	IPC_READY = 1,
-	/* supervisor → mgmt, sbc: listening sockets to serve from now on,
+	/* supervisor → mgmt, sbc, ssh: listening sockets to serve from now on,
 	 * replacing any earlier ones. {"listeners":[{"service","addr","port"}]}
 	 * with one fd per entry, in order. */
 	IPC_LISTENERS,
-	/* supervisor → mgmt, sbc: the whole phone-system table after any change.
-	 * {"started":T,"version":V,"processes":[{"role","name","pid"}],
+	/* supervisor → mgmt, sbc, ssh: the whole phone-system table after any
+	 * change (sup_ipc.c's state_table), decoded by the one decoder
+	 * core_state_parse (core_state.h: every field, its type and bound).
+	 * {"started","version","processes":[{"role","name","pid"}],
+	 *  "phone_systems":[{"name","state","http_socket","sip_socket",
+	 *   "aliases":[],"created","since","restarts","pid","enabled"}],
+	 *  "listen":{"fixed","management":[],"sbc":[],"sockets":[{"service",
+	 *   "addr","port"}],"plain_sip"},
 	 *  "sip_block":{"failures","window","seconds"},
-	 *  "sbc_connections":{"https_per_address","sip_per_address"},
-	 *  "phone_systems":[{"name","state","http_socket","created","restarts",
-	 *  "pid","since"}]} */
+	 *  "sip_media":{"port_min","port_max","timeout","srtp_required"},
+	 *  "traces":[{"id","phone_system","user","path","started","until",
+	 *   "max_bytes"}],
+	 *  "vpn":{"enabled","running","port","subnet","address","host",
+	 *   "interface","error"},
+	 *  "sbc_connections":{"https_per_address","sip_per_address"}} */
 	IPC_STATE,
-	/* mgmt → supervisor: an operation. {"op":"create"|"delete"|"start"|
-	 * "stop"|"set-interfaces", ...}; answered by IPC_REPLY with the same id. */
+	/* mgmt → supervisor: an operation. {"op": NAME, ...its fields}, NAME one
+	 * of core_ops.h's CORE_OPS (the fields are listed there): create,
+	 * delete, start, stop, set-interfaces, set-sbc, set-aliases,
+	 * sip-unblock, update, restore, trace-start, trace-stop, trace-delete,
+	 * vpn-get, vpn-set, vpn-client-add, vpn-client-revoke. Validated once,
+	 * by the supervisor (sup_ops[] in sup_requests.c); answered by exactly
+	 * one IPC_REPLY with the same id. */
 	IPC_REQUEST,
 	/* supervisor → mgmt: {"status": http status, "error"?: text, ...} */
 	IPC_REPLY,
@@ -68,8 +82,8 @@ enum core_ipc_type {
 	 * chunks, the first with "reset":true (mgmt drops what it had).
 	 * {"reset"?:bool,"added":[{"address","until"}],"removed":["address"]} */
 	IPC_BLOCKS,
-	/* mgmt, sbc → supervisor: a push was missed; send the state and the
-	 * block list again. {} */
+	/* mgmt, sbc, ssh → supervisor: a push was missed; send the state (and,
+	 * to mgmt and sbc, the block list) again. {} */
 	IPC_RESYNC,
 };
 

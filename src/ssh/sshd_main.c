@@ -11,6 +11,7 @@
 #include <libssh/libssh.h>
 
 #include "../core/core_child.h"
+#include "../core/core_state.h"
 #include "../core/core_connlimit.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
@@ -124,11 +125,14 @@ static void sshd_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 		log_info("serving SSH on %d socket(s)", msg->nfds);
 		msg->nfds = 0;
 	} else if (msg->type == IPC_STATE) {
-		json_t *st = core_ipc_json(msg);
-		const char *a =
-			json_string_value(json_object_get(json_object_get(st, "vpn"), "address"));
-		snprintf(d->vpn_address, sizeof(d->vpn_address), "%s", a ? a : "");
-		json_decref(st);
+		struct core_state st; /* decoded once (core_state.h); a bad one is kept out */
+		char err[256];
+		if (core_state_parse(msg->data, msg->len, &st, err, sizeof(err)) < 0) {
+			log_error("%s; the last state stays", err);
+		} else {
+			snprintf(d->vpn_address, sizeof(d->vpn_address), "%s", st.vpn.address);
+			core_state_free(&st);
+		}
 	}
 	core_ipc_close_fds(msg);
 }
