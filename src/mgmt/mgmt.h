@@ -15,6 +15,7 @@
 #include "../core/core_httpd.h"
 #include "../core/core_login.h"
 #include "../core/core_ops.h"
+#include "../core/core_state.h"
 #include "../core/core_work.h"
 
 /* Worker threads for password checks, and the jobs they may have
@@ -33,6 +34,7 @@ struct mgmt {
 	struct core_work *slow;		/* backups: seconds each, one at a time */
 	json_t *busy;			/* phone system → "backup" or "restore" running now */
 	json_t *state;			/* last IPC_STATE from the supervisor */
+	struct core_state st;		/* the same, decoded (core_state.h) */
 	json_t *sip_blocks;		/* address → until: the SBC's blocks (IPC_BLOCKS) */
 	json_t *stats;			/* "role/name" → last IPC_STATS of that process */
 	struct log_waiter *log_waiters; /* GET /logs?wait=… held for new lines */

@@ -19,36 +19,24 @@
 
 #define API "/api/v1"
 
-static json_t *api_find_ps(struct mgmt *m, const char *name)
+static json_t *api_ps_view(const struct core_state_ps *ps)
 {
-	size_t i;
-	json_t *it;
-	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it)
-	{
-		if (strcmp(json_string_value(json_object_get(it, "name")), name) == 0)
-			return it;
-	}
-	return NULL;
-}
-
-static json_t *api_ps_view(json_t *ps)
-{
-	const char *name = json_string_value(json_object_get(ps, "name"));
 	char path[80];
-	snprintf(path, sizeof(path), "/%s/", name);
-	return json_pack("{s:O, s:O, s:O, s:O, s:O, s:s, s:O}", "name", json_object_get(ps, "name"),
-			 "state", json_object_get(ps, "state"), "created",
-			 json_object_get(ps, "created"), "since", json_object_get(ps, "since"),
-			 "restarts", json_object_get(ps, "restarts"), "path", path, "aliases",
-			 json_object_get(ps, "aliases"));
+	json_t *aliases = json_array();
+	snprintf(path, sizeof(path), "/%s/", ps->name);
+	for (int i = 0; i < ps->naliases; i++)
+		json_array_append_new(aliases, json_string(ps->aliases[i]));
+	return json_pack("{s:s, s:s, s:I, s:I, s:i, s:s, s:o}", "name", ps->name, "state",
+			 core_state_ps_state_name(ps->state), "created", (json_int_t)ps->created,
+			 "since", (json_int_t)ps->since, "restarts", ps->restarts, "path", path,
+			 "aliases", aliases);
 }
 
 static void api_ps_list(struct mgmt *m, struct core_httpd_req *req)
 {
-	json_t *out = json_array(), *it;
-	size_t i;
-	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it)
-		json_array_append_new(out, api_ps_view(it));
+	json_t *out = json_array();
+	for (int i = 0; i < m->st.nphone_systems; i++)
+		json_array_append_new(out, api_ps_view(&m->st.phone_systems[i]));
 	core_httpd_respond_json(req, 200, json_pack("{s:o}", "phone_systems", out));
 }
 
@@ -129,7 +117,7 @@ static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *r
 	}
 	memcpy(name, rest, n);
 	name[n] = '\0';
-	json_t *ps = api_find_ps(m, name);
+	const struct core_state_ps *ps = core_state_find_ps(&m->st, name, n);
 	if (!ps) {
 		core_httpd_respond_error(req, 404, "no such phone system");
 	} else if (!*action && mgmt_method_is(req, "GET")) {

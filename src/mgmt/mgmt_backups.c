@@ -741,11 +741,7 @@ static void backups_create(struct mgmt *m, struct core_httpd_req *req)
 	bool media = json_is_true(json_object_get(b, "media"));
 	const char *why = NULL;
 	int status = 400;
-	bool known = false;
-	size_t i;
-	json_t *it;
-	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it) known =
-		known || (ps && strcmp(json_string_value(json_object_get(it, "name")), ps) == 0);
+	bool known = ps && core_state_find_ps(&m->st, ps, strlen(ps));
 	if (json_object_get(b, "phone_system") && !ps)
 		why = "phone_system: a name";
 	else if (ps && !known)

@@ -28,11 +28,19 @@ static void mgmt_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 		mgmt_on_listeners(m, msg);
 		break;
 	case IPC_STATE: {
-		json_t *st = core_ipc_json(msg);
-		if (st) {
-			json_decref(m->state);
-			m->state = st;
+		/* taken only if it decodes: the JSON and its structs stay one state */
+		json_t *j = core_ipc_json(msg);
+		struct core_state st;
+		char err[256];
+		if (core_state_decode(j, &st, err, sizeof(err)) < 0) {
+			log_error("%s; the last state stays", err);
+			json_decref(j);
+			break;
 		}
+		json_decref(m->state);
+		m->state = j;
+		core_state_free(&m->st);
+		m->st = st;
 		break;
 	}
 	case IPC_BLOCKS:
@@ -55,9 +63,7 @@ static void mgmt_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *ar
 static bool mgmt_accept_ok(int fd, void *arg)
 {
 	struct mgmt *m = arg;
-	const char *tunnel =
-		json_string_value(json_object_get(json_object_get(m->state, "vpn"), "address"));
-	return !core_net_local_is(fd, tunnel);
+	return !core_net_local_is(fd, m->state ? m->st.vpn.address : NULL);
 }
 
 /* Connections one address may hold on 8443: a constant, not a setting. A
@@ -114,6 +120,7 @@ int mgmt_main(void)
 	core_httpd_free(m.local);
 	SSL_CTX_free(m.tls);
 	json_decref(m.state);
+	core_state_free(&m.st);
 	json_decref(m.sip_blocks);
 	json_decref(m.stats);
 	mgmt_logs_free(&m);

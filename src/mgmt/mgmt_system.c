@@ -93,16 +93,13 @@ json_t *mgmt_system_info(struct mgmt *m)
 				   0, "failed", 0);
 	size_t i;
 	json_t *it;
-	int total = 0;
-	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it)
-	{
-		const char *st = json_string_value(json_object_get(it, "state"));
-		json_t *c = json_object_get(counts, st);
+	for (int k = 0; k < m->st.nphone_systems; k++) {
+		json_t *c = json_object_get(counts,
+					    core_state_ps_state_name(m->st.phone_systems[k].state));
 		if (c)
 			json_integer_set(c, json_integer_value(c) + 1);
-		total++;
 	}
-	json_object_set_new(counts, "total", json_integer(total));
+	json_object_set_new(counts, "total", json_integer(m->st.nphone_systems));
 
 	json_t *procs = json_array();
 	long long rss_sum = 0;
@@ -189,25 +186,18 @@ json_t *mgmt_interfaces(struct mgmt *m)
  * counts and whether something is wrong. */
 void mgmt_health(struct mgmt *m, struct core_httpd_req *req)
 {
-	json_t *problems = json_array(), *it;
-	size_t i;
-	int failed = 0, total = 0;
+	json_t *problems = json_array();
+	int failed = 0, total = m->st.nphone_systems;
 	if (!m->state)
 		json_array_append_new(problems, json_string("the server is starting"));
-	json_array_foreach(json_object_get(m->state, "phone_systems"), i, it)
-	{
-		total++;
-		if (strcmp(json_string_value(json_object_get(it, "state")), "failed") == 0)
-			failed++;
-	}
+	for (int k = 0; k < total; k++)
+		failed += m->st.phone_systems[k].state == CORE_PS_FAILED;
 	if (failed)
 		json_array_append_new(problems, json_sprintf("%d phone system(s) failed", failed));
-	json_t *vpn = json_object_get(m->state, "vpn");
-	if (json_is_true(json_object_get(vpn, "enabled")) &&
-	    !json_is_true(json_object_get(vpn, "running")))
-		json_array_append_new(
-			problems, json_sprintf("the VPN is switched on but does not run: %s",
-					       json_string_value(json_object_get(vpn, "error"))));
+	if (m->st.vpn.enabled && !m->st.vpn.running)
+		json_array_append_new(problems,
+				      json_sprintf("the VPN is switched on but does not run: %s",
+						   m->st.vpn.error));
 	struct statvfs vfs;
 	double free_pct = 100;
 	if (statvfs(".", &vfs) == 0 && vfs.f_blocks)

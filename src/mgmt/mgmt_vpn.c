@@ -69,8 +69,7 @@ static void vpn_profile_get(struct mgmt *m, struct core_httpd_req *req, const ch
 			req, 409, "set the address phones reach this server at (host) first");
 		return;
 	}
-	int port =
-		(int)json_integer_value(json_object_get(json_object_get(m->state, "vpn"), "port"));
+	int port = m->st.vpn.port;
 	char *p = vpn_profile(VPN_DIR, name, host, port > 0 ? port : VPN_PORT);
 	if (!p) {
 		core_httpd_respond_error(req, 500, "the client's certificate is missing");

@@ -11,10 +11,10 @@
 #include <libssh/libssh.h>
 
 #include "../core/core_child.h"
-#include "../core/core_state.h"
 #include "../core/core_connlimit.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
+#include "../core/core_state.h"
 #include "sshd.h"
 
 #define SSHD_MAX_LISTENERS 64
