@@ -201,8 +201,8 @@ static void conn_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 	struct core_conn_service *svc = cl->svc;
 	(void)l;
 	struct core_connlimit_slot *slot = NULL;
-	if (svc->nconns >= svc->d.max_conns || (svc->d.admit && !svc->d.admit(svc->arg, sa)) ||
-	    !(slot = core_connlimit_take(svc->per_address, sa))) {
+	if (svc->nconns >= svc->d.max_conns || (svc->d.admit && !svc->d.admit(svc->arg, fd, sa)) ||
+	    (svc->per_address && !(slot = core_connlimit_take(svc->per_address, sa)))) {
 		close(fd);
 		return;
 	}
@@ -241,8 +241,9 @@ struct core_conn_service *core_conn_service_new(struct event_base *base,
 		n <<= 1;
 	svc->mask = n - 1;
 	svc->buckets = calloc(n, sizeof(*svc->buckets)); /* all-zero: empty LISTs */
-	svc->per_address = core_connlimit_new(d->name, d->per_address);
-	if (!svc->buckets || !svc->per_address) {
+	if (d->per_address > 0)
+		svc->per_address = core_connlimit_new(d->name, d->per_address);
+	if (!svc->buckets || (d->per_address > 0 && !svc->per_address)) {
 		core_conn_service_free(svc);
 		return NULL;
 	}
@@ -257,7 +258,8 @@ void core_conn_service_free(struct core_conn_service *svc)
 	struct core_conn *c;
 	while ((c = TAILQ_FIRST(&svc->conns)))
 		core_conn_close(c);
-	core_connlimit_free(svc->per_address);
+	if (svc->per_address)
+		core_connlimit_free(svc->per_address);
 	free(svc->buckets);
 	free(svc);
 }
@@ -288,7 +290,7 @@ void core_conn_unlisten(struct core_conn_service *svc)
 
 void core_conn_set_per_address(struct core_conn_service *svc, int n)
 {
-	if (n > 0 && n != core_connlimit_get(svc->per_address)) {
+	if (svc->per_address && n > 0 && n != core_connlimit_get(svc->per_address)) {
 		core_connlimit_set(svc->per_address, n);
 		log_info("%s: at most %d connections per address", svc->d.name, n);
 	}
@@ -306,7 +308,7 @@ int core_conn_count_tls(const struct core_conn_service *svc)
 
 uint64_t core_conn_refused(const struct core_conn_service *svc)
 {
-	return core_connlimit_refused(svc->per_address);
+	return svc->per_address ? core_connlimit_refused(svc->per_address) : 0;
 }
 
 struct core_conn *core_conn_find(const struct core_conn_service *svc, uint64_t id)

@@ -54,17 +54,17 @@ struct core_conn_service;
 struct core_conn_desc {
 	const char *name;  /* for log lines and /metrics: "https", "sip" */
 	int max_conns;	   /* of the service, all its listeners together */
-	int per_address;   /* at first; core_conn_set_per_address changes it */
-	int handshake;	   /* seconds of silence a TLS handshake may take */
-	int idle;	   /* seconds of silence, at first (core_conn_set_idle) */
+	int per_address;   /* at first (core_conn_set_per_address); 0: no limit */
+	int handshake;	   /* seconds of silence a TLS handshake may take; 0: no bound */
+	int idle;	   /* seconds of silence, at first (core_conn_set_idle); 0: none */
 	int write_timeout; /* seconds a write may stall; 0: none */
 	size_t in_max;	   /* bytes of unread input at most; 0: no bound here */
 	size_t out_high;   /* reading pauses above this much output; 0: never */
 	size_t out_low;	   /* on_drain when the output has fallen to this */
 	bool defer;	   /* libevent's BEV_OPT_DEFER_CALLBACKS */
-	/* NULL, or false to close a new connection from sa at once (a block
-	 * list); before any memory is spent on it. */
-	bool (*admit)(void *arg, const struct sockaddr *sa);
+	/* NULL, or false to close a new connection on fd from sa at once (a
+	 * block list, a peer check); before any memory is spent on it. */
+	bool (*admit)(void *arg, int fd, const struct sockaddr *sa);
 	/* The protocol's state for c, or NULL to close c at once. */
 	void *(*on_open)(struct core_conn *c, void *arg);
 	/* Input arrived: consume what is whole. -1: close c (do not close it
