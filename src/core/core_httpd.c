@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
@@ -14,17 +15,17 @@
 #include "core_log.h"
 
 #define HTTPD_WRITE_TIMEOUT 30
-#define HTTPD_SEQ_BITS	    20 /* a request id: the connection's id, then its request count */
+#define HTTPD_HANDLING	    1024 /* buckets of requests being handled, a power of two */
 
 enum conn_state { CONN_READING, CONN_HANDLING, CONN_CLOSING };
 
 struct core_httpd_conn {
 	struct core_httpd *srv;
 	struct core_conn *conn;
-	struct bufferevent *bev; /* conn's */
-	enum conn_state state;	 /* CONN_CLOSING: conn is lingering */
-	uint32_t seq;		 /* requests dispatched on this connection */
-	bool in_read;		 /* inside conn_on_read: respond() must not recurse */
+	struct bufferevent *bev;	      /* conn's */
+	enum conn_state state;		      /* CONN_CLOSING: conn is lingering */
+	LIST_ENTRY(core_httpd_conn) handling; /* while CONN_HANDLING: by request id */
+	bool in_read;			      /* inside conn_on_read: respond() must not recurse */
 	bool head_checked;
 	bool too_large;
 	size_t max_body; /* of the current request */
@@ -40,7 +41,13 @@ struct core_httpd {
 	core_httpd_handler handler;
 	void *arg;
 	struct core_conn_service *svc; /* accept, limits, timers, lingering close */
+	/* Requests handed to the handler and not answered yet, by id (ours,
+	 * sequential: the low bits spread them): core_httpd_find in O(1). */
+	LIST_HEAD(, core_httpd_conn) handling[HTTPD_HANDLING];
 };
+
+/* Request ids are unique within the process, across servers. */
+static uint64_t httpd_next_id;
 
 static void conn_arm(struct core_httpd_conn *c, int seconds)
 {
@@ -111,10 +118,7 @@ static void conn_dispatch(struct core_httpd_conn *c)
 		core_httpd_respond_error(req, 413, "request body too large");
 		return;
 	}
-	/* Unique within the process, across servers (connection ids are), and
-	 * found again in O(1) by core_httpd_find. */
-	req->id =
-		core_conn_id(c->conn) << HTTPD_SEQ_BITS | (++c->seq & ((1u << HTTPD_SEQ_BITS) - 1));
+	req->id = ++httpd_next_id;
 	req->local = c->srv->lim.local;
 	req->msg = &c->msg;
 	req->method = http_msg_method(&c->msg);
@@ -125,6 +129,7 @@ static void conn_dispatch(struct core_httpd_conn *c)
 	const char *real = c->srv->lim.local ? http_msg_header(&c->msg, "X-Real-IP") : NULL;
 	snprintf(req->client, sizeof(req->client), "%s", real ? real : core_conn_peer(c->conn));
 	c->state = CONN_HANDLING;
+	LIST_INSERT_HEAD(&c->srv->handling[req->id & (HTTPD_HANDLING - 1)], c, handling);
 	core_conn_pause_read(c->conn, true);
 	c->srv->handler(req, c->srv->arg);
 }
@@ -211,6 +216,8 @@ static void conn_on_close(struct core_conn *conn, void *st)
 {
 	struct core_httpd_conn *c = st;
 	(void)conn;
+	if (c->state == CONN_HANDLING)
+		LIST_REMOVE(c, handling);
 	evbuffer_free(c->req.body);
 	free(c);
 }
@@ -276,9 +283,11 @@ void core_httpd_close_listeners(struct core_httpd *srv)
 
 struct core_httpd_req *core_httpd_find(struct core_httpd *srv, uint64_t id)
 {
-	struct core_conn *conn = core_conn_find(srv->svc, id >> HTTPD_SEQ_BITS);
-	struct core_httpd_conn *c = conn ? core_conn_state(conn) : NULL;
-	return c && c->state == CONN_HANDLING && c->req.id == id ? &c->req : NULL;
+	struct core_httpd_conn *c;
+	LIST_FOREACH(c, &srv->handling[id & (HTTPD_HANDLING - 1)], handling)
+	if (c->req.id == id)
+		return &c->req;
+	return NULL;
 }
 
 uint64_t core_httpd_refused(const struct core_httpd *srv)
@@ -323,6 +332,8 @@ void core_httpd_respond(struct core_httpd_req *req, int status, const char *cont
 		evbuffer_add(out, body, len);
 
 	evbuffer_drain(req->body, evbuffer_get_length(req->body));
+	if (c->state == CONN_HANDLING)
+		LIST_REMOVE(c, handling);
 	req->id = 0;
 	if (!keep) {
 		c->state = CONN_CLOSING;
