@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,11 +21,11 @@
 #define CONNLIMIT_BUCKETS 4096 /* a power of two */
 
 struct core_connlimit_slot {
-	struct core_connlimit_slot *next;
+	LIST_ENTRY(core_connlimit_slot) link;
 	unsigned char key[16]; /* IPv4 as IPv4-mapped IPv6; IPv6 cut to its /64 */
-	uint32_t bucket;
-	int n; /* connections this address holds */
+	int n;		       /* connections this address holds */
 };
+LIST_HEAD(connlimit_bucket, core_connlimit_slot);
 
 struct core_connlimit {
 	char service[32];
@@ -33,7 +34,7 @@ struct core_connlimit {
 	uint64_t refused_logged; /* refused when the last line was written */
 	int64_t logged_at;	 /* ms, monotonic; 0: never */
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
-	struct core_connlimit_slot *buckets[CONNLIMIT_BUCKETS];
+	struct connlimit_bucket buckets[CONNLIMIT_BUCKETS]; /* all-zero: empty */
 };
 
 /* The process's spare descriptor (see core_connlimit_on_listener_error). */
@@ -61,9 +62,9 @@ void core_connlimit_free(struct core_connlimit *cl)
 	if (!cl)
 		return;
 	for (int i = 0; i < CONNLIMIT_BUCKETS; i++) {
-		while (cl->buckets[i]) {
-			struct core_connlimit_slot *s = cl->buckets[i];
-			cl->buckets[i] = s->next;
+		struct core_connlimit_slot *s;
+		while ((s = LIST_FIRST(&cl->buckets[i]))) {
+			LIST_REMOVE(s, link);
 			free(s);
 		}
 	}
@@ -137,9 +138,10 @@ struct core_connlimit_slot *core_connlimit_take(struct core_connlimit *cl,
 	uint32_t b;
 	memcpy(&b, h, sizeof(b));
 	b &= CONNLIMIT_BUCKETS - 1;
-	struct core_connlimit_slot *s = cl->buckets[b];
-	while (s && memcmp(s->key, key, sizeof(key)) != 0)
-		s = s->next;
+	struct core_connlimit_slot *s;
+	LIST_FOREACH(s, &cl->buckets[b], link)
+	if (memcmp(s->key, key, sizeof(key)) == 0)
+		break;
 	if (s && s->n >= cl->per_address) {
 		cl->refused++;
 		connlimit_log(cl, sa, prefix);
@@ -150,9 +152,7 @@ struct core_connlimit_slot *core_connlimit_take(struct core_connlimit *cl,
 		if (!s)
 			return NULL;
 		memcpy(s->key, key, sizeof(key));
-		s->bucket = b;
-		s->next = cl->buckets[b];
-		cl->buckets[b] = s;
+		LIST_INSERT_HEAD(&cl->buckets[b], s, link);
 	}
 	s->n++;
 	return s;
@@ -160,14 +160,10 @@ struct core_connlimit_slot *core_connlimit_take(struct core_connlimit *cl,
 
 void core_connlimit_give(struct core_connlimit *cl, struct core_connlimit_slot *slot)
 {
+	(void)cl;
 	if (!slot || --slot->n > 0)
 		return;
-	for (struct core_connlimit_slot **pp = &cl->buckets[slot->bucket]; *pp; pp = &(*pp)->next) {
-		if (*pp == slot) {
-			*pp = slot->next;
-			break;
-		}
-	}
+	LIST_REMOVE(slot, link);
 	free(slot);
 }
 

@@ -6,38 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/listener.h>
 
-#include "core_connlimit.h"
+#include "core_conn.h"
 #include "core_log.h"
-#include "core_net.h"
-#include "core_tls.h"
 
-#define HTTPD_MAX_LISTENERS 64
 #define HTTPD_WRITE_TIMEOUT 30
-#define HTTPD_LINGER	    2	      /* seconds to drain a client we are closing */
-#define HTTPD_LINGER_MAX    (1 << 20) /* bytes drained at most */
+#define HTTPD_HANDLING	    1024 /* buckets of requests being handled, a power of two */
 
 enum conn_state { CONN_READING, CONN_HANDLING, CONN_CLOSING };
 
 struct core_httpd_conn {
 	struct core_httpd *srv;
-	struct core_httpd_conn *prev, *next;
-	struct bufferevent *bev;
-	struct event *timer;
-	enum conn_state state;
-	bool in_read; /* inside conn_on_read: respond() must not recurse */
+	struct core_conn *conn;
+	struct bufferevent *bev;	      /* conn's */
+	enum conn_state state;		      /* CONN_CLOSING: conn is lingering */
+	LIST_ENTRY(core_httpd_conn) handling; /* while CONN_HANDLING: by request id */
+	bool in_read;			      /* inside conn_on_read: respond() must not recurse */
 	bool head_checked;
 	bool too_large;
 	size_t max_body; /* of the current request */
 	bool must_close; /* answered a broken or timed-out request */
-	size_t drained;	 /* input thrown away while closing */
-	char peer[64];
-	struct core_connlimit_slot *slot; /* of the client's address */
 	struct core_httpd_req req;
 	struct http_msg msg; /* last: large */
 };
@@ -48,37 +40,18 @@ struct core_httpd {
 	struct core_httpd_limits lim;
 	core_httpd_handler handler;
 	void *arg;
-	struct evconnlistener *listeners[HTTPD_MAX_LISTENERS];
-	int nlisteners;
-	struct core_httpd_conn *conns;
-	int nconns;
-	struct core_connlimit *per_address; /* NULL: no limit */
+	struct core_conn_service *svc; /* accept, limits, timers, lingering close */
+	/* Requests handed to the handler and not answered yet, by id (ours,
+	 * sequential: the low bits spread them): core_httpd_find in O(1). */
+	LIST_HEAD(, core_httpd_conn) handling[HTTPD_HANDLING];
 };
 
 /* Request ids are unique within the process, across servers. */
 static uint64_t httpd_next_id;
 
-static void conn_free(struct core_httpd_conn *c)
-{
-	struct core_httpd *srv = c->srv;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	srv->nconns--;
-	core_connlimit_give(srv->per_address, c->slot);
-	event_free(c->timer);
-	bufferevent_free(c->bev);
-	evbuffer_free(c->req.body);
-	free(c);
-}
-
 static void conn_arm(struct core_httpd_conn *c, int seconds)
 {
-	struct timeval tv = {.tv_sec = seconds};
-	event_add(c->timer, &tv);
+	core_conn_timer(c->conn, seconds);
 }
 
 /* Once per request, when its head is whole: the body it may have (the
@@ -140,7 +113,7 @@ static int conn_decode_path(struct core_httpd_req *req, const char *url)
 static void conn_dispatch(struct core_httpd_conn *c)
 {
 	struct core_httpd_req *req = &c->req;
-	event_del(c->timer);
+	core_conn_timer(c->conn, 0);
 	if (c->too_large) {
 		core_httpd_respond_error(req, 413, "request body too large");
 		return;
@@ -154,9 +127,10 @@ static void conn_dispatch(struct core_httpd_conn *c)
 		return;
 	}
 	const char *real = c->srv->lim.local ? http_msg_header(&c->msg, "X-Real-IP") : NULL;
-	snprintf(req->client, sizeof(req->client), "%s", real ? real : c->peer);
+	snprintf(req->client, sizeof(req->client), "%s", real ? real : core_conn_peer(c->conn));
 	c->state = CONN_HANDLING;
-	bufferevent_disable(c->bev, EV_READ);
+	LIST_INSERT_HEAD(&c->srv->handling[req->id & (HTTPD_HANDLING - 1)], c, handling);
+	core_conn_pause_read(c->conn, true);
 	c->srv->handler(req, c->srv->arg);
 }
 
@@ -172,19 +146,10 @@ static void conn_reject(struct core_httpd_conn *c, int status)
 	core_httpd_respond_error(&c->req, status, msg);
 }
 
-static void conn_on_read(struct bufferevent *bev, void *arg)
+static int conn_on_read(struct core_conn *conn, void *st, struct evbuffer *in)
 {
-	struct core_httpd_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	if (c->state == CONN_CLOSING) {
-		/* lingering close: see conn_on_write */
-		c->drained += evbuffer_get_length(in);
-		evbuffer_drain(in, evbuffer_get_length(in));
-		if (c->drained > HTTPD_LINGER_MAX)
-			conn_free(c);
-		return;
-	}
+	struct core_httpd_conn *c = st;
+	(void)conn;
 	c->in_read = true;
 	while (c->state == CONN_READING && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
@@ -213,97 +178,55 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 			conn_dispatch(c);
 	}
 	c->in_read = false;
+	return 0;
 }
 
-static void conn_on_write(struct bufferevent *bev, void *arg)
+/* The request timeout or the idle one (a lingering close is core_conn's). */
+static void conn_on_timer(struct core_conn *conn, void *st)
 {
-	struct core_httpd_conn *c = arg;
-	/* Sent: closing now with unread input would reset the connection and
-	 * lose the answer, so input is drained for a moment first. */
-	if (c->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_arm(c, HTTPD_LINGER);
-}
-
-static void conn_on_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct core_httpd_conn *c = arg;
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
-		return; /* TLS handshake done */
-	/* EOF, error or write timeout: a handler still busy finds NULL later. */
-	conn_free(c);
-}
-
-static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct core_httpd_conn *c = arg;
-	(void)fd;
-	(void)what;
-	if (c->state == CONN_CLOSING) {
-		conn_free(c);
-	} else if (c->state == CONN_READING && c->msg.begun) {
-		log_info("http: %s took too long to send a request, closing", c->peer);
+	struct core_httpd_conn *c = st;
+	if (c->state == CONN_READING && c->msg.begun) {
+		log_info("http: %s took too long to send a request, closing", core_conn_peer(conn));
 		conn_reject(c, 408);
 	} else {
-		conn_free(c);
+		core_conn_close(conn); /* a handler still busy finds NULL later */
 	}
 }
 
-static void httpd_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-			    int salen, void *arg)
+static void *conn_on_open(struct core_conn *conn, void *arg)
 {
 	struct core_httpd *srv = arg;
-	(void)l;
-	(void)salen;
-	if (srv->nconns >= srv->lim.max_connections ||
-	    (srv->lim.accept_ok && !srv->lim.accept_ok(fd, srv->arg))) {
-		close(fd);
-		return;
-	}
-	struct core_connlimit_slot *slot = NULL;
-	if (srv->per_address && !(slot = core_connlimit_take(srv->per_address, sa))) {
-		close(fd);
-		return;
-	}
 	struct core_httpd_conn *c = calloc(1, sizeof(*c));
-	if (!c) {
-		core_connlimit_give(srv->per_address, slot);
-		close(fd);
-		return;
-	}
-	c->slot = slot;
-	c->bev = core_tls_accept(srv->base, srv->tls, fd,
-				 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	c->timer = evtimer_new(srv->base, conn_on_timer, c);
-	c->req.body = evbuffer_new();
-	if (!c->bev || !c->timer || !c->req.body) {
-		if (c->bev)
-			bufferevent_free(c->bev);
-		if (c->timer)
-			event_free(c->timer);
-		if (c->req.body)
-			evbuffer_free(c->req.body);
-		core_connlimit_give(srv->per_address, slot);
+	if (!c || !(c->req.body = evbuffer_new())) {
 		free(c);
-		return;
+		return NULL;
 	}
 	c->srv = srv;
+	c->conn = conn;
+	c->bev = core_conn_bev(conn);
 	c->req.conn = c;
-	core_net_addr_str(sa, c->peer, sizeof(c->peer));
 	http_msg_init(&c->msg, HTTP_REQUEST, NULL, conn_on_body, c);
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->nconns++;
-
-	struct timeval wt = {.tv_sec = HTTPD_WRITE_TIMEOUT};
-	bufferevent_set_timeouts(c->bev, NULL, &wt);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 64 * 1024);
-	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	/* The TLS handshake and first request must arrive within the request timeout. */
 	conn_arm(c, srv->lim.request_timeout);
+	return c;
+}
+
+/* EOF, error, write timeout or a timer: a handler still busy finds NULL later. */
+static void conn_on_close(struct core_conn *conn, void *st)
+{
+	struct core_httpd_conn *c = st;
+	(void)conn;
+	if (c->state == CONN_HANDLING)
+		LIST_REMOVE(c, handling);
+	evbuffer_free(c->req.body);
+	free(c);
+}
+
+static bool conn_admit(void *arg, int fd, const struct sockaddr *sa)
+{
+	struct core_httpd *srv = arg;
+	(void)sa;
+	return srv->lim.accept_ok(fd, srv->arg);
 }
 
 struct core_httpd *core_httpd_new(struct event_base *base, SSL_CTX *tls,
@@ -318,9 +241,22 @@ struct core_httpd *core_httpd_new(struct event_base *base, SSL_CTX *tls,
 	srv->lim = *limits;
 	srv->handler = h;
 	srv->arg = arg;
-	if (limits->max_per_address > 0 &&
-	    !(srv->per_address =
-		      core_connlimit_new(tls ? "https" : "http", limits->max_per_address))) {
+	/* Timeouts are the timer's (request, idle); only a stalled write has its own. */
+	struct core_conn_desc d = {
+		.name = tls ? "https" : "http",
+		.max_conns = limits->max_connections,
+		.per_address = limits->max_per_address,
+		.write_timeout = HTTPD_WRITE_TIMEOUT,
+		.in_max = 64 * 1024,
+		.defer = true,
+		.admit = limits->accept_ok ? conn_admit : NULL,
+		.on_open = conn_on_open,
+		.on_read = conn_on_read,
+		.on_timer = conn_on_timer,
+		.on_close = conn_on_close,
+	};
+	srv->svc = core_conn_service_new(base, &d, srv);
+	if (!srv->svc) {
 		free(srv);
 		return NULL;
 	}
@@ -331,49 +267,32 @@ void core_httpd_free(struct core_httpd *srv)
 {
 	if (!srv)
 		return;
-	core_httpd_close_listeners(srv);
-	while (srv->conns)
-		conn_free(srv->conns);
-	core_connlimit_free(srv->per_address);
+	core_conn_service_free(srv->svc);
 	free(srv);
 }
 
 int core_httpd_listen(struct core_httpd *srv, int fd)
 {
-	if (srv->nlisteners >= HTTPD_MAX_LISTENERS) {
-		close(fd);
-		return -1;
-	}
-	struct evconnlistener *l =
-		evconnlistener_new(srv->base, httpd_on_accept, srv,
-				   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (!l) {
-		close(fd);
-		return -1;
-	}
-	evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
-	srv->listeners[srv->nlisteners++] = l;
-	return 0;
+	return core_conn_listen(srv->svc, fd, srv->tls);
 }
 
 void core_httpd_close_listeners(struct core_httpd *srv)
 {
-	for (int i = 0; i < srv->nlisteners; i++)
-		evconnlistener_free(srv->listeners[i]);
-	srv->nlisteners = 0;
+	core_conn_unlisten(srv->svc);
 }
 
 struct core_httpd_req *core_httpd_find(struct core_httpd *srv, uint64_t id)
 {
-	for (struct core_httpd_conn *c = srv->conns; c; c = c->next)
-		if (c->state == CONN_HANDLING && c->req.id == id)
-			return &c->req;
+	struct core_httpd_conn *c;
+	LIST_FOREACH(c, &srv->handling[id & (HTTPD_HANDLING - 1)], handling)
+	if (c->req.id == id)
+		return &c->req;
 	return NULL;
 }
 
 uint64_t core_httpd_refused(const struct core_httpd *srv)
 {
-	return srv->per_address ? core_connlimit_refused(srv->per_address) : 0;
+	return core_conn_refused(srv->svc);
 }
 
 struct core_httpd *core_httpd_of(const struct core_httpd_req *req)
@@ -413,18 +332,19 @@ void core_httpd_respond(struct core_httpd_req *req, int status, const char *cont
 		evbuffer_add(out, body, len);
 
 	evbuffer_drain(req->body, evbuffer_get_length(req->body));
+	if (c->state == CONN_HANDLING)
+		LIST_REMOVE(c, handling);
 	req->id = 0;
 	if (!keep) {
 		c->state = CONN_CLOSING;
-		bufferevent_enable(c->bev, EV_READ);
-		event_del(c->timer);
+		core_conn_linger(c->conn);
 		return;
 	}
 	http_msg_next(&c->msg);
 	c->head_checked = c->too_large = false;
 	c->state = CONN_READING;
 	conn_arm(c, c->srv->lim.idle_timeout);
-	bufferevent_enable(c->bev, EV_READ);
+	core_conn_pause_read(c->conn, false);
 	/* Pipelined requests already read are parsed by the loop we return to,
 	 * or, when answering later, by a deferred read callback. */
 	if (!c->in_read && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)

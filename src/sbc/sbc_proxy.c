@@ -14,8 +14,10 @@
  * first byte (slow-loris), an idle keep-alive connection is closed after
  * SBC_IDLE_TIMEOUT, and a phone system that does not answer within
  * SBC_UPSTREAM_TIMEOUT gets the client a 504 — without stalling anyone else.
- * One address holds at most the per-address limit of connections
- * (core_connlimit; set through PUT /sbc), the process SBC_MAX_CONNECTIONS.
+ * One address holds at most the per-address limit of connections (set
+ * through PUT /sbc), the process SBC_MAX_CONNECTIONS. Accept, TLS, those
+ * limits, the timers and the lingering close are core_conn's (the
+ * descriptor https below); this file is the HTTP relaying.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,13 +30,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/listener.h>
 
-#include "../core/core_connlimit.h"
+#include "../core/core_conn.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
-#include "../core/core_tls.h"
 #include "../http/http_msg.h"
 #include "sbc.h"
 
@@ -43,62 +42,32 @@
 #define SBC_BODY_TIMEOUT     30 /* between two reads of a body, either side */
 #define SBC_UPSTREAM_TIMEOUT 15
 #define SBC_HIGH_WATER	     (256 * 1024)
-#define SBC_MAX_LISTENERS    64
-#define SBC_LINGER	     2	       /* seconds to drain a client we are closing */
-#define SBC_LINGER_MAX	     (1 << 20) /* bytes drained at most */
 
 struct proxy_conn {
 	struct sbc_proxy *px;
-	struct proxy_conn *prev, *next;
-	struct bufferevent *client;
-	struct bufferevent *up; /* to the phone system, one per request */
-	struct event *timer;
-	bool waiting_head;		  /* the timer is the head deadline, not idle */
-	bool req_routed;		  /* upstream chosen (or answered locally) */
-	bool req_chunked;		  /* request body re-chunked upstream */
-	bool resp_chunked;		  /* response body re-chunked to the client */
-	bool resp_started;		  /* response head sent to the client */
-	bool local;			  /* answered by us; request body is discarded */
-	bool closing;			  /* close once the output is flushed */
-	size_t drained;			  /* input thrown away while closing */
-	struct core_connlimit_slot *slot; /* of the client's address */
-	char peer[64];
+	struct core_conn *conn;
+	struct bufferevent *client; /* conn's */
+	struct bufferevent *up;	    /* to the phone system, one per request */
+	bool waiting_head;	    /* the timer is the head deadline, not idle */
+	bool req_routed;	    /* upstream chosen (or answered locally) */
+	bool req_chunked;	    /* request body re-chunked upstream */
+	bool resp_chunked;	    /* response body re-chunked to the client */
+	bool resp_started;	    /* response head sent to the client */
+	bool local;		    /* answered by us; request body is discarded */
+	bool closing;		    /* close once the output is flushed (lingering) */
 	struct http_msg req;
 	struct http_msg resp;
 };
 
 struct sbc_proxy {
 	struct sbc *sbc;
-	struct evconnlistener *listeners[SBC_MAX_LISTENERS];
-	int nlisteners;
-	struct proxy_conn *conns;
-	int nconns;
-	struct core_connlimit *per_address;
+	struct core_conn_service *svc;
 };
-
-static void conn_free(struct proxy_conn *c)
-{
-	struct sbc_proxy *px = c->px;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		px->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	px->nconns--;
-	core_connlimit_give(px->per_address, c->slot);
-	if (c->up)
-		bufferevent_free(c->up);
-	bufferevent_free(c->client);
-	event_free(c->timer);
-	free(c);
-}
 
 static void conn_arm(struct proxy_conn *c, int seconds, bool head)
 {
-	struct timeval tv = {.tv_sec = seconds};
 	c->waiting_head = head;
-	event_add(c->timer, &tv);
+	core_conn_timer(c->conn, seconds);
 }
 
 /* Closes the connection once everything queued for the client is sent.
@@ -108,14 +77,11 @@ static void conn_arm(struct proxy_conn *c, int seconds, bool head)
 static void conn_close_after_flush(struct proxy_conn *c)
 {
 	c->closing = true;
-	event_del(c->timer);
-	bufferevent_enable(c->client, EV_READ);
 	if (c->up) {
 		bufferevent_free(c->up);
 		c->up = NULL;
 	}
-	if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
-		conn_arm(c, SBC_LINGER, false);
+	core_conn_linger(c->conn);
 }
 
 /* A response of our own (no phone system involved). */
@@ -187,7 +153,7 @@ static void conn_start_next(struct proxy_conn *c)
 	http_msg_init(&c->resp, HTTP_RESPONSE, conn_on_resp_head, conn_on_resp_body, c);
 	c->req_routed = c->req_chunked = c->resp_chunked = c->resp_started = c->local = false;
 	conn_arm(c, SBC_IDLE_TIMEOUT, false);
-	bufferevent_enable(c->client, EV_READ);
+	core_conn_pause_read(c->conn, false);
 	if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
 		bufferevent_trigger(c->client, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
@@ -219,7 +185,7 @@ static void conn_send_head(struct proxy_conn *c)
 	evbuffer_add_printf(out,
 			    "X-Real-IP: %s\r\nX-Forwarded-For: %s\r\nX-Forwarded-Proto: https\r\n"
 			    "Connection: close\r\n\r\n",
-			    c->peer, c->peer);
+			    core_conn_peer(c->conn), core_conn_peer(c->conn));
 }
 
 static int conn_connect_up(struct proxy_conn *c, const char *sockpath)
@@ -248,7 +214,7 @@ static void conn_route(void *arg)
 	struct proxy_conn *c = arg;
 	const char *url = c->req.url ? c->req.url : "";
 	c->req_routed = true;
-	event_del(c->timer);
+	core_conn_timer(c->conn, 0);
 	c->resp.skip_body = strcmp(http_msg_method(&c->req), "HEAD") == 0;
 	if (url[0] != '/') {
 		c->local = true;
@@ -278,17 +244,10 @@ static void conn_route(void *arg)
 	conn_send_head(c);
 }
 
-static void client_on_read(struct bufferevent *bev, void *arg)
+static int client_on_read(struct core_conn *conn, void *st, struct evbuffer *in)
 {
-	struct proxy_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	if (c->closing) {
-		c->drained += evbuffer_get_length(in);
-		evbuffer_drain(in, evbuffer_get_length(in));
-		if (c->drained > SBC_LINGER_MAX)
-			conn_free(c);
-		return;
-	}
+	struct proxy_conn *c = st;
+	(void)conn;
 	while (!c->req.done && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
@@ -303,65 +262,54 @@ static void client_on_read(struct bufferevent *bev, void *arg)
 			int st = c->req.error;
 			if (c->resp_started) {
 				conn_close_after_flush(c);
-				return;
+				return 0;
 			}
 			conn_local_reply(c, st, st < 502 && why[st] ? why[st] : "Bad request.",
 					 true);
 			conn_close_after_flush(c);
-			return;
+			return 0;
 		}
 		evbuffer_drain(in, (size_t)n);
 		if (!begun && c->req.begun && !c->req.head_done)
 			conn_arm(c, SBC_HEAD_TIMEOUT, true);
 		if (c->up && evbuffer_get_length(bufferevent_get_output(c->up)) > SBC_HIGH_WATER) {
-			bufferevent_disable(bev, EV_READ); /* until the phone system catches up */
+			core_conn_pause_read(c->conn, true); /* until the phone system catches up */
 			break;
 		}
 	}
 	if (c->req.done && c->up) {
 		if (c->req_chunked)
 			evbuffer_add(bufferevent_get_output(c->up), "0\r\n\r\n", 5);
-		bufferevent_disable(bev, EV_READ); /* pipelined requests wait their turn */
+		core_conn_pause_read(c->conn, true); /* pipelined requests wait their turn */
 	}
 	if (c->req.done && c->local && !c->closing)
 		conn_exchange_done(c);
 	else if (c->local && !c->closing &&
 		 (!http_msg_has_length(&c->req) || http_msg_content_length(&c->req) > 0))
 		conn_close_after_flush(c); /* do not read a body nobody will take */
+	return 0;
 }
 
-static void client_on_write(struct bufferevent *bev, void *arg)
+/* The client's output has drained (to SBC_HIGH_WATER / 4). */
+static void client_on_drain(struct core_conn *conn, void *st)
 {
-	struct proxy_conn *c = arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 && c->closing) {
-		conn_arm(c, SBC_LINGER, false); /* sent: drain a little, then close */
-		return;
-	}
+	struct proxy_conn *c = st;
+	(void)conn;
 	if (c->up)
 		bufferevent_enable(c->up, EV_READ); /* room again for the response */
 }
 
-static void client_on_event(struct bufferevent *bev, short what, void *arg)
+/* The head deadline or the idle timeout (a lingering close is core_conn's). */
+static void conn_on_timer(struct core_conn *conn, void *st)
 {
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
-		return; /* TLS handshake done */
-	conn_free(arg);
-}
-
-static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct proxy_conn *c = arg;
-	(void)fd;
-	(void)what;
-	if (c->closing) {
-		conn_free(c);
-	} else if (c->waiting_head && !c->resp_started) {
-		log_info("https: %s too slow to send a request head, closing", c->peer);
+	struct proxy_conn *c = st;
+	if (c->waiting_head && !c->resp_started) {
+		log_info("https: %s too slow to send a request head, closing",
+			 core_conn_peer(conn));
 		conn_local_reply(c, 408, "Request timeout.", true);
 		conn_close_after_flush(c);
 	} else {
-		conn_free(c);
+		core_conn_close(conn);
 	}
 }
 
@@ -390,8 +338,10 @@ static void conn_on_resp_head(void *arg)
 	evbuffer_add_printf(out,
 			    "Strict-Transport-Security: max-age=63072000\r\nConnection: %s\r\n\r\n",
 			    keep ? "keep-alive" : "close");
-	if (!keep)
-		c->closing = true; /* after this response */
+	if (!keep) { /* close after this response; what the client sends is drained */
+		c->closing = true;
+		core_conn_linger(c->conn);
+	}
 	c->resp_started = true;
 }
 
@@ -434,7 +384,7 @@ static void up_on_write(struct bufferevent *bev, void *arg)
 	struct proxy_conn *c = arg;
 	(void)bev;
 	if (!c->req.done && !c->closing)
-		bufferevent_enable(c->client, EV_READ); /* room again for the body */
+		core_conn_pause_read(c->conn, false); /* room again for the body */
 }
 
 static void up_on_event(struct bufferevent *bev, short what, void *arg)
@@ -458,55 +408,51 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	conn_close_after_flush(c);
 }
 
-static void proxy_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-			    int salen, void *arg)
+static void *conn_on_open(struct core_conn *conn, void *arg)
 {
 	struct sbc_proxy *px = arg;
-	(void)salen;
-	struct core_connlimit_slot *slot = NULL;
-	if (px->nconns >= SBC_MAX_CONNECTIONS ||
-	    !(slot = core_connlimit_take(px->per_address, sa))) {
-		close(fd);
-		return;
-	}
 	struct proxy_conn *c = calloc(1, sizeof(*c));
-	if (!c) {
-		core_connlimit_give(px->per_address, slot);
-		close(fd);
-		return;
-	}
-	c->slot = slot;
-	c->client = core_tls_accept(evconnlistener_get_base(l), px->sbc->tls, fd,
-				    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	c->timer = evtimer_new(evconnlistener_get_base(l), conn_on_timer, c);
-	if (!c->client || !c->timer) {
-		if (c->client)
-			bufferevent_free(c->client);
-		if (c->timer)
-			event_free(c->timer);
-		core_connlimit_give(px->per_address, slot);
-		free(c);
-		return;
-	}
+	if (!c)
+		return NULL;
 	c->px = px;
-	core_net_addr_str(sa, c->peer, sizeof(c->peer));
+	c->conn = conn;
+	c->client = core_conn_bev(conn);
 	http_msg_init(&c->req, HTTP_REQUEST, conn_route, conn_on_req_body, c);
 	http_msg_init(&c->resp, HTTP_RESPONSE, conn_on_resp_head, conn_on_resp_body, c);
-	c->next = px->conns;
-	if (px->conns)
-		px->conns->prev = c;
-	px->conns = c;
-	px->nconns++;
 	sbc_connection_opened(px->sbc);
-
-	struct timeval t = {.tv_sec = SBC_BODY_TIMEOUT};
-	bufferevent_set_timeouts(c->client, &t, &t);
-	bufferevent_setwatermark(c->client, EV_READ, 0, SBC_HIGH_WATER);
-	bufferevent_setwatermark(c->client, EV_WRITE, SBC_HIGH_WATER / 4, 0);
-	bufferevent_setcb(c->client, client_on_read, client_on_write, client_on_event, c);
-	bufferevent_enable(c->client, EV_READ | EV_WRITE);
 	conn_arm(c, SBC_HEAD_TIMEOUT, true); /* handshake and first head */
+	return c;
 }
+
+static void conn_on_close(struct core_conn *conn, void *st)
+{
+	struct proxy_conn *c = st;
+	(void)conn;
+	if (c->up)
+		bufferevent_free(c->up);
+	free(c);
+}
+
+/* HTTPS 443. Reading the client stops at SBC_HIGH_WATER of unread input,
+ * and (client_on_read) while the phone system's side holds that much;
+ * responses are read from the phone system while the client's side holds
+ * less (up_on_read), so out_high stays 0 here. */
+static const struct core_conn_desc https = {
+	.name = "https",
+	.max_conns = SBC_MAX_CONNECTIONS,
+	.per_address = SBC_HTTPS_PER_ADDRESS,
+	.handshake = SBC_HEAD_TIMEOUT,
+	.idle = SBC_BODY_TIMEOUT,
+	.write_timeout = SBC_BODY_TIMEOUT,
+	.in_max = SBC_HIGH_WATER,
+	.out_low = SBC_HIGH_WATER / 4,
+	.defer = true,
+	.on_open = conn_on_open,
+	.on_read = client_on_read,
+	.on_drain = client_on_drain,
+	.on_timer = conn_on_timer,
+	.on_close = conn_on_close,
+};
 
 struct sbc_proxy *sbc_proxy_new(struct sbc *sbc)
 {
@@ -514,8 +460,8 @@ struct sbc_proxy *sbc_proxy_new(struct sbc *sbc)
 	if (!px)
 		return NULL;
 	px->sbc = sbc;
-	px->per_address = core_connlimit_new("https", SBC_HTTPS_PER_ADDRESS);
-	if (!px->per_address) {
+	px->svc = core_conn_service_new(sbc->child.base, &https, px);
+	if (!px->svc) {
 		free(px);
 		return NULL;
 	}
@@ -524,49 +470,30 @@ struct sbc_proxy *sbc_proxy_new(struct sbc *sbc)
 
 void sbc_proxy_set_listeners(struct sbc_proxy *px, int *fds, int nfds)
 {
-	for (int i = 0; i < px->nlisteners; i++)
-		evconnlistener_free(px->listeners[i]);
-	px->nlisteners = 0;
-	for (int i = 0; i < nfds; i++) {
-		struct evconnlistener *l = NULL;
-		if (px->nlisteners < SBC_MAX_LISTENERS)
-			l = evconnlistener_new(px->sbc->child.base, proxy_on_accept, px,
-					       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-					       fds[i]);
-		if (l) {
-			evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
-			px->listeners[px->nlisteners++] = l;
-		} else {
-			close(fds[i]);
-		}
-	}
+	core_conn_unlisten(px->svc);
+	for (int i = 0; i < nfds; i++)
+		core_conn_listen(px->svc, fds[i], px->sbc->tls);
 }
 
 void sbc_proxy_free(struct sbc_proxy *px)
 {
 	if (!px)
 		return;
-	sbc_proxy_set_listeners(px, NULL, 0);
-	while (px->conns)
-		conn_free(px->conns);
-	core_connlimit_free(px->per_address);
+	core_conn_service_free(px->svc);
 	free(px);
 }
 
 void sbc_proxy_set_per_address(struct sbc_proxy *px, int n)
 {
-	if (n > 0 && n != core_connlimit_get(px->per_address)) {
-		core_connlimit_set(px->per_address, n);
-		log_info("https: at most %d connections per address", n);
-	}
+	core_conn_set_per_address(px->svc, n);
 }
 
 uint64_t sbc_proxy_refused(const struct sbc_proxy *px)
 {
-	return core_connlimit_refused(px->per_address);
+	return core_conn_refused(px->svc);
 }
 
 int sbc_proxy_connections(const struct sbc_proxy *px)
 {
-	return px->nconns;
+	return core_conn_count(px->svc);
 }

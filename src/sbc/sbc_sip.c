@@ -31,7 +31,7 @@
 #include <sodium.h>
 
 #include "../core/core_auth.h"
-#include "../core/core_connlimit.h"
+#include "../core/core_conn.h"
 #include "../core/core_hash.h"
 #include "../core/core_log.h"
 #include "../core/core_net.h"
@@ -62,10 +62,8 @@ void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *po
 
 static struct sip_conn *conn_find(struct sbc_sip *s, uint64_t id)
 {
-	for (struct sip_conn *c = s->conns; c; c = c->next)
-		if (c->id == id)
-			return c;
-	return NULL;
+	struct core_conn *c = core_conn_find(s->streams, id);
+	return c ? core_conn_state(c) : NULL;
 }
 
 static int flow_send_raw(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
@@ -116,7 +114,7 @@ static int flow_send_raw(struct sbc_sip *s, const struct sip_flow *f, const char
 	struct sip_conn *c = conn_find(s, f->conn);
 	if (!c) /* a connection that has gone takes its answers with it */
 		return -1;
-	bufferevent_write(c->bev, buf, len);
+	evbuffer_add(core_conn_output(c->conn), buf, len);
 	return 0;
 }
 
@@ -815,27 +813,6 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 
 /* ---- TCP and TLS ---- */
 
-static void conn_free(struct sip_conn *c)
-{
-	struct sbc_sip *s = c->s;
-	for (struct sip_conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	s->nconns--;
-	core_connlimit_give(s->per_address, c->slot);
-	bufferevent_free(c->bev);
-	free(c);
-}
-
-static void conn_set_idle(struct sip_conn *c, int seconds)
-{
-	struct timeval idle = {.tv_sec = seconds};
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
-}
-
 /* The phone system accepted a request that came on this connection: a 2xx
  * to REGISTER or INVITE, or a 1xx other than 100 to an INVITE (it answers
  * those only once the caller has authenticated; OPTIONS it answers without).
@@ -851,17 +828,21 @@ static void conn_accepted(struct sbc_sip *s, const struct sip_txn *t, int status
 	struct sip_conn *c = conn_find(s, t->flow.conn);
 	if (c && !c->accepted) {
 		c->accepted = true;
-		conn_set_idle(c, SIP_CONN_IDLE);
+		core_conn_set_idle(c->conn, SIP_CONN_IDLE);
 	}
 }
 
-static void conn_on_read(struct bufferevent *bev, void *arg)
+static int conn_on_read(struct core_conn *conn, void *st, struct evbuffer *in)
 {
-	struct sip_conn *c = arg;
+	struct sip_conn *c = st;
 	struct sbc_sip *s = c->s;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct sip_flow f = {
-		.t = c->t, .conn = c->id, .addr = c->addr, .alen = c->alen, .local = c->local};
+	socklen_t alen;
+	const struct sockaddr_storage *addr = core_conn_addr(conn, &alen);
+	struct sip_flow f = {.t = c->t,
+			     .conn = core_conn_id(conn),
+			     .addr = *addr,
+			     .alen = alen,
+			     .local = *core_conn_local(conn)};
 	int r;
 	/* a message framed whole but faulty (a control character, say) is
 	 * answered (400) like any other, and the connection goes on */
@@ -873,81 +854,56 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 	if (r > 1) { /* cannot find the next message boundary: answer if we can, close */
 		log_info("sip: %s client sent a broken message (%s), closing", tname[c->t],
 			 sip_msg_error());
-		conn_free(c);
+		return -1;
 	}
+	return 0;
 }
 
-static void conn_on_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct sip_conn *c = arg;
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) { /* TLS handshake done: the short idle timeout now */
-		conn_set_idle(c, c->accepted ? SIP_CONN_IDLE : c->s->idle_unauth);
-		return;
-	}
-	conn_free(c);
-}
-
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-		      void *arg)
+static void *conn_on_open(struct core_conn *conn, void *arg)
 {
 	struct sbc_sip *s = arg;
-	enum sip_transport t = T_TCP;
-	for (int i = 0; i < s->nls; i++)
-		if (s->ls[i] == l)
-			t = s->ls_t[i];
-	struct core_connlimit_slot *slot = NULL;
-	if (s->nconns >= SIP_MAX_CONNS || !(slot = core_connlimit_take(s->per_address, sa))) {
-		close(fd);
-		return;
-	}
 	struct sip_conn *c = calloc(1, sizeof(*c));
-	if (!c) {
-		core_connlimit_give(s->per_address, slot);
-		close(fd);
-		return;
-	}
-	c->bev = core_tls_accept(evconnlistener_get_base(l), t == T_TLS ? s->sbc->tls_sip : NULL,
-				 fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		core_connlimit_give(s->per_address, slot);
-		free(c);
-		return;
-	}
-	c->slot = slot;
+	if (!c)
+		return NULL;
 	c->s = s;
-	c->t = t;
-	c->id = ++s->next_conn;
-	memcpy(&c->addr, sa, (size_t)salen);
-	c->alen = (socklen_t)salen;
-	socklen_t ll = sizeof(c->local);
-	getsockname(fd, (struct sockaddr *)&c->local, &ll);
-	c->next = s->conns;
-	s->conns = c;
-	s->nconns++;
+	c->conn = conn;
+	c->t = core_conn_is_tls(conn) ? T_TLS : T_TCP;
 	sbc_connection_opened(s->sbc);
-	/* TLS: the handshake within s->handshake seconds (the read timeout
-	 * covers it), then as on TCP the short idle timeout until accepted. */
-	conn_set_idle(c, t == T_TLS ? s->handshake : s->idle_unauth);
-	bufferevent_setcb(c->bev, conn_on_read, NULL, conn_on_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
 }
+
+static void conn_on_close(struct core_conn *conn, void *st)
+{
+	(void)conn;
+	free(st);
+}
+
+/* 5061 TLS and 5060 TCP: one service, so one per-address limit for both.
+ * TLS: the handshake within `handshake` seconds, then as on TCP the short
+ * idle timeout until the phone system accepted something (conn_accepted). */
+static const struct core_conn_desc sip_streams = {
+	.name = "sip",
+	.max_conns = SIP_MAX_CONNS,
+	.per_address = SIP_PER_ADDRESS,
+	.handshake = SIP_TLS_HANDSHAKE,
+	.idle = SIP_CONN_IDLE_UNAUTH,
+	.out_high = SIP_OUT_HIGH,
+	.out_low = SIP_OUT_HIGH / 4,
+	.on_open = conn_on_open,
+	.on_read = conn_on_read,
+	.on_close = conn_on_close,
+};
 
 /* ---- set-up ---- */
 
 json_t *sbc_sip_stats(struct sbc_sip *s)
 {
-	int tls = 0, tcp = 0;
-	for (struct sip_conn *c = s->conns; c; c = c->next)
-		if (c->t == T_TLS)
-			tls++;
-		else if (c->t == T_TCP)
-			tcp++;
+	int tls = core_conn_count_tls(s->streams), tcp = core_conn_count(s->streams) - tls;
 	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I}, s:{s:I}}", "connections", "sip-tls", tls,
 			 "sip-tcp", tcp, "relay", "ports_in_use",
 			 s->media ? sbc_media_ports_in_use(s->media) : 0, "packets",
 			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0), "refused", "sip",
-			 (json_int_t)core_connlimit_refused(s->per_address));
+			 (json_int_t)core_conn_refused(s->streams));
 }
 
 struct sbc_sip *sbc_sip_new(struct sbc *sbc)
@@ -959,11 +915,12 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	/* Test-only: ZENTRALE_TEST_SIP_IDLE_UNAUTH and ZENTRALE_TEST_TLS_HANDSHAKE
 	 * shorten the idle timeout of connections nothing was accepted on and
 	 * the TLS handshake timeout (seconds), so tests need not wait 30 s. */
+	struct core_conn_desc d = sip_streams;
 	const char *e = getenv("ZENTRALE_TEST_SIP_IDLE_UNAUTH");
-	s->idle_unauth = e && atoi(e) > 0 ? atoi(e) : SIP_CONN_IDLE_UNAUTH;
+	s->idle_unauth = d.idle = e && atoi(e) > 0 ? atoi(e) : SIP_CONN_IDLE_UNAUTH;
 	e = getenv("ZENTRALE_TEST_TLS_HANDSHAKE");
-	s->handshake = e && atoi(e) > 0 ? atoi(e) : SIP_TLS_HANDSHAKE;
-	s->per_address = core_connlimit_new("sip", SIP_PER_ADDRESS);
+	d.handshake = e && atoi(e) > 0 ? atoi(e) : SIP_TLS_HANDSHAKE;
+	s->streams = core_conn_service_new(sbc->child.base, &d, s);
 	s->nonces = sip_nonces_new(300);
 	randombytes_buf(s->token_key, sizeof(s->token_key));
 	randombytes_buf(s->txn_hash_key, sizeof(s->txn_hash_key));
@@ -972,8 +929,7 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 		sbc_media_set_trace(s->media, sbc->trace);
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
 	struct timeval one = {.tv_usec = 100000};
-	if (!s->nonces || !s->sweep || !s->media || !s->per_address ||
-	    event_add(s->sweep, &one) < 0) {
+	if (!s->nonces || !s->sweep || !s->media || !s->streams || event_add(s->sweep, &one) < 0) {
 		sbc_sip_free(s);
 		return NULL;
 	}
@@ -987,9 +943,8 @@ static void sip_close_sockets(struct sbc_sip *s)
 		close(s->udp_fd[i]);
 	}
 	s->nudp = 0;
-	for (int i = 0; i < s->nls; i++)
-		evconnlistener_free(s->ls[i]);
-	s->nls = 0;
+	if (s->streams)
+		core_conn_unlisten(s->streams);
 }
 
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
@@ -1014,18 +969,7 @@ void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 		event_add(s->udp[s->nudp++], NULL);
 		return;
 	}
-	if (s->nls < SIP_MAX_SOCKETS) {
-		struct evconnlistener *l =
-			evconnlistener_new(s->sbc->child.base, on_accept, s,
-					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-		if (l) {
-			evconnlistener_set_error_cb(l, core_connlimit_on_listener_error);
-			s->ls_t[s->nls] = strcmp(service, "sip-tls") == 0 ? T_TLS : T_TCP;
-			s->ls[s->nls++] = l;
-			return;
-		}
-	}
-	close(fd);
+	core_conn_listen(s->streams, fd, strcmp(service, "sip-tls") == 0 ? s->sbc->tls_sip : NULL);
 }
 
 void sbc_sip_reset_sockets(struct sbc_sip *s)
@@ -1038,8 +982,7 @@ void sbc_sip_free(struct sbc_sip *s)
 	if (!s)
 		return;
 	sip_close_sockets(s);
-	while (s->conns)
-		conn_free(s->conns);
+	core_conn_service_free(s->streams);
 	while (s->ups)
 		up_free(s->ups);
 	while (s->txns) {
@@ -1051,19 +994,15 @@ void sbc_sip_free(struct sbc_sip *s)
 		event_free(s->sweep);
 	sip_nonces_free(s->nonces);
 	sbc_media_free(s->media);
-	core_connlimit_free(s->per_address);
 	free(s);
 }
 
 void sbc_sip_set_per_address(struct sbc_sip *s, int n)
 {
-	if (n > 0 && n != core_connlimit_get(s->per_address)) {
-		core_connlimit_set(s->per_address, n);
-		log_info("sip: at most %d TCP and TLS connections per address", n);
-	}
+	core_conn_set_per_address(s->streams, n);
 }
 
 int sbc_sip_connections(const struct sbc_sip *s)
 {
-	return s->nconns;
+	return core_conn_count(s->streams);
 }

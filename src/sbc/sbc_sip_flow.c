@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "../core/core_conn.h"
 #include "../core/core_net.h"
 #include "sbc_sip_int.h"
 
@@ -91,10 +92,7 @@ int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *
 		f->conn |= (uint64_t)b[38 + i] << (8 * i);
 	if (f->t == T_UDP)
 		return f->udp < s->nudp ? 0 : -1;
-	for (struct sip_conn *c = s->conns; c; c = c->next)
-		if (c->id == f->conn)
-			return 0;
-	return -1;
+	return core_conn_find(s->streams, f->conn) ? 0 : -1;
 }
 
 void sbc_sip_flow_local(const struct sip_flow *f, char *out, size_t cap)

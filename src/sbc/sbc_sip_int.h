@@ -36,6 +36,7 @@
 #define SIP_CONN_IDLE_UNAUTH 30
 #define SIP_TLS_HANDSHAKE    10
 #define SIP_PER_ADDRESS	     256 /* until the supervisor's state (SUP_SBC_SIP_PER_ADDRESS) */
+#define SIP_OUT_HIGH	     (256 * 1024) /* a phone not reading: stop reading it too */
 
 enum sip_transport { T_UDP, T_TCP, T_TLS };
 extern const char *const sbc_sip_tname[];
@@ -50,16 +51,13 @@ struct sip_flow {
 	uint64_t conn;		       /* stream connection id */
 };
 
+/* The SIP state of a TCP or TLS connection (core_conn owns the connection;
+ * sbc_sip.c, conn_on_open, this). */
 struct sip_conn {
 	struct sbc_sip *s;
-	struct sip_conn *next;
-	uint64_t id;
+	struct core_conn *conn;
 	enum sip_transport t;
-	struct bufferevent *bev;
-	struct sockaddr_storage addr, local;
-	socklen_t alen;
-	struct core_connlimit_slot *slot; /* of the phone's address */
-	bool accepted;			  /* the phone system accepted a request that came on it */
+	bool accepted; /* the phone system accepted a request that came on it */
 };
 
 /* The link to one phone system's SIP socket. */
@@ -109,14 +107,9 @@ struct sbc_sip {
 	struct sockaddr_storage udp_local[SIP_MAX_SOCKETS];
 	bool udp_wildcard[SIP_MAX_SOCKETS]; /* bound to any address: choose the source */
 	int nudp;
-	struct evconnlistener *ls[SIP_MAX_SOCKETS];
-	enum sip_transport ls_t[SIP_MAX_SOCKETS];
-	int nls;
-	struct sip_conn *conns;
-	int nconns;
-	uint64_t next_conn;
-	struct core_connlimit *per_address; /* TCP and TLS connections together */
-	int idle_unauth, handshake;	    /* seconds: SIP_CONN_IDLE_UNAUTH, SIP_TLS_HANDSHAKE */
+	/* TCP and TLS connections together: one limit per address, ids for flows */
+	struct core_conn_service *streams;
+	int idle_unauth; /* seconds: SIP_CONN_IDLE_UNAUTH */
 	struct sip_up *ups;
 	struct sip_txn *txns;
 	int ntxns;

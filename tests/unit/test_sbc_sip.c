@@ -4,7 +4,8 @@
  * of remembered transactions (sbc_sip_txn: matching by key, branch and
  * method in each direction, the ACK of a 2xx by Call-ID and CSeq, the
  * INVITE a CANCEL belongs to, forgetting, the count and byte bounds), on a
- * minimal struct sbc_sip with no sockets.
+ * minimal struct sbc_sip with no SIP sockets; its TCP connections are real
+ * ones on loopback, accepted by a core_conn service of the test's own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,10 +19,82 @@
 #include <cmocka.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+
+#include "../../src/core/core_conn.h"
 #include "../../src/core/core_hash.h"
 #include "../../src/sbc/sbc_sip_int.h"
 #include "../../src/sip/sip_tx.h"
+
+/* Connections: clients connect to a listener of s->streams on loopback. */
+static struct event_base *base;
+static struct core_conn *opened; /* the last one accepted */
+static int clients[8], nclients;
+
+static void *t_on_open(struct core_conn *c, void *arg)
+{
+	(void)arg;
+	opened = c;
+	return c;
+}
+
+static int t_on_read(struct core_conn *c, void *st, struct evbuffer *in)
+{
+	(void)c;
+	(void)st;
+	(void)in;
+	return 0;
+}
+
+static const struct core_conn_desc t_desc = {.name = "test",
+					     .max_conns = 8,
+					     .per_address = 8,
+					     .idle = 60,
+					     .on_open = t_on_open,
+					     .on_read = t_on_read};
+static struct sockaddr_in t_listen_addr;
+
+/* A new connection to s's service: its id. */
+static uint64_t conn_open(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0 && nclients < 8);
+	assert_int_equal(connect(fd, (struct sockaddr *)&t_listen_addr, sizeof(t_listen_addr)), 0);
+	clients[nclients++] = fd;
+	opened = NULL;
+	for (int i = 0; i < 1000 && !opened; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_non_null(opened);
+	return core_conn_id(opened);
+}
+
+static void conns_setup(struct sbc_sip *s)
+{
+	base = event_base_new();
+	assert_non_null(base);
+	s->streams = core_conn_service_new(base, &t_desc, NULL);
+	assert_non_null(s->streams);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	t_listen_addr = (struct sockaddr_in){.sin_family = AF_INET,
+					     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(t_listen_addr);
+	assert_int_equal(bind(l, (struct sockaddr *)&t_listen_addr, len), 0);
+	assert_int_equal(listen(l, 8), 0);
+	evutil_make_socket_nonblocking(l); /* as the supervisor's listeners are */
+	assert_int_equal(getsockname(l, (struct sockaddr *)&t_listen_addr, &len), 0);
+	assert_int_equal(core_conn_listen(s->streams, l, NULL), 0);
+}
+
+static void conns_teardown(struct sbc_sip *s)
+{
+	core_conn_service_free(s->streams);
+	while (nclients > 0)
+		close(clients[--nclients]);
+	event_base_free(base);
+}
 
 static int setup(void **state)
 {
@@ -31,6 +104,7 @@ static int setup(void **state)
 	randombytes_buf(s->token_key, sizeof(s->token_key));
 	randombytes_buf(s->txn_hash_key, sizeof(s->txn_hash_key));
 	s->nudp = 2;
+	conns_setup(s);
 	*state = s;
 	return 0;
 }
@@ -40,6 +114,7 @@ static int teardown(void **state)
 	struct sbc_sip *s = *state;
 	while (s->txns)
 		sbc_sip_txn_forget(s, &s->txns);
+	conns_teardown(s);
 	free(s);
 	return 0;
 }
@@ -67,21 +142,20 @@ static struct sip_pl pl(const char *s)
 static void test_token_round_trip(void **state)
 {
 	struct sbc_sip *s = *state;
-	struct sip_conn c = {.id = 0x0102030405060708ULL};
-	s->conns = &c;
-	struct sip_flow f = flow_v4(T_TLS, 0, c.id), g;
+	uint64_t id = conn_open();
+	struct sip_flow f = flow_v4(T_TLS, 0, id), g;
 	char token[SIP_TOKEN_LEN];
 	sbc_sip_token_make(s, &f, token);
 	assert_int_equal(strlen(token), 96); /* 56 + 16 bytes in base64url */
 	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
 	assert_int_equal(g.t, T_TLS);
-	assert_true(g.conn == c.id);
+	assert_true(g.conn == id);
 	assert_int_equal(g.alen, sizeof(struct sockaddr_in));
 	assert_memory_equal(&g.addr, &f.addr, sizeof(struct sockaddr_in));
 	assert_memory_equal(&g.local, &f.local, sizeof(struct sockaddr_in));
 
 	/* IPv6, both ends */
-	struct sip_flow h = {.t = T_TCP, .conn = c.id};
+	struct sip_flow h = {.t = T_TCP, .conn = id};
 	struct sockaddr_in6 *a = (struct sockaddr_in6 *)&h.addr,
 			    *l = (struct sockaddr_in6 *)&h.local;
 	a->sin6_family = l->sin6_family = AF_INET6;
@@ -94,7 +168,12 @@ static void test_token_round_trip(void **state)
 	assert_int_equal(g.alen, sizeof(struct sockaddr_in6));
 	assert_memory_equal(&g.addr, &h.addr, sizeof(struct sockaddr_in6));
 	assert_memory_equal(&g.local, &h.local, sizeof(struct sockaddr_in6));
-	s->conns = NULL;
+
+	/* every byte of a connection id (over UDP no connection is looked up) */
+	f = flow_v4(T_UDP, 0, 0x0102030405060708ULL);
+	sbc_sip_token_make(s, &f, token);
+	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
+	assert_true(g.conn == 0x0102030405060708ULL);
 }
 
 /* Any change of the token, in its bytes or its text, is refused by the MAC. */
@@ -159,19 +238,18 @@ static void test_token_other_key(void **state)
 static void test_token_connection_gone(void **state)
 {
 	struct sbc_sip *s = *state;
-	struct sip_conn c1 = {.id = 11}, c2 = {.id = 12, .next = &c1};
-	s->conns = &c2;
-	struct sip_flow f = flow_v4(T_TCP, 0, 11), g;
+	uint64_t id1 = conn_open();
+	struct core_conn *c1 = opened;
+	conn_open();
+	struct sip_flow f = flow_v4(T_TCP, 0, id1), g;
 	char token[SIP_TOKEN_LEN];
 	sbc_sip_token_make(s, &f, token);
 	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), 0);
-	c2.next = NULL; /* connection 11 closed */
+	core_conn_close(c1); /* connection id1 closed */
 	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
 	/* a new connection never takes an old one's id */
-	struct sip_conn c3 = {.id = 13};
-	c2.next = &c3;
+	conn_open();
 	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
-	s->conns = NULL;
 	assert_int_equal(sbc_sip_token_read(s, pl(token), &g), -1);
 }
 
