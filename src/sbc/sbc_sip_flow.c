@@ -115,3 +115,12 @@ void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap)
 	sbc_sip_flow_local(f, hostport, sizeof(hostport));
 	snprintf(out, cap, "<sip:%s%s;lr>", hostport, param[f->t]);
 }
+
+/* "ADDR" and the port of the phone of a flow. */
+void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port)
+{
+	core_net_addr_str((const struct sockaddr *)&f->addr, addr, len);
+	*port = f->addr.ss_family == AF_INET6
+			? ntohs(((const struct sockaddr_in6 *)&f->addr)->sin6_port)
+			: ntohs(((const struct sockaddr_in *)&f->addr)->sin_port);
+}
