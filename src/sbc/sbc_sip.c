@@ -417,8 +417,7 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	bool ack = sip_pl_eq(m->method, "ACK");
 	struct sip_txn *t = ack ? NULL : txn_by_key(s, key, false);
 	if (t) { /* a retransmission: the last answer again, or patience */
-		if (t->answer)
-			flow_send_traced(s, &t->flow, t->answer, t->answer_len);
+		sbc_sip_relay_again(s, t);
 		goto out;
 	}
 	if (!ack && sbc_sip_has_sdp(m) && !sbc_sip_relays_sdp(m->method)) {

@@ -100,9 +100,11 @@ struct sip_txn {
 	char *vias;    /* down: the phone system's Via lines, restored on answers */
 	char *request; /* down over UDP: the request, for retransmissions */
 	size_t request_len;
-	uint32_t cseq;	  /* up INVITE over UDP: a final answer is resent until its ACK */
-	struct sip_tx tx; /* down over UDP: timers A/B, E/F */
-	int64_t retx_at, retx_interval;
+	uint32_t cseq; /* of the request */
+	/* Its machine (sip_tx): up, the server one (a final answer to an INVITE
+	 * over UDP resent until its ACK, Timers G/H/I/L, J); down, the client
+	 * one (Timers A/B, E/F towards UDP phones). */
+	struct sip_tx tx;
 	int64_t forget_at; /* ms */
 	size_t bytes;	   /* copied from the wire, counted in s->txn_bytes */
 };
@@ -157,6 +159,10 @@ struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, s
 				      bool down);
 /* The ACK of a 2xx to this INVITE came: no more resending the 2xx. */
 void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cseq);
+/* When an answered transaction from a phone is forgotten: as its server
+ * machine ends (Timer H, I, J or L), at once when it has ended or over TCP
+ * and TLS (nothing comes again there). */
+int64_t sbc_sip_txn_answered_until(const struct sip_txn *t, int64_t now);
 /* Forgets *pp (the sweep's: its link in s->txns): unlinked, unindexed, freed. */
 void sbc_sip_txn_forget(struct sbc_sip *s, struct sip_txn **pp);
 /* The key (sip_tx_key) of the INVITE a CANCEL (or ACK) belongs to, in place
@@ -236,5 +242,7 @@ void sbc_sip_relay_from_ps(struct sbc_sip *s, struct sip_up *u, const struct sip
 void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m);
 void sbc_sip_relay_answer_from_phone(struct sbc_sip *s, const struct sip_msg *m);
 void sbc_sip_relay_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now);
+/* A phone sent t's request again: its last answer again, or patience. */
+void sbc_sip_relay_again(struct sbc_sip *s, struct sip_txn *t);
 
 #endif

@@ -353,8 +353,9 @@ static int up_hop_by_hop(struct sbc_sip *s, const struct sip_flow *f, const stru
 		snprintf(branch, 48, "%s", inv->branch);
 	if (ack && inv && inv->status >= 300) {
 		/* acknowledged: Timer G stops, Timer I (T4) absorbs stragglers */
-		inv->retx_at = 0;
-		inv->forget_at = core_now_ms() + SIP_TX_DONE_MS;
+		int64_t now = core_now_ms();
+		sip_tx_server_request(&inv->tx, true, now);
+		inv->forget_at = sbc_sip_txn_answered_until(inv, now);
 	}
 	if (ack)
 		ack_seen(s, m);
@@ -399,6 +400,11 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 			goto out;
 		}
 		t->flow = *f;
+		sip_tx_server_start(&t->tx, sip_pl_eq(m->method, "INVITE"), f->t != T_UDP,
+				    core_now_ms());
+		/* the phone system behind us is a reliable hop: we resend its 2xx */
+		t->tx.resend_2xx = true;
+		t->tx.timer_j = SIP_TX_DONE_MS;
 	}
 	char addr[64], token[SIP_TOKEN_LEN], via[128], extra[512];
 	int port;
@@ -420,14 +426,26 @@ out:
 
 /* A final answer to an INVITE from a phone over UDP is ours to resend until
  * its ACK comes (Timer G for a failure, RFC 3261 13.3.1.4 for a 2xx), for
- * 64*T1 at most (Timer H): the phone system behind us sees a reliable link. */
+ * 64*T1 at most (Timer H, L): the phone system behind us sees a reliable
+ * link. The server machine (sip_tx) says when. */
 static void up_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)
 {
-	if (!t->retx_at || now < t->retx_at)
+	int64_t due = sip_tx_deadline(&t->tx);
+	if (!t->answer || !due || now < due)
 		return;
-	s->io->flow_send(s, &t->flow, t->answer, t->answer_len);
-	t->retx_interval = t->retx_interval * 2 > SIP_T2 ? SIP_T2 : t->retx_interval * 2;
-	t->retx_at = now + t->retx_interval;
+	int act = sip_tx_timer(&t->tx, now);
+	if (act & SIP_TX_SEND_RESPONSE)
+		s->io->flow_send(s, &t->flow, t->answer, t->answer_len);
+	if (act & SIP_TX_DONE)
+		t->forget_at = now;
+}
+
+void sbc_sip_relay_again(struct sbc_sip *s, struct sip_txn *t)
+{
+	int act = sip_tx_server_request(&t->tx, false, core_now_ms());
+	/* over TCP and TLS an answered one is forgotten at once: until then, as ever */
+	if (t->answer && ((act & SIP_TX_SEND_RESPONSE) || t->tx.reliable))
+		s->io->flow_send(s, &t->flow, t->answer, t->answer_len);
 }
 
 /* The phone system marks an answer to a failed authentication so (a 403 for
@@ -440,20 +458,15 @@ static bool auth_failed_marked(const struct sip_msg *m)
 	return false;
 }
 
-/* A final answer, kept to answer retransmissions of its request from memory. */
+/* A final answer, kept to answer retransmissions of its request from
+ * memory for as long as the server machine lives. */
 static void up_remember(struct sbc_sip *s, struct sip_txn *t, char *bytes, size_t len)
 {
-	bool udp = t->flow.t == T_UDP;
 	free(t->answer);
 	sbc_sip_txn_held(s, t, len, t->answer_len);
 	t->answer = bytes;
 	t->answer_len = len;
-	bool invite = strcmp(t->method, "INVITE") == 0;
-	t->forget_at = core_now_ms() + (!udp ? 0 : invite ? SIP_TX_LIFE_MS : SIP_TX_DONE_MS);
-	if (udp && invite) {
-		t->retx_interval = SIP_T1;
-		t->retx_at = core_now_ms() + SIP_T1;
-	}
+	t->forget_at = sbc_sip_txn_answered_until(t, core_now_ms());
 }
 
 /* An answer from a phone system: our Via dropped, sent where the request
@@ -486,6 +499,7 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 	if (auth_failed_marked(m))
 		s->io->auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
 	t->status = m->status;
+	sip_tx_server_respond(&t->tx, m->status, core_now_ms()); /* -1: a late one, sent on */
 	if (m->status >= 200)
 		up_remember(s, t, bytes, len);
 	else

@@ -237,6 +237,16 @@ static struct sip_txn *remember(struct sbc_sip *s, const struct sip_msg *m, cons
 	return t;
 }
 
+/* t's INVITE came over UDP and was answered 200 at now: the server machine
+ * resends the 2xx from now + T1 until its ACK (as sbc_sip_relay.c sets it). */
+static void answered_2xx(struct sip_txn *t, int64_t now)
+{
+	sip_tx_server_start(&t->tx, true, false, now);
+	t->tx.resend_2xx = true;
+	assert_int_equal(sip_tx_server_respond(&t->tx, 200, now), SIP_TX_SEND_RESPONSE);
+	assert_true(t->tx.retx_at == now + SIP_T1);
+}
+
 static void test_txn_matching(void **state)
 {
 	struct sbc_sip *s = *state;
@@ -327,21 +337,23 @@ static void test_txn_ack_of_2xx(void **state)
 	struct sip_txn *d = remember(s, &inv->m, "z9hG4bKsbca3", true);
 	int64_t now = core_now_ms();
 	t->status = t2->status = 200;
-	t->retx_at = t2->retx_at = d->retx_at = now + 500;
+	answered_2xx(t, now);
+	answered_2xx(t2, now);
+	answered_2xx(d, now);
 	int64_t life = t->forget_at;
 	assert_true(life >= now + SIP_TX_LIFE_MS - 1000 && life <= now + SIP_TX_LIFE_MS);
 
 	sbc_sip_txn_ack_seen(s, pl("ack-call@phone"), 8); /* another CSeq */
 	sbc_sip_txn_ack_seen(s, pl("ack-call@phon"), 7);  /* a prefix */
 	sbc_sip_txn_ack_seen(s, pl("ack-call@phonex"), 7);
-	assert_true(t->retx_at == now + 500 && t->forget_at == life);
+	assert_true(t->tx.retx_at == now + 500 && t->forget_at == life);
 
 	sbc_sip_txn_ack_seen(s, pl("ack-call@phone"), 7);
-	assert_true(t->retx_at == 0);
+	assert_true(t->tx.retx_at == 0);
 	int64_t after = core_now_ms();
 	assert_true(t->forget_at >= now + SIP_TX_DONE_MS && t->forget_at <= after + SIP_TX_DONE_MS);
-	assert_true(t2->retx_at == now + 500); /* a Call-ID of the same length */
-	assert_true(d->retx_at == now + 500);  /* a down transaction is not the phone's */
+	assert_true(t2->tx.retx_at == now + 500); /* a Call-ID of the same length */
+	assert_true(d->tx.retx_at == now + 500);  /* a down transaction is not the phone's */
 	free(inv);
 	free(inv2);
 }
@@ -369,12 +381,12 @@ static void test_txn_ack_same_bucket(void **state)
 	struct msg *inv = request("INVITE", "z9hG4bKs1", long_id, 3);
 	struct sip_txn *t = remember(s, &inv->m, "z9hG4bKsbcs1", false);
 	t->status = 200;
-	t->retx_at = core_now_ms() + 500;
-	int64_t retx = t->retx_at;
+	answered_2xx(t, core_now_ms());
+	int64_t retx = t->tx.retx_at;
 	sbc_sip_txn_ack_seen(s, pl(short_id), 3);
-	assert_true(t->retx_at == retx);
+	assert_true(t->tx.retx_at == retx);
 	sbc_sip_txn_ack_seen(s, pl(long_id), 3);
-	assert_true(t->retx_at == 0);
+	assert_true(t->tx.retx_at == 0);
 	free(inv);
 }
 
@@ -390,7 +402,7 @@ static void test_txn_forget(void **state)
 	size_t held = s->txn_bytes;
 	assert_int_equal(held, ta->bytes + tb->bytes);
 	ta->status = 200;
-	ta->retx_at = 1;
+	answered_2xx(ta, core_now_ms());
 
 	/* the sweep's walk: forget ta where it is in the list */
 	struct sip_txn **pp = &s->txns;
