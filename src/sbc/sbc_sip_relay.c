@@ -706,10 +706,11 @@ static void down_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)
 	if ((act & SIP_TX_TIMEOUT) && t->status < 200) {
 		/* no answer: 408 to the phone system, as from the phone */
 		struct sip_msg *req = malloc(sizeof(*req)), *resp = malloc(sizeof(*resp));
-		char out[4096];
-		if (req && resp && sip_msg_parse(req, t->request, t->request_len, false) == 0) {
+		char *out = malloc(SIP_ANSWER_MAX); /* the request's headers, whole */
+		if (req && resp && out &&
+		    sip_msg_parse(req, t->request, t->request_len, false) == 0) {
 			struct sip_response_opts o = {.to_tag = "sbc"};
-			int n = sip_build_response(req, 408, &o, out, sizeof(out));
+			int n = sip_build_response(req, 408, &o, out, SIP_ANSWER_MAX);
 			if (n > 0 && sip_msg_parse(resp, out, (size_t)n, false) == 0) {
 				t->status = 408;
 				deliver(s, t, resp);
@@ -717,6 +718,7 @@ static void down_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)
 		}
 		free(req);
 		free(resp);
+		free(out);
 	}
 }
 
