@@ -46,7 +46,6 @@
 #include "sbc_sip_int.h"
 #include "sbc_trace.h"
 
-const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
 #define tname sbc_sip_tname
 
 #define flow_addr sbc_sip_flow_addr

@@ -16,6 +16,8 @@
 #include "../core/core_net.h"
 #include "sbc_sip_int.h"
 
+const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
+
 #define TOKEN_BODY 56 /* t, udp, 2 x (port, 16-byte address), conn */
 #define TOKEN_MAC  16
 
