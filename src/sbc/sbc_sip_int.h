@@ -218,8 +218,7 @@ struct sbc_sip_io {
 enum sbc_sip_routes { SBC_ROUTES_ALL, SBC_ROUTES_TOKEN };	  /* which Routes are used up */
 enum sbc_sip_answer_rr { SBC_RR_REWRITE_OURS, SBC_RR_OURS_ONLY }; /* on answers */
 struct sbc_sip_dir {
-	const char *name;
-	bool from_phone; /* its requests come from phones */
+	bool from_phone; /* its requests come from phones (the media relay's side) */
 	/* our Via line on its requests, with our branch */
 	void (*via)(const struct sip_flow *f, const char *branch, char *out, size_t cap);
 	bool vias_aside; /* the sender's Vias are kept and put back on answers; else

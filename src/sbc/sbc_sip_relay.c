@@ -199,7 +199,6 @@ static void via_outside(const struct sip_flow *f, const char *branch, char *out,
 }
 
 const struct sbc_sip_dir sbc_sip_dir_up = {
-	.name = "up",
 	.from_phone = true,
 	.via = via_inside,
 	.vias_aside = false,
@@ -210,7 +209,6 @@ const struct sbc_sip_dir sbc_sip_dir_up = {
 };
 
 const struct sbc_sip_dir sbc_sip_dir_down = {
-	.name = "down",
 	.from_phone = false,
 	.via = via_outside,
 	.vias_aside = true,
@@ -374,7 +372,9 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 	char branch[48];
 	char *sdp = malloc(RELAY_SDP_MAX);
 	struct sip_pl body;
-	int refuse = sdp ? sbc_sip_body(s, m, f, name, true, &body, sdp, RELAY_SDP_MAX) : 503;
+	int refuse = sdp ? sbc_sip_body(s, m, f, name, sbc_sip_dir_up.from_phone, &body, sdp,
+					RELAY_SDP_MAX)
+			 : 503;
 	if (refuse && ack) {
 		body = (struct sip_pl){0}; /* no call to relay it for: on without SDP */
 	} else if (refuse) {
@@ -486,7 +486,8 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 	if (!b || !sdp)
 		goto out;
 	struct sip_pl body;
-	if (sbc_sip_body(s, m, &t->flow, t->up, false, &body, sdp, RELAY_SDP_MAX))
+	if (sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_up.from_phone, &body, sdp,
+			 RELAY_SDP_MAX))
 		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
 	sbc_sip_media_track(s, m);
 	relay_response(s, &sbc_sip_dir_up, t, m, NULL, body, b);
@@ -598,7 +599,8 @@ void sbc_sip_relay_from_ps(struct sbc_sip *s, struct sip_up *u, const struct sip
 	}
 	if (down_target(s, u, m, key, &f, branch) < 0)
 		goto out;
-	int refuse = sbc_sip_body(s, m, &f, u->name, false, &body, sdp, RELAY_SDP_MAX);
+	int refuse = sbc_sip_body(s, m, &f, u->name, sbc_sip_dir_down.from_phone, &body, sdp,
+				  RELAY_SDP_MAX);
 	if (refuse) {
 		down_refuse(u, m, refuse, NULL);
 		goto out;
@@ -633,7 +635,8 @@ static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *
 		return; /* the phone system has gone; it will not miss the answer */
 	char *sdp = malloc(RELAY_SDP_MAX);
 	struct sip_pl body = {0};
-	if (!sdp || sbc_sip_body(s, m, &t->flow, t->up, true, &body, sdp, RELAY_SDP_MAX))
+	if (!sdp || sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_down.from_phone, &body, sdp,
+				 RELAY_SDP_MAX))
 		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
 	sbc_sip_media_track(s, m);
 	relay_response(s, &sbc_sip_dir_down, t, m, t->vias, body, bufferevent_get_output(u->bev));
