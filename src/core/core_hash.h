@@ -1,23 +1,16 @@
 /*
- * core_hash — the one hash our in-memory indexes use (FNV-1a, 32 bits) and
- * the monotonic clock their timers use. Tables hash Call-IDs, branches and
- * keys that clients choose, so every chain is still compared in full.
+ * core_hash — the monotonic clock the in-memory tables' timers use. The
+ * unkeyed FNV-1a that once lived here is gone: every table keyed by what a
+ * client chooses (Call-IDs, branches, transaction keys, addresses, tokens)
+ * hashes with libsodium's crypto_shorthash under a per-process random key,
+ * so nobody can aim keys at one chain (tests/unit/test_sbc_sip.c,
+ * test_txn_colliding_keys_spread).
  */
 #ifndef CORE_HASH_H
 #define CORE_HASH_H
 
-#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-
-static inline uint32_t core_hash(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
-}
 
 /* Milliseconds on the monotonic clock. */
 static inline int64_t core_now_ms(void)

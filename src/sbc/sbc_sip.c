@@ -1,17 +1,15 @@
 /*
  * sbc_sip — SIP at the SBC: TLS on 5061, and plain UDP and TCP on 5060 when
- * switched on. This file: sockets and connections, and requests from
- * phones. Each is checked, routed to a phone system by its domain and
- * forwarded over that phone system's Unix socket with our Via on top and a
- * flow token (Path for REGISTER, Record-Route for dialogs) so requests can
- * come back over the same connection (sbc_sip_down.c); the answer goes to
- * the very connection or address the request came from. The SBC is
- * stateful: it remembers each request until answered, so a retransmission
- * is answered from memory instead of reaching the phone system twice.
- * Headers named X-Zentrale-* are ours: a client's are dropped. A domain
- * that is no phone system gets the answers a phone system gives a user it
- * does not have, so scanners learn nothing. Relay ports are reserved only
- * for SDP within INVITE, UPDATE and PRACK transactions (sbc_media.h).
+ * switched on. This file: sockets and connections, the links to the phone
+ * systems' Unix sockets, and the first look at a request from a phone: it
+ * is checked, answered from memory when it is a retransmission of one we
+ * remember, and routed to a phone system by its domain; the proxy step
+ * itself, in both directions, is sbc_sip_relay.c's (which reaches this
+ * file only through s->io). Headers named X-Zentrale-* are ours: a
+ * client's are dropped. A domain that is no phone system gets the answers
+ * a phone system gives a user it does not have, so scanners learn nothing.
+ * Relay ports are reserved only for SDP within INVITE, UPDATE and PRACK
+ * transactions (sbc_media.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,16 +46,8 @@
 #include "sbc_sip_int.h"
 #include "sbc_trace.h"
 
-const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
 #define tname sbc_sip_tname
 
-void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port)
-{
-	core_net_addr_str((const struct sockaddr *)&f->addr, addr, len);
-	*port = f->addr.ss_family == AF_INET6
-			? ntohs(((const struct sockaddr_in6 *)&f->addr)->sin6_port)
-			: ntohs(((const struct sockaddr_in *)&f->addr)->sin_port);
-}
 #define flow_addr sbc_sip_flow_addr
 
 static struct sip_conn *conn_find(struct sbc_sip *s, uint64_t id)
@@ -126,17 +116,11 @@ static int flow_send_traced(struct sbc_sip *s, const struct sip_flow *f, const c
 		sbc_trace_sip(s->sbc->trace, s->cur_ps, buf, len, &f->local, &f->addr);
 	return flow_send_raw(s, f, buf, len);
 }
-int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
-{
-	return flow_send_traced(s, f, buf, len);
-}
-#define flow_send sbc_sip_flow_send
 
 /* Our own answer to a request that goes no further. */
-void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
-		    int status, const char *extra)
+static void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+			   int status, const char *extra)
 {
-	static char out[SIP_ANSWER_MAX];
 	char tag[SIP_TAG_LEN + 1], addr[64];
 	int port;
 	if (!m->request || sip_pl_eq(m->method, "ACK"))
@@ -145,55 +129,35 @@ void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct si
 	sip_build_tag(tag); /* as a phone system's */
 	struct sip_response_opts o = {
 		.to_tag = tag, .extra_headers = extra, .src_addr = addr, .src_port = port};
-	int n = sip_build_response(m, status, &o, out, sizeof(out));
+	char *out = malloc(SIP_ANSWER_MAX);
+	int n = out ? sip_build_response(m, status, &o, out, SIP_ANSWER_MAX) : -1;
 	if (n > 0)
-		flow_send(s, f, out, (size_t)n);
+		flow_send_traced(s, f, out, (size_t)n);
 	else
 		log_warn("sip: no room for a %d answer; dropped", status);
+	free(out);
 }
 
 /* As a phone system answers outside a dialog (405, 481): without a To tag. */
 static void sbc_sip_answer_untagged(struct sbc_sip *s, const struct sip_flow *f,
 				    const struct sip_msg *m, int status)
 {
-	static char out[SIP_ANSWER_MAX];
 	char addr[64];
 	int port;
 	flow_addr(f, addr, sizeof(addr), &port);
 	struct sip_response_opts o = {.src_addr = addr, .src_port = port};
-	int n = sip_build_response(m, status, &o, out, sizeof(out));
+	char *out = malloc(SIP_ANSWER_MAX);
+	int n = out ? sip_build_response(m, status, &o, out, SIP_ANSWER_MAX) : -1;
 	if (n > 0)
-		flow_send(s, f, out, (size_t)n);
-}
-
-void sbc_sip_new_branch(char out[48])
-{
-	unsigned char rnd[10];
-	char hex[21];
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(out, 48, "z9hG4bK%s", hex);
+		flow_send_traced(s, f, out, (size_t)n);
+	free(out);
 }
 
 /* ---- remembered requests ---- */
 
-#define txn_by_key    sbc_sip_txn_by_key
-#define txn_by_branch sbc_sip_txn_by_branch
+#define txn_by_key sbc_sip_txn_by_key
 
-#define txn_free   sbc_sip_txn_free
-#define invite_key sbc_sip_txn_invite_key
-
-/* A final answer to an INVITE from a phone over UDP is ours to resend until
- * its ACK comes (Timer G for a failure, RFC 3261 13.3.1.4 for a 2xx), for
- * 64*T1 at most (Timer H): the phone system behind us sees a reliable link. */
-static void retx_final(struct sbc_sip *s, struct sip_txn *t, int64_t now)
-{
-	if (!t->retx_at || now < t->retx_at)
-		return;
-	flow_send(s, &t->flow, t->answer, t->answer_len);
-	t->retx_interval = t->retx_interval * 2 > SIP_T2 ? SIP_T2 : t->retx_interval * 2;
-	t->retx_at = now + t->retx_interval;
-}
+#define txn_free sbc_sip_txn_free
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -203,10 +167,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (struct sip_txn **pp = &s->txns; *pp;) {
 		struct sip_txn *t = *pp;
-		if (t->down)
-			sbc_sip_down_timers(s, t, now);
-		else
-			retx_final(s, t, now);
+		sbc_sip_relay_timers(s, t, now);
 		if (t->forget_at <= now) {
 			if (!t->down && !t->status && t->call_id) /* never answered: ports go */
 				sbc_media_settle(
@@ -220,30 +181,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The ACK of a 2xx has a branch of its own: found by Call-ID and CSeq. */
-static void ack_seen(struct sbc_sip *s, const struct sip_msg *m)
-{
-	struct sip_pl meth;
-	uint32_t cseq = 0;
-	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
-	sbc_sip_txn_ack_seen(s, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, cseq);
-}
-
 /* ---- phone systems ---- */
 
 static void auth_failed(struct sbc_sip *s, const struct sip_flow *f);
 static void conn_accepted(struct sbc_sip *s, const struct sip_txn *t, int status);
-
-/* The phone system marks an answer to a failed authentication so (a 403 for
- * a wrong digest; not one for too many devices); only those count. */
-static bool auth_failed_marked(const struct sip_msg *m)
-{
-	for (int i = 0; i < m->nhdr; i++)
-		if (sip_pl_casecmp(m->hdr[i].name, "X-Zentrale-Auth-Failed"))
-			return true;
-	return false;
-}
-
 static void up_on_read(struct bufferevent *bev, void *arg);
 static void up_on_event(struct bufferevent *bev, short what, void *arg);
 
@@ -259,20 +200,12 @@ static void up_free(struct sip_up *u)
 	free(u);
 }
 
-struct sip_up *sbc_sip_up_named(struct sbc_sip *s, const char *name)
-{
-	for (struct sip_up *u = s->ups; u; u = u->next)
-		if (strcmp(u->name, name) == 0)
-			return u;
-	return NULL;
-}
-
 static struct sip_up *up_get(struct sbc_sip *s, const char *name, const char *sock)
 {
 	for (struct sip_up *u = s->ups; u; u = u->next)
 		if (strcmp(u->name, name) == 0)
 			return u;
-	int fd = core_net_connect_unix(sock);
+	int fd = sock ? core_net_connect_unix(sock) : -1;
 	if (fd < 0)
 		return NULL;
 	struct sip_up *u = calloc(1, sizeof(*u));
@@ -295,94 +228,11 @@ static struct sip_up *up_get(struct sbc_sip *s, const char *name, const char *so
 	return u;
 }
 
-bool sbc_sip_is_ours(struct sip_pl name)
-{
-	return name.l >= 11 && strncasecmp(name.p, "X-Zentrale-", 11) == 0;
-}
-#define is_ours sbc_sip_is_ours
-
-/* A header line as received (folded lines stay folded). */
-void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h)
-{
-	evbuffer_add(b, h->name.p, (size_t)(h->value.p + h->value.l - h->name.p));
-	evbuffer_add(b, "\r\n", 2);
-}
-#define put_header sbc_sip_put_header
-
-static void put_body(struct evbuffer *b, struct sip_pl body)
-{
-	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", body.l);
-	evbuffer_add(b, body.p, body.l);
-}
-
-bool sbc_sip_has_sdp(const struct sip_msg *m)
-{
-	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
-	return m->body.l && ct && ct->value.l >= 15 &&
-	       strncasecmp(ct->value.p, "application/sdp", 15) == 0;
-}
-
-bool sbc_sip_relays_sdp(struct sip_pl method)
-{
-	return sip_pl_eq(method, "INVITE") || sip_pl_eq(method, "UPDATE") ||
-	       sip_pl_eq(method, "PRACK") || sip_pl_eq(method, "ACK");
-}
-
-int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_flow *f,
-		 const char *ps, bool from_phone, struct sip_pl *body, char *buf, size_t cap)
-{
-	*body = m->body;
-	if (!sbc_sip_has_sdp(m))
-		return 0;
-	struct sip_pl meth;
-	uint32_t cseq = 0;
-	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
-	if (!sbc_sip_relays_sdp(meth))
-		return 488; /* nothing but these reserves ports; an answer goes without */
-	bool ack = sip_pl_eq(meth, "ACK");
-	struct sbc_media_leg leg = {.ps = ps,
-				    .call_id = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value,
-				    .from_phone = from_phone,
-				    .secure = f->t == T_TLS,
-				    .phone = &f->addr,
-				    .local = &f->local,
-				    .phone_req = from_phone == m->request,
-				    .existing_only = ack,
-				    .cseq = cseq,
-				    .method = ack ? (struct sip_pl){0} : meth};
-	int n = sbc_media_sdp(s->media, &leg, m->body, buf, cap);
-	if (n < 0)
-		return -n;
-	*body = (struct sip_pl){buf, (size_t)n};
-	return 0;
-}
-
-void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m)
-{
-	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, meth;
-	uint32_t n;
-	if (m->request) {
-		if (sip_pl_eq(m->method, "BYE"))
-			sbc_media_end(s->media, cid, false);
-		return;
-	}
-	if (sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth) < 0)
-		return;
-	if (m->status >= 200) /* what the transaction reserved: kept, or freed now */
-		sbc_media_settle(s->media, cid, n, meth, m->status < 300);
-	if (!sip_pl_eq(meth, "INVITE"))
-		return;
-	if (m->status >= 200 && m->status < 300)
-		sbc_media_answered(s->media, cid);
-	else if (m->status >= 300)
-		sbc_media_end(s->media, cid, true);
-}
-
 /* No media on an answered call: its phone system ends it (BYE to both). */
 static void on_media_timeout(void *arg, const char *ps, struct sip_pl call_id)
 {
 	struct sbc_sip *s = arg;
-	struct sip_up *u = sbc_sip_up_named(s, ps);
+	struct sip_up *u = up_get(s, ps, NULL);
 	char branch[48];
 	if (!u)
 		return;
@@ -402,79 +252,6 @@ void sbc_sip_configure_media(struct sbc_sip *s, const struct core_state_media *c
 	sbc_media_configure(s->media, cfg);
 }
 
-static bool names_sbc_invalid(struct sip_pl v)
-{
-	for (size_t i = 0; i + 12 <= v.l; i++)
-		if (strncasecmp(v.p + i, "@sbc.invalid", 12) == 0)
-			return true;
-	return false;
-}
-
-/* A response from a phone system: drop our Via, send it where the request
- * came from; our Record-Route becomes the address this phone knows us by. */
-static void up_on_response(struct sbc_sip *s, const struct sip_msg *m)
-{
-	const struct sip_hdr *vh = sip_msg_hdr(m, SIP_HDR_VIA);
-	struct sip_answer_key k;
-	if (sip_answer_key(m, &k) < 0 || !sip_pl_eq(k.via.host, "sbc.invalid")) {
-		log_warn("sip: a phone system answered without our Via; dropped");
-		return;
-	}
-	struct sip_txn *t = txn_by_branch(s, k.branch, k.method, false);
-	if (!t)
-		return; /* forgotten: late */
-	struct evbuffer *b = evbuffer_new();
-	if (!b)
-		return;
-	char rr[200];
-	sbc_sip_flow_uri(&t->flow, rr, sizeof(rr));
-	static char sdp[16384];
-	struct sip_pl body;
-	if (sbc_sip_body(s, m, &t->flow, t->up, false, &body, sdp, sizeof(sdp)))
-		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
-	sbc_sip_media_track(s, m);
-	/* status line as is, then every header but our Via and X-Zentrale-* */
-	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p));
-	for (int i = 0; i < m->nhdr; i++) {
-		const struct sip_hdr *h = &m->hdr[i];
-		if (h == vh || is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH)
-			continue;
-		if (h->id == SIP_HDR_RECORD_ROUTE && names_sbc_invalid(h->value))
-			evbuffer_add_printf(b, "Record-Route: %s\r\n", rr);
-		else
-			put_header(b, h);
-	}
-	put_body(b, body);
-	size_t len = evbuffer_get_length(b);
-	char *bytes = malloc(len);
-	if (bytes) {
-		evbuffer_remove(b, bytes, len);
-		flow_send(s, &t->flow, bytes, len);
-		conn_accepted(s, t, m->status);
-		if (auth_failed_marked(m))
-			auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
-		t->status = m->status;
-		if (m->status >= 200) { /* kept to answer retransmissions */
-			bool udp = t->flow.t == T_UDP;
-			free(t->answer);
-			sbc_sip_txn_held(s, t, len, t->answer_len);
-			t->answer = bytes;
-			t->answer_len = len;
-			bool invite = strcmp(t->method, "INVITE") == 0;
-			t->forget_at = core_now_ms() + (!udp	 ? 0
-							: invite ? SIP_TX_LIFE_MS
-								 : SIP_TX_DONE_MS);
-			if (udp && invite) {
-				t->retx_interval = SIP_T1;
-				t->retx_at = core_now_ms() + SIP_T1;
-			}
-			bytes = NULL;
-		}
-	}
-	free(bytes);
-	evbuffer_free(b);
-}
-
 static void up_on_read(struct bufferevent *bev, void *arg)
 {
 	struct sip_up *u = arg;
@@ -484,9 +261,9 @@ static void up_on_read(struct bufferevent *bev, void *arg)
 	while ((r = core_sipstream_next(in, &s->msg)) == 1) {
 		s->cur_ps = u->name;
 		if (!s->msg.request)
-			up_on_response(s, &s->msg);
+			sbc_sip_relay_answer_from_ps(s, &s->msg);
 		else
-			sbc_sip_down_request(s, u, &s->msg);
+			sbc_sip_relay_from_ps(s, u, &s->msg);
 		s->cur_ps = NULL;
 		evbuffer_drain(in, s->msg.raw.l);
 	}
@@ -599,103 +376,6 @@ static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 	sbc_sip_answer(s, f, m, 401, extra);
 }
 
-/* A request from a phone, on to its phone system, with our Via on top. ACK
- * and CANCEL go hop by hop: they reuse the branch of their INVITE. */
-static void forward(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
-		    const char *name, const char *sock, const char *key)
-{
-	struct sip_up *u = up_get(s, name, sock);
-	if (!u) {
-		sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n");
-		return;
-	}
-	bool ack = sip_pl_eq(m->method, "ACK"), cancel = sip_pl_eq(m->method, "CANCEL");
-	char branch[48];
-	static char sdp[16384];
-	struct sip_pl body;
-	int refuse = sbc_sip_body(s, m, f, name, true, &body, sdp, sizeof(sdp));
-	if (refuse && ack) {
-		body = (struct sip_pl){0}; /* no call to relay it for: on without SDP */
-	} else if (refuse) {
-		sbc_sip_answer(s, f, m, refuse,
-			       refuse == 488   ? "Warning: 399 sbc \"SRTP (SDES) required\"\r\n"
-			       : refuse == 503 ? "Retry-After: 5\r\n"
-					       : NULL);
-		return;
-	}
-	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, meth;
-	uint32_t cseq = 0;
-	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
-	sbc_sip_media_track(s, m);
-	sbc_sip_new_branch(branch);
-	if (ack || cancel) {
-		static char ikey[SIP_MAX_MESSAGE + 64];
-		snprintf(ikey, sizeof(ikey), "%s", key); /* key is shorter than its message */
-		invite_key(ikey);
-		struct sip_txn *inv = txn_by_key(s, ikey, false);
-		if (cancel && !inv) {
-			sbc_sip_answer(s, f, m, 481, NULL);
-			return;
-		}
-		if (inv && (cancel || inv->status >= 300))
-			snprintf(branch, sizeof(branch), "%s", inv->branch);
-		if (ack && inv && inv->status >= 300) {
-			/* acknowledged: Timer G stops, Timer I (T4) absorbs stragglers */
-			inv->retx_at = 0;
-			inv->forget_at = core_now_ms() + SIP_TX_DONE_MS;
-		}
-		if (ack)
-			ack_seen(s, m);
-	}
-	if (!ack) {
-		struct sip_txn *t = sbc_sip_txn_new(s);
-		if (!t || sbc_sip_txn_set(s, t, key, branch, name, m) < 0) {
-			/* t, unset, goes with the sweep */
-			sbc_media_settle(s->media, cid, cseq, meth, false);
-			sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n");
-			return;
-		}
-		t->flow = *f;
-	}
-
-	char addr[64], token[SIP_TOKEN_LEN];
-	static char via[SIP_MAX_MESSAGE + 128]; /* the phone's whole Via, received= added */
-	int port;
-	flow_addr(f, addr, sizeof(addr), &port);
-	sbc_sip_token_make(s, f, token);
-	struct evbuffer *b = bufferevent_get_output(u->bev);
-	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* request line */
-	evbuffer_add_printf(b, "Via: SIP/2.0/TCP sbc.invalid;branch=%s\r\n", branch);
-	if (sip_pl_eq(m->method, "REGISTER"))
-		evbuffer_add_printf(b, "Path: <sip:%s@sbc.invalid;lr;ob>\r\n", token);
-	if (sip_pl_eq(m->method, "INVITE") || sip_pl_eq(m->method, "SUBSCRIBE") ||
-	    sip_pl_eq(m->method, "REFER"))
-		evbuffer_add_printf(b, "Record-Route: <sip:%s@sbc.invalid;lr>\r\n", token);
-	evbuffer_add_printf(b, "X-Zentrale-Source: %s %s%s%s:%d\r\n", tname[f->t],
-			    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "", port);
-	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
-	for (int i = 0; i < m->nhdr; i++) {
-		const struct sip_hdr *h = &m->hdr[i];
-		/* a phone's Route names us (we are its outbound proxy): used up */
-		if (is_ours(h->name) || h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_CONTENT_LENGTH)
-			continue;
-		if (h == top) {
-			int n = sip_via_with_received(h->value, addr, port, via, sizeof(via));
-			if (n > 0) {
-				evbuffer_add_printf(b, "Via: %.*s\r\n", n, via);
-				continue;
-			}
-		}
-		if (h->id == SIP_HDR_MAX_FORWARDS) {
-			int64_t mf = sip_pl_u64(h->value, 255);
-			evbuffer_add_printf(b, "Max-Forwards: %d\r\n", (int)(mf > 0 ? mf - 1 : 0));
-			continue;
-		}
-		put_header(b, h);
-	}
-	put_body(b, body);
-}
-
 static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
 {
 	struct sip_msg *m = &s->msg;
@@ -716,7 +396,7 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 		return;
 	}
 	if (!m->request) {
-		sbc_sip_down_response(s, m);
+		sbc_sip_relay_answer_from_phone(s, m);
 		return;
 	}
 	const struct sip_hdr *mf = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
@@ -724,23 +404,24 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 		sbc_sip_answer(s, f, m, 483, NULL);
 		return;
 	}
-	static char key[SIP_MAX_MESSAGE + 64]; /* a key is shorter than its message */
-	if (sip_tx_key(m, true, key, sizeof(key)) < 0) {
-		sbc_sip_answer(s, f, m, 400, NULL); /* RFC 2543 clients are not served */
+	char *key = malloc(len + 64); /* a key is shorter than its message: whole */
+	if (!key)
 		return;
+	if (sip_tx_key(m, true, key, len + 64) < 0) {
+		sbc_sip_answer(s, f, m, 400, NULL); /* RFC 2543 clients are not served */
+		goto out;
 	}
 	bool ack = sip_pl_eq(m->method, "ACK");
 	struct sip_txn *t = ack ? NULL : txn_by_key(s, key, false);
 	if (t) { /* a retransmission: the last answer again, or patience */
-		if (t->answer)
-			flow_send(s, &t->flow, t->answer, t->answer_len);
-		return;
+		sbc_sip_relay_again(s, t);
+		goto out;
 	}
 	if (!ack && sbc_sip_has_sdp(m) && !sbc_sip_relays_sdp(m->method)) {
 		/* SDP is relayed (ports reserved) only for INVITE, UPDATE, PRACK
 		 * and ACK: refused alike whether or not the domain exists */
 		sbc_sip_answer(s, f, m, 488, "Warning: 399 sbc \"No SDP in this request\"\r\n");
-		return;
+		goto out;
 	}
 	struct sip_pl domain;
 	const char *sock;
@@ -749,7 +430,7 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	if (!exists) {
 		if (!ack)
 			answer_unknown_domain(s, f, m, domain);
-		return;
+		goto out;
 	}
 	if (sbc_trace_wants(s->sbc->trace, name))
 		sbc_trace_sip(s->sbc->trace, name, buf, len, &f->addr, &f->local);
@@ -757,8 +438,10 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	if (!sock)
 		sbc_sip_answer(s, f, m, 503, "Retry-After: 5\r\n"); /* stopped or restarting */
 	else
-		forward(s, f, m, name, sock, key);
+		sbc_sip_relay_from_phone(s, f, m, name, sock, key);
 	s->cur_ps = NULL;
+out:
+	free(key);
 }
 
 /* ---- UDP ---- */
@@ -906,12 +589,21 @@ json_t *sbc_sip_stats(struct sbc_sip *s)
 			 (json_int_t)core_conn_refused(s->streams));
 }
 
+static const struct sbc_sip_io sip_io = {
+	.flow_send = flow_send_traced,
+	.answer = sbc_sip_answer,
+	.up_get = up_get,
+	.accepted = conn_accepted,
+	.auth_failed = auth_failed,
+};
+
 struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 {
 	struct sbc_sip *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->sbc = sbc;
+	s->io = &sip_io;
 	/* Test-only: ZENTRALE_TEST_SIP_IDLE_UNAUTH and ZENTRALE_TEST_TLS_HANDSHAKE
 	 * shorten the idle timeout of connections nothing was accepted on and
 	 * the TLS handshake timeout (seconds), so tests need not wait 30 s. */

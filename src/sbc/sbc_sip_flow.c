@@ -17,6 +17,8 @@
 #include "../core/core_net.h"
 #include "sbc_sip_int.h"
 
+const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
+
 #define TOKEN_BODY 56 /* t, udp, 2 x (port, 16-byte address), conn */
 #define TOKEN_MAC  16
 
@@ -112,4 +114,13 @@ void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap)
 	char hostport[CORE_NET_ADDR_LEN + 8];
 	sbc_sip_flow_local(f, hostport, sizeof(hostport));
 	snprintf(out, cap, "<sip:%s%s;lr>", hostport, param[f->t]);
+}
+
+/* "ADDR" and the port of the phone of a flow. */
+void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port)
+{
+	core_net_addr_str((const struct sockaddr *)&f->addr, addr, len);
+	*port = f->addr.ss_family == AF_INET6
+			? ntohs(((const struct sockaddr_in6 *)&f->addr)->sin6_port)
+			: ntohs(((const struct sockaddr_in *)&f->addr)->sin_port);
 }

@@ -2,8 +2,9 @@
  * sbc_sip_int — what the SIP parts of the SBC share inside the process:
  * flows (where a phone is reachable), remembered transactions in both
  * directions, and the links to the phone systems. sbc_sip.c owns sockets,
- * connections and requests from phones; sbc_sip_down.c requests from phone
- * systems to phones; sbc_sip_flow.c the flow tokens in Path and
+ * connections, the links and the routing of requests from phones;
+ * sbc_sip_relay.c the proxy step in both directions; sbc_sip_txn.c the
+ * transaction table; sbc_sip_flow.c the flow tokens in Path and
  * Record-Route.
  */
 #ifndef SBC_SIP_INT_H
@@ -18,6 +19,10 @@
 
 #include "../sip/sip_msg.h"
 #include "../sip/sip_tx.h"
+
+struct sbc_sip;
+struct sip_txn;
+struct sip_up;
 
 #define SIP_MAX_SOCKETS 64
 #define SIP_TX_LIFE_MS	32000 /* how long an unanswered request is remembered (64*T1) */
@@ -93,9 +98,11 @@ struct sip_txn {
 	char *vias;    /* down: the phone system's Via lines, restored on answers */
 	char *request; /* down over UDP: the request, for retransmissions */
 	size_t request_len;
-	uint32_t cseq;	  /* up INVITE over UDP: a final answer is resent until its ACK */
-	struct sip_tx tx; /* down over UDP: timers A/B, E/F */
-	int64_t retx_at, retx_interval;
+	uint32_t cseq; /* of the request */
+	/* Its machine (sip_tx): up, the server one (a final answer to an INVITE
+	 * over UDP resent until its ACK, Timers G/H/I/L, J); down, the client
+	 * one (Timers A/B, E/F towards UDP phones). */
+	struct sip_tx tx;
 	int64_t forget_at; /* ms */
 	size_t bytes;	   /* copied from the wire, counted in s->txn_bytes */
 };
@@ -122,18 +129,13 @@ struct sbc_sip {
 	/* the transaction indexes hash what clients chose: keyed */
 	unsigned char txn_hash_key[16];
 	struct sbc_media *media;
+	const struct sbc_sip_io *io;
 	/* While a message of one phone system is handled, its name: what is
 	 * sent to phones then goes into that phone system's SIP traces. */
 	const char *cur_ps;
 	struct sip_msg msg; /* large: one message at a time */
 };
 
-void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port);
-/* -1 when the phone's connection has gone. */
-int sbc_sip_flow_send(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len);
-void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
-		    int status, const char *extra);
-struct sip_up *sbc_sip_up_named(struct sbc_sip *s, const char *name);
 /* sbc_sip_txn.c: a new transaction is indexed once its key, branch, method
  * and Call-ID are set (sbc_sip_txn_set: 0, or -1 with nothing set when out
  * of memory); unindexed and freed by sbc_sip_txn_free. */
@@ -150,6 +152,10 @@ struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, s
 				      bool down);
 /* The ACK of a 2xx to this INVITE came: no more resending the 2xx. */
 void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cseq);
+/* When an answered transaction from a phone is forgotten: as its server
+ * machine ends (Timer H, I, J or L), at once when it has ended or over TCP
+ * and TLS (nothing comes again there). */
+int64_t sbc_sip_txn_answered_until(const struct sip_txn *t, int64_t now);
 /* Forgets *pp (the sweep's: its link in s->txns): unlinked, unindexed, freed. */
 void sbc_sip_txn_forget(struct sbc_sip *s, struct sip_txn **pp);
 /* The key (sip_tx_key) of the INVITE a CANCEL (or ACK) belongs to, in place
@@ -176,14 +182,59 @@ void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m);
 void sbc_sip_token_make(struct sbc_sip *s, const struct sip_flow *f, char out[SIP_TOKEN_LEN]);
 /* 0 and the flow, or -1 if the token is not ours or its connection has gone. */
 int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *f);
+/* sbc_sip_flow.c also: the phone's address and port. */
+void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port);
 /* "ADDR:PORT" (IPv6 in brackets): our address as the phone of this flow sees it. */
 void sbc_sip_flow_local(const struct sip_flow *f, char *out, size_t cap);
 /* "<sip:ADDR:PORT;transport=..;lr>": how the phone of this flow reaches us. */
 void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap);
 
-/* sbc_sip_down.c */
-void sbc_sip_down_request(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m);
-void sbc_sip_down_response(struct sbc_sip *s, const struct sip_msg *m);
-void sbc_sip_down_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now);
+/* What the proxy step (sbc_sip_relay.c) needs of sockets and connections
+ * (sbc_sip.c, which sets s->io): the relay calls no function of that file. */
+struct sbc_sip_io {
+	/* -1 when the phone's connection has gone */
+	int (*flow_send)(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len);
+	/* our own answer to a phone's request that goes no further */
+	void (*answer)(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+		       int status, const char *extra);
+	/* the link to a phone system, connected to sock if there is none (NULL: none then) */
+	struct sip_up *(*up_get)(struct sbc_sip *s, const char *name, const char *sock);
+	/* the phone system answered t's request with status: its connection may be kept */
+	void (*accepted)(struct sbc_sip *s, const struct sip_txn *t, int status);
+	/* a request from this flow failed authentication */
+	void (*auth_failed)(struct sbc_sip *s, const struct sip_flow *f);
+};
+
+/* One direction of the proxy step (sbc_sip_relay.c): where its requests
+ * come from, how their Vias are handled, which Record-Route they get on the
+ * way on and which their answers get on the way back. Trunks add one. */
+enum sbc_sip_routes { SBC_ROUTES_ALL, SBC_ROUTES_TOKEN };	  /* which Routes are used up */
+enum sbc_sip_answer_rr { SBC_RR_REWRITE_OURS, SBC_RR_OURS_ONLY }; /* on answers */
+struct sbc_sip_dir {
+	bool from_phone; /* its requests come from phones (the media relay's side) */
+	/* our Via line on its requests, with our branch */
+	void (*via)(const struct sip_flow *f, const char *branch, char *out, size_t cap);
+	bool vias_aside; /* the sender's Vias are kept and put back on answers; else
+			    its top one gets received= */
+	enum sbc_sip_routes drop_routes;
+	/* the Record-Route (a name-addr) added to a dialog-making request, and the
+	 * one its answers get in place of ours, for the flow of the phone */
+	void (*rr_on)(struct sbc_sip *s, const struct sip_flow *f, char *out, size_t cap);
+	void (*rr_back)(struct sbc_sip *s, const struct sip_flow *f, char *out, size_t cap);
+	enum sbc_sip_answer_rr answer_rr;
+};
+extern const struct sbc_sip_dir sbc_sip_dir_up, sbc_sip_dir_down;
+
+/* sbc_sip_relay.c: a request from a phone for phone system name (key: its
+ * server transaction's, sip_tx_key); one from a phone system; an answer
+ * from either; the timers of a remembered transaction (the sweep's). */
+void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+			      const char *name, const char *sock, const char *key);
+void sbc_sip_relay_from_ps(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m);
+void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m);
+void sbc_sip_relay_answer_from_phone(struct sbc_sip *s, const struct sip_msg *m);
+void sbc_sip_relay_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now);
+/* A phone sent t's request again: its last answer again, or patience. */
+void sbc_sip_relay_again(struct sbc_sip *s, struct sip_txn *t);
 
 #endif

@@ -147,11 +147,21 @@ void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cse
 {
 	for (struct sip_txn *t = s->by_call[hash_bytes(s, call_id.p, call_id.l)]; t;
 	     t = t->next_call)
-		if (!t->down && t->retx_at && t->cseq == cseq && t->call_id_len == call_id.l &&
+		if (!t->down && t->tx.state == SIP_TX_ACCEPTED && t->tx.retx_at &&
+		    t->cseq == cseq && t->call_id_len == call_id.l &&
 		    memcmp(call_id.p, t->call_id, call_id.l) == 0) {
-			t->retx_at = 0;
-			t->forget_at = core_now_ms() + SIP_TX_DONE_MS;
+			int64_t now = core_now_ms();
+			sip_tx_server_request(&t->tx, true, now); /* resending stops; T4 */
+			t->forget_at = sbc_sip_txn_answered_until(t, now);
 		}
+}
+
+int64_t sbc_sip_txn_answered_until(const struct sip_txn *t, int64_t now)
+{
+	if (t->tx.reliable || t->tx.state == SIP_TX_TERMINATED)
+		return now;
+	int64_t end = t->tx.timeout_at > t->tx.wait_at ? t->tx.timeout_at : t->tx.wait_at;
+	return end ? end : now;
 }
 
 void sbc_sip_txn_forget(struct sbc_sip *s, struct sip_txn **pp)

@@ -95,6 +95,7 @@ void sip_tx_server_start(struct sip_tx *t, bool invite, bool reliable, int64_t n
 	t->kind = invite ? SIP_TX_IST : SIP_TX_NIST;
 	t->state = invite ? SIP_TX_PROCEEDING : SIP_TX_TRYING;
 	t->reliable = reliable;
+	t->timer_j = SIP_64T1;
 }
 
 int sip_tx_server_request(struct sip_tx *t, bool is_ack, int64_t now)
@@ -104,10 +105,18 @@ int sip_tx_server_request(struct sip_tx *t, bool is_ack, int64_t now)
 			if (t->state == SIP_TX_COMPLETED)
 				return tx_wait(t, SIP_TX_CONFIRMED, SIP_T4, now); /* Timer I */
 			/* the ACK of a 2xx belongs to the dialog, not to us */
-			return t->state == SIP_TX_ACCEPTED ? SIP_TX_DELIVER : 0;
+			if (t->state != SIP_TX_ACCEPTED)
+				return 0;
+			if (t->resend_2xx && t->retx_at) { /* resending stops; T4 for stragglers */
+				t->retx_at = 0;
+				t->wait_at = min64(t->wait_at, now + SIP_T4);
+			}
+			return SIP_TX_DELIVER;
 		}
 		if (t->state == SIP_TX_PROCEEDING)
 			return t->last_status ? SIP_TX_SEND_RESPONSE : 0;
+		if (t->state == SIP_TX_ACCEPTED)
+			return t->resend_2xx ? SIP_TX_SEND_RESPONSE : 0;
 		return t->state == SIP_TX_COMPLETED ? SIP_TX_SEND_RESPONSE : 0;
 	}
 	if (is_ack)
@@ -132,6 +141,10 @@ int sip_tx_server_respond(struct sip_tx *t, int status, int64_t now)
 		if (status < 300) { /* RFC 6026: Accepted, Timer L */
 			t->state = SIP_TX_ACCEPTED;
 			t->wait_at = now + SIP_64T1;
+			if (t->resend_2xx && !t->reliable) { /* as Timer G, for the 2xx */
+				t->retx_interval = SIP_T1;
+				t->retx_at = now + SIP_T1;
+			}
 			return SIP_TX_SEND_RESPONSE;
 		}
 		t->state = SIP_TX_COMPLETED;
@@ -149,7 +162,7 @@ int sip_tx_server_respond(struct sip_tx *t, int status, int64_t now)
 		t->state = SIP_TX_PROCEEDING;
 		return SIP_TX_SEND_RESPONSE;
 	}
-	return SIP_TX_SEND_RESPONSE | tx_wait(t, SIP_TX_COMPLETED, SIP_64T1, now); /* Timer J */
+	return SIP_TX_SEND_RESPONSE | tx_wait(t, SIP_TX_COMPLETED, t->timer_j, now); /* Timer J */
 }
 
 int sip_tx_timer(struct sip_tx *t, int64_t now)

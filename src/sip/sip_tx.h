@@ -49,12 +49,24 @@ struct sip_tx {
 	int64_t timeout_at; /* Timer B, F or H */
 	int64_t wait_at;    /* Timer D, K, I, J, L or M */
 	int last_status;    /* of the last response sent or received */
+	/* Server, set by the owner after sip_tx_server_start: */
+	bool resend_2xx; /* INVITE over an unreliable transport: the 2xx is resent
+			    (T1 doubling to T2, RFC 3261 13.3.1.4) until its ACK,
+			    for a user that cannot do so itself (a stateful proxy
+			    in front of a reliable hop); T4 then absorbs stragglers */
+	int64_t timer_j; /* non-INVITE: how long Completed absorbs retransmissions
+			    on unreliable transports: 64*T1, or T4 as proxies keep it */
 };
 
 /* A client transaction, just after its request was first sent. */
 void sip_tx_client_start(struct sip_tx *t, bool invite, bool reliable, int64_t now);
 int sip_tx_client_response(struct sip_tx *t, int status, int64_t now);
-/* A server transaction, for a request just received. */
+/* A server transaction, for a request just received (RFC 3261 17.2):
+ * INVITE: Proceeding; a final non-2xx -> Completed (Timer G resends it on
+ * unreliable transports, Timer H gives up waiting for the ACK), its ACK ->
+ * Confirmed (Timer I), a 2xx -> Accepted (RFC 6026, Timer L).
+ * Non-INVITE: Trying, Proceeding on a provisional, a final -> Completed
+ * (Timer J). */
 void sip_tx_server_start(struct sip_tx *t, bool invite, bool reliable, int64_t now);
 /* The same request again, or (INVITE) its ACK. */
 int sip_tx_server_request(struct sip_tx *t, bool is_ack, int64_t now);

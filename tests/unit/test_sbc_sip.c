@@ -315,6 +315,16 @@ static struct sip_txn *remember(struct sbc_sip *s, const struct sip_msg *m, cons
 	return t;
 }
 
+/* t's INVITE came over UDP and was answered 200 at now: the server machine
+ * resends the 2xx from now + T1 until its ACK (as sbc_sip_relay.c sets it). */
+static void answered_2xx(struct sip_txn *t, int64_t now)
+{
+	sip_tx_server_start(&t->tx, true, false, now);
+	t->tx.resend_2xx = true;
+	assert_int_equal(sip_tx_server_respond(&t->tx, 200, now), SIP_TX_SEND_RESPONSE);
+	assert_true(t->tx.retx_at == now + SIP_T1);
+}
+
 static void test_txn_matching(void **state)
 {
 	struct sbc_sip *s = *state;
@@ -405,21 +415,23 @@ static void test_txn_ack_of_2xx(void **state)
 	struct sip_txn *d = remember(s, &inv->m, "z9hG4bKsbca3", true);
 	int64_t now = core_now_ms();
 	t->status = t2->status = 200;
-	t->retx_at = t2->retx_at = d->retx_at = now + 500;
+	answered_2xx(t, now);
+	answered_2xx(t2, now);
+	answered_2xx(d, now);
 	int64_t life = t->forget_at;
 	assert_true(life >= now + SIP_TX_LIFE_MS - 1000 && life <= now + SIP_TX_LIFE_MS);
 
 	sbc_sip_txn_ack_seen(s, pl("ack-call@phone"), 8); /* another CSeq */
 	sbc_sip_txn_ack_seen(s, pl("ack-call@phon"), 7);  /* a prefix */
 	sbc_sip_txn_ack_seen(s, pl("ack-call@phonex"), 7);
-	assert_true(t->retx_at == now + 500 && t->forget_at == life);
+	assert_true(t->tx.retx_at == now + 500 && t->forget_at == life);
 
 	sbc_sip_txn_ack_seen(s, pl("ack-call@phone"), 7);
-	assert_true(t->retx_at == 0);
+	assert_true(t->tx.retx_at == 0);
 	int64_t after = core_now_ms();
 	assert_true(t->forget_at >= now + SIP_TX_DONE_MS && t->forget_at <= after + SIP_TX_DONE_MS);
-	assert_true(t2->retx_at == now + 500); /* a Call-ID of the same length */
-	assert_true(d->retx_at == now + 500);  /* a down transaction is not the phone's */
+	assert_true(t2->tx.retx_at == now + 500); /* a Call-ID of the same length */
+	assert_true(d->tx.retx_at == now + 500);  /* a down transaction is not the phone's */
 	free(inv);
 	free(inv2);
 }
@@ -447,13 +459,88 @@ static void test_txn_ack_same_bucket(void **state)
 	struct msg *inv = request("INVITE", "z9hG4bKs1", long_id, 3);
 	struct sip_txn *t = remember(s, &inv->m, "z9hG4bKsbcs1", false);
 	t->status = 200;
-	t->retx_at = core_now_ms() + 500;
-	int64_t retx = t->retx_at;
+	answered_2xx(t, core_now_ms());
+	int64_t retx = t->tx.retx_at;
 	sbc_sip_txn_ack_seen(s, pl(short_id), 3);
-	assert_true(t->retx_at == retx);
+	assert_true(t->tx.retx_at == retx);
 	sbc_sip_txn_ack_seen(s, pl(long_id), 3);
-	assert_true(t->retx_at == 0);
+	assert_true(t->tx.retx_at == 0);
 	free(inv);
+}
+
+/* The unkeyed hash the transaction table once used (FNV-1a, 32 bits, as
+ * core_hash was): anyone can compute which bucket a key lands in. */
+static uint32_t fnv1a(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+#define COLLIDING 256
+
+/* The longest chain of one of the table's indexes (next at offset off). */
+static int longest_chain(struct sip_txn *const *heads, size_t off)
+{
+	int longest = 0;
+	for (int b = 0; b < SIP_TXN_BUCKETS; b++) {
+		int n = 0;
+		for (const struct sip_txn *t = heads[b]; t;
+		     t = *(struct sip_txn *const *)((const char *)t + off))
+			n++;
+		longest = n > longest ? n : longest;
+	}
+	return longest;
+}
+
+/* An attacker who knows the hash sends Call-IDs and branches that all land
+ * in one bucket under it (found here offline, as an attacker would): under
+ * the keyed hash they spread, so every lookup walks a short chain. */
+static void test_txn_colliding_keys_spread(void **state)
+{
+	struct sbc_sip *s = *state;
+	static char cids[COLLIDING][32], branches[COLLIDING][32];
+	const char *rest = "|198.51.100.7:40123|INVITE"; /* the server key after the branch */
+	char key[128];
+	unsigned want_c = fnv1a("c0@evil", 7) & (SIP_TXN_BUCKETS - 1), want_k = 0;
+	int nc = 0, nb = 0;
+	for (unsigned i = 0; nc < COLLIDING; i++) {
+		int n = snprintf(cids[nc], sizeof(cids[nc]), "c%u@evil", i);
+		if ((fnv1a(cids[nc], (size_t)n) & (SIP_TXN_BUCKETS - 1)) == want_c)
+			nc++;
+	}
+	for (unsigned i = 0; nb < COLLIDING; i++) {
+		snprintf(branches[nb], sizeof(branches[nb]), "z9hG4bK%u", i);
+		int n = snprintf(key, sizeof(key), "%s%s", branches[nb], rest);
+		unsigned b = fnv1a(key, (size_t)n) & (SIP_TXN_BUCKETS - 1);
+		if (i == 0)
+			want_k = b;
+		if (b == want_k)
+			nb++;
+	}
+	struct msg *r[COLLIDING];
+	for (int i = 0; i < COLLIDING; i++) {
+		char ours[48];
+		snprintf(ours, sizeof(ours), "z9hG4bKsbc%d", i);
+		r[i] = request("INVITE", branches[i], cids[i], 1);
+		assert_int_equal(sip_tx_key(&r[i]->m, true, key, sizeof(key)), 0);
+		/* what the old hash made of them: one bucket each */
+		assert_int_equal(fnv1a(key, strlen(key)) & (SIP_TXN_BUCKETS - 1), want_k);
+		remember(s, &r[i]->m, ours, false);
+	}
+	/* 256 keys in 16384 buckets: a chain of 8 has odds below 1e-10 */
+	int by_call = longest_chain(s->by_call, offsetof(struct sip_txn, next_call));
+	int by_key = longest_chain(s->by_key, offsetof(struct sip_txn, next_key));
+	print_message("longest chain of %d colliding keys: by Call-ID %d, by key %d\n", COLLIDING,
+		      by_call, by_key);
+	assert_true(by_call <= 8);
+	assert_true(by_key <= 8);
+	for (int i = 0; i < COLLIDING; i++) {
+		assert_int_equal(sip_tx_key(&r[i]->m, true, key, sizeof(key)), 0);
+		assert_non_null(sbc_sip_txn_by_key(s, key, false));
+		free(r[i]);
+	}
 }
 
 /* Forgetting takes a transaction out of every index, the list and the counts. */
@@ -468,7 +555,7 @@ static void test_txn_forget(void **state)
 	size_t held = s->txn_bytes;
 	assert_int_equal(held, ta->bytes + tb->bytes);
 	ta->status = 200;
-	ta->retx_at = 1;
+	answered_2xx(ta, core_now_ms());
 
 	/* the sweep's walk: forget ta where it is in the list */
 	struct sip_txn **pp = &s->txns;
@@ -582,6 +669,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn_cancel_and_ack_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_ack_of_2xx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_ack_same_bucket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_colliding_keys_spread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_forget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_many, setup, teardown),

@@ -199,6 +199,164 @@ static void test_nist(void **state)
 	assert_int_equal(sip_tx_server_respond(&t, 99, 1), -1);
 }
 
+/* ---- server transactions, one transition each (RFC 3261 17.2, RFC 6026) ---- */
+
+static void test_ist_retransmission_before_any_answer_is_absorbed(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, true, false, 0);
+	assert_int_equal(t.state, SIP_TX_PROCEEDING);
+	assert_int_equal(sip_tx_deadline(&t), 0); /* no timer: the user answers */
+	assert_int_equal(sip_tx_server_request(&t, false, 10), 0);
+	assert_int_equal(sip_tx_server_request(&t, true, 20), 0); /* a stray ACK */
+	assert_int_equal(t.state, SIP_TX_PROCEEDING);
+}
+
+static void test_ist_provisional_is_resent_on_retransmission(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, true, false, 0);
+	assert_int_equal(sip_tx_server_respond(&t, 180, 10), SIP_TX_SEND_RESPONSE);
+	assert_int_equal(t.state, SIP_TX_PROCEEDING);
+	assert_int_equal(sip_tx_deadline(&t), 0); /* provisionals are not resent by timer */
+	assert_int_equal(sip_tx_server_request(&t, false, 20), SIP_TX_SEND_RESPONSE);
+}
+
+static void test_ist_timer_g_doubles_to_t2(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, true, false, 0);
+	sip_tx_server_respond(&t, 486, 0);
+	assert_int_equal(t.state, SIP_TX_COMPLETED);
+	const int64_t at[] = {500, 1500, 3500, 7500, 11500};
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(sip_tx_deadline(&t), at[i]);
+		assert_int_equal(sip_tx_timer(&t, at[i]), SIP_TX_SEND_RESPONSE);
+	}
+	assert_int_equal(t.retx_interval, SIP_T2);
+}
+
+static void test_ist_reliable_failure_no_timer_g_and_ack_ends(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, true, true, 0);
+	sip_tx_server_respond(&t, 404, 100);
+	assert_int_equal(t.retx_at, 0);
+	assert_int_equal(sip_tx_deadline(&t), 100 + 64 * SIP_T1);	     /* Timer H only */
+	assert_int_equal(sip_tx_server_request(&t, true, 200), SIP_TX_DONE); /* Timer I = 0 */
+	assert_int_equal(t.state, SIP_TX_TERMINATED);
+}
+
+static void test_ist_confirmed_absorbs_invite_and_ends_at_timer_i(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, true, false, 0);
+	sip_tx_server_respond(&t, 500, 0);
+	assert_int_equal(sip_tx_server_request(&t, true, 700), 0);
+	assert_int_equal(t.state, SIP_TX_CONFIRMED);
+	assert_int_equal(t.retx_at, 0);	   /* Timer G stops */
+	assert_int_equal(t.timeout_at, 0); /* and H */
+	assert_int_equal(sip_tx_server_request(&t, false, 800), 0);
+	assert_int_equal(sip_tx_timer(&t, 700 + SIP_T4 - 1), 0);
+	assert_int_equal(sip_tx_timer(&t, 700 + SIP_T4), SIP_TX_DONE);
+}
+
+static void test_ist_respond_refused_out_of_range_or_after_final(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, true, false, 0);
+	assert_int_equal(sip_tx_server_respond(&t, 99, 0), -1);
+	assert_int_equal(sip_tx_server_respond(&t, 700, 0), -1);
+	sip_tx_server_respond(&t, 486, 0);
+	assert_int_equal(sip_tx_server_respond(&t, 180, 1), -1);
+	assert_int_equal(sip_tx_server_respond(&t, 486, 1), -1);
+	assert_int_equal(t.last_status, 486);
+}
+
+static void test_ist_resend_2xx_until_ack(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, true, false, 0);
+	t.resend_2xx = true;
+	assert_int_equal(sip_tx_server_respond(&t, 200, 0), SIP_TX_SEND_RESPONSE);
+	assert_int_equal(t.state, SIP_TX_ACCEPTED);
+	assert_int_equal(sip_tx_timer(&t, 500), SIP_TX_SEND_RESPONSE);
+	assert_int_equal(sip_tx_timer(&t, 1500), SIP_TX_SEND_RESPONSE);
+	assert_int_equal(sip_tx_server_request(&t, false, 1600), SIP_TX_SEND_RESPONSE);
+	assert_int_equal(sip_tx_server_request(&t, true, 2000), SIP_TX_DELIVER);
+	assert_int_equal(t.retx_at, 0);
+	assert_int_equal(sip_tx_deadline(&t), 2000 + SIP_T4);
+	assert_int_equal(sip_tx_server_request(&t, true, 2100), SIP_TX_DELIVER); /* deadline kept */
+	assert_int_equal(sip_tx_deadline(&t), 2000 + SIP_T4);
+	assert_int_equal(sip_tx_timer(&t, 2000 + SIP_T4), SIP_TX_DONE);
+}
+
+static void test_ist_resend_2xx_without_ack_ends_at_timer_l(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	struct trace tr = {0};
+	sip_tx_server_start(&t, true, false, 0);
+	t.resend_2xx = true;
+	sip_tx_server_respond(&t, 200, 0);
+	run(&t, 100000, &tr);
+	const int64_t want[] = {500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500};
+	assert_int_equal(tr.n, 11);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(tr.when[i], want[i]);
+		assert_int_equal(tr.what[i], SIP_TX_SEND_RESPONSE);
+	}
+	assert_int_equal(tr.when[10], 64 * SIP_T1);
+	assert_int_equal(tr.what[10], SIP_TX_DONE); /* Timer L: no timeout to report */
+}
+
+static void test_ist_resend_2xx_not_on_reliable(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, true, true, 0);
+	t.resend_2xx = true;
+	sip_tx_server_respond(&t, 200, 0);
+	assert_int_equal(t.retx_at, 0);
+	assert_int_equal(sip_tx_deadline(&t), 64 * SIP_T1);
+}
+
+static void test_nist_provisional_then_final(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, false, false, 0);
+	assert_int_equal(t.state, SIP_TX_TRYING);
+	assert_int_equal(sip_tx_server_respond(&t, 100, 5), SIP_TX_SEND_RESPONSE);
+	assert_int_equal(t.state, SIP_TX_PROCEEDING);
+	assert_int_equal(sip_tx_server_request(&t, false, 6), SIP_TX_SEND_RESPONSE);
+	assert_int_equal(sip_tx_server_respond(&t, 200, 7), SIP_TX_SEND_RESPONSE);
+	assert_int_equal(t.state, SIP_TX_COMPLETED);
+	assert_int_equal(sip_tx_server_request(&t, true, 8), 0); /* no ACK in non-INVITE */
+	assert_int_equal(t.retx_at, 0); /* a non-INVITE final is never resent by timer */
+}
+
+static void test_nist_timer_j_as_the_owner_sets_it(void **state)
+{
+	(void)state;
+	struct sip_tx t;
+	sip_tx_server_start(&t, false, false, 0);
+	assert_int_equal(t.timer_j, 64 * SIP_T1);
+	t.timer_j = SIP_T4;
+	sip_tx_server_respond(&t, 200, 20);
+	assert_int_equal(sip_tx_deadline(&t), 20 + SIP_T4);
+	assert_int_equal(sip_tx_timer(&t, 20 + SIP_T4 - 1), 0);
+	assert_int_equal(sip_tx_timer(&t, 20 + SIP_T4), SIP_TX_DONE);
+	assert_int_equal(sip_tx_server_request(&t, false, 20 + SIP_T4), 0); /* terminated */
+}
+
 static void test_keys(void **state)
 {
 	(void)state;
@@ -247,6 +405,17 @@ int main(void)
 		cmocka_unit_test(test_ist_no_ack_times_out),
 		cmocka_unit_test(test_ist_2xx_accepted),
 		cmocka_unit_test(test_nist),
+		cmocka_unit_test(test_ist_retransmission_before_any_answer_is_absorbed),
+		cmocka_unit_test(test_ist_provisional_is_resent_on_retransmission),
+		cmocka_unit_test(test_ist_timer_g_doubles_to_t2),
+		cmocka_unit_test(test_ist_reliable_failure_no_timer_g_and_ack_ends),
+		cmocka_unit_test(test_ist_confirmed_absorbs_invite_and_ends_at_timer_i),
+		cmocka_unit_test(test_ist_respond_refused_out_of_range_or_after_final),
+		cmocka_unit_test(test_ist_resend_2xx_until_ack),
+		cmocka_unit_test(test_ist_resend_2xx_without_ack_ends_at_timer_l),
+		cmocka_unit_test(test_ist_resend_2xx_not_on_reliable),
+		cmocka_unit_test(test_nist_provisional_then_final),
+		cmocka_unit_test(test_nist_timer_j_as_the_owner_sets_it),
 		cmocka_unit_test(test_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,734 @@
+/*
+ * sbc_sip_relay — the SBC's one proxy step, for requests and their answers
+ * in either direction. A direction (struct sbc_sip_dir) says where a
+ * request comes from, how its Vias are handled, which Record-Route it
+ * gets on the way on and which its answers get on the way back; the step
+ * itself (Max-Forwards, our headers dropped, Route, the SDP through the
+ * media relay, the transaction remembered) is written once here:
+ *
+ * - up: from a phone to its phone system, over the phone system's Unix
+ *   socket, with our Via on top (the phone's keeps received=) and a flow
+ *   token (Path for REGISTER, Record-Route for dialogs) so requests can
+ *   come back over the same connection. Its answer goes to the very
+ *   connection or address the request came from, and is remembered to
+ *   answer retransmissions.
+ * - down: from a phone system to a phone (a call to it, a BYE, a
+ *   re-INVITE), named by the token in the Route it got from our Path or
+ *   Record-Route; our own Via in place of the phone system's (kept here and
+ *   put back on the answers), so the phone never sees what is behind us.
+ *   Towards UDP phones we are the client transaction (sip_tx): we resend,
+ *   give up with 408, and ACK a failure ourselves.
+ *
+ * The relay reaches sockets and connections only through s->io
+ * (sbc_sip.c): it calls no function of that file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <sodium.h>
+
+#include "../core/core_hash.h"
+#include "../core/core_log.h"
+#include "../core/core_net.h"
+#include "../sip/sip_build.h"
+#include "../sip/sip_hdr.h"
+#include "sbc_media.h"
+#include "sbc_sip_int.h"
+
+#define RELAY_SDP_MAX 16384 /* an SDP body rewritten by the media relay */
+
+/* ---- what both directions share ---- */
+
+bool sbc_sip_is_ours(struct sip_pl name)
+{
+	return name.l >= 11 && strncasecmp(name.p, "X-Zentrale-", 11) == 0;
+}
+
+/* A header line as received (folded lines stay folded). */
+void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h)
+{
+	evbuffer_add(b, h->name.p, (size_t)(h->value.p + h->value.l - h->name.p));
+	evbuffer_add(b, "\r\n", 2);
+}
+
+static void put_body(struct evbuffer *b, struct sip_pl body)
+{
+	evbuffer_add_printf(b, "Content-Length: %zu\r\n\r\n", body.l);
+	evbuffer_add(b, body.p, body.l);
+}
+
+void sbc_sip_new_branch(char out[48])
+{
+	unsigned char rnd[10];
+	char hex[21];
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	snprintf(out, 48, "z9hG4bK%s", hex);
+}
+
+bool sbc_sip_has_sdp(const struct sip_msg *m)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	return m->body.l && ct && ct->value.l >= 15 &&
+	       strncasecmp(ct->value.p, "application/sdp", 15) == 0;
+}
+
+bool sbc_sip_relays_sdp(struct sip_pl method)
+{
+	return sip_pl_eq(method, "INVITE") || sip_pl_eq(method, "UPDATE") ||
+	       sip_pl_eq(method, "PRACK") || sip_pl_eq(method, "ACK");
+}
+
+int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_flow *f,
+		 const char *ps, bool from_phone, struct sip_pl *body, char *buf, size_t cap)
+{
+	*body = m->body;
+	if (!sbc_sip_has_sdp(m))
+		return 0;
+	struct sip_pl meth;
+	uint32_t cseq = 0;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
+	if (!sbc_sip_relays_sdp(meth))
+		return 488; /* nothing but these reserves ports; an answer goes without */
+	bool ack = sip_pl_eq(meth, "ACK");
+	struct sbc_media_leg leg = {.ps = ps,
+				    .call_id = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value,
+				    .from_phone = from_phone,
+				    .secure = f->t == T_TLS,
+				    .phone = &f->addr,
+				    .local = &f->local,
+				    .phone_req = from_phone == m->request,
+				    .existing_only = ack,
+				    .cseq = cseq,
+				    .method = ack ? (struct sip_pl){0} : meth};
+	int n = sbc_media_sdp(s->media, &leg, m->body, buf, cap);
+	if (n < 0)
+		return -n;
+	*body = (struct sip_pl){buf, (size_t)n};
+	return 0;
+}
+
+void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m)
+{
+	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, meth;
+	uint32_t n;
+	if (m->request) {
+		if (sip_pl_eq(m->method, "BYE"))
+			sbc_media_end(s->media, cid, false);
+		return;
+	}
+	if (sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth) < 0)
+		return;
+	if (m->status >= 200) /* what the transaction reserved: kept, or freed now */
+		sbc_media_settle(s->media, cid, n, meth, m->status < 300);
+	if (!sip_pl_eq(meth, "INVITE"))
+		return;
+	if (m->status >= 200 && m->status < 300)
+		sbc_media_answered(s->media, cid);
+	else if (m->status >= 300)
+		sbc_media_end(s->media, cid, true);
+}
+
+static bool names_sbc_invalid(struct sip_pl v)
+{
+	for (size_t i = 0; i + 12 <= v.l; i++)
+		if (strncasecmp(v.p + i, "@sbc.invalid", 12) == 0)
+			return true;
+	return false;
+}
+
+static bool is_token_route(struct sip_pl v)
+{
+	struct sip_addr ra;
+	struct sip_pl rest;
+	return sip_addr_parse(&ra, v, &rest) == 0 && sip_pl_casecmp(ra.uri.host, "sbc.invalid");
+}
+
+/* Methods whose transactions make dialogs: we stay on their route. */
+static bool records_route(struct sip_pl method)
+{
+	return sip_pl_eq(method, "INVITE") || sip_pl_eq(method, "SUBSCRIBE") ||
+	       sip_pl_eq(method, "REFER");
+}
+
+/* The buffer's bytes, NUL-terminated (not counted in *len); NULL if out of memory. */
+static char *take(struct evbuffer *b, size_t *len)
+{
+	*len = evbuffer_get_length(b);
+	char *bytes = malloc(*len + 1);
+	if (bytes) {
+		evbuffer_remove(b, bytes, *len);
+		bytes[*len] = '\0';
+	}
+	return bytes;
+}
+
+/* ---- the two directions ---- */
+
+/* How a phone system reaches the phone of a flow: its token. */
+static void rr_token(struct sbc_sip *s, const struct sip_flow *f, char *out, size_t cap)
+{
+	char token[SIP_TOKEN_LEN];
+	sbc_sip_token_make(s, f, token);
+	snprintf(out, cap, "<sip:%s@sbc.invalid;lr>", token);
+}
+
+/* How the phone of a flow reaches us: our outside address. */
+static void rr_outside(struct sbc_sip *s, const struct sip_flow *f, char *out, size_t cap)
+{
+	(void)s;
+	sbc_sip_flow_uri(f, out, cap);
+}
+
+static void via_inside(const struct sip_flow *f, const char *branch, char *out, size_t cap)
+{
+	(void)f;
+	snprintf(out, cap, "Via: SIP/2.0/TCP sbc.invalid;branch=%s\r\n", branch);
+}
+
+static void via_outside(const struct sip_flow *f, const char *branch, char *out, size_t cap)
+{
+	static const char *const up[] = {"UDP", "TCP", "TLS"};
+	char hostport[CORE_NET_ADDR_LEN + 8];
+	sbc_sip_flow_local(f, hostport, sizeof(hostport));
+	snprintf(out, cap, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", up[f->t], hostport, branch);
+}
+
+const struct sbc_sip_dir sbc_sip_dir_up = {
+	.from_phone = true,
+	.via = via_inside,
+	.vias_aside = false,
+	.drop_routes = SBC_ROUTES_ALL, /* a phone's Route names us, its outbound proxy */
+	.rr_on = rr_token,
+	.rr_back = rr_outside,
+	.answer_rr = SBC_RR_REWRITE_OURS,
+};
+
+const struct sbc_sip_dir sbc_sip_dir_down = {
+	.from_phone = false,
+	.via = via_outside,
+	.vias_aside = true,
+	.drop_routes = SBC_ROUTES_TOKEN,
+	.rr_on = rr_outside,
+	.rr_back = rr_token,
+	.answer_rr = SBC_RR_OURS_ONLY,
+};
+
+/* ---- the step ---- */
+
+/*
+ * The request for the next hop, into b: the request line, our Via (via),
+ * the lines the caller adds (extra), the sender's headers as the direction
+ * wants them, the body. The sender's Vias go into vias when the direction
+ * keeps them aside; else its top one gets received= (src_addr:src_port).
+ */
+static void relay_request(struct sbc_sip *s, const struct sbc_sip_dir *d, const struct sip_msg *m,
+			  const struct sip_flow *f, const char *via, const char *extra,
+			  struct sip_pl body, struct evbuffer *b, struct evbuffer *vias)
+{
+	char addr[64], rr[256];
+	int port = 0;
+	if (!d->vias_aside)
+		sbc_sip_flow_addr(f, addr, sizeof(addr), &port);
+	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* request line */
+	evbuffer_add(b, via, strlen(via));
+	if (records_route(m->method)) {
+		d->rr_on(s, f, rr, sizeof(rr));
+		evbuffer_add_printf(b, "Record-Route: %s\r\n", rr);
+	}
+	evbuffer_add(b, extra, strlen(extra));
+	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
+	for (int i = 0; i < m->nhdr; i++) {
+		const struct sip_hdr *h = &m->hdr[i];
+		if (h->id == SIP_HDR_VIA && d->vias_aside) {
+			sbc_sip_put_header(vias, h);
+			continue;
+		}
+		if (sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH ||
+		    (h->id == SIP_HDR_ROUTE &&
+		     (d->drop_routes == SBC_ROUTES_ALL || is_token_route(h->value))))
+			continue;
+		if (h == top && !d->vias_aside) {
+			/* the whole Via, received= added: never cut */
+			size_t cap = h->value.l + 128;
+			char *v = malloc(cap);
+			int n = v ? sip_via_with_received(h->value, addr, port, v, cap) : -1;
+			if (n > 0)
+				evbuffer_add_printf(b, "Via: %.*s\r\n", n, v);
+			free(v);
+			if (n > 0)
+				continue;
+		}
+		if (h->id == SIP_HDR_MAX_FORWARDS) {
+			int64_t mf = sip_pl_u64(h->value, 255);
+			evbuffer_add_printf(b, "Max-Forwards: %d\r\n", (int)(mf > 0 ? mf - 1 : 0));
+			continue;
+		}
+		sbc_sip_put_header(b, h);
+	}
+	put_body(b, body);
+}
+
+/*
+ * An answer for the previous hop of t, into b: the status line, the Vias
+ * kept aside (vias, or none), the sender's headers but its top Via, with
+ * the direction's Record-Route, and the body.
+ */
+static void relay_response(struct sbc_sip *s, const struct sbc_sip_dir *d, struct sip_txn *t,
+			   const struct sip_msg *m, const char *vias, struct sip_pl body,
+			   struct evbuffer *b)
+{
+	char rr[256];
+	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
+	/* Ours only: the phone echoes the Record-Route we gave it (our outside
+	 * address); the phone system gets the flow token instead, so its
+	 * dialog's route set (§12.1.2) leads back to this very connection. */
+	bool ours_only = d->answer_rr == SBC_RR_OURS_ONLY;
+	bool add = ours_only && m->status > 100 && m->status < 300 &&
+		   records_route((struct sip_pl){t->method, strlen(t->method)});
+	if (add || !ours_only)
+		d->rr_back(s, &t->flow, rr, sizeof(rr));
+	evbuffer_add(b, m->raw.p, (size_t)(m->hdr[0].name.p - m->raw.p)); /* status line */
+	if (vias)
+		evbuffer_add(b, vias, strlen(vias));
+	if (add)
+		evbuffer_add_printf(b, "Record-Route: %s\r\n", rr);
+	for (int i = 0; i < m->nhdr; i++) {
+		const struct sip_hdr *h = &m->hdr[i];
+		if (h == top || sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH)
+			continue;
+		if (h->id == SIP_HDR_RECORD_ROUTE && ours_only)
+			continue;
+		if (h->id == SIP_HDR_RECORD_ROUTE && names_sbc_invalid(h->value))
+			evbuffer_add_printf(b, "Record-Route: %s\r\n", rr);
+		else
+			sbc_sip_put_header(b, h);
+	}
+	put_body(b, body);
+}
+
+/* The INVITE transaction an ACK or CANCEL belongs to, by its key. */
+static struct sip_txn *invite_of(struct sbc_sip *s, const char *key, bool down)
+{
+	char *ikey = strdup(key);
+	if (!ikey)
+		return NULL;
+	sbc_sip_txn_invite_key(ikey);
+	struct sip_txn *inv = sbc_sip_txn_by_key(s, ikey, down);
+	free(ikey);
+	return inv;
+}
+
+/* ---- up: from phones ---- */
+
+/* The ACK of a 2xx has a branch of its own: found by Call-ID and CSeq. */
+static void ack_seen(struct sbc_sip *s, const struct sip_msg *m)
+{
+	struct sip_pl meth;
+	uint32_t cseq = 0;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
+	sbc_sip_txn_ack_seen(s, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, cseq);
+}
+
+/* ACK and CANCEL go hop by hop: they reuse the branch of their INVITE.
+ * 0, or -1 when the request was answered (a CANCEL of nothing). */
+static int up_hop_by_hop(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+			 const char *key, char branch[48])
+{
+	bool ack = sip_pl_eq(m->method, "ACK"), cancel = sip_pl_eq(m->method, "CANCEL");
+	if (!ack && !cancel)
+		return 0;
+	struct sip_txn *inv = invite_of(s, key, false);
+	if (cancel && !inv) {
+		s->io->answer(s, f, m, 481, NULL);
+		return -1;
+	}
+	if (inv && (cancel || inv->status >= 300))
+		snprintf(branch, 48, "%s", inv->branch);
+	if (ack && inv && inv->status >= 300) {
+		/* acknowledged: Timer G stops, Timer I (T4) absorbs stragglers */
+		int64_t now = core_now_ms();
+		sip_tx_server_request(&inv->tx, true, now);
+		inv->forget_at = sbc_sip_txn_answered_until(inv, now);
+	}
+	if (ack)
+		ack_seen(s, m);
+	return 0;
+}
+
+void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+			      const char *name, const char *sock, const char *key)
+{
+	struct sip_up *u = s->io->up_get(s, name, sock);
+	if (!u) {
+		s->io->answer(s, f, m, 503, "Retry-After: 5\r\n");
+		return;
+	}
+	bool ack = sip_pl_eq(m->method, "ACK");
+	char branch[48];
+	char *sdp = malloc(RELAY_SDP_MAX);
+	struct sip_pl body;
+	int refuse = sdp ? sbc_sip_body(s, m, f, name, sbc_sip_dir_up.from_phone, &body, sdp,
+					RELAY_SDP_MAX)
+			 : 503;
+	if (refuse && ack) {
+		body = (struct sip_pl){0}; /* no call to relay it for: on without SDP */
+	} else if (refuse) {
+		s->io->answer(s, f, m, refuse,
+			      refuse == 488   ? "Warning: 399 sbc \"SRTP (SDES) required\"\r\n"
+			      : refuse == 503 ? "Retry-After: 5\r\n"
+					      : NULL);
+		goto out;
+	}
+	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, meth;
+	uint32_t cseq = 0;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
+	sbc_sip_media_track(s, m);
+	sbc_sip_new_branch(branch);
+	if (up_hop_by_hop(s, f, m, key, branch) < 0)
+		goto out;
+	if (!ack) {
+		struct sip_txn *t = sbc_sip_txn_new(s);
+		if (!t || sbc_sip_txn_set(s, t, key, branch, name, m) < 0) {
+			/* t, unset, goes with the sweep */
+			sbc_media_settle(s->media, cid, cseq, meth, false);
+			s->io->answer(s, f, m, 503, "Retry-After: 5\r\n");
+			goto out;
+		}
+		t->flow = *f;
+		sip_tx_server_start(&t->tx, sip_pl_eq(m->method, "INVITE"), f->t != T_UDP,
+				    core_now_ms());
+		/* the phone system behind us is a reliable hop: we resend its 2xx */
+		t->tx.resend_2xx = true;
+		t->tx.timer_j = SIP_TX_DONE_MS;
+	}
+	char addr[64], token[SIP_TOKEN_LEN], via[128], extra[512];
+	int port;
+	sbc_sip_flow_addr(f, addr, sizeof(addr), &port);
+	sbc_sip_dir_up.via(f, branch, via, sizeof(via));
+	int n = 0;
+	if (sip_pl_eq(m->method, "REGISTER")) {
+		sbc_sip_token_make(s, f, token);
+		n = snprintf(extra, sizeof(extra), "Path: <sip:%s@sbc.invalid;lr;ob>\r\n", token);
+	}
+	snprintf(extra + n, sizeof(extra) - (size_t)n, "X-Zentrale-Source: %s %s%s%s:%d\r\n",
+		 sbc_sip_tname[f->t], strchr(addr, ':') ? "[" : "", addr,
+		 strchr(addr, ':') ? "]" : "", port);
+	relay_request(s, &sbc_sip_dir_up, m, f, via, extra, body, bufferevent_get_output(u->bev),
+		      NULL);
+out:
+	free(sdp);
+}
+
+/* A final answer to an INVITE from a phone over UDP is ours to resend until
+ * its ACK comes (Timer G for a failure, RFC 3261 13.3.1.4 for a 2xx), for
+ * 64*T1 at most (Timer H, L): the phone system behind us sees a reliable
+ * link. The server machine (sip_tx) says when. */
+static void up_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)
+{
+	int64_t due = sip_tx_deadline(&t->tx);
+	if (!t->answer || !due || now < due)
+		return;
+	int act = sip_tx_timer(&t->tx, now);
+	if (act & SIP_TX_SEND_RESPONSE)
+		s->io->flow_send(s, &t->flow, t->answer, t->answer_len);
+	if (act & SIP_TX_DONE)
+		t->forget_at = now;
+}
+
+void sbc_sip_relay_again(struct sbc_sip *s, struct sip_txn *t)
+{
+	int act = sip_tx_server_request(&t->tx, false, core_now_ms());
+	/* over TCP and TLS an answered one is forgotten at once: until then, as ever */
+	if (t->answer && ((act & SIP_TX_SEND_RESPONSE) || t->tx.reliable))
+		s->io->flow_send(s, &t->flow, t->answer, t->answer_len);
+}
+
+/* The phone system marks an answer to a failed authentication so (a 403 for
+ * a wrong digest; not one for too many devices); only those count. */
+static bool auth_failed_marked(const struct sip_msg *m)
+{
+	for (int i = 0; i < m->nhdr; i++)
+		if (sip_pl_casecmp(m->hdr[i].name, "X-Zentrale-Auth-Failed"))
+			return true;
+	return false;
+}
+
+/* A final answer, kept to answer retransmissions of its request from
+ * memory for as long as the server machine lives. */
+static void up_remember(struct sbc_sip *s, struct sip_txn *t, char *bytes, size_t len)
+{
+	free(t->answer);
+	sbc_sip_txn_held(s, t, len, t->answer_len);
+	t->answer = bytes;
+	t->answer_len = len;
+	t->forget_at = sbc_sip_txn_answered_until(t, core_now_ms());
+}
+
+/* An answer from a phone system: our Via dropped, sent where the request
+ * came from; our Record-Route becomes the address this phone knows us by. */
+void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
+{
+	struct sip_answer_key k;
+	if (sip_answer_key(m, &k) < 0 || !sip_pl_eq(k.via.host, "sbc.invalid")) {
+		log_warn("sip: a phone system answered without our Via; dropped");
+		return;
+	}
+	struct sip_txn *t = sbc_sip_txn_by_branch(s, k.branch, k.method, false);
+	if (!t)
+		return; /* forgotten: late */
+	struct evbuffer *b = evbuffer_new();
+	char *sdp = malloc(RELAY_SDP_MAX);
+	if (!b || !sdp)
+		goto out;
+	struct sip_pl body;
+	if (sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_up.from_phone, &body, sdp,
+			 RELAY_SDP_MAX))
+		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
+	sbc_sip_media_track(s, m);
+	relay_response(s, &sbc_sip_dir_up, t, m, NULL, body, b);
+	size_t len;
+	char *bytes = take(b, &len);
+	if (!bytes)
+		goto out;
+	s->io->flow_send(s, &t->flow, bytes, len);
+	s->io->accepted(s, t, m->status);
+	if (auth_failed_marked(m))
+		s->io->auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
+	t->status = m->status;
+	sip_tx_server_respond(&t->tx, m->status, core_now_ms()); /* -1: a late one, sent on */
+	if (m->status >= 200)
+		up_remember(s, t, bytes, len);
+	else
+		free(bytes);
+out:
+	free(sdp);
+	evbuffer_free(b);
+}
+
+/* ---- down: from phone systems ---- */
+
+/* Our answer to a phone system's request that cannot go on. */
+static void down_refuse(struct sip_up *u, const struct sip_msg *m, int status, const char *reason)
+{
+	if (sip_pl_eq(m->method, "ACK"))
+		return;
+	char *out = malloc(SIP_ANSWER_MAX);
+	struct sip_response_opts o = {.reason = reason, .to_tag = "sbc"};
+	int n = out ? sip_build_response(m, status, &o, out, SIP_ANSWER_MAX) : -1;
+	if (n > 0)
+		bufferevent_write(u->bev, out, (size_t)n);
+	free(out);
+}
+
+/* Where a request of a phone system goes: its CANCEL where its INVITE went,
+ * else the phone named by the token in its Route. 0, or -1 when answered. */
+static int down_target(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m,
+		       const char *key, struct sip_flow *f, char branch[48])
+{
+	bool ack = sip_pl_eq(m->method, "ACK"), cancel = sip_pl_eq(m->method, "CANCEL");
+	struct sip_txn *inv = ack || cancel ? invite_of(s, key, true) : NULL;
+	if (ack && inv && inv->status >= 300)
+		return -1; /* we acknowledged that failure ourselves */
+	if (cancel && (!inv || inv->status >= 200)) {
+		down_refuse(u, m, 481, NULL);
+		return -1;
+	}
+	const struct sip_hdr *rh = sip_msg_hdr(m, SIP_HDR_ROUTE);
+	struct sip_addr ra;
+	struct sip_pl rest;
+	sbc_sip_new_branch(branch);
+	if (cancel) {
+		*f = inv->flow;
+		snprintf(branch, 48, "%s", inv->branch);
+	} else if (!rh || !is_token_route(rh->value) || sip_addr_parse(&ra, rh->value, &rest) < 0 ||
+		   sbc_sip_token_read(s, ra.uri.user, f) < 0) {
+		down_refuse(u, m, 430, "Flow Failed"); /* RFC 5626: the phone is gone */
+		return -1;
+	}
+	return 0;
+}
+
+/* The request sent to the phone is remembered for its answers (and
+ * resent over UDP); an ACK is not. */
+static void down_remember(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m,
+			  const char *key, const char *branch, const struct sip_flow *f,
+			  char *bytes, size_t len, struct evbuffer *vias)
+{
+	struct sip_txn *t = sbc_sip_txn_new(s);
+	if (t)
+		t->down = true;
+	if (!t || sbc_sip_txn_set(s, t, key, branch, u->name, m) < 0) {
+		/* an unset t goes with the sweep */
+		down_refuse(u, m, 503, NULL);
+		struct sip_pl meth;
+		uint32_t cseq = 0;
+		sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &cseq, &meth);
+		sbc_media_settle(s->media, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, cseq, meth,
+				 false);
+		free(bytes);
+		return;
+	}
+	t->flow = *f;
+	t->request = bytes;
+	t->request_len = len;
+	size_t vl;
+	t->vias = take(vias, &vl); /* NUL-terminated: deliver writes it by strlen */
+	sbc_sip_txn_held(s, t, len + vl, 0);
+	sip_tx_client_start(&t->tx, sip_pl_eq(m->method, "INVITE"), f->t != T_UDP, core_now_ms());
+}
+
+void sbc_sip_relay_from_ps(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m)
+{
+	bool ack = sip_pl_eq(m->method, "ACK");
+	char *key = malloc(m->raw.l + 64); /* a key is shorter than its message: whole */
+	char *sdp = malloc(RELAY_SDP_MAX);
+	struct evbuffer *b = evbuffer_new(), *vias = evbuffer_new();
+	char branch[48], via[256];
+	struct sip_flow f;
+	struct sip_pl body;
+	if (!key || !sdp || !b || !vias)
+		goto out;
+	if (sip_tx_key(m, false, key, m->raw.l + 64) < 0) {
+		down_refuse(u, m, 400, NULL);
+		goto out;
+	}
+	if (down_target(s, u, m, key, &f, branch) < 0)
+		goto out;
+	int refuse = sbc_sip_body(s, m, &f, u->name, sbc_sip_dir_down.from_phone, &body, sdp,
+				  RELAY_SDP_MAX);
+	if (refuse) {
+		down_refuse(u, m, refuse, NULL);
+		goto out;
+	}
+	sbc_sip_media_track(s, m);
+	sbc_sip_dir_down.via(&f, branch, via, sizeof(via));
+	relay_request(s, &sbc_sip_dir_down, m, &f, via, "", body, b, vias);
+	size_t len;
+	char *bytes = take(b, &len);
+	if (!bytes)
+		goto out;
+	if (s->io->flow_send(s, &f, bytes, len) < 0) {
+		down_refuse(u, m, 430, "Flow Failed");
+		ack = true; /* nothing to remember */
+	}
+	if (ack)
+		free(bytes);
+	else
+		down_remember(s, u, m, key, branch, &f, bytes, len, vias);
+out:
+	free(key);
+	free(sdp);
+	evbuffer_free(b);
+	evbuffer_free(vias);
+}
+
+/* An answer, with the phone system's Vias back in place of ours. */
+static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *m)
+{
+	struct sip_up *u = s->io->up_get(s, t->up, NULL);
+	if (!u || !t->vias)
+		return; /* the phone system has gone; it will not miss the answer */
+	char *sdp = malloc(RELAY_SDP_MAX);
+	struct sip_pl body = {0};
+	if (!sdp || sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_down.from_phone, &body, sdp,
+				 RELAY_SDP_MAX))
+		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
+	sbc_sip_media_track(s, m);
+	relay_response(s, &sbc_sip_dir_down, t, m, t->vias, body, bufferevent_get_output(u->bev));
+	free(sdp);
+}
+
+/* RFC 3261 17.1.1.3: the ACK of a failed INVITE is the client transaction's. */
+static void ack_failure(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *resp)
+{
+	struct sip_msg *inv = malloc(sizeof(*inv));
+	if (!inv || sip_msg_parse(inv, t->request, t->request_len, false) != 0) {
+		free(inv);
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	const struct sip_hdr *to = sip_msg_hdr(resp, SIP_HDR_TO);
+	const struct sip_hdr *from = sip_msg_hdr(inv, SIP_HDR_FROM);
+	const struct sip_hdr *cid = sip_msg_hdr(inv, SIP_HDR_CALL_ID);
+	uint32_t num = 0;
+	struct sip_pl meth;
+	sip_cseq_parse(sip_msg_hdr(inv, SIP_HDR_CSEQ)->value, &num, &meth);
+	if (b && to && from && cid) {
+		char via[256];
+		sbc_sip_dir_down.via(&t->flow, t->branch, via, sizeof(via));
+		evbuffer_add_printf(b,
+				    "ACK %.*s SIP/2.0\r\n%sMax-Forwards: 70\r\nFrom: %.*s\r\n"
+				    "To: %.*s\r\nCall-ID: %.*s\r\nCSeq: %u ACK\r\n"
+				    "Content-Length: 0\r\n\r\n",
+				    (int)inv->ruri.l, inv->ruri.p, via, (int)from->value.l,
+				    from->value.p, (int)to->value.l, to->value.p, (int)cid->value.l,
+				    cid->value.p, num);
+		size_t len;
+		char *bytes = take(b, &len);
+		if (bytes)
+			s->io->flow_send(s, &t->flow, bytes, len);
+		free(bytes);
+	}
+	evbuffer_free(b);
+	free(inv);
+}
+
+void sbc_sip_relay_answer_from_phone(struct sbc_sip *s, const struct sip_msg *m)
+{
+	struct sip_answer_key k;
+	if (sip_answer_key(m, &k) < 0)
+		return;
+	struct sip_txn *t = sbc_sip_txn_by_branch(s, k.branch, k.method, true);
+	if (!t)
+		return; /* not ours, or forgotten */
+	int64_t now = core_now_ms();
+	int act = sip_tx_client_response(&t->tx, m->status, now);
+	if (act & SIP_TX_SEND_ACK)
+		ack_failure(s, t, m);
+	if (!(act & SIP_TX_DELIVER))
+		return;
+	if (m->status >= 200)
+		t->forget_at = now + SIP_TX_DONE_MS;
+	t->status = m->status;
+	deliver(s, t, m);
+}
+
+static void down_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)
+{
+	int64_t due = sip_tx_deadline(&t->tx);
+	if (!t->request || t->tx.state == SIP_TX_TERMINATED || !due || now < due)
+		return;
+	int act = sip_tx_timer(&t->tx, now);
+	if (act & SIP_TX_SEND_REQUEST)
+		s->io->flow_send(s, &t->flow, t->request, t->request_len);
+	if ((act & SIP_TX_TIMEOUT) && t->status < 200) {
+		/* no answer: 408 to the phone system, as from the phone */
+		struct sip_msg *req = malloc(sizeof(*req)), *resp = malloc(sizeof(*resp));
+		char *out = malloc(SIP_ANSWER_MAX); /* the request's headers, whole */
+		if (req && resp && out &&
+		    sip_msg_parse(req, t->request, t->request_len, false) == 0) {
+			struct sip_response_opts o = {.to_tag = "sbc"};
+			int n = sip_build_response(req, 408, &o, out, SIP_ANSWER_MAX);
+			if (n > 0 && sip_msg_parse(resp, out, (size_t)n, false) == 0) {
+				t->status = 408;
+				deliver(s, t, resp);
+			}
+		}
+		free(req);
+		free(resp);
+		free(out);
+	}
+}
+
+void sbc_sip_relay_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)
+{
+	if (t->down)
+		down_timers(s, t, now);
+	else
+		up_timers(s, t, now);
+}
