@@ -370,11 +370,10 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 	}
 	bool ack = sip_pl_eq(m->method, "ACK");
 	char branch[48];
-	char *sdp = malloc(RELAY_SDP_MAX);
+	char sdp[RELAY_SDP_MAX]; /* on the stack: no static, no heap churn */
 	struct sip_pl body;
-	int refuse = sdp ? sbc_sip_body(s, m, f, name, sbc_sip_dir_up.from_phone, &body, sdp,
-					RELAY_SDP_MAX)
-			 : 503;
+	int refuse =
+		sbc_sip_body(s, m, f, name, sbc_sip_dir_up.from_phone, &body, sdp, RELAY_SDP_MAX);
 	if (refuse && ack) {
 		body = (struct sip_pl){0}; /* no call to relay it for: on without SDP */
 	} else if (refuse) {
@@ -421,7 +420,6 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 	relay_request(s, &sbc_sip_dir_up, m, f, via, extra, body, bufferevent_get_output(u->bev),
 		      NULL);
 out:
-	free(sdp);
 }
 
 /* A final answer to an INVITE from a phone over UDP is ours to resend until
@@ -482,8 +480,8 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 	if (!t)
 		return; /* forgotten: late */
 	struct evbuffer *b = evbuffer_new();
-	char *sdp = malloc(RELAY_SDP_MAX);
-	if (!b || !sdp)
+	char sdp[RELAY_SDP_MAX];
+	if (!b)
 		goto out;
 	struct sip_pl body;
 	if (sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_up.from_phone, &body, sdp,
@@ -506,7 +504,6 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 	else
 		free(bytes);
 out:
-	free(sdp);
 	evbuffer_free(b);
 }
 
@@ -586,12 +583,12 @@ void sbc_sip_relay_from_ps(struct sbc_sip *s, struct sip_up *u, const struct sip
 {
 	bool ack = sip_pl_eq(m->method, "ACK");
 	char *key = malloc(m->raw.l + 64); /* a key is shorter than its message: whole */
-	char *sdp = malloc(RELAY_SDP_MAX);
+	char sdp[RELAY_SDP_MAX];
 	struct evbuffer *b = evbuffer_new(), *vias = evbuffer_new();
 	char branch[48], via[256];
 	struct sip_flow f;
 	struct sip_pl body;
-	if (!key || !sdp || !b || !vias)
+	if (!key || !b || !vias)
 		goto out;
 	if (sip_tx_key(m, false, key, m->raw.l + 64) < 0) {
 		down_refuse(u, m, 400, NULL);
@@ -622,7 +619,6 @@ void sbc_sip_relay_from_ps(struct sbc_sip *s, struct sip_up *u, const struct sip
 		down_remember(s, u, m, key, branch, &f, bytes, len, vias);
 out:
 	free(key);
-	free(sdp);
 	evbuffer_free(b);
 	evbuffer_free(vias);
 }
@@ -633,14 +629,13 @@ static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *
 	struct sip_up *u = s->io->up_get(s, t->up, NULL);
 	if (!u || !t->vias)
 		return; /* the phone system has gone; it will not miss the answer */
-	char *sdp = malloc(RELAY_SDP_MAX);
+	char sdp[RELAY_SDP_MAX];
 	struct sip_pl body = {0};
-	if (!sdp || sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_down.from_phone, &body, sdp,
-				 RELAY_SDP_MAX))
+	if (sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_down.from_phone, &body, sdp,
+			 RELAY_SDP_MAX))
 		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
 	sbc_sip_media_track(s, m);
 	relay_response(s, &sbc_sip_dir_down, t, m, t->vias, body, bufferevent_get_output(u->bev));
-	free(sdp);
 }
 
 /* RFC 3261 17.1.1.3: the ACK of a failed INVITE is the client transaction's. */
