@@ -594,12 +594,10 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 	if (rc < 0)
 		rc = -500;
 done:
-	if (rc < 0 && fresh > 0) /* refused: what this SDP reserved goes at once */
-		for (struct ep *e = md->eps, *next; e; e = next) {
-			next = e->next;
-			if (e->id >= first_new)
-				ep_free(e);
-		}
+	/* refused: what this SDP reserved goes at once; new endpoints are at the
+	 * head of the list (ep_get puts them there), so no walk over the rest */
+	while (rc < 0 && fresh > 0 && md->eps && md->eps->id >= first_new)
+		ep_free(md->eps);
 	free(sdp);
 	if (sc)
 		free(sc->origin);
