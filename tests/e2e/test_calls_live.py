@@ -53,7 +53,7 @@ def last_record(s, ps="acme"):
 # A BYE from the server, with our Reason (sipp fails the call if the regexp
 # does not match), answered 200.
 BYE_WITH_REASON = (
-    '<recv request="BYE" timeout="20000"><action>'
+    '<recv request="BYE" timeout="60000"><action>'
     '<ereg regexp="hung up by administrator" search_in="hdr" header="Reason:" '
     'check_it="true" assign_to="reason"/></action></recv>'
     '<Reference variables="reason"/>'
@@ -111,14 +111,14 @@ def sipp(s, name, xml, transport, port, user, extra=()):
     csv = s.tmp / f"{name}.csv"
     csv.write_text(f"SEQUENTIAL\n{user};unused;acme\n")
     cmd = ["sipp", f"127.0.0.1:{5060 + s.offset}", "-t", transport, "-sf", str(path),
-           "-m", "1", "-l", "1", "-nostdin", "-timeout", "30",
+           "-m", "1", "-l", "1", "-nostdin", "-timeout", "90",
            *(["-p", str(port)] if port else []),
            "-au", user, "-ap", f"acme-{user}-secret", "-inf", str(csv), *extra]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=str(s.tmp))
 
 
-def finish(p, timeout=30):
+def finish(p, timeout=90):
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
