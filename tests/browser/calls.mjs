@@ -36,6 +36,7 @@ run(async (b) => {
     await page.waitForSelector("#active-list p.empty");
     const text = await page.textContent("#view");
     assert.ok(text.includes("Laufende Anrufe") && text.includes("Gerade kein Anruf."), text);
+    await shot(page, "pbx-calls-active-de");
     noProblems(page);
   });
 });
