@@ -1,6 +1,7 @@
 /* pbx_call — see pbx_call.h. RFC 3261 §12-§15 from both ends of a B2BUA. */
 #include "pbx_call.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,7 +468,11 @@ static void note_codec(struct call *c, const struct sip_msg *m)
 		for (size_t k = 0; k < sizeof(statics) / sizeof(statics[0]) && !name[0]; k++)
 			if (n == statics[k].pt)
 				snprintf(name, sizeof(name), "%s", statics[k].name);
-		if (!name[0] && pt.l < sizeof(name))
+		/* a name from the wire: a token (RFC 4566 encoding names), else none */
+		for (size_t k = 0; name[k]; k++)
+			if (!isalnum((unsigned char)name[k]) && !strchr("./-_+", name[k]))
+				name[0] = '\0';
+		if (!name[0] && pt.l < sizeof(name) && sip_pl_u64(pt, 127) >= 0)
 			snprintf(name, sizeof(name), "%.*s", (int)pt.l, pt.p); /* a payload type */
 		snprintf(c->codec, sizeof(c->codec), "%s", name);
 		break;
