@@ -3,7 +3,8 @@
 is listed with caller, callee and codec and hung up (both sipp sides get a
 BYE with the Reason), an SRTP caller is told from an RTP callee, a ringing
 call ends with CANCEL and 487, unknown ids are 404, and another phone
-system's administrator can neither see nor end the call."""
+system's administrator can neither see nor end the call; a late offer
+takes its codec from the answer in the ACK."""
 import subprocess
 import time
 
@@ -262,3 +263,27 @@ def test_a_ringing_call_hung_up_is_cancelled_and_the_caller_gets_487(srv):
     assert active(srv) == []
     rec = last_record(srv)
     assert rec["cause"] == "admin_hangup" and rec["status"] == 487 and rec["answer"] is None
+
+
+def test_a_late_offer_takes_its_codec_from_the_answer_in_the_ack(srv):
+    a, b = phone(srv, "100", "tcp"), phone(srv, "101", "udp")
+    try:
+        call = a.call("101", body="")  # no SDP: the callee's 200 makes the offer
+        inv = b.request("INVITE")
+        bc = b.accept(inv)
+        offer = b.sdp().replace("RTP/AVP 0 8 101", "RTP/AVP 8 0 101").replace(
+            "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000")
+        b.answer(inv, 200, body=offer, tag=bc["tag"])
+        ok = a.final(call)
+        assert ok.status == 200 and b"RTP/AVP 8 0" in ok.body
+        a.confirm(call, ok, body=a.sdp())  # the answer: PCMU first
+        assert b"PCMU" in b.request("ACK").body
+        live = active(srv)
+        assert len(live) == 1 and live[0]["codec"] == "PCMU/8000", live
+        assert live[0]["caller"]["srtp"] is False and live[0]["callee"]["srtp"] is False, live
+        assert hang_up(srv, live[0]["id"]).status == 200
+        for p in (a, b):
+            p.answer(p.request("BYE"), 200)
+    finally:
+        unregister(a, b)
+    assert active(srv) == []
