@@ -1,14 +1,17 @@
 /* pbx_call — see pbx_call.h. RFC 3261 §12-§15 from both ends of a B2BUA. */
 #include "pbx_call.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <sodium.h>
 
 #include "../core/core_log.h"
+#include "../sdp/sdp.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_dialog.h"
 #include "../sip/sip_hdr.h"
@@ -29,6 +32,7 @@ struct leg {
 	struct sip_dialog d; /* Call-ID: ours on b legs, the caller's on a */
 	char branch[48];     /* b: our INVITE */
 	uint32_t invite_cseq;
+	signed char srtp; /* the phone speaks SRTP with the SBC: 1, 0, or -1 not known */
 };
 
 enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
@@ -45,7 +49,10 @@ struct call {
 	char *invite; /* the caller's INVITE, to answer it */
 	size_t invite_len;
 	char a_rr[HDR_MAX]; /* Record-Route lines to echo to the caller */
-	char caller[72], caller_name[128], callee[72];
+	char caller[72], caller_name[128], callee[72], callee_name[128];
+	unsigned long long id; /* for the list of calls in progress */
+	char codec[48];	       /* the first of the answer's audio formats, e.g. "PCMU/8000" */
+	const char *reason;    /* a Reason header for our BYEs and CANCELs, or NULL */
 	time_t start, answer;
 	bool early_sent;     /* a 183 with SDP went to the caller */
 	bool late_offer;     /* the caller's INVITE had no SDP */
@@ -75,6 +82,7 @@ struct pbx_calls {
 	void *send_ctx;
 	struct call *calls;
 	int ncalls, active;
+	unsigned long long next_id;
 	struct leg *by_cid[CALL_BUCKETS];
 	struct ctx *by_branch[CALL_BUCKETS];
 };
@@ -185,6 +193,8 @@ static void respond_caller(struct call *c, int status, const char *reason, struc
 		size_t l = strlen(extra);
 		snprintf(extra + l, sizeof(extra) - l,
 			 "%sAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n", c->a_rr);
+	} else if (status >= 300 && c->reason) {
+		snprintf(extra, sizeof(extra), "%s", c->reason);
 	}
 	respond(c->cs, inv, status, reason, c->a.d.local_tag, extra, body, ctype);
 	free(inv);
@@ -257,7 +267,8 @@ static void send_bye(struct call *c, struct leg *l)
 	char branch[48];
 	new_branch(branch);
 	if (ctx_add(c->cs, CTX_BYE, branch, "BYE", c, l))
-		send_request(c, l, "BYE", 0, branch, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+		send_request(c, l, "BYE", 0, branch, c->reason, (struct sip_pl){0},
+			     (struct sip_pl){0});
 	l->state = LEG_DONE;
 }
 
@@ -297,8 +308,8 @@ static void send_cancel(struct call *c, struct leg *l)
 	if (tag)
 		*tag = '\0';
 	if (ctx_add(c->cs, CTX_CANCEL, l->branch, "CANCEL", c, l))
-		send_request(c, l, "CANCEL", l->invite_cseq, l->branch, NULL, (struct sip_pl){0},
-			     (struct sip_pl){0});
+		send_request(c, l, "CANCEL", l->invite_cseq, l->branch, c->reason,
+			     (struct sip_pl){0}, (struct sip_pl){0});
 	snprintf(l->d.remote, sizeof(l->d.remote), "%s", remote);
 	l->state = LEG_DONE;
 }
@@ -409,22 +420,84 @@ static void on_ring_timeout(evutil_socket_t fd, short what, void *arg)
 	call_end(c, "no_answer", 480);
 }
 
+/* ---- what the list of calls in progress shows ---- */
+
+/* The SBC marks an SDP it relayed from a phone with the phone's own media
+ * profile (sbc_sip_relay.c, media_mark): we see plain RTP either way. */
+static void note_media(struct leg *l, const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Media");
+	if (h)
+		l->srtp = sip_pl_eq(h->value, "srtp") ? 1 : sip_pl_eq(h->value, "rtp") ? 0 : -1;
+}
+
+/* The codec of an SDP answer: its first audio stream's first format, named
+ * by its rtpmap or, for the static payload types, by RFC 3551. */
+static void note_codec(struct call *c, const struct sip_msg *m)
+{
+	static const struct {
+		int pt;
+		const char *name;
+	} statics[] = {{0, "PCMU/8000"}, {3, "GSM/8000"}, {4, "G723/8000"}, {8, "PCMA/8000"},
+		       {9, "G722/8000"}, {13, "CN/8000"}, {18, "G729/8000"}};
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	if (!m->body.l || !ct || ct->value.l < 15 ||
+	    strncasecmp(ct->value.p, "application/sdp", 15) != 0)
+		return;
+	struct sdp_session *sdp = malloc(sizeof(*sdp)); /* large: not on the stack */
+	if (!sdp || sdp_parse(sdp, m->body.p, m->body.l) < 0) {
+		free(sdp);
+		return;
+	}
+	for (int i = 0; i < sdp->nmedia; i++) {
+		const struct sdp_media *md = &sdp->media[i];
+		if (!sip_pl_eq(md->type, "audio") || sip_pl_eq(md->port, "0") || md->nfmts < 1)
+			continue;
+		struct sip_pl pt = md->fmts[0];
+		char name[sizeof(c->codec)] = "";
+		for (int k = 0; k < md->s.nattrs && !name[0]; k++) {
+			const struct sdp_attr *a = &md->s.attrs[k];
+			/* a=rtpmap:<pt> <encoding>/<rate>[/<channels>] */
+			if (sip_pl_eq(a->name, "rtpmap") && a->value.l > pt.l + 1 &&
+			    memcmp(a->value.p, pt.p, pt.l) == 0 && a->value.p[pt.l] == ' ' &&
+			    a->value.l - pt.l - 1 < sizeof(name))
+				snprintf(name, sizeof(name), "%.*s", (int)(a->value.l - pt.l - 1),
+					 a->value.p + pt.l + 1);
+		}
+		int64_t n = sip_pl_u64(pt, 127);
+		for (size_t k = 0; k < sizeof(statics) / sizeof(statics[0]) && !name[0]; k++)
+			if (n == statics[k].pt)
+				snprintf(name, sizeof(name), "%s", statics[k].name);
+		/* a name from the wire: a token (RFC 4566 encoding names), else none */
+		for (size_t k = 0; name[k]; k++)
+			if (!isalnum((unsigned char)name[k]) && !strchr("./-_+", name[k]))
+				name[0] = '\0';
+		if (!name[0] && pt.l < sizeof(name) && sip_pl_u64(pt, 127) >= 0)
+			snprintf(name, sizeof(name), "%.*s", (int)pt.l, pt.p); /* a payload type */
+		snprintf(c->codec, sizeof(c->codec), "%s", name);
+		break;
+	}
+	free(sdp);
+}
+
 /* ---- a new call ---- */
 
 static int callee_lookup(struct pbx_calls *cs, struct sip_pl who, long long *id, char *name,
-			 size_t cap)
+			 size_t cap, char *display, size_t dcap)
 {
 	sqlite3_stmt *st;
 	int rc = -1;
-	if (sqlite3_prepare_v2(cs->p->db,
-			       "SELECT id, extension FROM users WHERE (extension=?1 OR "
-			       "sip_username=?1) AND enabled=1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    cs->p->db,
+		    "SELECT id, extension, display_name FROM users WHERE (extension=?1 OR "
+		    "sip_username=?1) AND enabled=1",
+		    -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, who.p, (int)who.l, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		snprintf(name, cap, "%s", sqlite3_column_text(st, 1));
+		snprintf(display, dcap, "%s", sqlite3_column_text(st, 2));
 		rc = 0;
 	}
 	sqlite3_finalize(st);
@@ -480,6 +553,7 @@ static void fork_to_devices(struct call *c, long long user, const struct sip_msg
 		if (!l)
 			break;
 		l->c = c;
+		l->srtp = -1;
 		char tag[17], cid[33], from[HDR_MAX], to[256];
 		rnd_hex(tag, 8);
 		rnd_hex(cid, 16);
@@ -528,6 +602,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	if (!c)
 		return;
 	c->cs = cs;
+	c->id = ++cs->next_id;
 	c->start = time(NULL);
 	c->invite = malloc(m->raw.l);
 	if (c->invite) {
@@ -548,6 +623,8 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	struct leg *a = &c->a;
 	a->c = c;
 	a->state = LEG_EARLY;
+	a->srtp = -1;
+	note_media(a, m);
 	char tag[17];
 	rnd_hex(tag, 8);
 	if (sip_dialog_uas(&a->d, m, tag) < 0) {
@@ -586,7 +663,8 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	long long callee;
 	cpy(c->callee, sizeof(c->callee), ruser);
 	respond_caller(c, 100, NULL, (struct sip_pl){0}, (struct sip_pl){0});
-	if (!ruser.l || callee_lookup(cs, ruser, &callee, c->callee, sizeof(c->callee)) < 0) {
+	if (!ruser.l || callee_lookup(cs, ruser, &callee, c->callee, sizeof(c->callee),
+				      c->callee_name, sizeof(c->callee_name)) < 0) {
 		respond_caller(c, 404, NULL, (struct sip_pl){0}, (struct sip_pl){0});
 		call_end(c, "not_found", 404);
 		return;
@@ -628,6 +706,9 @@ static void b_answered(struct call *c, struct leg *l, const struct sip_msg *m)
 	c->state = CALL_ANSWERED;
 	c->answered = l;
 	c->answer = time(NULL);
+	note_media(l, m);
+	if (!c->late_offer)
+		note_codec(c, m);
 	c->a.state = LEG_ANSWERED;
 	event_del(c->timer);
 	for (int i = 0; i < c->nb; i++)
@@ -695,6 +776,11 @@ static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip
 	if (from)
 		respond(cs, orig, m->status, NULL, from->d.local_tag, extra, m->body,
 			ct ? ct->value : (struct sip_pl){0});
+	if (m->status < 300) {
+		note_media(x->leg, m);
+		if (orig->body.l && m->body.l) /* an answer to a new offer: the codec may change */
+			note_codec(c, m);
+	}
 	if (sip_pl_eq(orig->method, "INVITE") && m->status < 300) {
 		uint32_t n;
 		struct sip_pl meth;
@@ -813,6 +899,7 @@ static void relay_request(struct pbx_calls *cs, struct call *c, struct leg *l,
 	}
 	memcpy(x->orig, m->raw.p, m->raw.l);
 	x->orig_len = m->raw.l;
+	note_media(l, m);
 	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
 	send_request(c, other, method, 0, branch, NULL, m->body,
 		     ct ? ct->value : (struct sip_pl){0});
@@ -846,7 +933,10 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 	if (sip_pl_eq(m->method, "ACK")) {
 		/* mostly ours to absorb (we ACK 2xx ourselves); the ACK with the
 		 * answer to a late offer is passed on */
+		note_media(l, m);
 		if (c->ack_leg && c->ack_leg != l) {
+			if (c->late_offer && c->state == CALL_ANSWERED)
+				note_codec(c, m); /* the answer to a late offer */
 			const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
 			send_ack_body(c, c->ack_leg, c->ack_cseq, m->body,
 				      ct ? ct->value : (struct sip_pl){0});
@@ -881,6 +971,58 @@ void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id)
 		call_end(c, "media_timeout", 200);
 		return;
 	}
+}
+
+/* ---- calls in progress, for the administrator ---- */
+
+static json_t *srtp_json(const struct leg *l)
+{
+	return !l || l->srtp < 0 ? json_null() : json_boolean(l->srtp == 1);
+}
+
+json_t *pbx_calls_list(const struct pbx_calls *cs)
+{
+	json_t *out = json_array();
+	for (const struct call *c = cs->calls; c && out; c = c->next) {
+		if (c->state == CALL_ENDED)
+			continue; /* lingering only to absorb late answers */
+		bool up = c->state == CALL_ANSWERED;
+		json_array_append_new(
+			out,
+			json_pack("{s:I, s:s, s:I, s:o, s:o, s:{s:s, s:s, s:o}, s:{s:s, s:s, s:o}}",
+				  "id", (json_int_t)c->id, "state", up ? "answered" : "ringing",
+				  "start", (json_int_t)c->start, "answer",
+				  up ? json_integer(c->answer) : json_null(), "codec",
+				  c->codec[0] ? json_string(c->codec) : json_null(), "caller",
+				  "extension", c->caller, "name", c->caller_name, "srtp",
+				  srtp_json(&c->a), "callee", "extension", c->callee, "name",
+				  c->callee_name, "srtp", srtp_json(up ? c->answered : NULL)));
+	}
+	return out;
+}
+
+int pbx_calls_hangup(struct pbx_calls *cs, unsigned long long id, const char *who)
+{
+	struct call *c = cs->calls;
+	while (c && c->id != id)
+		c = c->next;
+	if (!c || c->state == CALL_ENDED)
+		return -1;
+	/* RFC 3326: the phones may show why */
+	c->reason = "Reason: SIP;cause=200;text=\"hung up by administrator\"\r\n";
+	log_info("call %s: %s → %s hung up by %s", c->a.d.call_id, c->caller, c->callee, who);
+	if (c->state == CALL_RINGING) {
+		for (int i = 0; i < c->nb; i++)
+			send_cancel(c, c->b[i]);
+		respond_caller(c, 487, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+		call_end(c, "admin_hangup", 487);
+	} else {
+		send_bye(c, &c->a);
+		if (c->answered)
+			send_bye(c, c->answered);
+		call_end(c, "admin_hangup", 200);
+	}
+	return 0;
 }
 
 int pbx_calls_active(const struct pbx_calls *cs)

@@ -37,6 +37,20 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m);
 /* The SBC saw no media for a call leg with this Call-ID: end the call. */
 void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id);
 int pbx_calls_active(const struct pbx_calls *cs);
+/* The calls in progress (not those ended): [{"id", "state" ("ringing",
+ * "answered"), "start", "answer", "codec", "caller": {"extension", "name",
+ * "srtp"}, "callee": {...}}]; srtp null where not known (yet). */
+json_t *pbx_calls_list(const struct pbx_calls *cs);
+/* Ends a call in progress on both sides as the administrator who: BYE to
+ * answered legs, CANCEL to ringing devices and 487 to a ringing caller, each
+ * with a Reason header (RFC 3326); its record says "admin_hangup".
+ * 0, or -1 if there is no such call in progress. */
+int pbx_calls_hangup(struct pbx_calls *cs, unsigned long long id, const char *who);
+
+/* pbx_calls_api.c: GET /api/v1/calls/active, DELETE /api/v1/calls/active/<id>;
+ * rest is what follows ".../active" in the path. */
+struct core_httpd_req;
+void pbx_calls_api_handle(struct pbx *p, struct core_httpd_req *req, const char *rest);
 
 /* pbx_cdr.c: call-detail records. */
 struct pbx_cdr {

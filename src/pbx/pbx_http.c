@@ -167,6 +167,9 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(sub, "/api/v1/settings") == 0) {
 		pbx_settings(p, req);
+	} else if (strncmp(sub, "/api/v1/calls/active", 20) == 0 &&
+		   (sub[20] == '\0' || sub[20] == '/')) {
+		pbx_calls_api_handle(p, req, sub + 20);
 	} else if (strcmp(sub, "/api/v1/calls") == 0) {
 		if (get)
 			pbx_calls_history(p, req);

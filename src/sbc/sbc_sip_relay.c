@@ -112,6 +112,37 @@ int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_fl
 	return 0;
 }
 
+/* The phone system never sees the phone's own media profile (it gets plain
+ * RTP from us): an SDP relayed from a phone is marked with it, so the list
+ * of calls in progress can say which legs are SRTP. "srtp" when the first
+ * active stream of the phone's SDP is RTP/SAVP (what makes the relay speak
+ * SRTP with the phone), else "rtp"; nothing without a relayed SDP. Ours:
+ * X-Zentrale-* from phones never pass (sbc_sip_is_ours). */
+static void media_mark(const struct sip_msg *m, struct sip_pl relayed, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (!relayed.l || !sbc_sip_has_sdp(m))
+		return;
+	const char *p = m->body.p, *end = m->body.p + m->body.l;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end;
+		/* m=<type> <port> <proto> ...: the port 0 of a disabled stream skipped */
+		if (le - p > 2 && p[0] == 'm' && p[1] == '=') {
+			const char *sp1 = memchr(p, ' ', (size_t)(le - p));
+			if (sp1 && le - sp1 > 2 && !(sp1[1] == '0' && sp1[2] == ' ')) {
+				const char *proto = memchr(sp1 + 1, ' ', (size_t)(le - sp1 - 1));
+				bool savp = proto && le - proto > 8 &&
+					    strncmp(proto + 1, "RTP/SAVP", 8) == 0;
+				snprintf(out, cap, "X-Zentrale-Media: %s\r\n",
+					 savp ? "srtp" : "rtp");
+				return;
+			}
+		}
+		p = le + 1;
+	}
+}
+
 void sbc_sip_media_track(struct sbc_sip *s, const struct sip_msg *m)
 {
 	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, meth;
@@ -279,8 +310,8 @@ static void relay_request(struct sbc_sip *s, const struct sbc_sip_dir *d, const 
  * the direction's Record-Route, and the body.
  */
 static void relay_response(struct sbc_sip *s, const struct sbc_sip_dir *d, struct sip_txn *t,
-			   const struct sip_msg *m, const char *vias, struct sip_pl body,
-			   struct evbuffer *b)
+			   const struct sip_msg *m, const char *vias, const char *extra,
+			   struct sip_pl body, struct evbuffer *b)
 {
 	char rr[256];
 	const struct sip_hdr *top = sip_msg_hdr(m, SIP_HDR_VIA);
@@ -297,6 +328,8 @@ static void relay_response(struct sbc_sip *s, const struct sbc_sip_dir *d, struc
 		evbuffer_add(b, vias, strlen(vias));
 	if (add)
 		evbuffer_add_printf(b, "Record-Route: %s\r\n", rr);
+	if (extra)
+		evbuffer_add(b, extra, strlen(extra));
 	for (int i = 0; i < m->nhdr; i++) {
 		const struct sip_hdr *h = &m->hdr[i];
 		if (h == top || sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH)
@@ -414,9 +447,11 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 		sbc_sip_token_make(s, f, token);
 		n = snprintf(extra, sizeof(extra), "Path: <sip:%s@sbc.invalid;lr;ob>\r\n", token);
 	}
-	snprintf(extra + n, sizeof(extra) - (size_t)n, "X-Zentrale-Source: %s %s%s%s:%d\r\n",
-		 sbc_sip_tname[f->t], strchr(addr, ':') ? "[" : "", addr,
-		 strchr(addr, ':') ? "]" : "", port);
+	n += snprintf(extra + n, sizeof(extra) - (size_t)n, "X-Zentrale-Source: %s %s%s%s:%d\r\n",
+		      sbc_sip_tname[f->t], strchr(addr, ':') ? "[" : "", addr,
+		      strchr(addr, ':') ? "]" : "", port);
+	if (n > 0 && (size_t)n < sizeof(extra))
+		media_mark(m, body, extra + n, sizeof(extra) - (size_t)n);
 	relay_request(s, &sbc_sip_dir_up, m, f, via, extra, body, bufferevent_get_output(u->bev),
 		      NULL);
 out:
@@ -488,7 +523,7 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 			 RELAY_SDP_MAX))
 		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
 	sbc_sip_media_track(s, m);
-	relay_response(s, &sbc_sip_dir_up, t, m, NULL, body, b);
+	relay_response(s, &sbc_sip_dir_up, t, m, NULL, NULL, body, b);
 	size_t len;
 	char *bytes = take(b, &len);
 	if (!bytes)
@@ -635,7 +670,10 @@ static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *
 			 RELAY_SDP_MAX))
 		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
 	sbc_sip_media_track(s, m);
-	relay_response(s, &sbc_sip_dir_down, t, m, t->vias, body, bufferevent_get_output(u->bev));
+	char mark[64];
+	media_mark(m, body, mark, sizeof(mark));
+	relay_response(s, &sbc_sip_dir_down, t, m, t->vias, mark, body,
+		       bufferevent_get_output(u->bev));
 }
 
 /* RFC 3261 17.1.1.3: the ACK of a failed INVITE is the client transaction's. */

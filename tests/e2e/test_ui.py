@@ -7,11 +7,12 @@ build/screenshots/."""
 import os
 import re
 import subprocess
+import time
 import uuid
 
 import pytest
 
-from conftest import ADMIN_PW, BIN, ROOT, Server, curl
+from conftest import ADMIN_PW, BIN, ROOT, Server, curl, sip_server
 
 BROWSER = os.path.join(ROOT, "tests", "browser")
 SHOTS = os.path.join(os.path.dirname(BIN), "screenshots")
@@ -93,6 +94,41 @@ def test_vpn_on_the_sbc_page():
 
 def test_login_throttling_in_the_ui(server):
     run_browser("throttle.mjs", server)
+
+
+def test_calls_in_progress_page_hangs_up_a_live_call(tmp_path):
+    """A sipp call between two extensions, answered; the browser lists it on
+    the calls-in-progress page and hangs it up: both sipp phones get their
+    BYE, and the call record says who ended it."""
+    import test_calls_live as live
+    from sipua import free_port
+
+    s = sip_server([("acme", "100"), ("acme", "101")])
+    s.tmp = tmp_path
+    callee = caller = None
+    try:
+        port = free_port()
+        rc, out = live.finish(live.sipp(s, "register-101", open(live.REGISTER).read(), "u1",
+                                        port, "101"))
+        assert rc == 0, out
+        callee = live.sipp(s, "callee", live.sipp_callee(), "u1", port, "101")
+        time.sleep(0.5)
+        caller = live.sipp(s, "caller", live.sipp_caller(), "t1", None, "100",
+                           extra=["-s", "101"])
+        live.wait_for(lambda: [c for c in live.active(s) if c["state"] == "answered"],
+                      "answered call")
+        run_browser("calls.mjs", s, ZT_PS="acme", ZT_PS_PW="acme-admin-pw")
+        for p in (caller, callee):
+            rc, out = live.finish(p)
+            assert rc == 0, out  # the BYE came, with its Reason
+        assert live.active(s) == []
+        assert live.last_record(s)["cause"] == "admin_hangup"
+    finally:
+        for p in (caller, callee):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+        s.cleanup()
 
 
 def test_ui_pages_and_assets_are_served_with_their_headers(shared_server):

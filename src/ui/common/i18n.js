@@ -29,6 +29,9 @@ const EN = {
   invalid: "not a valid backup",
   capturing: "capturing",
   done: "done",
+  // calls in progress (src/ui/pbx/calls.js)
+  ringing: "ringing",
+  admin_hangup: "hung up by the administrator",
 };
 
 const DE = {
@@ -338,6 +341,22 @@ const DE = {
   "{n} stopped.": "{n} gestoppt.",
   "{u} deleted.": "{u} gelöscht.",
   "{u} saved.": "{u} gespeichert.",
+  // calls in progress (src/ui/pbx/calls.js)
+  ringing: "klingelt",
+  admin_hangup: "vom Administrator beendet",
+  "Live calls": "Laufende Anrufe",
+  "Calls in progress": "Laufende Anrufe",
+  "Calls ringing or talking now. Hanging up ends the call on both phones; the call history records it as ended by the administrator.":
+    "Anrufe, die gerade klingeln oder verbunden sind. Auflegen beendet den Anruf auf beiden Telefonen; die Anrufliste vermerkt, dass der Administrator ihn beendet hat.",
+  "Hang up the call from {a} to {b}?": "Den Anruf von {a} an {b} beenden?",
+  "Hang up": "Auflegen",
+  "The call from {a} to {b} was hung up.": "Der Anruf von {a} an {b} wurde beendet.",
+  Codec: "Codec",
+  Encryption: "Verschlüsselung",
+  "ringing for {d}": "klingelt seit {d}",
+  "No call in progress.": "Gerade kein Anruf.",
+  "SRTP: the media is encrypted": "SRTP: Sprache verschlüsselt",
+  "RTP: the media is not encrypted": "RTP: Sprache unverschlüsselt",
 };
 
 const DICTS = { en: EN, de: DE };

@@ -5,6 +5,7 @@
 import { h, replace, duration } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
+import { activeCalls } from "./calls.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -223,6 +224,7 @@ startApp({
   routes: [
     { id: "users", label: "Users", render: users },
     { id: "registrations", label: "Registrations", render: registrations },
+    { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
     { id: "connect", label: "Connect a phone", render: connect },
   ],
