@@ -108,7 +108,7 @@ static json_t *cert_key(X509 *crt)
 		const char *nist = EC_curve_nid2nist(OBJ_sn2nid(group));
 		return json_sprintf("EC %s", nist ? nist : group);
 	}
-	const char *type = OBJ_nid2sn(EVP_PKEY_get_base_id(k));
+	const char *type = EVP_PKEY_get0_type_name(k);
 	return json_sprintf("%s %d bits", type ? type : "unknown", EVP_PKEY_get_bits(k));
 }
 
