@@ -162,7 +162,7 @@ await run(async (b) => {
     assert.equal(JSON.parse(req.postData()).media, true);
     await page.waitForSelector("#backup-list [data-restore]");
     assert.match((await page.textContent('#backup-list td[data-label="Created"]')).trim(), DATE_EN);
-    await shot(page, "mgmt-backups");
+    await shot(page, "mgmt-backups-make");
   });
 
   await step("the VPN hint beside the switch does not send you to where you are", async () => {
