@@ -2,7 +2,7 @@
 // language, used everywhere (never the browser's own locale, never ISO on
 // one page and "1.12." on the next).
 //   English: 1 Dec 2026, 20:09:05   German: 01.12.2026, 20:09:05
-//   spans:   45 s · 2 min · 3 h 4 min · 1 day 3 h · 5 days   (German: Min., Std., Tage)
+//   spans:   45 s · 2 min · 3 h 4 min · 1 day 3 h · 5 days   (German: 1 Tag 3 h, 5 Tage)
 //   a call's length: 0:45 · 12:03 · 1:02:03
 
 import { getLang, t } from "./i18n.js";

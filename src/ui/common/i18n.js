@@ -338,9 +338,9 @@ const DE = {
   // issue 15 "pages": the certificate, spans of time, pages that tell the truth
   "1 day": "1 Tag",
   "{n} days": "{n} Tage",
-  "{n} h": "{n} Std.",
-  "{n} min": "{n} Min.",
-  "{n} s": "{n} Sek.",
+  "{n} h": "{n} h", // SI symbols, as in German technical writing
+  "{n} min": "{n} min",
+  "{n} s": "{n} s",
   Certificate: "Zertifikat",
   "TLS certificate": "TLS-Zertifikat",
   "Management (this page), the phone systems' pages and SIP over TLS present this certificate. Phones and softphones check the server by it: until it is signed by an authority they know, install it on them as a trusted certificate, and compare its fingerprint where they ask.":
