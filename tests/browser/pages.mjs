@@ -33,7 +33,7 @@ async function navBoxes(page) {
 // One row: every item shown, at the same height, none cut off. Or folded:
 // the menu button shown and no item, and the open menu shows every item
 // within the screen, one under the other.
-async function assertNavClean(page, what, wantOneRow) {
+async function assertNavClean(page, what, wantOneRow, openShot) {
   const m = await navBoxes(page);
   const ys = m.items.map((i) => Math.round(i.y));
   const oneRow =
@@ -49,6 +49,7 @@ async function assertNavClean(page, what, wantOneRow) {
   const o = await navBoxes(page);
   assert.ok(o.items.every((i) => i.shown && i.x >= 0 && i.right <= o.width), `${what}: the open menu is cut off: ${JSON.stringify(o.items)}`);
   for (let k = 1; k < o.items.length; k++) assert.ok(o.items[k].y >= o.items[k - 1].y + o.items[k - 1].h - 1, `${what}: menu items overlap`);
+  if (openShot) await shot(page, openShot);
   await page.click("header.top button.menu");
   return "folded";
 }
@@ -77,7 +78,7 @@ async function navAt1280(page, what, shotName) {
   console.log(`     ${what} with two more entries: ${await assertNavClean(page, `${what} + 2 entries`, false)}`);
   await page.setViewportSize({ width: 900, height: 800 });
   await page.evaluate(() => window.dispatchEvent(new Event("resize")));
-  console.log(`     ${what} at 900 px: ${await assertNavClean(page, `${what} at 900 px`, false)}`);
+  console.log(`     ${what} at 900 px: ${await assertNavClean(page, `${what} at 900 px`, false, shotName && `${shotName.replace("1280", "900")}-menu`)}`);
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.evaluate(() => {
     document.querySelectorAll("[id^=nav-extra-]").forEach((a) => a.remove());
