@@ -120,6 +120,8 @@ int mgmt_fetch_https(struct mgmt *m, const char *url, const char *ca_file, const
 /* mgmt_schedule.c: daily backups. */
 void mgmt_schedule_start(struct mgmt *m);
 void mgmt_backup_schedule_api(struct mgmt *m, struct core_httpd_req *req);
+/* mgmt_cert.c: /api/v1/certificate[/pem|/der]; rest follows "/certificate". */
+void mgmt_cert(struct mgmt *m, struct core_httpd_req *req, const char *rest);
 /* The interfaces, each with the services listening on it. */
 json_t *mgmt_interfaces(struct mgmt *m);
 

@@ -285,6 +285,8 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 		mgmt_backups(m, req, p + 8);
 	} else if (strncmp(p, "/traces", 7) == 0 && (p[7] == '\0' || p[7] == '/')) {
 		mgmt_traces(m, req, p + 7);
+	} else if (strncmp(p, "/certificate", 12) == 0 && (p[12] == '\0' || p[12] == '/')) {
+		mgmt_cert(m, req, p + 12);
 	} else if (strcmp(p, "/metrics/token") == 0) {
 		mgmt_metrics_token(m, req);
 	} else if (strcmp(p, "/logs") == 0) {

@@ -163,10 +163,13 @@ json_t *mgmt_interfaces(struct mgmt *m)
 	json_array_foreach(ifs, i, it)
 	{
 		json_t *svc = json_array();
+		/* a socket may be bound to a down interface's address, but it serves
+		 * nobody through it */
+		bool up = json_is_true(json_object_get(it, "up"));
 		json_array_foreach(json_object_get(listen, "sockets"), j, s)
 		{
-			if (!socket_on(json_string_value(json_object_get(s, "addr")),
-				       json_object_get(it, "addresses")))
+			if (!up || !socket_on(json_string_value(json_object_get(s, "addr")),
+					      json_object_get(it, "addresses")))
 				continue;
 			json_array_append_new(svc, json_pack("{s:O, s:O, s:O}", "service",
 							     json_object_get(s, "service"), "addr",

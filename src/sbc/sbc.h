@@ -62,6 +62,19 @@ const char *sbc_route_sip(struct sbc *sbc, const char *name, size_t namelen, con
 /* With exactly one phone system, every domain is its: that one; else none. */
 const char *sbc_route_single(struct sbc *sbc, const char **sock, bool *exists);
 
+/* sbc_public.c: what 443 answers without a phone system (the landing page,
+ * the certificate). body is the answer's, freed by the caller when owned. */
+struct sbc_public_answer {
+	int status;
+	const char *type;
+	const char *headers; /* further header lines, each ending in CRLF, or NULL */
+	unsigned char *body;
+	size_t len;
+	bool owned;
+};
+/* path: the request target up to its query, len bytes. false: not one of these. */
+bool sbc_public_find(struct sbc *sbc, const char *path, size_t len, struct sbc_public_answer *a);
+
 /* sbc_proxy.c: the HTTPS reverse proxy. */
 struct sbc_proxy *sbc_proxy_new(struct sbc *sbc);
 void sbc_proxy_free(struct sbc_proxy *px);

@@ -105,6 +105,31 @@ static void conn_local_reply(struct proxy_conn *c, int status, const char *text,
 	c->resp_started = true;
 }
 
+/* One of sbc_public's answers (GET and HEAD only). */
+static void conn_public_reply(struct proxy_conn *c, struct sbc_public_answer *a, bool close)
+{
+	const char *method = http_msg_method(&c->req);
+	bool head = strcmp(method, "HEAD") == 0;
+	if (!head && strcmp(method, "GET") != 0) {
+		conn_local_reply(c, 405, "Only GET and HEAD are answered here.", close);
+	} else {
+		struct evbuffer *out = bufferevent_get_output(c->client);
+		evbuffer_add_printf(
+			out,
+			"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			"Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n%s"
+			"Strict-Transport-Security: max-age=63072000\r\n"
+			"Connection: %s\r\n\r\n",
+			a->status, http_status_reason(a->status), a->type, a->len,
+			a->headers ? a->headers : "", close ? "close" : "keep-alive");
+		if (!head)
+			evbuffer_add(out, a->body, a->len);
+		c->resp_started = true;
+	}
+	if (a->owned)
+		free(a->body);
+}
+
 static void conn_start_next(struct proxy_conn *c);
 static void conn_route(void *arg);
 static void conn_on_resp_head(void *arg);
@@ -225,6 +250,12 @@ static void conn_route(void *arg)
 	bool exists = false;
 	const char *sock = n ? sbc_route_http(c->px->sbc, url + 1, n, &exists) : NULL;
 	bool close = !http_msg_has_length(&c->req) || http_msg_content_length(&c->req) > 0;
+	struct sbc_public_answer pub;
+	if (!exists && sbc_public_find(c->px->sbc, url, strcspn(url, "?#"), &pub)) {
+		c->local = true;
+		conn_public_reply(c, &pub, close);
+		return;
+	}
 	if (!exists) {
 		c->local = true;
 		conn_local_reply(c, 404, "There is no phone system at this address.", close);

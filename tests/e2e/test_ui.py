@@ -188,3 +188,43 @@ def test_every_ui_file_is_compiled_in():
     for path in ui_files():
         rel = os.path.relpath(path, ROOT)
         assert f"'{rel}'" in meson, f"{rel} is not listed in meson.build"
+
+
+def test_pages_that_tell_the_truth(ui_server):
+    """The certificate page and download, the Connect page (the certificate
+    to trust, a new SIP password per user: it registers, the old one does
+    not), Backups, the VPN hint, a down interface, spans and dates, and the
+    navigation at 1280 px in English and German (tests/browser/pages.mjs)."""
+    from sipclient import Client, register_with_auth
+    s = ui_server
+    s.create_ps("pages-co", "pages-admin-pw-1")
+    tok = s.pbx_token("pages-co", "pages-admin-pw-1")
+    r = curl("POST", s.sbc("/pages-co/api/v1/users"),
+             {"display_name": "Paula Pages", "extension": "401",
+              "sip_password": "pages-401-old-secret"}, token=tok)
+    assert r.status == 201, r
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{s.sbc_port}"],
+                         input="", capture_output=True, text=True, timeout=20).stdout
+    pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", out,
+                    re.S).group(0)
+    fp = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256"], input=pem,
+                        capture_output=True, text=True, check=True).stdout
+    fp = fp.strip().split("=", 1)[1]
+    e = dict(os.environ, ZT_MGMT_URL=f"https://{s.host}:{s.mgmt_port}",
+             ZT_SBC_URL=f"https://{s.host}:{s.sbc_port}", ZT_ADMIN_PW=ADMIN_PW,
+             ZT_SCREENSHOTS=SHOTS, ZT_PS="pages-co", ZT_PS_PW="pages-admin-pw-1",
+             ZT_USER_EXT="401", ZT_CERT_PEM=pem, ZT_CERT_SHA256=fp)
+    p = subprocess.run(["node", "pages.mjs"], cwd=BROWSER, env=e, capture_output=True,
+                       text=True, timeout=180)
+    print(p.stdout, p.stderr)
+    assert p.returncode == 0 and p.stdout.rstrip().endswith("PASS"), \
+        p.stdout + p.stderr + "\n--- server log:\n" + s.log()
+    new_pw = re.search(r"NEW_SIP_PASSWORD=(\S+)", p.stdout).group(1)
+    # the password the page showed is the one the phone system now takes
+    for pw, want in (("pages-401-old-secret", 403), (new_pw, 200)):
+        c = Client("tls", 5061 + s.offset)
+        try:
+            st = register_with_auth(c, "401", pw, "pages-co")[0]
+        finally:
+            c.close()
+        assert (st == 200) == (want == 200), (pw, st)

@@ -2,6 +2,8 @@
 // Text always goes in as text nodes (textContent), so a user named
 // "<script>…" is shown, never run: no string is ever parsed as HTML.
 
+import { span } from "./format.js";
+
 // h("tag.class", {attr: value, onclick: fn}, child, [children], "text")
 export function h(spec, attrs, ...children) {
   const [tag, ...classes] = spec.split(".");
@@ -54,11 +56,7 @@ export function bytes(n) {
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
+// A span of time ("2 min", "3 h 4 min", "5 days"): format.js's span.
 export function duration(s) {
-  s = Math.max(0, Math.round(s));
-  const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600);
-  const mm = Math.floor((s % 3600) / 60), ss = s % 60;
-  if (d) return `${d}d ${hh}h`;
-  if (hh) return `${hh}h ${String(mm).padStart(2, "0")}m`;
-  return `${mm}:${String(ss).padStart(2, "0")}`;
+  return span(s);
 }

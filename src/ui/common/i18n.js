@@ -87,7 +87,6 @@ const DE = {
   "Daily backup": "Tägliche Sicherung",
   "Delete this backup?": "Diese Sicherung löschen?",
   Download: "Herunterladen",
-  "Include voicemail and recordings": "Voicemail und Aufnahmen einschließen",
   "Install a bundle…": "Paket installieren…",
   "Keep the newest": "Die neuesten behalten",
   "Last update": "Letztes Update",
@@ -182,8 +181,6 @@ const DE = {
   Edit: "Bearbeiten",
   "Enabled: may register and call": "Aktiv: darf sich anmelden und telefonieren",
   "End silent calls after seconds": "Stille Gespräche beenden nach Sekunden",
-  "Enter these settings in a desk phone or softphone (for example Linphone, baresip or a Yealink/Snom phone). Each user's SIP user name and password are on the Users page.":
-    "Diese Einstellungen in ein Tisch- oder Softphone eintragen (z. B. Linphone, baresip oder ein Yealink-/Snom-Telefon). SIP-Benutzername und Passwort jedes Benutzers stehen auf der Seite Benutzer.",
   "Example SIP address": "Beispiel einer SIP-Adresse",
   "Example for baresip": "Beispiel für baresip",
   "Expires in": "Läuft ab in",
@@ -293,7 +290,6 @@ const DE = {
     "Telefone und Softphones mit OpenVPN verbinden sich auf TCP 8885 und erreichen dann jeden Dienst des SBC unter der ersten Adresse des Tunnels. Jeder Client erhält ein eigenes Profil.",
   "Running: tunnel {a}, TCP port {p}.": "Läuft: Tunnel {a}, TCP-Port {p}.",
   "Switched on but not running: {e}": "Eingeschaltet, läuft aber nicht: {e}",
-  "Off. Switch it on under Services.": "Aus. Unter „Dienste“ einschalten.",
   "VPN settings saved.": "VPN-Einstellungen gespeichert.",
   "Tunnel subnet": "Tunnel-Subnetz",
   "Private, /16 to /29; the server takes its first address.": "Privat, /16 bis /29; der Server erhält die erste Adresse.",
@@ -357,6 +353,53 @@ const DE = {
   "No call in progress.": "Gerade kein Anruf.",
   "SRTP: the media is encrypted": "SRTP: Sprache verschlüsselt",
   "RTP: the media is not encrypted": "RTP: Sprache unverschlüsselt",
+
+  // issue 15 "pages": the certificate, spans of time, pages that tell the truth
+  "1 day": "1 Tag",
+  "{n} days": "{n} Tage",
+  "{n} h": "{n} h", // SI symbols, as in German technical writing
+  "{n} min": "{n} min",
+  "{n} s": "{n} s",
+  Certificate: "Zertifikat",
+  "TLS certificate": "TLS-Zertifikat",
+  "Management (this page), the phone systems' pages and SIP over TLS present this certificate. Phones and softphones check the server by it: until it is signed by an authority they know, install it on them as a trusted certificate, and compare its fingerprint where they ask.":
+    "Die Verwaltung (diese Seite), die Seiten der Telefonanlagen und SIP über TLS weisen sich mit diesem Zertifikat aus. Telefone und Softphones prüfen den Server daran: Solange es keine ihnen bekannte Stelle signiert hat, installieren Sie es dort als vertrauenswürdiges Zertifikat und vergleichen den Fingerabdruck, wo sie danach fragen.",
+  "Issued to": "Ausgestellt für",
+  Names: "Namen",
+  "Valid from": "Gültig ab",
+  "Valid until": "Gültig bis",
+  "not valid yet": "noch nicht gültig",
+  expired: "abgelaufen",
+  "valid for another {d}": "noch {d} gültig",
+  "SHA-256 fingerprint": "SHA-256-Fingerabdruck",
+  "Issued by": "Ausgestellt von",
+  "self-signed": "selbst signiert",
+  Key: "Schlüssel",
+  "Serial number": "Seriennummer",
+  "Download (PEM)": "Herunterladen (PEM)",
+  "Download .crt (DER)": ".crt herunterladen (DER)",
+  "For phones and softphones": "Für Telefone und Softphones",
+  "The certificate is public: phones fetch it without a login at these addresses, and each phone system's Connect page links to it.":
+    "Das Zertifikat ist öffentlich: Telefone laden es ohne Anmeldung von diesen Adressen, und die Seite „Telefon verbinden“ jeder Telefonanlage verweist darauf.",
+  "The server's certificate": "Das Zertifikat des Servers",
+  "Phones and softphones check the server by its certificate. This server's is its own (self-signed), so a softphone refuses it or asks whether to trust it: download it and install it in the softphone or phone as a trusted certificate (some call it a CA certificate). Where a phone asks, compare the fingerprint it shows with this one.":
+    "Telefone und Softphones prüfen den Server an seinem Zertifikat. Dieser Server hat ein eigenes (selbst signiertes), also lehnt ein Softphone es ab oder fragt, ob es ihm vertrauen soll: Laden Sie es herunter und installieren Sie es im Softphone oder Telefon als vertrauenswürdiges Zertifikat (manche sagen CA-Zertifikat). Wo ein Telefon fragt, vergleichen Sie den angezeigten Fingerabdruck mit diesem.",
+  "certificate.pem (PEM)": "certificate.pem (PEM)",
+  "certificate.crt (DER)": "certificate.crt (DER)",
+  "For a phone that fetches it": "Für ein Telefon, das es selbst lädt",
+  "Enter these settings in a desk phone or softphone (for example Linphone, baresip or a Yealink/Snom phone), with the user's SIP user name and SIP password.":
+    "Diese Einstellungen in ein Tisch- oder Softphone eintragen (z. B. Linphone, baresip oder ein Yealink-/Snom-Telefon), dazu SIP-Benutzername und SIP-Passwort des Benutzers.",
+  "SIP passwords": "SIP-Passwörter",
+  "A user's SIP password is shown once, when the user is created: Zentrale keeps only a digest of it, so nobody can look it up later. If it is lost, give the user a new one here.":
+    "Das SIP-Passwort eines Benutzers wird einmal angezeigt, beim Anlegen: Zentrale speichert nur einen Hashwert davon, niemand kann es später nachsehen. Ist es verloren, geben Sie dem Benutzer hier ein neues.",
+  "New SIP password": "Neues SIP-Passwort",
+  "Give {u} a new SIP password? The old one stops working at once: every device of {u} needs the new one.":
+    "{u} ein neues SIP-Passwort geben? Das alte gilt sofort nicht mehr: Jedes Gerät von {u} braucht das neue.",
+  "nothing: the link is down": "nichts: die Verbindung ist getrennt",
+  "Off.": "Aus.",
+  "Off. Switch it on under Services above.": "Aus. Oben unter „Dienste“ einschalten.",
+  "A backup holds the phone systems' users, devices, call history and settings. Zentrale records no voicemail or calls yet; once it does, they are included.":
+    "Eine Sicherung enthält Benutzer, Geräte, Anrufliste und Einstellungen der Telefonanlagen. Zentrale zeichnet noch keine Voicemail und keine Gespräche auf; sobald sie es tut, sind sie enthalten.",
 };
 
 const DICTS = { en: EN, de: DE };

@@ -5,6 +5,7 @@
 import { Api } from "./api.js";
 import { h, replace } from "./dom.js";
 import { LANGS, getLang, setLang, t } from "./i18n.js";
+import { dateTime } from "./format.js";
 
 export function startApp({ product, subtitle, routes, loginHint }) {
   const api = new Api();
@@ -212,10 +213,23 @@ export function startApp({ product, subtitle, routes, loginHint }) {
       )
     );
     replace(root, bar, view, notices);
+    fitNav();
     Promise.resolve(route.render(view, ctx)).catch((e) => {
       if (e.status !== 401) ctx.notice(e.message, "error");
     });
   }
+
+  // The navigation is one row under the brand and the tools; when its
+  // entries do not fit that row (a narrow window, a longer language, more
+  // pages), it folds into the menu button, as on a phone (ui.css).
+  function fitNav() {
+    const bar = root.querySelector("header.top");
+    const nav = bar && bar.querySelector("nav");
+    if (!nav) return;
+    bar.classList.remove("collapsed");
+    if (nav.scrollWidth > nav.clientWidth + 1) bar.classList.add("collapsed");
+  }
+  window.addEventListener("resize", fitNav);
 
   window.addEventListener("hashchange", () => {
     if (api.csrf && routeOf() !== current) render();
@@ -253,9 +267,9 @@ export function badge(state) {
   return h(`span.badge.${state}`, t(state));
 }
 
+// A Unix time as the page shows every date (format.js).
 export function when(unix) {
-  if (!unix) return "–";
-  return new Date(unix * 1000).toLocaleString(getLang() === "de" ? "de-DE" : "en-GB");
+  return dateTime(unix);
 }
 
 // A strong password (the server's own alphabet: no 0/O, 1/l/I).

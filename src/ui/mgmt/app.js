@@ -1,8 +1,10 @@
 // The management UI: dashboard, phone systems, interfaces, SBC, account.
 // Every figure and action goes through the management API (docs/api.md).
 
-import { h, replace, bytes, duration } from "../common/dom.js";
+import { h, replace, bytes } from "../common/dom.js";
 import { t } from "../common/i18n.js";
+import { span, clockTime } from "../common/format.js";
+import { certificate } from "./cert.js";
 import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
 import { backups, update, logs, traces } from "./ops.js";
 import { vpnCard, vpnStatus } from "./vpn.js";
@@ -54,7 +56,7 @@ async function dashboard(view, ctx) {
           "section.card",
           h("h3", t("Server")),
           h("div.big", `Zentrale ${sys.version}`),
-          h("small", t("up {d}", { d: duration(sys.uptime_seconds) })),
+          h("small", t("up {d}", { d: span(sys.uptime_seconds) })),
           h(
             "p.counts",
             ["running", "starting", "stopped", "failed"].map((s) => [badge(s), " ", String(sys.phone_systems[s]), " "])
@@ -75,7 +77,7 @@ async function dashboard(view, ctx) {
           t("No phone systems yet.")
         )
       );
-      updated.textContent = t("live · updated {t}", { t: new Date().toLocaleTimeString() });
+      updated.textContent = t("live · updated {t}", { t: clockTime() });
     } catch (e) {
       updated.textContent = e.message;
     }
@@ -233,7 +235,9 @@ async function interfaces(view, ctx) {
     h("span", { class: i.up ? "badge running" : "badge stopped" }, i.up ? t("up") : t("down")),
     h("div.addrs", i.addresses.map((a) => h("div", a))),
     i.mac || "–",
-    (i.services || []).map((s) => h("div", `${s.service} ${s.port}`)),
+    i.up
+      ? (i.services || []).map((s) => h("div", `${s.service} ${s.port}`))
+      : h("span.small", t("nothing: the link is down")),
     box("management", i.name, i.addresses.length > 0),
     box("sbc", i.name, i.addresses.length > 0),
   ]);
@@ -277,7 +281,7 @@ async function sbc(view, ctx) {
   const err = h("p.error", { role: "alert" });
   const plain = h("input", { type: "checkbox", checked: s.plain_sip, id: "plain-sip", role: "switch" });
   const vpn = h("input", { type: "checkbox", checked: v.enabled, id: "vpn-enabled", role: "switch" });
-  const vpnNote = h("small", vpnStatus(v));
+  const vpnNote = h("small", { id: "vpn-note" }, vpnStatus(v, true));
   const vc = vpnCard(ctx);
   const num = (v, min, max, id) => h("input", { type: "number", value: v, min, max, id, required: true });
   const failures = num(s.block.failures, 1, 1000, "block-failures");
@@ -296,7 +300,7 @@ async function sbc(view, ctx) {
         b.map((x) => [
           h("code", x.address),
           t(x.reason),
-          duration(x.seconds_left),
+          span(x.seconds_left),
           h("button.secondary", {
             type: "button",
             "data-unblock": x.address,
@@ -335,7 +339,7 @@ async function sbc(view, ctx) {
             if (vpn.checked !== v.enabled) {
               const nv = await api.put("vpn", { enabled: vpn.checked });
               v.enabled = nv.enabled;
-              vpnNote.textContent = vpnStatus(nv);
+              vpnNote.textContent = vpnStatus(nv, true);
               vc.refresh();
             }
             ctx.notice(t("SBC settings saved and applied."));
@@ -362,7 +366,7 @@ async function sbc(view, ctx) {
     blocked
   );
   ctx.every(10000, () =>
-    Promise.all([refreshBlocked(), vc.refresh().then((nv) => (vpnNote.textContent = vpnStatus(nv)))]).catch((e) => ctx.notice(e.message, "error"))
+    Promise.all([refreshBlocked(), vc.refresh().then((nv) => (vpnNote.textContent = vpnStatus(nv, true)))]).catch((e) => ctx.notice(e.message, "error"))
   );
 }
 
@@ -437,6 +441,7 @@ startApp({
     { id: "phone-systems", label: "Phone systems", render: phoneSystems },
     { id: "interfaces", label: "Interfaces", render: interfaces },
     { id: "sbc", label: "SBC", render: sbc },
+    { id: "certificate", label: "Certificate", render: (view, ctx) => certificate(view, ctx, sbcBase) },
     { id: "backups", label: "Backups", render: backups },
     { id: "update", label: "Update", render: update },
     { id: "logs", label: "Log", render: logs },

@@ -6,6 +6,13 @@
 import { h, replace, bytes } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { table, field, badge, when } from "../common/shell.js";
+import { dateTime } from "../common/format.js";
+
+// A log line's time (ISO 8601 from the server) as every date is shown.
+function logTime(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : dateTime(d);
+}
 
 async function phoneSystemNames(api) {
   return (await api.get("phone-systems")).phone_systems.map((p) => p.name);
@@ -16,7 +23,6 @@ export async function backups(view, ctx) {
   const names = await phoneSystemNames(api);
   const scope = h("select", { id: "backup-scope" }, h("option", { value: "" }, t("Whole server")), names.map((n) => h("option", { value: n }, n)));
   const pass = h("input", { type: "password", id: "backup-pass", autocomplete: "new-password", placeholder: t("optional") });
-  const media = h("input", { type: "checkbox", id: "backup-media" });
   const err = h("p.error", { role: "alert" });
   const list = h("div", { id: "backup-list" });
   const file = h("input", { type: "file", id: "backup-file", accept: ".gz,.enc" });
@@ -101,7 +107,8 @@ export async function backups(view, ctx) {
         onsubmit: async (e) => {
           e.preventDefault();
           err.textContent = "";
-          const body = { media: media.checked };
+          // voicemail and recordings go in whenever there are any
+          const body = { media: true };
           if (scope.value) body.phone_system = scope.value;
           if (pass.value) body.passphrase = pass.value;
           try {
@@ -116,7 +123,7 @@ export async function backups(view, ctx) {
       },
       h("h2", t("Make a backup")),
       h("div.row", field(t("Of"), scope), field(t("Passphrase"), pass, t("With a passphrase the backup is encrypted; it cannot be restored without it."))),
-      h("label.check", media, h("span", t("Include voicemail and recordings"))),
+      h("p.hint", { id: "backup-media-note" }, t("A backup holds the phone systems' users, devices, call history and settings. Zentrale records no voicemail or calls yet; once it does, they are included.")),
       err,
       h("button", { type: "submit" }, t("Back up now"))
     ),
@@ -130,7 +137,7 @@ export async function backups(view, ctx) {
           e.preventDefault();
           sErr.textContent = "";
           try {
-            await api.put("backups/schedule", { enabled: sEnabled.checked, time: sTime.value, keep: +sKeep.value, phone_system: sScope.value || null });
+            await api.put("backups/schedule", { enabled: sEnabled.checked, time: sTime.value, keep: +sKeep.value, phone_system: sScope.value || null, media: true });
             ctx.notice(t("Schedule saved."));
           } catch (x) {
             sErr.textContent = x.message;
@@ -261,7 +268,7 @@ export async function logs(view, ctx) {
   let gen = 0;
 
   function row(l) {
-    return h(`div.line.${l.level}`, h("span.time", l.time.replace("T", " ").slice(0, 19)), " ", h("span.who", `${l.process}${l.phone_system ? ` ${l.phone_system}` : ""}`), " ", h("span.msg", l.message));
+    return h(`div.line.${l.level}`, h("span.time", logTime(l.time)), " ", h("span.who", `${l.process}${l.phone_system ? ` ${l.phone_system}` : ""}`), " ", h("span.msg", l.message));
   }
 
   async function follow() {

@@ -7,10 +7,12 @@ import { h, replace, bytes } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { table, field, badge, when } from "../common/shell.js";
 
-export function vpnStatus(v) {
+// The VPN's state in a sentence; atSwitch: shown beside the switch itself
+// (under Services), so it does not send the reader there.
+export function vpnStatus(v, atSwitch = false) {
   if (v.running) return t("Running: tunnel {a}, TCP port {p}.", { a: `${v.address}/${v.subnet.split("/")[1]}`, p: v.port });
   if (v.enabled) return t("Switched on but not running: {e}", { e: v.error || "…" });
-  return t("Off. Switch it on under Services.");
+  return atSwitch ? t("Off.") : t("Off. Switch it on under Services above.");
 }
 
 // The VPN card; refresh() reloads it (also every 10 s while the page shows).

@@ -2,8 +2,9 @@
 // registered devices, call history and how to connect a phone. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 
-import { h, replace, duration } from "../common/dom.js";
+import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
+import { span, callDuration, clockTime } from "../common/format.js";
 import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
 import { activeCalls } from "./calls.js";
 
@@ -151,11 +152,11 @@ async function registrations(view, ctx) {
         list,
         table(
           [t("Extension"), t("Name"), t("Device"), t("Address"), t("Expires in")],
-          regs.map((r) => [h("strong", r.extension), r.display_name, r.user_agent || "–", h("code", r.source), duration(r.expires_in)]),
+          regs.map((r) => [h("strong", r.extension), r.display_name, r.user_agent || "–", h("code", r.source), span(r.expires_in)]),
           t("No device is registered.")
         )
       );
-      updated.textContent = t("live · updated {t}", { t: new Date().toLocaleTimeString() });
+      updated.textContent = t("live · updated {t}", { t: clockTime() });
     } catch (e) {
       updated.textContent = e.message;
     }
@@ -178,7 +179,7 @@ async function calls(view, ctx) {
           when(x.start),
           h("span", h("strong", x.caller), x.caller_name ? ` ${x.caller_name}` : ""),
           h("strong", x.callee),
-          x.answer ? duration(x.duration) : "–",
+          x.answer ? callDuration(x.duration) : "–",
           h("span", badge(x.answer ? "answered" : "missed"), " ", t(x.cause || "failed")),
         ]),
         offset ? t("No older calls.") : t("No calls yet.")
@@ -191,15 +192,96 @@ async function calls(view, ctx) {
   await load();
 }
 
+// The SHA-256 fingerprint of the certificate the SBC presents (its public
+// /certificate.crt, the DER form), as a softphone shows it: AB:CD:…
+async function certFingerprint() {
+  const res = await fetch("/certificate.crt", { cache: "no-store" });
+  if (!res.ok) throw new Error(`${res.status}`);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await res.arrayBuffer()));
+  return Array.from(digest, (b) => b.toString(16).toUpperCase().padStart(2, "0")).join(":");
+}
+
+// The certificate phones must trust (until trusted certificates come), with
+// what to do with it.
+function certCard() {
+  const fp = h("code", { id: "cert-fingerprint" }, "…");
+  certFingerprint().then(
+    (f) => (fp.textContent = f),
+    () => (fp.textContent = "–")
+  );
+  return h(
+    "section.card",
+    { id: "connect-cert" },
+    h("h2", t("The server's certificate")),
+    h("p", t("Phones and softphones check the server by its certificate. This server's is its own (self-signed), so a softphone refuses it or asks whether to trust it: download it and install it in the softphone or phone as a trusted certificate (some call it a CA certificate). Where a phone asks, compare the fingerprint it shows with this one.")),
+    h(
+      "dl.facts",
+      h("dt", t("SHA-256 fingerprint")), h("dd", fp),
+      h("dt", t("Download")),
+      h(
+        "dd.actions",
+        h("a.button.secondary", { href: "/certificate.pem", download: "certificate.pem", id: "cert-pem" }, t("certificate.pem (PEM)")),
+        h("a.button.secondary", { href: "/certificate.crt", download: "certificate.crt", id: "cert-crt" }, t("certificate.crt (DER)"))
+      ),
+      h("dt", t("For a phone that fetches it")), h("dd", h("code", `${location.origin}/certificate.pem`))
+    )
+  );
+}
+
+// Per user: a new SIP password, generated here and shown this once (the old
+// one stops working at once).
+async function sipPasswords(ctx) {
+  const list = h("div", { id: "connect-users" });
+  async function refresh() {
+    const users = (await ctx.api.get("users")).users;
+    replace(
+      list,
+      table(
+        [t("Extension"), t("Name"), t("SIP user name"), ""],
+        users.map((u) => [
+          h("strong", u.extension),
+          u.display_name,
+          h("code", u.sip_username),
+          h("button.secondary", {
+            type: "button",
+            "data-new-password": u.extension,
+            onclick: async () => {
+              if (!(await ctx.confirm(t("Give {u} a new SIP password? The old one stops working at once: every device of {u} needs the new one.", { u: u.display_name }), t("New SIP password"), false)))
+                return;
+              const pw = strongPassword();
+              try {
+                const res = await ctx.api.patch(`users/${u.id}`, { sip_password: pw });
+                showPassword(ctx, res, pw);
+              } catch (e) {
+                ctx.notice(e.message, "error");
+              }
+            },
+          }, t("New SIP password")),
+        ]),
+        t("No users yet. Create the first one.")
+      )
+    );
+  }
+  await refresh();
+  return h(
+    "section.card",
+    { id: "connect-passwords" },
+    h("h2", t("SIP passwords")),
+    h("p", t("A user's SIP password is shown once, when the user is created: Zentrale keeps only a digest of it, so nobody can look it up later. If it is lost, give the user a new one here.")),
+    list
+  );
+}
+
 async function connect(view, ctx) {
   const st = await ctx.api.get("status");
   const host = location.hostname;
   const proxy = `${host.includes(":") ? `[${host}]` : host}:${st.sip.tls_port}`;
   const row = (k, v) => [h("dt", k), h("dd", h("code", v))];
+  const passwords = await sipPasswords(ctx);
   replace(
     view,
     h("h1", t("Connect a phone")),
-    h("p", t("Enter these settings in a desk phone or softphone (for example Linphone, baresip or a Yealink/Snom phone). Each user's SIP user name and password are on the Users page.")),
+    h("p", t("Enter these settings in a desk phone or softphone (for example Linphone, baresip or a Yealink/Snom phone), with the user's SIP user name and SIP password.")),
     h(
       "dl.facts.card",
       { id: "connect-facts" },
@@ -213,7 +295,9 @@ async function connect(view, ctx) {
       row(t("Example for baresip"), `<sip:100@${st.sip.domain};transport=tls>;outbound="sip:${proxy};transport=tls";mediaenc=srtp-mand`)
     ),
     h("p.hint", t("Plain SIP on port {p} (UDP/TCP, unencrypted) works only if the server's administrator has switched it on.", { p: st.sip.plain_port })),
-    h("p.small", t("Zentrale {v}, phone system up {u}.", { v: st.version, u: duration(st.uptime) }))
+    certCard(),
+    passwords,
+    h("p.small", { id: "connect-uptime" }, t("Zentrale {v}, phone system up {u}.", { v: st.version, u: span(st.uptime) }))
   );
 }
 
