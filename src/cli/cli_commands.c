@@ -736,6 +736,13 @@ static int cmd_admin_passwd(struct cli *c, int argc, char **argv)
 
 /* ---- backups ---- */
 
+/* An option into the request's body, only when it was given. */
+static void set_given(json_t *body, const char *key, const char *value)
+{
+	if (value)
+		json_object_set_new(body, key, json_string(value));
+}
+
 static int cmd_backup_list(struct cli *c, int argc, char **argv)
 {
 	size_t i;
@@ -781,11 +788,10 @@ static int cmd_backup_create(struct cli *c, int argc, char **argv)
 			"[--media]\n");
 		return CLI_USAGE;
 	}
-	json_t *a;
-	if (call(c, "POST", "/backups",
-		 json_pack("{s:s?, s:s?, s:b}", "phone_system", ps, "passphrase", pass, "media",
-			   media),
-		 &a))
+	json_t *a, *b = json_pack("{s:b}", "media", media);
+	set_given(b, "phone_system", ps);
+	set_given(b, "passphrase", pass);
+	if (call(c, "POST", "/backups", b, &a))
 		return json_decref(a), CLI_ERROR;
 	if (c->json)
 		return print_or(c, a, NULL);
@@ -816,9 +822,10 @@ static int cmd_backup_restore(struct cli *c, int argc, char **argv)
 		return CLI_ERROR;
 	}
 	snprintf(path, sizeof(path), "%s/restore", path_of("/backups/%s", argv[0]));
-	json_t *a;
-	if (call(c, "POST", path, json_pack("{s:s?, s:s?}", "phone_system", ps, "passphrase", pass),
-		 &a))
+	json_t *a, *b = json_object();
+	set_given(b, "phone_system", ps);
+	set_given(b, "passphrase", pass);
+	if (call(c, "POST", path, b, &a))
 		return json_decref(a), CLI_ERROR;
 	if (c->json)
 		return print_or(c, a, NULL);

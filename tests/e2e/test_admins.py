@@ -172,3 +172,120 @@ def test_server_backup_carries_the_administrators(srv):
         open(p, "wb").write(db)
         names = {u for (u,) in sqlite3.connect(p).execute("SELECT username FROM admins")}
     assert {"admin", "fay"} <= names
+
+
+# ---- the CLI over SSH does what the API does ----
+
+def cli(s, *command, user="admin", password=ADMIN_PW):
+    out = ssh_pw(s, user, password, *command)
+    return out.returncode, out.stdout, out.stderr
+
+
+def test_cli_phone_system_admin_password(srv):
+    srv.create_ps("cli-reset-co", "old-pbx-pw-3")
+    rc, out, err = cli(srv, "phone-system", "admin-password", "cli-reset-co", "--json")
+    assert rc == 0, err
+    pw = json.loads(out)["admin_password"]
+    assert pbx_login(srv, "cli-reset-co", pw).status == 200
+    assert pbx_login(srv, "cli-reset-co", "old-pbx-pw-3").status == 401
+    rc, out, err = cli(srv, "phone-system", "admin-password", "cli-reset-co")
+    assert rc == 0 and "shown once" in out, err
+    rc, out, err = cli(srv, "phone-system", "admin-password", "nope-co")
+    assert rc == 1 and "no such phone system" in err
+
+
+def test_cli_administrators(srv):
+    rc, out, err = cli(srv, "admin", "add", "gus", "--password", "gus-secret-1")
+    assert rc == 0 and "added the administrator gus" in out, err
+    rc, out, err = cli(srv, "admin", "list")
+    assert rc == 0 and "gus" in out and "(you)" in out, err
+    assert {a["username"] for a in json.loads(cli(srv, "admin", "list", "--json")[1])["admins"]} \
+        == {a["username"] for a in srv.api("GET", "/admins").json()["admins"]}
+    # gus sets his own password over SSH (no NAME: the session's account)
+    rc, out, err = cli(srv, "admin", "passwd", "--json", user="gus", password="gus-secret-1")
+    assert rc == 0, err
+    new = json.loads(out)["password"]
+    assert login(srv, "gus", new).status == 200 and login(srv, "gus", "gus-secret-1").status == 401
+    assert "gus changed the own password" in srv.log(tail=None)
+    rc, out, err = cli(srv, "admin", "remove", "gus")
+    assert rc == 1 and "--yes" in err  # not without asking
+    rc, out, err = cli(srv, "admin", "remove", "gus", "--yes")
+    assert rc == 0, err
+    assert login(srv, "gus", new).status == 401
+
+
+def test_removed_administrators_ssh_session_can_do_nothing_more(srv):
+    import paramiko
+    assert srv.api("POST", "/admins", {"username": "hal", "password": "hal-secret-1"}).status == 201
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", port=22 + srv.offset, username="hal", password="hal-secret-1",
+              allow_agent=False, look_for_keys=False, timeout=10)
+    try:
+        ch = c.invoke_shell()
+        ch.settimeout(10)
+
+        def run(line):
+            ch.send(line + "\n")
+            buf = b""
+            import time
+            deadline = time.time() + 10
+            while time.time() < deadline and b"zentrale>" not in buf.split(line.encode(), 1)[-1]:
+                if ch.recv_ready():
+                    buf += ch.recv(65536)
+                else:
+                    time.sleep(0.05)
+            return buf.decode(errors="replace")
+
+        assert "version" in run("status")
+        assert srv.api("DELETE", "/admins/hal").status == 200
+        out = run("status")
+        assert "no longer exists" in out, out
+    finally:
+        c.close()
+
+
+def test_cli_backups_traces_and_update(srv):
+    srv.create_ps("cli-bk-co", "bk-pbx-pw-1")
+    rc, out, err = cli(srv, "backup", "create", "--phone-system", "cli-bk-co", "--json")
+    assert rc == 0, err
+    b = json.loads(out)
+    assert b["kind"] == "phone-system" and b["phone_system"] == "cli-bk-co"
+    rc, out, err = cli(srv, "backup", "list", "--json")
+    assert rc == 0 and json.loads(out) == srv.api("GET", "/backups").json()
+    rc, out, err = cli(srv, "backup", "list")
+    assert b["id"] in out and "cli-bk-co" in out
+    # a real restore through the CLI: the admin password of the backup's moment comes back
+    assert srv.api("POST", "/phone-systems/cli-bk-co/admin-password",
+                   {"admin_password": "after-backup-1"}).status == 200
+    rc, out, err = cli(srv, "backup", "restore", b["id"], "--yes")
+    assert rc == 0 and "restored phone system cli-bk-co" in out, err
+    assert srv.wait_state("cli-bk-co", "running")
+    assert pbx_login(srv, "cli-bk-co", "bk-pbx-pw-1").status == 200
+    assert pbx_login(srv, "cli-bk-co", "after-backup-1").status == 401
+    rc, out, err = cli(srv, "backup", "restore", "no-such-id", "--yes")
+    assert rc == 1 and err.startswith("error: ")
+    # traces
+    rc, out, err = cli(srv, "trace", "start", "cli-bk-co", "--seconds", "60", "--json")
+    assert rc == 0, err
+    tid = json.loads(out)["id"]
+    t = srv.api("GET", f"/traces/{tid}").json()
+    assert t["capturing"] is True and t["phone_system"] == "cli-bk-co"
+    rc, out, err = cli(srv, "trace", "list")
+    assert rc == 0 and tid in out and "capturing" in out
+    rc, out, err = cli(srv, "trace", "stop", tid)
+    assert rc == 0, err
+    assert srv.api("GET", f"/traces/{tid}").json()["capturing"] is False
+    rc, out, err = cli(srv, "trace", "start", "nope-co")
+    assert rc == 1 and "no such phone system" in err
+    # update: the status is the API's; install without a source is refused as the API does
+    rc, out, err = cli(srv, "update", "status", "--json")
+    assert rc == 0 and json.loads(out)["version"] == srv.api("GET", "/update").json()["version"]
+    rc, out, err = cli(srv, "update", "status")
+    assert rc == 0 and "version" in out
+    rc, out, err = cli(srv, "update", "install", "--yes")
+    assert rc == 1 and "no update source" in err, (out, err)
+    rc, out, err = cli(srv, "help")
+    for w in ("admin add", "backup restore", "update install", "trace start",
+              "phone-system admin-password"):
+        assert w in out
