@@ -9,6 +9,7 @@ import subprocess
 import tarfile
 import tempfile
 import os
+import re
 
 import pytest
 
@@ -289,3 +290,26 @@ def test_cli_backups_traces_and_update(srv):
     for w in ("admin add", "backup restore", "update install", "trace start",
               "phone-system admin-password"):
         assert w in out
+
+
+def test_readme_names_every_cli_command(srv):
+    rc, out, err = cli(srv, "help")
+    assert rc == 0, err
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    block = readme[readme.index("Commands (each also takes `--json`)"):]
+    block = block[:block.index("Exit status")]
+    lines = {}
+    for l in block.splitlines():
+        if l and not l.startswith(("`", " ")):
+            lines.setdefault(l.split()[0], []).append(l)
+    missing = []
+    for l in out.splitlines():
+        words = l[2:60].split()  # the command's column (help_line in cli_commands.c)
+        if not l.startswith("  ") or not words or words[0] == "exit":
+            continue
+        group, verb = words[0], (words[1] if len(words) > 1 else "")
+        text = " ".join(lines.get(group, []))
+        if not text or (verb and not verb.isupper() and not verb.startswith(("[", "-"))
+                        and not re.search(rf"(^|[ |]){re.escape(verb)}( |$)", text)):
+            missing.append(f"{group} {verb}")
+    assert not missing, f"README's CLI list lacks: {missing}"
