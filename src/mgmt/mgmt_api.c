@@ -406,6 +406,9 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 		core_httpd_respond_error(req, 503, "the server is still starting, try again");
 		return;
 	}
+	/* The audit trail: who asked for each change (the body is not logged). */
+	if (!mgmt_method_is(req, "GET"))
+		log_info("management: %s: %s %s", user, req->method, p);
 	api_authed(m, req, p, user);
 }
 

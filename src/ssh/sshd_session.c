@@ -113,12 +113,22 @@ static bool sess_key_authorized(struct sess *x, ssh_key key)
 	return ok;
 }
 
+/* Keys log in as `admin`: only while that account exists. */
+static bool sess_admin_exists(struct sess *x)
+{
+	json_t *a = NULL;
+	int st = cli_api(&x->api, "GET", "/admins/admin", NULL, &a);
+	json_decref(a);
+	return st == 200;
+}
+
 static int sess_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key, char state,
 			    void *arg)
 {
 	struct sess *x = arg;
 	(void)s;
-	if (strcmp(user, "admin") != 0 || sess_blocked(x) || !sess_key_authorized(x, key))
+	if (strcmp(user, "admin") != 0 || sess_blocked(x) || !sess_admin_exists(x) ||
+	    !sess_key_authorized(x, key))
 		return SSH_AUTH_DENIED; /* clients try several keys: not a failure */
 	if (state == SSH_PUBLICKEY_STATE_NONE)
 		return SSH_AUTH_SUCCESS; /* "this key would do": the client now signs */

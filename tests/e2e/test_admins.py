@@ -146,11 +146,24 @@ def test_the_last_administrator_cannot_be_removed():
         assert login(s, "admin", ADMIN_PW).status == 200
         assert s.api("POST", "/admins", {"username": "zoe", "password": "zoe-secret-1"}).status == 201
         ztok = login(s, "zoe", "zoe-secret-1").json()["token"]
+        # an authorized key logs in as admin ...
+        d = tempfile.mkdtemp()
+        key = os.path.join(d, "id_ed25519")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+        assert s.api("POST", "/ssh/keys", {"key": open(key + ".pub").read().strip()}).status == 201
+        by_key = ["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                  "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                  "-i", key, "-p", str(22 + s.offset), "admin@127.0.0.1", "status"]
+        assert subprocess.run(by_key, capture_output=True, timeout=60).returncode == 0
         # zoe removes admin, then is the last one herself
         assert curl("DELETE", s.mgmt("/admins/admin"), token=ztok).status == 200
         r = curl("DELETE", s.mgmt("/admins/zoe"), token=ztok)
         assert r.status == 409, r
         assert login(s, "admin", ADMIN_PW).status == 401
+        # ... only while the account exists: refused at authentication
+        out = subprocess.run(by_key, capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0 and "Permission denied" in out.stderr, out.stderr
+        assert "management: zoe: DELETE /admins/admin" in s.log(tail=None)
     finally:
         s.cleanup()
 
