@@ -848,7 +848,11 @@ static int cmd_update_status(struct cli *c, int argc, char **argv)
 	printf("version       %s\n", str(a, "version"));
 	printf("source        %s\n", *str(a, "source") ? str(a, "source") : "(none set)");
 	printf("trusted keys  %zu\n", json_array_size(json_object_get(a, "trusted_keys")));
-	printf("releases      %s\n", join(json_object_get(a, "releases"), NULL));
+	printf("releases      %s\n", json_array_size(json_object_get(a, "releases"))
+					     ? join(json_object_get(a, "releases"), NULL)
+					     : "(none installed by an update)");
+	if (json_is_true(json_object_get(a, "pending")))
+		printf("pending       an update is being tried\n");
 	if (json_is_object(last))
 		printf("last update   %s -> %s: %s, %s\n", str(last, "from"), str(last, "to"),
 		       str(last, "result"),

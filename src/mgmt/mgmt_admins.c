@@ -73,10 +73,15 @@ void mgmt_api_ask_with(struct mgmt *m, struct core_httpd_req *req, json_t *op, j
 {
 	char key[32];
 	snprintf(key, sizeof(key), "%llu", (unsigned long long)(uint32_t)req->id);
-	json_object_set_new(m->pending, key,
-			    json_pack("{s:o, s:s}", "extra", extra ? extra : json_object(), "audit",
-				      audit ? audit : ""));
-	mgmt_api_ask(m, req, op);
+	json_t *p = json_pack("{s:o, s:s}", "extra", extra ? extra : json_object(), "audit",
+			      audit ? audit : "");
+	if (core_ipc_send_json(m->child.ipc, IPC_REQUEST, (uint32_t)req->id, op, NULL, 0) < 0) {
+		core_httpd_respond_error(req, 503, "the supervisor is not reachable");
+		json_decref(p);
+	} else {
+		json_object_set_new(m->pending, key, p); /* until its reply */
+	}
+	json_decref(op);
 }
 
 void mgmt_admins_replied(struct mgmt *m, uint32_t id, int status, json_t *answer)
