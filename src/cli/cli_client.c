@@ -111,6 +111,10 @@ int cli_api(struct cli *c, const char *method, const char *path, json_t *body, j
 		http_msg_finish(&m);
 	close(fd);
 	int status = m.done && !a.too_big ? http_msg_status(&m) : 0;
+	/* Only a request naming its administrator gets 401 on the local socket:
+	 * that account has been removed. */
+	if (status == 401 && named)
+		c->removed = true;
 	if (status && a.data)
 		*out = json_loads(a.data, 0, NULL);
 	free(a.data);

@@ -228,7 +228,7 @@ def test_cli_administrators(srv):
     assert login(srv, "gus", new).status == 401
 
 
-def test_removed_administrators_ssh_session_can_do_nothing_more(srv):
+def test_removed_administrators_ssh_session_ends(srv):
     import paramiko
     assert srv.api("POST", "/admins", {"username": "hal", "password": "hal-secret-1"}).status == 201
     c = paramiko.SSHClient()
@@ -255,6 +255,12 @@ def test_removed_administrators_ssh_session_can_do_nothing_more(srv):
         assert srv.api("DELETE", "/admins/hal").status == 200
         out = run("status")
         assert "no longer exists" in out, out
+        # and the session ends
+        import time
+        deadline = time.time() + 10
+        while time.time() < deadline and not ch.exit_status_ready():
+            time.sleep(0.05)
+        assert ch.exit_status_ready(), "the removed administrator's SSH session goes on"
     finally:
         c.close()
 
