@@ -87,11 +87,26 @@ await run(async (b) => {
     await page.click('#admin-add button[type="submit"]');
     await page.waitForFunction(() => /username/.test(document.querySelector("#admins-error")?.textContent ?? ""));
     page.expectErrors = false;
-    // removed: cannot log in
+    // web-bob logs in to the UI with his own name
+    const bob = await newPage(b);
+    await bob.goto(`${env.mgmt}/`);
+    await bob.fill('input[name="username"]', "web-bob");
+    await bob.fill('input[name="password"]', pw2);
+    await bob.click('form.login button[type="submit"]');
+    await bob.waitForSelector("header.top");
+    assert.equal((await bob.textContent(".who")).trim(), "web-bob");
+    await bob.click("#nav-account");
+    await bob.waitForSelector("#admins-list table");
+    assert.match(await bob.textContent("#admins-list"), /web-bob\s*\(you\)/);
+    // removed: cannot log in, and his open page loses its session
     await page.click('[data-admin-remove="web-bob"]');
     await page.click("dialog.confirm button[value=ok]");
     await page.waitForSelector('[data-admin-remove="web-bob"]', { state: "detached" });
     assert.equal(await mgmtLogin(page, "web-bob", pw2), 401);
+    bob.expectErrors = true; // the 401s of the ended session
+    await bob.click("#nav-dashboard");
+    await bob.waitForSelector("form.login");
+    await bob.context().close();
     assert.ok(await page.isDisabled('[data-admin-remove="admin"]'));
   });
 
