@@ -237,13 +237,13 @@ def test_removed_administrators_ssh_session_ends(srv):
               allow_agent=False, look_for_keys=False, timeout=10)
     try:
         ch = c.invoke_shell()
-        ch.settimeout(10)
+        ch.settimeout(30)
 
         def run(line):
             ch.send(line + "\n")
             buf = b""
             import time
-            deadline = time.time() + 10
+            deadline = time.time() + 30
             while time.time() < deadline and b"zentrale>" not in buf.split(line.encode(), 1)[-1]:
                 if ch.recv_ready():
                     buf += ch.recv(65536)
@@ -257,7 +257,7 @@ def test_removed_administrators_ssh_session_ends(srv):
         assert "no longer exists" in out, out
         # and the session ends
         import time
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline and not ch.exit_status_ready():
             time.sleep(0.05)
         assert ch.exit_status_ready(), "the removed administrator's SSH session goes on"
@@ -280,7 +280,7 @@ def test_cli_backups_traces_and_update(srv):
                    {"admin_password": "after-backup-1"}).status == 200
     rc, out, err = cli(srv, "backup", "restore", b["id"], "--yes")
     assert rc == 0 and "restored phone system cli-bk-co" in out, err
-    assert srv.wait_state("cli-bk-co", "running")
+    assert srv.wait_state("cli-bk-co", "running", timeout=30)
     assert pbx_login(srv, "cli-bk-co", "bk-pbx-pw-1").status == 200
     assert pbx_login(srv, "cli-bk-co", "after-backup-1").status == 401
     rc, out, err = cli(srv, "backup", "restore", "no-such-id", "--yes")
