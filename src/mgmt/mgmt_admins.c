@@ -181,13 +181,14 @@ static void admin_set_done(struct pw_job *j, struct core_httpd_req *req)
 		ok = sqlite3_step(st) == SQLITE_DONE;
 		sqlite3_finalize(st);
 	}
-	bool found = ok && sqlite3_changes(j->m->db) == 1;
+	/* The account may have been removed while the password was hashed. */
+	bool gone = ok && sqlite3_changes(j->m->db) != 1;
 	/* Every session of the account ends but the one of the request. */
-	ok = ok && found && core_auth_session_revoke_others(j->m->db, j->name, j->keep) == 0;
+	ok = ok && !gone && core_auth_session_revoke_others(j->m->db, j->name, j->keep) == 0;
 	if (core_db_end(j->m->db, ok) < 0) {
-		core_httpd_respond_error(req, found || !ok ? 500 : 404,
-					 found || !ok ? "could not save the password"
-						      : "no such administrator");
+		core_httpd_respond_error(req, gone ? 404 : 500,
+					 gone ? "no such administrator"
+					      : "could not save the password");
 		return;
 	}
 	if (strcmp(j->who, j->name) == 0)
