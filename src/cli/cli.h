@@ -25,6 +25,8 @@
 struct cli {
 	const char *socket; /* the API's control socket */
 	const char *client; /* address of the person, for the log and throttling */
+	const char *admin;  /* the administrator logged in over SSH (NULL: zentrale ctl) */
+	bool removed;	    /* management answered that this administrator is gone */
 	bool json;	    /* --json given */
 	bool interactive;   /* a person at a terminal */
 };

@@ -77,12 +77,16 @@ int cli_api(struct cli *c, const char *method, const char *path, json_t *body, j
 		return 0;
 	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	char *req = NULL;
+	/* An SSH session names its administrator: management logs it, and
+	 * refuses it once the account is removed. */
+	bool named = c->admin && *c->admin && !strpbrk(c->admin, "\r\n");
 	int n = asprintf(&req,
 			 "%s /api/v1%s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
 			 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-			 "X-Real-IP: %s\r\n\r\n%s",
+			 "X-Real-IP: %s\r\n%s%s%s\r\n%s",
 			 method, path, b ? strlen(b) : 0, c->client ? c->client : "local",
-			 b ? b : "");
+			 named ? "X-Zentrale-Admin: " : "", named ? c->admin : "",
+			 named ? "\r\n" : "", b ? b : "");
 	free(b);
 	if (n < 0 || client_write_all(fd, req, (size_t)n) < 0) {
 		free(req);
@@ -107,6 +111,10 @@ int cli_api(struct cli *c, const char *method, const char *path, json_t *body, j
 		http_msg_finish(&m);
 	close(fd);
 	int status = m.done && !a.too_big ? http_msg_status(&m) : 0;
+	/* Only a request naming its administrator gets 401 on the local socket:
+	 * that account has been removed. */
+	if (status == 401 && named)
+		c->removed = true;
 	if (status && a.data)
 		*out = json_loads(a.data, 0, NULL);
 	free(a.data);

@@ -96,6 +96,11 @@ int cli_shell(struct cli *c)
 		c->json = json; /* --json applies to one command */
 		cli_free_words(n, words);
 		fflush(stdout);
+		if (c->removed) {
+			fprintf(stderr,
+				"your administrator account has been removed; the session ends\n");
+			break;
+		}
 	}
 	if (!line)
 		printf("\n");

@@ -57,7 +57,8 @@ enum core_ipc_type {
 	 * of core_ops.h's CORE_OPS (the fields are listed there): create,
 	 * delete, start, stop, set-interfaces, set-sbc, set-aliases,
 	 * sip-unblock, update, restore, trace-start, trace-stop, trace-delete,
-	 * vpn-get, vpn-set, vpn-client-add, vpn-client-revoke. Validated once,
+	 * vpn-get, vpn-set, vpn-client-add, vpn-client-revoke, admin-password.
+	 * Validated once,
 	 * by the supervisor (sup_ops[] in sup_requests.c); answered by exactly
 	 * one IPC_REPLY with the same id. */
 	IPC_REQUEST,

@@ -30,13 +30,14 @@ struct mgmt {
 	struct core_httpd *http;
 	struct core_httpd *local; /* CLI_SOCKET (run/mgmt.sock): trusted as the admin (SSH, ctl) */
 	struct core_login login;
-	struct core_work *work;		/* password checks (core_login) */
-	struct core_work *slow;		/* backups: seconds each, one at a time */
-	json_t *busy;			/* phone system → "backup" or "restore" running now */
-	json_t *state;			/* last IPC_STATE from the supervisor */
-	struct core_state st;		/* the same, decoded (core_state.h) */
-	json_t *sip_blocks;		/* address → until: the SBC's blocks (IPC_BLOCKS) */
-	json_t *stats;			/* "role/name" → last IPC_STATS of that process */
+	struct core_work *work; /* password checks (core_login) */
+	struct core_work *slow; /* backups: seconds each, one at a time */
+	json_t *busy;		/* phone system → "backup" or "restore" running now */
+	json_t *pending;	/* request id → {extra, audit}: for its reply (mgmt_admins.c) */
+	json_t *state;		/* last IPC_STATE from the supervisor */
+	struct core_state st;	/* the same, decoded (core_state.h) */
+	json_t *sip_blocks;	/* address → until: the SBC's blocks (IPC_BLOCKS) */
+	json_t *stats;		/* "role/name" → last IPC_STATS of that process */
 	struct log_waiter *log_waiters; /* GET /logs?wait=… held for new lines */
 	int nlog_waiters;
 	struct event *log_timer;
@@ -64,6 +65,19 @@ void mgmt_respond_file(struct core_httpd_req *req, const char *path, long long m
 void mgmt_api_ask(struct mgmt *m, struct core_httpd_req *req, json_t *op);
 /* Answers a request held for the supervisor's IPC_REPLY. */
 void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg);
+/* mgmt_admins.c: the server's administrators (/api/v1/admins[/{name}[/password]];
+ * rest follows "/admins"), a phone system's admin-password reset; who is the
+ * administrator asking, for the log. */
+void mgmt_admins(struct mgmt *m, struct core_httpd_req *req, const char *rest, const char *who);
+void mgmt_ps_admin_password(struct mgmt *m, struct core_httpd_req *req, const char *name,
+			    const char *who);
+bool mgmt_admin_exists(struct mgmt *m, const char *name);
+/* mgmt_api_ask, and a successful reply gets the fields of extra (stolen;
+ * NULL: none) and logs audit ("who did what"). */
+void mgmt_api_ask_with(struct mgmt *m, struct core_httpd_req *req, json_t *op, json_t *extra,
+		       const char *audit);
+/* A reply came for id: its extra fields go into answer (NULL if the client has gone). */
+void mgmt_admins_replied(struct mgmt *m, uint32_t id, int status, json_t *answer);
 /* mgmt_access.c: blocked addresses, SSH keys. */
 void mgmt_access_blocked(struct mgmt *m, struct core_httpd_req *req, const char *addr);
 /* IPC_BLOCKS: changes to the SBC's blocks, or all of them. */

@@ -42,13 +42,16 @@ static void api_ps_list(struct mgmt *m, struct core_httpd_req *req)
 
 /* POST /phone-systems: the admin password is checked and hashed by a worker
  * (core_work), then the supervisor is asked, which checks the name (the
- * create operation's one validator, sup_requests.c). */
+ * create operation's one validator, sup_requests.c). Without a password
+ * one is generated, and the answer shows it this once. */
 struct ps_create_job {
 	struct mgmt *m;
 	struct core_httpd *srv;
 	uint64_t id;
 	json_t *name; /* as given */
 	char *pw;
+	bool generated;
+	char who[128];
 	int r;
 	char hash[CORE_AUTH_HASH_LEN];
 };
@@ -65,24 +68,36 @@ static void ps_create_done(void *arg, bool cancelled)
 	struct core_httpd_req *req = cancelled ? NULL : core_httpd_find(j->srv, j->id);
 	if (req && j->r < 0)
 		core_httpd_respond_error(req, 500, "could not hash the password");
-	else if (req)
-		mgmt_api_ask(j->m, req,
-			     json_pack("{s:s, s:O?, s:s}", "op", core_op_name(CORE_OP_CREATE),
-				       "name", j->name, "admin_hash", j->hash));
+	else if (req) {
+		char audit[256];
+		snprintf(audit, sizeof(audit), "%s created the phone system %s", j->who,
+			 json_is_string(j->name) ? json_string_value(j->name) : "?");
+		mgmt_api_ask_with(j->m, req,
+				  json_pack("{s:s, s:O?, s:s}", "op", core_op_name(CORE_OP_CREATE),
+					    "name", j->name, "admin_hash", j->hash),
+				  j->generated ? json_pack("{s:s}", "admin_password", j->pw) : NULL,
+				  audit);
+	}
 	sodium_memzero(j->pw, strlen(j->pw));
 	free(j->pw);
 	json_decref(j->name);
 	free(j);
 }
 
-static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
+static void api_ps_create(struct mgmt *m, struct core_httpd_req *req, const char *who)
 {
 	json_t *b = core_httpd_json_body(req);
 	if (!b)
 		return;
 	json_t *name = json_object_get(b, "name");
-	const char *pw = json_string_value(json_object_get(b, "admin_password"));
-	const char *why = !pw ? "admin_password is required" : core_auth_password_problem(pw);
+	json_t *given = json_object_get(b, "admin_password");
+	const char *pw = json_string_value(given);
+	char generated[32];
+	if (!given || json_is_null(given)) {
+		core_auth_random_password(generated, 21);
+		pw = generated;
+	}
+	const char *why = !pw ? "admin_password must be a string" : core_auth_password_problem(pw);
 	struct ps_create_job *j = NULL;
 	if (why) {
 		core_httpd_respond_error(req, 400, why);
@@ -94,6 +109,8 @@ static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
 		j->srv = core_httpd_of(req);
 		j->id = req->id;
 		j->name = json_incref(name);
+		j->generated = pw == generated;
+		snprintf(j->who, sizeof(j->who), "%s", who);
 		if (core_work_submit(m->work, ps_create_run, ps_create_done, j) < 0) {
 			static const char busy[] = "{\"error\":\"busy; try again\"}\n";
 			ps_create_done(j, true);
@@ -101,11 +118,13 @@ static void api_ps_create(struct mgmt *m, struct core_httpd_req *req)
 					   sizeof(busy) - 1);
 		}
 	}
+	sodium_memzero(generated, sizeof(generated));
 	json_decref(b);
 }
 
-/* /api/v1/phone-systems/{name}[/start|/stop] */
-static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *rest)
+/* /api/v1/phone-systems/{name}[/start|/stop|/aliases|/admin-password] */
+static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *rest,
+		       const char *who)
 {
 	char name[64];
 	const char *slash = strchr(rest, '/');
@@ -136,11 +155,14 @@ static void api_ps_one(struct mgmt *m, struct core_httpd_req *req, const char *r
 					       "aliases", al ? al : json_null()));
 		}
 		json_decref(b);
+	} else if (strcmp(action, "admin-password") == 0 && mgmt_method_is(req, "POST")) {
+		mgmt_ps_admin_password(m, req, name, who);
 	} else if ((strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) &&
 		   mgmt_method_is(req, "POST")) {
 		enum core_op op = strcmp(action, "start") == 0 ? CORE_OP_START : CORE_OP_STOP;
 		mgmt_api_ask(m, req, json_pack("{s:s, s:s}", "op", core_op_name(op), "name", name));
-	} else if (!*action || strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) {
+	} else if (!*action || strcmp(action, "start") == 0 || strcmp(action, "stop") == 0 ||
+		   strcmp(action, "admin-password") == 0) {
 		core_httpd_respond_error(req, 405, "method not allowed");
 	} else {
 		core_httpd_respond_error(req, 404, "not found");
@@ -232,17 +254,19 @@ static void api_settings(struct mgmt *m, struct core_httpd_req *req)
 					  "health_min_disk_free", mgmt_health_min_free_percent(m)));
 }
 
-static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p)
+static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p, const char *who)
 {
 	if (strcmp(p, "/phone-systems") == 0) {
 		if (mgmt_method_is(req, "GET"))
 			api_ps_list(m, req);
 		else if (mgmt_method_is(req, "POST"))
-			api_ps_create(m, req);
+			api_ps_create(m, req, who);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strncmp(p, "/phone-systems/", 15) == 0) {
-		api_ps_one(m, req, p + 15);
+		api_ps_one(m, req, p + 15, who);
+	} else if (strncmp(p, "/admins", 7) == 0 && (p[7] == '\0' || p[7] == '/')) {
+		mgmt_admins(m, req, p + 7, who);
 	} else if (strcmp(p, "/interfaces") == 0) {
 		if (mgmt_method_is(req, "GET"))
 			core_httpd_respond_json(req, 200, mgmt_interfaces(m));
@@ -297,6 +321,25 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 	} else {
 		core_httpd_respond_error(req, 404, "no such endpoint");
 	}
+}
+
+/* Who asks on the local socket: the SSH session's administrator names
+ * itself (X-Zentrale-Admin, set by the CLI of an SSH session); one whose
+ * account has been removed meanwhile can do nothing more (401). Without
+ * the header it is `zentrale ctl`, run by root or the server's account. */
+static int api_local_admin(struct mgmt *m, struct core_httpd_req *req, char *user, size_t len)
+{
+	const char *a = core_httpd_header(req, "X-Zentrale-Admin");
+	if (!a) {
+		snprintf(user, len, "zentrale ctl");
+		return 0;
+	}
+	if (!mgmt_admin_exists(m, a)) {
+		core_httpd_respond_error(req, 401, "this administrator account no longer exists");
+		return -1;
+	}
+	snprintf(user, len, "%s", a);
+	return 0;
 }
 
 void mgmt_api_handle(struct core_httpd_req *req, void *arg)
@@ -359,11 +402,16 @@ void mgmt_api_handle(struct core_httpd_req *req, void *arg)
 	/* The local socket is reachable by root and our own account only. */
 	if (!req->local && core_login_require(&m->login, req, user, sizeof(user)) < 0)
 		return;
+	if (req->local && api_local_admin(m, req, user, sizeof(user)) < 0)
+		return;
 	if (!m->state) {
 		core_httpd_respond_error(req, 503, "the server is still starting, try again");
 		return;
 	}
-	api_authed(m, req, p);
+	/* The audit trail: who asked for each change (the body is not logged). */
+	if (!mgmt_method_is(req, "GET"))
+		log_info("management: %s: %s %s", user, req->method, p);
+	api_authed(m, req, p, user);
 }
 
 double mgmt_health_min_free_percent(struct mgmt *m)

@@ -81,7 +81,8 @@ int mgmt_main(void)
 	m.work = core_work_new(m.child.base, MGMT_WORK_THREADS, MGMT_WORK_QUEUE);
 	m.slow = core_work_new(m.child.base, 1, MGMT_SLOW_QUEUE);
 	m.busy = json_object();
-	if (!m.work || !m.slow || !m.busy ||
+	m.pending = json_object();
+	if (!m.work || !m.slow || !m.busy || !m.pending ||
 	    core_login_init(&m.login, m.db, m.work, "management", "/api/") < 0)
 		core_fatal("out of memory");
 	m.tls = core_tls_server_ctx("certs/server.crt", "certs/server.key", CORE_TLS_ALPN_HTTP1);
@@ -116,6 +117,7 @@ int mgmt_main(void)
 	core_work_free(m.work);
 	core_work_free(m.slow);
 	json_decref(m.busy);
+	json_decref(m.pending);
 	core_httpd_free(m.http);
 	core_httpd_free(m.local);
 	SSL_CTX_free(m.tls);

@@ -74,11 +74,12 @@ void mgmt_api_reply(struct mgmt *m, struct core_ipc_msg *msg)
 		req = core_httpd_find(m->local, msg->id);
 	mgmt_backups_replied(m, msg->id);
 	json_t *r = core_ipc_json(msg);
+	int status = (int)json_integer_value(json_object_get(r, "status"));
+	mgmt_admins_replied(m, msg->id, status, req ? r : NULL);
 	if (!req || !r) {
 		json_decref(r);
 		return; /* the client has gone */
 	}
-	int status = (int)json_integer_value(json_object_get(r, "status"));
 	json_object_del(r, "status");
 	if (status < 200 || status > 599)
 		status = 500;

@@ -1,6 +1,7 @@
 /*
  * sshd_session — one SSH connection, in its own process: key exchange,
- * admin authentication, one session channel, and the CLI run in a child
+ * authentication of a server administrator (any of management's accounts,
+ * by password; authorized keys log in as `admin`), one session channel, and the CLI run in a child
  * process on a pty (interactive) or on pipes (a command), whose exit status
  * goes back to the client. Everything else a client may ask for (port or
  * agent forwarding, X11, subsystems such as SFTP) is refused.
@@ -37,6 +38,7 @@ struct sess {
 	const char *peer;
 	struct cli api; /* for authentication through the management API */
 	int authed;
+	char admin[64]; /* the account logged in: its CLI names it to management */
 	int failures;
 	pid_t pid;
 	bool have_pty;
@@ -57,9 +59,12 @@ static int sess_auth_password(ssh_session s, const char *user, const char *pw, v
 	int st = cli_api(&x->api, "POST", "/login",
 			 json_pack("{s:s, s:s}", "username", user, "password", pw), &a);
 	json_decref(a);
-	if (st == 200 && strcmp(user, "admin") == 0) {
+	/* 200: an administrator's account (whose names are short and of a-z,
+	 * 0-9, '.', '_', '-': nothing to escape in a header). */
+	if (st == 200 && strlen(user) < sizeof(x->admin) && !strpbrk(user, "\r\n:")) {
 		x->authed = 1;
-		log_info("admin logged in from %s with a password", x->peer);
+		snprintf(x->admin, sizeof(x->admin), "%s", user);
+		log_info("%s logged in from %s with a password", user, x->peer);
 		return SSH_AUTH_SUCCESS;
 	}
 	x->failures++;
@@ -108,12 +113,22 @@ static bool sess_key_authorized(struct sess *x, ssh_key key)
 	return ok;
 }
 
+/* Keys log in as `admin`: only while that account exists. */
+static bool sess_admin_exists(struct sess *x)
+{
+	json_t *a = NULL;
+	int st = cli_api(&x->api, "GET", "/admins/admin", NULL, &a);
+	json_decref(a);
+	return st == 200;
+}
+
 static int sess_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key, char state,
 			    void *arg)
 {
 	struct sess *x = arg;
 	(void)s;
-	if (strcmp(user, "admin") != 0 || sess_blocked(x) || !sess_key_authorized(x, key))
+	if (strcmp(user, "admin") != 0 || sess_blocked(x) || !sess_admin_exists(x) ||
+	    !sess_key_authorized(x, key))
 		return SSH_AUTH_DENIED; /* clients try several keys: not a failure */
 	if (state == SSH_PUBLICKEY_STATE_NONE)
 		return SSH_AUTH_SUCCESS; /* "this key would do": the client now signs */
@@ -122,6 +137,7 @@ static int sess_auth_pubkey(ssh_session s, const char *user, struct ssh_key_stru
 		return SSH_AUTH_DENIED;
 	}
 	x->authed = 1;
+	snprintf(x->admin, sizeof(x->admin), "admin");
 	log_info("admin logged in from %s with a public key", x->peer);
 	return SSH_AUTH_SUCCESS;
 }
@@ -189,8 +205,10 @@ static void sess_child(struct sess *x, const char *command, int pin[2], int pout
 		}
 	}
 	signal(SIGPIPE, SIG_DFL);
-	struct cli c = {
-		.socket = CLI_SOCKET, .client = x->peer, .interactive = isatty(STDIN_FILENO) != 0};
+	struct cli c = {.socket = CLI_SOCKET,
+			.client = x->peer,
+			.admin = x->admin,
+			.interactive = isatty(STDIN_FILENO) != 0};
 	int rc;
 	if (!command) {
 		rc = cli_shell(&c);
@@ -237,8 +255,8 @@ static int sess_start(struct sess *x, const char *command)
 		x->out = pout[0];
 		x->err = perr[0];
 	}
-	log_info("%s from %s: %s", command ? "command" : "interactive session", x->peer,
-		 command ? command : "CLI");
+	log_info("%s of %s from %s: %s", command ? "command" : "interactive session", x->admin,
+		 x->peer, command ? command : "CLI");
 	return SSH_OK;
 }
 

@@ -2,6 +2,7 @@
  * admin account given at creation (store.h). */
 #include "store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -70,6 +71,31 @@ int store_pbx_create(const char *path, const char *admin_hash)
 		r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 		sqlite3_finalize(st);
 	}
+	sqlite3_close(db);
+	return r;
+}
+
+int store_pbx_set_admin(const char *path, const char *admin_hash)
+{
+	sqlite3 *db;
+	sqlite3_stmt *up = NULL, *del = NULL;
+	if (access(path, F_OK) != 0 || store_pbx_open(path, &db) < 0)
+		return -1;
+	bool ok = core_db_begin(db) == 0 &&
+		  sqlite3_prepare_v2(db,
+				     "INSERT INTO admins(username,password_hash,created) "
+				     "VALUES('admin',?,strftime('%s','now')) ON CONFLICT(username) "
+				     "DO UPDATE SET password_hash=excluded.password_hash",
+				     -1, &up, NULL) == SQLITE_OK &&
+		  sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE subject='admin'", -1, &del,
+				     NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(up, 1, admin_hash, -1, SQLITE_STATIC);
+		ok = sqlite3_step(up) == SQLITE_DONE && sqlite3_step(del) == SQLITE_DONE;
+	}
+	sqlite3_finalize(up);
+	sqlite3_finalize(del);
+	int r = core_db_end(db, ok);
 	sqlite3_close(db);
 	return r;
 }

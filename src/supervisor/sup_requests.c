@@ -721,6 +721,35 @@ static void req_vpn_client_revoke(struct sup *s, uint32_t id, json_t *r, struct 
 	sup_vpn_client_revoke(s, id, r);
 }
 
+/* {"name", "admin_hash"}: the phone system's admin gets a new password
+ * (hashed by mgmt) and its sessions end; written into pbx.db whether the
+ * phone system runs or not (its process reads the hash and the sessions
+ * from pbx.db at every login and request). */
+static int check_admin_password(struct sup *s, json_t *r, char *err, size_t errlen)
+{
+	struct sup_child *c = req_find(s, r);
+	const char *hash = json_string_value(json_object_get(r, "admin_hash"));
+	if (!hash || strncmp(hash, "$argon2id$", 10) != 0)
+		return snprintf(err, errlen, "admin password is required"), 400;
+	if (c && c->restore_from)
+		return snprintf(err, errlen, "the phone system is busy with another operation"),
+		       409;
+	return 0;
+}
+
+static void req_admin_password(struct sup *s, uint32_t id, json_t *r, struct sup_child *c)
+{
+	char db[300];
+	snprintf(db, sizeof(db), "phone-systems/%s/pbx.db", c->name);
+	if (store_pbx_set_admin(db, json_string_value(json_object_get(r, "admin_hash"))) < 0) {
+		log_error("phone system %s: cannot set its admin password", c->name);
+		sup_reply(s, id, 500, "could not save the new admin password");
+		return;
+	}
+	log_info("phone system %s: admin password reset, its sessions ended", c->name);
+	sup_reply_json(s, id, json_pack("{s:i, s:s}", "status", 200, "name", c->name));
+}
+
 /* One row per operation of core_ops.h, in the style of cli_cmds[]: the one
  * validator (check: 0, or the status the request is refused with and why in
  * err; without a check the handler checks the whole request before it
@@ -751,6 +780,7 @@ static const struct sup_op {
 	[CORE_OP_VPN_SET] = {NULL, false, req_vpn_set},
 	[CORE_OP_VPN_CLIENT_ADD] = {NULL, false, req_vpn_client_add},
 	[CORE_OP_VPN_CLIENT_REVOKE] = {NULL, false, req_vpn_client_revoke},
+	[CORE_OP_ADMIN_PASSWORD] = {check_admin_password, true, req_admin_password},
 };
 
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg)

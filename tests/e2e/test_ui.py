@@ -48,6 +48,10 @@ def test_phone_system_ui_through_the_sbc(ui_server):
     run_browser("pbx.mjs", ui_server)
 
 
+def test_recovering_access_in_the_management_ui(ui_server):
+    run_browser("admins.mjs", ui_server)
+
+
 def test_phone_sized_screens_and_german(ui_server):
     ui_server.create_ps("mob-co", "mob-admin-pw-1")
     run_browser("mobile-i18n.mjs", ui_server, ZT_PS="mob-co", ZT_PS_PW="mob-admin-pw-1")

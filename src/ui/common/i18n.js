@@ -330,6 +330,40 @@ const DE = {
   "{a} free of {b}": "{a} frei von {b}",
   "{a} unblocked.": "{a} entsperrt.",
   "{n} cores, load {l}": "{n} Kerne, Last {l}",
+  // recovering access (src/ui/mgmt/admins.js)
+  "Selected; press Ctrl+C to copy it.": "Markiert; mit Strg+C kopieren.",
+  "Copied.": "Kopiert.",
+  "It is shown only now: note it or copy it before you close this.":
+    "Es wird nur jetzt angezeigt: notieren oder kopieren Sie es, bevor Sie schließen.",
+  "Reset the admin password of {n}? The old one stops working and its admin is logged out.":
+    "Admin-Passwort von {n} zurücksetzen? Das alte gilt nicht mehr, der Admin wird abgemeldet.",
+  "Reset admin password": "Admin-Passwort zurücksetzen",
+  "New admin password of {n}": "Neues Admin-Passwort von {n}",
+  "Log in to the phone system as admin with:": "Anmeldung an der Telefonanlage als admin mit:",
+  "{n} created": "{n} angelegt",
+  Username: "Benutzername",
+  Sessions: "Sitzungen",
+  you: "Sie",
+  Remove: "Entfernen",
+  "Set a new, generated password for {u}? Its sessions end.":
+    "Ein neues, erzeugtes Passwort für {u} setzen? Seine Sitzungen enden.",
+  "New password of {u}": "Neues Passwort von {u}",
+  "{u} logs in with:": "{u} meldet sich an mit:",
+  "Remove the administrator {u}? Its sessions end at once.":
+    "Administrator {u} entfernen? Seine Sitzungen enden sofort.",
+  "{u} removed.": "{u} entfernt.",
+  Administrators: "Administratoren",
+  "{u} added": "{u} hinzugefügt",
+  "{u} added.": "{u} hinzugefügt.",
+  "Add an administrator": "Administrator hinzufügen",
+  "1–32 characters: a–z, 0–9, . _ -": "1–32 Zeichen: a–z, 0–9, . _ -",
+  "Leave it empty and one is generated, shown once.":
+    "Leer lassen, dann wird eines erzeugt und einmal angezeigt.",
+  Add: "Hinzufügen",
+  "At least 8 characters; for the phone system's own admin. Leave it empty and the server generates one, shown once.":
+    "Mindestens 8 Zeichen; für den Admin der Telefonanlage. Leer lassen, dann erzeugt der Server eines und zeigt es einmal an.",
+  "Each administrator logs in with its own name and password, here, to the API and over SSH. Every administrator may add and remove others and set their passwords; the last one cannot be removed.":
+    "Jeder Administrator meldet sich mit eigenem Namen und Passwort an: hier, an der API und über SSH. Jeder Administrator darf andere hinzufügen, entfernen und ihre Passwörter setzen; der letzte kann nicht entfernt werden.",
   "{n} created; its admin password is the one you entered.":
     "{n} angelegt; das Admin-Passwort ist das eingegebene.",
   "{n} deleted.": "{n} gelöscht.",

@@ -5,9 +5,10 @@ import { h, replace, bytes } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { span, clockTime } from "../common/format.js";
 import { certificate } from "./cert.js";
-import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
+import { startApp, table, field, badge, when } from "../common/shell.js";
 import { backups, update, logs, traces } from "./ops.js";
 import { vpnCard, vpnStatus } from "./vpn.js";
+import { adminsCard, resetAdminButton, created } from "./admins.js";
 
 // Where the SBC serves phone systems' pages: its HTTPS port, on this host.
 async function sbcBase(api) {
@@ -90,7 +91,7 @@ async function phoneSystems(view, ctx) {
   const list = h("div", { id: "ps-list" });
   const err = h("p.error", { role: "alert", id: "ps-error" });
   const name = h("input", { name: "name", required: true, pattern: "[a-z0-9][a-z0-9-]*[a-z0-9]", minlength: 2, maxlength: 63, autocomplete: "off", placeholder: "my-company" });
-  const pw = h("input", { name: "admin_password", type: "text", required: true, minlength: 8, autocomplete: "new-password" });
+  const pw = h("input", { name: "admin_password", type: "text", minlength: 8, autocomplete: "new-password" });
   const create = h("button", { type: "submit" }, t("Create"));
 
   async function refresh() {
@@ -111,6 +112,7 @@ async function phoneSystems(view, ctx) {
               ? h("button.secondary", { type: "button", "data-action": "start", "data-name": p.name, onclick: () => act(p.name, "start") }, t("Start"))
               : h("button.secondary", { type: "button", "data-action": "stop", "data-name": p.name, onclick: () => act(p.name, "stop") }, t("Stop")),
             h("button.secondary", { type: "button", "data-action": "aliases", "data-name": p.name, onclick: () => aliases(p) }, t("Aliases")),
+            resetAdminButton(ctx, p.name),
             h("button.danger", { type: "button", "data-action": "delete", "data-name": p.name, onclick: () => remove(p.name) }, t("Delete"))
           ),
         ]),
@@ -182,8 +184,8 @@ async function phoneSystems(view, ctx) {
         create.disabled = true;
         create.textContent = t("Creating…");
         try {
-          await api.post("phone-systems", { name: name.value, admin_password: pw.value });
-          ctx.notice(t("{n} created; its admin password is the one you entered.", { n: name.value }));
+          const r = await api.post("phone-systems", pw.value ? { name: name.value, admin_password: pw.value } : { name: name.value });
+          created(ctx, name.value, r);
           name.value = pw.value = "";
           refresh();
         } catch (x) {
@@ -199,11 +201,7 @@ async function phoneSystems(view, ctx) {
     h(
       "div.row",
       field(t("Name"), name, t("2–63 characters: a–z, 0–9 and -. Also its SIP domain and web address.")),
-      field(
-        t("Admin password"),
-        h("div.with-button", pw, h("button.secondary", { type: "button", onclick: () => (pw.value = strongPassword()) }, t("Generate"))),
-        t("At least 8 characters; for the phone system's own admin.")
-      )
+      field(t("Admin password"), pw, t("At least 8 characters; for the phone system's own admin. Leave it empty and the server generates one, shown once."))
     ),
     err,
     create
@@ -380,6 +378,8 @@ async function account(view, ctx) {
   const ttl = h("input", { type: "number", id: "session-ttl", min: 5, max: 604800, value: settings.session_ttl });
   const disk = h("input", { type: "number", id: "health-disk", min: 0, max: 100, value: settings.health_min_disk_free });
   const err2 = h("p.error", { role: "alert" });
+  const admins = adminsCard(ctx);
+  await admins.refresh();
   replace(
     view,
     h("h1", t("Account and settings")),
@@ -429,7 +429,8 @@ async function account(view, ctx) {
       h("div.row", field(t("Session lifetime in seconds"), ttl), field(t("Health fails below % free disk"), disk)),
       err2,
       h("button", { type: "submit" }, t("Save"))
-    )
+    ),
+    admins.card
   );
 }
 
