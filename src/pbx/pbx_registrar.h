@@ -17,6 +17,7 @@
 
 #include "../sip/sip_auth.h"
 #include "../sip/sip_msg.h"
+#include "pbx_regstate.h"
 
 #define PBX_REG_MIN_EXPIRES    60
 #define PBX_REG_MAX_EXPIRES    3600
@@ -29,6 +30,7 @@ struct pbx_registrar {
 	struct sip_nonces *nonces;
 	unsigned algorithms; /* offered in challenges: bit 0 MD5, bit 1 SHA-256 */
 	time_t last_purge;
+	struct pbx_regstate *state; /* failures, last registrations, hints; owned by pbx_main */
 };
 
 /* How the request reached us, as told by the SBC. */
