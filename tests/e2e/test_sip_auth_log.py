@@ -221,3 +221,43 @@ def test_unanswered_sha256_challenge_gives_a_hint(srv):
     time.sleep(WAIT_MS / 1000 + 1.5)
     assert not lines(srv, r'reason=unanswered-challenge .*address=127\.0\.0\.29')
     assert users(srv)["102"]["registration"]["hint"] is None
+
+
+def test_baresip_that_gives_up_on_sha256_gets_the_hint(tmp_path):
+    """Debian 12's baresip 1.0 (libre) gives up on a challenge set that also
+    offers SHA-256: the phone system notices and says what to do; with MD5
+    only (the Settings page's choice) it registers and the hint goes."""
+    from test_baresip import PS as BPS, Baresip, wait_for
+    s = Server(env={"ZENTRALE_TEST_CHALLENGE_WAIT_MS": str(WAIT_MS)}).start()
+    phone = None
+    try:
+        s.create_ps(BPS, "bare-admin-pw")
+        tok = s.pbx_token(BPS, "bare-admin-pw")
+        r = curl("POST", s.sbc(f"/{BPS}/api/v1/users"),
+                 {"display_name": "Phone 100", "extension": "100",
+                  "sip_password": f"{BPS}-100-secret"}, token=tok)
+        assert r.status == 201, r
+        assert curl("GET", s.sbc(f"/{BPS}/api/v1/settings"), token=tok).json()[
+            "digest_algorithms"] == ["MD5", "SHA-256"]
+
+        def reg():
+            r = curl("GET", s.sbc(f"/{BPS}/api/v1/users"), token=tok)
+            return r.json()["users"][0]["registration"]
+        phone = Baresip(s, "100", tmp_path)
+        wait_for(lambda: reg()["hint"], 20, "the hint")
+        got = lines(s, r'reason=unanswered-challenge phone_system=my-company user="100" '
+                       r'address=127\.0\.0\.1 user_agent="baresip')
+        assert got and "offer MD5 only on the Settings page" in got[0], s.log()
+        assert reg()["online"] == 0
+        assert "Register: Function not implemented" in phone.text()  # it gave up
+        phone.stop()
+        assert curl("PUT", s.sbc(f"/{BPS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
+                    token=tok).status == 200
+        (tmp_path / "again").mkdir()
+        phone = Baresip(s, "100", tmp_path / "again")
+        wait_for(lambda: reg()["online"] == 1, 20, "baresip to register with MD5 only")
+        assert reg()["hint"] is None
+    finally:
+        if phone:
+            phone.stop()
+        s.cleanup()
