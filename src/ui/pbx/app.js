@@ -1,10 +1,12 @@
 // A phone system's UI at https://server/<name>/: users and extensions,
-// registered devices, call history and how to connect a phone. It talks
+// registered devices, call history, how to connect a phone and settings. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 
 import { h, replace, duration } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
+import { registrationCell } from "./users.js";
+import { settings } from "./settings.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -97,12 +99,13 @@ async function users(view, ctx) {
     replace(
       list,
       table(
-        [t("Extension"), t("Name"), t("SIP user name"), t("Status"), t("Actions")],
+        [t("Extension"), t("Name"), t("SIP user name"), t("Status"), t("Registration"), t("Actions")],
         data.users.map((u) => [
           h("strong", u.extension),
           u.display_name,
           h("code", u.sip_username),
           badge(u.enabled ? "enabled" : "disabled"),
+          registrationCell(u),
           h(
             "div.actions",
             h("button.secondary", { type: "button", "data-edit": u.extension, onclick: () => userForm(ctx, u, refresh) }, t("Edit")),
@@ -137,6 +140,8 @@ async function users(view, ctx) {
     list
   );
   await refresh();
+  // the registration state changes as phones try: kept fresh while shown
+  ctx.every(5000, () => { if (!document.querySelector("dialog[open]")) refresh().catch(() => {}); });
 }
 
 async function registrations(view, ctx) {
@@ -225,5 +230,6 @@ startApp({
     { id: "registrations", label: "Registrations", render: registrations },
     { id: "calls", label: "Calls", render: calls },
     { id: "connect", label: "Connect a phone", render: connect },
+    { id: "settings", label: "Settings", render: settings },
   ],
 });
