@@ -151,6 +151,23 @@ def test_users_list_shows_failure_reason_then_registration(srv):
     assert one["registration"]["online"] == 1
 
 
+def test_invite_with_a_wrong_password_logged(srv):
+    from test_attack_block import final_answer, invite
+    c = Phone(5060 + srv.offset, "127.0.0.31")
+    try:
+        ua = lambda m: m.replace(b"Max-Forwards: 70", f"Max-Forwards: 70\r\nUser-Agent: {UA}".encode())
+        c.send(ua(invite(c, "102", "100", PS, "authlog-inv", 1, branch="a")))
+        st, hs = final_answer(c, "102", "100", PS, "authlog-inv", 1, "a")
+        assert st == 401
+        auth = digest(hs, "102", "not-the-password", f"sip:100@{PS}", method="INVITE")
+        c.send(ua(invite(c, "102", "100", PS, "authlog-inv", 2, auth=auth, branch="b")))
+        assert final_answer(c, "102", "100", PS, "authlog-inv", 2, "b")[0] == 403
+    finally:
+        c.close()
+    wait_lines(srv, r'reason=wrong-password phone_system=acme user="102" address=127\.0\.0\.31 '
+                    rf'user_agent="{UA}" method=INVITE$', 1)
+
+
 def test_unsupported_algorithm_logged(srv):
     r = curl("PUT", srv.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
              token=srv.ptoken)
