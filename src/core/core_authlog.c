@@ -27,7 +27,7 @@ struct authlog_slot {
 };
 
 struct core_authlog {
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	unsigned char key[crypto_generichash_KEYBYTES];
 	int64_t window; /* ms */
 	struct authlog_slot slot[CORE_AUTHLOG_SLOTS];
 };
@@ -65,38 +65,28 @@ void core_authlog_free(struct core_authlog *l)
 	free(l);
 }
 
-/* The hash of the kind: reason, phone system, user, address, each with its
- * length in front so that no two kinds run into one string. */
+/* The keyed hash of the kind: reason, phone system, user, address, each
+ * with its length in front so that no two kinds run into one string. */
 static uint64_t authlog_key(const struct core_authlog *l, const struct core_authlog_event *e)
 {
-	unsigned char buf[4 + 3 * 8 + 256 + 256 + 64];
-	size_t o;
 	bool blocked = e->reason == CORE_AUTHLOG_BLOCKED_ADDRESS;
 	const char *parts[] = {e->phone_system, e->user, e->address};
-	size_t lens[] = {blocked ? 0 : e->phone_system_len, blocked ? 0 : e->user_len,
-			 e->address_len};
+	uint64_t lens[] = {blocked ? 0 : e->phone_system_len, blocked ? 0 : e->user_len,
+			   e->address_len};
 	uint32_t r = (uint32_t)e->reason;
-	memcpy(buf, &r, 4);
-	o = 4;
-	uint64_t h = 0;
+	unsigned char out[crypto_generichash_BYTES_MIN];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, l->key, sizeof(l->key), sizeof(out));
+	crypto_generichash_update(&st, (const unsigned char *)&r, sizeof(r));
 	for (int i = 0; i < 3; i++) {
-		uint64_t n = lens[i];
-		size_t take = n < 256 ? (size_t)n : 256;
-		memcpy(buf + o, &n, 8);
-		o += 8;
-		if (take)
-			memcpy(buf + o, parts[i], take);
-		o += take;
-		if (n > take) { /* longer than any real one: the rest hashed apart */
-			uint64_t t;
-			crypto_shorthash((unsigned char *)&t, (const unsigned char *)parts[i],
-					 (unsigned long long)n, l->key);
-			h ^= t + (uint64_t)i;
-		}
+		crypto_generichash_update(&st, (const unsigned char *)&lens[i], sizeof(lens[i]));
+		if (lens[i])
+			crypto_generichash_update(&st, (const unsigned char *)parts[i], lens[i]);
 	}
+	crypto_generichash_final(&st, out, sizeof(out));
 	uint64_t k;
-	crypto_shorthash((unsigned char *)&k, buf, o, l->key);
-	return k ^ h;
+	memcpy(&k, out, sizeof(k));
+	return k;
 }
 
 /* A view into a field of the slot, quotes and backslashes escaped; a cut

@@ -16,7 +16,7 @@
  * requests unread; it reads one only when its line is due).
  * The table is bounded (CORE_AUTHLOG_SLOTS kinds, least recently failed
  * ones give way), keyed by what clients choose, so it hashes with a
- * per-process random key (crypto_shorthash). No I/O besides core_log.
+ * per-process random key (keyed crypto_generichash). No I/O besides core_log.
  */
 #ifndef CORE_AUTHLOG_H
 #define CORE_AUTHLOG_H

@@ -40,7 +40,7 @@ struct rs_client {
 };
 
 struct pbx_regstate {
-	unsigned char key[crypto_shorthash_KEYBYTES];
+	unsigned char key[crypto_generichash_KEYBYTES];
 	sqlite3 *db;
 	const char *name;
 	struct core_authlog *log;
@@ -64,11 +64,10 @@ static void rs_copy(char *dst, size_t cap, const char *p, size_t n)
 
 static uint64_t rs_hash(const struct pbx_regstate *s, struct sip_pl a, struct sip_pl b)
 {
+	/* a keyed hash of both parts, the first one's length in front */
 	crypto_generichash_state st;
-	uint64_t h;
-	uint64_t la = a.l;
-	/* a keyed hash of both parts with the first one's length between */
-	unsigned char out[16];
+	uint64_t h, la = a.l;
+	unsigned char out[crypto_generichash_BYTES_MIN];
 	crypto_generichash_init(&st, s->key, sizeof(s->key), sizeof(out));
 	crypto_generichash_update(&st, (const unsigned char *)&la, sizeof(la));
 	if (a.l)
@@ -80,37 +79,26 @@ static uint64_t rs_hash(const struct pbx_regstate *s, struct sip_pl a, struct si
 	return h;
 }
 
-/* The slot for key in a table of n (each of size sz, key and used first
- * as in both structs); a new one replaces the least recently seen. */
-#define RS_FIND(tab, n, k, create, out)                                                            \
-	do {                                                                                       \
-		size_t b_ = (size_t)((k) % (n));                                                   \
-		__typeof__(&(tab)[0]) old_ = NULL;                                                 \
-		(out) = NULL;                                                                      \
-		for (size_t i_ = 0; i_ < REGSTATE_PROBE; i_++) {                                   \
-			__typeof__(&(tab)[0]) c_ = &(tab)[(b_ + i_) % (n)];                        \
-			if (c_->used && c_->key == (k)) {                                          \
-				(out) = c_;                                                        \
-				break;                                                             \
-			}                                                                          \
-			if (!old_ || !c_->used || (old_->used && c_->seen < old_->seen))           \
-				old_ = c_;                                                         \
-		}                                                                                  \
-		if (!(out) && (create)) {                                                          \
-			memset(old_, 0, sizeof(*old_));                                            \
-			old_->used = true;                                                         \
-			old_->key = (k);                                                           \
-			(out) = old_;                                                              \
-		}                                                                                  \
-	} while (0)
-
 static struct rs_user *user_find(struct pbx_regstate *s, struct sip_pl name, bool create)
 {
 	if (name.l == 0 || name.l >= sizeof(((struct rs_user *)0)->name))
 		return NULL; /* no user has such a name */
 	uint64_t k = rs_hash(s, name, (struct sip_pl){NULL, 0});
-	struct rs_user *u;
-	RS_FIND(s->users, PBX_REGSTATE_USERS, k, create, u);
+	size_t base = (size_t)(k % PBX_REGSTATE_USERS);
+	struct rs_user *u = NULL, *old = NULL;
+	for (size_t i = 0; i < REGSTATE_PROBE && !u; i++) {
+		struct rs_user *c = &s->users[(base + i) % PBX_REGSTATE_USERS];
+		if (c->used && c->key == k)
+			u = c;
+		else if (!old || !c->used || (old->used && c->seen < old->seen))
+			old = c;
+	}
+	if (!u && create) { /* a free slot, else the least recently seen gives way */
+		u = old;
+		memset(u, 0, sizeof(*u));
+		u->used = true;
+		u->key = k;
+	}
 	if (u) {
 		if (!u->name[0])
 			rs_copy(u->name, sizeof(u->name), name.p, name.l);
@@ -156,8 +144,21 @@ static struct rs_client *client_find(struct pbx_regstate *s, const struct pbx_re
 {
 	struct sip_pl addr = source_address(q->source);
 	uint64_t k = rs_hash(s, addr, user);
-	struct rs_client *c;
-	RS_FIND(s->clients, PBX_REGSTATE_CLIENTS, k, create, c);
+	size_t base = (size_t)(k % PBX_REGSTATE_CLIENTS);
+	struct rs_client *c = NULL, *old = NULL;
+	for (size_t i = 0; i < REGSTATE_PROBE && !c; i++) {
+		struct rs_client *x = &s->clients[(base + i) % PBX_REGSTATE_CLIENTS];
+		if (x->used && x->key == k)
+			c = x;
+		else if (!old || !x->used || (old->used && x->seen < old->seen))
+			old = x;
+	}
+	if (!c && create) {
+		c = old;
+		memset(c, 0, sizeof(*c));
+		c->used = true;
+		c->key = k;
+	}
 	if (c)
 		c->seen = core_now_ms();
 	return c;
