@@ -1,6 +1,7 @@
 /* core_authlog — see core_authlog.h. */
 #include "core_authlog.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,22 +112,35 @@ static void authlog_write(const struct authlog_slot *s)
 	char rep[40] = "";
 	if (s->repeats)
 		snprintf(rep, sizeof(rep), " repeated=%u", s->repeats);
-	log_warn("sip auth failed: reason=%s phone_system=%s user=\"%s\" address=%s "
+	/* the address first, right after our own word: nothing a client sends
+	 * can stand before it (for fail2ban's "address=<HOST>") */
+	log_warn("sip auth failed: reason=%s address=%s phone_system=%s user=\"%s\" "
 		 "user_agent=\"%s\" method=%s%s%s%s",
-		 core_authlog_reason_name(s->reason), s->phone_system[0] ? s->phone_system : "-",
-		 s->user, s->address[0] ? s->address : "-", s->user_agent,
+		 core_authlog_reason_name(s->reason), s->address[0] ? s->address : "-",
+		 s->phone_system[0] ? s->phone_system : "-", s->user, s->user_agent,
 		 s->method[0] ? s->method : "-", rep, s->detail[0] ? ": " : "", s->detail);
+}
+
+/* An unquoted field (a domain, a method, an address): what is not a
+ * letter, digit or one of -._:[] becomes '?', so it cannot look like
+ * another field. */
+static void authlog_token(char *dst, size_t cap, const char *p, size_t n)
+{
+	authlog_copy(dst, cap, p, n);
+	for (char *c = dst; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-._:[]", *c))
+			*c = '?'; /* a cut value's "..." stays */
 }
 
 static void authlog_fill(struct authlog_slot *s, const struct core_authlog_event *e)
 {
 	s->reason = e->reason;
-	authlog_copy(s->phone_system, sizeof(s->phone_system), e->phone_system,
-		     e->phone_system_len);
+	authlog_token(s->phone_system, sizeof(s->phone_system), e->phone_system,
+		      e->phone_system_len);
 	authlog_copy(s->user, sizeof(s->user), e->user, e->user_len);
-	authlog_copy(s->address, sizeof(s->address), e->address, e->address_len);
+	authlog_token(s->address, sizeof(s->address), e->address, e->address_len);
 	authlog_copy(s->user_agent, sizeof(s->user_agent), e->user_agent, e->user_agent_len);
-	authlog_copy(s->method, sizeof(s->method), e->method, e->method_len);
+	authlog_token(s->method, sizeof(s->method), e->method, e->method_len);
 	authlog_copy(s->detail, sizeof(s->detail), e->detail, e->detail ? strlen(e->detail) : 0);
 }
 

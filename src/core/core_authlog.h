@@ -9,8 +9,12 @@
  * method — never a password or a digest response. It is meant for people
  * and for fail2ban alike:
  *
- *   sip auth failed: reason=wrong-password phone_system=acme user="100"
- *   address=192.0.2.7 user_agent="Foo 1.0" method=REGISTER [repeated=4]
+ *   sip auth failed: reason=wrong-password address=192.0.2.7 phone_system=acme
+ *   user="100" user_agent="Foo 1.0" method=REGISTER [repeated=4]
+ *
+ * The address comes first, after our own word, so that nothing a client
+ * chooses (quoted, with quotes escaped; unquoted fields reduced to token
+ * characters) can stand before it.
  *
  * For blocked-address the kind is the address alone (the SBC drops such
  * requests unread; it reads one only when its line is due).

@@ -55,8 +55,8 @@ static void test_first_failure_is_written_repeats_are_counted(void **state)
 	struct core_authlog_event e = ev(CORE_AUTHLOG_WRONG_PASSWORD, "100", "192.0.2.7");
 	assert_true(core_authlog_failed(l, &e, 1000));
 	assert_int_equal(lines, 1);
-	assert_non_null(strstr(last, "sip auth failed: reason=wrong-password phone_system=acme "
-				     "user=\"100\" address=192.0.2.7 user_agent=\"Phone 1.0\" "
+	assert_non_null(strstr(last, "sip auth failed: reason=wrong-password address=192.0.2.7 "
+				     "phone_system=acme user=\"100\" user_agent=\"Phone 1.0\" "
 				     "method=REGISTER"));
 	assert_null(strstr(last, "repeated="));
 	for (int i = 0; i < 5; i++)
@@ -66,7 +66,7 @@ static void test_first_failure_is_written_repeats_are_counted(void **state)
 	assert_int_equal(core_authlog_sweep(l, 1000 + CORE_AUTHLOG_WINDOW - 1), 0);
 	assert_int_equal(core_authlog_sweep(l, 1000 + CORE_AUTHLOG_WINDOW), 1);
 	assert_int_equal(lines, 2);
-	assert_non_null(strstr(last, "user=\"100\" address=192.0.2.7"));
+	assert_non_null(strstr(last, "address=192.0.2.7 phone_system=acme user=\"100\""));
 	assert_non_null(strstr(last, " repeated=5"));
 	/* nothing more to say */
 	assert_int_equal(core_authlog_sweep(l, 10 * CORE_AUTHLOG_WINDOW), 0);
@@ -122,7 +122,8 @@ static void test_a_blocked_address_is_one_kind_whatever_it_names(void **state)
 	assert_int_equal(lines, 1);
 	core_authlog_sweep(l, 5 + CORE_AUTHLOG_WINDOW);
 	/* the count's line names what the burst's first request named */
-	assert_non_null(strstr(last, "reason=blocked-address phone_system=acme user=\"100\""));
+	assert_non_null(strstr(last, "reason=blocked-address address=192.0.2.9 phone_system=acme "
+				     "user=\"100\""));
 	assert_non_null(strstr(last, "repeated=1"));
 	core_authlog_free(l);
 }
@@ -134,10 +135,17 @@ static void test_quotes_and_control_characters_cannot_forge_fields(void **state)
 	struct core_authlog_event e =
 		ev(CORE_AUTHLOG_UNKNOWN_USER, "x\" address=10.0.0.1 \\\n", "192.0.2.7");
 	core_authlog_failed(l, &e, 0);
-	assert_non_null(
-		strstr(last, "user=\"x\\\" address=10.0.0.1 \\\\\\x0a\" address=192.0.2.7"));
+	assert_non_null(strstr(last, "reason=unknown-user address=192.0.2.7 phone_system=acme "
+				     "user=\"x\\\" address=10.0.0.1 \\\\\\x0a\""));
 	/* one line: its only newline is its end */
 	assert_ptr_equal(strchr(last, '\n'), last + strlen(last) - 1);
+	/* an unquoted field keeps to token characters */
+	e = ev(CORE_AUTHLOG_UNKNOWN_PHONE_SYSTEM, "100", "192.0.2.7");
+	e.phone_system = "evil address=10.0.0.1", e.phone_system_len = 21;
+	e.method = "REG ISTER", e.method_len = 9;
+	core_authlog_failed(l, &e, 0);
+	assert_non_null(strstr(last, "phone_system=evil?address?10.0.0.1 user="));
+	assert_non_null(strstr(last, "method=REG?ISTER"));
 	core_authlog_free(l);
 }
 
