@@ -3,7 +3,9 @@
  * authentication of REGISTER (MD5 and SHA-256, RFC 8760), bindings of each
  * user's devices in pbx.db with their expiry, the path back to them
  * (RFC 3327) and where they registered from. Given a parsed request it
- * writes the response; it does no I/O besides SQLite.
+ * writes the response; it does no I/O besides SQLite. What each attempt
+ * came to (challenged, answered, failed and why, registered) it tells
+ * pbx_regstate, which logs failures and keeps the users' state.
  */
 #ifndef PBX_REGISTRAR_H
 #define PBX_REGISTRAR_H
