@@ -36,7 +36,8 @@ int pbx_main(const char *name)
 	snprintf(cookie_path, sizeof(cookie_path), "/%s/", name);
 	p.work = core_work_new(p.child.base, PBX_WORK_THREADS, PBX_WORK_QUEUE);
 	if (!p.work || core_login_init(&p.login, p.db, p.work, realm, cookie_path) < 0 ||
-	    pbx_registrar_init(&p.registrar, p.db, name) < 0)
+	    pbx_registrar_init(&p.registrar, p.db, name) < 0 ||
+	    !(p.registrar.state = pbx_regstate_new(p.child.base, p.db, name)))
 		core_fatal("out of memory");
 
 	snprintf(path, sizeof(path), "run/%s", name);
@@ -72,6 +73,7 @@ int pbx_main(const char *name)
 	core_httpd_free(p.http);
 	core_login_free(&p.login);
 	pbx_registrar_free(&p.registrar);
+	pbx_regstate_free(p.registrar.state);
 	sqlite3_close(p.db);
 	core_child_free(&p.child);
 	return 0;

@@ -121,16 +121,32 @@ static int user_lookup(struct pbx_registrar *r, struct sip_pl name, struct reg_u
 	return found;
 }
 
-int pbx_registrar_auth(struct pbx_registrar *r, const struct sip_msg *req,
-		       const struct pbx_reg_source *src, time_t now, struct pbx_reg_user *u,
-		       char *out, size_t cap)
+/* What pbx_regstate learns of an attempt: nothing, a challenge to a request
+ * that answered none, an answer (good or not), a failure and its reason. */
+struct auth_note {
+	enum { NOTE_NONE, NOTE_CHALLENGED, NOTE_ANSWERED, NOTE_FAILED } kind;
+	enum core_authlog_reason why;
+	struct sip_pl user;
+	bool known;
+};
+
+static int auth_check(struct pbx_registrar *r, const struct sip_msg *req,
+		      const struct pbx_reg_source *src, time_t now, struct pbx_reg_user *u,
+		      char *out, size_t cap, struct auth_note *note)
 {
 	const struct sip_hdr *ah = sip_msg_hdr(req, SIP_HDR_AUTHORIZATION);
 	struct sip_auth_creds c;
+	note->kind = NOTE_CHALLENGED;
 	if (!ah || sip_auth_parse(ah->value, &c) < 0 || !sip_pl_eq(c.realm, r->realm))
 		return challenge(r, req, false, src, now, out, cap);
 	int fresh = sip_nonces_check(r->nonces, r->realm, c.nonce, now);
 	int alg = sip_auth_alg(c.algorithm);
+	note->kind = NOTE_ANSWERED;
+	note->user = c.username;
+	if (fresh == 0 && (alg < 0 || !(r->algorithms & (1u << alg)))) {
+		note->kind = NOTE_FAILED, note->why = CORE_AUTHLOG_UNSUPPORTED_ALGORITHM;
+		note->known = user_lookup(r, c.username, u) == 0;
+	}
 	if (fresh < 0 || alg < 0 || !(r->algorithms & (1u << alg)))
 		return challenge(r, req, false, src, now, out, cap);
 	if (fresh > 0)
@@ -144,8 +160,13 @@ int pbx_registrar_auth(struct pbx_registrar *r, const struct sip_msg *req,
 	const char *ha1 = known ? u->ha1[alg] : "00000000000000000000000000000000";
 	if (sip_auth_response(alg, ha1, req->method, &c, want) < 0)
 		return challenge(r, req, false, src, now, out, cap);
-	if (!sip_auth_response_ok(&c, want) || !known || !u->enabled)
+	if (!sip_auth_response_ok(&c, want) || !known || !u->enabled) {
+		note->kind = NOTE_FAILED, note->known = known;
+		note->why = !known			      ? CORE_AUTHLOG_UNKNOWN_USER
+			    : !sip_auth_response_ok(&c, want) ? CORE_AUTHLOG_WRONG_PASSWORD
+							      : CORE_AUTHLOG_DISABLED_USER;
 		return forbidden(req, src, out, cap);
+	}
 	if (sip_nonces_use(r->nonces, c.nonce, c.nc) < 0)
 		return challenge(r, req, true, src, now, out, cap); /* a replay */
 	/* REGISTER: the To URI names this user; anything else: From does (by
@@ -155,9 +176,30 @@ int pbx_registrar_auth(struct pbx_registrar *r, const struct sip_msg *req,
 	bool reg = sip_pl_eq(req->method, "REGISTER");
 	if (sip_addr_parse(&who, sip_msg_hdr(req, reg ? SIP_HDR_TO : SIP_HDR_FROM)->value, &rest) <
 		    0 ||
-	    !(sip_pl_eq(who.uri.user, u->username) || sip_pl_eq(who.uri.user, u->extension)))
+	    !(sip_pl_eq(who.uri.user, u->username) || sip_pl_eq(who.uri.user, u->extension))) {
+		note->kind = NOTE_FAILED, note->why = CORE_AUTHLOG_WRONG_IDENTITY,
+		note->known = true;
 		return forbidden(req, src, out, cap);
+	}
 	return 0;
+}
+
+int pbx_registrar_auth(struct pbx_registrar *r, const struct sip_msg *req,
+		       const struct pbx_reg_source *src, time_t now, struct pbx_reg_user *u,
+		       char *out, size_t cap)
+{
+	struct auth_note note = {.kind = NOTE_NONE};
+	int n = auth_check(r, req, src, now, u, out, cap, &note);
+	struct pbx_regstate_req q = {req, src->source, r->algorithms};
+	if (!r->state)
+		return n;
+	if (note.kind == NOTE_CHALLENGED)
+		pbx_regstate_challenged(r->state, &q);
+	else if (note.kind != NOTE_NONE)
+		pbx_regstate_answered(r->state, &q);
+	if (note.kind == NOTE_FAILED)
+		pbx_regstate_failed(r->state, &q, note.why, note.user, note.known);
+	return n;
 }
 
 /* Steps 1-5: who is asking, and may they change this address-of-record? */
@@ -380,6 +422,8 @@ int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 			status = 500, why = NULL;
 		return reply(req, status, why, NULL, src, out, cap);
 	}
+	if (r->state)
+		pbx_regstate_registered(r->state, u.username, now);
 	if (changed || star) /* a refresh is not news */
 		log_info("%s registered %d device(s) from %s", u.username, count,
 			 src->source ? src->source : "?");

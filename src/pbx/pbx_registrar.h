@@ -3,7 +3,9 @@
  * authentication of REGISTER (MD5 and SHA-256, RFC 8760), bindings of each
  * user's devices in pbx.db with their expiry, the path back to them
  * (RFC 3327) and where they registered from. Given a parsed request it
- * writes the response; it does no I/O besides SQLite.
+ * writes the response; it does no I/O besides SQLite. What each attempt
+ * came to (challenged, answered, failed and why, registered) it tells
+ * pbx_regstate, which logs failures and keeps the users' state.
  */
 #ifndef PBX_REGISTRAR_H
 #define PBX_REGISTRAR_H
@@ -17,6 +19,7 @@
 
 #include "../sip/sip_auth.h"
 #include "../sip/sip_msg.h"
+#include "pbx_regstate.h"
 
 #define PBX_REG_MIN_EXPIRES    60
 #define PBX_REG_MAX_EXPIRES    3600
@@ -29,6 +32,7 @@ struct pbx_registrar {
 	struct sip_nonces *nonces;
 	unsigned algorithms; /* offered in challenges: bit 0 MD5, bit 1 SHA-256 */
 	time_t last_purge;
+	struct pbx_regstate *state; /* failures, last registrations, hints; owned by pbx_main */
 };
 
 /* How the request reached us, as told by the SBC. */

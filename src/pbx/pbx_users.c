@@ -115,8 +115,10 @@ static void users_list(struct pbx *p, struct core_httpd_req *req)
 	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
 	json_t *list = json_array();
+	time_t now = time(NULL);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(list, user_row(st));
+		json_array_append_new(list,
+				      pbx_regstate_attach(p->registrar.state, user_row(st), now));
 	sqlite3_finalize(st);
 	core_httpd_respond_json(req, 200, json_pack("{s:o}", "users", list));
 }
@@ -321,6 +323,8 @@ void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *res
 	}
 	if (get) {
 		json_t *u = user_get(p, id);
+		if (u)
+			pbx_regstate_attach(p->registrar.state, u, time(NULL));
 		if (u)
 			core_httpd_respond_json(req, 200, u);
 		else

@@ -8,18 +8,35 @@
 #include <event2/event.h>
 
 #include "../core/core_auth.h"
+#include "../core/core_authlog.h"
+#include "../core/core_hash.h"
 #include "../core/core_log.h"
 #include "sbc.h"
 
 struct sbc_block {
 	struct sbc *sbc;
 	struct core_throttle *t;
-	int cfg[3];	     /* failures, window, seconds */
-	json_t *added;	     /* [{"address","until"}] not yet reported */
-	json_t *removed;     /* ["address"] not yet reported */
-	bool resend_all;     /* a report failed: send every block again */
-	struct event *flush; /* reports go out together, soon after */
+	int cfg[3];		  /* failures, window, seconds */
+	json_t *added;		  /* [{"address","until"}] not yet reported */
+	json_t *removed;	  /* ["address"] not yet reported */
+	bool resend_all;	  /* a report failed: send every block again */
+	struct event *flush;	  /* reports go out together, soon after */
+	struct core_authlog *log; /* failed authentications' log lines, once per burst */
+	struct event *log_sweep;  /* the counts of bursts that have ended */
 };
+
+static void block_on_log_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct sbc_block *b = arg;
+	(void)fd;
+	(void)what;
+	core_authlog_sweep(b->log, core_now_ms());
+}
+
+struct core_authlog *sbc_block_authlog(struct sbc_block *b)
+{
+	return b->log;
+}
 
 static struct core_throttle *block_table(const int cfg[3])
 {
@@ -106,10 +123,14 @@ struct sbc_block *sbc_block_new(struct sbc *sbc)
 	b->added = json_array();
 	b->removed = json_array();
 	b->flush = evtimer_new(sbc->child.base, block_on_flush, b);
-	if (!b->t || !b->added || !b->removed || !b->flush) {
+	b->log = core_authlog_new();
+	b->log_sweep = event_new(sbc->child.base, -1, EV_PERSIST, block_on_log_sweep, b);
+	if (!b->t || !b->added || !b->removed || !b->flush || !b->log || !b->log_sweep) {
 		sbc_block_free(b);
 		return NULL;
 	}
+	struct timeval tv = {5, 0};
+	event_add(b->log_sweep, &tv);
 	return b;
 }
 
@@ -122,6 +143,9 @@ void sbc_block_free(struct sbc_block *b)
 	json_decref(b->removed);
 	if (b->flush)
 		event_free(b->flush);
+	if (b->log_sweep)
+		event_free(b->log_sweep);
+	core_authlog_free(b->log);
 	free(b);
 }
 

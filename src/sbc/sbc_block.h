@@ -6,7 +6,8 @@
  * never "403 Too Many Devices") and the SBC's own 403 for a domain that is
  * no phone system. Every block and every lift is reported to the supervisor
  * as a delta (IPC_SBC_BLOCKS, in chunks), which keeps the list and hands it
- * back to a restarted SBC (IPC_BLOCKS).
+ * back to a restarted SBC (IPC_BLOCKS). It also keeps the log of failed
+ * authentications the SBC sees, once per burst (core_authlog).
  */
 #ifndef SBC_BLOCK_H
 #define SBC_BLOCK_H
@@ -34,5 +35,8 @@ void sbc_block_configure(struct sbc_block *b, const struct core_state_block *cfg
 void sbc_block_unblock(struct sbc_block *b, const char *addr);
 /* IPC_BLOCKS from the supervisor: blocks to put (back) in place. */
 void sbc_block_restore(struct sbc_block *b, const struct core_ipc_msg *msg);
+/* The log of failed SIP authentications the SBC sees (core_authlog):
+ * unknown phone systems and blocked addresses (sbc_sip_authlog.c). */
+struct core_authlog *sbc_block_authlog(struct sbc_block *b);
 
 #endif

@@ -365,6 +365,7 @@ static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 		    sip_auth_response(alg, "00000000000000000000000000000000", m->method, &c,
 				      want) == 0) {
 			sbc_sip_answer(s, f, m, 403, NULL); /* as for a user it does not have */
+			sbc_sip_log_unknown_domain(s, f, m, domain, c.username);
 			auth_failed(s, f);
 			return;
 		}
@@ -382,8 +383,10 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	char addr[64];
 	int port;
 	flow_addr(f, addr, sizeof(addr), &port);
-	if (sbc_block_is_blocked(s->sbc->block, addr))
+	if (sbc_block_is_blocked(s->sbc->block, addr)) {
+		sbc_sip_log_blocked(s, f, addr, buf, len);
 		return; /* blocked: not a word */
+	}
 	int r = sip_msg_parse(m, buf, len, f->t != T_UDP);
 	if (r == 0)
 		r = sip_msg_validate(m);

@@ -184,6 +184,13 @@ void sbc_sip_token_make(struct sbc_sip *s, const struct sip_flow *f, char out[SI
 int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *f);
 /* sbc_sip_flow.c also: the phone's address and port. */
 void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *port);
+/* sbc_sip_authlog.c: log lines of failed authentications, once per burst —
+ * an answer to the challenge of a domain that is no phone system (user as
+ * the client named it), and a request from a blocked address. */
+void sbc_sip_log_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
+				const struct sip_msg *m, struct sip_pl domain, struct sip_pl user);
+void sbc_sip_log_blocked(struct sbc_sip *s, const struct sip_flow *f, const char *addr,
+			 const char *buf, size_t len);
 /* "ADDR:PORT" (IPv6 in brackets): our address as the phone of this flow sees it. */
 void sbc_sip_flow_local(const struct sip_flow *f, char *out, size_t cap);
 /* "<sip:ADDR:PORT;transport=..;lr>": how the phone of this flow reaches us. */

@@ -96,6 +96,25 @@ def test_vpn_on_the_sbc_page():
         subprocess.run(["ip", "netns", "del", srv])
 
 
+def test_users_registration_state_and_settings_page():
+    """The users list with registration state, the Settings page (digest
+    algorithms), on a server of its own: a challenge counts as unanswered
+    after 1.5 s there."""
+    s = Server(env={"ZENTRALE_TEST_CHALLENGE_WAIT_MS": "1500"}).start()
+    try:
+        s.create_ps("reg-co", "reg-admin-pw-1")
+        tok = s.pbx_token("reg-co", "reg-admin-pw-1")
+        for ext in ("300", "301"):
+            r = curl("POST", s.sbc("/reg-co/api/v1/users"),
+                     {"display_name": f"Desk {ext}", "extension": ext,
+                      "sip_password": f"ui-{ext}-sip-secret"}, token=tok)
+            assert r.status == 201, r
+        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
+        run_browser("pbx-registration.mjs", s, ZT_PS="reg-co", ZT_PS_PW="reg-admin-pw-1")
+    finally:
+        s.cleanup()
+
+
 def test_login_throttling_in_the_ui(server):
     run_browser("throttle.mjs", server)
 

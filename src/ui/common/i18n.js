@@ -32,6 +32,9 @@ const EN = {
   // calls in progress (src/ui/pbx/calls.js)
   ringing: "ringing",
   admin_hangup: "hung up by the administrator",
+  // the users list's registration state (src/ui/pbx/users.js)
+  online: "online",
+  offline: "offline",
 };
 
 const DE = {
@@ -434,6 +437,41 @@ const DE = {
   "Off. Switch it on under Services above.": "Aus. Oben unter „Dienste“ einschalten.",
   "A backup holds the phone systems' users, devices, call history and settings. Zentrale records no voicemail or calls yet; once it does, they are included.":
     "Eine Sicherung enthält Benutzer, Geräte, Anrufliste und Einstellungen der Telefonanlagen. Zentrale zeichnet noch keine Voicemail und keine Gespräche auf; sobald sie es tut, sind sie enthalten.",
+  // the users list's registration state and the Settings page (src/ui/pbx/users.js, settings.js)
+  online: "angemeldet",
+  offline: "nicht angemeldet",
+  Registration: "Anmeldung",
+  "wrong password": "falsches Passwort",
+  "unknown user": "unbekannter Benutzer",
+  "user disabled": "Benutzer deaktiviert",
+  "authenticated as another user": "als anderer Benutzer angemeldet",
+  "answered with a digest algorithm not offered": "mit einem nicht angebotenen Digest-Verfahren geantwortet",
+  "never answered the challenge": "nie auf die Anfrage geantwortet",
+  "1 device": "1 Gerät",
+  "{n} devices": "{n} Geräte",
+  "unknown device": "unbekanntes Gerät",
+  "last registered {w}": "zuletzt angemeldet {w}",
+  "not registered since the phone system started": "seit dem Start der Telefonanlage nicht angemeldet",
+  "failed {w}: {r}": "fehlgeschlagen {w}: {r}",
+  "This phone never answers the SHA-256 challenge; its software may not support SHA-256 digest. Offer MD5 only on the Settings page.":
+    "Dieses Telefon antwortet nie auf die SHA-256-Anfrage; seine Software kann SHA-256-Digest vermutlich nicht. Bieten Sie auf der Seite Einstellungen nur MD5 an.",
+  Settings: "Einstellungen",
+  "Offered now: {a}": "Jetzt angeboten: {a}",
+  "Choose at least one algorithm.": "Wählen Sie mindestens ein Verfahren.",
+  "SIP digest algorithms": "SIP-Digest-Verfahren",
+  "Phones prove their SIP password with a digest. The phone system's challenge offers these algorithms; each phone answers one it knows.":
+    "Telefone weisen ihr SIP-Passwort mit einem Digest nach. Die Anfrage der Telefonanlage bietet diese Verfahren an; jedes Telefon antwortet mit einem, das es kennt.",
+  "SHA-256: stronger; the right choice when every phone supports it.":
+    "SHA-256: stärker; die richtige Wahl, wenn alle Telefone es unterstützen.",
+  "MD5: older and weaker, but every phone supports it.":
+    "MD5: älter und schwächer, aber jedes Telefon unterstützt es.",
+  "Some softphones give up when a challenge also offers SHA-256 instead of answering the MD5 one (for example baresip 1.0 of Debian 12: \"Function not implemented\"). For them, offer MD5 only. The users list shows a hint when a phone never answers the SHA-256 challenge.":
+    "Manche Softphones geben auf, wenn eine Anfrage auch SHA-256 anbietet, statt auf die MD5-Anfrage zu antworten (zum Beispiel baresip 1.0 aus Debian 12: \"Function not implemented\"). Bieten Sie für sie nur MD5 an. Die Benutzerliste zeigt einen Hinweis, wenn ein Telefon nie auf die SHA-256-Anfrage antwortet.",
+  Coming: "Demnächst",
+  "Later versions add their settings here:": "Spätere Versionen fügen hier ihre Einstellungen hinzu:",
+  voicemail: "Voicemail",
+  "music on hold": "Wartemusik",
+  "call forwarding and time rules": "Rufumleitungen und Zeitregeln",
 };
 
 const DICTS = { en: EN, de: DE };

@@ -1,5 +1,5 @@
 // A phone system's UI at https://server/<name>/: users and extensions,
-// registered devices, call history and how to connect a phone. It talks
+// registered devices, call history, how to connect a phone and settings. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 
 import { h, replace } from "../common/dom.js";
@@ -7,6 +7,8 @@ import { t } from "../common/i18n.js";
 import { span, callDuration, clockTime } from "../common/format.js";
 import { startApp, table, field, badge, when, strongPassword } from "../common/shell.js";
 import { activeCalls } from "./calls.js";
+import { registrationCell } from "./users.js";
+import { settings } from "./settings.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -99,12 +101,13 @@ async function users(view, ctx) {
     replace(
       list,
       table(
-        [t("Extension"), t("Name"), t("SIP user name"), t("Status"), t("Actions")],
+        [t("Extension"), t("Name"), t("SIP user name"), t("Status"), t("Registration"), t("Actions")],
         data.users.map((u) => [
           h("strong", u.extension),
           u.display_name,
           h("code", u.sip_username),
           badge(u.enabled ? "enabled" : "disabled"),
+          registrationCell(u),
           h(
             "div.actions",
             h("button.secondary", { type: "button", "data-edit": u.extension, onclick: () => userForm(ctx, u, refresh) }, t("Edit")),
@@ -139,6 +142,8 @@ async function users(view, ctx) {
     list
   );
   await refresh();
+  // the registration state changes as phones try: kept fresh while shown
+  ctx.every(5000, () => { if (!document.querySelector("dialog[open]")) refresh().catch(() => {}); });
 }
 
 async function registrations(view, ctx) {
@@ -311,5 +316,6 @@ startApp({
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
     { id: "connect", label: "Connect a phone", render: connect },
+    { id: "settings", label: "Settings", render: settings },
   ],
 });

@@ -1,0 +1,63 @@
+// The phone system's Settings page: the digest algorithms its SIP
+// challenges offer (GET/PUT /settings, docs/api.md), with what each choice
+// means, and what later versions will add here.
+
+import { h, replace } from "../common/dom.js";
+import { t } from "../common/i18n.js";
+
+export async function settings(view, ctx) {
+  const { api } = ctx;
+  const md5 = h("input", { type: "checkbox", id: "alg-md5", name: "MD5" });
+  const sha = h("input", { type: "checkbox", id: "alg-sha256", name: "SHA-256" });
+  const err = h("p.error", { role: "alert" });
+  const state = h("p", { id: "alg-state" });
+  function show(s) {
+    md5.checked = s.digest_algorithms.includes("MD5");
+    sha.checked = s.digest_algorithms.includes("SHA-256");
+    state.textContent = t("Offered now: {a}", { a: s.digest_algorithms.join(", ") });
+  }
+  const form = h(
+    "form.card",
+    {
+      id: "digest-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        err.textContent = "";
+        const algs = [];
+        if (md5.checked) algs.push("MD5");
+        if (sha.checked) algs.push("SHA-256");
+        if (!algs.length) {
+          err.textContent = t("Choose at least one algorithm.");
+          return;
+        }
+        try {
+          show(await api.put("settings", { digest_algorithms: algs }));
+          ctx.notice(t("Settings saved."));
+        } catch (x) {
+          err.textContent = x.message;
+        }
+      },
+    },
+    h("h2", t("SIP digest algorithms")),
+    h("p", t("Phones prove their SIP password with a digest. The phone system's challenge offers these algorithms; each phone answers one it knows.")),
+    h("label.check", sha, h("span", t("SHA-256: stronger; the right choice when every phone supports it."))),
+    h("label.check", md5, h("span", t("MD5: older and weaker, but every phone supports it."))),
+    h("p.hint", t("Some softphones give up when a challenge also offers SHA-256 instead of answering the MD5 one (for example baresip 1.0 of Debian 12: \"Function not implemented\"). For them, offer MD5 only. The users list shows a hint when a phone never answers the SHA-256 challenge.")),
+    state,
+    err,
+    h("button", { type: "submit", id: "digest-save" }, t("Save"))
+  );
+  replace(
+    view,
+    h("h1", t("Settings")),
+    form,
+    h(
+      "section.card",
+      { id: "coming" },
+      h("h2", t("Coming")),
+      h("p", t("Later versions add their settings here:")),
+      h("ul", h("li", t("voicemail")), h("li", t("music on hold")), h("li", t("call forwarding and time rules")))
+    )
+  );
+  show(await api.get("settings"));
+}
