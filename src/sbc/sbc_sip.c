@@ -167,6 +167,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (struct sip_txn **pp = &s->txns; *pp;) {
 		struct sip_txn *t = *pp;
+		if (t->check_at > now) { /* nothing due: not even a look */
+			pp = &t->next;
+			continue;
+		}
 		sbc_sip_relay_timers(s, t, now);
 		if (t->forget_at <= now) {
 			if (!t->down && !t->status && t->call_id) /* never answered: ports go */
@@ -176,6 +180,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 					false);
 			sbc_sip_txn_forget(s, pp);
 		} else {
+			sbc_sip_txn_checked(t, now);
 			pp = &t->next;
 		}
 	}

@@ -79,7 +79,8 @@ struct sip_up {
 /* A request passed on and not yet forgotten. Up: from a phone to a phone
  * system; down: from a phone system to a phone. */
 struct sip_txn {
-	struct sip_txn *next;				    /* every one, for the sweep */
+	struct sip_txn *next; /* every one, for the sweep */
+	int64_t check_at;     /* the sweep passes it by until then; 0 once a lookup found it */
 	struct sip_txn *next_key, *next_branch, *next_call; /* hash chains */
 	bool indexed;
 	bool down;
@@ -140,6 +141,9 @@ struct sbc_sip {
  * and Call-ID are set (sbc_sip_txn_set: 0, or -1 with nothing set when out
  * of memory); unindexed and freed by sbc_sip_txn_free. */
 struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s);
+/* The sweep has run t's timers at now: it need not look at t again before
+ * its next deadline or its forgetting, unless a lookup finds it first. */
+void sbc_sip_txn_checked(struct sip_txn *t, int64_t now);
 int sbc_sip_txn_set(struct sbc_sip *s, struct sip_txn *t, const char *key, const char *branch,
 		    const char *up, const struct sip_msg *m);
 void sbc_sip_txn_index(struct sbc_sip *s, struct sip_txn *t);

@@ -3,7 +3,9 @@
  * that retransmits and forgets) and three hash indexes, by the client's
  * transaction key, by our branch (answers) and by Call-ID (the ACK of a
  * 2xx, which has a branch of its own). Lookups stay O(1) at tens of
- * thousands of transactions.
+ * thousands of transactions. The sweep passes by a transaction before its
+ * next deadline (check_at): a transaction changes only after one of the
+ * lookups here found it, and each of them clears check_at.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +93,14 @@ struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
 	return t;
 }
 
+void sbc_sip_txn_checked(struct sip_txn *t, int64_t now)
+{
+	int64_t due = sip_tx_deadline(&t->tx), at = t->forget_at;
+	if (due && due < at)
+		at = due;
+	t->check_at = at > now ? at : 0;
+}
+
 void sbc_sip_txn_index(struct sbc_sip *s, struct sip_txn *t)
 {
 	unsigned k = hash_str(s, t->key), b = hash_str(s, t->branch),
@@ -128,8 +138,10 @@ void sbc_sip_txn_unindex(struct sbc_sip *s, struct sip_txn *t)
 struct sip_txn *sbc_sip_txn_by_key(struct sbc_sip *s, const char *key, bool down)
 {
 	for (struct sip_txn *t = s->by_key[hash_str(s, key)]; t; t = t->next_key)
-		if (t->down == down && strcmp(t->key, key) == 0)
+		if (t->down == down && strcmp(t->key, key) == 0) {
+			t->check_at = 0;
 			return t;
+		}
 	return NULL;
 }
 
@@ -138,8 +150,11 @@ struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, s
 {
 	for (struct sip_txn *t = s->by_branch[hash_bytes(s, branch.p, branch.l)]; t;
 	     t = t->next_branch)
-		if (t->down == down && sip_pl_eq(branch, t->branch) && sip_pl_eq(method, t->method))
+		if (t->down == down && sip_pl_eq(branch, t->branch) &&
+		    sip_pl_eq(method, t->method)) {
+			t->check_at = 0;
 			return t;
+		}
 	return NULL;
 }
 
@@ -151,6 +166,7 @@ void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cse
 		    t->cseq == cseq && t->call_id_len == call_id.l &&
 		    memcmp(call_id.p, t->call_id, call_id.l) == 0) {
 			int64_t now = core_now_ms();
+			t->check_at = 0;
 			sip_tx_server_request(&t->tx, true, now); /* resending stops; T4 */
 			t->forget_at = sbc_sip_txn_answered_until(t, now);
 		}
