@@ -489,7 +489,7 @@ static int refresh_only(struct pbx_registrar *r, const struct sip_msg *req,
 	int64_t exp[REG_MAX_CONTACTS];
 	int rc = 1;
 	for (int i = 0; rc == 1 && i < nc; i++) {
-		struct reg_row row;
+		struct reg_row row = {0};
 		int64_t want = (int64_t)now + cs[i].expires;
 		int known = bind_read(r, req, src, user, cs[i].uri, &row);
 		if (known <= 0 || cs[i].expires == 0 || row.expires <= (int64_t)now ||
@@ -507,6 +507,8 @@ static int refresh_only(struct pbx_registrar *r, const struct sip_msg *req,
 	for (int i = 0; rc == 1 && i < nc; i++) {
 		struct pbx_reg_seen **pp = seen_slot(r, rows[i]), *e = *pp;
 		if (!e && !(e = *pp = calloc(1, sizeof(*e)))) {
+			while (i-- > 0) /* so the write path does not see this CSeq as old */
+				seen_forget(r, rows[i]);
 			rc = 0; /* then written after all */
 			break;
 		}
