@@ -2,9 +2,60 @@
 #include "core_db.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core_log.h"
+
+/* The statement cache: one row per (connection, SQL text). Statements come
+ * from string literals in the code, so the rows are bounded by the code's
+ * SQL; a linear scan over a few dozen pointers costs less than one hash of
+ * the text. */
+struct db_stmt {
+	sqlite3 *db;
+	const char *sql;
+	sqlite3_stmt *st;
+};
+static struct db_stmt *db_stmts;
+static size_t db_nstmts, db_capstmts;
+
+sqlite3_stmt *core_db_stmt(sqlite3 *db, const char *sql)
+{
+	for (size_t i = 0; i < db_nstmts; i++)
+		if (db_stmts[i].sql == sql && db_stmts[i].db == db) {
+			sqlite3_stmt *st = db_stmts[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	if (db_nstmts == db_capstmts) {
+		size_t cap = db_capstmts ? 2 * db_capstmts : 32;
+		struct db_stmt *n = realloc(db_stmts, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		db_stmts = n;
+		db_capstmts = cap;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		log_error("sqlite: %s", sqlite3_errmsg(db));
+		return NULL;
+	}
+	db_stmts[db_nstmts++] = (struct db_stmt){db, sql, st};
+	return st;
+}
+
+void core_db_close(sqlite3 *db)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < db_nstmts; i++)
+		if (db_stmts[i].db == db)
+			sqlite3_finalize(db_stmts[i].st);
+		else
+			db_stmts[keep++] = db_stmts[i];
+	db_nstmts = keep;
+	sqlite3_close(db);
+}
 
 int core_db_exec(sqlite3 *db, const char *sql)
 {
@@ -105,9 +156,17 @@ int core_db_setting_set(sqlite3 *db, const char *key, const char *value)
 	return r;
 }
 
+/* BEGIN and COMMIT stay sqlite3_exec: every process uses them, also on
+ * connections closed with a bare sqlite3_close, which the cache must not
+ * outlive. */
 int core_db_begin(sqlite3 *db)
 {
 	return core_db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int core_db_begin_read(sqlite3 *db)
+{
+	return core_db_exec(db, "BEGIN");
 }
 
 int core_db_end(sqlite3 *db, int ok)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../core/core_names.h"
 #include "../core/core_net.h"
@@ -74,7 +75,7 @@ int pbx_main(const char *name)
 	core_login_free(&p.login);
 	pbx_registrar_free(&p.registrar);
 	pbx_regstate_free(p.registrar.state);
-	sqlite3_close(p.db);
+	core_db_close(p.db);
 	core_child_free(&p.child);
 	return 0;
 }

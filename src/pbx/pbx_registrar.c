@@ -16,6 +16,80 @@
 
 #define reg_user pbx_reg_user
 
+/* Refreshes kept in memory (docs/architecture.md, "Refreshes without a
+ * write"): the newest Call-ID (a keyed hash) and CSeq a refresh accepted
+ * for a binding whose row it did not rewrite, so that the ordering check
+ * (RFC 3261 10.3 step 7) sees them. Keyed by the row's id, which SQLite
+ * picks, and valid only for the row's stored expiry it was made for: a row
+ * written again, or removed and its id reused, no longer matches. */
+struct pbx_reg_seen {
+	struct pbx_reg_seen *next;
+	long long row;
+	int64_t expires;
+	uint64_t call_id;
+	uint32_t cseq;
+};
+#define REG_SEEN_BUCKETS 4096 /* a power of two */
+#define REG_SEEN_MAX	 100000
+
+static uint64_t callid_hash(const struct pbx_registrar *r, const char *p, size_t n)
+{
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)p, n, r->seen_key);
+	return h;
+}
+
+static struct pbx_reg_seen **seen_slot(struct pbx_registrar *r, long long row)
+{
+	struct pbx_reg_seen **pp = &r->seen[(uint64_t)row * 0x9e3779b97f4a7c15ULL >> 52];
+	while (*pp && (*pp)->row != row)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* The row is being written or removed: what memory kept for it is void. */
+static void seen_forget(struct pbx_registrar *r, long long row)
+{
+	struct pbx_reg_seen **pp = seen_slot(r, row), *e = *pp;
+	if (e) {
+		*pp = e->next;
+		free(e);
+		r->nseen--;
+	}
+}
+
+/* Entries of rows that have expired (the purge removes those rows). */
+static void seen_sweep(struct pbx_registrar *r, time_t now)
+{
+	for (size_t b = 0; b < REG_SEEN_BUCKETS; b++)
+		for (struct pbx_reg_seen **pp = &r->seen[b]; *pp;) {
+			struct pbx_reg_seen *e = *pp;
+			if (e->expires > (int64_t)now) {
+				pp = &e->next;
+				continue;
+			}
+			*pp = e->next;
+			free(e);
+			r->nseen--;
+		}
+}
+
+/* The newest Call-ID and CSeq accepted for a row: the row's own, or what a
+ * refresh since kept in memory. */
+static void seen_newest(struct pbx_registrar *r, long long row, int64_t expires,
+			const char *row_callid, uint32_t row_cseq, uint64_t *call_id,
+			uint32_t *cseq)
+{
+	struct pbx_reg_seen *e = *seen_slot(r, row);
+	if (e && e->expires == expires) {
+		*call_id = e->call_id;
+		*cseq = e->cseq;
+	} else {
+		*call_id = callid_hash(r, row_callid, strlen(row_callid));
+		*cseq = row_cseq;
+	}
+}
+
 int pbx_registrar_init(struct pbx_registrar *r, sqlite3 *db, const char *realm)
 {
 	r->db = db;
@@ -25,7 +99,11 @@ int pbx_registrar_init(struct pbx_registrar *r, sqlite3 *db, const char *realm)
 	    pbx_registrar_set_algorithms(r, v) < 0)
 		r->algorithms = 3;
 	r->nonces = sip_nonces_new(PBX_REG_NONCE_LIFETIME);
-	return r->nonces ? 0 : -1;
+	_Static_assert(sizeof(r->seen_key) == crypto_shorthash_KEYBYTES, "seen_key");
+	crypto_shorthash_keygen(r->seen_key);
+	r->seen = calloc(REG_SEEN_BUCKETS, sizeof(*r->seen));
+	r->nseen = 0;
+	return r->nonces && r->seen ? 0 : -1;
 }
 
 int pbx_registrar_set_algorithms(struct pbx_registrar *r, const char *list)
@@ -51,6 +129,11 @@ void pbx_registrar_free(struct pbx_registrar *r)
 {
 	sip_nonces_free(r->nonces);
 	r->nonces = NULL;
+	if (r->seen) {
+		seen_sweep(r, (time_t)INT64_MAX);
+		free(r->seen);
+		r->seen = NULL;
+	}
 }
 
 static int reply(const struct sip_msg *req, int status, const char *reason, const char *extra,
@@ -97,13 +180,11 @@ static int forbidden(const struct sip_msg *req, const struct pbx_reg_source *src
 
 static int user_lookup(struct pbx_registrar *r, struct sip_pl name, struct reg_user *u)
 {
-	sqlite3_stmt *st;
 	int found = -1;
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT id, sip_username, extension, ha1_md5, ha1_sha256, enabled, "
-			       "display_name "
-			       "FROM users WHERE sip_username=?",
-			       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = core_db_stmt(r->db, "SELECT id, sip_username, extension, ha1_md5, "
+					       "ha1_sha256, enabled, display_name "
+					       "FROM users WHERE sip_username=?");
+	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name.p, (int)name.l, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -117,7 +198,7 @@ static int user_lookup(struct pbx_registrar *r, struct sip_pl name, struct reg_u
 		u->enabled = sqlite3_column_int(st, 5) != 0;
 		found = 0;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return found;
 }
 
@@ -261,28 +342,82 @@ static int read_contacts(const struct sip_msg *req, struct reg_contact *cs, int 
 static int bind_exec(struct pbx_registrar *r, const char *sql, long long user,
 		     struct sip_pl contact)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = core_db_stmt(r->db, sql);
+	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, user);
 	if (contact.p)
 		sqlite3_bind_text(st, 2, contact.p, (int)contact.l, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	if (rc == 0)
+		r->writes += sqlite3_changes(r->db) > 0;
 	return rc;
 }
 
 static int purge_user(struct pbx_registrar *r, long long user, time_t now)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(r->db, "DELETE FROM bindings WHERE user_id=? AND expires<=?", -1,
-			       &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st =
+		core_db_stmt(r->db, "DELETE FROM bindings WHERE user_id=? AND expires<=?");
+	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, user);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
+}
+
+/* One binding as stored, read by (user, contact). */
+struct reg_row {
+	long long id;
+	int64_t expires;
+	uint64_t call_id; /* the newest accepted (seen_newest) */
+	uint32_t cseq;
+	bool same_flow; /* path, source and user agent as in this request */
+};
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	return t ? t : "";
+}
+
+/* 1 with the row, 0 if there is none, -1 on error. */
+static int bind_read(struct pbx_registrar *r, const struct sip_msg *req,
+		     const struct pbx_reg_source *src, long long user, struct sip_pl contact,
+		     struct reg_row *row)
+{
+	sqlite3_stmt *st = core_db_stmt(r->db, "SELECT id, call_id, cseq, expires, path, source, "
+					       "user_agent FROM bindings "
+					       "WHERE user_id=? AND contact=?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, user);
+	sqlite3_bind_text(st, 2, contact.p, (int)contact.l, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const struct sip_hdr *ua = sip_msg_hdr(req, SIP_HDR_USER_AGENT);
+		row->id = sqlite3_column_int64(st, 0);
+		row->expires = sqlite3_column_int64(st, 3);
+		seen_newest(r, row->id, row->expires, col_text(st, 1),
+			    (uint32_t)sqlite3_column_int64(st, 2), &row->call_id, &row->cseq);
+		row->same_flow = strcmp(col_text(st, 4), src->path ? src->path : "") == 0 &&
+				 strcmp(col_text(st, 5), src->source ? src->source : "") == 0 &&
+				 (ua ? sip_pl_eq(ua->value, col_text(st, 6)) : !*col_text(st, 6));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The request's Call-ID (hashed as the rows' are) and CSeq. */
+static void req_order(struct pbx_registrar *r, const struct sip_msg *req, uint64_t *call_id,
+		      uint32_t *cseq)
+{
+	struct sip_pl callid = sip_msg_hdr(req, SIP_HDR_CALL_ID)->value, meth;
+	*call_id = callid_hash(r, callid.p, callid.l);
+	*cseq = 0;
+	sip_cseq_parse(sip_msg_hdr(req, SIP_HDR_CSEQ)->value, cseq, &meth);
 }
 
 /* Step 7: one contact; 1 if the request is out of order for it, 2 if a
@@ -291,41 +426,32 @@ static int bind_update(struct pbx_registrar *r, const struct sip_msg *req,
 		       const struct pbx_reg_source *src, long long user, struct reg_contact *c,
 		       time_t now)
 {
-	struct sip_pl callid = sip_msg_hdr(req, SIP_HDR_CALL_ID)->value, meth;
-	uint32_t cseq = 0;
-	sip_cseq_parse(sip_msg_hdr(req, SIP_HDR_CSEQ)->value, &cseq, &meth);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT call_id, cseq FROM bindings WHERE user_id=? AND contact=?",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct sip_pl callid = sip_msg_hdr(req, SIP_HDR_CALL_ID)->value;
+	uint64_t cid;
+	uint32_t cseq;
+	req_order(r, req, &cid, &cseq);
+	struct reg_row row;
+	int known = bind_read(r, req, src, user, c->uri, &row);
+	if (known < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, user);
-	sqlite3_bind_text(st, 2, c->uri.p, (int)c->uri.l, SQLITE_STATIC);
-	int stale = 0;
-	bool known = false;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *old = (const char *)sqlite3_column_text(st, 0);
-		stale = sip_pl_eq(callid, old) && (uint32_t)sqlite3_column_int64(st, 1) >= cseq;
-		known = true;
-	}
-	sqlite3_finalize(st);
-	if (stale)
+	if (known && row.call_id == cid && row.cseq >= cseq)
 		return 1;
+	if (known)
+		seen_forget(r, row.id); /* the row is written now */
 	if (c->expires == 0)
 		return bind_exec(r, "DELETE FROM bindings WHERE user_id=? AND contact=?", user,
 				 c->uri) == 0
 			       ? (known ? 2 : 0)
 			       : -1;
 	const struct sip_hdr *ua = sip_msg_hdr(req, SIP_HDR_USER_AGENT);
-	if (sqlite3_prepare_v2(
-		    r->db,
-		    "INSERT INTO bindings(user_id,contact,expires,call_id,cseq,path,"
-		    "source,user_agent,updated) VALUES(?,?,?,?,?,?,?,?,?) "
-		    "ON CONFLICT(user_id,contact) DO UPDATE SET expires=excluded.expires,"
-		    "call_id=excluded.call_id, cseq=excluded.cseq, path=excluded.path,"
-		    "source=excluded.source, user_agent=excluded.user_agent,"
-		    "updated=excluded.updated",
-		    -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = core_db_stmt(
+		r->db, "INSERT INTO bindings(user_id,contact,expires,call_id,cseq,path,"
+		       "source,user_agent,updated) VALUES(?,?,?,?,?,?,?,?,?) "
+		       "ON CONFLICT(user_id,contact) DO UPDATE SET expires=excluded.expires,"
+		       "call_id=excluded.call_id, cseq=excluded.cseq, path=excluded.path,"
+		       "source=excluded.source, user_agent=excluded.user_agent,"
+		       "updated=excluded.updated");
+	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, user);
 	sqlite3_bind_text(st, 2, c->uri.p, (int)c->uri.l, SQLITE_STATIC);
@@ -337,7 +463,12 @@ static int bind_update(struct pbx_registrar *r, const struct sip_msg *req,
 	sqlite3_bind_text(st, 8, ua ? ua->value.p : "", ua ? (int)ua->value.l : 0, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)now);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? (known ? 0 : 2) : -1;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	if (rc >= 0) {
+		r->writes++;
+		if (!known) /* a new row may have the id of one removed behind our back */
+			seen_forget(r, sqlite3_last_insert_rowid(r->db));
+	}
 	return rc;
 }
 
@@ -345,14 +476,12 @@ static int bind_update(struct pbx_registrar *r, const struct sip_msg *req,
 static int current_contacts(struct pbx_registrar *r, long long user, time_t now, char *extra,
 			    size_t cap, int *count)
 {
-	sqlite3_stmt *st;
 	size_t o = 0;
 	*count = 0;
 	extra[0] = '\0';
-	if (sqlite3_prepare_v2(r->db,
-			       "SELECT contact, expires FROM bindings WHERE user_id=? "
-			       "AND expires>? ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = core_db_stmt(r->db, "SELECT contact, expires FROM bindings WHERE "
+					       "user_id=? AND expires>? ORDER BY id");
+	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, user);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
@@ -362,14 +491,74 @@ static int current_contacts(struct pbx_registrar *r, long long user, time_t now,
 				 (long long)(sqlite3_column_int64(st, 1) - now));
 		if (n < 0 || (size_t)n >= cap - o) { /* refused (500), not a list cut short */
 			log_warn("registrar: the contacts of user %lld do not fit an answer", user);
-			sqlite3_finalize(st);
+			sqlite3_reset(st);
 			return -1;
 		}
 		o += (size_t)n;
 		(*count)++;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return 0;
+}
+
+/* How far a refresh may move a binding's expiry without writing its row: a
+ * quarter of the lifetime asked for. Within it the answer grants what the
+ * row holds (at least three quarters of what was asked, RFC 3261 10.3 step
+ * 7 lets a registrar shorten it), so what the phone was told is what a
+ * restart finds. */
+static int64_t refresh_slack(int64_t asked)
+{
+	return asked / 4;
+}
+
+/* A REGISTER that changes nothing stored: every contact is a live binding
+ * of the same flow (Path, source, User-Agent), in order, whose expiry moves
+ * by less than the slack. Then no row is written: the newest Call-ID and
+ * CSeq are kept in memory and the answer lists the bindings as stored.
+ * 1 when answered so (contacts in extra), 0 when something must be
+ * written, -1 on error. Reads only, in one read transaction. */
+static int refresh_only(struct pbx_registrar *r, const struct sip_msg *req,
+			const struct pbx_reg_source *src, long long user,
+			const struct reg_contact *cs, int nc, time_t now, char *extra, size_t cap,
+			int *count)
+{
+	if (r->nseen + (size_t)nc > REG_SEEN_MAX || core_db_begin_read(r->db) < 0)
+		return 0;
+	uint64_t cid;
+	uint32_t cseq;
+	req_order(r, req, &cid, &cseq);
+	long long rows[REG_MAX_CONTACTS];
+	int64_t exp[REG_MAX_CONTACTS];
+	int rc = 1;
+	for (int i = 0; rc == 1 && i < nc; i++) {
+		struct reg_row row = {0};
+		int64_t want = (int64_t)now + cs[i].expires;
+		int known = bind_read(r, req, src, user, cs[i].uri, &row);
+		if (known <= 0 || cs[i].expires == 0 || row.expires <= (int64_t)now ||
+		    !row.same_flow || want < row.expires ||
+		    want - row.expires > refresh_slack(cs[i].expires) ||
+		    (row.call_id == cid && row.cseq >= cseq))
+			rc = known < 0 ? -1 : 0;
+		rows[i] = row.id;
+		exp[i] = row.expires;
+	}
+	if (rc == 1 && (current_contacts(r, user, now, extra, cap, count) < 0 ||
+			*count > PBX_REG_MAX_BINDINGS))
+		rc = 0; /* the write path answers it as it always has */
+	core_db_end(r->db, 1);
+	for (int i = 0; rc == 1 && i < nc; i++) {
+		struct pbx_reg_seen **pp = seen_slot(r, rows[i]), *e = *pp;
+		if (!e && !(e = *pp = calloc(1, sizeof(*e)))) {
+			while (i-- > 0) /* so the write path does not see this CSeq as old */
+				seen_forget(r, rows[i]);
+			rc = 0; /* then written after all */
+			break;
+		}
+		if (!e->row)
+			r->nseen++;
+		*e = (struct pbx_reg_seen){e->next, rows[i], exp[i], cid, cseq};
+	}
+	return rc;
 }
 
 int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
@@ -392,13 +581,22 @@ int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 	int status = 200, count = 0;
 	const char *why = NULL;
 	bool changed = false;
-	core_db_begin(r->db);
-	/* this user's stale devices now; everybody's now and then (not per request) */
-	int ok = purge_user(r, u.id, now) == 0;
+	static char extra[SIP_MAX_MESSAGE];
+	/* everybody's stale devices now and then (not per request) */
 	if (now - r->last_purge >= 10) {
 		r->last_purge = now;
-		ok = ok && pbx_registrar_purge(r, now) >= 0;
+		pbx_registrar_purge(r, now);
 	}
+	if (!star &&
+	    refresh_only(r, req, src, u.id, cs, nc, now, extra, sizeof(extra), &count) > 0) {
+		r->refreshes++;
+		if (r->state)
+			pbx_regstate_registered(r->state, u.username, now);
+		return reply(req, 200, NULL, extra, src, out, cap);
+	}
+	core_db_begin(r->db);
+	/* this user's stale devices now */
+	int ok = purge_user(r, u.id, now) == 0;
 	if (star)
 		ok = ok && bind_exec(r, "DELETE FROM bindings WHERE user_id=?", u.id,
 				     (struct sip_pl){NULL, 0}) == 0;
@@ -411,7 +609,6 @@ int pbx_registrar_register(struct pbx_registrar *r, const struct sip_msg *req,
 		changed = changed || rc == 2;
 		ok = ok && (rc == 0 || rc == 2);
 	}
-	static char extra[SIP_MAX_MESSAGE];
 	ok = ok && current_contacts(r, u.id, now, extra, sizeof(extra), &count) == 0;
 	if (ok && count > PBX_REG_MAX_BINDINGS) {
 		status = 403, why = "Too Many Devices";
@@ -458,12 +655,12 @@ json_t *pbx_registrar_list(struct pbx_registrar *r, time_t now)
 
 int pbx_registrar_purge(struct pbx_registrar *r, time_t now)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(r->db, "DELETE FROM bindings WHERE expires<=?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	sqlite3_stmt *st = core_db_stmt(r->db, "DELETE FROM bindings WHERE expires<=?");
+	if (!st)
 		return -1;
+	seen_sweep(r, now);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-	return sqlite3_changes(r->db);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(r->db) : -1;
+	sqlite3_reset(st);
+	return rc;
 }

@@ -33,6 +33,12 @@ struct pbx_registrar {
 	unsigned algorithms; /* offered in challenges: bit 0 MD5, bit 1 SHA-256 */
 	time_t last_purge;
 	struct pbx_regstate *state; /* failures, last registrations, hints; owned by pbx_main */
+	/* refreshes that wrote no row: their newest Call-ID and CSeq per binding
+	 * (owned here, REG_SEEN_MAX entries at most) */
+	struct pbx_reg_seen **seen;
+	size_t nseen;
+	unsigned char seen_key[16];
+	unsigned long long writes, refreshes; /* rows written; REGISTERs answered without */
 };
 
 /* How the request reached us, as told by the SBC. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -31,13 +32,31 @@ struct pbx_sip {
 	struct pbx_calls *calls;
 };
 
+/* A message to the SBC: sent at once when nothing waits before it (one
+ * send, instead of arming the write event, waking for it, writing and
+ * disarming it: two epoll_ctl and a loop turn per answer), whatever the
+ * socket does not take queued behind, as are errors for the bufferevent to
+ * report. */
+static void sip_write(struct bufferevent *bev, const char *buf, size_t len)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		ssize_t n = send(bufferevent_getfd(bev), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		}
+	}
+	if (len)
+		bufferevent_write(bev, buf, len);
+}
+
 /* Requests of ours go on the SBC's newest connection; it routes them by
  * the flow token in their Route, whichever connection they come on. */
 static void sip_send(void *arg, const char *buf, size_t len)
 {
 	struct pbx_sip *s = arg;
 	if (s->links)
-		bufferevent_write(s->links->bev, buf, len);
+		sip_write(s->links->bev, buf, len);
 	else
 		log_warn("sip: no connection to the SBC; a message is lost");
 }
@@ -63,7 +82,7 @@ static void sip_answer(struct bufferevent *bev, const struct sip_msg *req, int s
 	struct sip_response_opts o = {.to_tag = tag, .extra_headers = extra};
 	int n = sip_build_response(req, status, &o, out, sizeof(out));
 	if (n > 0)
-		bufferevent_write(bev, out, (size_t)n);
+		sip_write(bev, out, (size_t)n);
 	else
 		log_warn("sip: no room for a %d answer; dropped", status);
 }
@@ -95,7 +114,7 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 		int n = pbx_registrar_register(&s->p->registrar, m, &src, time(NULL), out,
 					       sizeof(out));
 		if (n > 0)
-			bufferevent_write(bev, out, (size_t)n);
+			sip_write(bev, out, (size_t)n);
 		else
 			sip_answer(bev, m, 500, NULL);
 	} else if (sip_pl_eq(m->method, "NOTIFY") && sip_msg_hdr_named(m, "X-Zentrale-Event")) {

@@ -165,8 +165,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	int64_t now = core_now_ms();
 	(void)fd;
 	(void)what;
-	for (struct sip_txn **pp = &s->txns; *pp;) {
-		struct sip_txn *t = *pp;
+	struct sip_txn_list due = LIST_HEAD_INITIALIZER(due);
+	sbc_sip_txn_due(s, now, &due); /* only what is due: the rest is not walked */
+	struct sip_txn *t;
+	while ((t = sbc_sip_txn_next_due(&due))) {
 		sbc_sip_relay_timers(s, t, now);
 		if (t->forget_at <= now) {
 			if (!t->down && !t->status && t->call_id) /* never answered: ports go */
@@ -174,9 +176,9 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 					s->media, (struct sip_pl){t->call_id, t->call_id_len},
 					t->cseq, (struct sip_pl){t->method, strlen(t->method)},
 					false);
-			sbc_sip_txn_forget(s, pp);
+			sbc_sip_txn_forget(s, t->pprev);
 		} else {
-			pp = &t->next;
+			sbc_sip_txn_checked(s, t, now);
 		}
 	}
 }

@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -34,6 +35,8 @@ struct sip_up;
 #define SIP_MAX_CONNS	8192
 #define SIP_TOKEN_LEN	128   /* a flow token in base64url, and its NUL */
 #define SIP_TXN_BUCKETS 16384 /* a power of two */
+#define SIP_SWEEP_MS	100   /* the sweep's tick */
+#define SIP_WHEEL_SLOTS 512   /* ticks the wheel looks ahead */
 
 /* Before the phone system accepted anything on a connection (sbc_sip.c,
  * conn_accepted), it may be silent SIP_CONN_IDLE_UNAUTH seconds; a TLS
@@ -79,7 +82,10 @@ struct sip_up {
 /* A request passed on and not yet forgotten. Up: from a phone to a phone
  * system; down: from a phone system to a phone. */
 struct sip_txn {
-	struct sip_txn *next;				    /* every one, for the sweep */
+	struct sip_txn *next, **pprev; /* every one */
+	int64_t check_at;	       /* the sweep's next look (ms); 0: at the next sweep */
+	LIST_ENTRY(sip_txn) in_wheel;  /* the sweep's slot for check_at, or its hot list */
+	bool wheeled;
 	struct sip_txn *next_key, *next_branch, *next_call; /* hash chains */
 	bool indexed;
 	bool down;
@@ -119,6 +125,11 @@ struct sbc_sip {
 	int idle_unauth; /* seconds: SIP_CONN_IDLE_UNAUTH */
 	struct sip_up *ups;
 	struct sip_txn *txns;
+	/* The sweep's timer wheel: a slot per 100 ms tick, SIP_WHEEL_SLOTS of
+	 * them (51.2 s, past every lifetime); hot: new ones and those a lookup
+	 * found, for the next sweep. wheel_tick: the last tick swept. */
+	LIST_HEAD(sip_txn_list, sip_txn) hot, wheel[SIP_WHEEL_SLOTS];
+	int64_t wheel_tick;
 	int ntxns;
 	size_t txn_bytes; /* what every transaction holds: at most SIP_MAX_TXN_BYTES */
 	struct sip_txn *by_key[SIP_TXN_BUCKETS], *by_branch[SIP_TXN_BUCKETS],
@@ -140,6 +151,14 @@ struct sbc_sip {
  * and Call-ID are set (sbc_sip_txn_set: 0, or -1 with nothing set when out
  * of memory); unindexed and freed by sbc_sip_txn_free. */
 struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s);
+/* The sweep has run t's timers at now: it need not look at t again before
+ * its next deadline or its forgetting, unless a lookup finds it first. */
+void sbc_sip_txn_checked(struct sbc_sip *s, struct sip_txn *t, int64_t now);
+/* The sweep at now: what is due (the hot list, the slots up to now) moved
+ * to due; then taken one by one (NULL at the end). One taken is in no list
+ * of the wheel until checked or forgotten. */
+void sbc_sip_txn_due(struct sbc_sip *s, int64_t now, struct sip_txn_list *due);
+struct sip_txn *sbc_sip_txn_next_due(struct sip_txn_list *due);
 int sbc_sip_txn_set(struct sbc_sip *s, struct sip_txn *t, const char *key, const char *branch,
 		    const char *up, const struct sip_msg *m);
 void sbc_sip_txn_index(struct sbc_sip *s, struct sip_txn *t);
@@ -156,7 +175,7 @@ void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cse
  * machine ends (Timer H, I, J or L), at once when it has ended or over TCP
  * and TLS (nothing comes again there). */
 int64_t sbc_sip_txn_answered_until(const struct sip_txn *t, int64_t now);
-/* Forgets *pp (the sweep's: its link in s->txns): unlinked, unindexed, freed. */
+/* Forgets *pp (its link in s->txns, t->pprev): unlinked, unindexed, freed. */
 void sbc_sip_txn_forget(struct sbc_sip *s, struct sip_txn **pp);
 /* The key (sip_tx_key) of the INVITE a CANCEL (or ACK) belongs to, in place
  * of its own: the method is last, and "CANCEL" as long as "INVITE". */

@@ -3,7 +3,10 @@
  * that retransmits and forgets) and three hash indexes, by the client's
  * transaction key, by our branch (answers) and by Call-ID (the ACK of a
  * 2xx, which has a branch of its own). Lookups stay O(1) at tens of
- * thousands of transactions.
+ * thousands of transactions. The sweep looks at a transaction only at its
+ * next deadline (check_at, a slot of the timer wheel), or at the next sweep
+ * once one of the lookups here found it: a transaction changes only after
+ * that, so nothing due is missed and nothing idle is walked.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,70 @@ static char *dup_pl(struct sip_pl v)
 		d[v.l] = '\0';
 	}
 	return d;
+}
+
+static void wheel_take(struct sip_txn *t)
+{
+	if (t->wheeled) {
+		LIST_REMOVE(t, in_wheel);
+		t->wheeled = false;
+	}
+}
+
+/* Into the slot of check_at: never one swept already (then the next), never
+ * beyond the wheel (then its last: looked at early, put back). */
+static void wheel_put(struct sbc_sip *s, struct sip_txn *t)
+{
+	wheel_take(t);
+	struct sip_txn_list *l = &s->hot;
+	if (t->check_at) {
+		int64_t tick = t->check_at / SIP_SWEEP_MS;
+		if (tick <= s->wheel_tick)
+			tick = s->wheel_tick + 1;
+		if (tick >= s->wheel_tick + SIP_WHEEL_SLOTS)
+			tick = s->wheel_tick + SIP_WHEEL_SLOTS - 1;
+		l = &s->wheel[tick % SIP_WHEEL_SLOTS];
+	}
+	LIST_INSERT_HEAD(l, t, in_wheel);
+	t->wheeled = true;
+}
+
+/* Found by a lookup: it may change now, so the next sweep looks at it. */
+static struct sip_txn *touch(struct sbc_sip *s, struct sip_txn *t)
+{
+	t->check_at = 0;
+	wheel_put(s, t);
+	return t;
+}
+
+static void due_move(struct sip_txn_list *from, struct sip_txn_list *to)
+{
+	struct sip_txn *t;
+	while ((t = LIST_FIRST(from))) {
+		LIST_REMOVE(t, in_wheel);
+		LIST_INSERT_HEAD(to, t, in_wheel);
+	}
+}
+
+void sbc_sip_txn_due(struct sbc_sip *s, int64_t now, struct sip_txn_list *due)
+{
+	int64_t tick = now / SIP_SWEEP_MS;
+	due_move(&s->hot, due);
+	int64_t from = s->wheel_tick + 1;
+	if (tick - from >= SIP_WHEEL_SLOTS) /* the first sweep, or a loop stalled */
+		from = tick - SIP_WHEEL_SLOTS + 1;
+	for (int64_t k = from; k <= tick; k++)
+		due_move(&s->wheel[k % SIP_WHEEL_SLOTS], due);
+	if (tick > s->wheel_tick)
+		s->wheel_tick = tick;
+}
+
+struct sip_txn *sbc_sip_txn_next_due(struct sip_txn_list *due)
+{
+	struct sip_txn *t = LIST_FIRST(due);
+	if (t)
+		wheel_take(t);
+	return t;
 }
 
 int sbc_sip_txn_set(struct sbc_sip *s, struct sip_txn *t, const char *key, const char *branch,
@@ -86,9 +153,21 @@ struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
 		return NULL;
 	t->forget_at = core_now_ms() + SIP_TX_LIFE_MS;
 	t->next = s->txns;
+	if (t->next)
+		t->next->pprev = &t->next;
+	t->pprev = &s->txns;
 	s->txns = t;
 	s->ntxns++;
-	return t;
+	return touch(s, t);
+}
+
+void sbc_sip_txn_checked(struct sbc_sip *s, struct sip_txn *t, int64_t now)
+{
+	int64_t due = sip_tx_deadline(&t->tx), at = t->forget_at;
+	if (due && due < at)
+		at = due;
+	t->check_at = at > now ? at : 0;
+	wheel_put(s, t);
 }
 
 void sbc_sip_txn_index(struct sbc_sip *s, struct sip_txn *t)
@@ -129,7 +208,7 @@ struct sip_txn *sbc_sip_txn_by_key(struct sbc_sip *s, const char *key, bool down
 {
 	for (struct sip_txn *t = s->by_key[hash_str(s, key)]; t; t = t->next_key)
 		if (t->down == down && strcmp(t->key, key) == 0)
-			return t;
+			return touch(s, t);
 	return NULL;
 }
 
@@ -139,7 +218,7 @@ struct sip_txn *sbc_sip_txn_by_branch(struct sbc_sip *s, struct sip_pl branch, s
 	for (struct sip_txn *t = s->by_branch[hash_bytes(s, branch.p, branch.l)]; t;
 	     t = t->next_branch)
 		if (t->down == down && sip_pl_eq(branch, t->branch) && sip_pl_eq(method, t->method))
-			return t;
+			return touch(s, t);
 	return NULL;
 }
 
@@ -151,6 +230,7 @@ void sbc_sip_txn_ack_seen(struct sbc_sip *s, struct sip_pl call_id, uint32_t cse
 		    t->cseq == cseq && t->call_id_len == call_id.l &&
 		    memcmp(call_id.p, t->call_id, call_id.l) == 0) {
 			int64_t now = core_now_ms();
+			touch(s, t);
 			sip_tx_server_request(&t->tx, true, now); /* resending stops; T4 */
 			t->forget_at = sbc_sip_txn_answered_until(t, now);
 		}
@@ -168,6 +248,9 @@ void sbc_sip_txn_forget(struct sbc_sip *s, struct sip_txn **pp)
 {
 	struct sip_txn *t = *pp;
 	*pp = t->next;
+	if (t->next)
+		t->next->pprev = pp;
+	wheel_take(t);
 	sbc_sip_txn_unindex(s, t);
 	s->txn_bytes -= t->bytes;
 	sbc_sip_txn_free(t);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 
 int sip_auth_alg(struct sip_pl name)
@@ -18,22 +19,39 @@ int sip_auth_alg(struct sip_pl name)
 	return -1;
 }
 
+/* The digests, fetched once per process: EVP_md5() and EVP_sha256() make
+ * OpenSSL 3 look the algorithm up (under its locks) on every use. */
+static EVP_MD *auth_mds[2];
+static pthread_once_t auth_mds_once = PTHREAD_ONCE_INIT;
+
+static void auth_mds_fetch(void)
+{
+	auth_mds[0] = EVP_MD_fetch(NULL, "MD5", NULL);
+	auth_mds[1] = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 /* H(a:b:c...) of the parts, in hex. */
 static int digest_hex(int alg, const struct sip_pl *parts, int n, char out[SIP_AUTH_HEX_MAX])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	int ok = c && EVP_DigestInit_ex(c, alg ? EVP_sha256() : EVP_md5(), NULL);
+	pthread_once(&auth_mds_once, auth_mds_fetch);
+	const EVP_MD *md = auth_mds[alg ? 1 : 0];
+	EVP_MD_CTX *c = md ? EVP_MD_CTX_new() : NULL;
+	int ok = c && EVP_DigestInit_ex(c, md, NULL);
 	for (int i = 0; ok && i < n; i++)
 		ok = (i == 0 || EVP_DigestUpdate(c, ":", 1)) &&
 		     EVP_DigestUpdate(c, parts[i].p, parts[i].l);
 	ok = ok && EVP_DigestFinal_ex(c, d, &len);
 	EVP_MD_CTX_free(c);
-	if (!ok)
+	if (!ok || 2 * len >= SIP_AUTH_HEX_MAX)
 		return -1;
-	for (unsigned int i = 0; i < len; i++)
-		snprintf(out + i * 2, 3, "%02x", d[i]);
+	for (unsigned int i = 0; i < len; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[2 * len] = '\0';
 	return 0;
 }
 

@@ -588,6 +588,46 @@ static void test_txn_forget(void **state)
 	free(b);
 }
 
+/* The sweep's wheel: a transaction is taken when new, then not before its
+ * next deadline, and again at the next sweep once a lookup found it. */
+static void test_sweep_takes_only_what_is_due(void **state)
+{
+	struct sbc_sip *s = *state;
+	struct msg *a = request("BYE", "z9hG4bKw1", "wheel@phone", 1);
+	int64_t now = core_now_ms();
+	struct sip_txn *t = remember(s, &a->m, "z9hG4bKsbcw1", false);
+	struct sip_txn_list due = LIST_HEAD_INITIALIZER(due);
+	sbc_sip_txn_due(s, now, &due);
+	assert_ptr_equal(sbc_sip_txn_next_due(&due), t); /* new: looked at */
+	assert_null(sbc_sip_txn_next_due(&due));
+	t->forget_at = now + 5000;
+	sbc_sip_txn_checked(s, t, now);
+	for (int64_t at = now + SIP_SWEEP_MS; at < now + 5000; at += SIP_SWEEP_MS) {
+		sbc_sip_txn_due(s, at, &due);
+		assert_null(sbc_sip_txn_next_due(&due)); /* nothing due: not walked */
+	}
+	sbc_sip_txn_due(s, now + 5000, &due);
+	assert_ptr_equal(sbc_sip_txn_next_due(&due), t);
+	/* a deadline beyond the wheel: looked at early and put back */
+	t->forget_at = now + 5000 + 3600 * 1000;
+	sbc_sip_txn_checked(s, t, now + 5000);
+	sbc_sip_txn_due(s, now + 5000 + SIP_SWEEP_MS, &due);
+	assert_null(sbc_sip_txn_next_due(&due));
+	/* found by a lookup: the next sweep takes it, whatever its deadline */
+	char key[512];
+	assert_int_equal(sip_tx_key(&a->m, true, key, sizeof(key)), 0);
+	assert_ptr_equal(sbc_sip_txn_by_key(s, key, false), t);
+	sbc_sip_txn_due(s, now + 5000 + 2 * SIP_SWEEP_MS, &due);
+	assert_ptr_equal(sbc_sip_txn_next_due(&due), t);
+	assert_null(sbc_sip_txn_next_due(&due));
+	sbc_sip_txn_checked(s, t, now + 5000 + 2 * SIP_SWEEP_MS);
+	/* forgotten while in a slot: out of the wheel too (ASan sees any use) */
+	sbc_sip_txn_forget(s, t->pprev);
+	sbc_sip_txn_due(s, now + 5000 + 3600 * 1000, &due);
+	assert_null(sbc_sip_txn_next_due(&due));
+	free(a);
+}
+
 /* What transactions hold of the wire is counted and bounded, and so is
  * their number: beyond either, no new one (the caller answers 503). */
 static void test_txn_bounds(void **state)
@@ -671,6 +711,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn_ack_same_bucket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_colliding_keys_spread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_takes_only_what_is_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_many, setup, teardown),
 	};
