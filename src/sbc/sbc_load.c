@@ -2,11 +2,11 @@
 #include "sbc_load.h"
 
 const struct sbc_load_limits sbc_load_default_limits = {
-	.wait_high_ms = 50,
-	.wait_low_ms = 10,
+	.wait_high_ms = 200,
+	.wait_low_ms = 50,
 	.pending_high = 400,
 	.pending_low = 100,
-	.hold_ms = 1000,
+	.hold_ms = 250,
 	.retry_min = 1,
 	.retry_max = 4,
 };

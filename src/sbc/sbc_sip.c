@@ -718,7 +718,22 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	 * and it sheds load as it does when really overloaded. */
 	e = getenv("ZENTRALE_TEST_SIP_OVERLOAD_DELAY_MS");
 	s->test_delay_ms = e && atoi(e) > 0 && atoi(e) <= 1000 ? atoi(e) : 0;
-	sbc_load_init(&s->load, &sbc_load_default_limits, core_now_ms());
+	/* Test-only: ZENTRALE_TEST_SIP_OVERLOAD_LIMITS="WAIT_HIGH,WAIT_LOW,PENDING_HIGH,
+	 * PENDING_LOW,HOLD" (ms, requests, ms) in place of the measured marks, to
+	 * settle them by measurement (bench/sip-overload). */
+	struct sbc_load_limits lim = sbc_load_default_limits;
+	e = getenv("ZENTRALE_TEST_SIP_OVERLOAD_LIMITS");
+	long long v[5];
+	if (e && sscanf(e, "%lld,%lld,%lld,%lld,%lld", &v[0], &v[1], &v[2], &v[3], &v[4]) == 5 &&
+	    v[0] >= v[1] && v[1] >= 0 && v[2] >= v[3] && v[3] >= 0 && v[2] < INT32_MAX &&
+	    v[4] >= 0) {
+		lim.wait_high_ms = v[0];
+		lim.wait_low_ms = v[1];
+		lim.pending_high = (int)v[2];
+		lim.pending_low = (int)v[3];
+		lim.hold_ms = v[4];
+	}
+	sbc_load_init(&s->load, &lim, core_now_ms());
 	s->media = sbc_media_new(sbc->child.base, on_media_timeout, s);
 	if (s->media)
 		sbc_media_set_trace(s->media, sbc->trace);
