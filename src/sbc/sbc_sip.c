@@ -190,15 +190,16 @@ static struct sip_pl to_tag(const struct sip_msg *m)
 	return tag;
 }
 
-/* The To tag of our 503 to a shed request: keyed by its Call-ID, so its ACK
- * is known again without remembering anything (as Kamailio's sl module
- * knows the ACKs of its own stateless answers). */
+/* The To tag of our 503 to a shed request, 16 hex digits like every other:
+ * a keyed hash of its Call-ID, so its ACK is known again without
+ * remembering anything (as Kamailio's sl module knows the ACKs of its own
+ * stateless answers). */
 static void shed_tag(struct sbc_sip *s, struct sip_pl call_id, char out[SIP_TAG_LEN + 1])
 {
 	unsigned char h[crypto_shorthash_BYTES];
+	_Static_assert(2 * crypto_shorthash_BYTES == SIP_TAG_LEN, "a tag is a whole hash");
 	crypto_shorthash(h, (const unsigned char *)call_id.p, call_id.l, s->shed_key);
-	memcpy(out, "zs", 2);
-	sodium_bin2hex(out + 2, SIP_TAG_LEN - 1, h, (SIP_TAG_LEN - 2) / 2);
+	sodium_bin2hex(out, SIP_TAG_LEN + 1, h, sizeof(h));
 }
 
 /* The ACK of our 503 to a shed request: nobody behind us knows of it. */
@@ -206,7 +207,7 @@ static bool acks_shed(struct sbc_sip *s, const struct sip_msg *m)
 {
 	struct sip_pl tag = to_tag(m);
 	char want[SIP_TAG_LEN + 1];
-	if (tag.l != SIP_TAG_LEN || memcmp(tag.p, "zs", 2) != 0)
+	if (tag.l != SIP_TAG_LEN)
 		return false;
 	shed_tag(s, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, want);
 	return memcmp(tag.p, want, SIP_TAG_LEN) == 0;
@@ -267,6 +268,12 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg);
 
 static void up_free(struct sip_up *u)
 {
+	/* what it was to answer never will be: no longer a backlog (sbc_load.h) */
+	for (struct sip_txn *t = u->s->txns; t && u->s->pending; t = t->next)
+		if (t->pending && strcmp(t->up, u->name) == 0) {
+			t->pending = false;
+			u->s->pending--;
+		}
 	for (struct sip_up **pp = &u->s->ups; *pp; pp = &(*pp)->next) {
 		if (*pp == u) {
 			*pp = u->next;
