@@ -23,7 +23,40 @@ int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen)
 
 int core_net_listen_udp(const char *addr, int port, char *err, size_t errlen)
 {
-	return net_listen(addr, port, SOCK_DGRAM, err, errlen);
+	int fd = net_listen(addr, port, SOCK_DGRAM, err, errlen);
+	if (fd >= 0)
+		core_net_udp_buffers(fd, CORE_NET_UDP_BUFFER);
+	return fd;
+}
+
+/* One buffer: forced first (root: past rmem_max, as Kamailio's maxbuffer
+ * probing gets), else the plain option, which the kernel caps; a buffer
+ * already larger stays. */
+static int net_buffer(int fd, int opt, int force, int bytes)
+{
+	int have = 0;
+	socklen_t l = sizeof(have);
+	if (getsockopt(fd, SOL_SOCKET, opt, &have, &l) == 0 && have / 2 >= bytes)
+		return have;
+	if (setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof(bytes)) < 0) {
+		int now = 0;
+		l = sizeof(now);
+		/* capped at the sysctl: kept only if it is more than before */
+		if (setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes)) == 0 &&
+		    getsockopt(fd, SOL_SOCKET, opt, &now, &l) == 0 && now < have) {
+			int back = have / 2;
+			setsockopt(fd, SOL_SOCKET, opt, &back, sizeof(back));
+		}
+	}
+	l = sizeof(have);
+	getsockopt(fd, SOL_SOCKET, opt, &have, &l);
+	return have;
+}
+
+int core_net_udp_buffers(int fd, int bytes)
+{
+	net_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, bytes);
+	return net_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, bytes);
 }
 
 /* An address to listen on ("::", "192.0.2.1", "[::1]"; empty means "::")

@@ -17,8 +17,17 @@
 /* A non-blocking listening TCP socket on addr:port ("::" = every address,
  * IPv4 too). On failure returns -errno and writes a message into err. */
 int core_net_listen_tcp(const char *addr, int port, char *err, size_t errlen);
-/* The same for a UDP socket (SOCK_DGRAM), bound to addr:port. */
+/* The same for a UDP socket (SOCK_DGRAM), bound to addr:port, with receive
+ * and send buffers of CORE_NET_UDP_BUFFER: a burst of 5,000 SIP messages a
+ * second waits in it, not dropped, while the reader is busy. Forced
+ * (SO_RCVBUFFORCE) where the caller may (CAP_NET_ADMIN), else as much as
+ * net.core.rmem_max / wmem_max allow (core_net_udp_buffers). */
+#define CORE_NET_UDP_BUFFER (4 * 1024 * 1024)
 int core_net_listen_udp(const char *addr, int port, char *err, size_t errlen);
+/* Sets fd's receive and send buffers to bytes each (forced if permitted);
+ * never lowers one already larger. Returns the receive buffer the kernel
+ * granted (its SO_RCVBUF figure: twice the bytes it holds of datagrams). */
+int core_net_udp_buffers(int fd, int bytes);
 /* A non-blocking listening Unix socket; a stale file at path is replaced. */
 int core_net_listen_unix(const char *path, int mode);
 /* 1 if somebody listens on addr:port already (our sockets share ports with

@@ -204,6 +204,18 @@ static void metrics_sbc(struct mgmt *m, struct evbuffer *b)
 		metrics_sample(b, "zentrale_relay_packets_total", NULL, NULL, NULL, NULL,
 			       num(relay, "packets"));
 
+	json_t *ov = json_object_get(st, "overload");
+	metrics_head(b, "zentrale_sip_requests_shed_total", "counter",
+		     "New SIP requests the SBC answered 503 (Retry-After) while overloaded.");
+	if (ov)
+		metrics_sample(b, "zentrale_sip_requests_shed_total", NULL, NULL, NULL, NULL,
+			       num(ov, "shed"));
+	metrics_head(b, "zentrale_sip_overloaded", "gauge",
+		     "1 while the SBC sheds new SIP requests, else 0.");
+	if (ov)
+		metrics_sample(b, "zentrale_sip_overloaded", NULL, NULL, NULL, NULL,
+			       json_is_true(json_object_get(ov, "shedding")) ? 1 : 0);
+
 	time_t now = time(NULL);
 	json_t *logins = core_throttle_list(m->login.throttle, now);
 	double sip = (double)mgmt_access_sip_blocked_count(m, now);

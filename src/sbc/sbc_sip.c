@@ -9,7 +9,8 @@
  * client's are dropped. A domain that is no phone system gets the answers
  * a phone system gives a user it does not have, so scanners learn nothing.
  * Relay ports are reserved only for SDP within INVITE, UPDATE and PRACK
- * transactions (sbc_media.h).
+ * transactions (sbc_media.h). Overloaded (sbc_load.h), it answers new
+ * requests 503 before any work is done for them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +42,7 @@
 #include "../sip/sip_tx.h"
 #include "sbc.h"
 #include "sbc_block.h"
+#include "sbc_load.h"
 #include "sbc_media.h"
 #include "sbc_sip.h"
 #include "sbc_sip_int.h"
@@ -117,16 +119,15 @@ static int flow_send_traced(struct sbc_sip *s, const struct sip_flow *f, const c
 	return flow_send_raw(s, f, buf, len);
 }
 
-/* Our own answer to a request that goes no further. */
-static void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
-			   int status, const char *extra)
+/* Our own answer to a request that goes no further, with this To tag. */
+static void answer_tagged(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+			  int status, const char *extra, const char *tag)
 {
-	char tag[SIP_TAG_LEN + 1], addr[64];
+	char addr[64];
 	int port;
 	if (!m->request || sip_pl_eq(m->method, "ACK"))
 		return;
 	flow_addr(f, addr, sizeof(addr), &port);
-	sip_build_tag(tag); /* as a phone system's */
 	struct sip_response_opts o = {
 		.to_tag = tag, .extra_headers = extra, .src_addr = addr, .src_port = port};
 	char *out = malloc(SIP_ANSWER_MAX);
@@ -136,6 +137,15 @@ static void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const st
 	else
 		log_warn("sip: no room for a %d answer; dropped", status);
 	free(out);
+}
+
+/* Our own answer to a request that goes no further. */
+static void sbc_sip_answer(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
+			   int status, const char *extra)
+{
+	char tag[SIP_TAG_LEN + 1];
+	sip_build_tag(tag); /* as a phone system's */
+	answer_tagged(s, f, m, status, extra, tag);
 }
 
 /* As a phone system answers outside a dialog (405, 481): without a To tag. */
@@ -153,6 +163,71 @@ static void sbc_sip_answer_untagged(struct sbc_sip *s, const struct sip_flow *f,
 	free(out);
 }
 
+/* ---- load shedding (sbc_load.h) ---- */
+
+/* What the receive path measured, for the state machine; a change is logged. */
+static void load_sample(struct sbc_sip *s, int64_t wait_ms)
+{
+	bool was = s->load.shedding;
+	if (sbc_load_sample(&s->load, wait_ms, s->pending, core_now_ms()) == was)
+		return;
+	if (!was)
+		log_warn("sip: overloaded (datagrams waited %lld ms to be read, %d requests "
+			 "unanswered by the phone systems): new requests outside a dialog are "
+			 "answered 503",
+			 (long long)s->load.last_wait, s->pending);
+	else
+		log_warn("sip: no longer overloaded; %llu requests answered 503 so far",
+			 (unsigned long long)s->load.shed);
+}
+
+static struct sip_pl to_tag(const struct sip_msg *m)
+{
+	struct sip_addr to;
+	struct sip_pl rest, tag = {0};
+	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) == 0)
+		sip_param_get(to.params, "tag", &tag);
+	return tag;
+}
+
+/* The To tag of our 503 to a shed request, 16 hex digits like every other:
+ * a keyed hash of its Call-ID, so its ACK is known again without
+ * remembering anything (as Kamailio's sl module knows the ACKs of its own
+ * stateless answers). */
+static void shed_tag(struct sbc_sip *s, struct sip_pl call_id, char out[SIP_TAG_LEN + 1])
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	_Static_assert(2 * crypto_shorthash_BYTES == SIP_TAG_LEN, "a tag is a whole hash");
+	crypto_shorthash(h, (const unsigned char *)call_id.p, call_id.l, s->shed_key);
+	sodium_bin2hex(out, SIP_TAG_LEN + 1, h, sizeof(h));
+}
+
+/* The ACK of our 503 to a shed request: nobody behind us knows of it. */
+static bool acks_shed(struct sbc_sip *s, const struct sip_msg *m)
+{
+	struct sip_pl tag = to_tag(m);
+	char want[SIP_TAG_LEN + 1];
+	if (tag.l != SIP_TAG_LEN)
+		return false;
+	shed_tag(s, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, want);
+	return memcmp(tag.p, want, SIP_TAG_LEN) == 0;
+}
+
+/* Overloaded: a new request outside a dialog is answered 503 with a short,
+ * jittered Retry-After, before it is routed, authenticated or given media.
+ * Whether it was. */
+static bool shed(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m)
+{
+	if (!s->load.shedding || !sbc_load_sheds(&s->load, m->method, to_tag(m).l > 0))
+		return false;
+	char tag[SIP_TAG_LEN + 1], extra[64];
+	shed_tag(s, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, tag);
+	snprintf(extra, sizeof(extra), "Retry-After: %d\r\n",
+		 sbc_load_shed(&s->load, randombytes_random()));
+	answer_tagged(s, f, m, 503, extra, tag);
+	return true;
+}
+
 /* ---- remembered requests ---- */
 
 #define txn_by_key sbc_sip_txn_by_key
@@ -165,12 +240,15 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	int64_t now = core_now_ms();
 	(void)fd;
 	(void)what;
+	load_sample(s, -1); /* shedding ends also when nothing comes */
 	struct sip_txn_list due = LIST_HEAD_INITIALIZER(due);
 	sbc_sip_txn_due(s, now, &due); /* only what is due: the rest is not walked */
 	struct sip_txn *t;
 	while ((t = sbc_sip_txn_next_due(&due))) {
 		sbc_sip_relay_timers(s, t, now);
 		if (t->forget_at <= now) {
+			if (t->pending)
+				s->pending--;
 			if (!t->down && !t->status && t->call_id) /* never answered: ports go */
 				sbc_media_settle(
 					s->media, (struct sip_pl){t->call_id, t->call_id_len},
@@ -192,6 +270,12 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg);
 
 static void up_free(struct sip_up *u)
 {
+	/* what it was to answer never will be: no longer a backlog (sbc_load.h) */
+	for (struct sip_txn *t = u->s->txns; t && u->s->pending; t = t->next)
+		if (t->pending && strcmp(t->up, u->name) == 0) {
+			t->pending = false;
+			u->s->pending--;
+		}
 	for (struct sip_up **pp = &u->s->ups; *pp; pp = &(*pp)->next) {
 		if (*pp == u) {
 			*pp = u->next;
@@ -379,11 +463,14 @@ static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 	sbc_sip_answer(s, f, m, 401, extra);
 }
 
-static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len)
+/* A message from a phone; wait_ms: how long it waited to be read (-1: not known). */
+static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len,
+		       int64_t wait_ms)
 {
 	struct sip_msg *m = &s->msg;
 	char addr[64];
 	int port;
+	load_sample(s, wait_ms);
 	flow_addr(f, addr, sizeof(addr), &port);
 	if (sbc_block_is_blocked(s->sbc->block, addr)) {
 		sbc_sip_log_blocked(s, f, addr, buf, len);
@@ -422,6 +509,8 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 		sbc_sip_relay_again(s, t);
 		goto out;
 	}
+	if (ack ? acks_shed(s, m) : shed(s, f, m))
+		goto out; /* shed now, or the ACK of a 503 that shed it */
 	if (!ack && sbc_sip_has_sdp(m) && !sbc_sip_relays_sdp(m->method)) {
 		/* SDP is relayed (ports reserved) only for INVITE, UPDATE, PRACK
 		 * and ACK: refused alike whether or not the domain exists */
@@ -451,12 +540,21 @@ out:
 
 /* ---- UDP ---- */
 
-/* Our address a datagram was sent to (the socket may listen on any). */
-static void udp_local(struct msghdr *mh, struct sockaddr_storage *local)
+/* Our address a datagram was sent to (the socket may listen on any), and
+ * how long it waited in the receive queue in ms (-1: not known). */
+static void udp_local(struct msghdr *mh, struct sockaddr_storage *local, int64_t *wait_ms)
 {
+	*wait_ms = -1;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
-		    local->ss_family == AF_INET6) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec at, now;
+			memcpy(&at, CMSG_DATA(c), sizeof(at));
+			clock_gettime(CLOCK_REALTIME, &now);
+			int64_t w = (now.tv_sec - at.tv_sec) * 1000 +
+				    (now.tv_nsec - at.tv_nsec) / 1000000;
+			*wait_ms = w > 0 ? w : 0; /* a clock stepped back: no wait */
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   local->ss_family == AF_INET6) {
 			struct in6_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			((struct sockaddr_in6 *)local)->sin6_addr = pi.ipi6_addr;
@@ -479,7 +577,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 		idx++;
 	for (int i = 0; i < 64; i++) {
 		struct sip_flow f = {.t = T_UDP, .udp = idx};
-		char cbuf[128];
+		char cbuf[256]; /* the local address and the receive time */
 		struct iovec iov = {buf, sizeof(buf) - 1};
 		struct msghdr mh = {.msg_name = &f.addr,
 				    .msg_namelen = sizeof(f.addr),
@@ -492,10 +590,13 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 			return;
 		f.alen = mh.msg_namelen;
 		f.local = s->udp_local[idx];
-		udp_local(&mh, &f.local);
+		int64_t wait;
+		udp_local(&mh, &f.local, &wait);
 		if (n == 4 && memcmp(buf, "\r\n\r\n", 4) == 0)
 			continue; /* a NAT keep-alive (RFC 5626) */
-		on_message(s, &f, buf, (size_t)n);
+		if (s->test_delay_ms)
+			usleep((useconds_t)s->test_delay_ms * 1000);
+		on_message(s, &f, buf, (size_t)n, wait);
 	}
 }
 
@@ -536,7 +637,7 @@ static int conn_on_read(struct core_conn *conn, void *st, struct evbuffer *in)
 	 * answered (400) like any other, and the connection goes on */
 	while ((r = core_sipstream_next(in, &s->msg)) == 1 || (r > 1 && s->msg.raw.l)) {
 		size_t used = s->msg.raw.l;
-		on_message(s, &f, s->msg.raw.p, used);
+		on_message(s, &f, s->msg.raw.p, used, -1);
 		evbuffer_drain(in, used);
 	}
 	if (r > 1) { /* cannot find the next message boundary: answer if we can, close */
@@ -587,11 +688,13 @@ static const struct core_conn_desc sip_streams = {
 json_t *sbc_sip_stats(struct sbc_sip *s)
 {
 	int tls = core_conn_count_tls(s->streams), tcp = core_conn_count(s->streams) - tls;
-	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I}, s:{s:I}}", "connections", "sip-tls", tls,
-			 "sip-tcp", tcp, "relay", "ports_in_use",
+	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I}, s:{s:I}, s:{s:b, s:I, s:I}}", "connections",
+			 "sip-tls", tls, "sip-tcp", tcp, "relay", "ports_in_use",
 			 s->media ? sbc_media_ports_in_use(s->media) : 0, "packets",
 			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0), "refused", "sip",
-			 (json_int_t)core_conn_refused(s->streams));
+			 (json_int_t)core_conn_refused(s->streams), "overload", "shedding",
+			 s->load.shedding, "shed", (json_int_t)s->load.shed, "episodes",
+			 (json_int_t)s->load.episodes);
 }
 
 static const struct sbc_sip_io sip_io = {
@@ -621,6 +724,28 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	s->nonces = sip_nonces_new(300);
 	randombytes_buf(s->token_key, sizeof(s->token_key));
 	randombytes_buf(s->txn_hash_key, sizeof(s->txn_hash_key));
+	randombytes_buf(s->shed_key, sizeof(s->shed_key));
+	/* Test-only: ZENTRALE_TEST_SIP_OVERLOAD_DELAY_MS makes the SBC sleep that
+	 * long before each SIP datagram it reads, a slow SBC: datagrams queue up
+	 * and it sheds load as it does when really overloaded. */
+	e = getenv("ZENTRALE_TEST_SIP_OVERLOAD_DELAY_MS");
+	s->test_delay_ms = e && atoi(e) > 0 && atoi(e) <= 1000 ? atoi(e) : 0;
+	/* Test-only: ZENTRALE_TEST_SIP_OVERLOAD_LIMITS="WAIT_HIGH,WAIT_LOW,PENDING_HIGH,
+	 * PENDING_LOW,HOLD" (ms, requests, ms) in place of the measured marks, to
+	 * settle them by measurement (bench/sip-overload). */
+	struct sbc_load_limits lim = sbc_load_default_limits;
+	e = getenv("ZENTRALE_TEST_SIP_OVERLOAD_LIMITS");
+	long long v[5];
+	if (e && sscanf(e, "%lld,%lld,%lld,%lld,%lld", &v[0], &v[1], &v[2], &v[3], &v[4]) == 5 &&
+	    v[0] >= v[1] && v[1] >= 0 && v[2] >= v[3] && v[3] >= 0 && v[2] < INT32_MAX &&
+	    v[4] >= 0) {
+		lim.wait_high_ms = v[0];
+		lim.wait_low_ms = v[1];
+		lim.pending_high = (int)v[2];
+		lim.pending_low = (int)v[3];
+		lim.hold_ms = v[4];
+	}
+	sbc_load_init(&s->load, &lim, core_now_ms());
 	s->media = sbc_media_new(sbc->child.base, on_media_timeout, s);
 	if (s->media)
 		sbc_media_set_trace(s->media, sbc->trace);
@@ -644,6 +769,24 @@ static void sip_close_sockets(struct sbc_sip *s)
 		core_conn_unlisten(s->streams);
 }
 
+/* The supervisor sized the buffers as it bound the socket (core_net.h); if
+ * it could not force them, we try within the sysctls, and say what we got. */
+static void udp_buffers(int fd, const struct sockaddr_storage *l)
+{
+	char addr[CORE_NET_ADDR_LEN];
+	int rcv = core_net_udp_buffers(fd, CORE_NET_UDP_BUFFER), snd = 0;
+	socklen_t sl = sizeof(snd);
+	getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &sl);
+	core_net_addr_str((const struct sockaddr *)l, addr, sizeof(addr));
+	if (rcv / 2 < CORE_NET_UDP_BUFFER)
+		log_warn("sip: UDP on %s: a receive buffer of %d KiB, not %d: bursts may be "
+			 "dropped; raise net.core.rmem_max (sysctl) to %d",
+			 addr, rcv / 2048, CORE_NET_UDP_BUFFER / 1024, CORE_NET_UDP_BUFFER);
+	else
+		log_info("sip: UDP on %s: receive buffer %d KiB, send buffer %d KiB", addr,
+			 rcv / 2048, snd / 2048);
+}
+
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 {
 	if (strcmp(service, "sip-udp") == 0 && s->nudp < SIP_MAX_SOCKETS) {
@@ -660,6 +803,9 @@ void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 			s->udp_wildcard[s->nudp] =
 				((const struct sockaddr_in *)l)->sin_addr.s_addr == INADDR_ANY;
 		}
+		/* the receive time of each datagram: how long it waited (sbc_load.h) */
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+		udp_buffers(fd, l);
 		s->udp_fd[s->nudp] = fd;
 		s->udp[s->nudp] =
 			event_new(s->sbc->child.base, fd, EV_READ | EV_PERSIST, on_udp, s);

@@ -12,8 +12,9 @@ struct sbc_sip;
 struct sbc_sip *sbc_sip_new(struct sbc *sbc);
 void sbc_sip_free(struct sbc_sip *s);
 /* For monitoring: {"sip-tls", "sip-tcp"} connections from phones now,
- * {"ports_in_use", "packets"} of the media relay, and {"sip"} connections
- * refused for the per-address limit. */
+ * {"ports_in_use", "packets"} of the media relay, {"sip"} connections
+ * refused for the per-address limit, and "overload": {"shedding", "shed",
+ * "episodes"} (sbc_load.h). */
 json_t *sbc_sip_stats(struct sbc_sip *s);
 /* Listeners come as a whole set: reset, then add each ("sip-udp", "sip-tcp", "sip-tls"). */
 void sbc_sip_reset_sockets(struct sbc_sip *s);

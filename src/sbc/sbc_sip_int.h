@@ -20,6 +20,7 @@
 
 #include "../sip/sip_msg.h"
 #include "../sip/sip_tx.h"
+#include "sbc_load.h"
 
 struct sbc_sip;
 struct sip_txn;
@@ -89,6 +90,7 @@ struct sip_txn {
 	struct sip_txn *next_key, *next_branch, *next_call; /* hash chains */
 	bool indexed;
 	bool down;
+	bool pending; /* up: passed on, and the phone system has not answered yet */
 	/* Whole copies of what came on the wire (malloc'd, NUL-terminated; the
 	 * parser lets no NUL into a header): */
 	char *key;    /* up: the phone's transaction; down: the phone system's */
@@ -139,7 +141,13 @@ struct sbc_sip {
 	unsigned char token_key[32];
 	/* the transaction indexes hash what clients chose: keyed */
 	unsigned char txn_hash_key[16];
+	unsigned char shed_key[16]; /* the To tags of our 503s when shedding */
 	struct sbc_media *media;
+	/* Load shedding (sbc_load.h): fed from the receive path; pending counts
+	 * the transactions whose pending flag is set. */
+	struct sbc_load load;
+	int pending;
+	int test_delay_ms; /* ZENTRALE_TEST_SIP_OVERLOAD_DELAY_MS (sbc_sip.c) */
 	const struct sbc_sip_io *io;
 	/* While a message of one phone system is handled, its name: what is
 	 * sent to phones then goes into that phone system's SIP traces. */

@@ -432,6 +432,8 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 			goto out;
 		}
 		t->flow = *f;
+		t->pending = true; /* until the phone system answers anything */
+		s->pending++;
 		sip_tx_server_start(&t->tx, sip_pl_eq(m->method, "INVITE"), f->t != T_UDP,
 				    core_now_ms());
 		/* the phone system behind us is a reliable hop: we resend its 2xx */
@@ -514,6 +516,10 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 	struct sip_txn *t = sbc_sip_txn_by_branch(s, k.branch, k.method, false);
 	if (!t)
 		return; /* forgotten: late */
+	if (t->pending) {
+		t->pending = false;
+		s->pending--;
+	}
 	struct evbuffer *b = evbuffer_new();
 	char sdp[RELAY_SDP_MAX];
 	if (!b)
