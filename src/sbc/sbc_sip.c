@@ -169,11 +169,16 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		struct sip_txn *t = *pp;
 		sbc_sip_relay_timers(s, t, now);
 		if (t->forget_at <= now) {
-			if (!t->down && !t->status && t->call_id) /* never answered: ports go */
-				sbc_media_settle(
-					s->media, (struct sip_pl){t->call_id, t->call_id_len},
-					t->cseq, (struct sip_pl){t->method, strlen(t->method)},
-					false);
+			/* no final answer (Timer B, or C once it rang), either way:
+			 * what it reserved goes, as when it fails */
+			if (t->status < 200 && t->call_id) {
+				struct sip_pl cid = {t->call_id, t->call_id_len};
+				sbc_media_settle(s->media, cid, t->cseq,
+						 (struct sip_pl){t->method, strlen(t->method)},
+						 false);
+				if (strcmp(t->method, "INVITE") == 0)
+					sbc_media_end(s->media, cid, true);
+			}
 			sbc_sip_txn_forget(s, pp);
 		} else {
 			pp = &t->next;
@@ -582,10 +587,15 @@ static const struct core_conn_desc sip_streams = {
 json_t *sbc_sip_stats(struct sbc_sip *s)
 {
 	int tls = core_conn_count_tls(s->streams), tcp = core_conn_count(s->streams) - tls;
-	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I}, s:{s:I}}", "connections", "sip-tls", tls,
-			 "sip-tcp", tcp, "relay", "ports_in_use",
+	struct sbc_media_pool pool = {0};
+	if (s->media)
+		sbc_media_pool(s->media, &pool);
+	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I, s:{s:i, s:i, s:i, s:i, s:i}}, s:{s:I}}",
+			 "connections", "sip-tls", tls, "sip-tcp", tcp, "relay", "ports_in_use",
 			 s->media ? sbc_media_ports_in_use(s->media) : 0, "packets",
-			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0), "refused", "sip",
+			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0), "pool",
+			 "port_min", pool.port_min, "port_max", pool.port_max, "free", pool.free,
+			 "in_use", pool.used, "aside", pool.aside, "refused", "sip",
 			 (json_int_t)core_conn_refused(s->streams));
 }
 

@@ -26,6 +26,9 @@ struct sip_up;
 
 #define SIP_MAX_SOCKETS 64
 #define SIP_TX_LIFE_MS	32000 /* how long an unanswered request is remembered (64*T1) */
+/* An INVITE that rings (a provisional answer above 100) is remembered this
+ * long after its last one for its final answer: RFC 3261 16.6's Timer C. */
+#define SIP_TX_TIMER_C_MS 180000
 /* How long an answered one is, to answer retransmissions from memory: T4,
  * as stateful proxies do (Kamailio's wait timer), not Timer J's 64*T1. */
 #define SIP_TX_DONE_MS	5000

@@ -498,7 +498,9 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 	if (auth_failed_marked(m))
 		s->io->auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
 	t->status = m->status;
-	sip_tx_server_respond(&t->tx, m->status, core_now_ms()); /* -1: a late one, sent on */
+	if (m->status > 100 && m->status < 200 && strcmp(t->method, "INVITE") == 0)
+		t->forget_at = core_now_ms() + SIP_TX_TIMER_C_MS; /* it rings: Timer C */
+	sip_tx_server_respond(&t->tx, m->status, core_now_ms());  /* -1: a late one, sent on */
 	if (m->status >= 200)
 		up_remember(s, t, bytes, len);
 	else
@@ -689,6 +691,8 @@ void sbc_sip_relay_answer_from_phone(struct sbc_sip *s, const struct sip_msg *m)
 		return;
 	if (m->status >= 200)
 		t->forget_at = now + SIP_TX_DONE_MS;
+	else if (m->status > 100 && strcmp(t->method, "INVITE") == 0)
+		t->forget_at = now + SIP_TX_TIMER_C_MS; /* it rings: Timer C */
 	t->status = m->status;
 	deliver(s, t, m);
 }
