@@ -622,6 +622,12 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	s->idle_unauth = d.idle = e && atoi(e) > 0 ? atoi(e) : SIP_CONN_IDLE_UNAUTH;
 	e = getenv("ZENTRALE_TEST_TLS_HANDSHAKE");
 	d.handshake = e && atoi(e) > 0 ? atoi(e) : SIP_TLS_HANDSHAKE;
+	/* Test-only: ZENTRALE_TEST_SIP_TX_LIFE_MS, how long a request without a
+	 * final answer is remembered (ms), for both Timer B's 64*T1 and Timer C,
+	 * so tests of what such requests hold need not wait 32 s or 3 min. */
+	e = getenv("ZENTRALE_TEST_SIP_TX_LIFE_MS");
+	s->tx_life_ms = e && atoll(e) > 0 ? atoll(e) : SIP_TX_LIFE_MS;
+	s->timer_c_ms = e && atoll(e) > 0 ? atoll(e) : SIP_TX_TIMER_C_MS;
 	s->streams = core_conn_service_new(sbc->child.base, &d, s);
 	s->nonces = sip_nonces_new(300);
 	randombytes_buf(s->token_key, sizeof(s->token_key));

@@ -119,7 +119,8 @@ struct sbc_sip {
 	int nudp;
 	/* TCP and TLS connections together: one limit per address, ids for flows */
 	struct core_conn_service *streams;
-	int idle_unauth; /* seconds: SIP_CONN_IDLE_UNAUTH */
+	int idle_unauth;		/* seconds: SIP_CONN_IDLE_UNAUTH */
+	int64_t tx_life_ms, timer_c_ms; /* SIP_TX_LIFE_MS, SIP_TX_TIMER_C_MS; 0: those */
 	struct sip_up *ups;
 	struct sip_txn *txns;
 	int ntxns;
