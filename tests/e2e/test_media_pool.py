@@ -9,12 +9,13 @@ import collections
 import os
 import re
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import curl, sip_server
+from conftest import BIN, curl, sip_server
 from sipclient import digest, parse, register_with_auth, Client
 from test_sip_media import MediaPhone, establish, hang_up, rtp
 
@@ -108,7 +109,7 @@ class Caller:
                f"CSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n"
                f"Contact: <sip:{self.user}@{ip}:{port}>\r\n"
                + (f"Authorization: {auth}\r\n" if auth else "")
-               + (f"Content-Type: application/sdp\r\n" if body else "")
+               + ("Content-Type: application/sdp\r\n" if body else "")
                + f"Content-Length: {len(body)}\r\n\r\n{body}")
         self.sent[cid] = msg.encode()
         self.u.send(self.sent[cid])
@@ -352,3 +353,22 @@ def test_a_range_set_by_the_api_keeps_calls_in_progress_and_gives_new_calls_its_
         b.close()
     assert not srv.sanitizer_reports(), srv.log()
 
+
+
+def test_the_cli_sets_the_range_and_shows_the_calls_it_holds(srv):
+    def ctl(*args):
+        return subprocess.run([BIN, "ctl", "--data-dir", srv.data, *args],
+                              capture_output=True, text=True, timeout=20)
+    lo = 40000  # a range of its own: 2,000 ports, 500 calls
+    r = ctl("sbc", "media-ports", str(lo), str(lo + 1999))
+    assert r.returncode == 0 and f"ports {lo}-{lo + 1999}" in r.stdout, r
+    media = srv.api("GET", "/sbc").json()["media"]
+    assert (media["port_min"], media["port_max"]) == (lo, lo + 1999)
+    r = ctl("sbc", "show")
+    assert r.returncode == 0 and f"media relay ports: {lo}-{lo + 1999} (500 calls" in r.stdout, r
+    # the supervisor's check, as for the API: refused, and nothing changes
+    r = ctl("sbc", "media-ports", str(lo + 10), str(lo + 11))
+    assert r.returncode != 0 and "media.port_m" in r.stderr + r.stdout, r
+    assert ctl("sbc", "media-ports", "x", "1").returncode == 2  # not numbers: usage
+    media = srv.api("GET", "/sbc").json()["media"]
+    assert (media["port_min"], media["port_max"]) == (lo, lo + 1999)
