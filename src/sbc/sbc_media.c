@@ -30,7 +30,7 @@
 #define MEDIA_HELD_BUCKETS    1024 /* a power of two */
 /* Pairs tried per new leg: one that cannot be bound (another program has a
  * port of it) is set aside for MEDIA_ASIDE_MS and the next one tried. */
-#define MEDIA_BIND_TRIES 8
+#define MEDIA_BIND_TRIES 64
 #define MEDIA_ASIDE_MS	 60000
 /* Legs a phone's requests may hold before its phone system has accepted
  * them (answered the INVITE): per source address, and per phone system as
