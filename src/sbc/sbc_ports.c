@@ -3,8 +3,10 @@
 
 #include <stdlib.h>
 
-enum { PAIR_FREE, PAIR_USED, PAIR_ASIDE };
-enum { LIST_FREE, LIST_ASIDE, NLISTS };
+/* HALF_EVEN: the even port in use (an rtcp-mux leg), the odd one free;
+ * HALF_ODD: the other way round. Halves are in the half list. */
+enum { PAIR_FREE, PAIR_USED, PAIR_ASIDE, PAIR_HALF_EVEN, PAIR_HALF_ODD };
+enum { LIST_FREE, LIST_ASIDE, LIST_HALF, NLISTS };
 
 struct sbc_ports {
 	int min, npairs;
@@ -51,6 +53,12 @@ static int pair_of(const struct sbc_ports *p, int port)
 		return -1;
 	int i = (port - p->min) / 2;
 	return i < p->npairs ? i : -1;
+}
+
+/* The pair a port (even or odd) is of, or -1. */
+static int pair_any(const struct sbc_ports *p, int port)
+{
+	return pair_of(p, port - ((port - p->min) & 1));
 }
 
 struct sbc_ports *sbc_ports_new(int min, int max)
@@ -120,7 +128,7 @@ bool sbc_ports_reserve(struct sbc_ports *p, int port)
 {
 	int i = pair_of(p, port);
 	p->steps++;
-	if (i < 0 || p->state[i] == PAIR_USED)
+	if (i < 0 || (p->state[i] != PAIR_FREE && p->state[i] != PAIR_ASIDE))
 		return false;
 	unlink_pair(p, p->state[i] == PAIR_FREE ? LIST_FREE : LIST_ASIDE, i);
 	p->state[i] = PAIR_USED;
@@ -150,6 +158,88 @@ int sbc_ports_tick(struct sbc_ports *p, int64_t now_ms)
 		push_tail(p, LIST_FREE, i);
 	}
 	return n;
+}
+
+int sbc_ports_take_one(struct sbc_ports *p)
+{
+	int i = p->head[LIST_HALF];
+	p->steps++;
+	if (i >= 0) { /* the free port of a half-used pair */
+		unlink_pair(p, LIST_HALF, i);
+		int port = p->min + 2 * i + (p->state[i] == PAIR_HALF_EVEN);
+		p->state[i] = PAIR_USED;
+		p->nused++;
+		return port;
+	}
+	if ((i = p->head[LIST_FREE]) < 0)
+		return -1;
+	unlink_pair(p, LIST_FREE, i);
+	p->state[i] = PAIR_HALF_EVEN;
+	push_tail(p, LIST_HALF, i);
+	return p->min + 2 * i;
+}
+
+void sbc_ports_give_one(struct sbc_ports *p, int port)
+{
+	int i = pair_any(p, port);
+	bool odd = i >= 0 && (port - p->min) & 1;
+	p->steps++;
+	if (i < 0)
+		return;
+	if (p->state[i] == PAIR_USED) { /* its other port stays in use */
+		p->state[i] = odd ? PAIR_HALF_EVEN : PAIR_HALF_ODD;
+		p->nused--;
+		push_tail(p, LIST_HALF, i);
+	} else if (p->state[i] == (odd ? PAIR_HALF_ODD : PAIR_HALF_EVEN)) {
+		unlink_pair(p, LIST_HALF, i);
+		p->state[i] = PAIR_FREE;
+		push_tail(p, LIST_FREE, i);
+	}
+}
+
+bool sbc_ports_reserve_one(struct sbc_ports *p, int port)
+{
+	int i = pair_any(p, port);
+	bool odd = i >= 0 && (port - p->min) & 1;
+	p->steps++;
+	if (i < 0)
+		return false;
+	unsigned char st = p->state[i];
+	if (st == PAIR_FREE || st == PAIR_ASIDE) {
+		unlink_pair(p, st == PAIR_FREE ? LIST_FREE : LIST_ASIDE, i);
+		p->state[i] = odd ? PAIR_HALF_ODD : PAIR_HALF_EVEN;
+		push_tail(p, LIST_HALF, i);
+		return true;
+	}
+	if (st == (odd ? PAIR_HALF_EVEN : PAIR_HALF_ODD)) { /* the other one is in use */
+		unlink_pair(p, LIST_HALF, i);
+		p->state[i] = PAIR_USED;
+		p->nused++;
+		return true;
+	}
+	return false;
+}
+
+void sbc_ports_aside_one(struct sbc_ports *p, int port, int64_t until_ms)
+{
+	int i = pair_any(p, port);
+	bool odd = i >= 0 && (port - p->min) & 1;
+	p->steps++;
+	if (i < 0)
+		return;
+	if (p->state[i] == (odd ? PAIR_HALF_ODD : PAIR_HALF_EVEN)) { /* the pair was free */
+		unlink_pair(p, LIST_HALF, i);
+		p->state[i] = PAIR_USED;
+		p->nused++;
+		sbc_ports_aside(p, port - odd, until_ms);
+	} else {
+		sbc_ports_give_one(p, port); /* its other port is in use: back last in line */
+	}
+}
+
+int sbc_ports_nhalf(const struct sbc_ports *p)
+{
+	return p->count[LIST_HALF];
 }
 
 int sbc_ports_min(const struct sbc_ports *p)
@@ -202,7 +292,13 @@ bool sbc_ports_is_whole(const struct sbc_ports *p)
 	int used = 0;
 	for (int i = 0; i < p->npairs; i++)
 		used += p->state[i] == PAIR_USED;
+	int n = 0, prev = -1;
+	for (int i = p->head[LIST_HALF]; i >= 0; prev = i, i = p->next[i])
+		if ((p->state[i] != PAIR_HALF_EVEN && p->state[i] != PAIR_HALF_ODD) ||
+		    p->prev[i] != prev || ++n > p->npairs)
+			return false;
 	return list_is_whole(p, LIST_FREE, PAIR_FREE) && list_is_whole(p, LIST_ASIDE, PAIR_ASIDE) &&
-	       used == p->nused &&
-	       p->nused + p->count[LIST_FREE] + p->count[LIST_ASIDE] == p->npairs;
+	       prev == p->tail[LIST_HALF] && n == p->count[LIST_HALF] && used == p->nused &&
+	       p->nused + p->count[LIST_FREE] + p->count[LIST_ASIDE] + p->count[LIST_HALF] ==
+		       p->npairs;
 }

@@ -5,7 +5,8 @@
  * what it takes.
  *
  * Every pair of the range is in exactly one state: free (in the free
- * list), in use, or set aside (in the aside list). The lists are doubly
+ * list), in use, half in use (one port, by an rtcp-mux leg: in the half
+ * list), or set aside (in the aside list). The lists are doubly
  * linked through two arrays indexed by pair, so taking the head, giving a
  * pair back to the tail and taking out any pair (reserve) are each a
  * constant number of steps, however full the pool. The free list is FIFO:
@@ -43,6 +44,18 @@ bool sbc_ports_reserve(struct sbc_ports *p, int port);
 void sbc_ports_aside(struct sbc_ports *p, int port, int64_t until_ms);
 /* Pairs set aside whose time has come are free again; how many. */
 int sbc_ports_tick(struct sbc_ports *p, int64_t now_ms);
+
+/* Single ports, for rtcp-mux legs (RTP and RTCP on one port): a port of a
+ * pair whose other port is in use, else the even port of a free pair (the
+ * odd one is offered next); -1 when none. O(1) as the rest. */
+int sbc_ports_take_one(struct sbc_ports *p);
+void sbc_ports_give_one(struct sbc_ports *p, int port);
+bool sbc_ports_reserve_one(struct sbc_ports *p, int port);
+/* A single port that could not be bound: its pair set aside if the other
+ * port is free, else the port is given back (last in line). */
+void sbc_ports_aside_one(struct sbc_ports *p, int port, int64_t until_ms);
+/* Pairs with one port in use (the other free). */
+int sbc_ports_nhalf(const struct sbc_ports *p);
 
 int sbc_ports_min(const struct sbc_ports *p); /* the first (even) port */
 int sbc_ports_max(const struct sbc_ports *p); /* the last port of a pair */

@@ -185,6 +185,51 @@ static void test_reserve_takes_out_a_pair_bound_before_a_range_change(void **sta
 	sbc_ports_free(p);
 }
 
+static void test_rtcp_mux_legs_take_single_ports_two_to_a_pair(void **state)
+{
+	(void)state;
+	struct sbc_ports *p = sbc_ports_new(30000, 30007); /* 4 pairs: 8 single ports */
+	int ports[8];
+	for (int i = 0; i < 8; i++) {
+		uint64_t before = sbc_ports_steps(p);
+		ports[i] = sbc_ports_take_one(p);
+		assert_true(sbc_ports_steps(p) - before <= STEPS_MAX);
+		assert_int_equal(ports[i], 30000 + i); /* both halves of a pair, then the next */
+		assert_true(sbc_ports_is_whole(p));
+	}
+	assert_int_equal(sbc_ports_take_one(p), -1);
+	assert_int_equal(sbc_ports_take(p), -1);
+	assert_int_equal(sbc_ports_nused(p), 4);
+	sbc_ports_give_one(p, 30003); /* one half free: for a single, not a pair */
+	assert_int_equal(sbc_ports_nhalf(p), 1);
+	assert_int_equal(sbc_ports_take(p), -1);
+	assert_int_equal(sbc_ports_take_one(p), 30003);
+	for (int i = 0; i < 8; i++)
+		sbc_ports_give_one(p, ports[i]);
+	sbc_ports_give_one(p, 30001); /* twice: ignored */
+	assert_int_equal(sbc_ports_nfree(p), 4);
+	assert_int_equal(sbc_ports_nhalf(p), 0);
+	assert_true(sbc_ports_is_whole(p));
+	/* singles and pairs side by side; a leg from before a range change */
+	assert_true(sbc_ports_reserve_one(p, 30005));
+	assert_false(sbc_ports_reserve(p, 30004)); /* half in use: no pair there */
+	assert_true(sbc_ports_reserve_one(p, 30004));
+	assert_false(sbc_ports_reserve_one(p, 30004));
+	int a = sbc_ports_take(p), b = sbc_ports_take_one(p);
+	assert_true(a != 30004 && b != 30004 && b != 30005 && (b & ~1) != a);
+	/* a single that cannot be bound: its pair aside when the other is free */
+	sbc_ports_aside_one(p, b, 100);
+	assert_int_equal(sbc_ports_naside(p), 1);
+	assert_true(sbc_ports_is_whole(p));
+	assert_int_equal(sbc_ports_tick(p, 100), 1);
+	sbc_ports_give(p, a);
+	sbc_ports_give_one(p, 30004);
+	sbc_ports_give_one(p, 30005);
+	assert_int_equal(sbc_ports_nfree(p), 4);
+	assert_true(sbc_ports_is_whole(p));
+	sbc_ports_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_an_unbindable_pair_is_set_aside_until_its_time),
 		cmocka_unit_test(test_every_pair_set_aside_makes_take_bounded_not_a_scan),
 		cmocka_unit_test(test_reserve_takes_out_a_pair_bound_before_a_range_change),
+		cmocka_unit_test(test_rtcp_mux_legs_take_single_ports_two_to_a_pair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
