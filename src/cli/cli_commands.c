@@ -355,13 +355,15 @@ static int cmd_if_set(struct cli *c, int argc, char **argv)
 }
 
 /* The relay's range and the calls it holds: RTP on even ports, a pair
- * (RTP, RTCP) per leg, two legs per call: 4 ports a call. */
+ * (RTP, RTCP) per leg, two legs per call: 4 ports a call; with rtcp-mux
+ * on both legs, 2. */
 static void print_media_ports(json_t *media)
 {
 	long lo = (long)json_integer_value(json_object_get(media, "port_min"));
 	long hi = (long)json_integer_value(json_object_get(media, "port_max"));
 	long pairs = hi >= lo + (lo & 1) ? (hi - (lo + (lo & 1)) + 1) / 2 : 0;
-	printf("media relay ports: %ld-%ld (%ld calls, 4 ports each)\n", lo, hi, pairs / 2);
+	printf("media relay ports: %ld-%ld (%ld calls, 4 ports each; %ld with rtcp-mux, 2 each)\n",
+	       lo, hi, pairs / 2, pairs);
 }
 
 static int cmd_sbc_show(struct cli *c, int argc, char **argv)

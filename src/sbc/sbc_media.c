@@ -53,7 +53,10 @@ struct ep {
 	uint32_t t_cseq;
 	char t_method[8]; /* INVITE, UPDATE, PRACK */
 	int port;
-	int fd[2]; /* RTP, RTCP */
+	int fd[2]; /* RTP, RTCP; with mux RTCP comes on fd[0] too and fd[1] is -1 */
+	/* rtcp-mux (RFC 5761) with the phone on this leg: one port, RTCP told
+	 * from RTP by its packet type (64-95); mux_offered: we offered it */
+	bool mux, mux_offered;
 	struct event *ev[2];
 	struct sockaddr_storage local; /* bound address (RTP port) */
 	struct sockaddr_storage sig;   /* the phone's signalling address */
@@ -88,9 +91,9 @@ struct sbc_media {
 	struct ep *eps;
 	int neps;
 	struct ep *by_cid[MEDIA_BUCKETS];
-	/* port / 2, every even port: legs bound before the range changed are
-	 * found as well as the others */
-	struct ep *by_port[32768];
+	/* by port (RTP's, or an rtcp-mux leg's one), every port: legs bound
+	 * before the range changed are found as well as the others */
+	struct ep *by_port[65536];
 	struct held *held[MEDIA_HELD_BUCKETS];
 	struct sbc_ports *pool; /* the pairs of port_min..port_max */
 	uint64_t next_id;
@@ -172,7 +175,7 @@ static struct ep *peer_of(const struct ep *e)
 {
 	if (e->peer_port <= 0 || e->peer_port > 65535)
 		return NULL;
-	struct ep *p = e->md->by_port[e->peer_port / 2];
+	struct ep *p = e->md->by_port[e->peer_port];
 	return p && p->id == e->peer_id ? p : NULL;
 }
 
@@ -262,7 +265,7 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 {
 	struct ep *e = arg;
 	struct sbc_media *md = e->md;
-	int k = fd == e->fd[1];
+	int k0 = fd == e->fd[1];
 	static unsigned char buf[MEDIA_PKT_MAX + MEDIA_SRTP_ROOM];
 	(void)what;
 	for (int i = 0; i < 64; i++) {
@@ -273,16 +276,19 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0)
 			return;
 		unmap(&src);
+		/* rtcp-mux: RTCP is what has a packet type of 64-95 (RFC 5761 4) */
+		int k = e->mux && n >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95 ? 1 : k0;
+		int l = e->mux ? 0 : k; /* the socket and latch it came on */
 		/* only from where the signalling came; then only from the latched port */
-		if (!same_ip(&src, &e->sig) || (e->latched[k] && !same_addr(&src, &e->remote[k])) ||
+		if (!same_ip(&src, &e->sig) || (e->latched[l] && !same_addr(&src, &e->remote[l])) ||
 		    n < 8) {
 			e->dropped++;
 			continue;
 		}
-		if (!e->latched[k]) {
-			e->remote[k] = src;
-			e->rlen[k] = sl;
-			e->latched[k] = true;
+		if (!e->latched[l]) {
+			e->remote[l] = src;
+			e->rlen[l] = sl;
+			e->latched[l] = true;
 		}
 		e->last_rx = core_now_ms();
 		size_t len = (size_t)n;
@@ -292,22 +298,23 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		}
 		if (md->trace && sbc_trace_wants(md->trace, e->ps)) {
 			struct sockaddr_storage to = e->local;
-			if (k && to.ss_family == AF_INET6) /* RTCP: the port above */
+			if (k && !e->mux && to.ss_family == AF_INET6) /* RTCP: the port above */
 				((struct sockaddr_in6 *)&to)->sin6_port =
 					htons((uint16_t)(e->port + 1));
-			else if (k)
+			else if (k && !e->mux)
 				((struct sockaddr_in *)&to)->sin_port =
 					htons((uint16_t)(e->port + 1));
 			sbc_trace_media(md->trace, e->ps, e->call_id, buf, len, k == 1, &src, &to);
 		}
 		struct ep *p = peer_of(e);
-		if (!p || !p->rlen[k] ||
+		int pk = p && p->mux ? 0 : k; /* the other leg's socket for it */
+		if (!p || !p->rlen[pk] ||
 		    (p->srtp && (!p->tx || media_srtp_protect(p->tx, buf, &len, k) < 0))) {
 			e->dropped++;
 			continue;
 		}
-		if (sendto(p->fd[k], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[k],
-			   p->rlen[k]) >= 0) {
+		if (sendto(p->fd[pk], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[pk],
+			   p->rlen[pk]) >= 0) {
 			e->packets++;
 			md->packets++;
 		}
@@ -332,9 +339,12 @@ static void ep_free(struct ep *e)
 		}
 	held_count(md, e, -1);
 	if (e->port > 0) {
-		if (md->by_port[e->port / 2] == e)
-			md->by_port[e->port / 2] = NULL;
-		sbc_ports_give(md->pool, e->port); /* ignored if outside the range */
+		if (md->by_port[e->port] == e)
+			md->by_port[e->port] = NULL;
+		if (e->mux) /* ignored if outside the range */
+			sbc_ports_give_one(md->pool, e->port);
+		else
+			sbc_ports_give(md->pool, e->port);
 	}
 	for (int k = 0; k < 2; k++) {
 		if (e->ev[k])
@@ -371,12 +381,12 @@ static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_sto
 	e->local = *local;
 	unmap(&e->local);
 	for (int tries = 0; tries < MEDIA_BIND_TRIES; tries++) {
-		int port = sbc_ports_take(md->pool);
+		int port = e->mux ? sbc_ports_take_one(md->pool) : sbc_ports_take(md->pool);
 		if (port < 0)
 			break;
 		e->fd[0] = bind_udp(&e->local, port);
-		e->fd[1] = e->fd[0] >= 0 ? bind_udp(&e->local, port + 1) : -1;
-		if (e->fd[1] >= 0) {
+		e->fd[1] = e->fd[0] >= 0 && !e->mux ? bind_udp(&e->local, port + 1) : -1;
+		if (e->fd[0] >= 0 && (e->mux || e->fd[1] >= 0)) {
 			e->port = port;
 			ss_set_port(&e->local, port);
 			return 0;
@@ -384,7 +394,10 @@ static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_sto
 		int err = errno;
 		if (e->fd[0] >= 0)
 			close(e->fd[0]);
-		sbc_ports_aside(md->pool, port, core_now_ms() + MEDIA_ASIDE_MS);
+		if (e->mux)
+			sbc_ports_aside_one(md->pool, port, core_now_ms() + MEDIA_ASIDE_MS);
+		else
+			sbc_ports_aside(md->pool, port, core_now_ms() + MEDIA_ASIDE_MS);
 		static int64_t logged; /* once a minute at most */
 		if (core_now_ms() - logged >= 60000) {
 			logged = core_now_ms();
@@ -394,6 +407,22 @@ static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_sto
 	}
 	e->fd[0] = e->fd[1] = -1;
 	return -1;
+}
+
+/* The phone answered our offer of rtcp-mux (or offers it anew): RTCP on the
+ * RTP port from now on; the RTCP port goes back to the pool. */
+static void ep_to_mux(struct ep *e)
+{
+	if (e->ev[1])
+		event_free(e->ev[1]);
+	if (e->fd[1] >= 0)
+		close(e->fd[1]);
+	e->ev[1] = NULL;
+	e->fd[1] = -1;
+	e->mux = true;
+	if (e->latched[1] && !e->latched[0]) /* (RTCP came first: RTP's port is latched anew) */
+		e->latched[1] = false;
+	sbc_ports_give_one(e->md->pool, e->port + 1);
 }
 
 static struct ep *ep_find(struct sbc_media *md, struct sip_pl call_id, int mline)
@@ -406,7 +435,7 @@ static struct ep *ep_find(struct sbc_media *md, struct sip_pl call_id, int mline
 
 /* The leg's endpoint for this m-line; a new one counts as held for
  * *fresh (-1: none may be made, as for an ACK). *full: a bound was hit. */
-static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, int mline,
+static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, int mline, bool mux,
 			 int *fresh, bool *full)
 {
 	struct ep *e = ep_find(md, leg->call_id, mline);
@@ -437,6 +466,7 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 		return NULL;
 	e->md = md;
 	e->mline = mline;
+	e->mux = mux; /* the phone offers rtcp-mux: one port (we answer it) */
 	e->fd[0] = e->fd[1] = -1;
 	snprintf(e->ps, sizeof(e->ps), "%s", leg->ps);
 	e->call_id = malloc(leg->call_id.l + 1);
@@ -467,7 +497,7 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 		return NULL;
 	}
 	(*fresh)++;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2 && e->fd[k] >= 0; k++) {
 		e->ev[k] = event_new(md->base, e->fd[k], EV_READ | EV_PERSIST, on_packet, e);
 		if (e->ev[k])
 			event_add(e->ev[k], NULL);
@@ -486,7 +516,7 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 	e->hash = hash_pl(md, leg->call_id);
 	e->hnext = md->by_cid[e->hash];
 	md->by_cid[e->hash] = e;
-	md->by_port[e->port / 2] = e;
+	md->by_port[e->port] = e;
 	return e;
 }
 
@@ -495,7 +525,7 @@ static struct ep *ep_by_addr(struct sbc_media *md, const struct sockaddr_storage
 {
 	int port = ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
 						  : ((const struct sockaddr_in *)a)->sin_port);
-	struct ep *e = port > 0 ? md->by_port[port / 2] : NULL;
+	struct ep *e = port > 0 ? md->by_port[port] : NULL;
 	return e && same_addr(&e->local, a) ? e : NULL;
 }
 
@@ -630,7 +660,9 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		if (sip_pl_eq(m->port, "0"))
 			continue; /* a rejected or disabled stream stays so */
 		bool full = false;
-		struct ep *e = ep_get(md, leg, i, &fresh, &full);
+		/* a=rtcp-mux in this m-line (stripped with ICE, put back below) */
+		bool mux = sdp_attr_get(&m->s, "rtcp-mux") != NULL;
+		struct ep *e = ep_get(md, leg, i, leg->from_phone && mux, &fresh, &full);
 		if (!e) {
 			rc = full ? -503 : fresh < 0 ? -488 : -500;
 			goto done;
@@ -639,10 +671,14 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 			first = e;
 		int r;
 		if (leg->from_phone) {
+			if (mux && !e->mux && (e->mux_offered || leg->phone_req))
+				ep_to_mux(e); /* its answer to our offer, or a new offer of it */
 			r = from_phone(md, leg, sdp, m, e);
 			strip_ice(&m->s);
 			if (r == 0 && e->srtp) /* the phone system sees plain RTP */
 				m->proto = (struct sip_pl){"RTP/AVP", 7};
+			if (mux) /* carried through the phone system to the other leg's offer */
+				sdp_attr_add(&m->s, "rtcp-mux", (struct sip_pl){0});
 		} else {
 			struct sockaddr_storage a;
 			struct ep *other = NULL;
@@ -651,6 +687,12 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 			if (other && other != e) /* joined: a packet crosses us once */
 				join(e, other);
 			strip_ice(&m->s);
+			/* our answer to the phone's offer of it; or our offer, when the
+			 * other side offered it (its answer decides) */
+			if (!e->mux && mux && !leg->phone_req)
+				e->mux_offered = true;
+			if (e->mux || (mux && !leg->phone_req))
+				sdp_attr_add(&m->s, "rtcp-mux", (struct sip_pl){0});
 			r = to_phone(md, leg, m, e, sc->crypto[i], sizeof(sc->crypto[i]));
 		}
 		if (r < 0) {
@@ -830,7 +872,8 @@ void sbc_media_configure(struct sbc_media *md, const struct core_state_media *cf
 			md->port_max = hi;
 			int outside = 0;
 			for (struct ep *e = md->eps; e; e = e->next)
-				outside += !sbc_ports_reserve(pool, e->port);
+				outside += !(e->mux ? sbc_ports_reserve_one(pool, e->port)
+						    : sbc_ports_reserve(pool, e->port));
 			log_info("media: relay ports %d-%d now (%d port pairs, %d calls; %d legs "
 				 "in progress keep ports outside it until they end)",
 				 sbc_ports_min(pool), sbc_ports_max(pool), sbc_ports_pairs(pool),
@@ -854,6 +897,7 @@ void sbc_media_pool(const struct sbc_media *md, struct sbc_media_pool *out)
 	out->pairs = sbc_ports_pairs(md->pool);
 	out->free = sbc_ports_nfree(md->pool);
 	out->used = sbc_ports_nused(md->pool);
+	out->half = sbc_ports_nhalf(md->pool);
 	out->aside = sbc_ports_naside(md->pool);
 	out->legs = md->neps;
 }

@@ -68,10 +68,11 @@ struct sbc_trace;
 void sbc_media_set_trace(struct sbc_media *md, struct sbc_trace *t);
 /* Ports in use (pairs) and packets relayed, for monitoring. */
 int sbc_media_ports_in_use(const struct sbc_media *md);
-/* The pool of the range now: its pairs free, in use and set aside (not
- * bindable for a while); legs (pairs held, also outside the range). */
+/* The pool of the range now: its pairs free, in use, half in use (one
+ * port, by an rtcp-mux leg) and set aside (not bindable for a while); legs
+ * (each holds a pair or, with rtcp-mux, one port; also outside the range). */
 struct sbc_media_pool {
-	int port_min, port_max, pairs, free, used, aside, legs;
+	int port_min, port_max, pairs, free, used, half, aside, legs;
 };
 void sbc_media_pool(const struct sbc_media *md, struct sbc_media_pool *out);
 uint64_t sbc_media_packets(const struct sbc_media *md);

@@ -590,13 +590,13 @@ json_t *sbc_sip_stats(struct sbc_sip *s)
 	struct sbc_media_pool pool = {0};
 	if (s->media)
 		sbc_media_pool(s->media, &pool);
-	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I, s:{s:i, s:i, s:i, s:i, s:i}}, s:{s:I}}",
+	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I, s:{s:i, s:i, s:i, s:i, s:i, s:i}}, s:{s:I}}",
 			 "connections", "sip-tls", tls, "sip-tcp", tcp, "relay", "ports_in_use",
 			 s->media ? sbc_media_ports_in_use(s->media) : 0, "packets",
 			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0), "pool",
 			 "port_min", pool.port_min, "port_max", pool.port_max, "free", pool.free,
-			 "in_use", pool.used, "aside", pool.aside, "refused", "sip",
-			 (json_int_t)core_conn_refused(s->streams));
+			 "in_use", pool.used, "half", pool.half, "aside", pool.aside, "refused",
+			 "sip", (json_int_t)core_conn_refused(s->streams));
 }
 
 static const struct sbc_sip_io sip_io = {

@@ -289,7 +289,7 @@ def test_the_pool_is_whole_after_10000_unanswered_unauthenticated_and_abandoned_
         # as another test's server on this machine)
         assert wait_for(lambda: pool(srv).get("in_use") == 0, 12), pool(srv)
         p = pool(srv)
-        assert p["free"] + p["aside"] == PAIRS and p["legs"] == 0, p
+        assert p["free"] + p["aside"] == PAIRS and p["half"] == 0 and p["legs"] == 0, p
     finally:
         ringer.close()
         deaf.close()
@@ -343,7 +343,7 @@ def test_a_range_set_by_the_api_keeps_calls_in_progress_and_gives_new_calls_its_
         # the pool is the new range's: 50 pairs, two in use (the second call)
         assert wait_for(lambda: pool(srv).get("in_use") == 2, 12), pool(srv)
         p = pool(srv)
-        assert p["free"] + p["aside"] + p["in_use"] == 50, p
+        assert p["free"] + p["aside"] + p["in_use"] + p["half"] == 50, p
         hang_up(a, b, call1)
         hang_up(a, b, call2)
         assert wait_for(lambda: relay_pairs(srv, lo, new_hi + 1) == 0, 3), relay_ports(srv)

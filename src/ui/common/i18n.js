@@ -241,7 +241,8 @@ const DE = {
   // the media relay's range (issue 14)
   "Relay ports from": "Relay-Ports von",
   to: "bis",
-  "Holds {n} calls at once (4 ports a call).": "Reicht für {n} gleichzeitige Anrufe (4 Ports pro Anruf).",
+  "Holds {n} calls at once (4 ports a call), {m} where phones use rtcp-mux (2 ports a call).":
+    "Reicht für {n} gleichzeitige Anrufe (4 Ports pro Anruf), {m}, wo Telefone rtcp-mux nutzen (2 Ports pro Anruf).",
   "Calls in progress keep their ports when the range changes.":
     "Laufende Anrufe behalten ihre Ports, wenn sich der Bereich ändert.",
   "Repeat the new password": "Neues Passwort wiederholen",

@@ -292,7 +292,7 @@ async function sbc(view, ctx) {
   const showHolds = () => {
     const lo = +portMin.value + (+portMin.value & 1), hi = +portMax.value;
     const calls = hi >= lo ? Math.floor(Math.floor((hi - lo + 1) / 2) / 2) : 0;
-    holds.textContent = t("Holds {n} calls at once (4 ports a call).", { n: calls });
+    holds.textContent = t("Holds {n} calls at once (4 ports a call), {m} where phones use rtcp-mux (2 ports a call).", { n: calls, m: 2 * calls });
   };
   portMin.addEventListener("input", showHolds);
   portMax.addEventListener("input", showHolds);
