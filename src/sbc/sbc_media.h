@@ -11,7 +11,8 @@
  * transaction (and taken up by the ACK): tentatively until its final
  * answer, freed at once when it fails; legs a phone's requests hold before
  * their phone system has accepted them are bounded per address and per
- * phone system.
+ * phone system. A phone that offers rtcp-mux (RFC 5761) gets one port for
+ * both (RTCP told by its packet type); the port pairs come from sbc_ports.
  */
 #ifndef SBC_MEDIA_H
 #define SBC_MEDIA_H
