@@ -201,7 +201,7 @@ static size_t addr_key(const struct sockaddr_storage *ss, unsigned char key[64])
 
 static size_t ps_key(const char *ps, unsigned char key[64])
 {
-	size_t n = strnlen(ps, 62);
+	size_t n = strnlen(ps, 63); /* a name: 63 characters at most */
 	key[0] = 'p';
 	memcpy(key + 1, ps, n);
 	return n + 1;
