@@ -3,6 +3,7 @@
  * a rendering of its answer. The API validates; the CLI only asks.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,18 @@ static int cmd_if_set(struct cli *c, int argc, char **argv)
 	return print_or(c, a, "listening interfaces changed");
 }
 
+/* The relay's range and the calls it holds: RTP on even ports, a pair
+ * (RTP, RTCP) per leg, two legs per call: 4 ports a call; with rtcp-mux
+ * on both legs, 2. */
+static void print_media_ports(json_t *media)
+{
+	long lo = (long)json_integer_value(json_object_get(media, "port_min"));
+	long hi = (long)json_integer_value(json_object_get(media, "port_max"));
+	long pairs = hi >= lo + (lo & 1) ? (hi - (lo + (lo & 1)) + 1) / 2 : 0;
+	printf("media relay ports: %ld-%ld (%ld calls, 4 ports each; %ld with rtcp-mux, 2 each)\n",
+	       lo, hi, pairs / 2, pairs);
+}
+
 static int cmd_sbc_show(struct cli *c, int argc, char **argv)
 {
 	json_t *a, *it, *s;
@@ -399,9 +412,11 @@ static int cmd_sbc_show(struct cli *c, int argc, char **argv)
 	static const char *const h[] = {"SERVICE", "INTERFACE", "ADDRESS", "PORT"};
 	cli_table(stdout, h, 4, rows);
 	json_t *sbc = NULL;
-	if (cli_api(c, "GET", "/sbc", NULL, &sbc) == 200)
+	if (cli_api(c, "GET", "/sbc", NULL, &sbc) == 200) {
 		printf("\nplain SIP on 5060: %s\n",
 		       json_is_true(json_object_get(sbc, "plain_sip")) ? "on" : "off");
+		print_media_ports(json_object_get(sbc, "media"));
+	}
 	json_decref(sbc);
 	json_decref(rows);
 	json_decref(a);
@@ -420,6 +435,35 @@ static int cmd_sbc_plain_sip(struct cli *c, int argc, char **argv)
 	if (call(c, "PUT", "/sbc", json_pack("{s:b}", "plain_sip", on), &a))
 		return json_decref(a), CLI_ERROR;
 	return print_or(c, a, on ? "plain SIP on 5060 is on" : "plain SIP on 5060 is off");
+}
+
+static int port_arg(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	return errno || end == s || *end || v < 0 || v > 65535 ? -1 : (int)v;
+}
+
+/* The range is checked where it is applied (the supervisor); here only that
+ * both are port numbers. */
+static int cmd_sbc_media_ports(struct cli *c, int argc, char **argv)
+{
+	(void)argc;
+	int lo = port_arg(argv[0]), hi = port_arg(argv[1]);
+	if (lo < 0 || hi < 0) {
+		fprintf(stderr, "usage: sbc media-ports MIN MAX\n");
+		return CLI_USAGE;
+	}
+	json_t *a;
+	char done[128];
+	if (call(c, "PUT", "/sbc",
+		 json_pack("{s:{s:i, s:i}}", "media", "port_min", lo, "port_max", hi), &a))
+		return json_decref(a), CLI_ERROR;
+	snprintf(done, sizeof(done),
+		 "the media relay uses ports %d-%d from now on; calls in progress keep theirs", lo,
+		 hi);
+	return print_or(c, a, done);
 }
 
 /* ---- the phones' VPN ---- */
@@ -1076,6 +1120,9 @@ static const struct cli_cmd cli_cmds[] = {
 	{"sbc", "show", "", "show the SBC's listening sockets and settings", 0, 0, cmd_sbc_show},
 	{"sbc", "plain-sip", "on|off", "switch plain SIP (UDP and TCP 5060) on or off", 1, 1,
 	 cmd_sbc_plain_sip},
+	{"sbc", "media-ports", "MIN MAX",
+	 "set the media relay's UDP port range (4 ports a call; calls in progress keep theirs)", 2,
+	 2, cmd_sbc_media_ports},
 	{"vpn", "show", "", "show the phones' VPN and its clients", 0, 0, cmd_vpn_show},
 	{"vpn", "switch", "on|off", "switch the VPN on TCP 8885 on or off", 1, 1, cmd_vpn_switch},
 	{"vpn", "set", "subnet|host VALUE", "the tunnel's subnet, or the host profiles name", 2, 2,

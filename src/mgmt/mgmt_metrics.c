@@ -198,6 +198,15 @@ static void metrics_sbc(struct mgmt *m, struct evbuffer *b)
 	if (relay)
 		metrics_sample(b, "zentrale_relay_ports_in_use", NULL, NULL, NULL, NULL,
 			       num(relay, "ports_in_use"));
+	/* the pool of the range now: free + in_use + aside = its pairs */
+	json_t *pool = relay ? json_object_get(relay, "pool") : NULL;
+	metrics_head(b, "zentrale_relay_port_pairs", "gauge",
+		     "Port pairs of the media relay's range: free, in use, half in use (one port, "
+		     "by an rtcp-mux leg), or set aside (could not be bound, tried again later).");
+	static const char *const pool_states[] = {"free", "in_use", "half", "aside"};
+	for (size_t i = 0; pool && i < 4; i++)
+		metrics_sample(b, "zentrale_relay_port_pairs", "state", pool_states[i], NULL, NULL,
+			       num(pool, pool_states[i]));
 	metrics_head(b, "zentrale_relay_packets_total", "counter",
 		     "Packets the media relay has forwarded since the SBC started.");
 	if (relay)

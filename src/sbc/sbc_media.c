@@ -17,11 +17,21 @@
 #include "../core/core_net.h"
 #include "../media/media_srtp.h"
 #include "../sdp/sdp.h"
+#include "sbc_ports.h"
 #include "sbc_trace.h"
 
-#define MEDIA_UNANSWERED_LIFE 300 /* s: a leg never answered is forgotten after this */
+/* A leg never answered is freed with its transaction (sbc_media_settle,
+ * sbc_media_end): at once when it fails or is cancelled, at Timer B when
+ * nothing answered it, at Timer C when it rang and got no final answer.
+ * This is only the backstop for a leg nobody ended: Timer C and a margin. */
+#define MEDIA_UNANSWERED_LIFE 200
 #define MEDIA_PKT_MAX	      2048
 #define MEDIA_BUCKETS	      4096 /* a power of two */
+#define MEDIA_HELD_BUCKETS    1024 /* a power of two */
+/* Pairs tried per new leg: one that cannot be bound (another program has a
+ * port of it) is set aside for MEDIA_ASIDE_MS and the next one tried. */
+#define MEDIA_BIND_TRIES 64
+#define MEDIA_ASIDE_MS	 60000
 /* Legs a phone's requests may hold before its phone system has accepted
  * them (answered the INVITE): per source address, and per phone system as
  * a share of the pool. Beyond: 503 with Retry-After. */
@@ -43,7 +53,10 @@ struct ep {
 	uint32_t t_cseq;
 	char t_method[8]; /* INVITE, UPDATE, PRACK */
 	int port;
-	int fd[2]; /* RTP, RTCP */
+	int fd[2]; /* RTP, RTCP; with mux RTCP comes on fd[0] too and fd[1] is -1 */
+	/* rtcp-mux (RFC 5761) with the phone on this leg: one port, RTCP told
+	 * from RTP by its packet type (64-95); mux_offered: we offered it */
+	bool mux, mux_offered;
 	struct event *ev[2];
 	struct sockaddr_storage local; /* bound address (RTP port) */
 	struct sockaddr_storage sig;   /* the phone's signalling address */
@@ -58,8 +71,19 @@ struct ep {
 	bool have_theirs, have_ours;
 	struct media_srtp *rx, *tx;
 	bool answered, notified;
+	bool held;		  /* counted in held_* as a phone's leg not yet accepted */
 	int64_t last_rx, created; /* ms */
 	uint64_t packets, dropped;
+};
+
+/* How many legs not yet accepted a key (a phone's address, a phone
+ * system's name) holds: kept as legs are made, answered and freed, so a
+ * new leg's check is O(1), not a walk over every leg. */
+struct held {
+	struct held *next;
+	int n;
+	size_t len;
+	unsigned char key[64];
 };
 
 struct sbc_media {
@@ -67,9 +91,13 @@ struct sbc_media {
 	struct ep *eps;
 	int neps;
 	struct ep *by_cid[MEDIA_BUCKETS];
-	struct ep **by_port; /* (port - port_min) / 2 */
+	/* by port (RTP's, or an rtcp-mux leg's one), every port: legs bound
+	 * before the range changed are found as well as the others */
+	struct ep *by_port[65536];
+	struct held *held[MEDIA_HELD_BUCKETS];
+	struct sbc_ports *pool; /* the pairs of port_min..port_max */
 	uint64_t next_id;
-	int port_min, port_max, next_port;
+	int port_min, port_max;
 	int timeout; /* s without media before an answered call is ended */
 	bool srtp_required;
 	int64_t unanswered_ms; /* a leg never answered is forgotten after this */
@@ -145,10 +173,9 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 
 static struct ep *peer_of(const struct ep *e)
 {
-	const struct sbc_media *md = e->md;
-	if (e->peer_port < md->port_min || e->peer_port >= md->port_max)
+	if (e->peer_port <= 0 || e->peer_port > 65535)
 		return NULL;
-	struct ep *p = md->by_port[(e->peer_port - md->port_min) / 2];
+	struct ep *p = e->md->by_port[e->peer_port];
 	return p && p->id == e->peer_id ? p : NULL;
 }
 
@@ -158,13 +185,87 @@ static void join(struct ep *a, struct ep *b)
 	b->peer_port = a->port, b->peer_id = a->id;
 }
 
+/* ---- legs not yet accepted, counted ---- */
+
+/* The key of an address: 'a', then its 4 or 16 bytes; of a phone system: 'p', its name. */
+static size_t addr_key(const struct sockaddr_storage *ss, unsigned char key[64])
+{
+	key[0] = 'a';
+	if (ss->ss_family == AF_INET6) {
+		memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		return 17;
+	}
+	memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	return 5;
+}
+
+static size_t ps_key(const char *ps, unsigned char key[64])
+{
+	size_t n = strnlen(ps, 63); /* a name: 63 characters at most */
+	key[0] = 'p';
+	memcpy(key + 1, ps, n);
+	return n + 1;
+}
+
+static struct held **held_find(struct sbc_media *md, const unsigned char *key, size_t len)
+{
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, key, len, md->hash_key);
+	struct held **pp = &md->held[h & (MEDIA_HELD_BUCKETS - 1)];
+	while (*pp && ((*pp)->len != len || memcmp((*pp)->key, key, len) != 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static int held_get(struct sbc_media *md, const unsigned char *key, size_t len)
+{
+	struct held *h = *held_find(md, key, len);
+	return h ? h->n : 0;
+}
+
+/* by one up or down; -1 when out of memory (then nothing is counted) */
+static int held_add(struct sbc_media *md, const unsigned char *key, size_t len, int by)
+{
+	struct held **pp = held_find(md, key, len);
+	if (!*pp) {
+		if (by < 0 || !(*pp = calloc(1, sizeof(**pp))))
+			return by < 0 ? 0 : -1;
+		(*pp)->len = len;
+		memcpy((*pp)->key, key, len);
+	}
+	(*pp)->n += by;
+	if ((*pp)->n <= 0) {
+		struct held *h = *pp;
+		*pp = h->next;
+		free(h);
+	}
+	return 0;
+}
+
+/* A phone's leg not yet accepted starts (+1) or stops (-1) counting. */
+static int held_count(struct sbc_media *md, struct ep *e, int by)
+{
+	if ((by > 0) == e->held)
+		return 0;
+	unsigned char a[64], p[64];
+	size_t al = addr_key(&e->sig, a), pl = ps_key(e->ps, p);
+	if (held_add(md, a, al, by) < 0)
+		return -1;
+	if (held_add(md, p, pl, by) < 0) {
+		held_add(md, a, al, -by);
+		return -1;
+	}
+	e->held = by > 0;
+	return 0;
+}
+
 /* ---- packets ---- */
 
 static void on_packet(evutil_socket_t fd, short what, void *arg)
 {
 	struct ep *e = arg;
 	struct sbc_media *md = e->md;
-	int k = fd == e->fd[1];
+	int k0 = fd == e->fd[1];
 	static unsigned char buf[MEDIA_PKT_MAX + MEDIA_SRTP_ROOM];
 	(void)what;
 	for (int i = 0; i < 64; i++) {
@@ -175,16 +276,19 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0)
 			return;
 		unmap(&src);
+		/* rtcp-mux: RTCP is what has a packet type of 64-95 (RFC 5761 4) */
+		int k = e->mux && n >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95 ? 1 : k0;
+		int l = e->mux ? 0 : k; /* the socket and latch it came on */
 		/* only from where the signalling came; then only from the latched port */
-		if (!same_ip(&src, &e->sig) || (e->latched[k] && !same_addr(&src, &e->remote[k])) ||
+		if (!same_ip(&src, &e->sig) || (e->latched[l] && !same_addr(&src, &e->remote[l])) ||
 		    n < 8) {
 			e->dropped++;
 			continue;
 		}
-		if (!e->latched[k]) {
-			e->remote[k] = src;
-			e->rlen[k] = sl;
-			e->latched[k] = true;
+		if (!e->latched[l]) {
+			e->remote[l] = src;
+			e->rlen[l] = sl;
+			e->latched[l] = true;
 		}
 		e->last_rx = core_now_ms();
 		size_t len = (size_t)n;
@@ -194,22 +298,23 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		}
 		if (md->trace && sbc_trace_wants(md->trace, e->ps)) {
 			struct sockaddr_storage to = e->local;
-			if (k && to.ss_family == AF_INET6) /* RTCP: the port above */
+			if (k && !e->mux && to.ss_family == AF_INET6) /* RTCP: the port above */
 				((struct sockaddr_in6 *)&to)->sin6_port =
 					htons((uint16_t)(e->port + 1));
-			else if (k)
+			else if (k && !e->mux)
 				((struct sockaddr_in *)&to)->sin_port =
 					htons((uint16_t)(e->port + 1));
 			sbc_trace_media(md->trace, e->ps, e->call_id, buf, len, k == 1, &src, &to);
 		}
 		struct ep *p = peer_of(e);
-		if (!p || !p->rlen[k] ||
+		int pk = p && p->mux ? 0 : k; /* the other leg's socket for it */
+		if (!p || !p->rlen[pk] ||
 		    (p->srtp && (!p->tx || media_srtp_protect(p->tx, buf, &len, k) < 0))) {
 			e->dropped++;
 			continue;
 		}
-		if (sendto(p->fd[k], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[k],
-			   p->rlen[k]) >= 0) {
+		if (sendto(p->fd[pk], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[pk],
+			   p->rlen[pk]) >= 0) {
 			e->packets++;
 			md->packets++;
 		}
@@ -232,9 +337,15 @@ static void ep_free(struct ep *e)
 			*pp = e->hnext;
 			break;
 		}
-	if (e->port >= md->port_min && e->port < md->port_max &&
-	    md->by_port[(e->port - md->port_min) / 2] == e)
-		md->by_port[(e->port - md->port_min) / 2] = NULL;
+	held_count(md, e, -1);
+	if (e->port > 0) {
+		if (md->by_port[e->port] == e)
+			md->by_port[e->port] = NULL;
+		if (e->mux) /* ignored if outside the range */
+			sbc_ports_give_one(md->pool, e->port);
+		else
+			sbc_ports_give(md->pool, e->port);
+	}
 	for (int k = 0; k < 2; k++) {
 		if (e->ev[k])
 			event_free(e->ev[k]);
@@ -262,31 +373,56 @@ static int bind_udp(const struct sockaddr_storage *at, int port)
 	return fd;
 }
 
-/* A port pair on our address as the phone sees it, the next free in the range. */
+/* A port pair on our address as the phone sees it: the free one given back
+ * longest ago (sbc_ports, O(1)). A pair another program holds a port of is
+ * set aside for a while, so it costs no bind() per leg. */
 static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_storage *local)
 {
-	int span = (md->port_max - md->port_min) / 2;
 	e->local = *local;
 	unmap(&e->local);
-	for (int tries = 0; tries < span; tries++) {
-		int port = md->next_port;
-		md->next_port += 2;
-		if (md->next_port + 1 > md->port_max)
-			md->next_port = md->port_min;
-		if (md->by_port[(port - md->port_min) / 2])
-			continue; /* ours already: no system call to learn that */
+	for (int tries = 0; tries < MEDIA_BIND_TRIES; tries++) {
+		int port = e->mux ? sbc_ports_take_one(md->pool) : sbc_ports_take(md->pool);
+		if (port < 0)
+			break;
 		e->fd[0] = bind_udp(&e->local, port);
-		e->fd[1] = e->fd[0] >= 0 ? bind_udp(&e->local, port + 1) : -1;
-		if (e->fd[1] >= 0) {
+		e->fd[1] = e->fd[0] >= 0 && !e->mux ? bind_udp(&e->local, port + 1) : -1;
+		if (e->fd[0] >= 0 && (e->mux || e->fd[1] >= 0)) {
 			e->port = port;
 			ss_set_port(&e->local, port);
 			return 0;
 		}
+		int err = errno;
 		if (e->fd[0] >= 0)
 			close(e->fd[0]);
+		if (e->mux)
+			sbc_ports_aside_one(md->pool, port, core_now_ms() + MEDIA_ASIDE_MS);
+		else
+			sbc_ports_aside(md->pool, port, core_now_ms() + MEDIA_ASIDE_MS);
+		static int64_t logged; /* once a minute at most */
+		if (core_now_ms() - logged >= 60000) {
+			logged = core_now_ms();
+			log_warn("media: ports %d-%d cannot be bound (%s): set aside for %d s",
+				 port, port + 1, strerror(err), MEDIA_ASIDE_MS / 1000);
+		}
 	}
 	e->fd[0] = e->fd[1] = -1;
 	return -1;
+}
+
+/* The phone answered our offer of rtcp-mux (or offers it anew): RTCP on the
+ * RTP port from now on; the RTCP port goes back to the pool. */
+static void ep_to_mux(struct ep *e)
+{
+	if (e->ev[1])
+		event_free(e->ev[1]);
+	if (e->fd[1] >= 0)
+		close(e->fd[1]);
+	e->ev[1] = NULL;
+	e->fd[1] = -1;
+	e->mux = true;
+	if (e->latched[1] && !e->latched[0]) /* (RTCP came first: RTP's port is latched anew) */
+		e->latched[1] = false;
+	sbc_ports_give_one(e->md->pool, e->port + 1);
 }
 
 static struct ep *ep_find(struct sbc_media *md, struct sip_pl call_id, int mline)
@@ -297,33 +433,21 @@ static struct ep *ep_find(struct sbc_media *md, struct sip_pl call_id, int mline
 	return NULL;
 }
 
-/* Legs held for phones' requests not yet accepted: from this address, and
- * of this phone system. */
-static void held_unaccepted(const struct sbc_media *md, const struct sbc_media_leg *leg,
-			    int *by_addr, int *by_ps)
-{
-	struct sockaddr_storage a = *leg->phone;
-	unmap(&a);
-	*by_addr = *by_ps = 0;
-	for (const struct ep *e = md->eps; e; e = e->next) {
-		if (!e->phone_req || e->answered)
-			continue;
-		*by_addr += same_ip(&e->sig, &a);
-		*by_ps += strcmp(e->ps, leg->ps) == 0;
-	}
-}
-
 /* The leg's endpoint for this m-line; a new one counts as held for
  * *fresh (-1: none may be made, as for an ACK). *full: a bound was hit. */
-static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, int mline,
+static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, int mline, bool mux,
 			 int *fresh, bool *full)
 {
 	struct ep *e = ep_find(md, leg->call_id, mline);
 	if (e || *fresh < 0)
 		return e;
 	if (leg->phone_req) {
-		int by_addr, by_ps, share = (md->port_max - md->port_min) / 2 / MEDIA_PS_SHARE;
-		held_unaccepted(md, leg, &by_addr, &by_ps);
+		int share = sbc_ports_pairs(md->pool) / MEDIA_PS_SHARE;
+		unsigned char key[64];
+		struct sockaddr_storage a = *leg->phone;
+		unmap(&a);
+		int by_addr = held_get(md, key, addr_key(&a, key));
+		int by_ps = held_get(md, key, ps_key(leg->ps, key));
 		if (by_addr >= MEDIA_MAX_PER_ADDR ||
 		    by_ps >= (share > MEDIA_MAX_PER_ADDR ? share : MEDIA_MAX_PER_ADDR)) {
 			static int64_t logged; /* once a second at most: a flood is no log flood */
@@ -342,6 +466,7 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 		return NULL;
 	e->md = md;
 	e->mline = mline;
+	e->mux = mux; /* the phone offers rtcp-mux: one port (we answer it) */
 	e->fd[0] = e->fd[1] = -1;
 	snprintf(e->ps, sizeof(e->ps), "%s", leg->ps);
 	e->call_id = malloc(leg->call_id.l + 1);
@@ -359,20 +484,28 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 		memcpy(e->t_method, leg->method.p, leg->method.l);
 	}
 	if (ep_bind(md, e, leg->local) < 0) {
-		log_warn("media: no free port pair in %d-%d", md->port_min, md->port_max);
+		static int64_t logged; /* once a second at most */
+		if (core_now_ms() - logged >= 1000) {
+			logged = core_now_ms();
+			log_warn("media: no free port pair in %d-%d (%d set aside)",
+				 sbc_ports_min(md->pool), sbc_ports_max(md->pool),
+				 sbc_ports_naside(md->pool));
+		}
 		free(e->call_id);
 		free(e);
 		*full = true;
 		return NULL;
 	}
 	(*fresh)++;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2 && e->fd[k] >= 0; k++) {
 		e->ev[k] = event_new(md->base, e->fd[k], EV_READ | EV_PERSIST, on_packet, e);
 		if (e->ev[k])
 			event_add(e->ev[k], NULL);
 	}
 	e->sig = *leg->phone;
 	unmap(&e->sig);
+	if (e->phone_req && held_count(md, e, 1) < 0)
+		log_warn("media: out of memory counting legs not yet accepted");
 	e->created = e->last_rx = core_now_ms();
 	e->id = ++md->next_id;
 	e->next = md->eps;
@@ -383,7 +516,7 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 	e->hash = hash_pl(md, leg->call_id);
 	e->hnext = md->by_cid[e->hash];
 	md->by_cid[e->hash] = e;
-	md->by_port[(e->port - md->port_min) / 2] = e;
+	md->by_port[e->port] = e;
 	return e;
 }
 
@@ -392,9 +525,7 @@ static struct ep *ep_by_addr(struct sbc_media *md, const struct sockaddr_storage
 {
 	int port = ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
 						  : ((const struct sockaddr_in *)a)->sin_port);
-	if (port < md->port_min || port >= md->port_max)
-		return NULL;
-	struct ep *e = md->by_port[(port - md->port_min) / 2];
+	struct ep *e = port > 0 ? md->by_port[port] : NULL;
 	return e && same_addr(&e->local, a) ? e : NULL;
 }
 
@@ -529,7 +660,9 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		if (sip_pl_eq(m->port, "0"))
 			continue; /* a rejected or disabled stream stays so */
 		bool full = false;
-		struct ep *e = ep_get(md, leg, i, &fresh, &full);
+		/* a=rtcp-mux in this m-line (stripped with ICE, put back below) */
+		bool mux = sdp_attr_get(&m->s, "rtcp-mux") != NULL;
+		struct ep *e = ep_get(md, leg, i, leg->from_phone && mux, &fresh, &full);
 		if (!e) {
 			rc = full ? -503 : fresh < 0 ? -488 : -500;
 			goto done;
@@ -538,10 +671,14 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 			first = e;
 		int r;
 		if (leg->from_phone) {
+			if (mux && !e->mux && (e->mux_offered || leg->phone_req))
+				ep_to_mux(e); /* its answer to our offer, or a new offer of it */
 			r = from_phone(md, leg, sdp, m, e);
 			strip_ice(&m->s);
 			if (r == 0 && e->srtp) /* the phone system sees plain RTP */
 				m->proto = (struct sip_pl){"RTP/AVP", 7};
+			if (mux) /* carried through the phone system to the other leg's offer */
+				sdp_attr_add(&m->s, "rtcp-mux", (struct sip_pl){0});
 		} else {
 			struct sockaddr_storage a;
 			struct ep *other = NULL;
@@ -550,6 +687,12 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 			if (other && other != e) /* joined: a packet crosses us once */
 				join(e, other);
 			strip_ice(&m->s);
+			/* our answer to the phone's offer of it; or our offer, when the
+			 * other side offered it (its answer decides) */
+			if (!e->mux && mux && !leg->phone_req)
+				e->mux_offered = true;
+			if (e->mux || (mux && !leg->phone_req))
+				sdp_attr_add(&m->s, "rtcp-mux", (struct sip_pl){0});
 			r = to_phone(md, leg, m, e, sc->crypto[i], sizeof(sc->crypto[i]));
 		}
 		if (r < 0) {
@@ -609,6 +752,7 @@ void sbc_media_answered(struct sbc_media *md, struct sip_pl call_id)
 {
 	for (struct ep *e = md->by_cid[hash_pl(md, call_id)]; e; e = e->hnext)
 		if (same_call(e, call_id) && !e->answered) {
+			held_count(md, e, -1);
 			e->answered = true;
 			e->tentative = false;
 			e->last_rx = core_now_ms();
@@ -647,6 +791,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	int64_t now = core_now_ms();
 	(void)fd;
 	(void)what;
+	sbc_ports_tick(md->pool, now);
 	for (struct ep *e = md->eps, *next; e; e = next) {
 		next = e->next;
 		int64_t silent = now - e->last_rx;
@@ -672,9 +817,9 @@ struct sbc_media *sbc_media_new(struct event_base *base, sbc_media_timeout_cb cb
 	md->base = base;
 	md->cb = cb;
 	md->arg = arg;
-	md->port_min = md->next_port = 30000;
+	md->port_min = 30000;
 	md->port_max = 35000;
-	md->by_port = calloc((size_t)(md->port_max - md->port_min) / 2 + 1, sizeof(*md->by_port));
+	md->pool = sbc_ports_new(md->port_min, md->port_max);
 	md->timeout = 60;
 	crypto_shorthash_keygen(md->hash_key);
 	/* ZENTRALE_TEST_MEDIA_UNANSWERED_MS (tests only): how long a leg never
@@ -684,7 +829,7 @@ struct sbc_media *sbc_media_new(struct event_base *base, sbc_media_timeout_cb cb
 	md->srtp_required = true;
 	md->sweep = event_new(base, -1, EV_PERSIST, on_sweep, md);
 	struct timeval one = {.tv_sec = 1};
-	if (!md->by_port || media_srtp_init() < 0 || !md->sweep || event_add(md->sweep, &one) < 0) {
+	if (!md->pool || media_srtp_init() < 0 || !md->sweep || event_add(md->sweep, &one) < 0) {
 		sbc_media_free(md);
 		return NULL;
 	}
@@ -699,7 +844,13 @@ void sbc_media_free(struct sbc_media *md)
 		ep_free(md->eps);
 	if (md->sweep)
 		event_free(md->sweep);
-	free(md->by_port);
+	for (int i = 0; i < MEDIA_HELD_BUCKETS; i++)
+		while (md->held[i]) {
+			struct held *h = md->held[i];
+			md->held[i] = h->next;
+			free(h);
+		}
+	sbc_ports_free(md->pool);
 	free(md);
 }
 
@@ -708,23 +859,25 @@ void sbc_media_configure(struct sbc_media *md, const struct core_state_media *cf
 	int lo = cfg->port_min, hi = cfg->port_max, t = cfg->timeout;
 	if (lo >= 1024 && hi > lo + 2 && hi <= 65535 &&
 	    (lo != md->port_min || hi != md->port_max)) {
-		/* by_port is sized for the range: made anew for the new one, with
-		 * the endpoints that lie in it (the others keep their ports
-		 * until they end, unindexed by port) */
-		int min = lo + (lo & 1); /* RTP on even ports */
-		struct ep **bp = calloc((size_t)(hi - min) / 2 + 1, sizeof(*bp));
-		if (!bp) {
-			log_error("media: out of memory for the port range %d-%d", min, hi);
+		/* a pool of the new range, without the pairs legs hold there; legs
+		 * outside it keep their ports until they end (given back to no
+		 * pool then) */
+		struct sbc_ports *pool = sbc_ports_new(lo, hi);
+		if (!pool) {
+			log_error("media: out of memory for the port range %d-%d", lo, hi);
 		} else {
-			free(md->by_port);
-			md->by_port = bp;
-			md->port_min = min;
+			sbc_ports_free(md->pool);
+			md->pool = pool;
+			md->port_min = lo;
 			md->port_max = hi;
-			md->next_port = md->port_min;
+			int outside = 0;
 			for (struct ep *e = md->eps; e; e = e->next)
-				if (e->port >= md->port_min && e->port < md->port_max &&
-				    !((e->port - md->port_min) & 1))
-					md->by_port[(e->port - md->port_min) / 2] = e;
+				outside += !(e->mux ? sbc_ports_reserve_one(pool, e->port)
+						    : sbc_ports_reserve(pool, e->port));
+			log_info("media: relay ports %d-%d now (%d port pairs, %d calls; %d legs "
+				 "in progress keep ports outside it until they end)",
+				 sbc_ports_min(pool), sbc_ports_max(pool), sbc_ports_pairs(pool),
+				 sbc_ports_pairs(pool) / 2, outside);
 		}
 	}
 	if (t > 0)
@@ -735,6 +888,18 @@ void sbc_media_configure(struct sbc_media *md, const struct core_state_media *cf
 int sbc_media_ports_in_use(const struct sbc_media *md)
 {
 	return md->neps;
+}
+
+void sbc_media_pool(const struct sbc_media *md, struct sbc_media_pool *out)
+{
+	out->port_min = sbc_ports_min(md->pool);
+	out->port_max = sbc_ports_max(md->pool);
+	out->pairs = sbc_ports_pairs(md->pool);
+	out->free = sbc_ports_nfree(md->pool);
+	out->used = sbc_ports_nused(md->pool);
+	out->half = sbc_ports_nhalf(md->pool);
+	out->aside = sbc_ports_naside(md->pool);
+	out->legs = md->neps;
 }
 
 void sbc_media_set_trace(struct sbc_media *md, struct sbc_trace *t)

@@ -11,7 +11,8 @@
  * transaction (and taken up by the ACK): tentatively until its final
  * answer, freed at once when it fails; legs a phone's requests hold before
  * their phone system has accepted them are bounded per address and per
- * phone system.
+ * phone system. A phone that offers rtcp-mux (RFC 5761) gets one port for
+ * both (RTCP told by its packet type); the port pairs come from sbc_ports.
  */
 #ifndef SBC_MEDIA_H
 #define SBC_MEDIA_H
@@ -68,6 +69,13 @@ struct sbc_trace;
 void sbc_media_set_trace(struct sbc_media *md, struct sbc_trace *t);
 /* Ports in use (pairs) and packets relayed, for monitoring. */
 int sbc_media_ports_in_use(const struct sbc_media *md);
+/* The pool of the range now: its pairs free, in use, half in use (one
+ * port, by an rtcp-mux leg) and set aside (not bindable for a while); legs
+ * (each holds a pair or, with rtcp-mux, one port; also outside the range). */
+struct sbc_media_pool {
+	int port_min, port_max, pairs, free, used, half, aside, legs;
+};
+void sbc_media_pool(const struct sbc_media *md, struct sbc_media_pool *out);
 uint64_t sbc_media_packets(const struct sbc_media *md);
 
 #endif

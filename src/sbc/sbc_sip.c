@@ -249,11 +249,16 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		if (t->forget_at <= now) {
 			if (t->pending)
 				s->pending--;
-			if (!t->down && !t->status && t->call_id) /* never answered: ports go */
-				sbc_media_settle(
-					s->media, (struct sip_pl){t->call_id, t->call_id_len},
-					t->cseq, (struct sip_pl){t->method, strlen(t->method)},
-					false);
+			/* no final answer (Timer B, or C once it rang), either way:
+			 * what it reserved goes, as when it fails */
+			if (t->status < 200 && t->call_id) {
+				struct sip_pl cid = {t->call_id, t->call_id_len};
+				sbc_media_settle(s->media, cid, t->cseq,
+						 (struct sip_pl){t->method, strlen(t->method)},
+						 false);
+				if (strcmp(t->method, "INVITE") == 0)
+					sbc_media_end(s->media, cid, true);
+			}
 			sbc_sip_txn_forget(s, t->pprev);
 		} else {
 			sbc_sip_txn_checked(s, t, now);
@@ -688,11 +693,17 @@ static const struct core_conn_desc sip_streams = {
 json_t *sbc_sip_stats(struct sbc_sip *s)
 {
 	int tls = core_conn_count_tls(s->streams), tcp = core_conn_count(s->streams) - tls;
-	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I}, s:{s:I}, s:{s:b, s:I, s:I}}", "connections",
-			 "sip-tls", tls, "sip-tcp", tcp, "relay", "ports_in_use",
+	struct sbc_media_pool pool = {0};
+	if (s->media)
+		sbc_media_pool(s->media, &pool);
+	return json_pack("{s:{s:i, s:i}, s:{s:i, s:I, s:{s:i, s:i, s:i, s:i, s:i, s:i}}, s:{s:I}, "
+			 "s:{s:b, s:I, s:I}}",
+			 "connections", "sip-tls", tls, "sip-tcp", tcp, "relay", "ports_in_use",
 			 s->media ? sbc_media_ports_in_use(s->media) : 0, "packets",
-			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0), "refused", "sip",
-			 (json_int_t)core_conn_refused(s->streams), "overload", "shedding",
+			 (json_int_t)(s->media ? sbc_media_packets(s->media) : 0), "pool",
+			 "port_min", pool.port_min, "port_max", pool.port_max, "free", pool.free,
+			 "in_use", pool.used, "half", pool.half, "aside", pool.aside, "refused",
+			 "sip", (json_int_t)core_conn_refused(s->streams), "overload", "shedding",
 			 s->load.shedding, "shed", (json_int_t)s->load.shed, "episodes",
 			 (json_int_t)s->load.episodes);
 }
@@ -720,6 +731,12 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	s->idle_unauth = d.idle = e && atoi(e) > 0 ? atoi(e) : SIP_CONN_IDLE_UNAUTH;
 	e = getenv("ZENTRALE_TEST_TLS_HANDSHAKE");
 	d.handshake = e && atoi(e) > 0 ? atoi(e) : SIP_TLS_HANDSHAKE;
+	/* Test-only: ZENTRALE_TEST_SIP_TX_LIFE_MS, how long a request without a
+	 * final answer is remembered (ms), for both Timer B's 64*T1 and Timer C,
+	 * so tests of what such requests hold need not wait 32 s or 3 min. */
+	e = getenv("ZENTRALE_TEST_SIP_TX_LIFE_MS");
+	s->tx_life_ms = e && atoll(e) > 0 ? atoll(e) : SIP_TX_LIFE_MS;
+	s->timer_c_ms = e && atoll(e) > 0 ? atoll(e) : SIP_TX_TIMER_C_MS;
 	s->streams = core_conn_service_new(sbc->child.base, &d, s);
 	s->nonces = sip_nonces_new(300);
 	randombytes_buf(s->token_key, sizeof(s->token_key));

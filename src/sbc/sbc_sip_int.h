@@ -28,6 +28,9 @@ struct sip_up;
 
 #define SIP_MAX_SOCKETS 64
 #define SIP_TX_LIFE_MS	32000 /* how long an unanswered request is remembered (64*T1) */
+/* An INVITE that rings (a provisional answer above 100) is remembered this
+ * long after its last one for its final answer: RFC 3261 16.6's Timer C. */
+#define SIP_TX_TIMER_C_MS 180000
 /* How long an answered one is, to answer retransmissions from memory: T4,
  * as stateful proxies do (Kamailio's wait timer), not Timer J's 64*T1. */
 #define SIP_TX_DONE_MS	5000
@@ -124,7 +127,8 @@ struct sbc_sip {
 	int nudp;
 	/* TCP and TLS connections together: one limit per address, ids for flows */
 	struct core_conn_service *streams;
-	int idle_unauth; /* seconds: SIP_CONN_IDLE_UNAUTH */
+	int idle_unauth;		/* seconds: SIP_CONN_IDLE_UNAUTH */
+	int64_t tx_life_ms, timer_c_ms; /* SIP_TX_LIFE_MS, SIP_TX_TIMER_C_MS; 0: those */
 	struct sip_up *ups;
 	struct sip_txn *txns;
 	/* The sweep's timer wheel: a slot per 100 ms tick, SIP_WHEEL_SLOTS of

@@ -493,6 +493,12 @@ static bool auth_failed_marked(const struct sip_msg *m)
 	return false;
 }
 
+/* Timer C: how long an INVITE that rang waits for its final answer. */
+static int64_t timer_c(const struct sbc_sip *s)
+{
+	return s->timer_c_ms > 0 ? s->timer_c_ms : SIP_TX_TIMER_C_MS;
+}
+
 /* A final answer, kept to answer retransmissions of its request from
  * memory for as long as the server machine lives. */
 static void up_remember(struct sbc_sip *s, struct sip_txn *t, char *bytes, size_t len)
@@ -539,6 +545,8 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 	if (auth_failed_marked(m))
 		s->io->auth_failed(s, &t->flow); /* wrong password, unknown user, another's AOR */
 	t->status = m->status;
+	if (m->status > 100 && m->status < 200 && strcmp(t->method, "INVITE") == 0)
+		t->forget_at = core_now_ms() + timer_c(s);	 /* it rings: Timer C */
 	sip_tx_server_respond(&t->tx, m->status, core_now_ms()); /* -1: a late one, sent on */
 	if (m->status >= 200)
 		up_remember(s, t, bytes, len);
@@ -733,6 +741,8 @@ void sbc_sip_relay_answer_from_phone(struct sbc_sip *s, const struct sip_msg *m)
 		return;
 	if (m->status >= 200)
 		t->forget_at = now + SIP_TX_DONE_MS;
+	else if (m->status > 100 && strcmp(t->method, "INVITE") == 0)
+		t->forget_at = now + timer_c(s); /* it rings: Timer C */
 	t->status = m->status;
 	deliver(s, t, m);
 }

@@ -151,7 +151,8 @@ struct sip_txn *sbc_sip_txn_new(struct sbc_sip *s)
 	struct sip_txn *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->forget_at = core_now_ms() + SIP_TX_LIFE_MS;
+	/* 0: SIP_TX_LIFE_MS (a table made without sbc_sip_new, as unit tests do) */
+	t->forget_at = core_now_ms() + (s->tx_life_ms > 0 ? s->tx_life_ms : SIP_TX_LIFE_MS);
 	t->next = s->txns;
 	if (t->next)
 		t->next->pprev = &t->next;

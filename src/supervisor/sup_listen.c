@@ -44,6 +44,17 @@ json_t *sup_sip_block_config(struct sup *s)
 	return o;
 }
 
+void sup_media_range(struct sup *s, int *min, int *max)
+{
+	char v[32];
+	*min = core_db_setting_get(s->db, "sbc.media_port_min", v, sizeof(v)) == 0 ? atoi(v) : 0;
+	*max = core_db_setting_get(s->db, "sbc.media_port_max", v, sizeof(v)) == 0 ? atoi(v) : 0;
+	if (*min <= 0 || *max <= 0) { /* never set: the default, moved by the port offset */
+		*min = SUP_MEDIA_PORT_MIN + s->opt.port_offset;
+		*max = SUP_MEDIA_PORT_MAX + s->opt.port_offset;
+	}
+}
+
 json_t *sup_media_config(struct sup *s)
 {
 	char v[32];
@@ -51,9 +62,10 @@ json_t *sup_media_config(struct sup *s)
 		core_db_setting_get(s->db, "sbc.media_timeout", v, sizeof(v)) == 0 ? atoi(v) : 60;
 	bool srtp = !(core_db_setting_get(s->db, "sbc.srtp_required", v, sizeof(v)) == 0 &&
 		      v[0] == '0');
-	return json_pack("{s:i, s:i, s:i, s:b}", "port_min", 30000 + s->opt.port_offset, "port_max",
-			 35000 + s->opt.port_offset, "timeout", timeout > 0 ? timeout : 60,
-			 "srtp_required", srtp);
+	int min, max;
+	sup_media_range(s, &min, &max);
+	return json_pack("{s:i, s:i, s:i, s:b}", "port_min", min, "port_max", max, "timeout",
+			 timeout > 0 ? timeout : 60, "srtp_required", srtp);
 }
 
 json_t *sup_sbc_conn_config(struct sup *s)

@@ -385,8 +385,8 @@ static const struct sbc_setting {
 	{"block", "seconds", false, 1, 7 * 86400, "sbc.block_seconds"},
 	{"media", "timeout", false, 5, 3600, "sbc.media_timeout"},
 	{"media", "srtp_required", true, 0, 1, "sbc.srtp_required"},
-	{"media", "port_min", false, 0, 0, NULL},
-	{"media", "port_max", false, 0, 0, NULL},
+	{"media", "port_min", false, 1024, 65535, "sbc.media_port_min"},
+	{"media", "port_max", false, 1024, 65535, "sbc.media_port_max"},
 	{"connections", "https_per_address", false, 1, 4096, "sbc.https_per_address"},
 	{"connections", "sip_per_address", false, 1, 8192, "sbc.sip_per_address"},
 };
@@ -444,7 +444,7 @@ static int sbc_settings_check(json_t *body, int vals[], char *err, size_t errlen
 	if (!json_is_object(body) || json_object_size(body) == 0)
 		return snprintf(err, errlen,
 				"give plain_sip, block {failures, window, seconds}, media "
-				"{timeout, srtp_required} and/or connections "
+				"{timeout, srtp_required, port_min, port_max} and/or connections "
 				"{https_per_address, sip_per_address}"),
 		       -1;
 	json_object_foreach(body, k, v)
@@ -462,6 +462,30 @@ static int sbc_settings_check(json_t *body, int vals[], char *err, size_t errlen
 				return -1;
 		}
 	}
+	return 0;
+}
+
+/* The relay's range as it would be, the one given over the one now: at
+ * least one call's ports (4), RTP on even ports. Both are kept, so that a
+ * range once set no longer moves with the port offset. Calls in progress
+ * keep their ports when it changes (sbc_media_configure). */
+static int sbc_media_range_check(struct sup *s, int vals[], char *err, size_t errlen)
+{
+	int lo_i = sbc_setting_find("media", "port_min"),
+	    hi_i = sbc_setting_find("media", "port_max");
+	if (vals[lo_i] < 0 && vals[hi_i] < 0)
+		return 0;
+	int lo, hi;
+	sup_media_range(s, &lo, &hi);
+	lo = vals[lo_i] >= 0 ? vals[lo_i] : lo;
+	hi = vals[hi_i] >= 0 ? vals[hi_i] : hi;
+	if (hi - (lo + (lo & 1)) + 1 < 4)
+		return snprintf(err, errlen,
+				"media.port_min-port_max: at least 4 ports (one call), RTP on "
+				"even ports"),
+		       -1;
+	vals[lo_i] = lo;
+	vals[hi_i] = hi;
 	return 0;
 }
 
@@ -495,7 +519,8 @@ static void req_set_sbc(struct sup *s, uint32_t id, json_t *r, struct sup_child 
 	(void)unused;
 	int vals[NSBC_SETTINGS];
 	char err[512];
-	if (sbc_settings_check(json_object_get(r, "settings"), vals, err, sizeof(err)) < 0) {
+	if (sbc_settings_check(json_object_get(r, "settings"), vals, err, sizeof(err)) < 0 ||
+	    sbc_media_range_check(s, vals, err, sizeof(err)) < 0) {
 		sup_reply(s, id, 400, err);
 		return;
 	}

@@ -144,6 +144,11 @@ bool sup_plain_sip(struct sup *s);
 json_t *sup_sip_block_config(struct sup *s);
 /* The media relay: {"port_min","port_max","timeout","srtp_required"}. */
 json_t *sup_media_config(struct sup *s);
+/* The relay's range: system.db's sbc.media_port_min/max (both set
+ * together, by PUT /sbc), else 30000-35000 plus the port offset. */
+#define SUP_MEDIA_PORT_MIN 30000
+#define SUP_MEDIA_PORT_MAX 35000
+void sup_media_range(struct sup *s, int *min, int *max);
 /* Connections one address may hold at the SBC: {"https_per_address",
  * "sip_per_address"} (settings sbc.*_per_address). Defaults for a NAT'd
  * office of 200 phones behind one address: each phone holds one SIP

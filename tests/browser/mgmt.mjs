@@ -141,6 +141,20 @@ await run(async (b) => {
     assert.equal(await page.inputValue("#media-timeout"), "90");
   });
 
+  await step("SBC: the media range shows the calls it holds and is saved", async () => {
+    const lo = +(await page.inputValue("#media-port-min"));
+    assert.equal(+(await page.inputValue("#media-port-max")), lo + 5000);
+    assert.ok((await page.textContent("#media-calls")).includes("1250"), await page.textContent("#media-calls"));
+    await page.fill("#media-port-max", String(lo + 3999)); // 4,000 ports: 1,000 calls
+    assert.ok((await page.textContent("#media-calls")).includes("1000"), await page.textContent("#media-calls"));
+    await page.click('#sbc-form button[type="submit"]');
+    await page.waitForSelector(".notice");
+    await page.reload();
+    await page.waitForSelector("#sbc-form");
+    assert.equal(+(await page.inputValue("#media-port-max")), lo + 3999);
+    assert.ok((await page.textContent("#media-calls")).includes("1000"));
+  });
+
   await step("SBC: a blocked address is listed and unblocked", async () => {
     // Ten failed logins from this machine (another browser context) block
     // 127.0.0.1 for logins; a session that exists goes on working.

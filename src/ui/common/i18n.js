@@ -241,7 +241,13 @@ const DE = {
     "Unverschlüsseltes SIP auf Port {p} (UDP/TCP) geht nur, wenn der Administrator des Servers es eingeschaltet hat.",
   Reason: "Grund",
   Registrations: "Anmeldungen",
-  "Relay ports {a}–{b}.": "Relay-Ports {a}–{b}.",
+  // the media relay's range (issue 14)
+  "Relay ports from": "Relay-Ports von",
+  to: "bis",
+  "Holds {n} calls at once (4 ports a call), {m} where phones use rtcp-mux (2 ports a call).":
+    "Reicht für {n} gleichzeitige Anrufe (4 Ports pro Anruf), {m}, wo Telefone rtcp-mux nutzen (2 Ports pro Anruf).",
+  "Calls in progress keep their ports when the range changes.":
+    "Laufende Anrufe behalten ihre Ports, wenn sich der Bereich ändert.",
   "Repeat the new password": "Neues Passwort wiederholen",
   "Require SRTP on 5061": "SRTP auf 5061 verlangen",
   Restarts: "Neustarts",

@@ -287,6 +287,18 @@ async function sbc(view, ctx) {
   const seconds = num(s.block.seconds, 1, 604800, "block-seconds");
   const timeout = num(s.media.timeout, 5, 3600, "media-timeout");
   const srtp = h("input", { type: "checkbox", checked: s.media.srtp_required, id: "srtp-required", role: "switch" });
+  // the relay's range, and how many calls it holds (a port pair per leg, two legs a call)
+  const portMin = num(s.media.port_min, 1024, 65535, "media-port-min");
+  const portMax = num(s.media.port_max, 1024, 65535, "media-port-max");
+  const holds = h("small", { id: "media-calls" });
+  const showHolds = () => {
+    const lo = +portMin.value + (+portMin.value & 1), hi = +portMax.value;
+    const calls = hi >= lo ? Math.floor(Math.floor((hi - lo + 1) / 2) / 2) : 0;
+    holds.textContent = t("Holds {n} calls at once (4 ports a call), {m} where phones use rtcp-mux (2 ports a call).", { n: calls, m: 2 * calls });
+  };
+  portMin.addEventListener("input", showHolds);
+  portMax.addEventListener("input", showHolds);
+  showHolds();
   const blocked = h("div", { id: "blocked" });
 
   async function refreshBlocked() {
@@ -329,11 +341,18 @@ async function sbc(view, ctx) {
           e.preventDefault();
           err.textContent = "";
           try {
+            const media = { timeout: +timeout.value, srtp_required: srtp.checked };
+            if (+portMin.value !== s.media.port_min || +portMax.value !== s.media.port_max) {
+              media.port_min = +portMin.value; // calls in progress keep their ports
+              media.port_max = +portMax.value;
+            }
             await api.put("sbc", {
               plain_sip: plain.checked,
               block: { failures: +failures.value, window: +windowS.value, seconds: +seconds.value },
-              media: { timeout: +timeout.value, srtp_required: srtp.checked },
+              media,
             });
+            s.media.port_min = +portMin.value;
+            s.media.port_max = +portMax.value;
             if (vpn.checked !== v.enabled) {
               const nv = await api.put("vpn", { enabled: vpn.checked });
               v.enabled = nv.enabled;
@@ -353,7 +372,8 @@ async function sbc(view, ctx) {
       h("h2", t("Blocking")),
       h("div.row", field(t("Failed authentications"), failures), field(t("within seconds"), windowS), field(t("block for seconds"), seconds)),
       h("h2", t("Media")),
-      h("p", t("Relay ports {a}–{b}.", { a: s.media.port_min, b: s.media.port_max })),
+      h("div.row", field(t("Relay ports from"), portMin), field(t("to"), portMax)),
+      h("p", holds, " ", h("small", t("Calls in progress keep their ports when the range changes."))),
       h("div.row", field(t("End silent calls after seconds"), timeout)),
       h("label.check", srtp, h("span", h("strong", t("Require SRTP on 5061")), h("small", t("Phones on TLS must encrypt their media.")))),
       err,
