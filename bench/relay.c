@@ -98,10 +98,11 @@ int main(int argc, char **argv)
 			for (;;) {
 				for (int k = 0; k < BATCH; k++) {
 					iov[k] = (struct iovec){buf[k], sizeof(buf[k])};
-					m[k].msg_hdr = (struct msghdr){.msg_name = &from[k],
-								       .msg_namelen = sizeof(from[k]),
-								       .msg_iov = &iov[k],
-								       .msg_iovlen = 1};
+					m[k].msg_hdr =
+						(struct msghdr){.msg_name = &from[k],
+								.msg_namelen = sizeof(from[k]),
+								.msg_iov = &iov[k],
+								.msg_iovlen = 1};
 				}
 				int r = recvmmsg(fd[i], m, BATCH, MSG_DONTWAIT, NULL);
 				if (r <= 0)
@@ -118,7 +119,8 @@ int main(int argc, char **argv)
 					}
 					int off = 0;
 					while (off < r) {
-						int s = sendmmsg(fd[o], m + off, (unsigned)(r - off), 0);
+						int s = sendmmsg(fd[o], m + off,
+								 (unsigned)(r - off), 0);
 						if (s <= 0)
 							break;
 						off += s;

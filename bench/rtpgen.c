@@ -202,7 +202,8 @@ int main(int argc, char **argv)
 					continue;
 				int off = 0;
 				while (off < nb[q]) {
-					int r = sendmmsg(fd[q], om[q] + off, (unsigned)(nb[q] - off), 0);
+					int r = sendmmsg(fd[q], om[q] + off,
+							 (unsigned)(nb[q] - off), 0);
 					if (r <= 0) {
 						if (r < 0 && errno == EINTR)
 							continue;
