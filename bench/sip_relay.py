@@ -281,11 +281,11 @@ class Calls:
         while time.time() < end:
             pending = sum(1 for c in self.calls.values() if c["state"] == "inviting")
             # a call refused for now (503, 480) is tried again, as a phone
-            # would, up to n/2 times in all: the count is reported
+            # would, up to n times in all: the count is reported
             for c in self.calls.values():
                 if c["state"] == "failed" and not c.get("retried") and \
                         re.match(r"SIP/2.0 (503|480)", c.get("error", "")) and \
-                        self.retried < n // 2:
+                        self.retried < n:
                     c["retried"] = True
                     self.retried += 1
                     started -= 1
