@@ -251,6 +251,8 @@ class Calls:
             self.uas.sendto(reply.encode(), addr)
             if method == "BYE":
                 self.uas_calls.pop(cid, None)
+            elif method == "CANCEL" and cid in self.uas_calls:
+                self.uas_calls[cid]["cancelled"] = True
 
     def _pump(self, timeout):
         r, _, _ = select.select([self.uac, self.uas], [], [], timeout)
@@ -307,12 +309,17 @@ class Calls:
                           re.match(r"SIP/2.0 (503|480)", c.get("error", "")) and
                           self.retried < n for c in self.calls.values())
             if started == n and pending == 0 and not waiting:
-                # the callee's side done too: every answered call acked
-                if all(s["acked"] for s in self.uas_calls.values()):
-                    break
+                break
+        # the callee's side: the ACKs of the calls that are up (a callee leg
+        # of a call that failed gets none and carries no stream)
+        t = time.time() + 2
+        while time.time() < t and sum(1 for s in self.uas_calls.values() if s["acked"]) < \
+                sum(1 for c in self.calls.values() if c["state"] == "up"):
+            self._pump(0.01)
         up = [c for c in self.calls.values() if c["state"] == "up"]
         streams = [("a", c["relay_port"]) for c in up if c.get("relay_port")]
-        streams += [("b", s["port"]) for s in self.uas_calls.values() if s.get("port")]
+        streams += [("b", s["port"]) for s in self.uas_calls.values()
+                    if s.get("port") and s["acked"] and not s.get("cancelled")]
         errors = {}
         for c in self.calls.values():
             if c["state"] != "up" and not c.get("retried"):
