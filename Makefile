@@ -49,6 +49,12 @@ bundle:
 	ninja -C build-release
 	./build-release/zentrale bundle --key $(KEY) --out $(OUT)
 
+# bench/sip: Zentrale beside Kamailio (registrations, call set-ups, CPU per
+# operation, overload recovery, media relay); ARGS="--quick" for a short check.
+bench:
+	./scripts/deps.sh bench
+	./bench/sip $(ARGS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

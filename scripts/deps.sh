@@ -2,6 +2,8 @@
 # Installs the Debian packages Zentrale needs that are missing.
 #   scripts/deps.sh run    build and run-time packages
 #   scripts/deps.sh test   also the test tools
+#   scripts/deps.sh bench  the run-time packages and what bench/sip compares
+#                          with and drives (Kamailio with SQLite, sipp, perf)
 # Also creates the unprivileged system user the server drops to when
 # started as root. Safe to run again: it only installs what is missing.
 set -eu
@@ -13,9 +15,11 @@ TEST_PKGS="libcmocka-dev python3 python3-pytest python3-paramiko curl clang proc
 clang-format libclang-rt-14-dev
 openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox
 chromium prometheus tshark"
+BENCH_PKGS="kamailio kamailio-sqlite-modules sqlite3 sip-tester linux-perf python3 procps"
 
 want="$RUN_PKGS"
 [ "${1:-run}" = "test" ] && want="$want $TEST_PKGS"
+[ "${1:-run}" = "bench" ] && want="$want $BENCH_PKGS"
 # The browser tests run on Node.js: Debian's, unless the machine has one.
 [ "${1:-run}" = "test" ] && ! command -v node >/dev/null && want="$want nodejs npm"
 
