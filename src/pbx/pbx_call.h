@@ -21,7 +21,8 @@
 
 #define PBX_RING_TIMEOUT 60 /* s: ringing longer ends with 480 No Answer */
 #define PBX_MAX_FORKS	 PBX_REG_MAX_BINDINGS
-#define PBX_MAX_CALLS	 2000
+/* calls at once: as many as a media range of 32,768 ports relays (4 ports a call) */
+#define PBX_MAX_CALLS 8192
 
 struct pbx;
 struct pbx_calls;
