@@ -97,7 +97,8 @@ await run(async (b) => {
       return res.status;
     }, await page.evaluate(async () => (await (await fetch("/api/v1/session")).json()).csrf_token));
     assert.equal(r, 201);
-    await page.waitForSelector("#log-lines .line:has-text('created phone system logged-live')", { timeout: 15000 });
+    // followed by a long poll; no shorter bound than the default on a loaded machine
+    await page.waitForSelector("#log-lines .line:has-text('created phone system logged-live')");
     await shot(page, "mgmt-logs");
   });
 
