@@ -86,7 +86,10 @@ await run(async (b) => {
     await page.fill('input[name="admin_password"]', "pbx-secret-1");
     await page.click('#ps-create button[type="submit"]');
     await page.waitForSelector('#ps-list [data-action="stop"][data-name="web-co"]');
-    assert.match(await page.textContent("#ps-list"), /running/);
+    // "starting" first (Stop is offered then too); running once its pbx is
+    // up, as the list's refresh (every 5 s) shows
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("#ps-list tr")].some((tr) => tr.querySelector('[data-name="web-co"]') && /running/.test(tr.textContent)));
     const href = await page.getAttribute('[data-action="open"][data-name="web-co"]', "href");
     assert.equal(href, `${env.sbc}/web-co/`);
     await shot(page, "mgmt-phone-systems");
