@@ -110,7 +110,8 @@ void mgmt_backup_schedule_api(struct mgmt *m, struct core_httpd_req *req)
 		for (int i = 0; i < 5; i++)
 			if (json_object_get(b, keys[i]))
 				json_object_set(s, keys[i], json_object_get(b, keys[i]));
-		/* a time set now counts from now: no backup for an earlier moment today */
+		/* a time set now counts from now: no backup for an earlier moment
+		 * today, but the minute it is now still counts (due at once) */
 		if (t || en)
 			json_object_set_new(s, "last_run", json_integer(time(NULL) - 60));
 		char *text = json_dumps(s, JSON_COMPACT);

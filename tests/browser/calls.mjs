@@ -26,7 +26,7 @@ run(async (b) => {
     await page.waitForSelector("dialog.confirm");
     assert.ok((await page.textContent("dialog.confirm")).includes("Hang up the call from 100 to 101?"));
     await page.click('dialog.confirm button[value="ok"]');
-    await page.waitForSelector("#active-list p.empty", { timeout: 10000 });
+    await page.waitForSelector("#active-list p.empty");
     assert.equal((await page.textContent("#active-list")).trim(), "No call in progress.");
     await shot(page, "pbx-calls-active-none");
   });

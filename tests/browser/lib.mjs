@@ -78,6 +78,24 @@ export async function step(name, fn) {
   }
 }
 
+// Clicks `selector` (a form's Save, a confirmation) and waits until what it
+// asked of the server is done: the answer to its `method` request for `path`
+// (under api/v1/, the page's own API) has come and is a success. With
+// `notice`, also a notice with that text that was not on the page before
+// the click: notices stay for seconds, so an older one must not count.
+// Anything that reloads the page or checks the server afterwards needs this,
+// not a bare `.notice`.
+export async function saved(page, selector, { method = "PUT", path, notice } = {}) {
+  await page.$$eval(".notice", (ns) => ns.forEach((n) => n.setAttribute("data-before-click", "")));
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === method && new URL(r.url()).pathname.endsWith(`/api/v1/${path}`)),
+    page.click(selector),
+  ]);
+  assert.ok(res.ok(), `${method} ${path} was answered ${res.status()}: ${await res.text()}`);
+  if (notice) await page.waitForSelector(`.notice:not([data-before-click]):has-text(${JSON.stringify(notice)})`);
+  return res;
+}
+
 export async function loginMgmt(page, password = env.adminPassword) {
   await page.goto(`${env.mgmt}/`);
   await page.fill('input[name="password"]', password);

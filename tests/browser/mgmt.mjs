@@ -1,7 +1,7 @@
 // The management UI, driven with the mouse and keyboard only: login,
 // the live dashboard, phone systems, interfaces, SBC settings with the
 // blocked list, the admin's password, logout; and the session's security.
-import { run, newPage, loginMgmt, shot, env, noProblems, step, assert } from "./lib.mjs";
+import { run, newPage, loginMgmt, saved, shot, env, noProblems, step, assert } from "./lib.mjs";
 
 const NEW_PW = "admin-secret-2";
 
@@ -57,7 +57,8 @@ await run(async (b) => {
     const text = await page.textContent("#dash-cards");
     for (const w of ["CPU", "Memory", "Disk", "Zentrale"]) assert.ok(text.includes(w), `${w} missing: ${text}`);
     const first = await page.textContent(".updated");
-    await page.waitForFunction((f) => (document.querySelector(".updated")?.textContent ?? "") !== f, first, { timeout: 10000 });
+    // refreshed every 3 s; a loaded machine may take longer than a few of those
+    await page.waitForFunction((f) => (document.querySelector(".updated")?.textContent ?? "") !== f, first);
     await shot(page, "mgmt-dashboard");
   });
 
@@ -85,16 +86,26 @@ await run(async (b) => {
     await page.fill('input[name="admin_password"]', "pbx-secret-1");
     await page.click('#ps-create button[type="submit"]');
     await page.waitForSelector('#ps-list [data-action="stop"][data-name="web-co"]');
-    assert.match(await page.textContent("#ps-list"), /running/);
+    // "starting" first (Stop is offered then too); running once its pbx is
+    // up, as the list's refresh (every 5 s) shows
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("#ps-list tr")].some((tr) => tr.querySelector('[data-name="web-co"]') && /running/.test(tr.textContent)));
     const href = await page.getAttribute('[data-action="open"][data-name="web-co"]', "href");
     assert.equal(href, `${env.sbc}/web-co/`);
     await shot(page, "mgmt-phone-systems");
   });
 
   await step("stop asks first; cancelling keeps it running", async () => {
+    const sent = [];
+    const onRequest = (r) => r.method() !== "GET" && sent.push(`${r.method()} ${r.url()}`);
+    page.on("request", onRequest);
     await page.click('[data-action="stop"][data-name="web-co"]');
     await page.click("dialog.confirm button[value=cancel]");
-    await page.waitForTimeout(300);
+    await page.waitForSelector("dialog.confirm", { state: "detached" });
+    // the list's next refresh (every 5 s) still has it running, and nothing was asked
+    await page.waitForResponse((r) => r.request().method() === "GET" && new URL(r.url()).pathname === "/api/v1/phone-systems");
+    page.off("request", onRequest);
+    assert.deepEqual(sent, []);
     assert.ok(await page.isVisible('[data-action="stop"][data-name="web-co"]'));
   });
 
@@ -133,8 +144,9 @@ await run(async (b) => {
     assert.equal(await page.isChecked("#vpn-enabled"), false); // off by default (vpn.mjs switches it)
     await page.check("#plain-sip");
     await page.fill("#media-timeout", "90");
-    await page.click('#sbc-form button[type="submit"]');
-    await page.waitForSelector(".notice");
+    // saved on the server before the reload: the notice of the phone system
+    // deleted a step ago may still be on the page
+    await saved(page, '#sbc-form button[type="submit"]', { path: "sbc", notice: "SBC settings saved and applied." });
     await page.reload();
     await page.waitForSelector("#sbc-form");
     assert.equal(await page.isChecked("#plain-sip"), true);
@@ -180,8 +192,8 @@ await run(async (b) => {
     await page.waitForFunction(() => /wrong/.test((document.querySelector("#pw-form .error")?.textContent ?? "")));
     page.expectErrors = false;
     await page.fill("#pw-current", env.adminPassword);
-    await page.click('#pw-form button[type="submit"]');
-    await page.waitForSelector(".notice");
+    // changed before the logout of the next step (the unblock's notice may still show)
+    await saved(page, '#pw-form button[type="submit"]', { path: "password", notice: "Password changed." });
     await shot(page, "mgmt-account");
   });
 
@@ -195,8 +207,8 @@ await run(async (b) => {
     await page.fill("#pw-current", NEW_PW);
     await page.fill("#pw-new", env.adminPassword);
     await page.fill("#pw-repeat", env.adminPassword);
-    await page.click('#pw-form button[type="submit"]');
-    await page.waitForSelector(".notice");
+    // changed back before the browser closes: the other tests log in with it
+    await saved(page, '#pw-form button[type="submit"]', { path: "password", notice: "Password changed." });
   });
 
   noProblems(page);

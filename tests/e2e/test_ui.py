@@ -119,6 +119,22 @@ def test_login_throttling_in_the_ui(server):
     run_browser("throttle.mjs", server)
 
 
+def udp_bound(port, timeout=60):
+    """Waits until some socket of this machine is bound to UDP `port` (a
+    sipp started a moment ago), read from /proc/net/udp{,6}."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for f in ("/proc/net/udp", "/proc/net/udp6"):
+            try:
+                lines = open(f).read().splitlines()[1:]
+            except OSError:
+                continue
+            if any(int(ln.split()[1].rsplit(":", 1)[1], 16) == port for ln in lines):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing bound to UDP port {port} within {timeout} s")
+
+
 def test_calls_in_progress_page_hangs_up_a_live_call(tmp_path):
     """A sipp call between two extensions, answered; the browser lists it on
     the calls-in-progress page and hangs it up: both sipp phones get their
@@ -135,11 +151,11 @@ def test_calls_in_progress_page_hangs_up_a_live_call(tmp_path):
                                         port, "101"))
         assert rc == 0, out
         callee = live.sipp(s, "callee", live.sipp_callee(), "u1", port, "101")
-        time.sleep(0.5)
+        udp_bound(port)  # listening before the INVITE comes, however slow its start
         caller = live.sipp(s, "caller", live.sipp_caller(), "t1", None, "100",
                            extra=["-s", "101"])
         live.wait_for(lambda: [c for c in live.active(s) if c["state"] == "answered"],
-                      "answered call")
+                      "answered call", timeout=60)
         run_browser("calls.mjs", s, ZT_PS="acme", ZT_PS_PW="acme-admin-pw")
         for p in (caller, callee):
             rc, out = live.finish(p)
