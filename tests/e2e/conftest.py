@@ -270,3 +270,18 @@ def sip_server(users, plain_sip=True, listen=("127.0.0.1",)):
         s.stop()
         raise
     return s
+
+def udp_bound(port, timeout=60):
+    """Waits until some socket of this machine is bound to UDP `port` (a
+    sipp started a moment ago), read from /proc/net/udp{,6}."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for f in ("/proc/net/udp", "/proc/net/udp6"):
+            try:
+                lines = open(f).read().splitlines()[1:]
+            except OSError:
+                continue
+            if any(int(ln.split()[1].rsplit(":", 1)[1], 16) == port for ln in lines):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing bound to UDP port {port} within {timeout} s")

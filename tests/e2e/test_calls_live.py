@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import curl, sip_server
+from conftest import curl, sip_server, udp_bound
 from sipua import Phone, free_port
 from test_sipp_calls import REGISTER, SDP_PLAIN, ack, invite, msg, scenario
 
@@ -37,7 +37,7 @@ def hang_up(s, call_id, ps="acme", token=None):
                 token=token or s.tokens[ps])
 
 
-def wait_for(pred, what, timeout=10):
+def wait_for(pred, what, timeout=30):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         v = pred()
@@ -136,7 +136,7 @@ def test_a_live_sipp_call_is_listed_and_hung_up_on_both_sides(srv):
     callee = sipp(srv, "callee", sipp_callee(), "u1", port, "101")
     caller = None
     try:
-        time.sleep(0.5)
+        udp_bound(port)  # the callee listens before the caller calls
         caller = sipp(srv, "caller", sipp_caller(), "t1", None, "100", extra=["-s", "101"])
         try:
             live = wait_for(lambda: [c for c in active(srv) if c["state"] == "answered"],

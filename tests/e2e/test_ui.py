@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import ADMIN_PW, BIN, ROOT, Server, curl, sip_server
+from conftest import ADMIN_PW, BIN, ROOT, Server, curl, sip_server, udp_bound
 
 BROWSER = os.path.join(ROOT, "tests", "browser")
 SHOTS = os.path.join(os.path.dirname(BIN), "screenshots")
@@ -118,21 +118,6 @@ def test_users_registration_state_and_settings_page():
 def test_login_throttling_in_the_ui(server):
     run_browser("throttle.mjs", server)
 
-
-def udp_bound(port, timeout=60):
-    """Waits until some socket of this machine is bound to UDP `port` (a
-    sipp started a moment ago), read from /proc/net/udp{,6}."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        for f in ("/proc/net/udp", "/proc/net/udp6"):
-            try:
-                lines = open(f).read().splitlines()[1:]
-            except OSError:
-                continue
-            if any(int(ln.split()[1].rsplit(":", 1)[1], 16) == port for ln in lines):
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing bound to UDP port {port} within {timeout} s")
 
 
 def test_calls_in_progress_page_hangs_up_a_live_call(tmp_path):
