@@ -26,7 +26,10 @@ struct pbx {
 	struct core_login login;
 	struct core_work *work; /* password checks (core_login) */
 	struct pbx_registrar registrar;
-	struct pbx_calls *calls; /* owned by pbx_sip */
+	struct pbx_calls *calls;     /* owned by pbx_sip */
+	struct pbx_media *media;     /* the media engine (pbx_media.h) */
+	struct pbx_prompts *prompts; /* prompts and music (pbx_prompts.h) */
+	struct pbx_mwi *mwi;	     /* message waiting (pbx_vm.h), owned by pbx_sip */
 	struct {
 		unsigned long long attempts, failures; /* calls ended since the start */
 		json_t *ended;			       /* cause → count */

@@ -32,6 +32,30 @@ static const char *const pbx_schema[] = {
 	" answer INTEGER, end INTEGER NOT NULL, cause TEXT NOT NULL, status INTEGER NOT NULL);"
 	"CREATE INDEX cdrs_start ON cdrs(start);",
 	"CREATE INDEX bindings_expires ON bindings(expires);",
+	/* voicemail (pbx_vm.h): per user ring time, do-not-disturb, email; a
+	 * mailbox per user (PIN as argon2id); messages with their audio (a WAV
+	 * file) in a table of its own so lists never read it; greetings; the
+	 * phone system's uploaded prompts (pbx_prompts.h) */
+	"ALTER TABLE users ADD COLUMN ring_time INTEGER NOT NULL DEFAULT 25;"
+	"ALTER TABLE users ADD COLUMN dnd INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE mailboxes(user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	" enabled INTEGER NOT NULL DEFAULT 1, pin_hash TEXT NOT NULL DEFAULT '',"
+	" max_seconds INTEGER NOT NULL DEFAULT 180, max_messages INTEGER NOT NULL DEFAULT 100,"
+	" email_attach INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE voicemails(id INTEGER PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" caller TEXT NOT NULL, caller_name TEXT NOT NULL DEFAULT '', received INTEGER NOT NULL,"
+	" duration_ms INTEGER NOT NULL, heard INTEGER NOT NULL DEFAULT 0,"
+	" call_id TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX voicemails_user ON voicemails(user_id, heard, received);"
+	"CREATE TABLE voicemail_audio(message_id INTEGER PRIMARY KEY"
+	" REFERENCES voicemails(id) ON DELETE CASCADE, wav BLOB NOT NULL);"
+	"CREATE TABLE greetings(user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" kind TEXT NOT NULL, wav BLOB NOT NULL, updated INTEGER NOT NULL,"
+	" PRIMARY KEY(user_id, kind));"
+	"CREATE TABLE prompts(name TEXT PRIMARY KEY, wav BLOB NOT NULL, original TEXT NOT NULL,"
+	" updated INTEGER NOT NULL);",
 };
 
 int store_pbx_schema_version(void)
