@@ -304,7 +304,7 @@ static void test_pcmu_answer_records_tone(void **state)
 	double share = sig_goertzel_share(rec.samples + at + 160, 6000, 1000, 8000);
 	print_message("recorded %zu samples, 1 kHz from %ld, share %.3f\n", rec.n, at, share);
 	assert_true(share > 0.9);
-	media_pcm_free(&rec);
+	free(rec.samples);
 	/* meanwhile the engine sent the phone a stream (comfort silence) */
 	check_stream(&ph, 0, 160);
 	pbx_msess_free(s);
@@ -327,7 +327,7 @@ static void test_record_max_reports_once(void **state)
 	struct media_pcm rec;
 	assert_int_equal(pbx_msess_record_take(s, &rec), 0);
 	assert_int_equal(rec.n, 2400);
-	media_pcm_free(&rec);
+	free(rec.samples);
 	pbx_msess_free(s);
 	phone_close(&ph);
 }
@@ -390,7 +390,10 @@ static void test_play_resampled_and_free_in_callback(void **state)
 	size_t n = decode_all(&ph, MEDIA_PCMU, 0, got, MAXPKT * 160);
 	long at = first_loud(got, n, 160);
 	assert_true(at >= 0 && (size_t)at + 9600 <= n);
-	double s600 = sig_goertzel_share(got + at + 400, 7000, 600, 8000);
+	/* each copy on its own (their phases need not continue) */
+	double s600 = sig_goertzel_share(got + at + 400, 3200, 600, 8000);
+	double s600b = sig_goertzel_share(got + at + 4400, 3200, 600, 8000);
+	assert_true(s600b > 0.9);
 	double s1k = sig_goertzel_share(got + at + 8000 + 80, 1400, 1000, 8000);
 	print_message("600 Hz share %.3f, beep 1 kHz share %.3f\n", s600, s1k);
 	assert_true(s600 > 0.9);
@@ -518,7 +521,7 @@ static void wideband(enum media_codec_id id, const char *fmts, const char *attrs
 		      rshare);
 	assert_true(share > 0.8);
 	assert_true(rshare > 0.8);
-	media_pcm_free(&rec);
+	free(rec.samples);
 	free(clip.samples);
 	pbx_msess_free(s);
 	phone_close(&ph);
@@ -677,8 +680,7 @@ static void test_offer_then_answered(void **state)
 			   "a=rtpmap:101 telephone-event/8000\r\na=recvonly\r\n");
 	assert_int_equal(pbx_msess_answered(s, (struct sip_pl){answer_sdp, (size_t)al}), 0);
 	assert_string_equal(pbx_msess_codec(s), "PCMA/8000");
-	run_ms(200);
-	assert_true(ph.n >= 3);
+	run_ms(400);
 	check_stream(&ph, 8, 160);
 	pbx_msess_free(s);
 	phone_close(&ph);
