@@ -78,6 +78,7 @@ struct pbx_msess {
 	int fd[2];
 	struct event *ev[2];
 	int port;
+	int at; /* of m->addr, the one bound */
 	/* negotiated */
 	bool offering; /* our offer waits for its answer */
 	struct neg neg;
@@ -108,8 +109,11 @@ TAILQ_HEAD(sessq, pbx_msess);
 
 struct pbx_media {
 	struct event_base *base;
-	struct sockaddr_storage addr;
-	char addr_text[INET6_ADDRSTRLEN];
+	/* the internal address, and loopback of the other family beside
+	 * loopback (an IPv6 phone's leg is relayed from an IPv6 socket of the
+	 * SBC, which cannot reach 127.0.0.1): addr[1] unset (family 0) if none */
+	struct sockaddr_storage addr[2];
+	char addr_text[2][INET6_ADDRSTRLEN];
 	struct sessq sessions;
 	int nsess;
 	int depth; /* inside a tick or a read: frees are deferred */
@@ -402,14 +406,13 @@ static int write_sdp(struct pbx_msess *s, const struct sdp_session *offer, int m
 	struct sdpbuf b;
 	if (!sdp)
 		return -1;
-	const char *ip6 = s->m->addr.ss_family == AF_INET6 ? "IP6" : "IP4";
+	const char *ip6 = s->m->addr[s->at].ss_family == AF_INET6 ? "IP6" : "IP4";
+	const char *at = s->m->addr_text[s->at];
 	snprintf(b.origin, sizeof(b.origin), "zentrale %llu %llu IN %s %s",
-		 (unsigned long long)s->sdp_id, (unsigned long long)++s->sdp_ver, ip6,
-		 s->m->addr_text);
+		 (unsigned long long)s->sdp_id, (unsigned long long)++s->sdp_ver, ip6, at);
 	sdp->origin = (struct sip_pl){b.origin, strlen(b.origin)};
 	sdp->name = (struct sip_pl){"-", 1};
-	sdp->s.conn = (struct sdp_conn){
-		{"IN", 2}, {ip6, 3}, {s->m->addr_text, strlen(s->m->addr_text)}, true};
+	sdp->s.conn = (struct sdp_conn){{"IN", 2}, {ip6, 3}, {at, strlen(at)}, true};
 	sdp->s.lines[sdp->s.nlines++] = (struct sip_pl){"t=0 0", 5};
 	int n = offer ? offer->nmedia : 1;
 	strcpy(b.zero, "0");
@@ -740,16 +743,23 @@ struct pbx_media *pbx_media_new(struct event_base *base, const char *addr)
 		return NULL;
 	m->base = base;
 	TAILQ_INIT(&m->sessions);
-	if (!addr || parse_ip(addr, strlen(addr), &m->addr) < 0 ||
-	    !inet_ntop(m->addr.ss_family,
-		       m->addr.ss_family == AF_INET6
-			       ? (void *)&((struct sockaddr_in6 *)&m->addr)->sin6_addr
-			       : (void *)&((struct sockaddr_in *)&m->addr)->sin_addr,
-		       m->addr_text, sizeof(m->addr_text)) ||
+	if (!addr || parse_ip(addr, strlen(addr), &m->addr[0]) < 0 ||
 	    !(m->clock = evtimer_new(base, on_tick, m))) {
 		free(m);
 		return NULL;
 	}
+	/* loopback (127.0.0.1 or ::1): the other family's loopback as well */
+	const char *alt = strcmp(addr, "127.0.0.1") == 0 ? "::1"
+			  : strcmp(addr, "::1") == 0	 ? "127.0.0.1"
+							 : NULL;
+	if (alt)
+		parse_ip(alt, strlen(alt), &m->addr[1]);
+	for (int i = 0; i < 2 && m->addr[i].ss_family; i++)
+		inet_ntop(m->addr[i].ss_family,
+			  m->addr[i].ss_family == AF_INET6
+				  ? (void *)&((struct sockaddr_in6 *)&m->addr[i])->sin6_addr
+				  : (void *)&((struct sockaddr_in *)&m->addr[i])->sin_addr,
+			  m->addr_text[i], sizeof(m->addr_text[i]));
 	return m;
 }
 
@@ -787,7 +797,8 @@ void pbx_media_stats(const struct pbx_media *m, struct pbx_media_stats *out)
 
 /* ---- sessions ---- */
 
-static struct pbx_msess *session_new(struct pbx_media *m, const struct pbx_msess_cb *cb)
+/* family: the other side's (AF_INET, AF_INET6), or 0 if not known. */
+static struct pbx_msess *session_new(struct pbx_media *m, const struct pbx_msess_cb *cb, int family)
 {
 	struct pbx_msess *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -804,7 +815,8 @@ static struct pbx_msess *session_new(struct pbx_media *m, const struct pbx_msess
 	s->ts = randombytes_random();
 	s->sdp_id = randombytes_random();
 	s->first = true;
-	s->port = bind_pair(&m->addr, s->fd);
+	s->at = family && m->addr[1].ss_family == family ? 1 : 0;
+	s->port = bind_pair(&m->addr[s->at], s->fd);
 	if (s->port < 0 || !(s->jb = media_jb_new(JB_DEPTH))) {
 		session_destroy(s);
 		return NULL;
@@ -911,7 +923,7 @@ struct pbx_msess *pbx_media_answer(struct pbx_media *m, struct sip_pl offer,
 	*status = err == -500 ? 500 : 488;
 	if (!sdp)
 		return NULL;
-	struct pbx_msess *s = session_new(m, cb);
+	struct pbx_msess *s = session_new(m, cb, n.have_addr ? n.rtp.ss_family : 0);
 	if (!s) {
 		*status = 503;
 	} else {
@@ -934,7 +946,7 @@ struct pbx_msess *pbx_media_offer(struct pbx_media *m, const char *direction,
 	enum dir d = direction && strcmp(direction, "sendonly") == 0 ? DIR_SENDONLY : DIR_SENDRECV;
 	if (direction && strcmp(direction, "sendonly") != 0 && strcmp(direction, "sendrecv") != 0)
 		return NULL;
-	struct pbx_msess *s = session_new(m, cb);
+	struct pbx_msess *s = session_new(m, cb, 0);
 	if (!s)
 		return NULL;
 	s->offering = true;

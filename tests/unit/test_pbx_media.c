@@ -745,6 +745,58 @@ static void test_play_queued_before_a_wideband_answer(void **state)
 	phone_close(&ph);
 }
 
+/* An IPv6 leg (the SBC relays an IPv6 phone from an IPv6 socket): the
+ * session is bound on ::1 and says so, and media flows both ways. */
+static void test_ipv6_offer_bound_on_ipv6_loopback(void **state)
+{
+	(void)state;
+	struct ctx c = {0};
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	char offer[1024], ans[PBX_MEDIA_SDP_MAX];
+	int ol = snprintf(offer, sizeof(offer),
+			  "v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+			  "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+			  ntohs(a.sin6_port));
+	struct pbx_msess_cb cb = {on_digit, on_played, on_recorded, &c};
+	int alen = 0, status = 0;
+	struct pbx_msess *s = pbx_media_answer(eng, (struct sip_pl){offer, (size_t)ol}, &cb, ans,
+					       sizeof(ans), &alen, &status);
+	assert_non_null(s);
+	assert_non_null(strstr(ans, "c=IN IP6 ::1\r\n"));
+	assert_int_equal(pbx_msess_record(s, 5000), 0);
+	struct sockaddr_in6 to = a;
+	to.sin6_port = htons((uint16_t)answer_port(ans));
+	struct media_codec *enc = media_codec_new(MEDIA_PCMU);
+	int16_t tone[160];
+	for (int i = 0; i < 25; i++) {
+		uint8_t pl[200], buf[300];
+		sig_sine(tone, 160, 1000, 8000, 8000, 0);
+		int len = media_codec_encode(enc, tone, 160, pl, sizeof(pl));
+		struct media_rtp h = {.pt = 0,
+				      .seq = (uint16_t)(100 + i),
+				      .ts = (uint32_t)(160 * i),
+				      .ssrc = 0x99};
+		size_t n = media_rtp_write(buf, sizeof(buf), &h, pl, (size_t)len);
+		assert_int_equal(sendto(fd, buf, n, 0, (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)n);
+		run_ms(20);
+	}
+	media_codec_free(enc);
+	run_ms(100);
+	uint8_t got[1500];
+	assert_true(recv(fd, got, sizeof(got), MSG_DONTWAIT) > MEDIA_RTP_HDR); /* ours came */
+	struct media_pcm rec;
+	assert_int_equal(pbx_msess_record_take(s, &rec), 0);
+	assert_true(rec.n >= 160 * 15); /* theirs was recorded */
+	free(rec.samples);
+	pbx_msess_free(s);
+	close(fd);
+}
+
 static void test_other_source_ignored(void **state)
 {
 	(void)state;
@@ -787,6 +839,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_play_queued_before_a_wideband_answer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_other_source_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_offer_bound_on_ipv6_loopback, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
