@@ -1,6 +1,7 @@
 /* pbx_main — a phone system's process: open pbx.db, serve HTTP on its Unix socket. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -10,6 +11,7 @@
 #include "../core/core_net.h"
 #include "../store/store.h"
 #include "pbx.h"
+#include "pbx_media.h"
 #include "pbx_sip.h"
 
 static void pbx_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
@@ -41,6 +43,12 @@ int pbx_main(const char *name)
 	    !(p.registrar.state = pbx_regstate_new(p.child.base, p.db, name)))
 		core_fatal("out of memory");
 
+	/* The engine's internal address: loopback unless the environment names one. */
+	const char *media_addr = getenv("ZENTRALE_MEDIA_ADDR");
+	if (!(p.media = pbx_media_new(p.child.base,
+				      media_addr && *media_addr ? media_addr : "127.0.0.1")))
+		core_fatal("cannot start the media engine");
+
 	snprintf(path, sizeof(path), "run/%s", name);
 	if (mkdir(path, 0750) < 0 && errno != EEXIST)
 		core_fatal("cannot create %s: %s", path, strerror(errno));
@@ -70,6 +78,7 @@ int pbx_main(const char *name)
 	core_work_free(p.work); /* first: its jobs point to the login and the server */
 	pbx_sip_free(sip);
 	p.calls = NULL;
+	pbx_media_free(p.media); /* after pbx_sip: calls hold sessions */
 	json_decref(p.stats.ended);
 	core_httpd_free(p.http);
 	core_login_free(&p.login);
