@@ -16,6 +16,7 @@
 #include "pbx.h"
 #include "pbx_call.h"
 #include "pbx_users.h"
+#include "pbx_vm.h"
 
 /* The part of the path after "/<name>", or NULL if the path is not ours. */
 static const char *pbx_subpath(const struct pbx *p, const char *path)
@@ -160,6 +161,11 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			core_httpd_respond_error(req, 405, "use PUT to change the password");
 	} else if (strncmp(sub, "/api/v1/users", 13) == 0 && (sub[13] == '\0' || sub[13] == '/')) {
 		pbx_users_handle(p, req, sub + 13);
+	} else if (strncmp(sub, "/api/v1/voicemail", 17) == 0 &&
+		   (sub[17] == '\0' || sub[17] == '/')) {
+		pbx_vm_api_handle(p, req, "voicemail", sub + 17);
+	} else if (strncmp(sub, "/api/v1/smtp", 12) == 0 && (sub[12] == '\0' || sub[12] == '/')) {
+		pbx_vm_api_handle(p, req, "smtp", sub + 12);
 	} else if (strcmp(sub, "/api/v1/registrations") == 0) {
 		if (get)
 			pbx_registrations(p, req);
