@@ -12,11 +12,13 @@
 
 #include "../core/core_log.h"
 #include "../sdp/sdp.h"
+#include "../sdp/sdp_hold.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_dialog.h"
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
 #include "pbx_media.h"
+#include "pbx_prompts.h"
 #include "pbx_route.h"
 #include "pbx_vm.h"
 
@@ -36,6 +38,9 @@ struct leg {
 	char branch[48];     /* b: our INVITE */
 	uint32_t invite_cseq;
 	signed char srtp; /* the phone speaks SRTP with the SBC: 1, 0, or -1 not known */
+	char *sdp;	  /* the last SDP this leg's phone sent (for music on hold) */
+	size_t sdp_len;
+	bool holds; /* this leg's phone put the call on hold */
 };
 
 enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
@@ -72,10 +77,12 @@ struct pbx_call {
 	struct pbx_vm_app *app;
 	pbx_call_app_start app_start; /* to run on the caller's ACK */
 	const char *app_cause;
+	struct pbx_msess *moh; /* music towards moh_leg while the other leg holds */
+	struct leg *moh_leg;
 };
 
 /* A request we sent, until its final answer. */
-enum ctx_kind { CTX_INVITE, CTX_CANCEL, CTX_BYE, CTX_RELAY };
+enum ctx_kind { CTX_INVITE, CTX_CANCEL, CTX_BYE, CTX_RELAY, CTX_MOH };
 struct ctx {
 	struct ctx *next;  /* of the call */
 	struct ctx *hnext; /* in the branch index */
@@ -98,6 +105,8 @@ struct pbx_calls {
 	struct leg *by_cid[CALL_BUCKETS];
 	struct ctx *by_branch[CALL_BUCKETS];
 };
+
+static void moh_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m);
 
 /* Call-IDs and branches come from the wire: a keyed hash, the key this
  * process's own (set in pbx_calls_new). */
@@ -338,6 +347,14 @@ static void app_end(struct pbx_call *c)
 	c->ms = NULL;
 }
 
+static void moh_end(struct pbx_call *c)
+{
+	if (c->moh)
+		pbx_msess_free(c->moh);
+	c->moh = NULL;
+	c->moh_leg = NULL;
+}
+
 static void call_free(struct pbx_call *c)
 {
 	struct pbx_calls *cs = c->cs;
@@ -353,10 +370,13 @@ static void call_free(struct pbx_call *c)
 	while (c->ctxs)
 		ctx_free(cs, c->ctxs);
 	leg_unindex(cs, &c->a);
+	free(c->a.sdp);
 	for (int i = 0; i < c->nb; i++) {
 		leg_unindex(cs, c->b[i]);
+		free(c->b[i]->sdp);
 		free(c->b[i]);
 	}
+	moh_end(c);
 	if (c->timer)
 		event_free(c->timer);
 	app_end(c);
@@ -379,6 +399,7 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 		return;
 	c->state = CALL_ENDED;
 	c->cs->active--;
+	moh_end(c);
 	struct pbx_cdr r = {.call_id = c->a.d.call_id,
 			    .caller = c->caller,
 			    .caller_name = c->caller_name,
@@ -468,6 +489,23 @@ static void note_media(struct leg *l, const struct sip_msg *m)
 	const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Media");
 	if (h)
 		l->srtp = sip_pl_eq(h->value, "srtp") ? 1 : sip_pl_eq(h->value, "rtp") ? 0 : -1;
+}
+
+/* Keeps the SDP a leg's phone sent (the SBC's rewrite, naming its relay
+ * endpoint for that leg): what the other phone is re-joined with. */
+static void keep_sdp(struct leg *l, const struct sip_msg *m)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	if (!m->body.l || !ct || ct->value.l < 15 ||
+	    strncasecmp(ct->value.p, "application/sdp", 15) != 0)
+		return;
+	char *copy = malloc(m->body.l);
+	if (!copy)
+		return;
+	memcpy(copy, m->body.p, m->body.l);
+	free(l->sdp);
+	l->sdp = copy;
+	l->sdp_len = m->body.l;
 }
 
 /* The codec of an SDP answer: its first audio stream's first format, named
@@ -665,6 +703,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	snprintf(c->caller_name, sizeof(c->caller_name), "%s", u.display_name);
 	c->caller_id = u.id;
 	c->late_offer = m->body.l == 0;
+	keep_sdp(&c->a, m);
 
 	/* the a leg, as its callee side (RFC 3261 12.1.1) */
 	struct leg *a = &c->a;
@@ -862,6 +901,7 @@ static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *
 	c->answered = l;
 	c->answer = time(NULL);
 	note_media(l, m);
+	keep_sdp(l, m);
 	if (!c->late_offer)
 		note_codec(c, m);
 	c->a.state = LEG_ANSWERED;
@@ -933,8 +973,11 @@ static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip
 			ct ? ct->value : (struct sip_pl){0});
 	if (m->status < 300) {
 		note_media(x->leg, m);
+		keep_sdp(x->leg, m);
 		if (orig->body.l && m->body.l) /* an answer to a new offer: the codec may change */
 			note_codec(c, m);
+		if (x->leg == c->moh_leg && orig->body.l) /* resumed: the legs are joined again */
+			moh_end(c);
 	}
 	if (sip_pl_eq(orig->method, "INVITE") && m->status < 300) {
 		uint32_t n;
@@ -975,6 +1018,10 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 	case CTX_RELAY:
 		if (m->status >= 200)
 			relay_response(cs, x, m);
+		break;
+	case CTX_MOH:
+		if (m->status >= 200)
+			moh_answered(c, x->leg, m);
 		break;
 	case CTX_CANCEL:
 	case CTX_BYE:
@@ -1037,6 +1084,66 @@ static void on_bye(struct pbx_calls *cs, struct pbx_call *c, struct leg *l, cons
 	call_end(c, l == &c->a ? "caller_hangup" : "callee_hangup", 200);
 }
 
+/* ---- music on hold ---- */
+
+/* l's phone holds (its offer in m, direction dir): the pbx answers it
+ * itself with the other phone's last SDP, turned to the answering
+ * direction, and offers the other phone music from the media engine
+ * (RFC 6337 §5.3). false if it cannot (then the hold is relayed as is). */
+static bool moh_start(struct pbx_calls *cs, struct pbx_call *c, struct leg *l, struct leg *other,
+		      const struct sip_msg *m, int dir)
+{
+	static char answer[PBX_CALL_MSG_MAX], offer[PBX_MEDIA_SDP_MAX];
+	if (!cs->p->media || !other->sdp || c->moh)
+		return false;
+	int n = sdp_with_dir(other->sdp, other->sdp_len, sdp_dir_answer(dir), answer,
+			     sizeof(answer));
+	if (n < 0)
+		return false;
+	int len = 0;
+	struct pbx_msess *ms =
+		pbx_media_offer(cs->p->media, "sendonly", NULL, offer, sizeof(offer), &len);
+	if (!ms)
+		return false;
+	char branch[48], extra[HDR_MAX];
+	new_branch(branch);
+	if (!ctx_add(cs, CTX_MOH, branch, "INVITE", c, other)) {
+		pbx_msess_free(ms);
+		return false;
+	}
+	c->moh = ms;
+	c->moh_leg = other;
+	l->holds = true;
+	note_media(l, m);
+	contact_of(cs, extra, sizeof(extra));
+	respond(cs, m, 200, NULL, l->d.local_tag, extra, (struct sip_pl){answer, (size_t)n},
+		(struct sip_pl){"application/sdp", 15});
+	send_request(c, other, "INVITE", 0, branch, NULL, (struct sip_pl){offer, (size_t)len},
+		     (struct sip_pl){"application/sdp", 15});
+	log_info("call %s: on hold, music to the other phone", c->a.d.call_id);
+	return true;
+}
+
+/* The held phone's answer to our offer of music. */
+static void moh_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
+{
+	if (m->status >= 300) {
+		moh_end(c);
+		return;
+	}
+	uint32_t n;
+	struct sip_pl meth;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth);
+	send_ack(c, l, n);
+	if (!c->moh || c->moh_leg != l)
+		return; /* resumed meanwhile */
+	const struct media_pcm *music =
+		pbx_prompt(c->cs->p->prompts, "moh", pbx_msess_rate(c->moh));
+	if (pbx_msess_answered(c->moh, m->body) < 0 || !music ||
+	    pbx_msess_play(c->moh, music, true) < 0)
+		log_warn("call %s: no music on hold", c->a.d.call_id);
+}
+
 /* re-INVITE, UPDATE, INFO, ...: the same request on the other leg. */
 static void relay_request(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
 			  const struct sip_msg *m)
@@ -1051,6 +1158,14 @@ static void relay_request(struct pbx_calls *cs, struct pbx_call *c, struct leg *
 		respond_plain(cs, m, 501, NULL);
 		return;
 	}
+	if (m->body.l && (sip_pl_eq(m->method, "INVITE") || sip_pl_eq(m->method, "UPDATE"))) {
+		int dir = sdp_audio_dir(m->body.p, m->body.l);
+		if (sdp_dir_is_hold(dir) && !l->holds && moh_start(cs, c, l, other, m, dir))
+			return;
+		if (dir >= 0 && !sdp_dir_is_hold(dir))
+			l->holds = false; /* resumed: the other phone gets this SDP again */
+	}
+	keep_sdp(l, m);
 	new_branch(branch);
 	cpy(method, sizeof(method), m->method);
 	struct ctx *x = ctx_add(cs, CTX_RELAY, branch, method, c, other);
@@ -1095,6 +1210,7 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 		/* mostly ours to absorb (we ACK 2xx ourselves); the ACK with the
 		 * answer to a late offer is passed on */
 		note_media(l, m);
+		keep_sdp(l, m);
 		if (c->ms && l == &c->a)
 			app_ack(c, m);
 		if (c->ack_leg && c->ack_leg != l) {
