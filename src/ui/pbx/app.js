@@ -1,5 +1,6 @@
 // A phone system's UI at https://server/<name>/: users and extensions,
-// registered devices, call history, how to connect a phone and settings. It talks
+// registered devices, call history, how to connect a phone, prompts and
+// music, and settings. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 
 import { h, replace } from "../common/dom.js";
@@ -9,6 +10,7 @@ import { startApp, table, field, badge, when, strongPassword } from "../common/s
 import { activeCalls } from "./calls.js";
 import { registrationCell } from "./users.js";
 import { settings } from "./settings.js";
+import { prompts } from "./prompts.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -316,6 +318,7 @@ startApp({
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
     { id: "connect", label: "Connect a phone", render: connect },
+    { id: "prompts", label: "Prompts", render: prompts },
     { id: "settings", label: "Settings", render: settings },
   ],
 });
