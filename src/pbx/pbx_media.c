@@ -345,7 +345,7 @@ static int negotiate(const struct sdp_session *sdp, struct neg *n)
 /* The text one SDP of ours needs beside its views. */
 struct sdpbuf {
 	char origin[96], port[8], zero[2];
-	char pts[4][8], rtpmap[4][40], fmtp[2][40];
+	char pts[6][8], rtpmap[6][40], fmtp[2][40];
 };
 
 static void add_codec(struct sdp_media *md, struct sdpbuf *b, int *k, int pt, const char *name,
