@@ -66,10 +66,11 @@ def mailbox(s, ext):
 
 
 def message_wav(s, ext, msg_id):
-    r = curl("GET", s.sbc(f"/{PS}/api/v1/voicemail/{s.ids[ext]}/{msg_id}.wav"),
-             token=s.ptoken, raw=True)
-    assert r.status == 200, r
-    return r.body
+    out = subprocess.run(["curl", "-skf", "-H", f"Authorization: Bearer {s.ptoken}",
+                          s.sbc(f"/{PS}/api/v1/voicemail/{s.ids[ext]}/{msg_id}.wav")],
+                         capture_output=True, timeout=20)
+    assert out.returncode == 0 and out.stdout[:4] == b"RIFF", out.returncode
+    return out.stdout
 
 
 def last_call(s):
