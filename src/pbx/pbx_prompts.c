@@ -344,7 +344,8 @@ static int gen_make(struct gen_ctx *g)
 static void remove_stale(struct pbx_prompts *pr)
 {
 	char prefix[300], path[600];
-	snprintf(prefix, sizeof(prefix), "%s.tmp-", pbx_prompt_catalogue_id());
+	const char *id = strrchr(pr->set, '/') ? strrchr(pr->set, '/') + 1 : pr->set;
+	snprintf(prefix, sizeof(prefix), "%s.tmp-", id);
 	DIR *d = opendir(pr->root);
 	struct dirent *e;
 	while (d && (e = readdir(d)))
