@@ -343,7 +343,7 @@ static int gen_make(struct gen_ctx *g)
  * over from a process that died while making it. */
 static void remove_stale(struct pbx_prompts *pr)
 {
-	char prefix[300], path[600];
+	char prefix[400], path[800];
 	const char *id = strrchr(pr->set, '/') ? strrchr(pr->set, '/') + 1 : pr->set;
 	snprintf(prefix, sizeof(prefix), "%s.tmp-", id);
 	DIR *d = opendir(pr->root);
