@@ -97,14 +97,15 @@ def test_settings_round_trip_and_checks(srv):
     assert r.status == 200, r
     assert r.json() == {"enabled": True, "has_pin": False, "max_seconds": 180,
                         "max_messages": 100, "email": "", "email_attach": True,
-                        "ring_time": 25, "dnd": False}
+                        "ring_time": 25, "dnd": False, "has_greeting": False}
     new = {"enabled": False, "pin": "4711", "max_seconds": 60, "max_messages": 5,
            "email": "alice@example.com", "email_attach": False, "ring_time": 15, "dnd": True}
     r = api(srv, "PUT", f"/voicemail/{uid}/settings", new)
     assert r.status == 200, r
     got = api(srv, "GET", f"/voicemail/{uid}/settings").json()
     assert "pin" not in got and got["has_pin"] is True
-    assert got == {**{k: v for k, v in new.items() if k != "pin"}, "has_pin": True}
+    assert got == {**{k: v for k, v in new.items() if k != "pin"}, "has_pin": True,
+                   "has_greeting": False}
     # a part changes only that part
     assert api(srv, "PUT", f"/voicemail/{uid}/settings", {"enabled": True}).status == 200
     got = api(srv, "GET", f"/voicemail/{uid}/settings").json()
@@ -166,6 +167,7 @@ def test_greeting_upload_and_back(srv):
     st, _, body = raw(srv, "PUT", f"/voicemail/{uid}/greeting", sox_wav(1.5, 16000))
     assert st == 200, body
     assert abs(json.loads(body)["duration_ms"] - 1500) <= 20
+    assert api(srv, "GET", f"/voicemail/{uid}/settings").json()["has_greeting"] is True
     st, hs, wav = raw(srv, "GET", f"/voicemail/{uid}/greeting")
     assert st == 200 and hs["Content-Type"] == "audio/wav"
     f = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)

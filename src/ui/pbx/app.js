@@ -1,5 +1,5 @@
 // A phone system's UI at https://server/<name>/: users and extensions,
-// registered devices, call history, how to connect a phone and settings. It talks
+// registered devices, call history, voicemail, how to connect a phone and settings. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 
 import { h, replace } from "../common/dom.js";
@@ -9,6 +9,7 @@ import { startApp, table, field, badge, when, strongPassword } from "../common/s
 import { activeCalls } from "./calls.js";
 import { registrationCell } from "./users.js";
 import { settings } from "./settings.js";
+import { voicemail } from "./voicemail.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -315,6 +316,7 @@ startApp({
     { id: "registrations", label: "Registrations", render: registrations },
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
+    { id: "voicemail", label: "Voicemail", render: voicemail },
     { id: "connect", label: "Connect a phone", render: connect },
     { id: "settings", label: "Settings", render: settings },
   ],
