@@ -66,6 +66,10 @@ struct ep {
 	uint64_t id;   /* unique: a peer is named by port and id, so */
 	int peer_port; /* one that has gone is never reached */
 	uint64_t peer_id;
+	/* joined to the phone system's media engine instead of a peer: its
+	 * RTP and RTCP addresses (loopback only) */
+	bool engine;
+	struct sockaddr_storage eng[2];
 	bool srtp; /* the phone speaks SRTP with us */
 	struct media_sdes theirs, ours;
 	bool have_theirs, have_ours;
@@ -150,6 +154,12 @@ static void ss_set_port(struct sockaddr_storage *ss, int port)
 		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
 }
 
+static int ss_port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+					       : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
 static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
@@ -183,6 +193,30 @@ static void join(struct ep *a, struct ep *b)
 {
 	a->peer_port = b->port, a->peer_id = b->id;
 	b->peer_port = a->port, b->peer_id = a->id;
+	a->engine = b->engine = false; /* back from the engine (resume, transfer) */
+}
+
+/* The phone system's media engine: on loopback only (127.0.0.0/8, ::1), so
+ * an SDP can never make us send a phone's media anywhere else. */
+static bool is_engine_addr(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+	return a->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a)->sin6_addr);
+}
+
+/* The leg talks with the engine at a (its RTP port; RTCP the one above)
+ * from now on; a peer that was joined to it is left without one. */
+static void join_engine(struct ep *e, const struct sockaddr_storage *a)
+{
+	struct ep *p = peer_of(e);
+	if (p && peer_of(p) == e)
+		p->peer_port = 0;
+	e->peer_port = 0;
+	e->engine = true;
+	e->eng[0] = e->eng[1] = *a;
+	ss_set_port(&e->eng[1], ss_port_of(a) + 1);
 }
 
 /* ---- legs not yet accepted, counted ---- */
@@ -261,6 +295,30 @@ static int held_count(struct sbc_media *md, struct ep *e, int by)
 
 /* ---- packets ---- */
 
+/* A packet from the engine the leg is joined to goes to the phone (with the
+ * leg's SRTP); true if it came from the engine (sent or dropped). */
+static bool from_engine(struct ep *e, const struct sockaddr_storage *src, unsigned char *buf,
+			size_t len)
+{
+	int k = same_addr(src, &e->eng[0]) ? 0 : same_addr(src, &e->eng[1]) ? 1 : -1;
+	if (k < 0)
+		return false;
+	if (e->mux && len >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95)
+		k = 1; /* RTCP, whichever port of the engine sent it */
+	int pk = e->mux ? 0 : k;
+	if (len < 8 || !e->rlen[pk] ||
+	    (e->srtp && (!e->tx || media_srtp_protect(e->tx, buf, &len, k) < 0))) {
+		e->dropped++;
+		return true;
+	}
+	if (sendto(e->fd[pk], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->remote[pk],
+		   e->rlen[pk]) >= 0) {
+		e->packets++;
+		e->md->packets++;
+	}
+	return true;
+}
+
 static void on_packet(evutil_socket_t fd, short what, void *arg)
 {
 	struct ep *e = arg;
@@ -276,6 +334,8 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0)
 			return;
 		unmap(&src);
+		if (e->engine && from_engine(e, &src, buf, (size_t)n))
+			continue;
 		/* rtcp-mux: RTCP is what has a packet type of 64-95 (RFC 5761 4) */
 		int k = e->mux && n >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95 ? 1 : k0;
 		int l = e->mux ? 0 : k; /* the socket and latch it came on */
@@ -305,6 +365,14 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 				((struct sockaddr_in *)&to)->sin_port =
 					htons((uint16_t)(e->port + 1));
 			sbc_trace_media(md->trace, e->ps, e->call_id, buf, len, k == 1, &src, &to);
+		}
+		if (e->engine) { /* to the engine, from this leg's own socket */
+			if (sendto(e->fd[l], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->eng[k],
+				   ss_len(&e->eng[k])) >= 0) {
+				e->packets++;
+				md->packets++;
+			}
+			continue;
 		}
 		struct ep *p = peer_of(e);
 		int pk = p && p->mux ? 0 : k; /* the other leg's socket for it */
@@ -682,10 +750,13 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		} else {
 			struct sockaddr_storage a;
 			struct ep *other = NULL;
-			if (sdp_addr(sdp_media_conn(sdp, m), m->port, &a) == 0)
+			bool named = sdp_addr(sdp_media_conn(sdp, m), m->port, &a) == 0;
+			if (named)
 				other = ep_by_addr(md, &a);
 			if (other && other != e) /* joined: a packet crosses us once */
 				join(e, other);
+			else if (named && !other && is_engine_addr(&a))
+				join_engine(e, &a); /* the phone system itself speaks */
 			strip_ice(&m->s);
 			/* our answer to the phone's offer of it; or our offer, when the
 			 * other side offered it (its answer decides) */

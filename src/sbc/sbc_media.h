@@ -5,7 +5,12 @@
  * sees only those ports, ICE is stripped, and SDES keys are replaced by
  * fresh ones per leg (transcrypting where one side speaks SRTP and the
  * other RTP). The two legs of a phone-to-phone call are joined directly:
- * a packet crosses the relay once per direction. Each port latches to the
+ * a packet crosses the relay once per direction. An SDP from the phone
+ * system that names a loopback address that is not ours (127.0.0.0/8, ::1:
+ * the phone system's media engine, pbx_media) joins the phone's leg to it:
+ * the phone's packets go there from the leg's own ports, and what comes from
+ * that address goes to the phone, until an SDP names one of our legs again.
+ * Each port latches to the
  * first packet's source, which must come from the address the signalling
  * came from. Ports are reserved only within an INVITE, UPDATE or PRACK
  * transaction (and taken up by the ACK): tentatively until its final

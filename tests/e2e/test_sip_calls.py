@@ -16,7 +16,7 @@ USERS = (("acme", "100"), ("acme", "101"), ("acme", "102"), ("globex", "100"))
 
 @pytest.fixture(scope="module")
 def srv():
-    s = sip_server(USERS)
+    s = sip_server(USERS, voicemail=False)
     yield s
     s.cleanup()
 

@@ -28,6 +28,7 @@ const EN = {
   "rolled back": "rolled back",
   invalid: "not a valid backup",
   capturing: "capturing",
+  uploaded: "uploaded",
   done: "done",
   // calls in progress (src/ui/pbx/calls.js)
   ringing: "ringing",
@@ -544,6 +545,35 @@ const DE = {
   voicemail: "Voicemail",
   "music on hold": "Wartemusik",
   "call forwarding and time rules": "Rufumleitungen und Zeitregeln",
+  // prompts and music (src/ui/pbx/prompts.js) and the language of prompts (settings.js)
+  Prompts: "Ansagen",
+  "Prompts and music": "Ansagen und Musik",
+  "What the phone system says and plays. Upload a WAV, MP3 or OGG file to replace one: it is converted to 16 kHz mono. Music may be 10 minutes long, anything else 2 minutes.":
+    "Was die Telefonanlage sagt und spielt. Laden Sie eine WAV-, MP3- oder OGG-Datei hoch, um eine Ansage zu ersetzen: Sie wird in 16 kHz mono umgewandelt. Musik darf 10 Minuten lang sein, alles andere 2 Minuten.",
+  "The built-in prompts play in {l}. The language is chosen on the Settings page; an upload plays in every language.":
+    "Die eingebauten Ansagen sind auf {l}. Die Sprache wählen Sie auf der Seite Einstellungen; eine hochgeladene Ansage gilt für jede Sprache.",
+  English: "Englisch",
+  German: "Deutsch",
+  "Greeting and music on hold": "Begrüßung und Wartemusik",
+  Voicemail: "Voicemail",
+  "Digits and numbers": "Ziffern und Zahlen",
+  Kind: "Art",
+  Source: "Quelle",
+  Listen: "Anhören",
+  "built-in": "eingebaut",
+  uploaded: "hochgeladen",
+  "music, up to {m} min": "Musik, bis {m} Min.",
+  "speech, up to {m} min": "Sprache, bis {m} Min.",
+  "Upload a file for {n}": "Eine Datei für {n} hochladen",
+  "Upload…": "Hochladen …",
+  "{n} uploaded.": "{n} hochgeladen.",
+  Revert: "Zurücksetzen",
+  "Remove the upload of {n}? The built-in one plays again.":
+    "Die hochgeladene Datei von {n} entfernen? Dann spielt wieder die eingebaute Ansage.",
+  "{n} is the built-in one again.": "{n} ist wieder die eingebaute Ansage.",
+  "Language of prompts": "Sprache der Ansagen",
+  "The language callers and users hear: voicemail's prompts and the numbers it says. Uploaded prompts (the Prompts page) play whatever the language.":
+    "Die Sprache, die Anrufer und Benutzer hören: die Ansagen der Voicemail und die Zahlen, die sie sagt. Hochgeladene Ansagen (Seite Ansagen) gelten in jeder Sprache.",
 };
 
 const DICTS = { en: EN, de: DE };

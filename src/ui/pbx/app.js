@@ -1,5 +1,6 @@
 // A phone system's UI at https://server/<name>/: users and extensions,
-// registered devices, call history, voicemail, how to connect a phone and settings. It talks
+// registered devices, call history, voicemail, how to connect a phone,
+// prompts and music, and settings. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 
 import { h, replace } from "../common/dom.js";
@@ -10,6 +11,7 @@ import { activeCalls } from "./calls.js";
 import { registrationCell } from "./users.js";
 import { settings } from "./settings.js";
 import { voicemail } from "./voicemail.js";
+import { prompts } from "./prompts.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -318,6 +320,7 @@ startApp({
     { id: "calls", label: "Calls", render: calls },
     { id: "voicemail", label: "Voicemail", render: voicemail },
     { id: "connect", label: "Connect a phone", render: connect },
+    { id: "prompts", label: "Prompts", render: prompts },
     { id: "settings", label: "Settings", render: settings },
   ],
 });

@@ -1,0 +1,325 @@
+"""Voicemail with real softphones (Debian's baresip, over TLS with SRTP):
+a call nobody answers within the callee's ring time, a busy callee (486),
+one with no device registered and one on do-not-disturb each reach the
+callee's voicemail, where the caller's tone (baresip's ausine) is recorded
+into a message whose WAV holds that tone; a full mailbox is announced and
+the pbx hangs up; the callee dials *97, presses 1 (RFC 4733) and hears the
+message, which is then heard (and message waiting says so); a held call
+hears music and, resumed, the other phone again."""
+import json
+import math
+import socket
+import struct
+import subprocess
+import time
+import wave
+import io
+
+import pytest
+
+from conftest import Server, curl
+from test_baresip import sip_ports, wait_for
+
+PS = "vm-company"
+USERS = {"100": "caller", "101": "no answer, busy, *97", "102": "unavailable",
+         "103": "do not disturb", "104": "full"}
+TONE_A, TONE_B = 1000, 440
+
+
+@pytest.fixture(scope="module")
+def srv():
+    s = Server().start()
+    try:
+        s.create_ps(PS, f"{PS}-admin-pw")
+        s.ptoken = s.pbx_token(PS, f"{PS}-admin-pw")
+        s.ids = {}
+        for ext in USERS:
+            r = curl("POST", s.sbc(f"/{PS}/api/v1/users"),
+                     {"display_name": f"Phone {ext}", "extension": ext,
+                      "sip_password": f"{PS}-{ext}-secret"}, token=s.ptoken)
+            assert r.status == 201, r
+            s.ids[ext] = r.json()["id"]
+        r = curl("PUT", s.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
+                 token=s.ptoken)
+        assert r.status == 200, r
+        settings(s, "101", {"ring_time": 5})
+        settings(s, "103", {"dnd": True})
+        settings(s, "104", {"max_messages": 1})
+    except BaseException:
+        s.stop()
+        raise
+    yield s
+    s.cleanup()
+
+
+def settings(s, ext, body):
+    r = curl("PUT", s.sbc(f"/{PS}/api/v1/voicemail/{s.ids[ext]}/settings"), body,
+             token=s.ptoken)
+    assert r.status == 200, r
+    return r.json()
+
+
+def mailbox(s, ext):
+    r = curl("GET", s.sbc(f"/{PS}/api/v1/voicemail/{s.ids[ext]}"), token=s.ptoken)
+    assert r.status == 200, r
+    return r.json()
+
+
+def message_wav(s, ext, msg_id):
+    out = subprocess.run(["curl", "-skf", "-H", f"Authorization: Bearer {s.ptoken}",
+                          s.sbc(f"/{PS}/api/v1/voicemail/{s.ids[ext]}/{msg_id}.wav")],
+                         capture_output=True, timeout=20)
+    assert out.returncode == 0 and out.stdout[:4] == b"RIFF", out.returncode
+    return out.stdout
+
+
+def last_call(s):
+    return curl("GET", s.sbc(f"/{PS}/api/v1/calls"), token=s.ptoken).json()["calls"][0]
+
+
+class Phone:
+    """One baresip: its tone, whether it answers by itself."""
+
+    def __init__(self, s, ext, home, tone, answer="auto"):
+        self.ext, self.dir = ext, home / f"{ext}-{time.monotonic_ns()}"
+        self.dir.mkdir()
+        self.ctrl = sip_ports()
+        rtp = 43000 + int(ext) % 10 * 200 + (s.offset // 100) % 50 * 2
+        (self.dir / "config").write_text(f"""poll_method epoll
+sip_listen 127.0.0.1:{sip_ports()}
+audio_player aubridge,nil-{self.dir.name}
+audio_alert aubridge,nil-{self.dir.name}
+audio_source ausine,{tone}
+ausrc_srate 48000
+auplay_srate 48000
+ausrc_channels 2
+auplay_channels 1
+rtp_ports {rtp}-{rtp + 99}
+module_path /usr/lib/baresip/modules
+module g711.so
+module ausine.so
+module aubridge.so
+module srtp.so
+module sndfile.so
+module ctrl_tcp.so
+module_app account.so
+module_app menu.so
+module_app mwi.so
+ctrl_tcp_listen 127.0.0.1:{self.ctrl}
+snd_path {self.dir}
+""")
+        (self.dir / "accounts").write_text(
+            f'<sip:{ext}@{PS}>;auth_pass={PS}-{ext}-secret;'
+            f'outbound="sip:127.0.0.1:{5061 + s.offset};transport=tls";'
+            f"mediaenc=srtp-mand;answermode={answer};regint=600;audio_codecs=PCMU;"
+            f"mwi=yes\n")
+        self.log = open(self.dir / "baresip.log", "wb")
+        self.proc = subprocess.Popen(["baresip", "-f", str(self.dir)], stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def command(self, cmd, params=""):
+        msg = json.dumps({"command": cmd, "params": params, "token": cmd}).encode()
+        with socket.create_connection(("127.0.0.1", self.ctrl), timeout=5) as c:
+            c.sendall(str(len(msg)).encode() + b":" + msg + b",")
+            time.sleep(0.3)
+
+    def text(self):
+        return (self.dir / "baresip.log").read_bytes().decode(errors="replace")
+
+    def decoded(self):
+        files = sorted(self.dir.glob("dump-*-dec.wav"))
+        return files[-1].read_bytes() if files else None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def samples(wav_bytes):
+    w = wave.open(io.BytesIO(wav_bytes))
+    rate, ch = w.getframerate(), w.getnchannels()
+    data = w.readframes(w.getnframes())
+    return rate, struct.unpack(f"<{len(data) // 2}h", data)[::ch]
+
+
+def goertzel(xs, rate, freq):
+    k = 2 * math.cos(2 * math.pi * freq / rate)
+    s1 = s2 = 0.0
+    for x in xs:
+        s1, s2 = x + k * s1 - s2, s1
+    return (s1 * s1 + s2 * s2 - k * s1 * s2) / max(1, len(xs))
+
+
+def windows(wav_bytes, ms=500):
+    """(power of TONE_A, power of TONE_B, RMS) of each window of the audio."""
+    rate, xs = samples(wav_bytes)
+    n = rate * ms // 1000
+    out = []
+    for i in range(0, len(xs) - n + 1, n):
+        w = xs[i:i + n]
+        rms = math.sqrt(sum(x * x for x in w) / n)
+        out.append((goertzel(w, rate, TONE_A), goertzel(w, rate, TONE_B), rms))
+    return out
+
+
+def has_tone(wav_bytes, which=0, min_windows=2):
+    """Some windows dominated by the tone (TONE_A: which 0, TONE_B: 1), loud."""
+    hits = [w for w in windows(wav_bytes)
+            if w[2] > 500 and w[which] > 1000 * max(w[1 - which], 1.0)]
+    return len(hits) >= min_windows
+
+
+def loud_windows(wav_bytes):
+    return sum(1 for w in windows(wav_bytes) if w[2] > 300)
+
+
+def registered(s, exts):
+    r = curl("GET", s.sbc(f"/{PS}/api/v1/registrations"), token=s.ptoken)
+    return set(exts) <= {x["extension"] for x in r.json()["registrations"]}
+
+
+@pytest.fixture
+def phones(srv, tmp_path):
+    made = []
+
+    def make(ext, tone, answer="auto"):
+        p = Phone(srv, ext, tmp_path, tone, answer)
+        made.append(p)
+        wait_for(lambda: registered(srv, [ext]), 15, f"{ext} to register")
+        return p
+    yield make
+    for p in made:
+        p.stop()
+
+
+def leave_message(srv, a, callee, talk=6, before=None):
+    """A calls callee and, once voicemail answered, waits for the greeting
+    (its length known from the engine's prompts: up to `before` s), plays its
+    tone for `talk` s and hangs up. The new message."""
+    old = {m["id"] for m in mailbox(srv, callee)["messages"]}
+    a.command("dial", f"sip:{callee}@{PS}")
+    wait_for(lambda: "Call established" in a.text() or "call established" in a.text(), 20,
+             "voicemail to answer")
+    time.sleep((before or 14) + talk)
+    a.command("hangup")
+    wait_for(lambda: len(mailbox(srv, callee)["messages"]) > len(old), 10, "the message")
+    new = [m for m in mailbox(srv, callee)["messages"] if m["id"] not in old]
+    assert len(new) == 1, new
+    return new[0]
+
+
+def test_no_answer_reaches_voicemail_and_the_message_holds_the_tone(srv, phones):
+    b = phones("101", TONE_B, answer="manual")
+    a = phones("100", TONE_A)
+    t0 = time.time()
+    msg = leave_message(srv, a, "101")
+    assert "SRTP is Enabled" in a.text()
+    assert "101" in b.text() or "Incoming call" in b.text(), b.text()  # it rang there first
+    wav = message_wav(srv, "101", msg["id"])
+    assert has_tone(wav, 0, min_windows=6), windows(wav)
+    assert msg["caller"] == "100" and msg["reason"] == "noanswer" and not msg["heard"]
+    assert msg["duration_ms"] >= 3000
+    rec = last_call(srv)
+    assert rec["callee"] == "101" and rec["cause"] == "voicemail" and rec["answer"] is not None
+    assert rec["answer"] - rec["start"] >= 4  # rang its ring time first
+    assert time.time() - t0 > 5
+    # message waiting: B's phone was told (RFC 3842)
+    wait_for(lambda: "Messages-Waiting: yes" in b.text(), 10, "MWI yes at B")
+
+
+def test_busy_callee_reaches_voicemail(srv, phones):
+    b = phones("101", TONE_B, answer="manual")
+    a = phones("100", TONE_A)
+    old = {m["id"] for m in mailbox(srv, "101")["messages"]}
+    a.command("dial", f"sip:101@{PS}")
+    wait_for(lambda: "Incoming call" in b.text(), 10, "the call to ring at B")
+    b.command("hangup")  # rejects: 486
+    wait_for(lambda: "Call established" in a.text(), 10, "voicemail to answer")
+    time.sleep(16)
+    a.command("hangup")
+    wait_for(lambda: len(mailbox(srv, "101")["messages"]) > len(old), 10, "the message")
+    msg = [m for m in mailbox(srv, "101")["messages"] if m["id"] not in old][0]
+    assert msg["reason"] == "busy", msg
+    assert has_tone(message_wav(srv, "101", msg["id"]), 0)
+    assert last_call(srv)["cause"] == "voicemail"
+
+
+@pytest.mark.parametrize("ext,reason", [("102", "unavailable"), ("103", "dnd")])
+def test_unavailable_and_dnd_reach_voicemail(srv, phones, ext, reason):
+    a = phones("100", TONE_A)
+    msg = leave_message(srv, a, ext, talk=4)
+    assert msg["reason"] == reason, msg
+    assert has_tone(message_wav(srv, ext, msg["id"]), 0)
+    rec = last_call(srv)
+    assert rec["callee"] == ext and rec["cause"] == "voicemail"
+    assert rec["answer"] - rec["start"] <= 2  # nothing rang
+
+
+def test_full_mailbox_is_announced_and_the_call_ends(srv, phones):
+    a = phones("100", TONE_A)
+    if not mailbox(srv, "104")["messages"]:
+        leave_message(srv, a, "104", talk=3)
+    assert len(mailbox(srv, "104")["messages"]) == 1
+    a.command("dial", f"sip:104@{PS}")
+    wait_for(lambda: a.text().count("Call established") >= 2, 20, "voicemail to answer")
+    # the pbx says so and hangs up by itself
+    wait_for(lambda: a.text().count("terminated") >= 2, 20, "the pbx's BYE")
+    wav = a.decoded()
+    assert wav and loud_windows(wav) >= 2, windows(wav)  # the announcement was heard
+    assert len(mailbox(srv, "104")["messages"]) == 1
+    assert last_call(srv)["cause"] == "voicemail"
+
+
+def test_own_mailbox_star97_plays_the_message_and_marks_it_heard(srv, phones):
+    if not mailbox(srv, "101")["new"]:
+        b0 = phones("101", TONE_B, answer="manual")
+        leave_message(srv, phones("100", TONE_A), "101")
+        b0.stop()
+    box = mailbox(srv, "101")
+    assert box["new"] >= 1
+    b = phones("101", TONE_B)
+    b.command("dial", f"sip:*97@{PS}")
+    wait_for(lambda: "Call established" in b.text(), 10, "the mailbox to answer")
+    time.sleep(4)  # "You have n new messages", the menu: a digit interrupts it
+    b.command("sndcode", "1")
+    time.sleep(14)  # the first message plays (its tone), then the message menu
+    b.command("hangup")
+    wait_for(lambda: "terminated" in b.text(), 10, "the hang-up")
+    time.sleep(1)
+    wav = b.decoded()
+    assert wav and has_tone(wav, 0, min_windows=4), windows(wav)  # A's tone, as recorded
+    first = mailbox(srv, "101")["messages"][0]
+    assert first["heard"], mailbox(srv, "101")
+    assert mailbox(srv, "101")["new"] == box["new"] - 1
+    assert last_call(srv)["callee"] == "*97"
+    if mailbox(srv, "101")["new"] == 0:
+        wait_for(lambda: "Messages-Waiting: no" in b.text(), 10, "MWI no at B")
+
+
+def test_hold_plays_music_and_resume_rejoins(srv, phones):
+    b = phones("101", TONE_B)  # answers
+    a = phones("100", TONE_A)
+    a.command("dial", f"sip:101@{PS}")
+    wait_for(lambda: "Call established" in b.text(), 10, "the call")
+    time.sleep(3)
+    a.command("hold")
+    time.sleep(6)
+    a.command("resume")
+    time.sleep(5)
+    a.command("hangup")
+    wait_for(lambda: "terminated" in b.text(), 10, "the hang-up")
+    time.sleep(1)
+    ws = windows(b.decoded())
+    # A's tone, then music (loud, not A's tone), then A's tone again
+    tone = [w[2] > 500 and w[0] > 1000 * max(w[1], 1.0) for w in ws]
+    music = [w[2] > 100 and not t for w, t in zip(ws, tone)]
+    first = tone.index(True)
+    held = [i for i in range(first, len(ws)) if music[i]]
+    assert len(held) >= 6, ws
+    assert any(tone[held[-1] + 1:]), ws

@@ -1,0 +1,211 @@
+/* Tests for sbc_media's join with the phone system's media engine: an SDP
+ * from the phone system naming a loopback address that is not one of the
+ * SBC's legs joins the phone's leg to it; one naming a leg again re-joins.
+ * Real sockets on loopback, a real event loop; plain RTP (no SRTP). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "../../src/sbc/sbc_media.h"
+
+static struct event_base *base;
+static struct sbc_media *md;
+static struct sockaddr_storage lo; /* 127.0.0.1, port 0 */
+
+static void on_timeout(void *arg, const char *ps, struct sip_pl call_id)
+{
+	(void)arg;
+	(void)ps;
+	(void)call_id;
+}
+
+static int udp(int *port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static void run_ms(int ms)
+{
+	struct timeval tv = {.tv_sec = 0, .tv_usec = ms * 1000};
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+static void send_to(int fd, int port, const char *what)
+{
+	unsigned char pkt[64] = {0x80, 0x00, 0x00, 0x01}; /* RTP v2, PT 0 */
+	size_t n = 12 + strlen(what);
+	memcpy(pkt + 12, what, strlen(what));
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				.sin_port = htons((uint16_t)port)};
+	assert_int_equal(sendto(fd, pkt, n, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)n);
+}
+
+/* What fd received (the payload text; "" if nothing) and from which port. */
+static void recv_on(int fd, char *out, size_t cap, int *from_port)
+{
+	unsigned char pkt[256];
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	out[0] = 0;
+	ssize_t n = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&a, &al);
+	if (n < 12)
+		return;
+	snprintf(out, cap, "%.*s", (int)(n - 12), (char *)pkt + 12);
+	*from_port = ntohs(a.sin_port);
+}
+
+static int sdp_port(const char *sdp)
+{
+	const char *m = strstr(sdp, "m=audio ");
+	assert_non_null(m);
+	return atoi(m + 8);
+}
+
+/* An SDP through the SBC: from the phone (its offer) or to it; the port we give. */
+static int through(const char *call_id, bool from_phone, const char *addr, int port, bool req)
+{
+	char sdp[512], out[2048];
+	int n = snprintf(sdp, sizeof(sdp),
+			 "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+			 "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+			 addr, addr, port);
+	struct sbc_media_leg leg = {.ps = "ps1",
+				    .call_id = {call_id, strlen(call_id)},
+				    .from_phone = from_phone,
+				    .phone = &lo,
+				    .local = &lo,
+				    .phone_req = req,
+				    .cseq = 1,
+				    .method = {"INVITE", 6}};
+	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, sizeof(out) - 1);
+	assert_true(len > 0);
+	out[len] = 0;
+	assert_non_null(strstr(out, "c=IN IP4 127.0.0.1\r\n"));
+	return sdp_port(out);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	base = event_base_new();
+	md = sbc_media_new(base, on_timeout, NULL);
+	struct core_state_media cfg = {
+		.port_min = 43000, .port_max = 43998, .timeout = 60, .srtp_required = false};
+	sbc_media_configure(md, &cfg);
+	struct sockaddr_in *a = (struct sockaddr_in *)&lo;
+	memset(&lo, 0, sizeof(lo));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return md ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sbc_media_free(md);
+	event_base_free(base);
+	return 0;
+}
+
+static void test_engine_join_and_rejoin(void **state)
+{
+	(void)state;
+	int pa, pb, pe, from = 0;
+	int phone_a = udp(&pa), phone_b = udp(&pb), engine = udp(&pe);
+	char got[64];
+	/* phone A calls; the phone system answers from its engine */
+	int sa = through("call-a", true, "127.0.0.1", pa, true);
+	int sa2 = through("call-a", false, "127.0.0.1", pe, false);
+	assert_int_equal(sa2, sa); /* one leg towards phone A */
+	sbc_media_answered(md, (struct sip_pl){"call-a", 6});
+	/* the engine sends to the address it was offered; it reaches phone A
+	 * from the leg's port */
+	send_to(engine, sa, "from-engine");
+	run_ms(50);
+	recv_on(phone_a, got, sizeof(got), &from);
+	assert_string_equal(got, "from-engine");
+	assert_int_equal(from, sa);
+	/* phone A's packets go to the engine, from the same port */
+	send_to(phone_a, sa, "from-a");
+	run_ms(50);
+	recv_on(engine, got, sizeof(got), &from);
+	assert_string_equal(got, "from-a");
+	assert_int_equal(from, sa);
+	/* another loopback source is not the engine (nor the phone's latched port) */
+	int pz, other = udp(&pz);
+	send_to(other, sa, "intruder");
+	run_ms(50);
+	recv_on(phone_a, got, sizeof(got), &from);
+	assert_string_equal(got, "");
+	close(other);
+
+	/* transferred to phone B: the SDP towards A names B's leg again */
+	int sb = through("call-b", true, "127.0.0.1", pb, true);
+	through("call-a", false, "127.0.0.1", sb, false);
+	through("call-b", false, "127.0.0.1", sa, false);
+	sbc_media_answered(md, (struct sip_pl){"call-b", 6});
+	send_to(phone_a, sa, "a-to-b");
+	run_ms(50);
+	recv_on(phone_b, got, sizeof(got), &from);
+	assert_string_equal(got, "a-to-b");
+	assert_int_equal(from, sb);
+	recv_on(engine, got, sizeof(got), &from);
+	assert_string_equal(got, ""); /* the engine forgotten */
+	send_to(engine, sa, "late-engine");
+	run_ms(50);
+	recv_on(phone_a, got, sizeof(got), &from);
+	assert_string_equal(got, "");
+	close(phone_a);
+	close(phone_b);
+	close(engine);
+}
+
+static void test_non_loopback_is_never_a_target(void **state)
+{
+	(void)state;
+	int pa, pe, from = 0;
+	int phone_a = udp(&pa), engine = udp(&pe);
+	char got[64];
+	int sa = through("call-c", true, "127.0.0.1", pa, true);
+	through("call-c", false, "192.0.2.7", pe, false); /* not loopback, not ours */
+	sbc_media_answered(md, (struct sip_pl){"call-c", 6});
+	send_to(engine, sa, "spoof");
+	run_ms(50);
+	recv_on(phone_a, got, sizeof(got), &from);
+	assert_string_equal(got, ""); /* 127.0.0.1:pe is no engine of this leg */
+	close(phone_a);
+	close(engine);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_engine_join_and_rejoin),
+		cmocka_unit_test(test_non_loopback_is_never_a_target),
+	};
+	if (sodium_init() < 0)
+		return 1;
+	/* one SBC for all: libsrtp is initialised once per process */
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
