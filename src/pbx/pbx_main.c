@@ -13,6 +13,7 @@
 #include "../core/core_net.h"
 #include "../store/store.h"
 #include "pbx.h"
+#include "pbx_mail.h"
 #include "pbx_media.h"
 #include "pbx_prompts.h"
 #include "pbx_sip.h"
@@ -81,6 +82,7 @@ int pbx_main(const char *name)
 	core_child_run(&p.child);
 
 	core_work_free(p.work); /* first: its jobs point to the login and the server */
+	pbx_mail_free();	/* an email being sent is waited for */
 	pbx_sip_free(sip);
 	p.calls = NULL;
 	pbx_media_free(p.media); /* after pbx_sip: calls hold sessions */

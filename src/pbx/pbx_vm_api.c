@@ -170,20 +170,22 @@ static json_t *settings_json(struct pbx *p, long long user)
 	sqlite3_stmt *st = core_db_stmt(
 		p->db, "SELECT COALESCE(m.enabled,1), COALESCE(m.pin_hash,'')<>'',"
 		       " COALESCE(m.max_seconds,180), COALESCE(m.max_messages,100), u.email,"
-		       " COALESCE(m.email_attach,1), u.ring_time, u.dnd"
+		       " COALESCE(m.email_attach,1), u.ring_time, u.dnd,"
+		       " EXISTS(SELECT 1 FROM greetings g WHERE g.user_id=u.id)"
 		       " FROM users u LEFT JOIN mailboxes m ON m.user_id=u.id WHERE u.id=?");
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, user);
 	json_t *o = NULL;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		o = json_pack("{s:b, s:b, s:i, s:i, s:s, s:b, s:i, s:b}", "enabled",
+		o = json_pack("{s:b, s:b, s:i, s:i, s:s, s:b, s:i, s:b, s:b}", "enabled",
 			      sqlite3_column_int(st, 0), "has_pin", sqlite3_column_int(st, 1),
 			      "max_seconds", sqlite3_column_int(st, 2), "max_messages",
 			      sqlite3_column_int(st, 3), "email",
 			      (const char *)sqlite3_column_text(st, 4), "email_attach",
 			      sqlite3_column_int(st, 5), "ring_time", sqlite3_column_int(st, 6),
-			      "dnd", sqlite3_column_int(st, 7));
+			      "dnd", sqlite3_column_int(st, 7), "has_greeting",
+			      sqlite3_column_int(st, 8));
 	sqlite3_reset(st);
 	return o;
 }
@@ -218,9 +220,9 @@ static const char *bool_in(json_t *b, const char *key, int *out, const char *why
 
 static const char *mb_read(json_t *b, struct mb_in *in)
 {
-	static const char *const known[] = {"enabled",	    "pin",   "max_seconds",
-					    "max_messages", "email", "email_attach",
-					    "ring_time",    "dnd",   "has_pin"};
+	static const char *const known[] = {
+		"enabled",	"pin",	     "max_seconds", "max_messages", "email",
+		"email_attach", "ring_time", "dnd",	    "has_pin",	    "has_greeting"};
 	const char *key;
 	json_t *v;
 	json_object_foreach(b, key, v)

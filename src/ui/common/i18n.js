@@ -36,6 +36,9 @@ const EN = {
   // the users list's registration state (src/ui/pbx/users.js)
   online: "online",
   offline: "offline",
+  // voicemail messages (src/ui/pbx/voicemail.js)
+  heard: "heard",
+  new: "new",
 };
 
 const DE = {
@@ -466,6 +469,69 @@ const DE = {
   "Offered now: {a}": "Jetzt angeboten: {a}",
   "Choose at least one algorithm.": "Wählen Sie mindestens ein Verfahren.",
   "SIP digest algorithms": "SIP-Digest-Verfahren",
+  // voicemail (src/ui/pbx/voicemail.js)
+  heard: "gehört",
+  new: "neu",
+  Voicemail: "Voicemail",
+  Messages: "Nachrichten",
+  "{n} new, {o} old": "{n} neu, {o} alt",
+  Received: "Empfangen",
+  Length: "Länge",
+  Play: "Abspielen",
+  "Mark as heard": "Als gehört markieren",
+  "Mark as new": "Als neu markieren",
+  "Delete this message from {c}?": "Diese Nachricht von {c} löschen?",
+  "No messages.": "Keine Nachrichten.",
+  "Mailbox and call handling": "Mailbox und Anrufbehandlung",
+  "Voicemail on: unanswered calls go to the mailbox": "Voicemail an: unbeantwortete Anrufe gehen in die Mailbox",
+  "Ring time (s)": "Klingeldauer (s)",
+  "5–300 s before an unanswered call goes to voicemail.": "5–300 s, bevor ein unbeantworteter Anruf zur Voicemail geht.",
+  "Do not disturb: the user's phones do not ring (calls go to voicemail if it is on)":
+    "Nicht stören: die Telefone des Benutzers klingeln nicht (Anrufe gehen zur Voicemail, wenn sie an ist)",
+  PIN: "PIN",
+  "A PIN is set.": "Eine PIN ist gesetzt.",
+  "No PIN: the mailbox is reached from the user's own phones only (*97).":
+    "Keine PIN: die Mailbox ist nur von den eigenen Telefonen des Benutzers erreichbar (*97).",
+  "Remove the PIN": "PIN entfernen",
+  "set — leave empty to keep it": "gesetzt — leer lassen, um sie zu behalten",
+  none: "keine",
+  "Longest message (s)": "Längste Nachricht (s)",
+  "10–600 s.": "10–600 s.",
+  "Most messages": "Höchstens Nachrichten",
+  "1–1000; a full mailbox takes no more.": "1–1000; eine volle Mailbox nimmt keine weiteren an.",
+  "Email new messages to": "Neue Nachrichten per E-Mail an",
+  "Empty: no email. Needs the SMTP relay on the Settings page.":
+    "Leer: keine E-Mail. Braucht das SMTP-Relay auf der Seite Einstellungen.",
+  "Attach the recording (WAV) to the email": "Die Aufnahme (WAV) an die E-Mail anhängen",
+  "Mailbox of {u} saved.": "Mailbox von {u} gespeichert.",
+  Greeting: "Ansage",
+  "The user's own greeting is played.": "Die eigene Ansage des Benutzers wird gespielt.",
+  "No greeting of their own: callers hear the standard announcement with the extension.":
+    "Keine eigene Ansage: Anrufer hören die Standardansage mit der Nebenstelle.",
+  "Sound file": "Tondatei",
+  "WAV, MP3 or OGG, up to 120 s and 1 MB; converted for the phone system.":
+    "WAV, MP3 oder OGG, bis 120 s und 1 MB; für die Telefonanlage umgewandelt.",
+  Upload: "Hochladen",
+  "Remove the greeting": "Ansage entfernen",
+  "Choose a sound file first.": "Wählen Sie zuerst eine Tondatei.",
+  "Greeting saved ({s} s).": "Ansage gespeichert ({s} s).",
+  "Email of voicemail (SMTP relay)": "E-Mail der Voicemail (SMTP-Relay)",
+  "New voicemail is mailed to a user's address through this relay. Leave the host empty to send no email.":
+    "Neue Voicemail wird über dieses Relay an die Adresse des Benutzers gemailt. Lassen Sie den Host leer, um keine E-Mail zu senden.",
+  Host: "Host",
+  Port: "Port",
+  Encryption: "Verschlüsselung",
+  "STARTTLS (port 587)": "STARTTLS (Port 587)",
+  "TLS from the start (port 465)": "TLS von Anfang an (Port 465)",
+  "none (unencrypted)": "keine (unverschlüsselt)",
+  "Empty if the relay needs no login.": "Leer, wenn das Relay keine Anmeldung braucht.",
+  "A password is set.": "Ein Passwort ist gesetzt.",
+  "No password set.": "Kein Passwort gesetzt.",
+  "Remove the password": "Passwort entfernen",
+  "Sender address": "Absenderadresse",
+  "Empty: zentrale@ and the phone system's name.": "Leer: zentrale@ und der Name der Telefonanlage.",
+  "Verify the relay's certificate (switch off only for a relay with a self-signed certificate)":
+    "Das Zertifikat des Relays prüfen (nur für ein Relay mit selbstsigniertem Zertifikat abschalten)",
   "Phones prove their SIP password with a digest. The phone system's challenge offers these algorithms; each phone answers one it knows.":
     "Telefone weisen ihr SIP-Passwort mit einem Digest nach. Die Anfrage der Telefonanlage bietet diese Verfahren an; jedes Telefon antwortet mit einem, das es kennt.",
   "SHA-256: stronger; the right choice when every phone supports it.":

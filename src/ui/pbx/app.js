@@ -1,6 +1,6 @@
 // A phone system's UI at https://server/<name>/: users and extensions,
-// registered devices, call history, how to connect a phone, prompts and
-// music, and settings. It talks
+// registered devices, call history, voicemail, how to connect a phone,
+// prompts and music, and settings. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 
 import { h, replace } from "../common/dom.js";
@@ -10,6 +10,7 @@ import { startApp, table, field, badge, when, strongPassword } from "../common/s
 import { activeCalls } from "./calls.js";
 import { registrationCell } from "./users.js";
 import { settings } from "./settings.js";
+import { voicemail } from "./voicemail.js";
 import { prompts } from "./prompts.js";
 
 const NAME = location.pathname.split("/")[1];
@@ -317,6 +318,7 @@ startApp({
     { id: "registrations", label: "Registrations", render: registrations },
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
+    { id: "voicemail", label: "Voicemail", render: voicemail },
     { id: "connect", label: "Connect a phone", render: connect },
     { id: "prompts", label: "Prompts", render: prompts },
     { id: "settings", label: "Settings", render: settings },

@@ -1,10 +1,11 @@
 // The phone system's Settings page: the digest algorithms its SIP
 // challenges offer and the language its prompts speak (GET/PUT /settings,
-// docs/api.md), with what each choice means, and what later versions will
-// add here.
+// docs/api.md), with what each choice means; the SMTP relay of voicemail's
+// email (voicemail.js); and what later versions will add here.
 
 import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
+import { smtpCard } from "./voicemail.js";
 
 export async function settings(view, ctx) {
   const { api } = ctx;
@@ -79,12 +80,13 @@ export async function settings(view, ctx) {
     h("h1", t("Settings")),
     form,
     langForm,
+    await smtpCard(ctx),
     h(
       "section.card",
       { id: "coming" },
       h("h2", t("Coming")),
       h("p", t("Later versions add their settings here:")),
-      h("ul", h("li", t("voicemail")), h("li", t("call forwarding and time rules")))
+      h("ul", h("li", t("call forwarding and time rules")))
     )
   );
   show(await api.get("settings"));
