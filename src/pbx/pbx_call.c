@@ -806,6 +806,14 @@ static void app_ack(struct pbx_call *c, const struct sip_msg *m)
 	}
 }
 
+/* A Content-Type is this media type (parameters after it allowed). */
+static bool ct_is(struct sip_pl v, const char *type)
+{
+	size_t n = strlen(type);
+	return v.l >= n && strncasecmp(v.p, type, n) == 0 &&
+	       (v.l == n || v.p[n] == ';' || v.p[n] == ' ' || v.p[n] == '\t');
+}
+
 /* A DTMF digit in an INFO body (application/dtmf-relay "Signal=5",
  * application/dtmf "5"), or 0. */
 static char info_digit(const struct sip_msg *m)
@@ -814,7 +822,7 @@ static char info_digit(const struct sip_msg *m)
 	if (!ct || !m->body.l)
 		return 0;
 	const char *p = m->body.p, *end = m->body.p + m->body.l;
-	if (ct->value.l >= 24 && strncasecmp(ct->value.p, "application/dtmf-relay", 22) == 0) {
+	if (ct_is(ct->value, "application/dtmf-relay")) {
 		const char *k = NULL;
 		for (const char *q = p; q + 7 <= end && !k; q++)
 			if (strncasecmp(q, "Signal", 6) == 0)
@@ -824,7 +832,7 @@ static char info_digit(const struct sip_msg *m)
 		while (k < end && (*k == ' ' || *k == '='))
 			k++;
 		p = k;
-	} else if (!(ct->value.l >= 16 && strncasecmp(ct->value.p, "application/dtmf", 16) == 0)) {
+	} else if (!ct_is(ct->value, "application/dtmf")) {
 		return 0;
 	}
 	while (p < end && (*p == ' ' || *p == '\r' || *p == '\n'))
