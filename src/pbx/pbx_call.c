@@ -15,6 +15,7 @@
 #include "../sdp/sdp_hold.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_dialog.h"
+#include "../sip/sip_dtmf.h"
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
 #include "pbx_media.h"
@@ -806,46 +807,12 @@ static void app_ack(struct pbx_call *c, const struct sip_msg *m)
 	}
 }
 
-/* A Content-Type is this media type (parameters after it allowed). */
-static bool ct_is(struct sip_pl v, const char *type)
-{
-	size_t n = strlen(type);
-	return v.l >= n && strncasecmp(v.p, type, n) == 0 &&
-	       (v.l == n || v.p[n] == ';' || v.p[n] == ' ' || v.p[n] == '\t');
-}
-
-/* A DTMF digit in an INFO body (application/dtmf-relay "Signal=5",
- * application/dtmf "5"), or 0. */
-static char info_digit(const struct sip_msg *m)
-{
-	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
-	if (!ct || !m->body.l)
-		return 0;
-	const char *p = m->body.p, *end = m->body.p + m->body.l;
-	if (ct_is(ct->value, "application/dtmf-relay")) {
-		const char *k = NULL;
-		for (const char *q = p; q + 7 <= end && !k; q++)
-			if (strncasecmp(q, "Signal", 6) == 0)
-				k = q + 6;
-		if (!k)
-			return 0;
-		while (k < end && (*k == ' ' || *k == '='))
-			k++;
-		p = k;
-	} else if (!ct_is(ct->value, "application/dtmf")) {
-		return 0;
-	}
-	while (p < end && (*p == ' ' || *p == '\r' || *p == '\n'))
-		p++;
-	char d = p < end ? (char)toupper((unsigned char)*p) : 0;
-	return d && strchr("0123456789*#ABCD", d) ? d : 0;
-}
-
 /* A request in the dialog with the pbx itself. */
 static void app_request(struct pbx_calls *cs, struct pbx_call *c, const struct sip_msg *m)
 {
 	if (sip_pl_eq(m->method, "INFO")) {
-		char d = info_digit(m);
+		const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+		char d = sip_dtmf_info(ct ? ct->value : (struct sip_pl){0}, m->body);
 		respond_plain(cs, m, d || !m->body.l ? 200 : 415, NULL);
 		if (d)
 			pbx_msess_dtmf(c->ms, d);
