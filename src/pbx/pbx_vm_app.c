@@ -105,18 +105,22 @@ static void finish(struct pbx_vm_app *a)
 
 /* ---- leaving a message ---- */
 
-/* The recording so far is stored if it is long enough to be a message. */
-static void store_message(struct pbx_vm_app *a)
+/* The recording so far is stored if it is long enough to be a message:
+ * true if it was. */
+static bool store_message(struct pbx_vm_app *a)
 {
 	struct media_pcm pcm = {0};
+	bool stored = false;
 	if (pbx_msess_record_take(a->s, &pcm) < 0)
-		return;
+		return false;
 	if (pcm.rate > 0 && pcm.n * 1000 >= (size_t)pcm.rate * VM_MIN_MESSAGE_MS) {
-		if (pbx_vm_store(a->p, a->user_id, a->caller, a->caller_name, time(NULL), &pcm,
-				 a->reason, a->call_id) < 0)
+		stored = pbx_vm_store(a->p, a->user_id, a->caller, a->caller_name, time(NULL), &pcm,
+				      a->reason, a->call_id) >= 0;
+		if (!stored)
 			log_error("vm: a message for user %lld could not be stored", a->user_id);
 	}
 	media_pcm_free(&pcm);
+	return stored;
 }
 
 static void leave_begin(struct pbx_vm_app *a)
@@ -351,10 +355,8 @@ static void on_digit(void *arg, struct pbx_msess *s, char d)
 		pbx_msess_beep(a->s, VM_BEEP_MS);
 		break;
 	case ST_RECORDING:
-		if (d == '#') {
-			store_message(a);
-			bye(a, "vm-saved");
-		}
+		if (d == '#')
+			bye(a, store_message(a) ? "vm-saved" : NULL);
 		break;
 	case ST_ASK_MAILBOX:
 		if (collect(a, d)) {
@@ -440,8 +442,7 @@ static void on_recorded(void *arg, struct pbx_msess *s)
 	struct pbx_vm_app *a = arg;
 	(void)s;
 	if (a->st == ST_RECORDING) {
-		store_message(a);
-		bye(a, "vm-saved");
+		bye(a, store_message(a) ? "vm-saved" : NULL);
 	} else if (a->st == ST_GREET_REC) {
 		greeting_recorded(a);
 	}

@@ -3,7 +3,11 @@ over TCP, a real RTP socket): the engine answers an INVITE without SDP
 with an offer and takes the answer from the ACK (its greeting then
 arrives as RTP); *98 asks mailbox and PIN, digits sent as SIP INFO
 (application/dtmf-relay and application/dtmf), and the mailbox's menu
-ends with the pbx's BYE; a wrong PIN three times ends the call too."""
+ends with the pbx's BYE; a wrong PIN three times ends the call too; '#'
+ends a message, one under a second is not kept; the menu deletes (7) and
+saves (9) messages."""
+import audioop
+import math
 import re
 import socket
 import struct
@@ -143,3 +147,91 @@ def test_star98_mailbox_and_pin_by_info_then_the_pbx_hangs_up(srv, pin, ends_wit
         a.close()
     rec = last_call(srv)
     assert rec["callee"] == "*98" and rec["cause"] == "voicemail_menu", rec
+
+
+def tone_packets(seconds, freq=1000, seq0=0):
+    """PCMU RTP packets of a tone, 20 ms each."""
+    out = []
+    for i in range(int(seconds * 50)):
+        pcm = struct.pack("<160h", *(int(8000 * math.sin(2 * math.pi * freq * (i * 160 + k)
+                                                          / 8000)) for k in range(160)))
+        out.append(struct.pack("!BBHII", 0x80, 0, seq0 + i, (seq0 + i) * 160, 0x55)
+                   + audioop.lin2ulaw(pcm, 2))
+    return out
+
+
+def talk(p, sdp, seconds):
+    text = sdp.decode()
+    addr = re.search(r"c=IN IP4 (\S+)", text).group(1)
+    port = int(re.search(r"m=audio (\d+)", text).group(1))
+    for pkt in tone_packets(seconds):
+        p.rtp.sendto(pkt, (addr, port))
+        time.sleep(0.02)
+
+
+def mailbox(s, ext):
+    r = curl("GET", s.sbc(f"/{PS}/api/v1/voicemail/{s.ids[ext]}"), token=s.ptoken)
+    assert r.status == 200, r
+    return r.json()
+
+
+def leave(s, seconds, pause=1.0):
+    """100 calls 102 (nothing registered: its voicemail), skips the greeting
+    with a digit, speaks `seconds` of tone and presses '#': the pbx hangs up."""
+    a = RtpPhone(s, "100")
+    try:
+        call, ok = answered(a, "102")
+        a.confirm(call, ok)
+        a.latch(ok.body)
+        time.sleep(1)
+        digits(a, call, "1")  # a digit ends the greeting: the beep, then recording
+        time.sleep(pause)
+        talk(a, ok.body, seconds)
+        digits(a, call, "#")
+        a.answer(a.request("BYE", timeout=15), 200)
+    finally:
+        a.close()
+
+
+def test_hash_ends_the_message_and_a_short_one_is_not_kept(srv):
+    before = len(mailbox(srv, "102")["messages"])
+    leave(srv, 0.3, pause=0)  # under a second: no message
+    assert len(mailbox(srv, "102")["messages"]) == before
+    leave(srv, 3)
+    msgs = mailbox(srv, "102")["messages"]
+    assert len(msgs) == before + 1
+    assert 2500 <= msgs[-1]["duration_ms"] <= 6000, msgs[-1]  # '#' ended it, not the maximum
+
+
+def test_menu_deletes_and_saves_messages(srv):
+    for _ in range(2):
+        leave(srv, 1.5)
+    box = mailbox(srv, "102")
+    new = sorted((m for m in box["messages"] if not m["heard"]), key=lambda m: m["id"])
+    assert len(new) >= 2
+    r = curl("PUT", srv.sbc(f"/{PS}/api/v1/voicemail/{srv.ids['102']}/settings"),
+             {"pin": "2468"}, token=srv.ptoken)
+    assert r.status == 200, r
+    a = RtpPhone(srv, "100")
+    try:
+        call, ok = answered(a, "*98")
+        a.confirm(call, ok)
+        a.latch(ok.body)
+        time.sleep(1)
+        digits(a, call, "102#2468#")
+        time.sleep(1)
+        digits(a, call, "1")  # the oldest new message plays
+        time.sleep(0.5)
+        digits(a, call, "7")  # deleted; the next plays
+        time.sleep(0.5)
+        digits(a, call, "9")  # saved (heard)
+        time.sleep(0.5)
+        digits(a, call, "*")  # back to the main menu
+        time.sleep(0.5)
+        digits(a, call, "*")  # goodbye
+        a.answer(a.request("BYE", timeout=15), 200)
+    finally:
+        a.close()
+    after = {m["id"]: m for m in mailbox(srv, "102")["messages"]}
+    assert new[0]["id"] not in after  # deleted
+    assert after[new[1]["id"]]["heard"]  # saved
