@@ -155,6 +155,18 @@ static void metrics_phone_systems(struct mgmt *m, struct evbuffer *b, json_t *sy
 		    "system started; busy, declined, cancelled and unanswered calls are not "
 		    "failures.",
 		    "call_failures");
+	metrics_pbx(m, b, "zentrale_media_sessions", "gauge",
+		    "Media engine sessions (voicemail, prompts, music on hold) now.",
+		    "media_sessions");
+	metrics_pbx(m, b, "zentrale_media_packets_sent_total", "counter",
+		    "RTP packets the media engine sent.", "media_sent");
+	metrics_pbx(m, b, "zentrale_media_packets_received_total", "counter",
+		    "RTP packets the media engine received.", "media_received");
+	metrics_pbx(m, b, "zentrale_media_packets_lost_total", "counter",
+		    "RTP packets the media engine's jitter buffers found missing.", "media_lost");
+	metrics_pbx(m, b, "zentrale_media_late_ticks_total", "counter",
+		    "Ticks of the media engine's 20 ms clock that ran more than 10 ms late.",
+		    "media_late");
 	metrics_head(b, "zentrale_calls_ended_total", "counter",
 		     "Calls ended since the phone system started, by cause.");
 	json_array_foreach(json_object_get(m->state, "phone_systems"), i, ps)

@@ -70,6 +70,15 @@ struct ep {
 	 * RTP and RTCP addresses (loopback only) */
 	bool engine;
 	struct sockaddr_storage eng[2];
+	/* the RTP stream towards the phone: one SSRC with sequence numbers and
+	 * timestamps that go on when its source changes (another leg, the
+	 * engine: music on hold and back), which some phones need */
+	struct {
+		bool have;
+		uint32_t src_ssrc, ssrc, ts_off, last_ts;
+		uint16_t seq_off, last_seq;
+		int64_t last_ms;
+	} out;
 	bool srtp; /* the phone speaks SRTP with us */
 	struct media_sdes theirs, ours;
 	bool have_theirs, have_ours;
@@ -295,6 +304,50 @@ static int held_count(struct sbc_media *md, struct ep *e, int by)
 
 /* ---- packets ---- */
 
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+/* An RTP packet (len >= 12) about to go to e's phone, in the clear: the
+ * first source's stream goes as it is; a packet of another SSRC (a new
+ * source: the engine, another leg) is renumbered to go on from the last one
+ * sent (sequence + 1, timestamp + the time since at 8 kHz, the marker set),
+ * under the first SSRC. RTCP is not rewritten. */
+static void continue_stream(struct ep *e, unsigned char *buf)
+{
+	uint32_t ssrc = get32(buf + 8), ts = get32(buf + 4);
+	uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
+	int64_t now = core_now_ms();
+	if (!e->out.have) {
+		e->out.have = true;
+		e->out.src_ssrc = e->out.ssrc = ssrc;
+	} else if (ssrc != e->out.src_ssrc) {
+		int64_t gap = now - e->out.last_ms;
+		uint32_t step = gap > 20 && gap < 3600000 ? (uint32_t)(gap * 8) : 160;
+		e->out.src_ssrc = ssrc;
+		e->out.seq_off = (uint16_t)(e->out.last_seq + 1 - seq);
+		e->out.ts_off = e->out.last_ts + step - ts;
+		buf[1] |= 0x80; /* a new talkspurt, as far as the phone can tell */
+	}
+	if (e->out.ssrc == ssrc && e->out.seq_off == 0 && e->out.ts_off == 0) {
+		e->out.last_seq = seq, e->out.last_ts = ts, e->out.last_ms = now;
+		return; /* the first source: untouched */
+	}
+	seq = (uint16_t)(seq + e->out.seq_off);
+	ts += e->out.ts_off;
+	buf[2] = (unsigned char)(seq >> 8), buf[3] = (unsigned char)seq;
+	put32(buf + 4, ts);
+	put32(buf + 8, e->out.ssrc);
+	e->out.last_seq = seq, e->out.last_ts = ts, e->out.last_ms = now;
+}
+
 /* A packet from the engine the leg is joined to goes to the phone (with the
  * leg's SRTP); true if it came from the engine (sent or dropped). */
 static bool from_engine(struct ep *e, const struct sockaddr_storage *src, unsigned char *buf,
@@ -306,6 +359,8 @@ static bool from_engine(struct ep *e, const struct sockaddr_storage *src, unsign
 	if (e->mux && len >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95)
 		k = 1; /* RTCP, whichever port of the engine sent it */
 	int pk = e->mux ? 0 : k;
+	if (k == 0 && len >= 12)
+		continue_stream(e, buf);
 	if (len < 8 || !e->rlen[pk] ||
 	    (e->srtp && (!e->tx || media_srtp_protect(e->tx, buf, &len, k) < 0))) {
 		e->dropped++;
@@ -376,6 +431,8 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		}
 		struct ep *p = peer_of(e);
 		int pk = p && p->mux ? 0 : k; /* the other leg's socket for it */
+		if (p && k == 0 && len >= 12)
+			continue_stream(p, buf);
 		if (!p || !p->rlen[pk] ||
 		    (p->srtp && (!p->tx || media_srtp_protect(p->tx, buf, &len, k) < 0))) {
 			e->dropped++;

@@ -10,6 +10,8 @@
  * the phone system's media engine, pbx_media) joins the phone's leg to it:
  * the phone's packets go there from the leg's own ports, and what comes from
  * that address goes to the phone, until an SDP names one of our legs again.
+ * What goes to a phone stays one RTP stream when its source changes (engine,
+ * another leg): one SSRC, sequence numbers and timestamps going on.
  * Each port latches to the
  * first packet's source, which must come from the address the signalling
  * came from. Ports are reserved only within an INVITE, UPDATE or PRACK

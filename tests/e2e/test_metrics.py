@@ -124,6 +124,10 @@ def test_registrations_calls_relay_and_connections_are_counted(srv):
             t, "zentrale_call_attempts_total", phone_system="acme") == before + 2)
         assert value(text, "zentrale_call_attempts_total", phone_system="acme") == before + 2
         assert value(text, "zentrale_calls_active", phone_system="acme") == 0
+        # the media engine's figures are there (no session: these calls are phone to phone)
+        assert value(text, "zentrale_media_sessions", phone_system="acme") == 0
+        assert value(text, "zentrale_media_packets_sent_total", phone_system="acme") is not None
+        assert value(text, "zentrale_media_late_ticks_total", phone_system="acme") is not None
         assert value(text, "zentrale_call_failures_total", phone_system="acme") >= 1
         assert value(text, "zentrale_calls_ended_total", phone_system="acme",
                      cause="unavailable") >= 1

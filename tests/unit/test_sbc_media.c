@@ -50,9 +50,20 @@ static void run_ms(int ms)
 	event_base_dispatch(base);
 }
 
-static void send_to(int fd, int port, const char *what)
+static void send_rtp(int fd, int port, const char *what, uint32_t ssrc, uint16_t seq, uint32_t ts)
 {
-	unsigned char pkt[64] = {0x80, 0x00, 0x00, 0x01}; /* RTP v2, PT 0 */
+	unsigned char pkt[64] = {0x80,
+				 0x00,
+				 (unsigned char)(seq >> 8),
+				 (unsigned char)seq,
+				 (unsigned char)(ts >> 24),
+				 (unsigned char)(ts >> 16),
+				 (unsigned char)(ts >> 8),
+				 (unsigned char)ts,
+				 (unsigned char)(ssrc >> 24),
+				 (unsigned char)(ssrc >> 16),
+				 (unsigned char)(ssrc >> 8),
+				 (unsigned char)ssrc};
 	size_t n = 12 + strlen(what);
 	memcpy(pkt + 12, what, strlen(what));
 	struct sockaddr_in a = {.sin_family = AF_INET,
@@ -60,6 +71,13 @@ static void send_to(int fd, int port, const char *what)
 				.sin_port = htons((uint16_t)port)};
 	assert_int_equal(sendto(fd, pkt, n, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)n);
 }
+
+static void send_to(int fd, int port, const char *what)
+{
+	send_rtp(fd, port, what, 0, 1, 0);
+}
+
+static unsigned char last_hdr[12]; /* of the last packet recv_on took */
 
 /* What fd received (the payload text; "" if nothing) and from which port. */
 static void recv_on(int fd, char *out, size_t cap, int *from_port)
@@ -71,6 +89,7 @@ static void recv_on(int fd, char *out, size_t cap, int *from_port)
 	ssize_t n = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&a, &al);
 	if (n < 12)
 		return;
+	memcpy(last_hdr, pkt, 12);
 	snprintf(out, cap, "%.*s", (int)(n - 12), (char *)pkt + 12);
 	*from_port = ntohs(a.sin_port);
 }
@@ -176,6 +195,26 @@ static void test_engine_join_and_rejoin(void **state)
 	run_ms(50);
 	recv_on(phone_a, got, sizeof(got), &from);
 	assert_string_equal(got, "");
+	/* what phone A hears goes on as one stream: B's packets under the
+	 * engine's SSRC, numbered on from its last one */
+	send_rtp(phone_b, sb, "b-1", 0x2222, 9000, 777777);
+	run_ms(50);
+	recv_on(phone_a, got, sizeof(got), &from);
+	assert_string_equal(got, "b-1");
+	assert_int_equal(last_hdr[1] & 0x80, 0x80); /* marker */
+	assert_int_equal(last_hdr[2] << 8 | last_hdr[3], 2);
+	assert_int_equal(last_hdr[8] | last_hdr[9] | last_hdr[10] | last_hdr[11], 0);
+	uint32_t ts1 = (uint32_t)last_hdr[4] << 24 | (uint32_t)last_hdr[5] << 16 |
+		       (uint32_t)last_hdr[6] << 8 | last_hdr[7];
+	assert_true(ts1 >= 160 && ts1 < 8000 * 10);
+	send_rtp(phone_b, sb, "b-2", 0x2222, 9001, 777777 + 160);
+	run_ms(50);
+	recv_on(phone_a, got, sizeof(got), &from);
+	assert_string_equal(got, "b-2");
+	assert_int_equal(last_hdr[2] << 8 | last_hdr[3], 3);
+	assert_int_equal((uint32_t)last_hdr[4] << 24 | (uint32_t)last_hdr[5] << 16 |
+				 (uint32_t)last_hdr[6] << 8 | last_hdr[7],
+			 ts1 + 160);
 	close(phone_a);
 	close(phone_b);
 	close(engine);
