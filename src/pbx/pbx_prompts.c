@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -361,6 +362,10 @@ static void *gen_main(void *arg)
 {
 	struct pbx_prompts *pr = arg;
 	struct gen_ctx g = {.pr = pr};
+	/* behind the phone system's own work: this thread and its espeak-ng runs */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) < 0)
+		log_warn("prompts: cannot lower the priority of making the set: %s",
+			 strerror(errno));
 	char lock[400];
 	struct stat st;
 	snprintf(lock, sizeof(lock), "%s.lock", pr->set);
