@@ -205,6 +205,11 @@ def test_what_is_refused(srv, tmp_path):
         st, body, _ = call(srv, method, "/prompts/no-such-prompt", data)
         assert st == 404, (method, st, body)
     assert call(srv, "PUT", "/prompts/..%2Fen%2Fmoh", tone)[0] == 404
+    # a file name too long or with control characters is refused, not cut
+    for q in ("x" * 300, "a%0Ab", "a%00b", "%zz"):
+        st, body, _ = call(srv, "PUT", f"/prompts/company-greeting?filename={q}", tone)
+        assert st == 400 and b"filename" in body, (q, st, body)
+    assert call(srv, "GET", "/prompts/moh?language=" + "e" * 40)[0] == 400
     assert call(srv, "POST", "/prompts/moh", tone)[0] == 405
     assert call(srv, "PUT", "/prompts", tone)[0] == 405
     # not logged in: 401, and a large body is not even read
