@@ -42,6 +42,8 @@ static const struct pbx_prompt_def defs[] = {
 	{"vm-message", "f:vm-message", "s:Nachricht"},
 	{"vm-messages", "f:vm-messages", "s:Nachrichten"},
 	{"vm-and", "f:vm-and", "s:und"},
+	/* "You have one new message": German counts it "eine", not "eins" */
+	{"vm-one", "f:digits/1", "s:eine"},
 	{"vm-no-messages", "f:vm-no vm-messages", "s:keine Nachrichten"},
 	{"vm-no-more", "f:vm-nomore", "s:Keine weiteren Nachrichten."},
 	{"vm-menu-main",
