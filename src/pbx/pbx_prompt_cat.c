@@ -8,7 +8,8 @@
  * asterisk-core-sounds-en-wav, relative to its sound directory without
  * ".wav", space-separated and played one after another), "s:<text>" (spoken
  * by espeak-ng in the language's voice), "-" (a moment of silence) or "moh"
- * (the tracks of Debian's asterisk-moh-opsound-wav).
+ * (the tracks of Debian's asterisk-moh-opsound-wav). Texts are written for
+ * espeak-ng: "Pin", not "PIN", which it would spell; "Raute-Taste".
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ static const struct pbx_prompt_def defs[] = {
 	{"vm-busy", "f:vm-isonphone", "s:telefoniert gerade."},
 	{"vm-leave-message", "f:vm-intro",
 	 "s:Bitte hinterlassen Sie Ihre Nachricht nach dem Signalton. Wenn Sie fertig sind, "
-	 "legen Sie auf oder drücken Sie die Rautetaste."},
+	 "legen Sie auf oder drücken Sie die Raute-Taste."},
 	{"vm-mailbox-full", "f:vm-mailboxfull vm-goodbye",
 	 "s:Dieses Postfach ist voll. Auf Wiederhören."},
 	{"vm-no-mailbox", "s:This extension has no voicemail. Goodbye.",
@@ -31,16 +32,18 @@ static const struct pbx_prompt_def defs[] = {
 	{"vm-goodbye", "f:vm-goodbye", "s:Auf Wiederhören."},
 	/* voicemail: the owner listening */
 	{"vm-enter-pin", "f:agent-pass",
-	 "s:Bitte geben Sie Ihre PIN ein, gefolgt von der Rautetaste."},
+	 "s:Bitte geben Sie Ihre Pin ein, gefolgt von der Raute-Taste."},
 	{"vm-enter-mailbox", "s:Please enter your mailbox number, followed by the pound key.",
-	 "s:Bitte geben Sie Ihre Postfachnummer ein, gefolgt von der Rautetaste."},
-	{"vm-wrong-pin", "f:vm-incorrect", "s:Die PIN ist falsch."},
+	 "s:Bitte geben Sie Ihre Postfachnummer ein, gefolgt von der Raute-Taste."},
+	{"vm-wrong-pin", "f:vm-incorrect", "s:Die Pin ist falsch."},
 	{"vm-you-have", "f:vm-youhave", "s:Sie haben"},
 	{"vm-new", "f:vm-INBOX", "s:neue"},
 	{"vm-old", "f:vm-Old", "s:alte"},
 	{"vm-message", "f:vm-message", "s:Nachricht"},
 	{"vm-messages", "f:vm-messages", "s:Nachrichten"},
 	{"vm-and", "f:vm-and", "s:und"},
+	/* "You have one new message": German counts it "eine", not "eins" */
+	{"vm-one", "f:digits/1", "s:eine"},
 	{"vm-no-messages", "f:vm-no vm-messages", "s:keine Nachrichten"},
 	{"vm-no-more", "f:vm-nomore", "s:Keine weiteren Nachrichten."},
 	{"vm-menu-main",
@@ -55,15 +58,15 @@ static const struct pbx_prompt_def defs[] = {
 	{"vm-deleted", "f:vm-deleted", "s:Nachricht gelöscht."},
 	{"vm-saved", "f:vm-message vm-saved", "s:Nachricht gespeichert."},
 	{"vm-menu-options",
-	 "s:Press 1 to record your greeting, 4 to change your PIN, star to return.",
-	 "s:Drücken Sie die 1, um Ihre Ansage aufzunehmen, die 4, um Ihre PIN zu ändern, die "
+	 "s:Press 1 to record your greeting, 4 to change your pin, star to return.",
+	 "s:Drücken Sie die 1, um Ihre Ansage aufzunehmen, die 4, um Ihre Pin zu ändern, die "
 	 "Sterntaste, um zurückzukehren."},
 	{"vm-record-greeting", "s:Record your greeting after the tone, then press the pound key.",
-	 "s:Sprechen Sie Ihre Ansage nach dem Signalton und drücken Sie dann die Rautetaste."},
-	{"vm-greeting-saved", "s:Your greeting is saved.", "s:Ihre Ansage ist gespeichert."},
+	 "s:Sprechen Sie Ihre Ansage nach dem Signalton und drücken Sie dann die Raute-Taste."},
+	{"vm-greeting-saved", "s:Your greeting is saved.", "s:Ihre Ansage wurde gespeichert."},
 	{"vm-new-pin", "f:vm-newpassword",
-	 "s:Geben Sie Ihre neue PIN ein, gefolgt von der Rautetaste."},
-	{"vm-pin-changed", "f:vm-passchanged", "s:Ihre PIN ist geändert."},
+	 "s:Geben Sie Ihre neue Pin ein, gefolgt von der Raute-Taste."},
+	{"vm-pin-changed", "f:vm-passchanged", "s:Ihre Pin wurde geändert."},
 	{"vm-invalid", "f:pm-invalid-option", "s:Ungültige Auswahl."},
 	{"vm-received", "f:vm-received", "s:Empfangen"},
 	/* the tone after "leave your message": the same in every language */

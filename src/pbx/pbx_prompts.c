@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -361,6 +362,10 @@ static void *gen_main(void *arg)
 {
 	struct pbx_prompts *pr = arg;
 	struct gen_ctx g = {.pr = pr};
+	/* behind the phone system's own work: this thread and its espeak-ng runs */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) < 0)
+		log_warn("prompts: cannot lower the priority of making the set: %s",
+			 strerror(errno));
 	char lock[400];
 	struct stat st;
 	snprintf(lock, sizeof(lock), "%s.lock", pr->set);
@@ -666,14 +671,29 @@ static void prompts_list(struct pbx_prompts *pr, struct core_httpd_req *req)
 				json_pack("{s:s, s:o}", "language", lang, "prompts", list));
 }
 
+/* Whether the query names key at all (core_httpd_query fails alike for an
+ * absent, a malformed and a too long value). */
+static bool query_has(const struct core_httpd_req *req, const char *key)
+{
+	size_t k = strlen(key);
+	for (const char *q = req->query; q && *q;) {
+		if (strncmp(q, key, k) == 0 && (q[k] == '=' || q[k] == '&' || q[k] == '\0'))
+			return true;
+		q = strchr(q, '&');
+		q = q ? q + 1 : NULL;
+	}
+	return false;
+}
+
 /* The WAV that is played: the upload, else the built-in one in the
  * language asked for (?language=) or the phone system's. */
 static void prompt_get(struct pbx_prompts *pr, struct core_httpd_req *req,
 		       const struct pbx_prompt_def *d)
 {
 	char lang[16];
-	if (core_httpd_query(req, "language", lang, sizeof(lang)) == 0) {
-		if (strcmp(lang, "en") != 0 && strcmp(lang, "de") != 0) {
+	if (query_has(req, "language")) {
+		if (core_httpd_query(req, "language", lang, sizeof(lang)) < 0 ||
+		    (strcmp(lang, "en") != 0 && strcmp(lang, "de") != 0)) {
 			core_httpd_respond_error(req, 400, "language: \"en\" or \"de\"");
 			return;
 		}
@@ -700,7 +720,9 @@ static void prompt_get(struct pbx_prompts *pr, struct core_httpd_req *req,
 static int upload_original(struct core_httpd_req *req, char *out, size_t outlen, size_t bytes)
 {
 	char fn[256] = "upload";
-	if (core_httpd_query(req, "filename", fn, sizeof(fn)) == 0) {
+	if (query_has(req, "filename")) {
+		if (core_httpd_query(req, "filename", fn, sizeof(fn)) < 0)
+			return -1; /* malformed or too long: refused, never cut */
 		size_t l = strlen(fn);
 		if (l == 0 || l > 200)
 			return -1;

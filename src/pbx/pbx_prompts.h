@@ -54,6 +54,8 @@
  */
 
 /* The catalogue (pbx_prompt_cat.c, pure): every name above plus "beep",
+ * "vm-one" (counting one message: "one", German "eine" where number-1 says
+ * "eins": "Sie haben eine neue Nachricht"),
  * "number-21" … "number-99" and "number-200" … "number-900", each with the
  * source of its built-in clip per language ("f:<Asterisk files>",
  * "s:<text for espeak-ng>", "-" for silence, "moh" for the music tracks). */

@@ -205,6 +205,11 @@ def test_what_is_refused(srv, tmp_path):
         st, body, _ = call(srv, method, "/prompts/no-such-prompt", data)
         assert st == 404, (method, st, body)
     assert call(srv, "PUT", "/prompts/..%2Fen%2Fmoh", tone)[0] == 404
+    # a file name too long or with control characters is refused, not cut
+    for q in ("x" * 300, "a%0Ab", "a%00b", "%zz"):
+        st, body, _ = call(srv, "PUT", f"/prompts/company-greeting?filename={q}", tone)
+        assert st == 400 and b"filename" in body, (q, st, body)
+    assert call(srv, "GET", "/prompts/moh?language=" + "e" * 40)[0] == 400
     assert call(srv, "POST", "/prompts/moh", tone)[0] == 405
     assert call(srv, "PUT", "/prompts", tone)[0] == 405
     # not logged in: 401, and a large body is not even read
@@ -268,3 +273,32 @@ def test_uploads_and_the_language_survive_a_restart(tmp_path):
         assert s.log(tail=10**7).count("made the built-in set") <= 1
     finally:
         s.cleanup()
+
+
+def test_a_release_in_the_data_dir_makes_and_finds_the_set(tmp_path):
+    """What a system update runs: the binary alone under releases/<version>/
+    (`current` points at it), nothing of the build tree beside it."""
+    import shutil
+    import tempfile
+    from conftest import BIN
+    data = tempfile.mkdtemp(prefix="zt-", dir="/tmp")
+    rel = os.path.join(data, "releases", "0.1.0")
+    os.makedirs(rel)
+    shutil.copy2(BIN, os.path.join(rel, "zentrale"))
+    os.symlink("releases/0.1.0", os.path.join(data, "current"))
+    s = Server(data_dir=data).start()
+    try:
+        s.create_ps(PS, PS_PW)
+        assert s.wait_state(PS, "running", 20)
+        s.ps_token = s.pbx_token(PS, PS_PW)
+        st, body, _ = call(s, "GET", "/prompts/vm-leave-message?language=de")
+        assert st == 200, (st, body[:200], s.log())
+        rate, _, pcm = pcm_of(body)
+        assert rate == 16000 and len(pcm) > 16000 * 3  # a sentence, not silence
+        sets = [d for d in os.listdir(os.path.join(data, "prompts")) if ".tmp-" not in d
+                and not d.endswith(".lock")]
+        assert len(sets) == 1
+        assert "made the built-in set" in s.log(tail=10**7)
+    finally:
+        s.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
