@@ -2,12 +2,14 @@
  * builds (pbx_mail_build) and the unsolicited NOTIFY of message waiting
  * (pbx_mwi) it sends on every change. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -303,6 +305,39 @@ static void test_durable(void **state)
 	media_pcm_free(&a);
 }
 
+/* Stored, then killed at once (SIGKILL: no close, no checkpoint): the
+ * acknowledged message is there when the database is opened again. */
+static void test_survives_kill(void **state)
+{
+	struct fix *f = *state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *db;
+		if (store_pbx_open(f->path, &db) < 0)
+			_exit(2);
+		struct pbx p = {.db = db, .name = "acme"};
+		struct media_pcm t = tone(8000);
+		long long id = pbx_vm_store(&p, f->alice, "200", "", 7, &t, PBX_VM_BUSY, "k");
+		if (id <= 0)
+			_exit(3);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	core_db_close(f->p.db);
+	assert_int_equal(store_pbx_open(f->path, &f->p.db), 0);
+	struct pbx_vm_msg m;
+	assert_int_equal(pbx_vm_messages(&f->p, f->alice, &m, 1), 1);
+	assert_int_equal(m.received, 7);
+	struct media_pcm a = {0};
+	assert_int_equal(pbx_vm_audio(&f->p, m.id, 8000, &a), 0);
+	assert_int_equal(a.n, 8000);
+	media_pcm_free(&a);
+}
+
 /* ---- message waiting: unsolicited NOTIFY to registered devices ---- */
 
 static char sent[4][8192];
@@ -540,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_greeting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_survives_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mwi_unsolicited, setup, teardown),
 		cmocka_unit_test(test_mail_build),
 		cmocka_unit_test(test_mail_address),
