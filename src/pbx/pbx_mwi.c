@@ -167,9 +167,11 @@ static void sub_free(struct sub *s)
 static void sub_end(struct sub *s, const char *reason)
 {
 	char state[64];
-	snprintf(state, sizeof(state), "terminated;reason=%s", reason);
+	snprintf(state, sizeof(state), "terminated%s%s", reason ? ";reason=" : "",
+		 reason ? reason : "");
 	send_notify(s->w, &s->d, s->ext, s->user_id, state);
-	log_info("mwi: the subscription of %s ended (%s)", s->ext, reason);
+	log_info("mwi: the subscription of %s ended (%s)", s->ext,
+		 reason ? reason : "unsubscribed");
 	sub_free(s);
 }
 
@@ -280,8 +282,8 @@ void pbx_mwi_subscribe(struct pbx_mwi *w, const struct sip_msg *m, const struct 
 			return;
 		}
 		respond_ok(w, m, s->d.local_tag, expires);
-		if (expires == 0) {
-			sub_end(s, "timeout");
+		if (expires == 0) { /* unsubscribed: no reason (RFC 6665 4.2.1.4) */
+			sub_end(s, NULL);
 			return;
 		}
 		sub_arm(s, expires, now);
