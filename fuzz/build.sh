@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer targets (http_msg, http_query, http_cookie, sip_msg, sip_auth, sdp,
-# backup, vpn, state, mail) with clang into build/fuzz/ and runs them, each on a copy of its seed
+# backup, vpn, state, rtp, audio, engine_sdp, mail) with clang into build/fuzz/ and runs them, each on a copy of its seed
 # corpus in build/fuzz/corpus-<target> (fuzzing never writes into fuzz/corpus):
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -17,7 +17,7 @@ case ${ZENTRALE_FUZZ_BUILD:-build} in
 /*) OUT="$ZENTRALE_FUZZ_BUILD/fuzz" ;;
 *) OUT="$ROOT/${ZENTRALE_FUZZ_BUILD:-build}/fuzz" ;;
 esac
-TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state mail"
+TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp mail"
 mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
@@ -46,6 +46,23 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_vpn" "$ROOT/fuzz/fuzz_vpn.c" \
 	"$ROOT/src/vpn/vpn_config.c" -ljansson
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_state" "$ROOT/fuzz/fuzz_state.c" \
 	"$ROOT/src/core/core_state.c" -ljansson
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_rtp" "$ROOT/fuzz/fuzz_rtp.c" \
+	"$ROOT/src/media/media_rtp.c" "$ROOT/src/media/media_jb.c"
+# audio: the decoding libraries are Debian's (not instrumented); an input
+# decodes at most 30 s of audio
+AUDIO_LIBS="sndfile speexdsp spandsp ogg vorbis"
+# shellcheck disable=SC2046,SC2086
+clang $CFLAGS -Wall -Wextra -Werror -DMEDIA_AUDIO_MAX_SECONDS=30 $(pkg-config --cflags $AUDIO_LIBS) \
+	-o "$OUT/fuzz_audio" "$ROOT/fuzz/fuzz_audio.c" "$ROOT/src/media/media_audio.c" \
+	"$ROOT/src/media/media_dsp.c" $(pkg-config --libs $AUDIO_LIBS) -lm
+# engine_sdp: the media engine's offer/answer (binds a port pair per input)
+ENGINE_LIBS="libevent_core spandsp opus speexdsp libsodium"
+# shellcheck disable=SC2046,SC2086
+clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $ENGINE_LIBS) \
+	-o "$OUT/fuzz_engine_sdp" "$ROOT/fuzz/fuzz_engine_sdp.c" "$ROOT/src/pbx/pbx_media.c" \
+	"$ROOT/src/media/media_codec.c" "$ROOT/src/media/media_dsp.c" \
+	"$ROOT/src/media/media_jb.c" "$ROOT/src/media/media_rtp.c" "$ROOT/src/sdp/sdp.c" \
+	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/core/core_log.c" $(pkg-config --libs $ENGINE_LIBS) -lm
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_mail" "$ROOT/fuzz/fuzz_mail.c" \
 	"$ROOT/src/pbx/pbx_mail_msg.c" -lsodium
 

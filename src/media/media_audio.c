@@ -170,19 +170,24 @@ static int audio_read(SNDFILE *sf, const SF_INFO *info, struct media_resampler *
 			goto nomem;
 	if (o->n > want)
 		o->n = want;
+	if (o->n == 0) { /* less than a sample at the rate asked */
+		*why = "holds no audio";
+		return -1;
+	}
 	return 0;
 nomem:
 	*why = "out of memory";
 	return -1;
 }
 
-/* The first Ogg stream's first packet, when it is Vorbis: its three
- * headers must be whole and good, on the pages libsndfile expects (the
- * identification header alone on the first page, which begins the stream).
- * Anything else is libsndfile's to judge. */
+/* The first Ogg page's stream (found as libsndfile finds it, skipping what
+ * comes before), when it is Vorbis: its three headers must be whole and
+ * good, on the pages libsndfile expects (the identification header alone
+ * on the first page, which begins the stream). Anything else is
+ * libsndfile's to judge. */
 static bool audio_vorbis_ok(const uint8_t *data, size_t len)
 {
-	if (len < 4 || memcmp(data, "OggS", 4) != 0 || len > LONG_MAX)
+	if (len < 4 || len > LONG_MAX || !memmem(data, len, "OggS", 4))
 		return true;
 	ogg_sync_state oy;
 	ogg_stream_state os;
@@ -199,10 +204,12 @@ static bool audio_vorbis_ok(const uint8_t *data, size_t len)
 		goto out;
 	memcpy(buf, data, len);
 	ogg_sync_wrote(&oy, (long)len);
-	if (ogg_sync_pageout(&oy, &og) != 1) {
-		ok = true; /* no page: libsndfile refuses it before Vorbis */
-		goto out;
-	}
+	int r;
+	while ((r = ogg_sync_pageout(&oy, &og)) != 1)
+		if (r == 0) { /* no page: libsndfile refuses it before Vorbis */
+			ok = true;
+			goto out;
+		} /* -1: bytes skipped before a page, as libsndfile does */
 	ogg_stream_init(&os, ogg_page_serialno(&og));
 	stream = true;
 	if (ogg_stream_pagein(&os, &og) != 0 || ogg_stream_packetout(&os, &op) != 1)
@@ -224,7 +231,9 @@ static bool audio_vorbis_ok(const uint8_t *data, size_t len)
 			i++;
 			continue;
 		}
-		if (ogg_sync_pageout(&oy, &og) != 1)
+		while ((r = ogg_sync_pageout(&oy, &og)) == -1)
+			;
+		if (r != 1)
 			goto out;
 		ogg_stream_pagein(&os, &og); /* another stream's page: skipped */
 	}

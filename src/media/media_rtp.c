@@ -110,18 +110,41 @@ void media_te_rx_init(struct media_te_rx *rx)
 	memset(rx, 0, sizeof(*rx));
 }
 
+/* A new timestamp that continues the event before it (RFC 4733 §2.5.1.3):
+ * the same event, not ended, its duration near the maximum, and the new
+ * segment starting where that duration ends. Lost packets at the end of a
+ * segment leave the duration seen short of 0xFFFF, hence the margin. */
+static bool te_next_segment(const struct media_te_rx *rx, const struct media_rtp *h,
+			    const struct media_te *te)
+{
+	uint32_t dt = h->ts - rx->ts;
+	return !rx->ended && te->event == rx->event && rx->duration >= 0xc000 &&
+	       dt >= rx->duration && dt <= 0x10000;
+}
+
 /* An event is its RTP timestamp within one SSRC. Packets of the event last
  * reported (continuations, the three ends, duplicates) and of any earlier
  * one (reordered stragglers: RFC 3550 serial arithmetic on timestamps) are
- * silent; a new timestamp or a new SSRC starts a new event. */
+ * silent; a new timestamp or a new SSRC starts a new event, unless it is
+ * the next segment of a long one. */
 char media_te_rx_packet(struct media_te_rx *rx, const struct media_rtp *h,
 			const struct media_te *te)
 {
-	if (rx->have && h->ssrc == rx->ssrc && (int32_t)(h->ts - rx->ts) <= 0)
+	bool same = rx->have && h->ssrc == rx->ssrc;
+	if (same && h->ts == rx->ts) {
+		rx->ended = rx->ended || te->end;
+		if (te->duration > rx->duration)
+			rx->duration = te->duration;
 		return 0;
-	char d = media_te_digit(te->event);
+	}
+	if (same && (int32_t)(h->ts - rx->ts) < 0)
+		return 0;
+	char d = same && te_next_segment(rx, h, te) ? 0 : media_te_digit(te->event);
 	rx->have = true;
 	rx->ts = h->ts;
 	rx->ssrc = h->ssrc;
+	rx->event = te->event;
+	rx->ended = te->end;
+	rx->duration = te->duration;
 	return d;
 }

@@ -52,11 +52,16 @@ int media_te_event(char digit);
 /* A receiver of telephone-events: an event is one RTP timestamp (§2.5.1.1).
  * The digit is reported once, at its first packet (so a lost end packet
  * does not lose it), and never again for later packets of the same
- * timestamp (retransmitted ends, duplicates, reordering). */
+ * timestamp (retransmitted ends, duplicates, reordering), nor for the
+ * further segments of a long event (§2.5.1.3: a new timestamp once the
+ * duration reached 0xFFFF — 1.4 s at a 48 kHz clock). */
 struct media_te_rx {
 	bool have;
 	uint32_t ts; /* of the last event reported */
 	uint32_t ssrc;
+	uint8_t event;	   /* that event's code */
+	bool ended;	   /* an end packet of it was seen */
+	uint16_t duration; /* the longest duration seen for it */
 };
 void media_te_rx_init(struct media_te_rx *rx);
 /* The packet's RTP header and its payload's event: the digit to report, or 0. */

@@ -38,9 +38,7 @@ struct leg {
 	char branch[48];     /* b: our INVITE */
 	uint32_t invite_cseq;
 	signed char srtp; /* the phone speaks SRTP with the SBC: 1, 0, or -1 not known */
-	char *sdp;	  /* the last SDP this leg's phone sent (for music on hold) */
-	size_t sdp_len;
-	bool holds; /* this leg's phone put the call on hold */
+	bool holds;	  /* this leg's phone put the call on hold */
 };
 
 enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
@@ -77,7 +75,8 @@ struct pbx_call {
 	struct pbx_vm_app *app;
 	pbx_call_app_start app_start; /* to run on the caller's ACK */
 	const char *app_cause;
-	struct pbx_msess *moh; /* music towards moh_leg while the other leg holds */
+	struct pbx_msess *moh;	/* music towards moh_leg while the other leg holds */
+	struct pbx_msess *held; /* the engine's answer to the holding phone */
 	struct leg *moh_leg;
 };
 
@@ -351,7 +350,9 @@ static void moh_end(struct pbx_call *c)
 {
 	if (c->moh)
 		pbx_msess_free(c->moh);
-	c->moh = NULL;
+	if (c->held)
+		pbx_msess_free(c->held);
+	c->moh = c->held = NULL;
 	c->moh_leg = NULL;
 }
 
@@ -370,10 +371,8 @@ static void call_free(struct pbx_call *c)
 	while (c->ctxs)
 		ctx_free(cs, c->ctxs);
 	leg_unindex(cs, &c->a);
-	free(c->a.sdp);
 	for (int i = 0; i < c->nb; i++) {
 		leg_unindex(cs, c->b[i]);
-		free(c->b[i]->sdp);
 		free(c->b[i]);
 	}
 	moh_end(c);
@@ -489,23 +488,6 @@ static void note_media(struct leg *l, const struct sip_msg *m)
 	const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Media");
 	if (h)
 		l->srtp = sip_pl_eq(h->value, "srtp") ? 1 : sip_pl_eq(h->value, "rtp") ? 0 : -1;
-}
-
-/* Keeps the SDP a leg's phone sent (the SBC's rewrite, naming its relay
- * endpoint for that leg): what the other phone is re-joined with. */
-static void keep_sdp(struct leg *l, const struct sip_msg *m)
-{
-	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
-	if (!m->body.l || !ct || ct->value.l < 15 ||
-	    strncasecmp(ct->value.p, "application/sdp", 15) != 0)
-		return;
-	char *copy = malloc(m->body.l);
-	if (!copy)
-		return;
-	memcpy(copy, m->body.p, m->body.l);
-	free(l->sdp);
-	l->sdp = copy;
-	l->sdp_len = m->body.l;
 }
 
 /* The codec of an SDP answer: its first audio stream's first format, named
@@ -703,7 +685,6 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	snprintf(c->caller_name, sizeof(c->caller_name), "%s", u.display_name);
 	c->caller_id = u.id;
 	c->late_offer = m->body.l == 0;
-	keep_sdp(&c->a, m);
 
 	/* the a leg, as its callee side (RFC 3261 12.1.1) */
 	struct leg *a = &c->a;
@@ -901,7 +882,6 @@ static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *
 	c->answered = l;
 	c->answer = time(NULL);
 	note_media(l, m);
-	keep_sdp(l, m);
 	if (!c->late_offer)
 		note_codec(c, m);
 	c->a.state = LEG_ANSWERED;
@@ -973,7 +953,6 @@ static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip
 			ct ? ct->value : (struct sip_pl){0});
 	if (m->status < 300) {
 		note_media(x->leg, m);
-		keep_sdp(x->leg, m);
 		if (orig->body.l && m->body.l) /* an answer to a new offer: the codec may change */
 			note_codec(c, m);
 		if (x->leg == c->moh_leg && orig->body.l) /* resumed: the legs are joined again */
@@ -1086,39 +1065,41 @@ static void on_bye(struct pbx_calls *cs, struct pbx_call *c, struct leg *l, cons
 
 /* ---- music on hold ---- */
 
-/* l's phone holds (its offer in m, direction dir): the pbx answers it
- * itself with the other phone's last SDP, turned to the answering
- * direction, and offers the other phone music from the media engine
- * (RFC 6337 §5.3). false if it cannot (then the hold is relayed as is). */
+/* l's phone holds (its offer in m): the pbx answers it itself, with a
+ * media-engine session of its own (recvonly or inactive, mirroring the
+ * offer), and offers the other phone music from another (sendonly; RFC
+ * 6337 §5.3). Each phone's leg at the SBC is so joined to the engine, not
+ * to the other leg. false if it cannot (then the hold is relayed as is). */
 static bool moh_start(struct pbx_calls *cs, struct pbx_call *c, struct leg *l, struct leg *other,
-		      const struct sip_msg *m, int dir)
+		      const struct sip_msg *m)
 {
-	static char answer[PBX_CALL_MSG_MAX], offer[PBX_MEDIA_SDP_MAX];
-	if (!cs->p->media || !other->sdp || c->moh)
+	static char answer[PBX_MEDIA_SDP_MAX], offer[PBX_MEDIA_SDP_MAX];
+	if (!cs->p->media || c->moh)
 		return false;
-	int n = sdp_with_dir(other->sdp, other->sdp_len, sdp_dir_answer(dir), answer,
-			     sizeof(answer));
-	if (n < 0)
+	int alen = 0, olen = 0, status;
+	struct pbx_msess *held = pbx_media_answer(cs->p->media, m->body, NULL, answer,
+						  sizeof(answer), &alen, &status);
+	if (!held)
 		return false;
-	int len = 0;
 	struct pbx_msess *ms =
-		pbx_media_offer(cs->p->media, "sendonly", NULL, offer, sizeof(offer), &len);
-	if (!ms)
-		return false;
+		pbx_media_offer(cs->p->media, "sendonly", NULL, offer, sizeof(offer), &olen);
 	char branch[48], extra[HDR_MAX];
 	new_branch(branch);
-	if (!ctx_add(cs, CTX_MOH, branch, "INVITE", c, other)) {
-		pbx_msess_free(ms);
+	if (!ms || !ctx_add(cs, CTX_MOH, branch, "INVITE", c, other)) {
+		pbx_msess_free(held);
+		if (ms)
+			pbx_msess_free(ms);
 		return false;
 	}
 	c->moh = ms;
+	c->held = held;
 	c->moh_leg = other;
 	l->holds = true;
 	note_media(l, m);
 	contact_of(cs, extra, sizeof(extra));
-	respond(cs, m, 200, NULL, l->d.local_tag, extra, (struct sip_pl){answer, (size_t)n},
+	respond(cs, m, 200, NULL, l->d.local_tag, extra, (struct sip_pl){answer, (size_t)alen},
 		(struct sip_pl){"application/sdp", 15});
-	send_request(c, other, "INVITE", 0, branch, NULL, (struct sip_pl){offer, (size_t)len},
+	send_request(c, other, "INVITE", 0, branch, NULL, (struct sip_pl){offer, (size_t)olen},
 		     (struct sip_pl){"application/sdp", 15});
 	log_info("call %s: on hold, music to the other phone", c->a.d.call_id);
 	return true;
@@ -1160,12 +1141,11 @@ static void relay_request(struct pbx_calls *cs, struct pbx_call *c, struct leg *
 	}
 	if (m->body.l && (sip_pl_eq(m->method, "INVITE") || sip_pl_eq(m->method, "UPDATE"))) {
 		int dir = sdp_audio_dir(m->body.p, m->body.l);
-		if (sdp_dir_is_hold(dir) && !l->holds && moh_start(cs, c, l, other, m, dir))
+		if (sdp_dir_is_hold(dir) && !l->holds && moh_start(cs, c, l, other, m))
 			return;
 		if (dir >= 0 && !sdp_dir_is_hold(dir))
 			l->holds = false; /* resumed: the other phone gets this SDP again */
 	}
-	keep_sdp(l, m);
 	new_branch(branch);
 	cpy(method, sizeof(method), m->method);
 	struct ctx *x = ctx_add(cs, CTX_RELAY, branch, method, c, other);
@@ -1210,7 +1190,6 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 		/* mostly ours to absorb (we ACK 2xx ourselves); the ACK with the
 		 * answer to a late offer is passed on */
 		note_media(l, m);
-		keep_sdp(l, m);
 		if (c->ms && l == &c->a)
 			app_ack(c, m);
 		if (c->ack_leg && c->ack_leg != l) {

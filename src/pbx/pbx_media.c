@@ -87,7 +87,7 @@ struct pbx_msess {
 	uint64_t sdp_id, sdp_ver;
 	/* sending */
 	uint16_t seq;
-	uint32_t ts, ssrc;
+	uint32_t ts, ssrc, noise;
 	bool first;
 	struct itemq queue;
 	LIST_HEAD(, clipref) clips;
@@ -121,6 +121,7 @@ struct pbx_media {
 };
 
 static void session_destroy(struct pbx_msess *s);
+static void rerate(struct pbx_msess *s, int from, int to);
 
 /* ---- addresses and sockets ---- */
 
@@ -345,7 +346,7 @@ static int negotiate(const struct sdp_session *sdp, struct neg *n)
 /* The text one SDP of ours needs beside its views. */
 struct sdpbuf {
 	char origin[96], port[8], zero[2];
-	char pts[6][8], rtpmap[6][40], fmtp[2][40];
+	char pts[8][8], rtpmap[8][40], fmtp[8][40];
 };
 
 static void add_codec(struct sdp_media *md, struct sdpbuf *b, int *k, int pt, const char *name,
@@ -360,9 +361,8 @@ static void add_codec(struct sdp_media *md, struct sdpbuf *b, int *k, int pt, co
 	md->fmts[md->nfmts++] = (struct sip_pl){b->pts[n], strlen(b->pts[n])};
 	sdp_attr_add(&md->s, "rtpmap", (struct sip_pl){b->rtpmap[n], strlen(b->rtpmap[n])});
 	if (fmtp) {
-		int f = pt == OPUS_PT || strcmp(name, "opus") == 0 ? 0 : 1;
-		snprintf(b->fmtp[f], sizeof(b->fmtp[f]), "%d %s", pt, fmtp);
-		sdp_attr_add(&md->s, "fmtp", (struct sip_pl){b->fmtp[f], strlen(b->fmtp[f])});
+		snprintf(b->fmtp[n], sizeof(b->fmtp[n]), "%d %s", pt, fmtp);
+		sdp_attr_add(&md->s, "fmtp", (struct sip_pl){b->fmtp[n], strlen(b->fmtp[n])});
 	}
 	*k = n + 1;
 }
@@ -381,6 +381,7 @@ static void our_stream(const struct pbx_msess *s, struct sdp_media *md, struct s
 		add_codec(md, b, &k, 8, "PCMA", 8000, 1, NULL);
 		add_codec(md, b, &k, 0, "PCMU", 8000, 1, NULL);
 		add_codec(md, b, &k, TE_PT, "telephone-event", 8000, 1, "0-16");
+		add_codec(md, b, &k, TE48_PT, "telephone-event", 48000, 1, "0-16");
 	} else {
 		const struct media_codec_info *ci = s->neg.ci;
 		add_codec(md, b, &k, s->neg.pt, ci->name, ci->clock, ci->channels,
@@ -397,22 +398,23 @@ static void our_stream(const struct pbx_msess *s, struct sdp_media *md, struct s
 static int write_sdp(struct pbx_msess *s, const struct sdp_session *offer, int mine, char *out,
 		     size_t cap)
 {
-	static struct sdp_session sdp; /* large; the pbx is single-threaded */
+	struct sdp_session *sdp = calloc(1, sizeof(*sdp)); /* large: not on the stack */
 	struct sdpbuf b;
+	if (!sdp)
+		return -1;
 	const char *ip6 = s->m->addr.ss_family == AF_INET6 ? "IP6" : "IP4";
-	memset(&sdp, 0, sizeof(sdp));
 	snprintf(b.origin, sizeof(b.origin), "zentrale %llu %llu IN %s %s",
 		 (unsigned long long)s->sdp_id, (unsigned long long)++s->sdp_ver, ip6,
 		 s->m->addr_text);
-	sdp.origin = (struct sip_pl){b.origin, strlen(b.origin)};
-	sdp.name = (struct sip_pl){"-", 1};
-	sdp.s.conn = (struct sdp_conn){
+	sdp->origin = (struct sip_pl){b.origin, strlen(b.origin)};
+	sdp->name = (struct sip_pl){"-", 1};
+	sdp->s.conn = (struct sdp_conn){
 		{"IN", 2}, {ip6, 3}, {s->m->addr_text, strlen(s->m->addr_text)}, true};
-	sdp.s.lines[sdp.s.nlines++] = (struct sip_pl){"t=0 0", 5};
+	sdp->s.lines[sdp->s.nlines++] = (struct sip_pl){"t=0 0", 5};
 	int n = offer ? offer->nmedia : 1;
 	strcpy(b.zero, "0");
 	for (int i = 0; i < n; i++) {
-		struct sdp_media *md = &sdp.media[sdp.nmedia++];
+		struct sdp_media *md = &sdp->media[sdp->nmedia++];
 		if (!offer || i == mine) {
 			our_stream(s, md, &b);
 			continue;
@@ -422,7 +424,8 @@ static int write_sdp(struct pbx_msess *s, const struct sdp_session *offer, int m
 		md->port = (struct sip_pl){b.zero, 1};
 		md->fmts[md->nfmts++] = o->nfmts ? o->fmts[0] : (struct sip_pl){b.zero, 1};
 	}
-	int len = sdp_write(&sdp, out, cap);
+	int len = sdp_write(sdp, out, cap);
+	free(sdp);
 	if (len < 0 || (size_t)len >= cap)
 		return -1;
 	out[len] = 0;
@@ -436,12 +439,24 @@ static int settle(struct pbx_msess *s, const struct neg *n)
 {
 	if (!s->codec || media_codec_of(s->codec)->id != n->ci->id) {
 		struct media_codec *c = media_codec_new(n->ci->id);
-		if (!c)
+		struct media_jb *jb = c ? media_jb_new(JB_DEPTH) : NULL;
+		if (!jb) {
+			media_codec_free(c);
 			return -1;
+		}
+		int from = pbx_msess_rate(s);
 		media_codec_free(s->codec);
 		s->codec = c;
+		struct media_jb_stats js;
+		media_jb_stats(s->jb, &js);
+		s->m->lost += js.lost;
+		media_jb_free(s->jb); /* what it holds is of the old codec */
+		s->jb = jb;
+		s->jb_flowing = false;
 		media_dtmf_det_free(s->det);
 		s->det = NULL;
+		if (from != n->ci->rate)
+			rerate(s, from, n->ci->rate);
 	}
 	bool g711 = n->ci->id == MEDIA_PCMU || n->ci->id == MEDIA_PCMA;
 	if (g711 && n->te_pt < 0 && !s->det && !(s->det = media_dtmf_det_new()))
@@ -534,9 +549,11 @@ static bool fill_frame(struct pbx_msess *s, int16_t *pcm, int samples)
 				item_free(s, it);
 		}
 	}
-	for (; done < samples; done++)
-		pcm[done] = (int16_t)((int)(randombytes_random() % (2 * SILENCE_AMPL + 1)) -
-				      SILENCE_AMPL);
+	for (; done < samples; done++) {
+		s->noise = s->noise * 1103515245u + 12345u; /* cheap: this runs per sample */
+		pcm[done] =
+			(int16_t)((int)((s->noise >> 16) % (2 * SILENCE_AMPL + 1)) - SILENCE_AMPL);
+	}
 	return had && TAILQ_EMPTY(&s->queue);
 }
 
@@ -636,8 +653,8 @@ static void take_frame(struct pbx_msess *s)
 static void rx_packet(struct pbx_msess *s, const uint8_t *buf, size_t len)
 {
 	struct media_rtp h;
-	if (media_rtp_parse(buf, len, &h) < 0)
-		return;
+	if (!s->neg.ci || media_rtp_parse(buf, len, &h) < 0)
+		return; /* (our offer not answered yet: nothing is negotiated) */
 	s->received++, s->m->received++;
 	if (s->neg.te_pt >= 0 && h.pt == s->neg.te_pt) {
 		struct media_te te;
@@ -742,7 +759,9 @@ void pbx_media_free(struct pbx_media *m)
 		return;
 	struct pbx_msess *s, *t;
 	TAILQ_FOREACH_SAFE(s, &m->sessions, link, t)
-	session_destroy(s);
+	{
+		session_destroy(s);
+	}
 	event_free(m->clock);
 	free(m);
 }
@@ -841,8 +860,10 @@ static void sweep(struct pbx_media *m)
 	m->any_doomed = false;
 	struct pbx_msess *s, *t;
 	TAILQ_FOREACH_SAFE(s, &m->sessions, link, t)
-	if (s->doomed)
-		session_destroy(s);
+	{
+		if (s->doomed)
+			session_destroy(s);
+	}
 }
 
 void pbx_msess_free(struct pbx_msess *s)
@@ -862,36 +883,48 @@ void pbx_msess_set_cb(struct pbx_msess *s, const struct pbx_msess_cb *cb)
 	s->cb = cb ? *cb : (struct pbx_msess_cb){0};
 }
 
-static int parse_offer(struct sip_pl body, struct sdp_session *sdp, struct neg *n, int *mine)
+/* The description parsed (malloc'd: it is large) and the stream we take;
+ * NULL with *err -400 (not SDP we read), -488 (no codec of ours) or -500. */
+static struct sdp_session *parse_offer(struct sip_pl body, struct neg *n, int *mine, int *err)
 {
-	if (sdp_parse(sdp, body.p, body.l) < 0)
-		return -400;
-	*mine = negotiate(sdp, n);
-	return *mine < 0 ? -488 : 0;
+	struct sdp_session *sdp = malloc(sizeof(*sdp));
+	*err = -500;
+	if (!sdp)
+		return NULL;
+	*err = sdp_parse(sdp, body.p, body.l) < 0 ? -400
+	       : (*mine = negotiate(sdp, n)) < 0  ? -488
+						  : 0;
+	if (*err < 0) {
+		free(sdp);
+		return NULL;
+	}
+	return sdp;
 }
 
 struct pbx_msess *pbx_media_answer(struct pbx_media *m, struct sip_pl offer,
 				   const struct pbx_msess_cb *cb, char *out, size_t cap,
 				   int *outlen, int *status)
 {
-	static struct sdp_session sdp; /* large; the pbx is single-threaded */
 	struct neg n;
-	int mine;
-	*status = 488;
-	if (parse_offer(offer, &sdp, &n, &mine) < 0)
+	int mine, err;
+	struct sdp_session *sdp = parse_offer(offer, &n, &mine, &err);
+	*status = err == -500 ? 500 : 488;
+	if (!sdp)
 		return NULL;
 	struct pbx_msess *s = session_new(m, cb);
 	if (!s) {
 		*status = 503;
-		return NULL;
+	} else {
+		s->ours = mirror(n.dir);
+		if (settle(s, &n) < 0 || (*outlen = write_sdp(s, sdp, mine, out, cap)) < 0) {
+			*status = 500;
+			pbx_msess_free(s);
+			s = NULL;
+		} else {
+			*status = 200;
+		}
 	}
-	s->ours = mirror(n.dir);
-	if (settle(s, &n) < 0 || (*outlen = write_sdp(s, &sdp, mine, out, cap)) < 0) {
-		*status = 500;
-		pbx_msess_free(s);
-		return NULL;
-	}
-	*status = 200;
+	free(sdp);
 	return s;
 }
 
@@ -915,13 +948,16 @@ struct pbx_msess *pbx_media_offer(struct pbx_media *m, const char *direction,
 
 int pbx_msess_answered(struct pbx_msess *s, struct sip_pl answer)
 {
-	static struct sdp_session sdp;
 	struct neg n;
-	int mine;
-	if (!s->offering || parse_offer(answer, &sdp, &n, &mine) < 0)
+	int mine, err;
+	if (!s->offering)
 		return -1;
-	/* the answer's payload types are ours (RFC 3264 §6.1); opus and
-	 * telephone-event by the numbers we offered */
+	struct sdp_session *sdp = parse_offer(answer, &n, &mine, &err);
+	if (!sdp)
+		return -1;
+	free(sdp);
+	/* the answer's payload types (RFC 3264 §6.1: ours for the static ones,
+	 * and opus and telephone-event by the numbers it names) */
 	if (settle(s, &n) < 0)
 		return -1;
 	s->offering = false;
@@ -930,16 +966,16 @@ int pbx_msess_answered(struct pbx_msess *s, struct sip_pl answer)
 
 int pbx_msess_reoffer(struct pbx_msess *s, struct sip_pl offer, char *out, size_t cap)
 {
-	static struct sdp_session sdp;
 	struct neg n;
-	int mine, r = parse_offer(offer, &sdp, &n, &mine);
-	if (r < 0)
-		return r == -400 ? -400 : -488;
+	int mine, err;
+	struct sdp_session *sdp = parse_offer(offer, &n, &mine, &err);
+	if (!sdp)
+		return err == -500 ? -500 : -488;
 	s->offering = false;
 	s->ours = mirror(n.dir);
-	if (settle(s, &n) < 0 || write_sdp(s, &sdp, mine, out, cap) < 0)
-		return -500;
-	return 0;
+	err = settle(s, &n) < 0 || write_sdp(s, sdp, mine, out, cap) < 0 ? -500 : 0;
+	free(sdp);
+	return err;
 }
 
 const char *pbx_msess_codec(const struct pbx_msess *s)
@@ -956,36 +992,78 @@ int pbx_msess_rate(const struct pbx_msess *s)
 
 /* The clip at the session's rate: shared with an item already playing it,
  * or resampled once here. */
+/* c's copy at rate (none if the clip is at that rate already); 0 or -1. */
+static int clip_resample(struct clipref *c, int rate)
+{
+	const struct media_pcm *clip = c->src;
+	free(c->pcm.samples);
+	c->pcm = (struct media_pcm){.rate = rate, .n = clip->n};
+	if (clip->rate == rate || clip->n == 0)
+		return 0;
+	size_t cap = (size_t)((double)clip->n * rate / clip->rate) + 64;
+	struct media_resampler *r = media_resampler_new(clip->rate, rate);
+	c->pcm.samples = r && cap < INT32_MAX ? malloc(cap * sizeof(int16_t)) : NULL;
+	int n = c->pcm.samples
+			? media_resample(r, clip->samples, (int)clip->n, c->pcm.samples, (int)cap)
+			: -1;
+	media_resampler_free(r);
+	if (n < 0) {
+		free(c->pcm.samples);
+		c->pcm = (struct media_pcm){.rate = rate};
+		return -1;
+	}
+	c->pcm.n = (size_t)n;
+	return 0;
+}
+
 static struct clipref *clip_get(struct pbx_msess *s, const struct media_pcm *clip)
 {
 	struct clipref *c;
 	LIST_FOREACH(c, &s->clips, link)
-	if (c->src == clip && c->pcm.rate == pbx_msess_rate(s)) {
-		c->refs++;
-		return c;
+	{
+		if (c->src == clip && c->pcm.rate == pbx_msess_rate(s)) {
+			c->refs++;
+			return c;
+		}
 	}
 	if (!(c = calloc(1, sizeof(*c))))
 		return NULL;
 	c->src = clip, c->refs = 1;
-	c->pcm.rate = pbx_msess_rate(s);
-	c->pcm.n = clip->n;
-	if (clip->rate != c->pcm.rate && clip->n > 0) {
-		size_t cap = (size_t)((double)clip->n * c->pcm.rate / clip->rate) + 64;
-		struct media_resampler *r = media_resampler_new(clip->rate, c->pcm.rate);
-		c->pcm.samples = r && cap < INT32_MAX ? malloc(cap * sizeof(int16_t)) : NULL;
-		int n = c->pcm.samples ? media_resample(r, clip->samples, (int)clip->n,
-							c->pcm.samples, (int)cap)
-				       : -1;
-		media_resampler_free(r);
-		if (n < 0) {
-			free(c->pcm.samples);
-			free(c);
-			return NULL;
-		}
-		c->pcm.n = (size_t)n;
+	if (clip_resample(c, pbx_msess_rate(s)) < 0) {
+		free(c);
+		return NULL;
 	}
 	LIST_INSERT_HEAD(&s->clips, c, link);
 	return c;
+}
+
+/* The session's PCM rate changed (the answer to our offer, a reoffer): what
+ * is queued is made anew at the new rate, where it was; a recording at the
+ * old rate ends (what it holds can still be taken). */
+static void rerate(struct pbx_msess *s, int from, int to)
+{
+	struct clipref *c;
+	struct item *it, *next;
+	s->rec = false;
+	LIST_FOREACH(c, &s->clips, link)
+	{
+		clip_resample(c, to); /* on failure: an empty clip, skipped */
+	}
+	TAILQ_FOREACH_SAFE(it, &s->queue, link, next)
+	{
+		size_t pos = it->pos * (size_t)to / (size_t)from;
+		size_t left = (it->len - it->pos) * (size_t)to / (size_t)from;
+		if (it->tone) {
+			media_tone_free(it->tone);
+			it->tone = media_tone_new(to, 1000, 0, -10, 0, 0);
+			it->pos = 0, it->len = it->tone ? left : 0;
+		} else {
+			it->len = it->clip->pcm.n;
+			it->pos = pos < it->len ? pos : it->len;
+		}
+		if (it->len == 0 || it->pos >= it->len)
+			item_free(s, it);
+	}
 }
 
 int pbx_msess_play(struct pbx_msess *s, const struct media_pcm *clip, bool loop)

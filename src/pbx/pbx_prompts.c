@@ -339,6 +339,24 @@ static int gen_make(struct gen_ctx *g)
 	return 0;
 }
 
+/* Under the lock nobody else makes a set: a tmp-* of this catalogue is left
+ * over from a process that died while making it. */
+static void remove_stale(struct pbx_prompts *pr)
+{
+	char prefix[400], path[800];
+	const char *id = strrchr(pr->set, '/') ? strrchr(pr->set, '/') + 1 : pr->set;
+	snprintf(prefix, sizeof(prefix), "%s.tmp-", id);
+	DIR *d = opendir(pr->root);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+			snprintf(path, sizeof(path), "%s/%s", pr->root, e->d_name);
+			core_fs_rm_tree(path);
+		}
+	if (d)
+		closedir(d);
+}
+
 static void *gen_main(void *arg)
 {
 	struct pbx_prompts *pr = arg;
@@ -362,6 +380,7 @@ static void *gen_main(void *arg)
 	}
 	if (stat(pr->set, &st) < 0) {
 		struct timespec t0, t1;
+		remove_stale(pr);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (gen_make(&g) < 0) {
 			if (!atomic_load(&pr->stop))

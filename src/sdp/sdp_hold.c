@@ -45,31 +45,3 @@ int sdp_dir_is_hold(int dir)
 {
 	return dir == SDP_SENDONLY || dir == SDP_INACTIVE;
 }
-
-enum sdp_dir sdp_dir_answer(enum sdp_dir dir)
-{
-	return dir == SDP_SENDONLY ? SDP_RECVONLY : dir == SDP_RECVONLY ? SDP_SENDONLY : dir;
-}
-
-int sdp_with_dir(const char *desc, size_t len, enum sdp_dir dir, char *out, size_t cap)
-{
-	struct sdp_session *sdp = malloc(sizeof(*sdp));
-	int n = -1;
-	if (!sdp || sdp_parse(sdp, desc, len) < 0)
-		goto out;
-	for (int k = 0; k < 4; k++)
-		sdp_attr_remove(&sdp->s, dir_names[k]);
-	for (int i = 0; i < sdp->nmedia; i++) {
-		struct sdp_media *m = &sdp->media[i];
-		if (!sip_pl_eq(m->type, "audio"))
-			continue;
-		for (int k = 0; k < 4; k++)
-			sdp_attr_remove(&m->s, dir_names[k]);
-		if (sdp_attr_add(&m->s, dir_names[dir], (struct sip_pl){0}) < 0)
-			goto out;
-	}
-	n = sdp_write(sdp, out, cap);
-out:
-	free(sdp);
-	return n;
-}

@@ -115,6 +115,12 @@ def test_users_registration_state_and_settings_page():
         s.cleanup()
 
 
+def test_prompts_page_uploads_and_reverts(ui_server):
+    ui_server.create_ps("tone-co", "tone-admin-pw-1")
+    assert ui_server.wait_state("tone-co", "running", 20)
+    run_browser("prompts.mjs", ui_server, ZT_PS="tone-co", ZT_PS_PW="tone-admin-pw-1")
+
+
 def test_voicemail_page(tmp_path):
     """The Voicemail page (a message written into pbx.db as pbx_vm_store
     leaves it: messages come from calls) and the SMTP relay on Settings."""

@@ -249,6 +249,39 @@ static void te_rx_starts_over_on_a_new_ssrc(void **state)
 	assert_int_equal(te_pkt(&rx, 3, 52, 900, 16, true, 320), 0);
 }
 
+static void te_rx_reports_a_long_event_once_across_its_segments(void **state)
+{
+	(void)state;
+	struct media_te_rx rx;
+	media_te_rx_init(&rx);
+	/* a key held 3 s at a 48 kHz clock: segments of 0xFFFF, packets every 50 ms */
+	uint32_t ts = 1000;
+	uint16_t seq = 1;
+	int reported = 0;
+	for (int seg = 0; seg < 3; seg++) {
+		for (uint32_t dur = 2400; dur <= 0xffff; dur += 2400)
+			reported += te_pkt(&rx, 9, seq++, ts, 5, false, (uint16_t)dur) == '5';
+		reported += te_pkt(&rx, 9, seq++, ts, 5, false, 0xffff) == '5';
+		ts += 0xffff;
+	}
+	reported += te_pkt(&rx, 9, seq++, ts, 5, true, 2400) == '5';
+	assert_int_equal(reported, 1);
+	/* the segment's last packets lost: still the same press */
+	media_te_rx_init(&rx);
+	assert_int_equal(te_pkt(&rx, 9, 1, 5000, 2, false, 60000), '2');
+	assert_int_equal(te_pkt(&rx, 9, 4, 5000 + 0xffff, 2, false, 4800), 0);
+	/* but after an end, or with a short duration, it is a new press */
+	media_te_rx_init(&rx);
+	assert_int_equal(te_pkt(&rx, 9, 1, 5000, 2, false, 60000), '2');
+	assert_int_equal(te_pkt(&rx, 9, 2, 5000, 2, true, 0xffff), 0);
+	assert_int_equal(te_pkt(&rx, 9, 3, 5000 + 0xffff, 2, false, 2400), '2');
+	assert_int_equal(te_pkt(&rx, 9, 4, 5000 + 0xffff + 4000, 2, false, 800), '2');
+	/* another key at the segment boundary is a new press */
+	media_te_rx_init(&rx);
+	assert_int_equal(te_pkt(&rx, 9, 1, 5000, 2, false, 0xffff), '2');
+	assert_int_equal(te_pkt(&rx, 9, 2, 5000 + 0xffff, 3, false, 2400), '3');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +295,7 @@ int main(void)
 		cmocka_unit_test(te_rx_ignores_duplicates_and_reordering),
 		cmocka_unit_test(te_rx_reports_the_same_digit_twice_in_a_row),
 		cmocka_unit_test(te_rx_starts_over_on_a_new_ssrc),
+		cmocka_unit_test(te_rx_reports_a_long_event_once_across_its_segments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -686,6 +686,39 @@ static void test_offer_then_answered(void **state)
 	phone_close(&ph);
 }
 
+static void test_play_queued_before_a_wideband_answer(void **state)
+{
+	(void)state;
+	struct phone ph;
+	struct ctx c = {0};
+	char out[PBX_MEDIA_SDP_MAX], answer_sdp[512];
+	int len = 0;
+	phone_open(&ph);
+	struct pbx_msess_cb cb = {on_digit, on_played, on_recorded, &c};
+	struct pbx_msess *s = pbx_media_offer(eng, "sendonly", &cb, out, sizeof(out), &len);
+	assert_non_null(s);
+	/* music queued at once, at 8 kHz; the answer makes the session 16 kHz */
+	struct media_pcm clip = {.n = 8000, .rate = 8000, .samples = calloc(8000, 2)};
+	sig_sine(clip.samples, clip.n, 500, 8000, 10000, 0);
+	assert_int_equal(pbx_msess_play(s, &clip, true), 0);
+	assert_int_equal(pbx_msess_beep(s, 100), 0);
+	int al = offer_sdp(answer_sdp, sizeof(answer_sdp), ph.port, "9", "a=recvonly\r\n");
+	assert_int_equal(pbx_msess_answered(s, (struct sip_pl){answer_sdp, (size_t)al}), 0);
+	assert_int_equal(pbx_msess_rate(s), 16000);
+	run_ms(600);
+	check_stream(&ph, 9, 160);
+	static int16_t got[MAXPKT * 320];
+	size_t n = decode_all(&ph, MEDIA_G722, 9, got, MAXPKT * 320);
+	long at = first_loud(got, n, 320);
+	assert_true(at >= 0 && (size_t)at + 6400 <= n);
+	double share = sig_goertzel_share(got + at + 640, 4800, 500, 16000);
+	print_message("500 Hz at 16 kHz after the answer: share %.3f\n", share);
+	assert_true(share > 0.8);
+	pbx_msess_free(s);
+	free(clip.samples);
+	phone_close(&ph);
+}
+
 static void test_other_source_ignored(void **state)
 {
 	(void)state;
@@ -724,6 +757,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reoffer_changes_codec_and_peer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_offer_then_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_play_queued_before_a_wideband_answer, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_other_source_ignored, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

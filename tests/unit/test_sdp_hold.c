@@ -1,4 +1,4 @@
-/* Hold and resume in SDP (sdp_hold): what holds, and answers to it. */
+/* Hold and resume in SDP (sdp_hold): which offers hold. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,30 +43,11 @@ static void test_session_direction_and_old_style_hold(void **state)
 		     sdp_dir_is_hold(-1));
 }
 
-static void test_answers_to_hold(void **state)
-{
-	(void)state;
-	assert_int_equal(sdp_dir_answer(SDP_SENDONLY), SDP_RECVONLY);
-	assert_int_equal(sdp_dir_answer(SDP_INACTIVE), SDP_INACTIVE);
-	char out[1024];
-	const char *in = BASE "a=sendrecv\r\n";
-	int n = sdp_with_dir(in, strlen(in), SDP_RECVONLY, out, sizeof(out));
-	assert_true(n > 0);
-	out[n] = '\0';
-	assert_non_null(strstr(out, "a=recvonly\r\n"));
-	assert_null(strstr(out, "a=sendrecv"));
-	assert_non_null(strstr(out, "m=audio 4000 RTP/AVP 0\r\n"));
-	assert_int_equal(sdp_audio_dir(out, (size_t)n), SDP_RECVONLY);
-	assert_int_equal(sdp_with_dir(in, strlen(in), SDP_RECVONLY, out, 20), -1);
-	assert_int_equal(sdp_with_dir("x", 1, SDP_RECVONLY, out, sizeof(out)), -1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_directions_of_offers),
 		cmocka_unit_test(test_session_direction_and_old_style_hold),
-		cmocka_unit_test(test_answers_to_hold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
