@@ -1,6 +1,8 @@
 /* Voicemail's mailbox side on a real pbx.db (pbx_vm_store), the email it
  * builds (pbx_mail_build) and the unsolicited NOTIFY of message waiting
  * (pbx_mwi) it sends on every change. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include <sodium.h>
 
 #include "../../src/core/core_db.h"
+#include "../../src/core/core_log.h"
 #include "../../src/pbx/pbx.h"
 #include "../../src/pbx/pbx_mail.h"
 #include "../../src/pbx/pbx_mwi.h"
@@ -408,6 +412,81 @@ static void test_mwi_unsolicited(void **state)
 	event_base_free(base);
 }
 
+/* ---- the email's failure, logged once with what the relay said ---- */
+
+static char logged[16][512];
+static int nlogged;
+
+static void log_capture(const char *line, size_t len)
+{
+	if (nlogged < 16) {
+		snprintf(logged[nlogged], sizeof(logged[0]), "%.*s", (int)len, line);
+		nlogged++;
+	}
+}
+
+static int failures_logged(void)
+{
+	int n = 0;
+	for (int i = 0; i < nlogged && i < 16; i++)
+		n += strstr(logged[i], "the email of message") && strstr(logged[i], "failed");
+	return n;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static void test_mail_failure_logged(void **state)
+{
+	struct fix *f = *state;
+	/* a port nobody listens on */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	char port[8];
+	snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+	close(s);
+	assert_int_equal(core_db_setting_set(f->p.db, "smtp_host", "127.0.0.1"), 0);
+	assert_int_equal(core_db_setting_set(f->p.db, "smtp_port", port), 0);
+	assert_int_equal(core_db_setting_set(f->p.db, "smtp_security", "none"), 0);
+	sqlite3_exec(f->p.db, "UPDATE users SET email='alice@example.com' WHERE id=1", NULL, NULL,
+		     NULL);
+	struct event_base *base = event_base_new();
+	f->p.child.base = base;
+	nlogged = 0;
+	core_log_set_sink(log_capture);
+	assert_true(store(f, f->alice, "200", 1, 800) > 0); /* stored whatever the mail does */
+	struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	struct timeval tv = {0, 50000};
+	event_add(tick, &tv);
+	for (int i = 0; i < 200 && !failures_logged(); i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(failures_logged(), 1);
+	bool named = false;
+	for (int i = 0; i < nlogged && i < 16; i++)
+		named = named || (strstr(logged[i], "alice@example.com") &&
+				  strstr(logged[i], "onnect")); /* "Couldn't connect ..." */
+	assert_true(named);
+	/* no retry: nothing more within a while */
+	for (int i = 0; i < 10; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(failures_logged(), 1);
+	core_log_set_sink(NULL);
+	pbx_mail_free();
+	event_free(tick);
+	f->p.child.base = NULL;
+	event_base_free(base);
+	int nn, no;
+	pbx_vm_count(&f->p, f->alice, &nn, &no);
+	assert_int_equal(nn, 1);
+}
+
 /* ---- the email ---- */
 
 static char *decode_b64(const char *s, size_t n, size_t *len)
@@ -577,6 +656,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mwi_unsolicited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_failure_logged, setup, teardown),
 		cmocka_unit_test(test_mail_build),
 		cmocka_unit_test(test_mail_address),
 	};
