@@ -288,6 +288,7 @@ def no_notify(p, call_id, wait=1.0):
 
 def test_subscribe_notify_on_changes_and_unsubscribe(srv):
     p = phone(srv, "100")
+    other = phone(srv, "100")  # a second device of the user, not subscribing
     try:
         r, sub = subscribe(p, "100", expires=100000)
         assert r.status == 200, r.raw_text()
@@ -301,17 +302,24 @@ def test_subscribe_notify_on_changes_and_unsubscribe(srv):
         assert "Messages-Waiting: no\r\n" in body
         assert "Message-Account: sip:100@acme\r\n" in body
         assert "Voice-Message: 0/0 (0/0)\r\n" in body
-        # a change: a NOTIFY in the subscription, and one unsolicited to the device
+        # a change: a NOTIFY in the subscription; the device that did not
+        # subscribe gets one unsolicited (out of dialog), the subscribed one not
         a = srv.ids[("acme", "100")]
         mid, _ = put_message(srv, "100", heard=1)
         assert api(srv, "PATCH", f"/voicemail/{a}/{mid}", {"heard": False}).status == 200
         n = notify_of(p, sub["call_id"])
         assert "Messages-Waiting: yes\r\n" in n.body.decode()
         assert "Voice-Message: 1/0 (0/0)\r\n" in n.body.decode()
-        u = p.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") != sub["call_id"])
-        p.answer(u, 200)
+        u = other.request("NOTIFY")
+        other.answer(u, 200)
         assert not tag_of(u.h("to")) and "Messages-Waiting: yes" in u.body.decode()
-        assert u.h("event") == "message-summary"
+        assert u.h("event") == "message-summary" and not u.h("subscription-state")
+        assert "<sip:100@acme>" in u.h("to")
+        try:
+            extra = p.expect(lambda m: m.method == "NOTIFY", 0.5)
+            raise AssertionError(f"a second NOTIFY to the subscribed device: {extra.raw_text()}")
+        except OSError:
+            pass
         # a refresh gets a NOTIFY too; then deleted: no longer waiting
         r, sub = subscribe(p, "100", expires=300, sub=sub)
         assert r.status == 200 and r.h("expires") == "300", r.raw_text()
@@ -331,6 +339,7 @@ def test_subscribe_notify_on_changes_and_unsubscribe(srv):
         assert r.status == 481
     finally:
         p.close()
+        other.close()
 
 
 def test_a_481_to_a_notify_ends_the_subscription(srv):
