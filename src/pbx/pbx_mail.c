@@ -158,7 +158,8 @@ void pbx_mail_voicemail(struct pbx *p, const struct pbx_vm_msg *msg, const void 
 				 .system = p->name,
 				 .received = msg->received,
 				 .duration_ms = msg->duration_ms,
-				 .wav = mb.email_attach ? wav : NULL,
+				 .wav = mb.email_attach && wav_len <= PBX_MAIL_ATTACH_MAX ? wav
+											  : NULL,
 				 .wav_len = wav_len,
 				 .id = msg->id,
 				 .boundary = boundary,

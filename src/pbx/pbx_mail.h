@@ -16,6 +16,9 @@
 #include <time.h>
 
 #define PBX_MAIL_QUEUE 16 /* messages waiting to be sent; beyond: dropped, logged */
+/* A larger recording is not attached (relays refuse such mail; the queue's
+ * memory stays bounded): the email says where to listen to it. */
+#define PBX_MAIL_ATTACH_MAX (8u << 20)
 
 struct pbx;
 
