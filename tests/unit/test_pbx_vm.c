@@ -487,6 +487,122 @@ static void test_mail_failure_logged(void **state)
 	assert_int_equal(nn, 1);
 }
 
+/* ---- the email through a real relay: aiosmtpd with STARTTLS ---- */
+
+static int logged_with(const char *a, const char *b)
+{
+	int n = 0;
+	for (int i = 0; i < nlogged && i < 16; i++)
+		n += strstr(logged[i], a) && (!b || strstr(logged[i], b));
+	return n;
+}
+
+static int free_tcp_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static bool port_open(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bool ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(s);
+	return ok;
+}
+
+static void loop_until(struct event_base *base, const char *a, const char *b)
+{
+	struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	struct timeval tv = {0, 50000};
+	event_add(tick, &tv);
+	for (int i = 0; i < 400 && !logged_with(a, b); i++) /* 20 s at most */
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(tick);
+}
+
+static void test_mail_starttls_verify(void **state)
+{
+	struct fix *f = *state;
+	char cmd[1024], cert[160], key[160], md[160];
+	snprintf(cert, sizeof(cert), "%s/cert.pem", f->dir);
+	snprintf(key, sizeof(key), "%s/key.pem", f->dir);
+	snprintf(md, sizeof(md), "%s/md", f->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 "
+		 "-subj /CN=127.0.0.1 >/dev/null 2>&1",
+		 key, cert);
+	assert_int_equal(system(cmd), 0);
+	int port = free_tcp_port();
+	char listen[32];
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	pid_t sink = fork();
+	assert_true(sink >= 0);
+	if (sink == 0) {
+		execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen,
+		      "--tlscert", cert, "--tlskey", key, "-c", "aiosmtpd.handlers.Mailbox", md,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 150 && !port_open(port); i++)
+		usleep(100000);
+	assert_true(port_open(port));
+
+	char pstr[8];
+	snprintf(pstr, sizeof(pstr), "%d", port);
+	core_db_setting_set(f->p.db, "smtp_host", "127.0.0.1");
+	core_db_setting_set(f->p.db, "smtp_port", pstr);
+	core_db_setting_set(f->p.db, "smtp_security", "starttls");
+	core_db_setting_set(f->p.db, "smtp_from", "pbx@example.com");
+	sqlite3_exec(f->p.db, "UPDATE users SET email='alice@example.com' WHERE id=1", NULL, NULL,
+		     NULL);
+	struct event_base *base = event_base_new();
+	f->p.child.base = base;
+	nlogged = 0;
+	core_log_set_sink(log_capture);
+	/* verified by default: a self-signed certificate fails */
+	assert_true(store(f, f->alice, "200", 1, 800) > 0);
+	loop_until(base, "the email of message", "failed");
+	assert_int_equal(logged_with("the email of message", "failed"), 1);
+	assert_true(logged_with("the email of message", "SSL") ||
+		    logged_with("the email of message", "certificate"));
+	/* "verify": false, for a relay with a self-signed certificate */
+	core_db_setting_set(f->p.db, "smtp_verify", "0");
+	long long id = store(f, f->alice, "200", 2, 8000);
+	assert_true(id > 0);
+	loop_until(base, "emailed to alice@example.com", NULL);
+	assert_int_equal(logged_with("emailed to alice@example.com", NULL), 1);
+	core_log_set_sink(NULL);
+	pbx_mail_free();
+	f->p.child.base = NULL;
+	event_base_free(base);
+	kill(sink, SIGTERM);
+	waitpid(sink, NULL, 0);
+
+	/* what the relay got (it takes mail only after STARTTLS: --tlscert) */
+	char *mail = NULL;
+	snprintf(cmd, sizeof(cmd), "cat %s/new/* 2>/dev/null", md);
+	FILE *in = popen(cmd, "r");
+	assert_non_null(in);
+	size_t cap = 0;
+	ssize_t got = getdelim(&mail, &cap, '\0', in);
+	pclose(in);
+	assert_true(got > 0);
+	assert_non_null(strstr(mail, "To: alice@example.com\n"));
+	assert_non_null(strstr(mail, "From: pbx@example.com\n"));
+	assert_non_null(strstr(mail, "Content-Type: audio/wav; name=\"voicemail-"));
+	assert_non_null(strstr(mail, "Subject: =?UTF-8?B?"));
+	free(mail);
+}
+
 /* ---- the email ---- */
 
 static char *decode_b64(const char *s, size_t n, size_t *len)
@@ -657,6 +773,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_survives_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mwi_unsolicited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail_failure_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_starttls_verify, setup, teardown),
 		cmocka_unit_test(test_mail_build),
 		cmocka_unit_test(test_mail_address),
 	};
