@@ -3,7 +3,7 @@
  * phone system's SMTP relay settings (settings table: smtp_host,
  * smtp_port, smtp_security starttls|tls|none, smtp_username,
  * smtp_password, smtp_from, smtp_verify) and the message itself, built by
- * a pure function (pbx_mail_build) and sent with libcurl on a worker
+ * a pure function (pbx_mail_build, in pbx_mail_msg.c) and sent with libcurl on a worker
  * thread of our own (one, with a bounded queue), so neither a slow relay
  * nor a dead one ever holds up calls. STARTTLS and TLS verify the relay's
  * certificate unless smtp_verify is "0" (a relay with a self-signed one).
@@ -16,6 +16,9 @@
 #include <time.h>
 
 #define PBX_MAIL_QUEUE 16 /* messages waiting to be sent; beyond: dropped, logged */
+/* A larger recording is not attached (relays refuse such mail; the queue's
+ * memory stays bounded): the email says where to listen to it. */
+#define PBX_MAIL_ATTACH_MAX (8u << 20)
 
 struct pbx;
 

@@ -17,12 +17,20 @@
 #include "pbx_media.h"
 #include "pbx_prompts.h"
 #include "pbx_sip.h"
+#include "pbx_vm.h"
 
 static void pbx_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
 {
 	(void)ipc;
 	(void)arg;
 	core_ipc_close_fds(msg);
+}
+
+/* Larger bodies for a logged-in administrator's uploads (prompts, greetings). */
+static void pbx_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg)
+{
+	pbx_prompts_allow(head, max_body, timeout, arg);
+	pbx_vm_api_allow(head, max_body, timeout, arg);
 }
 
 int pbx_main(const char *name)
@@ -67,7 +75,7 @@ int pbx_main(const char *name)
 					.idle_timeout = 75,
 					.max_connections = 1024,
 					.local = true,
-					.allow = pbx_prompts_allow};
+					.allow = pbx_allow};
 	p.http = core_httpd_new(p.child.base, NULL, &lim, pbx_http_handle, &p);
 	if (!p.http || core_httpd_listen(p.http, fd) < 0)
 		core_fatal("cannot serve HTTP");

@@ -102,7 +102,17 @@ static void sub_notify(struct sub *s, time_t now)
 	send_notify(s->w, &s->d, s->ext, s->user_id, state);
 }
 
-/* Out of dialog, to every registered device of the user. */
+/* Has the device at contact a subscription of the user's (then it hears
+ * of changes in that dialog, not twice)? */
+static bool subscribed(const struct pbx_mwi *w, long long user_id, const char *contact)
+{
+	for (const struct sub *s = w->head; s; s = s->next)
+		if (s->user_id == user_id && strcmp(s->d.target, contact) == 0)
+			return true;
+	return false;
+}
+
+/* Out of dialog, to every registered device of the user that has not subscribed. */
 static void notify_devices(struct pbx_mwi *w, long long user_id, const char *ext)
 {
 	sqlite3_stmt *st = core_db_stmt(
@@ -116,6 +126,8 @@ static void notify_devices(struct pbx_mwi *w, long long user_id, const char *ext
 	while (d && sqlite3_step(st) == SQLITE_ROW) {
 		const char *contact = (const char *)sqlite3_column_text(st, 0);
 		const char *path = (const char *)sqlite3_column_text(st, 1);
+		if (!contact || subscribed(w, user_id, contact))
+			continue;
 		char tag[17], cid[33], from[160], to[160];
 		rnd_hex(tag, 8);
 		rnd_hex(cid, 16);
@@ -167,9 +179,11 @@ static void sub_free(struct sub *s)
 static void sub_end(struct sub *s, const char *reason)
 {
 	char state[64];
-	snprintf(state, sizeof(state), "terminated;reason=%s", reason);
+	snprintf(state, sizeof(state), "terminated%s%s", reason ? ";reason=" : "",
+		 reason ? reason : "");
 	send_notify(s->w, &s->d, s->ext, s->user_id, state);
-	log_info("mwi: the subscription of %s ended (%s)", s->ext, reason);
+	log_info("mwi: the subscription of %s ended (%s)", s->ext,
+		 reason ? reason : "unsubscribed");
 	sub_free(s);
 }
 
@@ -280,8 +294,8 @@ void pbx_mwi_subscribe(struct pbx_mwi *w, const struct sip_msg *m, const struct 
 			return;
 		}
 		respond_ok(w, m, s->d.local_tag, expires);
-		if (expires == 0) {
-			sub_end(s, "timeout");
+		if (expires == 0) { /* unsubscribed: no reason (RFC 6665 4.2.1.4) */
+			sub_end(s, NULL);
 			return;
 		}
 		sub_arm(s, expires, now);

@@ -4,8 +4,9 @@
  * (digest-authenticated like any request), each a dialog NOTIFYed at once,
  * on every change of the mailbox (pbx_mwi_changed, pbx_vm.h), and when it
  * ends (expiry, Expires: 0, a 481 to a NOTIFY). Also unsolicited NOTIFYs
- * (out of dialog) to each registered device of a user on every change and
- * when a device registers anew, sent on the path it registered with.
+ * (out of dialog) to each registered device of a user that has no
+ * subscription (its Contact no subscription's) on every change and when a
+ * device registers anew, sent on the path it registered with.
  * Bounded: PBX_MWI_MAX_PER_USER subscriptions per user (a new one replaces
  * the oldest), PBX_MWI_MAX in all (beyond: 503).
  */

@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 
+#include "../core/core_auth.h"
 #include "../core/core_db.h"
 #include "../core/core_log.h"
+#include "../http/http_msg.h"
 #include "pbx_mail.h"
 #include "pbx_vm.h"
 
@@ -548,6 +551,30 @@ static void smtp(struct pbx *p, struct core_httpd_req *req, const char *who)
 		return;
 	}
 	core_httpd_respond_json(req, 200, smtp_json(p));
+}
+
+/* ---- the upload's size ---- */
+
+void pbx_vm_api_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg)
+{
+	struct pbx *p = arg;
+	const char *method = http_msg_method(head), *url = head->url;
+	char prefix[96], tok[128] = "", user[128];
+	snprintf(prefix, sizeof(prefix), "/%s/api/v1/voicemail/", p->name);
+	if (!method || !url || strcmp(method, "PUT") != 0 ||
+	    strncmp(url, prefix, strlen(prefix)) != 0 || !strstr(url, "/greeting"))
+		return;
+	/* only for a valid session: everybody else keeps the small limit */
+	const char *a = http_msg_header(head, "Authorization");
+	const char *cookie = http_msg_header(head, "Cookie");
+	if (a && strncasecmp(a, "Bearer ", 7) == 0)
+		snprintf(tok, sizeof(tok), "%s", a + 7);
+	else if (cookie)
+		http_cookie_get(cookie, CORE_LOGIN_COOKIE, tok, sizeof(tok));
+	if (*tok && core_auth_session_check(p->db, tok, user, sizeof(user)) == 0) {
+		*max_body = PBX_VM_GREETING_MAX_BODY;
+		*timeout = 120;
+	}
 }
 
 /* ---- routing ---- */

@@ -18,8 +18,10 @@ await run(async (b) => {
     await ui.fill('input[name="password"]', env.psPassword);
     await ui.click('form.login button[type="submit"]');
     await ui.waitForSelector("header.top");
-    await ui.goto(`${env.sbc}/${PS}/#/voicemail`);
+    // from the user's row on the users list
+    await ui.click('[data-voicemail="301"]');
     await ui.waitForSelector("[data-play]");
+    assert.equal(await ui.evaluate(() => location.hash), `#/voicemail/${env.userId}`);
     const text = await ui.textContent("#vm-messages-card");
     assert.ok(text.includes("1 new, 0 old") && text.includes("Desk 301") && text.includes("new"), text);
   });

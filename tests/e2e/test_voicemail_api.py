@@ -55,10 +55,10 @@ def raw(s, method, path, data=None, ps="acme"):
     return out
 
 
-def sox_wav(seconds, rate=16000, fmt="wav"):
+def sox_wav(seconds, rate=16000, fmt="wav", channels=1):
     f = tempfile.NamedTemporaryFile(suffix="." + fmt, delete=False)
     f.close()
-    subprocess.run(["sox", "-n", "-r", str(rate), "-b", "16", "-c", "1", f.name,
+    subprocess.run(["sox", "-n", "-r", str(rate), "-b", "16", "-c", str(channels), f.name,
                     "synth", str(seconds), "sine", "440"], check=True)
     data = open(f.name, "rb").read()
     os.unlink(f.name)
@@ -183,6 +183,20 @@ def test_greeting_upload_and_back(srv):
     st, _, body = raw(srv, "PUT", f"/voicemail/{uid}/greeting", b"")
     assert st == 400
     assert raw(srv, "GET", f"/voicemail/{uid}/greeting")[2] == wav
+    # a CD-quality stereo WAV of 15 s (2.6 MB: beyond the small body limit), mixed down
+    big = sox_wav(15, 44100, channels=2)
+    assert len(big) > 2 << 20
+    st, _, body = raw(srv, "PUT", f"/voicemail/{uid}/greeting", big)
+    assert st == 200 and abs(json.loads(body)["duration_ms"] - 15000) <= 20, body
+    # not logged in: the small limit (the SBC answers 413 or the pbx 401)
+    c = http.client.HTTPSConnection("127.0.0.1", srv.sbc_port,
+                                    context=ssl._create_unverified_context(), timeout=20)
+    try:
+        c.request("PUT", f"/acme/api/v1/voicemail/{uid}/greeting", body=big)
+        assert c.getresponse().status in (401, 413)
+    except (ConnectionError, http.client.HTTPException):
+        pass  # closed before the whole body was sent: refused either way
+    c.close()
     assert raw(srv, "DELETE", f"/voicemail/{uid}/greeting")[0] == 200
     assert raw(srv, "GET", f"/voicemail/{uid}/greeting")[0] == 404
 
@@ -274,6 +288,7 @@ def no_notify(p, call_id, wait=1.0):
 
 def test_subscribe_notify_on_changes_and_unsubscribe(srv):
     p = phone(srv, "100")
+    other = phone(srv, "100")  # a second device of the user, not subscribing
     try:
         r, sub = subscribe(p, "100", expires=100000)
         assert r.status == 200, r.raw_text()
@@ -287,17 +302,24 @@ def test_subscribe_notify_on_changes_and_unsubscribe(srv):
         assert "Messages-Waiting: no\r\n" in body
         assert "Message-Account: sip:100@acme\r\n" in body
         assert "Voice-Message: 0/0 (0/0)\r\n" in body
-        # a change: a NOTIFY in the subscription, and one unsolicited to the device
+        # a change: a NOTIFY in the subscription; the device that did not
+        # subscribe gets one unsolicited (out of dialog), the subscribed one not
         a = srv.ids[("acme", "100")]
         mid, _ = put_message(srv, "100", heard=1)
         assert api(srv, "PATCH", f"/voicemail/{a}/{mid}", {"heard": False}).status == 200
         n = notify_of(p, sub["call_id"])
         assert "Messages-Waiting: yes\r\n" in n.body.decode()
         assert "Voice-Message: 1/0 (0/0)\r\n" in n.body.decode()
-        u = p.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") != sub["call_id"])
-        p.answer(u, 200)
+        u = other.request("NOTIFY")
+        other.answer(u, 200)
         assert not tag_of(u.h("to")) and "Messages-Waiting: yes" in u.body.decode()
-        assert u.h("event") == "message-summary"
+        assert u.h("event") == "message-summary" and not u.h("subscription-state")
+        assert "<sip:100@acme>" in u.h("to")
+        try:
+            extra = p.expect(lambda m: m.method == "NOTIFY", 0.5)
+            raise AssertionError(f"a second NOTIFY to the subscribed device: {extra.raw_text()}")
+        except OSError:
+            pass
         # a refresh gets a NOTIFY too; then deleted: no longer waiting
         r, sub = subscribe(p, "100", expires=300, sub=sub)
         assert r.status == 200 and r.h("expires") == "300", r.raw_text()
@@ -309,7 +331,7 @@ def test_subscribe_notify_on_changes_and_unsubscribe(srv):
         r, sub = subscribe(p, "100", expires=0, sub=sub)
         assert r.status == 200
         n = notify_of(p, sub["call_id"])
-        assert n.h("subscription-state").startswith("terminated")
+        assert n.h("subscription-state") == "terminated"
         mid, _ = put_message(srv, "100")
         assert api(srv, "DELETE", f"/voicemail/{a}/{mid}").status == 200
         assert no_notify(p, sub["call_id"])
@@ -317,6 +339,7 @@ def test_subscribe_notify_on_changes_and_unsubscribe(srv):
         assert r.status == 481
     finally:
         p.close()
+        other.close()
 
 
 def test_a_481_to_a_notify_ends_the_subscription(srv):
@@ -363,3 +386,26 @@ def test_subscribe_refused(srv):
         assert no_notify(g, sub["call_id"], 0.5)
     finally:
         g.close()
+
+
+def test_subscriptions_per_user_are_bounded(srv):
+    """Ten per user: the eleventh replaces the oldest, which is told so."""
+    p = phone(srv, "101")
+    try:
+        subs = []
+        for _ in range(10):
+            r, sub = subscribe(p, "101")
+            assert r.status == 200, r.raw_text()
+            notify_of(p, sub["call_id"])
+            subs.append(sub)
+        r, newest = subscribe(p, "101")
+        assert r.status == 200
+        n = notify_of(p, subs[0]["call_id"])
+        assert n.h("subscription-state") == "terminated;reason=deactivated"
+        notify_of(p, newest["call_id"])
+        assert subscribe(p, "101", sub=subs[0])[0].status == 481
+        assert subscribe(p, "101", sub=subs[1])[0].status == 200
+        for s in subs[1:] + [newest]:  # ended: nothing stays behind for the next test
+            assert subscribe(p, "101", expires=0, sub=s)[0].status == 200
+    finally:
+        p.close()

@@ -1,19 +1,25 @@
 /* Voicemail's mailbox side on a real pbx.db (pbx_vm_store), the email it
  * builds (pbx_mail_build) and the unsolicited NOTIFY of message waiting
  * (pbx_mwi) it sends on every change. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
 
 #include "../../src/core/core_db.h"
+#include "../../src/core/core_log.h"
 #include "../../src/pbx/pbx.h"
 #include "../../src/pbx/pbx_mail.h"
 #include "../../src/pbx/pbx_mwi.h"
@@ -303,6 +309,39 @@ static void test_durable(void **state)
 	media_pcm_free(&a);
 }
 
+/* Stored, then killed at once (SIGKILL: no close, no checkpoint): the
+ * acknowledged message is there when the database is opened again. */
+static void test_survives_kill(void **state)
+{
+	struct fix *f = *state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *db;
+		if (store_pbx_open(f->path, &db) < 0)
+			_exit(2);
+		struct pbx p = {.db = db, .name = "acme"};
+		struct media_pcm t = tone(8000);
+		long long id = pbx_vm_store(&p, f->alice, "200", "", 7, &t, PBX_VM_BUSY, "k");
+		if (id <= 0)
+			_exit(3);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	core_db_close(f->p.db);
+	assert_int_equal(store_pbx_open(f->path, &f->p.db), 0);
+	struct pbx_vm_msg m;
+	assert_int_equal(pbx_vm_messages(&f->p, f->alice, &m, 1), 1);
+	assert_int_equal(m.received, 7);
+	struct media_pcm a = {0};
+	assert_int_equal(pbx_vm_audio(&f->p, m.id, 8000, &a), 0);
+	assert_int_equal(a.n, 8000);
+	media_pcm_free(&a);
+}
+
 /* ---- message waiting: unsolicited NOTIFY to registered devices ---- */
 
 static char sent[4][8192];
@@ -371,6 +410,197 @@ static void test_mwi_unsolicited(void **state)
 	pbx_mwi_free(f->p.mwi);
 	f->p.mwi = NULL;
 	event_base_free(base);
+}
+
+/* ---- the email's failure, logged once with what the relay said ---- */
+
+static char logged[16][512];
+static int nlogged;
+
+static void log_capture(const char *line, size_t len)
+{
+	if (nlogged < 16) {
+		snprintf(logged[nlogged], sizeof(logged[0]), "%.*s", (int)len, line);
+		nlogged++;
+	}
+}
+
+static int failures_logged(void)
+{
+	int n = 0;
+	for (int i = 0; i < nlogged && i < 16; i++)
+		n += strstr(logged[i], "the email of message") && strstr(logged[i], "failed");
+	return n;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static void test_mail_failure_logged(void **state)
+{
+	struct fix *f = *state;
+	/* a port nobody listens on */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	char port[8];
+	snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+	close(s);
+	assert_int_equal(core_db_setting_set(f->p.db, "smtp_host", "127.0.0.1"), 0);
+	assert_int_equal(core_db_setting_set(f->p.db, "smtp_port", port), 0);
+	assert_int_equal(core_db_setting_set(f->p.db, "smtp_security", "none"), 0);
+	sqlite3_exec(f->p.db, "UPDATE users SET email='alice@example.com' WHERE id=1", NULL, NULL,
+		     NULL);
+	struct event_base *base = event_base_new();
+	f->p.child.base = base;
+	nlogged = 0;
+	core_log_set_sink(log_capture);
+	assert_true(store(f, f->alice, "200", 1, 800) > 0); /* stored whatever the mail does */
+	struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	struct timeval tv = {0, 50000};
+	event_add(tick, &tv);
+	for (int i = 0; i < 200 && !failures_logged(); i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(failures_logged(), 1);
+	bool named = false;
+	for (int i = 0; i < nlogged && i < 16; i++)
+		named = named || (strstr(logged[i], "alice@example.com") &&
+				  strstr(logged[i], "onnect")); /* "Couldn't connect ..." */
+	assert_true(named);
+	/* no retry: nothing more within a while */
+	for (int i = 0; i < 10; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(failures_logged(), 1);
+	core_log_set_sink(NULL);
+	pbx_mail_free();
+	event_free(tick);
+	f->p.child.base = NULL;
+	event_base_free(base);
+	int nn, no;
+	pbx_vm_count(&f->p, f->alice, &nn, &no);
+	assert_int_equal(nn, 1);
+}
+
+/* ---- the email through a real relay: aiosmtpd with STARTTLS ---- */
+
+static int logged_with(const char *a, const char *b)
+{
+	int n = 0;
+	for (int i = 0; i < nlogged && i < 16; i++)
+		n += strstr(logged[i], a) && (!b || strstr(logged[i], b));
+	return n;
+}
+
+static int free_tcp_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static bool port_open(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bool ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(s);
+	return ok;
+}
+
+static void loop_until(struct event_base *base, const char *a, const char *b)
+{
+	struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	struct timeval tv = {0, 50000};
+	event_add(tick, &tv);
+	for (int i = 0; i < 400 && !logged_with(a, b); i++) /* 20 s at most */
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(tick);
+}
+
+static void test_mail_starttls_verify(void **state)
+{
+	struct fix *f = *state;
+	char cmd[1024], cert[160], key[160], md[160];
+	snprintf(cert, sizeof(cert), "%s/cert.pem", f->dir);
+	snprintf(key, sizeof(key), "%s/key.pem", f->dir);
+	snprintf(md, sizeof(md), "%s/md", f->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 "
+		 "-subj /CN=127.0.0.1 >/dev/null 2>&1",
+		 key, cert);
+	assert_int_equal(system(cmd), 0);
+	int port = free_tcp_port();
+	char listen[32];
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	pid_t sink = fork();
+	assert_true(sink >= 0);
+	if (sink == 0) {
+		execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen,
+		      "--tlscert", cert, "--tlskey", key, "-c", "aiosmtpd.handlers.Mailbox", md,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 150 && !port_open(port); i++)
+		usleep(100000);
+	assert_true(port_open(port));
+
+	char pstr[8];
+	snprintf(pstr, sizeof(pstr), "%d", port);
+	core_db_setting_set(f->p.db, "smtp_host", "127.0.0.1");
+	core_db_setting_set(f->p.db, "smtp_port", pstr);
+	core_db_setting_set(f->p.db, "smtp_security", "starttls");
+	core_db_setting_set(f->p.db, "smtp_from", "pbx@example.com");
+	sqlite3_exec(f->p.db, "UPDATE users SET email='alice@example.com' WHERE id=1", NULL, NULL,
+		     NULL);
+	struct event_base *base = event_base_new();
+	f->p.child.base = base;
+	nlogged = 0;
+	core_log_set_sink(log_capture);
+	/* verified by default: a self-signed certificate fails */
+	assert_true(store(f, f->alice, "200", 1, 800) > 0);
+	loop_until(base, "the email of message", "failed");
+	assert_int_equal(logged_with("the email of message", "failed"), 1);
+	assert_true(logged_with("the email of message", "SSL") ||
+		    logged_with("the email of message", "certificate"));
+	/* "verify": false, for a relay with a self-signed certificate */
+	core_db_setting_set(f->p.db, "smtp_verify", "0");
+	long long id = store(f, f->alice, "200", 2, 8000);
+	assert_true(id > 0);
+	loop_until(base, "emailed to alice@example.com", NULL);
+	assert_int_equal(logged_with("emailed to alice@example.com", NULL), 1);
+	core_log_set_sink(NULL);
+	pbx_mail_free();
+	f->p.child.base = NULL;
+	event_base_free(base);
+	kill(sink, SIGTERM);
+	waitpid(sink, NULL, 0);
+
+	/* what the relay got (it takes mail only after STARTTLS: --tlscert) */
+	char *mail = NULL;
+	snprintf(cmd, sizeof(cmd), "cat %s/new/* 2>/dev/null", md);
+	FILE *in = popen(cmd, "r");
+	assert_non_null(in);
+	size_t cap = 0;
+	ssize_t got = getdelim(&mail, &cap, '\0', in);
+	pclose(in);
+	assert_true(got > 0);
+	assert_non_null(strstr(mail, "To: alice@example.com\n"));
+	assert_non_null(strstr(mail, "From: pbx@example.com\n"));
+	assert_non_null(strstr(mail, "Content-Type: audio/wav; name=\"voicemail-"));
+	assert_non_null(strstr(mail, "Subject: =?UTF-8?B?"));
+	free(mail);
 }
 
 /* ---- the email ---- */
@@ -540,7 +770,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_greeting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_survives_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mwi_unsolicited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_failure_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_starttls_verify, setup, teardown),
 		cmocka_unit_test(test_mail_build),
 		cmocka_unit_test(test_mail_address),
 	};

@@ -509,8 +509,8 @@ const DE = {
   "No greeting of their own: callers hear the standard announcement with the extension.":
     "Keine eigene Ansage: Anrufer hören die Standardansage mit der Nebenstelle.",
   "Sound file": "Tondatei",
-  "WAV, MP3 or OGG, up to 120 s and 1 MB; converted for the phone system.":
-    "WAV, MP3 oder OGG, bis 120 s und 1 MB; für die Telefonanlage umgewandelt.",
+  "WAV, MP3 or OGG, up to 120 s and 24 MB; converted for the phone system.":
+    "WAV, MP3 oder OGG, bis 120 s und 24 MB; für die Telefonanlage umgewandelt.",
   Upload: "Hochladen",
   "Remove the greeting": "Ansage entfernen",
   "Choose a sound file first.": "Wählen Sie zuerst eine Tondatei.",

@@ -114,6 +114,7 @@ async function users(view, ctx) {
           h(
             "div.actions",
             h("button.secondary", { type: "button", "data-edit": u.extension, onclick: () => userForm(ctx, u, refresh) }, t("Edit")),
+            h("a.button.secondary", { href: `#/voicemail/${u.id}`, "data-voicemail": u.extension }, t("Voicemail")),
             h("button.danger", {
               type: "button",
               "data-delete": u.extension,

@@ -208,7 +208,7 @@ function greetingCard(ctx, user) {
     h("h2", t("Greeting")),
     state,
     audio,
-    field(t("Sound file"), file, t("WAV, MP3 or OGG, up to 120 s and 1 MB; converted for the phone system.")),
+    field(t("Sound file"), file, t("WAV, MP3 or OGG, up to 120 s and 24 MB; converted for the phone system.")),
     err,
     h("div.actions", h("button", { type: "submit", id: "vm-greeting-save" }, t("Upload")), remove)
   );
