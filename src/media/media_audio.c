@@ -180,6 +180,23 @@ nomem:
 	return -1;
 }
 
+/* Where libsndfile would read an Ogg stream from: "OggS" at the start or
+ * after ID3v2 tags (as its guess_file_type and id3_skip do); -1 if not. */
+static long audio_ogg_start(const uint8_t *data, size_t len)
+{
+	size_t off = 0;
+	while (len - off >= 10 && memcmp(data + off, "ID3", 3) == 0 && data[off + 3] >= 2 &&
+	       data[off + 3] <= 4) {
+		size_t tag = 10 + ((size_t)(data[off + 6] & 0x7f) << 21 |
+				   (size_t)(data[off + 7] & 0x7f) << 14 |
+				   (size_t)(data[off + 8] & 0x7f) << 7 | (data[off + 9] & 0x7f));
+		if (tag >= len - off)
+			return -1;
+		off += tag;
+	}
+	return len - off >= 4 && memcmp(data + off, "OggS", 4) == 0 ? (long)off : -1;
+}
+
 /* The first Ogg page's stream (found as libsndfile finds it, skipping what
  * comes before), when it is Vorbis: its three headers must be whole and
  * good, on the pages libsndfile expects (the identification header alone
@@ -187,8 +204,11 @@ nomem:
  * libsndfile's to judge. */
 static bool audio_vorbis_ok(const uint8_t *data, size_t len)
 {
-	if (len < 4 || len > LONG_MAX || !memmem(data, len, "OggS", 4))
+	long start = len > LONG_MAX ? -1 : audio_ogg_start(data, len);
+	if (start < 0)
 		return true;
+	data += start;
+	len -= (size_t)start;
 	ogg_sync_state oy;
 	ogg_stream_state os;
 	ogg_page og;

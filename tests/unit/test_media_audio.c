@@ -185,6 +185,19 @@ static void compressed_keeps_a_tone(int format, const char *name)
 	else
 		assert_non_null(why);
 	free(g);
+	/* and behind an ID3v2 tag */
+	g = malloc(len / 2 + 20);
+	memcpy(g,
+	       "ID3\3\0\0\0\0\0\n"
+	       "0123456789",
+	       20); /* 10 bytes of tag */
+	memcpy(g + 20, f, len / 2);
+	rc = media_audio_decode(g, len / 2 + 20, 8000, &p, &why);
+	if (rc == 0)
+		media_pcm_free(&p);
+	else
+		assert_non_null(why);
+	free(g);
 	free(f);
 }
 
