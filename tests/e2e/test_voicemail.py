@@ -235,6 +235,7 @@ def test_no_answer_reaches_voicemail_and_the_message_holds_the_tone(srv, phones)
     assert time.time() - t0 > 5
     # message waiting: B's phone was told (RFC 3842)
     wait_for(lambda: "Messages-Waiting: yes" in b.text(), 10, "MWI yes at B")
+    assert re.search(r"Voice-Message: [1-9]\d*/\d+", b.text()), b.text()[-2000:]
 
 
 def test_busy_callee_reaches_voicemail(srv, phones):
@@ -306,6 +307,7 @@ def test_own_mailbox_star97_plays_the_message_and_marks_it_heard(srv, phones):
     assert mailbox(srv, "101")["new"] == 0
     assert last_call(srv)["callee"] == "*97" and last_call(srv)["cause"] == "voicemail_menu"
     wait_for(lambda: "Messages-Waiting: no" in b.text(), 10, "MWI no at B")
+    assert "Voice-Message: 0/1" in b.text(), b.text()[-2000:]  # heard: old now
 
 
 class RtpPhone(SipPhone):
