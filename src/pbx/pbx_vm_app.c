@@ -352,6 +352,7 @@ static void on_digit(void *arg, struct pbx_msess *s, char d)
 		pbx_msess_stop(a->s); /* a digit interrupts the prompt */
 	switch (a->st) {
 	case ST_GREETING: /* skip the greeting: straight to the beep */
+	case ST_GREET_BEEP:
 		pbx_msess_beep(a->s, VM_BEEP_MS);
 		break;
 	case ST_RECORDING:

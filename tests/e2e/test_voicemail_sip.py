@@ -11,6 +11,7 @@ import math
 import re
 import socket
 import struct
+import subprocess
 import time
 
 import pytest
@@ -235,3 +236,57 @@ def test_menu_deletes_and_saves_messages(srv):
     after = {m["id"]: m for m in mailbox(srv, "102")["messages"]}
     assert new[0]["id"] not in after  # deleted
     assert after[new[1]["id"]]["heard"]  # saved
+
+
+def settings(s, ext):
+    r = curl("GET", s.sbc(f"/{PS}/api/v1/voicemail/{s.ids[ext]}/settings"), token=s.ptoken)
+    assert r.status == 200, r
+    return r.json()
+
+
+def menu(s, ext, pin, keys, speak=0):
+    """*98 into ext's mailbox with pin, then keys (each group after a pause;
+    `speak` s of tone after the group "1" of the options, a greeting); the
+    pbx's BYE ends it (True), or none comes (False)."""
+    a = RtpPhone(s, "100")
+    try:
+        call, ok = answered(a, "*98")
+        a.confirm(call, ok)
+        a.latch(ok.body)
+        time.sleep(1)
+        digits(a, call, f"{ext}#{pin}#")
+        for group in keys:
+            time.sleep(0.7)
+            digits(a, call, group)
+            if group == "01" and speak:
+                digits(a, call, "#")  # "record your greeting" cut short: the beep
+                time.sleep(0.6)
+                talk(a, ok.body, speak)
+        try:
+            a.answer(a.request("BYE", timeout=10), 200)
+            return True
+        except OSError:
+            a.in_dialog(call, "BYE")
+            return False
+    finally:
+        a.close()
+
+
+def test_menu_options_record_a_greeting_and_change_the_pin(srv):
+    r = curl("PUT", srv.sbc(f"/{PS}/api/v1/voicemail/{srv.ids['101']}/settings"),
+             {"pin": "4711"}, token=srv.ptoken)
+    assert r.status == 200, r
+    assert not settings(srv, "101")["has_greeting"]
+    # 0 options, 1 greeting (spoken, '#'), 4 new PIN, '*' back, '*' goodbye
+    assert menu(srv, "101", "4711", ["01", "#", "4", "13579#", "*", "*"], speak=2)
+    assert settings(srv, "101")["has_greeting"]
+    out = subprocess.run(["curl", "-skf", "-H", f"Authorization: Bearer {srv.ptoken}",
+                          srv.sbc(f"/{PS}/api/v1/voicemail/{srv.ids['101']}/greeting")],
+                         capture_output=True, timeout=20)
+    assert out.returncode == 0 and out.stdout[:4] == b"RIFF"
+    # the new PIN opens the mailbox ('*' then ends it); the old one no more
+    assert menu(srv, "101", "13579", ["*"])
+    assert menu(srv, "101", "4711", ["4711#", "4711#"])  # wrong three times: goodbye
+    r = curl("PUT", srv.sbc(f"/{PS}/api/v1/voicemail/{srv.ids['101']}/settings"),
+             {"pin": "4711"}, token=srv.ptoken)
+    assert r.status == 200, r
