@@ -393,3 +393,28 @@ def test_hold_plays_music_and_resume_rejoins(srv, phones):
     assert len(music) >= 8 and sum(1 for w in music if w[2] > 200) >= 6, music
     assert not has_tone(as_wav(held), 0, min_windows=1), music  # not A
     assert has_tone(as_wav(resumed), 0, min_windows=3), windows(as_wav(resumed))
+
+
+def test_the_users_own_greeting_is_played(srv, phones, tmp_path):
+    """102's greeting (a 440 Hz tone, uploaded as a WAV) is what the caller hears."""
+    wav = tmp_path / "greeting.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-b", "16", "-c", "1", str(wav), "synth", "4",
+                    "sine", str(TONE_B), "vol", "0.5"], check=True)
+    out = subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+                          "-H", f"Authorization: Bearer {srv.ptoken}", "--data-binary",
+                          f"@{wav}", srv.sbc(f"/{PS}/api/v1/voicemail/{srv.ids['102']}/greeting")],
+                         capture_output=True, text=True, timeout=20)
+    assert out.stdout in ("200", "201", "204"), out.stdout
+    try:
+        a = phones("100", TONE_A)
+        a.command("dial", f"sip:102@{PS}")
+        wait_for(lambda: "Call established" in a.text(), 20, "voicemail to answer")
+        time.sleep(6)
+        a.command("hangup")
+        wait_for(lambda: "terminated" in a.text(), 10, "the hang-up")
+        time.sleep(1)
+        heard = a.decoded()
+        assert heard and has_tone(heard, 1, min_windows=4), windows(heard)
+    finally:
+        curl("DELETE", srv.sbc(f"/{PS}/api/v1/voicemail/{srv.ids['102']}/greeting"),
+             token=srv.ptoken)
