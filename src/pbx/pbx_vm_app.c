@@ -52,6 +52,7 @@ struct pbx_vm_app {
 	char caller[72], caller_name[128], call_id[256];
 	struct media_pcm greeting; /* the user's own, owned */
 	/* the menu */
+	bool ask_mailbox; /* *98: the mailbox is asked for, then its PIN */
 	char input[VM_INPUT_MAX + 1];
 	int ninput, tries;
 	struct pbx_vm_msg *msgs;
@@ -308,11 +309,13 @@ static void pin_entered(struct pbx_vm_app *a)
 		return;
 	}
 	say(a, "vm-wrong-pin");
-	if (a->mb.user_id == a->user_id && a->user_id >= 0) {
+	if (!a->ask_mailbox) {
 		pin_prompt(a);
 		return;
 	}
-	say(a, "vm-enter-mailbox"); /* *98: the mailbox again, as it may be wrong */
+	/* *98: the mailbox again, as it may be the wrong one (never told apart
+	 * from a wrong PIN) */
+	say(a, "vm-enter-mailbox");
 	a->st = ST_ASK_MAILBOX;
 }
 
@@ -366,7 +369,6 @@ static void on_digit(void *arg, struct pbx_msess *s, char d)
 								 &mb) == 0
 					     ? mb.user_id
 					     : -1;
-			a->mb.user_id = a->user_id;
 			pin_prompt(a);
 		}
 		break;
@@ -499,6 +501,7 @@ struct pbx_vm_app *pbx_vm_menu(struct pbx *p, struct pbx_msess *s, long long use
 		a->mb.user_id = user_id;
 		pin_prompt(a);
 	} else {
+		a->ask_mailbox = true;
 		say(a, "vm-enter-mailbox");
 		a->st = ST_ASK_MAILBOX;
 	}

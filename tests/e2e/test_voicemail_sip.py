@@ -139,9 +139,10 @@ def test_star98_mailbox_and_pin_by_info_then_the_pbx_hangs_up(srv, pin, ends_wit
             time.sleep(1)
             digits(a, call, ends_with)
         else:  # wrong three times: goodbye
-            for _ in range(3):
-                digits(a, call, pin + "#")
+            digits(a, call, pin + "#")
+            for _ in range(2):  # mailbox and PIN again
                 time.sleep(0.5)
+                digits(a, call, f"101#{pin}#")
         bye = a.request("BYE", timeout=15)  # the pbx ends it after "goodbye"
         a.answer(bye, 200)
     finally:
@@ -286,7 +287,7 @@ def test_menu_options_record_a_greeting_and_change_the_pin(srv):
     assert out.returncode == 0 and out.stdout[:4] == b"RIFF"
     # the new PIN opens the mailbox ('*' then ends it); the old one no more
     assert menu(srv, "101", "13579", ["*"])
-    assert menu(srv, "101", "4711", ["4711#", "4711#"])  # wrong three times: goodbye
+    assert menu(srv, "101", "4711", ["101#4711#", "101#4711#"])  # wrong three times: goodbye
     r = curl("PUT", srv.sbc(f"/{PS}/api/v1/voicemail/{srv.ids['101']}/settings"),
              {"pin": "4711"}, token=srv.ptoken)
     assert r.status == 200, r
