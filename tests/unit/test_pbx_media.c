@@ -42,7 +42,7 @@ struct phone {
 struct ctx {
 	char digits[64];
 	int ndigits, played, recorded;
-	bool free_on_played;
+	bool free_on_played, free_on_digit;
 };
 
 static struct event_base *base;
@@ -154,6 +154,8 @@ static void on_digit(void *arg, struct pbx_msess *s, char d)
 	struct ctx *c = arg;
 	if (c->ndigits < 63)
 		c->digits[c->ndigits++] = d;
+	if (c->free_on_digit)
+		pbx_msess_free(s); /* from inside the engine's read */
 }
 
 static void on_played(void *arg, struct pbx_msess *s)
@@ -434,6 +436,30 @@ static void test_rfc4733_digits_once(void **state)
 	c.digits[c.ndigits] = 0;
 	assert_string_equal(c.digits, "5#5");
 	pbx_msess_free(s);
+	phone_close(&ph);
+}
+
+static void test_free_in_digit_callback(void **state)
+{
+	(void)state;
+	struct phone ph;
+	struct ctx c = {.free_on_digit = true};
+	char ans[PBX_MEDIA_SDP_MAX];
+	phone_open(&ph);
+	struct pbx_msess *s = answer(&c, ph.port, "0 101", PCMU_TE, ans, sizeof(ans));
+	int port = answer_port(ans);
+	/* five presses at once, likely in one read: the session goes at the first */
+	for (int i = 0; i < 5; i++) {
+		struct media_te te = {.event = 3, .volume = 10, .duration = 160};
+		uint8_t pl[4];
+		media_te_write(pl, sizeof(pl), &te);
+		phone_send(&ph, port, 101, false, 3000 + 1600 * (uint32_t)i, pl, 4);
+	}
+	run_ms(100);
+	c.digits[c.ndigits] = 0;
+	assert_string_equal(c.digits, "3");
+	assert_int_equal(pbx_media_sessions(eng), 0);
+	(void)s;
 	phone_close(&ph);
 }
 
@@ -747,6 +773,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_play_resampled_and_free_in_callback, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rfc4733_digits_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_in_digit_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sip_info_digit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inband_dtmf_pcmu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_g722_session, setup, teardown),
