@@ -1,6 +1,7 @@
 /* pbx_mail — see pbx_mail.h. */
 #include "pbx_mail.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,21 @@ struct mail_job {
 };
 
 static struct core_work *mail_pool;
+/* set at the process's end: a transfer under way gives up within a second
+ * (libcurl asks its progress callback that often), so stopping a phone
+ * system never waits for a slow relay's timeout */
+static atomic_bool mail_stopping;
+
+static int progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&mail_stopping) ? 1 : 0;
+}
 
 static size_t read_cb(char *out, size_t size, size_t nmemb, void *arg)
 {
@@ -61,6 +77,8 @@ static void mail_run(void *arg)
 	curl_easy_setopt(c, CURLOPT_READDATA, j);
 	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->len);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	if (j->starttls)
 		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, j->verify ? 1L : 0L);
@@ -78,7 +96,7 @@ static void mail_run(void *arg)
 static void mail_done(void *arg, bool cancelled)
 {
 	struct mail_job *j = arg;
-	if (cancelled)
+	if (cancelled || j->rc == CURLE_ABORTED_BY_CALLBACK)
 		log_warn("voicemail: the email of message %lld to %s was not sent (shutting down)",
 			 j->id, j->to);
 	else if (j->rc != CURLE_OK)
@@ -177,8 +195,10 @@ void pbx_mail_voicemail(struct pbx *p, const struct pbx_vm_msg *msg, const void 
 void pbx_mail_free(void)
 {
 	if (mail_pool) {
+		atomic_store(&mail_stopping, true);
 		core_work_free(mail_pool);
 		mail_pool = NULL;
 		curl_global_cleanup();
+		atomic_store(&mail_stopping, false);
 	}
 }

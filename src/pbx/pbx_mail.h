@@ -43,7 +43,8 @@ char *pbx_mail_base64(const void *in, size_t n, size_t line_len, size_t *len);
 /* An address as the API accepts it: local@domain, printable ASCII, no
  * spaces, quotes or angle brackets, at most 254 characters. */
 bool pbx_mail_address_ok(const char *s);
-/* Waits for a message being sent, drops the queue; at the process's end. */
+/* Ends a message being sent (within a second), drops the queue (each
+ * logged as not sent); at the process's end. */
 void pbx_mail_free(void);
 
 #endif

@@ -90,7 +90,7 @@ int pbx_main(const char *name)
 	core_child_run(&p.child);
 
 	core_work_free(p.work); /* first: its jobs point to the login and the server */
-	pbx_mail_free();	/* an email being sent is waited for */
+	pbx_mail_free();	/* an email being sent gives up */
 	pbx_sip_free(sip);
 	p.calls = NULL;
 	pbx_media_free(p.media); /* after pbx_sip: calls hold sessions */

@@ -3,7 +3,9 @@ a local SMTP sink (aiosmtpd, started by the test) gets the email with the
 caller in its subject, in the phone system's language (German here), and
 the recording attached, byte for byte the message's WAV. The message is
 left by a real call (baresip over TLS/SRTP, test_voicemail's phones) to a
-user with no device registered."""
+user on do not disturb, whose registered device subscribed to message
+waiting (RFC 3842) for 60 s: it hears of the message, then of the
+subscription's end by expiry."""
 import email
 import email.policy
 import os
@@ -13,9 +15,10 @@ import time
 import pytest
 
 from conftest import Server, curl, wait_port
-from sipua import free_port
+from sipua import Phone, free_port
 from test_baresip import wait_for
 from test_voicemail import PS, TONE_A, leave_message, message_wav, phones  # noqa: F401
+from test_voicemail_api import notify_of, subscribe
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def srv(sink):
                            ("/smtp", {"host": "127.0.0.1", "port": sink[0], "security": "none",
                                       "from": "pbx@example.com"}),
                            (f"/voicemail/{s.ids['102']}/settings",
-                            {"email": "phone102@example.com"})):
+                            {"email": "phone102@example.com", "dnd": True})):
             r = curl("PUT", s.sbc(f"/{PS}/api/v1{path}"), body, token=s.ptoken)
             assert r.status == 200, (path, r)
     except BaseException:
@@ -68,6 +71,14 @@ def mails(maildir):
 
 
 def test_a_new_message_is_mailed_with_its_recording(srv, sink, phones):  # noqa: F811
+    # 102's device: registered (else the SBC drops its idle connection) and
+    # subscribed to message waiting for 60 s; on do not disturb, it never rings
+    w = Phone("tls", 5061 + srv.offset, "102", f"{PS}-102-secret", PS)
+    assert w.register() == 200
+    r, sub = subscribe(w, "102", expires=60)
+    assert r.status == 200 and r.h("expires") == "60", r.raw_text()
+    t0 = time.monotonic()
+    assert "Messages-Waiting: no" in notify_of(w, sub["call_id"]).body.decode()
     a = phones("100", TONE_A)
     # the first call also makes the built-in prompts (seconds), then the German greeting
     msg = leave_message(srv, a, "102", talk=4, before=24)
@@ -82,3 +93,11 @@ def test_a_new_message_is_mailed_with_its_recording(srv, sink, phones):  # noqa:
     assert len(att) == 1 and att[0].get_filename() == f"voicemail-{msg['id']}.wav"
     assert att[0].get_content() == message_wav(srv, "102", msg["id"])
     assert "emailed to phone102@example.com" in srv.log(20000)
+    # the message reached the subscription; then it expired
+    n = notify_of(w, sub["call_id"])
+    assert "Messages-Waiting: yes\r\n" in n.body.decode()
+    assert "Voice-Message: 1/0 (0/0)\r\n" in n.body.decode()
+    n = notify_of(w, sub["call_id"], timeout=max(1, 70 - (time.monotonic() - t0)))
+    assert n.h("subscription-state") == "terminated;reason=timeout"
+    assert time.monotonic() - t0 >= 59
+    w.close()

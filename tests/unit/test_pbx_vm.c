@@ -603,6 +603,41 @@ static void test_mail_starttls_verify(void **state)
 	free(mail);
 }
 
+/* A relay that never answers: stopping does not wait for its timeout. */
+static void test_mail_stops_quickly(void **state)
+{
+	struct fix *f = *state;
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 4), 0); /* connects, never greets */
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+	char port[8];
+	snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+	core_db_setting_set(f->p.db, "smtp_host", "127.0.0.1");
+	core_db_setting_set(f->p.db, "smtp_port", port);
+	core_db_setting_set(f->p.db, "smtp_security", "none");
+	sqlite3_exec(f->p.db, "UPDATE users SET email='alice@example.com' WHERE id=1", NULL, NULL,
+		     NULL);
+	struct event_base *base = event_base_new();
+	f->p.child.base = base;
+	nlogged = 0;
+	core_log_set_sink(log_capture);
+	assert_true(store(f, f->alice, "200", 1, 800) > 0);
+	usleep(500000); /* the worker is in the transfer now */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pbx_mail_free();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	core_log_set_sink(NULL);
+	assert_true(t1.tv_sec - t0.tv_sec < 4);
+	assert_int_equal(logged_with("was not sent (shutting down)", NULL), 1);
+	f->p.child.base = NULL;
+	event_base_free(base);
+	close(ls);
+}
+
 /* ---- the email ---- */
 
 static char *decode_b64(const char *s, size_t n, size_t *len)
@@ -774,6 +809,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mwi_unsolicited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail_failure_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail_starttls_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_stops_quickly, setup, teardown),
 		cmocka_unit_test(test_mail_build),
 		cmocka_unit_test(test_mail_address),
 	};
