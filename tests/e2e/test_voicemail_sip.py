@@ -117,6 +117,9 @@ def test_late_offer_to_voicemail_gets_our_offer_and_the_ack_answers(srv):
         while n < 50 and time.time() < end:
             n += a.packets(1)
         assert n >= 50
+        live = curl("GET", srv.sbc(f"/{PS}/api/v1/calls/active"), token=srv.ptoken).json()
+        assert [(c["state"], c["callee"]["extension"], c["codec"]) for c in live["calls"]] == \
+            [("voicemail", "102", "PCMU/8000")], live
         a.in_dialog(call, "BYE")
         assert a.response("BYE").status == 200
     finally:
