@@ -158,7 +158,10 @@ static void main_menu(struct pbx_vm_app *a)
 
 static void say_count(struct pbx_vm_app *a, int n, const char *kind)
 {
-	say_number(a, n);
+	if (n == 1)
+		say(a, "vm-one"); /* German counts "eine Nachricht", not "eins" */
+	else
+		say_number(a, n);
 	say(a, kind);
 	say(a, n == 1 ? "vm-message" : "vm-messages");
 }

@@ -390,7 +390,7 @@ static void test_menu_counts_then_plays_marks_deletes_saves(void **state)
 	add_msg(3, true);
 	struct pbx_vm_app *a = pbx_vm_menu(&px, &sess, 7, false, &cb);
 	assert_true(did("say:vm-you-have;play;number:2;play;say:vm-new;play;say:vm-messages;play;"
-			"say:vm-and;play;number:1;play;say:vm-old;play;say:vm-message;play;"
+			"say:vm-and;play;say:vm-one;play;say:vm-old;play;say:vm-message;play;"
 			"say:vm-menu-main;"));
 	clear();
 	digit('1');
