@@ -5,7 +5,8 @@ callee's voicemail, where the caller's tone (baresip's ausine) is recorded
 into a message whose WAV holds that tone; a full mailbox is announced and
 the pbx hangs up; the callee dials *97, presses 1 (RFC 4733) and hears the
 message, which is then heard (and message waiting says so); a held call
-hears music and, resumed, the other phone again."""
+hears music (both legs SRTP, or one plain RTP) and, resumed, the other
+phone again."""
 import json
 import math
 import socket
@@ -17,11 +18,13 @@ import io
 import os
 import re
 import audioop
+import base64
 
 import pytest
 
 from conftest import Server, curl
 from test_baresip import sip_ports, wait_for
+from pylibsrtp import Policy, Session
 from sipua import Phone as SipPhone, free_port
 
 PS = "vm-company"
@@ -311,11 +314,16 @@ def test_own_mailbox_star97_plays_the_message_and_marks_it_heard(srv, phones):
 
 
 class RtpPhone(SipPhone):
-    """A phone of the test's own on plain SIP over TCP, with a real RTP socket."""
+    """A phone of the test's own with a real RTP socket: SIP over TCP with
+    RTP, or over TLS with SRTP (pylibsrtp; the SBC's key read from each
+    offer)."""
 
-    def __init__(self, s, ext):
-        super().__init__("tcp", 5060 + s.offset, ext, f"{PS}-{ext}-secret", PS,
-                         rtp_port=free_port() & ~1)
+    def __init__(self, s, ext, transport="tcp"):
+        super().__init__(transport, (5061 if transport == "tls" else 5060) + s.offset, ext,
+                         f"{PS}-{ext}-secret", PS, rtp_port=free_port() & ~1)
+        self.inn = None
+        self.out = Session(Policy(key=self.key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)) \
+            if transport == "tls" else None
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp.bind(("127.0.0.1", self.rtp_port))
         assert self.register() == 200
@@ -326,14 +334,16 @@ class RtpPhone(SipPhone):
         self.rtp.close()
 
 
-def rtp_audio(sock, seconds):
-    """PCM (8 kHz) of the G.711 RTP that arrives on sock within seconds."""
-    pcm, end = b"", time.time() + seconds
+def rtp_audio(phone, seconds):
+    """PCM (8 kHz) of the G.711 (S)RTP that arrives at phone within seconds."""
+    pcm, end, sock = b"", time.time() + seconds, phone.rtp
     while time.time() < end:
         try:
             sock.settimeout(max(0.05, end - time.time()))
             data, _ = sock.recvfrom(2048)
-        except OSError:
+            if phone.inn:
+                data = phone.inn.unprotect(data)
+        except Exception:  # a timeout, or a packet that does not authenticate
             continue
         pt = data[1] & 0x7f
         if pt in (0, 8) and len(data) > 12:
@@ -356,34 +366,44 @@ def answer_offer(b, direction="sendrecv"):
     inv = b.request("INVITE", timeout=10)
     b.answer(inv, 200, body=b.sdp(direction), tag=b.dialog_tag)
     b.request("ACK")
-    addr = re.search(r"c=IN IP4 (\S+)", inv.body.decode()).group(1)
-    port = int(re.search(r"m=audio (\d+)", inv.body.decode()).group(1))
+    text = inv.body.decode()
+    addr = re.search(r"c=IN IP4 (\S+)", text).group(1)
+    port = int(re.search(r"m=audio (\d+)", text).group(1))
+    key = re.search(r"a=crypto:\d+ AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)", text)
+    assert bool(key) == bool(b.out), text  # SRTP exactly towards the TLS phone
+    if key:
+        b.inn = Session(Policy(key=base64.b64decode(key.group(1)),
+                               ssrc_type=Policy.SSRC_ANY_INBOUND))
     for i in range(3):  # the SBC latches on what comes from the signalling address
-        b.rtp.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 0x77) + b"\xff" * 160,
-                     (addr, port))
+        pkt = struct.pack("!BBHII", 0x80, 0, b.seq + i, (b.seq + i) * 160, 0x77) + b"\xff" * 160
+        b.rtp.sendto(b.out.protect(pkt) if b.out else pkt, (addr, port))
+    b.seq += 3
     return inv
 
 
-def test_hold_plays_music_and_resume_rejoins(srv, phones):
-    """A (baresip, TLS, SRTP) holds: B (a plain-RTP phone of ours, whose
-    RTP the test reads: baresip 1.0 stops recording after a re-INVITE)
-    hears the engine's music, not A; resumed, A's tone again."""
+@pytest.mark.parametrize("transport", ["tls", "tcp"])
+def test_hold_plays_music_and_resume_rejoins(srv, phones, transport):
+    """A (baresip, TLS, SRTP) holds: B (a phone of ours, SRTP over TLS or
+    RTP over TCP, whose media the test reads: baresip 1.0 stops recording
+    after a re-INVITE) hears the engine's music, not A; resumed, A's tone
+    again."""
     assert srv.api("PUT", "/sbc", {"plain_sip": True}).status == 200
-    b = RtpPhone(srv, "105")
+    b = RtpPhone(srv, "105", transport)
+    b.seq = 0
     try:
         a = phones("100", TONE_A)
         a.command("dial", f"sip:105@{PS}")
         b.dialog_tag = os.urandom(4).hex()
         answer_offer(b)
-        talk = rtp_audio(b.rtp, 3)
+        talk = rtp_audio(b, 3)
         a.command("hold")
         inv = answer_offer(b, "recvonly")
         assert "a=sendonly" in inv.body.decode()  # music: the engine only sends
-        held = rtp_audio(b.rtp, 5)
+        held = rtp_audio(b, 5)
         a.command("resume")
         answer_offer(b)
         time.sleep(0.5)
-        resumed = rtp_audio(b.rtp, 3)
+        resumed = rtp_audio(b, 3)
         a.command("hangup")
         b.answer(b.request("BYE", timeout=10), 200)
     finally:
