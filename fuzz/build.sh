@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer targets (http_msg, http_query, http_cookie, sip_msg, sip_auth, sdp,
-# backup, vpn, state, rtp, audio, engine_sdp) with clang into build/fuzz/ and runs them, each on a copy of its seed
+# backup, vpn, state, rtp, audio, engine_sdp, sip_dtmf, mail) with clang into build/fuzz/ and runs them, each on a copy of its seed
 # corpus in build/fuzz/corpus-<target> (fuzzing never writes into fuzz/corpus):
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -17,7 +17,7 @@ case ${ZENTRALE_FUZZ_BUILD:-build} in
 /*) OUT="$ZENTRALE_FUZZ_BUILD/fuzz" ;;
 *) OUT="$ROOT/${ZENTRALE_FUZZ_BUILD:-build}/fuzz" ;;
 esac
-TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp"
+TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf mail"
 mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
@@ -46,6 +46,10 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_vpn" "$ROOT/fuzz/fuzz_vpn.c" \
 	"$ROOT/src/vpn/vpn_config.c" -ljansson
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_state" "$ROOT/fuzz/fuzz_state.c" \
 	"$ROOT/src/core/core_state.c" -ljansson
+# sip_dtmf: DTMF in INFO bodies and whether an offer holds (pbx_call)
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dtmf" "$ROOT/fuzz/fuzz_sip_dtmf.c" \
+	"$ROOT/src/sip/sip_dtmf.c" "$ROOT/src/sdp/sdp_hold.c" "$ROOT/src/sdp/sdp.c" \
+	"$ROOT/src/sip/sip_msg.c"
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_rtp" "$ROOT/fuzz/fuzz_rtp.c" \
 	"$ROOT/src/media/media_rtp.c" "$ROOT/src/media/media_jb.c"
 # audio: the decoding libraries are Debian's (not instrumented); an input
@@ -63,6 +67,8 @@ clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $ENGINE_LIBS) \
 	"$ROOT/src/media/media_codec.c" "$ROOT/src/media/media_dsp.c" \
 	"$ROOT/src/media/media_jb.c" "$ROOT/src/media/media_rtp.c" "$ROOT/src/sdp/sdp.c" \
 	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/core/core_log.c" $(pkg-config --libs $ENGINE_LIBS) -lm
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_mail" "$ROOT/fuzz/fuzz_mail.c" \
+	"$ROOT/src/pbx/pbx_mail_msg.c" -lsodium
 
 # Fuzzes target $1 for $2 seconds on its working corpus; its output goes to
 # $OUT/fuzz-$1.log, its line to $OUT/result-$1.

@@ -12,10 +12,16 @@
 
 #include "../core/core_log.h"
 #include "../sdp/sdp.h"
+#include "../sdp/sdp_hold.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_dialog.h"
+#include "../sip/sip_dtmf.h"
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
+#include "pbx_media.h"
+#include "pbx_prompts.h"
+#include "pbx_route.h"
+#include "pbx_vm.h"
 
 #define HDR_MAX		 1024
 #define PBX_CALL_MSG_MAX 65536
@@ -25,7 +31,7 @@ enum leg_state { LEG_CALLING, LEG_EARLY, LEG_ANSWERED, LEG_DONE };
 
 /* One dialog: with the caller (leg a) or with one device of the callee. */
 struct leg {
-	struct call *c;
+	struct pbx_call *c;
 	struct leg *hnext; /* in the Call-ID index */
 	enum leg_state state;
 	bool cancel;	     /* to be cancelled once it has answered provisionally */
@@ -33,13 +39,14 @@ struct leg {
 	char branch[48];     /* b: our INVITE */
 	uint32_t invite_cseq;
 	signed char srtp; /* the phone speaks SRTP with the SBC: 1, 0, or -1 not known */
+	bool holds;	  /* this leg's phone put the call on hold */
 };
 
 enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
 
-struct call {
+struct pbx_call {
 	struct pbx_calls *cs;
-	struct call *prev, *next;
+	struct pbx_call *prev, *next;
 	struct ctx *ctxs; /* our requests still unanswered */
 	enum call_state state;
 	struct leg a;
@@ -60,16 +67,28 @@ struct call {
 	uint32_t ack_cseq;
 	bool busy, declined; /* what failed devices said */
 	struct event *timer; /* ringing too long; later: linger before freeing */
+	long long caller_id; /* the authenticated caller */
+	int expires;	     /* s: the caller's Expires, or 0 */
+	struct pbx_route route;
+	/* a media-engine leg instead of a device (voicemail, the mailbox menu) */
+	int rung; /* devices the last pbx_call_ring reached */
+	struct pbx_msess *ms;
+	struct pbx_vm_app *app;
+	pbx_call_app_start app_start; /* to run on the caller's ACK */
+	const char *app_cause;
+	struct pbx_msess *moh;	/* music towards moh_leg while the other leg holds */
+	struct pbx_msess *held; /* the engine's answer to the holding phone */
+	struct leg *moh_leg;
 };
 
 /* A request we sent, until its final answer. */
-enum ctx_kind { CTX_INVITE, CTX_CANCEL, CTX_BYE, CTX_RELAY };
+enum ctx_kind { CTX_INVITE, CTX_CANCEL, CTX_BYE, CTX_RELAY, CTX_MOH };
 struct ctx {
 	struct ctx *next;  /* of the call */
 	struct ctx *hnext; /* in the branch index */
 	enum ctx_kind kind;
 	char branch[48], method[16];
-	struct call *c;
+	struct pbx_call *c;
 	struct leg *leg;
 	char *orig; /* CTX_RELAY: the request from the other leg, to answer */
 	size_t orig_len;
@@ -80,12 +99,14 @@ struct pbx_calls {
 	struct event_base *base;
 	void (*send)(void *ctx, const char *buf, size_t len);
 	void *send_ctx;
-	struct call *calls;
+	struct pbx_call *calls;
 	int ncalls, active;
 	unsigned long long next_id;
 	struct leg *by_cid[CALL_BUCKETS];
 	struct ctx *by_branch[CALL_BUCKETS];
 };
+
+static void moh_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m);
 
 /* Call-IDs and branches come from the wire: a keyed hash, the key this
  * process's own (set in pbx_calls_new). */
@@ -181,7 +202,7 @@ static void respond_plain(struct pbx_calls *cs, const struct sip_msg *m, int sta
 }
 
 /* An answer to the caller's INVITE, as the callee's side of the a leg. */
-static void respond_caller(struct call *c, int status, const char *reason, struct sip_pl body,
+static void respond_caller(struct pbx_call *c, int status, const char *reason, struct sip_pl body,
 			   struct sip_pl ctype)
 {
 	struct sip_msg *inv = reparse(c->invite, c->invite_len);
@@ -201,7 +222,7 @@ static void respond_caller(struct call *c, int status, const char *reason, struc
 }
 
 static struct ctx *ctx_add(struct pbx_calls *cs, enum ctx_kind kind, const char *branch,
-			   const char *method, struct call *c, struct leg *l)
+			   const char *method, struct pbx_call *c, struct leg *l)
 {
 	struct ctx *x = calloc(1, sizeof(*x));
 	if (!x)
@@ -238,7 +259,7 @@ static void ctx_free(struct pbx_calls *cs, struct ctx *x)
 /* A request within a leg's dialog (or, for INVITE on a b leg, creating it). */
 /* A request within a leg's dialog (or, for INVITE on a b leg, creating it);
  * cseq 0 takes the leg's next number. */
-static void send_request(struct call *c, struct leg *l, const char *method, uint32_t cseq,
+static void send_request(struct pbx_call *c, struct leg *l, const char *method, uint32_t cseq,
 			 const char *branch, const char *extra, struct sip_pl body,
 			 struct sip_pl ctype)
 {
@@ -262,7 +283,7 @@ static void new_branch(char out[48])
 	snprintf(out, 48, "z9hG4bK%s", hex);
 }
 
-static void send_bye(struct call *c, struct leg *l)
+static void send_bye(struct pbx_call *c, struct leg *l)
 {
 	char branch[48];
 	new_branch(branch);
@@ -272,7 +293,7 @@ static void send_bye(struct call *c, struct leg *l)
 	l->state = LEG_DONE;
 }
 
-static void send_ack_body(struct call *c, struct leg *l, uint32_t cseq, struct sip_pl body,
+static void send_ack_body(struct pbx_call *c, struct leg *l, uint32_t cseq, struct sip_pl body,
 			  struct sip_pl ctype)
 {
 	char branch[48];
@@ -280,21 +301,21 @@ static void send_ack_body(struct call *c, struct leg *l, uint32_t cseq, struct s
 	send_request(c, l, "ACK", cseq, branch, NULL, body, ctype);
 }
 
-static void send_ack(struct call *c, struct leg *l, uint32_t cseq)
+static void send_ack(struct pbx_call *c, struct leg *l, uint32_t cseq)
 {
 	send_ack_body(c, l, cseq, (struct sip_pl){0}, (struct sip_pl){0});
 }
 
 /* A late offer (an INVITE without SDP) gets its answer in the ACK: the ACK
  * of the other leg's 2xx waits for it. */
-static void owe_ack(struct call *c, struct leg *l, uint32_t cseq)
+static void owe_ack(struct pbx_call *c, struct leg *l, uint32_t cseq)
 {
 	c->ack_leg = l;
 	c->ack_cseq = cseq;
 }
 
 /* CANCEL has the INVITE's branch, Call-ID, From, To (without tag) and CSeq number. */
-static void send_cancel(struct call *c, struct leg *l)
+static void send_cancel(struct pbx_call *c, struct leg *l)
 {
 	if (l->state == LEG_CALLING) {
 		l->cancel = true; /* RFC 3261 9.1: not before a provisional answer */
@@ -314,7 +335,29 @@ static void send_cancel(struct call *c, struct leg *l)
 	l->state = LEG_DONE;
 }
 
-static void call_free(struct call *c)
+/* The media leg's application and session, freed in that order (the app
+ * stores a message being recorded). */
+static void app_end(struct pbx_call *c)
+{
+	if (c->app)
+		pbx_vm_app_free(c->app);
+	c->app = NULL;
+	if (c->ms)
+		pbx_msess_free(c->ms);
+	c->ms = NULL;
+}
+
+static void moh_end(struct pbx_call *c)
+{
+	if (c->moh)
+		pbx_msess_free(c->moh);
+	if (c->held)
+		pbx_msess_free(c->held);
+	c->moh = c->held = NULL;
+	c->moh_leg = NULL;
+}
+
+static void call_free(struct pbx_call *c)
 {
 	struct pbx_calls *cs = c->cs;
 	if (c->prev)
@@ -333,8 +376,10 @@ static void call_free(struct call *c)
 		leg_unindex(cs, c->b[i]);
 		free(c->b[i]);
 	}
+	moh_end(c);
 	if (c->timer)
 		event_free(c->timer);
+	app_end(c);
 	free(c->invite);
 	free(c);
 }
@@ -348,12 +393,13 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
 
 /* The call is over: its record is written; it lingers while a device that
  * was being cancelled might still answer. */
-static void call_end(struct call *c, const char *cause, int status)
+static void call_end(struct pbx_call *c, const char *cause, int status)
 {
 	if (c->state == CALL_ENDED)
 		return;
 	c->state = CALL_ENDED;
 	c->cs->active--;
+	moh_end(c);
 	struct pbx_cdr r = {.call_id = c->a.d.call_id,
 			    .caller = c->caller,
 			    .caller_name = c->caller_name,
@@ -399,25 +445,39 @@ static const char *cause_of(int status)
 	}
 }
 
-/* Every device failed: the caller hears the most telling reason. */
-static void all_failed(struct call *c, bool busy, bool declined)
+/* The route could not go on: the caller hears why. */
+static void route_fail(struct pbx_call *c, const struct pbx_route_fail *f)
 {
-	int status = declined ? 603 : busy ? 486 : 480;
-	respond_caller(c, status, NULL, (struct sip_pl){0}, (struct sip_pl){0});
-	call_end(c, cause_of(status), status);
+	respond_caller(c, f->status, f->reason, (struct sip_pl){0}, (struct sip_pl){0});
+	call_end(c, f->cause ? f->cause : cause_of(f->status), f->status);
+}
+
+/* Every device failed: the route goes on (voicemail), or the caller hears
+ * the most telling reason. */
+static void all_failed(struct pbx_call *c, bool busy, bool declined)
+{
+	struct pbx_route_fail f;
+	c->busy = c->declined = false; /* for the next destination that rings */
+	if (pbx_route_failed(c,
+			     declined ? PBX_OUT_DECLINED
+			     : busy   ? PBX_OUT_BUSY
+				      : PBX_OUT_UNAVAILABLE,
+			     &f) < 0)
+		route_fail(c, &f);
 }
 
 static void on_ring_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct call *c = arg;
+	struct pbx_call *c = arg;
 	(void)fd;
 	(void)what;
 	if (c->state != CALL_RINGING)
 		return;
 	for (int i = 0; i < c->nb; i++)
 		send_cancel(c, c->b[i]);
-	respond_caller(c, 480, "No Answer", (struct sip_pl){0}, (struct sip_pl){0});
-	call_end(c, "no_answer", 480);
+	struct pbx_route_fail f;
+	if (pbx_route_failed(c, PBX_OUT_NOANSWER, &f) < 0)
+		route_fail(c, &f);
 }
 
 /* ---- what the list of calls in progress shows ---- */
@@ -433,7 +493,7 @@ static void note_media(struct leg *l, const struct sip_msg *m)
 
 /* The codec of an SDP answer: its first audio stream's first format, named
  * by its rtpmap or, for the static payload types, by RFC 3551. */
-static void note_codec(struct call *c, const struct sip_msg *m)
+static void note_codec(struct pbx_call *c, const struct sip_msg *m)
 {
 	static const struct {
 		int pt;
@@ -482,28 +542,6 @@ static void note_codec(struct call *c, const struct sip_msg *m)
 
 /* ---- a new call ---- */
 
-static int callee_lookup(struct pbx_calls *cs, struct sip_pl who, long long *id, char *name,
-			 size_t cap, char *display, size_t dcap)
-{
-	sqlite3_stmt *st;
-	int rc = -1;
-	if (sqlite3_prepare_v2(
-		    cs->p->db,
-		    "SELECT id, extension, display_name FROM users WHERE (extension=?1 OR "
-		    "sip_username=?1) AND enabled=1",
-		    -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, who.p, (int)who.l, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		snprintf(name, cap, "%s", sqlite3_column_text(st, 1));
-		snprintf(display, dcap, "%s", sqlite3_column_text(st, 2));
-		rc = 0;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* A display name as a quoted string and a space, or nothing. */
 static void quote_display(struct sip_pl d, char *out, size_t cap)
 {
@@ -527,7 +565,7 @@ static void quote_display(struct sip_pl d, char *out, size_t cap)
 }
 
 /* One b leg per registered device of the callee. */
-static void fork_to_devices(struct call *c, long long user, const struct sip_msg *m,
+static void fork_to_devices(struct pbx_call *c, long long user, const struct sip_msg *m,
 			    struct sip_pl caller_contact)
 {
 	struct pbx_calls *cs = c->cs;
@@ -537,6 +575,7 @@ static void fork_to_devices(struct call *c, long long user, const struct sip_msg
 			       "ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
+	int before = c->nb;
 	sqlite3_bind_int64(st, 1, user);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	const struct sip_hdr *from = sip_msg_hdr(m, SIP_HDR_FROM);
@@ -580,6 +619,34 @@ static void fork_to_devices(struct call *c, long long user, const struct sip_msg
 				     m->body, ctype);
 	}
 	sqlite3_finalize(st);
+	c->rung = c->nb - before;
+}
+
+int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds)
+{
+	struct sip_msg *m = reparse(c->invite, c->invite_len);
+	if (!m)
+		return 0;
+	struct sip_addr ca;
+	struct sip_pl rest;
+	sip_addr_parse(&ca, sip_msg_hdr(m, SIP_HDR_CONTACT)->value, &rest);
+	c->rung = 0;
+	fork_to_devices(c, user_id, m, ca.uri_pl);
+	free(m);
+	if (c->rung == 0)
+		return 0;
+	/* RFC 3261 13.3.1: the caller's Expires bounds the ringing too */
+	int ring = seconds > 0 ? seconds : PBX_RING_TIMEOUT;
+	if (c->expires > 0 && c->expires < ring)
+		ring = c->expires;
+	if (!c->timer)
+		c->timer = event_new(c->cs->base, -1, 0, on_ring_timeout, c);
+	struct timeval tv = {.tv_sec = ring};
+	if (c->timer)
+		event_add(c->timer, &tv);
+	log_info("call %s: %s → %s, ringing %d device(s) for %d s", c->a.d.call_id, c->caller,
+		 c->callee, c->rung, ring);
+	return c->rung;
 }
 
 static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
@@ -598,7 +665,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 			(struct sip_pl){0});
 		return;
 	}
-	struct call *c = calloc(1, sizeof(*c));
+	struct pbx_call *c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
 	c->cs = cs;
@@ -617,6 +684,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	cs->active++;
 	snprintf(c->caller, sizeof(c->caller), "%s", u.extension);
 	snprintf(c->caller_name, sizeof(c->caller_name), "%s", u.display_name);
+	c->caller_id = u.id;
 	c->late_offer = m->body.l == 0;
 
 	/* the a leg, as its callee side (RFC 3261 12.1.1) */
@@ -637,10 +705,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 		return;
 	}
 	leg_index(cs, a);
-	struct sip_addr ca;
-	struct sip_pl rest, ruser = {0};
-	const struct sip_hdr *contact = sip_msg_hdr(m, SIP_HDR_CONTACT);
-	sip_addr_parse(&ca, contact->value, &rest);
+	struct sip_pl ruser = {0};
 	size_t ao = 0;
 	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_RECORD_ROUTE); h;
 	     h = sip_msg_hdr_next(m, h)) {
@@ -660,37 +725,122 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 		ruser = ru.user;
 	if (ruser.l >= sizeof(c->callee))
 		ruser = (struct sip_pl){0}; /* longer than any extension: none such */
-	long long callee;
 	cpy(c->callee, sizeof(c->callee), ruser);
-	respond_caller(c, 100, NULL, (struct sip_pl){0}, (struct sip_pl){0});
-	if (!ruser.l || callee_lookup(cs, ruser, &callee, c->callee, sizeof(c->callee),
-				      c->callee_name, sizeof(c->callee_name)) < 0) {
-		respond_caller(c, 404, NULL, (struct sip_pl){0}, (struct sip_pl){0});
-		call_end(c, "not_found", 404);
-		return;
-	}
-	fork_to_devices(c, callee, m, ca.uri_pl);
-	if (c->nb == 0) {
-		respond_caller(c, 480, NULL, (struct sip_pl){0}, (struct sip_pl){0});
-		call_end(c, "unavailable", 480);
-		return;
-	}
-	/* RFC 3261 13.3.1: the caller's Expires bounds the ringing too */
-	int64_t ring = PBX_RING_TIMEOUT;
 	const struct sip_hdr *eh = sip_msg_hdr(m, SIP_HDR_EXPIRES);
 	if (eh && sip_pl_u64(eh->value, PBX_RING_TIMEOUT) > 0)
-		ring = sip_pl_u64(eh->value, PBX_RING_TIMEOUT);
-	c->timer = event_new(cs->base, -1, 0, on_ring_timeout, c);
-	struct timeval tv = {.tv_sec = ring};
+		c->expires = (int)sip_pl_u64(eh->value, PBX_RING_TIMEOUT);
+	respond_caller(c, 100, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+	struct pbx_dest d;
+	struct pbx_route_fail f = {404, NULL, "not_found"};
+	if (pbx_route_resolve(cs->p, ruser, c->caller_id, &d) < 0 || pbx_route_enter(c, &d, &f) < 0)
+		route_fail(c, &f);
+}
+
+/* ---- a media-engine leg: voicemail, the mailbox menu ---- */
+
+static void on_app_done(void *arg, struct pbx_vm_app *a)
+{
+	struct pbx_call *c = arg;
+	(void)a;
+	if (c->state != CALL_ANSWERED)
+		return;
+	send_bye(c, &c->a); /* the app and session go with the call (call_free) */
+	call_end(c, c->app_cause, 200);
+}
+
+int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause,
+		 struct pbx_route_fail *fail)
+{
+	static char sdp[PBX_MEDIA_SDP_MAX];
+	struct pbx_media *engine = c->cs->p->media;
+	int len = 0, status = 503;
+	if (engine && !c->late_offer) {
+		struct sip_msg *inv = reparse(c->invite, c->invite_len);
+		if (inv)
+			c->ms = pbx_media_answer(engine, inv->body, NULL, sdp, sizeof(sdp), &len,
+						 &status);
+		free(inv);
+	} else if (engine) {
+		c->ms = pbx_media_offer(engine, "sendrecv", NULL, sdp, sizeof(sdp), &len);
+	}
+	if (!c->ms) {
+		*fail = (struct pbx_route_fail){status, NULL, "failed"};
+		return -1;
+	}
+	c->app_start = start;
+	c->app_cause = cause;
+	snprintf(c->codec, sizeof(c->codec), "%s", pbx_msess_codec(c->ms));
+	for (int i = 0; i < c->nb; i++) /* a ringing call moving to voicemail */
+		send_cancel(c, c->b[i]);
 	if (c->timer)
-		event_add(c->timer, &tv);
-	log_info("call %s: %s → %s, ringing %d device(s)", a->d.call_id, c->caller, c->callee,
-		 c->nb);
+		event_del(c->timer);
+	c->state = CALL_ANSWERED;
+	c->answer = time(NULL);
+	c->a.state = LEG_ANSWERED;
+	respond_caller(c, 200, NULL, (struct sip_pl){sdp, (size_t)len},
+		       (struct sip_pl){"application/sdp", 15});
+	log_info("call %s: %s → %s answered by the pbx (%s)", c->a.d.call_id, c->caller, c->callee,
+		 cause);
+	return 0;
+}
+
+/* The caller's ACK of our 200: the application starts (with the answer to
+ * our offer when the INVITE had none). */
+static void app_ack(struct pbx_call *c, const struct sip_msg *m)
+{
+	if (c->app || !c->app_start || c->state != CALL_ANSWERED)
+		return;
+	if (c->late_offer && (!m->body.l || pbx_msess_answered(c->ms, m->body) < 0)) {
+		log_warn("call %s: no usable answer in the ACK; hanging up", c->a.d.call_id);
+		send_bye(c, &c->a);
+		call_end(c, "failed", 200);
+		return;
+	}
+	if (c->late_offer)
+		snprintf(c->codec, sizeof(c->codec), "%s", pbx_msess_codec(c->ms));
+	struct pbx_vm_app_cb cb = {.done = on_app_done, .arg = c};
+	c->app = c->app_start(c, c->ms, &c->route.cur, &cb);
+	if (!c->app) {
+		log_warn("call %s: the application did not start; hanging up", c->a.d.call_id);
+		send_bye(c, &c->a);
+		call_end(c, "failed", 200);
+	}
+}
+
+/* A request in the dialog with the pbx itself. */
+static void app_request(struct pbx_calls *cs, struct pbx_call *c, const struct sip_msg *m)
+{
+	if (sip_pl_eq(m->method, "INFO")) {
+		const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+		char d = sip_dtmf_info(ct ? ct->value : (struct sip_pl){0}, m->body);
+		respond_plain(cs, m, d || !m->body.l ? 200 : 415, NULL);
+		if (d)
+			pbx_msess_dtmf(c->ms, d);
+		return;
+	}
+	if (sip_pl_eq(m->method, "INVITE") || sip_pl_eq(m->method, "UPDATE")) {
+		static char sdp[PBX_MEDIA_SDP_MAX];
+		if (!m->body.l) { /* an offer of ours would come back in the ACK: refuse */
+			respond_plain(cs, m, 488, NULL);
+			return;
+		}
+		int r = pbx_msess_reoffer(c->ms, m->body, sdp, sizeof(sdp));
+		if (r < 0) {
+			respond_plain(cs, m, -r, NULL);
+			return;
+		}
+		char extra[HDR_MAX];
+		contact_of(cs, extra, sizeof(extra));
+		respond(cs, m, 200, NULL, NULL, extra, (struct sip_pl){sdp, strlen(sdp)},
+			(struct sip_pl){"application/sdp", 15});
+		return;
+	}
+	respond_plain(cs, m, sip_pl_eq(m->method, "OPTIONS") ? 200 : 405, NULL);
 }
 
 /* ---- answers from devices ---- */
 
-static void b_answered(struct call *c, struct leg *l, const struct sip_msg *m)
+static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
 {
 	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
 	l->state = LEG_ANSWERED;
@@ -718,7 +868,7 @@ static void b_answered(struct call *c, struct leg *l, const struct sip_msg *m)
 	log_info("call %s: answered by %s", c->a.d.call_id, c->callee);
 }
 
-static void b_invite_response(struct call *c, struct leg *l, const struct sip_msg *m)
+static void b_invite_response(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
 {
 	/* a provisional answer with a tag, or a 2xx, makes the dialog (§12.1.2) */
 	if (m->status > 100 && m->status < 300)
@@ -767,7 +917,7 @@ static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip
 	struct sip_msg *orig = reparse(x->orig, x->orig_len);
 	if (!orig)
 		return;
-	struct call *c = x->c;
+	struct pbx_call *c = x->c;
 	struct leg *from = x->leg == &c->a ? c->answered : &c->a;
 	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
 	char extra[HDR_MAX] = "";
@@ -780,6 +930,8 @@ static void relay_response(struct pbx_calls *cs, struct ctx *x, const struct sip
 		note_media(x->leg, m);
 		if (orig->body.l && m->body.l) /* an answer to a new offer: the codec may change */
 			note_codec(c, m);
+		if (x->leg == c->moh_leg && orig->body.l) /* resumed: the legs are joined again */
+			moh_end(c);
 	}
 	if (sip_pl_eq(orig->method, "INVITE") && m->status < 300) {
 		uint32_t n;
@@ -812,7 +964,7 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 				send_ack(l->c, l, cseq);
 		return;
 	}
-	struct call *c = x->c;
+	struct pbx_call *c = x->c;
 	switch (x->kind) {
 	case CTX_INVITE:
 		b_invite_response(c, x->leg, m);
@@ -820,6 +972,10 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 	case CTX_RELAY:
 		if (m->status >= 200)
 			relay_response(cs, x, m);
+		break;
+	case CTX_MOH:
+		if (m->status >= 200)
+			moh_answered(c, x->leg, m);
 		break;
 	case CTX_CANCEL:
 	case CTX_BYE:
@@ -831,7 +987,7 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 
 /* ---- requests within a call ---- */
 
-static struct leg *leg_of(struct pbx_calls *cs, const struct sip_msg *m, struct call **cp)
+static struct leg *leg_of(struct pbx_calls *cs, const struct sip_msg *m, struct pbx_call **cp)
 {
 	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, tag = {0}, rest;
 	struct sip_addr to;
@@ -851,7 +1007,7 @@ static struct leg *leg_of(struct pbx_calls *cs, const struct sip_msg *m, struct 
 
 static void on_cancel(struct pbx_calls *cs, const struct sip_msg *m)
 {
-	struct call *c;
+	struct pbx_call *c;
 	struct leg *l = leg_of(cs, m, &c);
 	if (!l || l != &c->a) {
 		respond_plain(cs, m, 481, NULL);
@@ -866,9 +1022,15 @@ static void on_cancel(struct pbx_calls *cs, const struct sip_msg *m)
 	call_end(c, "cancelled", 487);
 }
 
-static void on_bye(struct pbx_calls *cs, struct call *c, struct leg *l, const struct sip_msg *m)
+static void on_bye(struct pbx_calls *cs, struct pbx_call *c, struct leg *l, const struct sip_msg *m)
 {
 	respond_plain(cs, m, 200, NULL);
+	if (c->ms) { /* the caller leaves the pbx's own leg */
+		l->state = LEG_DONE;
+		app_end(c);
+		call_end(c, c->app_cause, 200);
+		return;
+	}
 	struct leg *other = l == &c->a ? c->answered : &c->a;
 	l->state = LEG_DONE;
 	if (other && other->state == LEG_ANSWERED)
@@ -876,8 +1038,70 @@ static void on_bye(struct pbx_calls *cs, struct call *c, struct leg *l, const st
 	call_end(c, l == &c->a ? "caller_hangup" : "callee_hangup", 200);
 }
 
+/* ---- music on hold ---- */
+
+/* l's phone holds (its offer in m): the pbx answers it itself, with a
+ * media-engine session of its own (recvonly or inactive, mirroring the
+ * offer), and offers the other phone music from another (sendonly; RFC
+ * 6337 §5.3). Each phone's leg at the SBC is so joined to the engine, not
+ * to the other leg. false if it cannot (then the hold is relayed as is). */
+static bool moh_start(struct pbx_calls *cs, struct pbx_call *c, struct leg *l, struct leg *other,
+		      const struct sip_msg *m)
+{
+	static char answer[PBX_MEDIA_SDP_MAX], offer[PBX_MEDIA_SDP_MAX];
+	if (!cs->p->media || c->moh)
+		return false;
+	int alen = 0, olen = 0, status;
+	struct pbx_msess *held = pbx_media_answer(cs->p->media, m->body, NULL, answer,
+						  sizeof(answer), &alen, &status);
+	if (!held)
+		return false;
+	struct pbx_msess *ms =
+		pbx_media_offer(cs->p->media, "sendonly", NULL, offer, sizeof(offer), &olen);
+	char branch[48], extra[HDR_MAX];
+	new_branch(branch);
+	if (!ms || !ctx_add(cs, CTX_MOH, branch, "INVITE", c, other)) {
+		pbx_msess_free(held);
+		if (ms)
+			pbx_msess_free(ms);
+		return false;
+	}
+	c->moh = ms;
+	c->held = held;
+	c->moh_leg = other;
+	l->holds = true;
+	note_media(l, m);
+	contact_of(cs, extra, sizeof(extra));
+	respond(cs, m, 200, NULL, l->d.local_tag, extra, (struct sip_pl){answer, (size_t)alen},
+		(struct sip_pl){"application/sdp", 15});
+	send_request(c, other, "INVITE", 0, branch, NULL, (struct sip_pl){offer, (size_t)olen},
+		     (struct sip_pl){"application/sdp", 15});
+	log_info("call %s: on hold, music to the other phone", c->a.d.call_id);
+	return true;
+}
+
+/* The held phone's answer to our offer of music. */
+static void moh_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
+{
+	if (m->status >= 300) {
+		moh_end(c);
+		return;
+	}
+	uint32_t n;
+	struct sip_pl meth;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth);
+	send_ack(c, l, n);
+	if (!c->moh || c->moh_leg != l)
+		return; /* resumed meanwhile */
+	const struct media_pcm *music =
+		pbx_prompt(c->cs->p->prompts, "moh", pbx_msess_rate(c->moh));
+	if (pbx_msess_answered(c->moh, m->body) < 0 || !music ||
+	    pbx_msess_play(c->moh, music, true) < 0)
+		log_warn("call %s: no music on hold", c->a.d.call_id);
+}
+
 /* re-INVITE, UPDATE, INFO, ...: the same request on the other leg. */
-static void relay_request(struct pbx_calls *cs, struct call *c, struct leg *l,
+static void relay_request(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
 			  const struct sip_msg *m)
 {
 	struct leg *other = l == &c->a ? c->answered : &c->a;
@@ -889,6 +1113,13 @@ static void relay_request(struct pbx_calls *cs, struct call *c, struct leg *l,
 	if (m->method.l >= sizeof(method)) { /* none we relay is that long */
 		respond_plain(cs, m, 501, NULL);
 		return;
+	}
+	if (m->body.l && (sip_pl_eq(m->method, "INVITE") || sip_pl_eq(m->method, "UPDATE"))) {
+		int dir = sdp_audio_dir(m->body.p, m->body.l);
+		if (sdp_dir_is_hold(dir) && !l->holds && moh_start(cs, c, l, other, m))
+			return;
+		if (dir >= 0 && !sdp_dir_is_hold(dir))
+			l->holds = false; /* resumed: the other phone gets this SDP again */
 	}
 	new_branch(branch);
 	cpy(method, sizeof(method), m->method);
@@ -923,7 +1154,7 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 			respond_plain(cs, m, 405, NULL); /* nothing else outside a dialog yet */
 		return;
 	}
-	struct call *c;
+	struct pbx_call *c;
 	struct leg *l = leg_of(cs, m, &c);
 	if (!l) {
 		if (!sip_pl_eq(m->method, "ACK"))
@@ -934,6 +1165,8 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 		/* mostly ours to absorb (we ACK 2xx ourselves); the ACK with the
 		 * answer to a late offer is passed on */
 		note_media(l, m);
+		if (c->ms && l == &c->a)
+			app_ack(c, m);
 		if (c->ack_leg && c->ack_leg != l) {
 			if (c->late_offer && c->state == CALL_ANSWERED)
 				note_codec(c, m); /* the answer to a late offer */
@@ -955,6 +1188,8 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 	}
 	if (sip_pl_eq(m->method, "BYE"))
 		on_bye(cs, c, l, m);
+	else if (c->ms && l == &c->a)
+		app_request(cs, c, m);
 	else
 		relay_request(cs, c, l, m);
 }
@@ -962,12 +1197,13 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id)
 {
 	for (struct leg *l = cs->by_cid[hash_pl(call_id)]; l; l = l->hnext) {
-		struct call *c = l->c;
+		struct pbx_call *c = l->c;
 		if (!sip_pl_eq(call_id, l->d.call_id) || c->state != CALL_ANSWERED)
 			continue;
 		send_bye(c, &c->a);
 		if (c->answered)
 			send_bye(c, c->answered);
+		app_end(c);
 		call_end(c, "media_timeout", 200);
 		return;
 	}
@@ -983,14 +1219,17 @@ static json_t *srtp_json(const struct leg *l)
 json_t *pbx_calls_list(const struct pbx_calls *cs)
 {
 	json_t *out = json_array();
-	for (const struct call *c = cs->calls; c && out; c = c->next) {
+	for (const struct pbx_call *c = cs->calls; c && out; c = c->next) {
 		if (c->state == CALL_ENDED)
 			continue; /* lingering only to absorb late answers */
 		bool up = c->state == CALL_ANSWERED;
 		json_array_append_new(
 			out,
 			json_pack("{s:I, s:s, s:I, s:o, s:o, s:{s:s, s:s, s:o}, s:{s:s, s:s, s:o}}",
-				  "id", (json_int_t)c->id, "state", up ? "answered" : "ringing",
+				  "id", (json_int_t)c->id, "state",
+				  c->ms && up ? "voicemail"
+				  : up	      ? "answered"
+					      : "ringing",
 				  "start", (json_int_t)c->start, "answer",
 				  up ? json_integer(c->answer) : json_null(), "codec",
 				  c->codec[0] ? json_string(c->codec) : json_null(), "caller",
@@ -1003,7 +1242,7 @@ json_t *pbx_calls_list(const struct pbx_calls *cs)
 
 int pbx_calls_hangup(struct pbx_calls *cs, unsigned long long id, const char *who)
 {
-	struct call *c = cs->calls;
+	struct pbx_call *c = cs->calls;
 	while (c && c->id != id)
 		c = c->next;
 	if (!c || c->state == CALL_ENDED)
@@ -1020,9 +1259,41 @@ int pbx_calls_hangup(struct pbx_calls *cs, unsigned long long id, const char *wh
 		send_bye(c, &c->a);
 		if (c->answered)
 			send_bye(c, c->answered);
+		app_end(c);
 		call_end(c, "admin_hangup", 200);
 	}
 	return 0;
+}
+
+/* ---- what destinations see of a call (pbx_route.h) ---- */
+
+struct pbx *pbx_call_pbx(const struct pbx_call *c)
+{
+	return c->cs->p;
+}
+
+struct pbx_route *pbx_call_route(struct pbx_call *c)
+{
+	return &c->route;
+}
+
+void pbx_call_caller(const struct pbx_call *c, const char **ext, const char **name,
+		     const char **call_id)
+{
+	*ext = c->caller;
+	*name = c->caller_name;
+	*call_id = c->a.d.call_id;
+}
+
+long long pbx_call_caller_id(const struct pbx_call *c)
+{
+	return c->caller_id;
+}
+
+void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name)
+{
+	snprintf(c->callee, sizeof(c->callee), "%s", ext);
+	snprintf(c->callee_name, sizeof(c->callee_name), "%s", name);
 }
 
 int pbx_calls_active(const struct pbx_calls *cs)

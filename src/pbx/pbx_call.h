@@ -1,12 +1,18 @@
 /*
- * pbx_call — the B2BUA for calls between extensions. A caller's INVITE
- * (authenticated by digest like REGISTER) becomes one outgoing leg per
- * registered device of the callee, sent back through the SBC on the path
- * the device registered with; the first device to answer gets the call,
- * the others are cancelled. Provisional answers, BYE, CANCEL and in-dialog
- * requests (re-INVITE and UPDATE for hold and resume) cross from one leg
- * to the other; each call leaves a call-detail record in pbx.db.
- * Media is not ours: the SBC relays it and rewrites the SDP in passing.
+ * pbx_call — the B2BUA: the SIP dialogs of calls. A caller's INVITE
+ * (authenticated by digest like REGISTER) gets a route (pbx_route.h): what
+ * was dialled resolves to a destination, which asks for legs — one
+ * outgoing leg per registered device of a user, sent back through the SBC
+ * on the path the device registered with (the first to answer gets the
+ * call, the others are cancelled), or a local media-engine session
+ * answering the caller itself (voicemail, the mailbox menu), whose
+ * application starts on the caller's ACK and whose end is our BYE.
+ * Provisional answers, BYE, CANCEL and in-dialog requests cross from one
+ * leg to the other; a phone that holds (RFC 6337) is answered by the pbx
+ * and the other phone hears music from the engine until the resume, which
+ * is relayed. SIP INFO digits on an engine leg go to its session. Each
+ * call leaves one call-detail record in pbx.db. Media between phones is
+ * not ours: the SBC relays it and rewrites the SDP in passing.
  */
 #ifndef PBX_CALL_H
 #define PBX_CALL_H

@@ -1,7 +1,7 @@
 /*
  * pbx_http — the phone system's HTTP face, reached only through the SBC at
  * /<name>/: its web UI (src/ui/pbx) and the API (login, users,
- * registrations, calls, settings, status). Requests arrive with the
+ * registrations, calls, settings, prompts, status). Requests arrive with the
  * client's address in X-Real-IP, which only the SBC can set because only it
  * can reach our socket.
  */
@@ -15,7 +15,9 @@
 #include "../ui/ui.h"
 #include "pbx.h"
 #include "pbx_call.h"
+#include "pbx_prompts.h"
 #include "pbx_users.h"
+#include "pbx_vm.h"
 
 /* The part of the path after "/<name>", or NULL if the path is not ours. */
 static const char *pbx_subpath(const struct pbx *p, const char *path)
@@ -77,10 +79,35 @@ static json_t *settings_json(struct pbx *p)
 		json_array_append_new(algs, json_string("MD5"));
 	if (p->registrar.algorithms & 2)
 		json_array_append_new(algs, json_string("SHA-256"));
-	return json_pack("{s:o}", "digest_algorithms", algs);
+	char lang[16];
+	if (core_db_setting_get(p->db, "language", lang, sizeof(lang)) < 0 ||
+	    (strcmp(lang, "en") != 0 && strcmp(lang, "de") != 0))
+		snprintf(lang, sizeof(lang), "en");
+	return json_pack("{s:o, s:s}", "digest_algorithms", algs, "language", lang);
 }
 
-/* GET/PUT /api/v1/settings: {"digest_algorithms": ["MD5", "SHA-256"]}. */
+/* The digest algorithms of a PUT body: 0 with list ("MD5,SHA-256"), 1 if
+ * absent, -1 if malformed. */
+static int settings_algorithms(json_t *b, char *list, size_t cap)
+{
+	json_t *algs = json_object_get(b, "digest_algorithms"), *it;
+	size_t i;
+	if (!algs)
+		return 1;
+	bool ok = json_is_array(algs) && json_array_size(algs) > 0 && json_array_size(algs) <= 2;
+	*list = '\0';
+	json_array_foreach(algs, i, it)
+	{
+		const char *a = json_string_value(it);
+		ok = ok && a && (strcmp(a, "MD5") == 0 || strcmp(a, "SHA-256") == 0);
+		if (ok)
+			snprintf(list + strlen(list), cap - strlen(list), "%s%s", i ? "," : "", a);
+	}
+	return ok ? 0 : -1;
+}
+
+/* GET/PUT /api/v1/settings: {"digest_algorithms": ["MD5", "SHA-256"],
+ * "language": "en" | "de"} (what prompts say); a PUT may send either. */
 static void pbx_settings(struct pbx *p, struct core_httpd_req *req)
 {
 	char user[128];
@@ -90,32 +117,37 @@ static void pbx_settings(struct pbx *p, struct core_httpd_req *req)
 		json_t *b = core_httpd_json_body(req);
 		if (!b)
 			return;
-		json_t *algs = json_object_get(b, "digest_algorithms"), *it;
-		char list[64] = "";
-		size_t i;
-		bool ok = json_is_array(algs) && json_array_size(algs) > 0 &&
-			  json_array_size(algs) <= 2;
-		json_array_foreach(algs, i, it)
-		{
-			const char *a = json_string_value(it);
-			ok = ok && a && (strcmp(a, "MD5") == 0 || strcmp(a, "SHA-256") == 0);
-			if (ok)
-				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-					 i ? "," : "", a);
-		}
+		char list[64] = "", lang[3] = "";
+		int has_algs = settings_algorithms(b, list, sizeof(list));
+		json_t *l = json_object_get(b, "language");
+		const char *ls = json_string_value(l);
+		bool lang_ok = !l || (ls && (strcmp(ls, "en") == 0 || strcmp(ls, "de") == 0));
+		if (lang_ok && ls)
+			snprintf(lang, sizeof(lang), "%s", ls);
 		json_decref(b);
-		if (!ok) {
+		if (has_algs < 0) {
 			core_httpd_respond_error(req, 400,
 						 "digest_algorithms: a list of \"MD5\" and/or "
 						 "\"SHA-256\"");
 			return;
 		}
-		if (core_db_setting_set(p->db, "digest_algorithms", list) < 0 ||
-		    pbx_registrar_set_algorithms(&p->registrar, list) < 0) {
+		if (!lang_ok) {
+			core_httpd_respond_error(req, 400, "language: \"en\" or \"de\"");
+			return;
+		}
+		if (has_algs == 0 && (core_db_setting_set(p->db, "digest_algorithms", list) < 0 ||
+				      pbx_registrar_set_algorithms(&p->registrar, list) < 0)) {
 			core_httpd_respond_error(req, 500, "could not save the settings");
 			return;
 		}
-		log_info("%s changed the digest algorithms to %s", user, list);
+		if (*lang && core_db_setting_set(p->db, "language", lang) < 0) {
+			core_httpd_respond_error(req, 500, "could not save the settings");
+			return;
+		}
+		if (has_algs == 0)
+			log_info("%s changed the digest algorithms to %s", user, list);
+		if (*lang)
+			log_info("%s set the language of prompts to %s", user, lang);
 	} else if (strcmp(req->method, "GET") != 0) {
 		core_httpd_respond_error(req, 405, "method not allowed");
 		return;
@@ -160,6 +192,11 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			core_httpd_respond_error(req, 405, "use PUT to change the password");
 	} else if (strncmp(sub, "/api/v1/users", 13) == 0 && (sub[13] == '\0' || sub[13] == '/')) {
 		pbx_users_handle(p, req, sub + 13);
+	} else if (strncmp(sub, "/api/v1/voicemail", 17) == 0 &&
+		   (sub[17] == '\0' || sub[17] == '/')) {
+		pbx_vm_api_handle(p, req, "voicemail", sub + 17);
+	} else if (strncmp(sub, "/api/v1/smtp", 12) == 0 && (sub[12] == '\0' || sub[12] == '/')) {
+		pbx_vm_api_handle(p, req, "smtp", sub + 12);
 	} else if (strcmp(sub, "/api/v1/registrations") == 0) {
 		if (get)
 			pbx_registrations(p, req);
@@ -167,6 +204,9 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			core_httpd_respond_error(req, 405, "method not allowed");
 	} else if (strcmp(sub, "/api/v1/settings") == 0) {
 		pbx_settings(p, req);
+	} else if (strncmp(sub, "/api/v1/prompts", 15) == 0 &&
+		   (sub[15] == '\0' || sub[15] == '/')) {
+		pbx_prompts_handle(p->prompts, req, sub + 15);
 	} else if (strncmp(sub, "/api/v1/calls/active", 20) == 0 &&
 		   (sub[20] == '\0' || sub[20] == '/')) {
 		pbx_calls_api_handle(p, req, sub + 20);

@@ -1,4 +1,6 @@
-/* pbx_main — a phone system's process: open pbx.db, serve HTTP on its Unix socket. */
+/* pbx_main — a phone system's process: open pbx.db, serve HTTP on its Unix
+ * socket; its prompts (pbx_prompts) live in the data directory's prompts/,
+ * shared by every phone system and release. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +13,24 @@
 #include "../core/core_net.h"
 #include "../store/store.h"
 #include "pbx.h"
+#include "pbx_mail.h"
 #include "pbx_media.h"
+#include "pbx_prompts.h"
 #include "pbx_sip.h"
+#include "pbx_vm.h"
 
 static void pbx_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
 {
 	(void)ipc;
 	(void)arg;
 	core_ipc_close_fds(msg);
+}
+
+/* Larger bodies for a logged-in administrator's uploads (prompts, greetings). */
+static void pbx_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg)
+{
+	pbx_prompts_allow(head, max_body, timeout, arg);
+	pbx_vm_api_allow(head, max_body, timeout, arg);
 }
 
 int pbx_main(const char *name)
@@ -40,7 +52,8 @@ int pbx_main(const char *name)
 	p.work = core_work_new(p.child.base, PBX_WORK_THREADS, PBX_WORK_QUEUE);
 	if (!p.work || core_login_init(&p.login, p.db, p.work, realm, cookie_path) < 0 ||
 	    pbx_registrar_init(&p.registrar, p.db, name) < 0 ||
-	    !(p.registrar.state = pbx_regstate_new(p.child.base, p.db, name)))
+	    !(p.registrar.state = pbx_regstate_new(p.child.base, p.db, name)) ||
+	    !(p.prompts = pbx_prompts_new(&p, "prompts")))
 		core_fatal("out of memory");
 
 	/* The engine's internal address: loopback unless the environment names one. */
@@ -61,7 +74,8 @@ int pbx_main(const char *name)
 					.request_timeout = 30,
 					.idle_timeout = 75,
 					.max_connections = 1024,
-					.local = true};
+					.local = true,
+					.allow = pbx_allow};
 	p.http = core_httpd_new(p.child.base, NULL, &lim, pbx_http_handle, &p);
 	if (!p.http || core_httpd_listen(p.http, fd) < 0)
 		core_fatal("cannot serve HTTP");
@@ -76,11 +90,13 @@ int pbx_main(const char *name)
 	core_child_run(&p.child);
 
 	core_work_free(p.work); /* first: its jobs point to the login and the server */
+	pbx_mail_free();	/* an email being sent gives up */
 	pbx_sip_free(sip);
 	p.calls = NULL;
 	pbx_media_free(p.media); /* after pbx_sip: calls hold sessions */
 	json_decref(p.stats.ended);
 	core_httpd_free(p.http);
+	pbx_prompts_free(p.prompts); /* after the server: no request asks it any more */
 	core_login_free(&p.login);
 	pbx_registrar_free(&p.registrar);
 	pbx_regstate_free(p.registrar.state);

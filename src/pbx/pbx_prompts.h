@@ -53,9 +53,39 @@
  *   "moh"                  music on hold
  */
 
+/* The catalogue (pbx_prompt_cat.c, pure): every name above plus "beep",
+ * "vm-one" (counting one message: "one", German "eine" where number-1 says
+ * "eins": "Sie haben eine neue Nachricht"),
+ * "number-21" … "number-99" and "number-200" … "number-900", each with the
+ * source of its built-in clip per language ("f:<Asterisk files>",
+ * "s:<text for espeak-ng>", "-" for silence, "moh" for the music tracks). */
+struct pbx_prompt_def {
+	const char *name, *en, *de;
+};
+const struct pbx_prompt_def *pbx_prompt_defs(size_t *n);
+const struct pbx_prompt_def *pbx_prompt_def(const char *name); /* NULL: not in it */
+/* The longest upload accepted for a prompt: music 10 min, speech 2 min. */
+#define PBX_PROMPT_MUSIC_SECONDS  600
+#define PBX_PROMPT_SPEECH_SECONDS 120
+int pbx_prompt_max_seconds(const struct pbx_prompt_def *d);
+/* The largest upload body (a 10-minute WAV at 16 kHz is 19 MB). */
+#define PBX_PROMPT_MAX_BODY (24u << 20)
+/* The built-in set's directory name under the prompts directory: the
+ * generator's format and a hash of the catalogue, so that a release with
+ * another catalogue makes a set of its own and a rollback still finds its. */
+#define PBX_PROMPT_FORMAT 1
+const char *pbx_prompt_catalogue_id(void);
+/* The names saying n (0-999) in any language, into names (cap >= 2): the
+ * count, or -1. 0-99 are one word each ("number-21": "twenty-one",
+ * "einundzwanzig"); hundreds come first ("number-300", "number-47"). */
+int pbx_prompt_number_names(int n, const char **names, int cap);
+
 struct pbx_prompts;
 
-/* dir: where the built-in sets are (<dir>/<language>/<name>.wav, <dir>/moh/*.wav). */
+/* dir: where the built-in sets are kept: <dir>/<catalogue id>/<language>/<name>.wav
+ * and <dir>/<catalogue id>/moh/<track>.wav, 16 kHz mono. A missing set is
+ * made there (in a thread, once per machine and catalogue: the first
+ * pbx_prompt waits for it) from Debian's Asterisk sounds and espeak-ng. */
 struct pbx_prompts *pbx_prompts_new(struct pbx *p, const char *dir);
 void pbx_prompts_free(struct pbx_prompts *pr);
 /* The clip for name in the phone system's language (setting "language",
@@ -71,5 +101,9 @@ int pbx_prompt_digits(struct pbx_prompts *pr, const char *s, int rate, const str
 
 /* rest: what follows "/api/v1/prompts" in the path. */
 void pbx_prompts_handle(struct pbx_prompts *pr, struct core_httpd_req *req, const char *rest);
+/* core_httpd_limits.allow for the phone system's server (arg: the struct
+ * pbx): a logged-in PUT /<name>/api/v1/prompts/<name> may send
+ * PBX_PROMPT_MAX_BODY in 5 minutes; everybody else keeps the small limit. */
+void pbx_prompts_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg);
 
 #endif

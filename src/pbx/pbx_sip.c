@@ -12,12 +12,14 @@
 #include <event2/listener.h>
 #include <sodium.h>
 
+#include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../core/core_sipstream.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
 #include "pbx_call.h"
+#include "pbx_mwi.h"
 
 struct sip_link {
 	struct pbx_sip *s;
@@ -30,6 +32,7 @@ struct pbx_sip {
 	struct evconnlistener *listener;
 	struct sip_link *links; /* the SBC's connections, freed with us */
 	struct pbx_calls *calls;
+	struct pbx_mwi *mwi;
 };
 
 /* A message to the SBC: sent at once when nothing waits before it (one
@@ -87,6 +90,25 @@ static void sip_answer(struct bufferevent *bev, const struct sip_msg *req, int s
 		log_warn("sip: no room for a %d answer; dropped", status);
 }
 
+/* The user a 200 to a REGISTER was for (its To), told to message waiting. */
+static void registered_anew(struct pbx_sip *s, const struct sip_msg *m)
+{
+	struct sip_addr to;
+	struct sip_uri u;
+	struct sip_pl rest;
+	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) < 0 ||
+	    sip_uri_parse(&u, to.uri_pl) < 0 || !u.user.l)
+		return;
+	sqlite3_stmt *st = core_db_stmt(s->p->db, "SELECT id FROM users WHERE sip_username=?");
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, u.user.p, (int)u.user.l, SQLITE_STATIC);
+	long long id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (id >= 0)
+		pbx_mwi_registered(s->mwi, id);
+}
+
 static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const struct sip_msg *m)
 {
 	int bad = sip_msg_validate(m);
@@ -111,18 +133,34 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 		if (ph)
 			snprintf(path, sizeof(path), "%.*s", (int)ph->value.l, ph->value.p);
 		struct pbx_reg_source src = {.source = source, .path = path};
+		unsigned long long writes = s->p->registrar.writes;
 		int n = pbx_registrar_register(&s->p->registrar, m, &src, time(NULL), out,
 					       sizeof(out));
 		if (n > 0)
 			sip_write(bev, out, (size_t)n);
 		else
 			sip_answer(bev, m, 500, NULL);
+		/* a binding written (not a mere refresh): message waiting for it */
+		if (n > 12 && strncmp(out, "SIP/2.0 200 ", 12) == 0 &&
+		    s->p->registrar.writes != writes)
+			registered_anew(s, m);
 	} else if (sip_pl_eq(m->method, "NOTIFY") && sip_msg_hdr_named(m, "X-Zentrale-Event")) {
 		/* the SBC's own word (phones' X-Zentrale-* never pass it): no media */
 		sip_answer(bev, m, 200, NULL);
 		pbx_calls_media_timeout(s->calls, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value);
 	} else if (sip_pl_eq(m->method, "OPTIONS")) {
 		sip_answer(bev, m, 200, SIP_OPTIONS_HEADERS);
+	} else if (sip_pl_eq(m->method, "SUBSCRIBE")) {
+		char source[128] = "";
+		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
+		if (h && h->value.l >= sizeof(source)) { /* the SBC's own, short */
+			sip_answer(bev, m, 500, NULL);
+			return;
+		}
+		if (h)
+			snprintf(source, sizeof(source), "%.*s", (int)h->value.l, h->value.p);
+		struct pbx_reg_source src = {.source = source, .path = ""};
+		pbx_mwi_subscribe(s->mwi, m, &src);
 	} else {
 		char source[128] = "";
 		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
@@ -139,6 +177,14 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 	}
 }
 
+/* An answer to a NOTIFY of message waiting (pbx_mwi): by its branch. */
+static bool is_mwi_answer(const struct sip_msg *m)
+{
+	struct sip_answer_key k;
+	return sip_answer_key(m, &k) == 0 && k.branch.l > strlen(PBX_MWI_BRANCH) &&
+	       memcmp(k.branch.p, PBX_MWI_BRANCH, strlen(PBX_MWI_BRANCH)) == 0;
+}
+
 static void sip_on_read(struct bufferevent *bev, void *arg)
 {
 	struct sip_link *l = arg;
@@ -149,6 +195,8 @@ static void sip_on_read(struct bufferevent *bev, void *arg)
 	while (m && (r = core_sipstream_next(in, m)) == 1) {
 		if (m->request)
 			sip_on_request(s, bev, m);
+		else if (is_mwi_answer(m))
+			pbx_mwi_response(s->mwi, m);
 		else
 			pbx_calls_response(s->calls, m);
 		evbuffer_drain(in, m->raw.l);
@@ -203,12 +251,17 @@ struct pbx_sip *pbx_sip_new(struct pbx *p, int fd)
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	s->calls = pbx_calls_new(p, p->child.base, sip_send, s);
 	p->calls = s->calls;
-	if (!s->listener || !s->calls) {
+	s->mwi = pbx_mwi_new(p, p->child.base, sip_send, s);
+	p->mwi = s->mwi;
+	if (!s->listener || !s->calls || !s->mwi) {
 		if (s->listener)
 			evconnlistener_free(s->listener);
 		else
 			close(fd);
 		pbx_calls_free(s->calls);
+		pbx_mwi_free(s->mwi);
+		p->calls = NULL;
+		p->mwi = NULL;
 		free(s);
 		return NULL;
 	}
@@ -221,6 +274,8 @@ void pbx_sip_free(struct pbx_sip *s)
 		return;
 	evconnlistener_free(s->listener);
 	pbx_calls_free(s->calls);
+	pbx_mwi_free(s->mwi);
+	s->p->mwi = NULL;
 	while (s->links)
 		link_free(s->links);
 	free(s);

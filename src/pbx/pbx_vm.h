@@ -83,11 +83,17 @@ int pbx_vm_pin_check(struct pbx *p, long long user_id, const char *pin);
 int pbx_vm_pin_set(struct pbx *p, long long user_id, const char *pin);
 /* The user's own greeting at rate (owned by the caller): 0, or -1 none. */
 int pbx_vm_greeting(struct pbx *p, long long user_id, int rate, struct media_pcm *out);
+/* pcm NULL removes the greeting. */
 int pbx_vm_greeting_set(struct pbx *p, long long user_id, const struct media_pcm *pcm);
 
 /* rest: what follows "/api/v1/voicemail" or "/api/v1/smtp" (api "voicemail" or "smtp"). */
 void pbx_vm_api_handle(struct pbx *p, struct core_httpd_req *req, const char *api,
 		       const char *rest);
+/* core_httpd's allow hook: a logged-in PUT of a greeting may send
+ * PBX_VM_GREETING_MAX_BODY (a WAV of 120 s at 44.1 kHz stereo is 21 MB). */
+#define PBX_VM_GREETING_MAX_BODY (24u << 20)
+struct http_msg;
+void pbx_vm_api_allow(const struct http_msg *head, size_t *max_body, int *timeout, void *arg);
 
 /* ---- the applications on a call's media session (pbx_vm_app.c) ---- */
 struct pbx_msess;

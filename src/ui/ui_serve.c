@@ -7,7 +7,8 @@
 /* No inline script or style anywhere: what a page shows cannot run. */
 #define UI_CSP                                                                                     \
 	"Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; "       \
-	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "          \
+	"img-src 'self' data:; media-src 'self'; connect-src 'self'; base-uri 'none'; "            \
+	"form-action 'self'; "                                                                     \
 	"frame-ancestors 'none'\r\n"
 
 const struct ui_file *ui_find(const char *path)

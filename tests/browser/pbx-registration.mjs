@@ -97,7 +97,7 @@ await run(async (b) => {
     await ui.waitForSelector("#digest-form");
     assert.ok(await ui.isChecked("#alg-md5"));
     assert.ok(await ui.isChecked("#alg-sha256"));
-    assert.match(await ui.textContent("#coming"), /voicemail/);
+    assert.match(await ui.textContent("#coming"), /call forwarding/);
     await shot(ui, "pbx-settings");
     await ui.uncheck("#alg-sha256");
     await ui.click("#digest-save");

@@ -52,7 +52,8 @@ const REGISTER = readFileSync(new URL("../e2e/sipp/register.xml", import.meta.ur
 );
 
 // A call to an extension nobody has registered: 401, again with
-// credentials, then 480 — one record in the call history.
+// credentials, then 480 (its mailbox switched off) — one record in the call
+// history.
 const CALL = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="call">
 <send retrans="500"><![CDATA[
@@ -239,6 +240,15 @@ await run(async (b) => {
   });
 
   await step("a call shows in the call history", async () => {
+    // 202's mailbox switched off on the Voicemail page: the call fails with 480
+    await ui.click("#nav-voicemail");
+    await ui.waitForSelector("#vm-settings");
+    const id = await ui.$eval("#vm-user", (sel) => [...sel.options].find((o) => o.text.startsWith("202 ")).value);
+    await ui.selectOption("#vm-user", id);
+    await ui.waitForFunction((v) => location.hash === `#/voicemail/${v}`, id);
+    await ui.waitForSelector("#vm-enabled:checked");
+    await ui.uncheck("#vm-enabled");
+    await saved(ui, "#vm-save", { path: `voicemail/${id}/settings`, notice: "saved" });
     const [rc, out] = await sipp("call", CALL, "201", alicePw);
     assert.equal(rc, 0, out);
     await ui.click("#nav-calls");

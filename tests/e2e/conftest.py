@@ -248,11 +248,13 @@ def shared_server():
     s.cleanup()
 
 
-def sip_server(users, plain_sip=True, listen=("127.0.0.1",)):
+def sip_server(users, plain_sip=True, listen=("127.0.0.1",), voicemail=True):
     """A started server with phone systems and users for SIP tests: users is
     [(phone system, extension)]; each user's SIP password is
     "<ps>-<ext>-secret" and display name "<ps> <ext>". s.tokens holds each
-    phone system's admin token (its admin password is "<ps>-admin-pw")."""
+    phone system's admin token (its admin password is "<ps>-admin-pw").
+    voicemail False switches every user's mailbox off: calls that nobody
+    answers then fail with their SIP status, as without voicemail."""
     s = Server(listen=listen).start()
     try:
         s.tokens = {}
@@ -264,6 +266,10 @@ def sip_server(users, plain_sip=True, listen=("127.0.0.1",)):
                      {"display_name": f"{ps} {ext}", "extension": ext,
                       "sip_password": f"{ps}-{ext}-secret"}, token=s.tokens[ps])
             assert r.status == 201, r
+            if not voicemail:
+                r = curl("PUT", s.sbc(f"/{ps}/api/v1/voicemail/{r.json()['id']}/settings"),
+                         {"enabled": False}, token=s.tokens[ps])
+                assert r.status == 200, r
         if plain_sip:
             assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
     except BaseException:

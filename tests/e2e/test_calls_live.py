@@ -20,7 +20,7 @@ REASON = 'SIP;cause=200;text="hung up by administrator"'
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    s = sip_server(USERS)
+    s = sip_server(USERS, voicemail=False)
     s.tmp = tmp_path_factory.mktemp("calls-live")
     yield s
     s.cleanup()

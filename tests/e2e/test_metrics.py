@@ -15,7 +15,7 @@ from sipua import Phone
 
 @pytest.fixture(scope="module")
 def srv():
-    s = sip_server((("acme", "100"), ("acme", "101"), ("acme", "102")))
+    s = sip_server((("acme", "100"), ("acme", "101"), ("acme", "102")), voicemail=False)
     yield s
     s.cleanup()
 

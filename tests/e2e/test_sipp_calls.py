@@ -155,7 +155,8 @@ def scenario(name, steps):
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    s = sip_server([("acme", "100"), ("acme", "101"), ("acme", "102")])
+    s = sip_server([("acme", "100"), ("acme", "101"), ("acme", "102")],
+                   voicemail=False)
     s.ptoken = s.tokens["acme"]
     s.tmp = tmp_path_factory.mktemp("sipp")
     yield s

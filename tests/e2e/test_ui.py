@@ -115,6 +115,42 @@ def test_users_registration_state_and_settings_page():
         s.cleanup()
 
 
+def test_prompts_page_uploads_and_reverts(ui_server):
+    ui_server.create_ps("tone-co", "tone-admin-pw-1")
+    assert ui_server.wait_state("tone-co", "running", 20)
+    run_browser("prompts.mjs", ui_server, ZT_PS="tone-co", ZT_PS_PW="tone-admin-pw-1")
+
+
+def test_voicemail_page(tmp_path):
+    """The Voicemail page (a message written into pbx.db as pbx_vm_store
+    leaves it: messages come from calls) and the SMTP relay on Settings."""
+    import sqlite3
+    s = Server().start()
+    try:
+        s.create_ps("vm-co", "vm-admin-pw-1")
+        tok = s.pbx_token("vm-co", "vm-admin-pw-1")
+        r = curl("POST", s.sbc("/vm-co/api/v1/users"),
+                 {"display_name": "Desk 301", "extension": "301",
+                  "sip_password": "ui-301-sip-secret"}, token=tok)
+        assert r.status == 201, r
+        uid = r.json()["id"]
+        wav = tmp_path / "m.wav"
+        subprocess.run(["sox", "-n", "-r", "8000", "-b", "16", "-c", "1", str(wav), "synth",
+                        "0.5", "sine", "440"], check=True)
+        db = sqlite3.connect(os.path.join(s.data, "phone-systems", "vm-co", "pbx.db"), timeout=10)
+        with db:
+            mid = db.execute("INSERT INTO voicemails(user_id,caller,caller_name,received,"
+                             "duration_ms) VALUES(?,'301','Desk 301',?,500)",
+                             (uid, int(time.time()))).lastrowid
+            db.execute("INSERT INTO voicemail_audio(message_id,wav) VALUES(?,?)",
+                       (mid, wav.read_bytes()))
+        db.close()
+        run_browser("voicemail.mjs", s, ZT_PS="vm-co", ZT_PS_PW="vm-admin-pw-1",
+                    ZT_USER_ID=str(uid), ZT_MSG_ID=str(mid))
+    finally:
+        s.cleanup()
+
+
 def test_login_throttling_in_the_ui(server):
     run_browser("throttle.mjs", server)
 

@@ -58,12 +58,12 @@ export class Api {
     return data;
   }
 
-  // A file as the body (a backup, an update bundle), not JSON.
-  async upload(path, file) {
+  // A file as the body (a backup, an update bundle, a prompt), not JSON.
+  async upload(path, file, method = "POST") {
     const headers = { Accept: "application/json", "Content-Type": "application/octet-stream" };
     if (this.csrf) headers["X-CSRF-Token"] = this.csrf;
     const res = await fetch(this.url(path), {
-      method: "POST",
+      method,
       headers,
       body: file,
       credentials: "same-origin",

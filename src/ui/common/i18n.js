@@ -25,9 +25,11 @@ const EN = {
   cancelled: "cancelled by the caller",
   no_answer: "no answer",
   media_timeout: "no media (ended by the SBC)",
+  voicemail_menu: "mailbox dialled",
   "rolled back": "rolled back",
   invalid: "not a valid backup",
   capturing: "capturing",
+  uploaded: "uploaded",
   done: "done",
   // calls in progress (src/ui/pbx/calls.js)
   ringing: "ringing",
@@ -35,6 +37,9 @@ const EN = {
   // the users list's registration state (src/ui/pbx/users.js)
   online: "online",
   offline: "offline",
+  // voicemail messages (src/ui/pbx/voicemail.js)
+  heard: "heard",
+  new: "new",
 };
 
 const DE = {
@@ -55,6 +60,7 @@ const DE = {
   cancelled: "vom Anrufer abgebrochen",
   no_answer: "keine Antwort",
   media_timeout: "keine Sprachdaten (vom SBC beendet)",
+  voicemail_menu: "Mailbox abgefragt",
   "failed logins": "fehlgeschlagene Anmeldungen",
   encrypted: "verschlüsselt",
   scheduled: "geplant",
@@ -465,6 +471,69 @@ const DE = {
   "Offered now: {a}": "Jetzt angeboten: {a}",
   "Choose at least one algorithm.": "Wählen Sie mindestens ein Verfahren.",
   "SIP digest algorithms": "SIP-Digest-Verfahren",
+  // voicemail (src/ui/pbx/voicemail.js)
+  heard: "gehört",
+  new: "neu",
+  Voicemail: "Voicemail",
+  Messages: "Nachrichten",
+  "{n} new, {o} old": "{n} neu, {o} alt",
+  Received: "Empfangen",
+  Length: "Länge",
+  Play: "Abspielen",
+  "Mark as heard": "Als gehört markieren",
+  "Mark as new": "Als neu markieren",
+  "Delete this message from {c}?": "Diese Nachricht von {c} löschen?",
+  "No messages.": "Keine Nachrichten.",
+  "Mailbox and call handling": "Mailbox und Anrufbehandlung",
+  "Voicemail on: unanswered calls go to the mailbox": "Voicemail an: unbeantwortete Anrufe gehen in die Mailbox",
+  "Ring time (s)": "Klingeldauer (s)",
+  "5–300 s before an unanswered call goes to voicemail.": "5–300 s, bevor ein unbeantworteter Anruf zur Voicemail geht.",
+  "Do not disturb: the user's phones do not ring (calls go to voicemail if it is on)":
+    "Nicht stören: die Telefone des Benutzers klingeln nicht (Anrufe gehen zur Voicemail, wenn sie an ist)",
+  PIN: "PIN",
+  "A PIN is set.": "Eine PIN ist gesetzt.",
+  "No PIN: the mailbox is reached from the user's own phones only (*97).":
+    "Keine PIN: die Mailbox ist nur von den eigenen Telefonen des Benutzers erreichbar (*97).",
+  "Remove the PIN": "PIN entfernen",
+  "set — leave empty to keep it": "gesetzt — leer lassen, um sie zu behalten",
+  none: "keine",
+  "Longest message (s)": "Längste Nachricht (s)",
+  "10–600 s.": "10–600 s.",
+  "Most messages": "Höchstens Nachrichten",
+  "1–1000; a full mailbox takes no more.": "1–1000; eine volle Mailbox nimmt keine weiteren an.",
+  "Email new messages to": "Neue Nachrichten per E-Mail an",
+  "Empty: no email. Needs the SMTP relay on the Settings page.":
+    "Leer: keine E-Mail. Braucht das SMTP-Relay auf der Seite Einstellungen.",
+  "Attach the recording (WAV) to the email": "Die Aufnahme (WAV) an die E-Mail anhängen",
+  "Mailbox of {u} saved.": "Mailbox von {u} gespeichert.",
+  Greeting: "Ansage",
+  "The user's own greeting is played.": "Die eigene Ansage des Benutzers wird gespielt.",
+  "No greeting of their own: callers hear the standard announcement with the extension.":
+    "Keine eigene Ansage: Anrufer hören die Standardansage mit der Nebenstelle.",
+  "Sound file": "Tondatei",
+  "WAV, MP3 or OGG, up to 120 s and 24 MB; converted for the phone system.":
+    "WAV, MP3 oder OGG, bis 120 s und 24 MB; für die Telefonanlage umgewandelt.",
+  Upload: "Hochladen",
+  "Remove the greeting": "Ansage entfernen",
+  "Choose a sound file first.": "Wählen Sie zuerst eine Tondatei.",
+  "Greeting saved ({s} s).": "Ansage gespeichert ({s} s).",
+  "Email of voicemail (SMTP relay)": "E-Mail der Voicemail (SMTP-Relay)",
+  "New voicemail is mailed to a user's address through this relay. Leave the host empty to send no email.":
+    "Neue Voicemail wird über dieses Relay an die Adresse des Benutzers gemailt. Lassen Sie den Host leer, um keine E-Mail zu senden.",
+  Host: "Host",
+  Port: "Port",
+  Encryption: "Verschlüsselung",
+  "STARTTLS (port 587)": "STARTTLS (Port 587)",
+  "TLS from the start (port 465)": "TLS von Anfang an (Port 465)",
+  "none (unencrypted)": "keine (unverschlüsselt)",
+  "Empty if the relay needs no login.": "Leer, wenn das Relay keine Anmeldung braucht.",
+  "A password is set.": "Ein Passwort ist gesetzt.",
+  "No password set.": "Kein Passwort gesetzt.",
+  "Remove the password": "Passwort entfernen",
+  "Sender address": "Absenderadresse",
+  "Empty: zentrale@ and the phone system's name.": "Leer: zentrale@ und der Name der Telefonanlage.",
+  "Verify the relay's certificate (switch off only for a relay with a self-signed certificate)":
+    "Das Zertifikat des Relays prüfen (nur für ein Relay mit selbstsigniertem Zertifikat abschalten)",
   "Phones prove their SIP password with a digest. The phone system's challenge offers these algorithms; each phone answers one it knows.":
     "Telefone weisen ihr SIP-Passwort mit einem Digest nach. Die Anfrage der Telefonanlage bietet diese Verfahren an; jedes Telefon antwortet mit einem, das es kennt.",
   "SHA-256: stronger; the right choice when every phone supports it.":
@@ -478,6 +547,35 @@ const DE = {
   voicemail: "Voicemail",
   "music on hold": "Wartemusik",
   "call forwarding and time rules": "Rufumleitungen und Zeitregeln",
+  // prompts and music (src/ui/pbx/prompts.js) and the language of prompts (settings.js)
+  Prompts: "Ansagen",
+  "Prompts and music": "Ansagen und Musik",
+  "What the phone system says and plays. Upload a WAV, MP3 or OGG file to replace one: it is converted to 16 kHz mono. Music may be 10 minutes long, anything else 2 minutes.":
+    "Was die Telefonanlage sagt und spielt. Laden Sie eine WAV-, MP3- oder OGG-Datei hoch, um eine Ansage zu ersetzen: Sie wird in 16 kHz mono umgewandelt. Musik darf 10 Minuten lang sein, alles andere 2 Minuten.",
+  "The built-in prompts play in {l}. The language is chosen on the Settings page; an upload plays in every language.":
+    "Die eingebauten Ansagen sind auf {l}. Die Sprache wählen Sie auf der Seite Einstellungen; eine hochgeladene Ansage gilt für jede Sprache.",
+  English: "Englisch",
+  German: "Deutsch",
+  "Greeting and music on hold": "Begrüßung und Wartemusik",
+  Voicemail: "Voicemail",
+  "Digits and numbers": "Ziffern und Zahlen",
+  Kind: "Art",
+  Source: "Quelle",
+  Listen: "Anhören",
+  "built-in": "eingebaut",
+  uploaded: "hochgeladen",
+  "music, up to {m} min": "Musik, bis {m} Min.",
+  "speech, up to {m} min": "Sprache, bis {m} Min.",
+  "Upload a file for {n}": "Eine Datei für {n} hochladen",
+  "Upload…": "Hochladen …",
+  "{n} uploaded.": "{n} hochgeladen.",
+  Revert: "Zurücksetzen",
+  "Remove the upload of {n}? The built-in one plays again.":
+    "Die hochgeladene Datei von {n} entfernen? Dann spielt wieder die eingebaute Ansage.",
+  "{n} is the built-in one again.": "{n} ist wieder die eingebaute Ansage.",
+  "Language of prompts": "Sprache der Ansagen",
+  "The language callers and users hear: voicemail's prompts and the numbers it says. Uploaded prompts (the Prompts page) play whatever the language.":
+    "Die Sprache, die Anrufer und Benutzer hören: die Ansagen der Voicemail und die Zahlen, die sie sagt. Hochgeladene Ansagen (Seite Ansagen) gelten in jeder Sprache.",
 };
 
 const DICTS = { en: EN, de: DE };

@@ -1,5 +1,6 @@
 // A phone system's UI at https://server/<name>/: users and extensions,
-// registered devices, call history, how to connect a phone and settings. It talks
+// registered devices, call history, voicemail, how to connect a phone,
+// prompts and music, and settings. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 
 import { h, replace } from "../common/dom.js";
@@ -9,6 +10,8 @@ import { startApp, table, field, badge, when, strongPassword } from "../common/s
 import { activeCalls } from "./calls.js";
 import { registrationCell } from "./users.js";
 import { settings } from "./settings.js";
+import { voicemail } from "./voicemail.js";
+import { prompts } from "./prompts.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -111,6 +114,7 @@ async function users(view, ctx) {
           h(
             "div.actions",
             h("button.secondary", { type: "button", "data-edit": u.extension, onclick: () => userForm(ctx, u, refresh) }, t("Edit")),
+            h("a.button.secondary", { href: `#/voicemail/${u.id}`, "data-voicemail": u.extension }, t("Voicemail")),
             h("button.danger", {
               type: "button",
               "data-delete": u.extension,
@@ -315,7 +319,9 @@ startApp({
     { id: "registrations", label: "Registrations", render: registrations },
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
+    { id: "voicemail", label: "Voicemail", render: voicemail },
     { id: "connect", label: "Connect a phone", render: connect },
+    { id: "prompts", label: "Prompts", render: prompts },
     { id: "settings", label: "Settings", render: settings },
   ],
 });

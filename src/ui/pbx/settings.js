@@ -1,9 +1,11 @@
 // The phone system's Settings page: the digest algorithms its SIP
-// challenges offer (GET/PUT /settings, docs/api.md), with what each choice
-// means, and what later versions will add here.
+// challenges offer and the language its prompts speak (GET/PUT /settings,
+// docs/api.md), with what each choice means; the SMTP relay of voicemail's
+// email (voicemail.js); and what later versions will add here.
 
 import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
+import { smtpCard } from "./voicemail.js";
 
 export async function settings(view, ctx) {
   const { api } = ctx;
@@ -11,7 +13,33 @@ export async function settings(view, ctx) {
   const sha = h("input", { type: "checkbox", id: "alg-sha256", name: "SHA-256" });
   const err = h("p.error", { role: "alert" });
   const state = h("p", { id: "alg-state" });
+  const lang = h("select", { id: "prompt-language", name: "language" },
+    h("option", { value: "en" }, t("English")),
+    h("option", { value: "de" }, t("German")));
+  const langErr = h("p.error", { role: "alert" });
+  const langForm = h(
+    "form.card",
+    {
+      id: "language-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        langErr.textContent = "";
+        try {
+          lang.value = (await api.put("settings", { language: lang.value })).language;
+          ctx.notice(t("Settings saved."));
+        } catch (x) {
+          langErr.textContent = x.message;
+        }
+      },
+    },
+    h("h2", t("Language of prompts")),
+    h("p", t("The language callers and users hear: voicemail's prompts and the numbers it says. Uploaded prompts (the Prompts page) play whatever the language.")),
+    h("label.field", h("span", t("Language")), lang),
+    langErr,
+    h("button", { type: "submit", id: "language-save" }, t("Save"))
+  );
   function show(s) {
+    lang.value = s.language || "en";
     md5.checked = s.digest_algorithms.includes("MD5");
     sha.checked = s.digest_algorithms.includes("SHA-256");
     state.textContent = t("Offered now: {a}", { a: s.digest_algorithms.join(", ") });
@@ -51,12 +79,14 @@ export async function settings(view, ctx) {
     view,
     h("h1", t("Settings")),
     form,
+    langForm,
+    await smtpCard(ctx),
     h(
       "section.card",
       { id: "coming" },
       h("h2", t("Coming")),
       h("p", t("Later versions add their settings here:")),
-      h("ul", h("li", t("voicemail")), h("li", t("music on hold")), h("li", t("call forwarding and time rules")))
+      h("ul", h("li", t("call forwarding and time rules")))
     )
   );
   show(await api.get("settings"));

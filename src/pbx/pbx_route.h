@@ -1,0 +1,119 @@
+/*
+ * pbx_route — where a call goes (DESIGN.md §5): the dialled number
+ * resolves to a destination (pbx_route_resolve: the feature codes, then
+ * the extensions), and the route moves the call from destination to
+ * destination as their legs fail (an extension's devices do not answer →
+ * its voicemail). Each destination kind is one row of a table in its own
+ * file (pbx_dest_ext.c, pbx_dest_vm.c, pbx_dest_feature.c); what it may do
+ * with the call — ring an extension's devices, answer the caller with a
+ * media-engine session running an application — pbx_call.c offers below.
+ * The SIP dialogs stay pbx_call.c's alone.
+ */
+#ifndef PBX_ROUTE_H
+#define PBX_ROUTE_H
+
+#include <stdbool.h>
+
+#include "../sip/sip_msg.h"
+#include "pbx.h"
+#include "pbx_vm.h"
+
+#define PBX_ROUTE_MAX_STEPS 8 /* destinations one call may pass through */
+
+struct pbx_call;
+struct pbx_dest;
+
+/* Why a destination's legs gave up. */
+enum pbx_outcome {
+	PBX_OUT_NOANSWER,    /* rang for its time */
+	PBX_OUT_BUSY,	     /* every device 486/600 */
+	PBX_OUT_DECLINED,    /* a device said 603 and none answered */
+	PBX_OUT_UNAVAILABLE, /* nothing to ring */
+};
+
+/* A failed call's answer to the caller. */
+struct pbx_route_fail {
+	int status;	    /* SIP status, e.g. 480 */
+	const char *reason; /* its phrase, or NULL for the standard one */
+	const char *cause;  /* the call record's cause, e.g. "no_answer" */
+};
+
+struct pbx_dest_kind {
+	const char *name; /* "extension", "voicemail", "feature" */
+	/* Starts the destination on the call: 0 (legs are up or ringing, or
+	 * the route moved on through pbx_route_enter), or -1 with *fail set:
+	 * the call fails with that answer. */
+	int (*enter)(struct pbx_call *c, const struct pbx_dest *d, struct pbx_route_fail *fail);
+	/* Its legs gave up: 1 with the next destination in *next, or 0 with
+	 * *fail set. NULL: the call fails as the outcome says. */
+	int (*failed)(struct pbx_call *c, const struct pbx_dest *d, enum pbx_outcome o,
+		      struct pbx_dest *next, struct pbx_route_fail *fail);
+};
+
+/* A destination: its kind and what that kind needs. */
+struct pbx_dest {
+	const struct pbx_dest_kind *kind;
+	long long user_id; /* extension, voicemail, feature (-1: none) */
+	char extension[72], name[128];
+	enum pbx_vm_reason reason; /* voicemail: which greeting */
+	bool ask_pin;		   /* feature *98 */
+	bool vm_enabled;	   /* extension: its mailbox is on */
+	bool dnd;		   /* extension: do not disturb */
+	int ring_time;		   /* extension: s */
+};
+
+extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature;
+
+/* The route of one call, inside struct pbx_call. */
+struct pbx_route {
+	struct pbx_dest cur;
+	int steps;
+};
+
+/* What the caller dialled (the Request-URI's user part) → a destination:
+ * 0, or -1 (no such number: 404). caller_id the authenticated caller. */
+int pbx_route_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+		      struct pbx_dest *out);
+int pbx_dest_feature_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			     struct pbx_dest *out);
+int pbx_dest_ext_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			 struct pbx_dest *out);
+/* The voicemail of user_id, as reached for reason. */
+void pbx_dest_vm_of(struct pbx_dest *out, long long user_id, const char *extension,
+		    const char *name, enum pbx_vm_reason reason);
+
+/* Moves the call to d (counted against PBX_ROUTE_MAX_STEPS): 0, or -1 with
+ * *fail set — then the caller is answered so by pbx_call. */
+int pbx_route_enter(struct pbx_call *c, const struct pbx_dest *d, struct pbx_route_fail *fail);
+/* The current destination's legs gave up: the route goes on (0), or the
+ * call fails (-1, *fail set). */
+int pbx_route_failed(struct pbx_call *c, enum pbx_outcome o, struct pbx_route_fail *fail);
+
+/* ---- what pbx_call.c offers destinations ---- */
+
+struct pbx *pbx_call_pbx(const struct pbx_call *c);
+struct pbx_route *pbx_call_route(struct pbx_call *c);
+/* The authenticated caller: extension, display name, the caller's Call-ID. */
+void pbx_call_caller(const struct pbx_call *c, const char **ext, const char **name,
+		     const char **call_id);
+long long pbx_call_caller_id(const struct pbx_call *c);
+/* Names the callee in the call record and the list of calls. */
+void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name);
+/* Rings user_id's registered devices for at most seconds (the caller's
+ * Expires may cut it shorter); ringing that ends goes to pbx_route_failed.
+ * The number of devices rung (0: none registered). */
+int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds);
+
+/* An application on a media-engine session: started on the caller's ACK
+ * of our 200; what it returns is the call's until the call ends. */
+typedef struct pbx_vm_app *(*pbx_call_app_start)(struct pbx_call *c, struct pbx_msess *s,
+						 const struct pbx_dest *d,
+						 const struct pbx_vm_app_cb *cb);
+/* Answers the caller with a session of the media engine (cancelling what
+ * still rings) and runs start on it once the caller's ACK has come; the
+ * call record's cause is `cause`. 0, or -1 with *fail set (no common
+ * codec: 488; no engine or port: 503). */
+int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause,
+		 struct pbx_route_fail *fail);
+
+#endif
