@@ -60,13 +60,14 @@ clang $CFLAGS -Wall -Wextra -Werror -DMEDIA_AUDIO_MAX_SECONDS=30 $(pkg-config --
 	-o "$OUT/fuzz_audio" "$ROOT/fuzz/fuzz_audio.c" "$ROOT/src/media/media_audio.c" \
 	"$ROOT/src/media/media_dsp.c" $(pkg-config --libs $AUDIO_LIBS) -lm
 # engine_sdp: the media engine's offer/answer (binds a port pair per input)
-ENGINE_LIBS="libevent_core spandsp opus speexdsp libsodium"
+ENGINE_LIBS="libevent_core spandsp opus speexdsp libsodium jansson"
 # shellcheck disable=SC2046,SC2086
 clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $ENGINE_LIBS) \
 	-o "$OUT/fuzz_engine_sdp" "$ROOT/fuzz/fuzz_engine_sdp.c" "$ROOT/src/pbx/pbx_media.c" \
 	"$ROOT/src/media/media_codec.c" "$ROOT/src/media/media_dsp.c" \
 	"$ROOT/src/media/media_jb.c" "$ROOT/src/media/media_rtp.c" "$ROOT/src/sdp/sdp.c" \
-	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/core/core_log.c" $(pkg-config --libs $ENGINE_LIBS) -lm
+	"$ROOT/src/sip/sip_msg.c" "$ROOT/src/core/core_log.c" "$ROOT/src/core/core_net.c" \
+	$(pkg-config --libs $ENGINE_LIBS) -lm
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_mail" "$ROOT/fuzz/fuzz_mail.c" \
 	"$ROOT/src/pbx/pbx_mail_msg.c" -lsodium
 

@@ -37,6 +37,13 @@ int core_net_port_taken(const char *addr, int port, bool udp);
 int core_net_connect_unix(const char *path);
 /* "1.2.3.4" or "::1" (IPv4-mapped IPv6 shown as IPv4). */
 void core_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen);
+/* An IPv4 or IPv6 address in a sockaddr_storage: its length for bind and
+ * sendto, its port, the same host (port aside), the same host and port. */
+socklen_t core_net_ss_len(const struct sockaddr_storage *ss);
+int core_net_ss_port(const struct sockaddr_storage *ss);
+void core_net_ss_set_port(struct sockaddr_storage *ss, int port);
+bool core_net_ss_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+bool core_net_ss_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 /* [{"name","mac","up","addresses":[...]}], loopback included. */
 json_t *core_net_interfaces(void);

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "../core/core_log.h"
+#include "../core/core_net.h"
 #include "../media/media_codec.h"
 #include "../media/media_dsp.h"
 #include "../media/media_jb.h"
@@ -129,36 +130,6 @@ static void rerate(struct pbx_msess *s, int from, int to);
 
 /* ---- addresses and sockets ---- */
 
-static socklen_t ss_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static void ss_set_port(struct sockaddr_storage *ss, int port)
-{
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-}
-
-static int ss_port(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
-					       : ((const struct sockaddr_in *)ss)->sin_port);
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family || ss_port(a) != ss_port(b))
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 /* Text (IPv4 or IPv6) → an address of port 0; -1 if it is neither. */
 static int parse_ip(const char *text, size_t len, struct sockaddr_storage *ss)
 {
@@ -187,8 +158,8 @@ static int bound_socket(const struct sockaddr_storage *addr, int port)
 	if (fd < 0)
 		return -1;
 	struct sockaddr_storage a = *addr;
-	ss_set_port(&a, port);
-	if (bind(fd, (struct sockaddr *)&a, ss_len(&a)) < 0) {
+	core_net_ss_set_port(&a, port);
+	if (bind(fd, (struct sockaddr *)&a, core_net_ss_len(&a)) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -207,7 +178,8 @@ static int bind_pair(const struct sockaddr_storage *addr, int fd[2])
 			break;
 		struct sockaddr_storage got;
 		socklen_t gl = sizeof(got);
-		int p = getsockname(f, (struct sockaddr *)&got, &gl) == 0 ? ss_port(&got) : 1;
+		int p = getsockname(f, (struct sockaddr *)&got, &gl) == 0 ? core_net_ss_port(&got)
+									  : 1;
 		int g = p % 2 == 0 && p < 65535 ? bound_socket(addr, p + 1) : -1;
 		if (g < 0) {
 			aside[naside++] = f;
@@ -316,7 +288,7 @@ static void remote_of(const struct sdp_session *sdp, const struct sdp_media *md,
 	    ((struct sockaddr_in *)&n->rtp)->sin_addr.s_addr == htonl(INADDR_ANY))
 		return; /* RFC 2543 hold */
 	n->rtcp = n->rtp;
-	ss_set_port(&n->rtp, port);
+	core_net_ss_set_port(&n->rtp, port);
 	int rtcp = port + 1;
 	const struct sdp_attr *a = sdp_attr_get(&md->s, "rtcp");
 	if (a && a->value.l) {
@@ -327,7 +299,7 @@ static void remote_of(const struct sdp_session *sdp, const struct sdp_media *md,
 		if (v > 0)
 			rtcp = (int)v;
 	}
-	ss_set_port(&n->rtcp, rtcp > 65535 ? port : rtcp);
+	core_net_ss_set_port(&n->rtcp, rtcp > 65535 ? port : rtcp);
 	n->have_addr = true;
 }
 
@@ -468,7 +440,7 @@ static int settle(struct pbx_msess *s, const struct neg *n)
 		media_dtmf_det_free(s->det);
 		s->det = NULL;
 	}
-	if (s->neg.have_addr != n->have_addr || !same_addr(&s->neg.rtp, &n->rtp))
+	if (s->neg.have_addr != n->have_addr || !core_net_ss_equal(&s->neg.rtp, &n->rtp))
 		s->is_latched[0] = s->is_latched[1] = false; /* a new peer latches anew */
 	s->neg = *n;
 	snprintf(s->codec_name, sizeof(s->codec_name), "%s/%d", n->ci->name, n->ci->clock);
@@ -577,7 +549,7 @@ static void send_frame(struct pbx_msess *s)
 				      .ssrc = s->ssrc};
 		size_t n = media_rtp_write(pkt, sizeof(pkt), &h, payload, (size_t)len);
 		if (n && sendto(s->fd[0], pkt, n, 0, (struct sockaddr *)&s->neg.rtp,
-				ss_len(&s->neg.rtp)) == (ssize_t)n)
+				core_net_ss_len(&s->neg.rtp)) == (ssize_t)n)
 			s->m->sent++;
 		s->first = false;
 	}
@@ -686,7 +658,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			break;
 		if (!s->is_latched[k]) {
 			s->latched[k] = from, s->is_latched[k] = true;
-		} else if (!same_addr(&s->latched[k], &from)) {
+		} else if (!core_net_ss_equal(&s->latched[k], &from)) {
 			continue; /* not the address the SBC uses */
 		}
 		if (k == 0)

@@ -150,46 +150,6 @@ static void unmap(struct sockaddr_storage *ss)
 	memcpy(&a4->sin_addr, &a6.sin6_addr.s6_addr[12], 4);
 }
 
-static socklen_t ss_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static void ss_set_port(struct sockaddr_storage *ss, int port)
-{
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-}
-
-static int ss_port_of(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
-					       : ((const struct sockaddr_in *)ss)->sin_port);
-}
-
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (!same_ip(a, b))
-		return false;
-	return a->ss_family == AF_INET ? ((const struct sockaddr_in *)a)->sin_port ==
-						 ((const struct sockaddr_in *)b)->sin_port
-				       : ((const struct sockaddr_in6 *)a)->sin6_port ==
-						 ((const struct sockaddr_in6 *)b)->sin6_port;
-}
-
 static struct ep *peer_of(const struct ep *e)
 {
 	if (e->peer_port <= 0 || e->peer_port > 65535)
@@ -225,7 +185,7 @@ static void join_engine(struct ep *e, const struct sockaddr_storage *a)
 	e->peer_port = 0;
 	e->engine = true;
 	e->eng[0] = e->eng[1] = *a;
-	ss_set_port(&e->eng[1], ss_port_of(a) + 1);
+	core_net_ss_set_port(&e->eng[1], core_net_ss_port(a) + 1);
 }
 
 /* ---- legs not yet accepted, counted ---- */
@@ -353,7 +313,9 @@ static void continue_stream(struct ep *e, unsigned char *buf)
 static bool from_engine(struct ep *e, const struct sockaddr_storage *src, unsigned char *buf,
 			size_t len)
 {
-	int k = same_addr(src, &e->eng[0]) ? 0 : same_addr(src, &e->eng[1]) ? 1 : -1;
+	int k = core_net_ss_equal(src, &e->eng[0])   ? 0
+		: core_net_ss_equal(src, &e->eng[1]) ? 1
+						     : -1;
 	if (k < 0)
 		return false;
 	if (e->mux && len >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95)
@@ -395,8 +357,8 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		int k = e->mux && n >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95 ? 1 : k0;
 		int l = e->mux ? 0 : k; /* the socket and latch it came on */
 		/* only from where the signalling came; then only from the latched port */
-		if (!same_ip(&src, &e->sig) || (e->latched[l] && !same_addr(&src, &e->remote[l])) ||
-		    n < 8) {
+		if (!core_net_ss_same_ip(&src, &e->sig) ||
+		    (e->latched[l] && !core_net_ss_equal(&src, &e->remote[l])) || n < 8) {
 			e->dropped++;
 			continue;
 		}
@@ -423,7 +385,7 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		}
 		if (e->engine) { /* to the engine, from this leg's own socket */
 			if (sendto(e->fd[l], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->eng[k],
-				   ss_len(&e->eng[k])) >= 0) {
+				   core_net_ss_len(&e->eng[k])) >= 0) {
 				e->packets++;
 				md->packets++;
 			}
@@ -487,11 +449,11 @@ static void ep_free(struct ep *e)
 static int bind_udp(const struct sockaddr_storage *at, int port)
 {
 	struct sockaddr_storage a = *at;
-	ss_set_port(&a, port);
+	core_net_ss_set_port(&a, port);
 	int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&a, ss_len(&a)) < 0) {
+	if (bind(fd, (struct sockaddr *)&a, core_net_ss_len(&a)) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -513,7 +475,7 @@ static int ep_bind(struct sbc_media *md, struct ep *e, const struct sockaddr_sto
 		e->fd[1] = e->fd[0] >= 0 && !e->mux ? bind_udp(&e->local, port + 1) : -1;
 		if (e->fd[0] >= 0 && (e->mux || e->fd[1] >= 0)) {
 			e->port = port;
-			ss_set_port(&e->local, port);
+			core_net_ss_set_port(&e->local, port);
 			return 0;
 		}
 		int err = errno;
@@ -651,7 +613,7 @@ static struct ep *ep_by_addr(struct sbc_media *md, const struct sockaddr_storage
 	int port = ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
 						  : ((const struct sockaddr_in *)a)->sin_port);
 	struct ep *e = port > 0 ? md->by_port[port] : NULL;
-	return e && same_addr(&e->local, a) ? e : NULL;
+	return e && core_net_ss_equal(&e->local, a) ? e : NULL;
 }
 
 /* ---- SDP ---- */
@@ -714,8 +676,8 @@ static int from_phone(struct sbc_media *md, const struct sbc_media_leg *leg,
 			if (e->latched[k])
 				continue;
 			e->remote[k] = ra;
-			ss_set_port(&e->remote[k], (int)sip_pl_u64(m->port, 65535) + k);
-			e->rlen[k] = ss_len(&ra);
+			core_net_ss_set_port(&e->remote[k], (int)sip_pl_u64(m->port, 65535) + k);
+			e->rlen[k] = core_net_ss_len(&ra);
 		}
 	}
 	e->srtp = savp;
