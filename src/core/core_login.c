@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "../http/http_msg.h"
 #include "core_db.h"
 #include "core_log.h"
 
@@ -450,4 +452,22 @@ static void login_password_done(struct login_job *j, struct core_httpd_req *req)
 					login_token(req, buf, sizeof(buf), &cookie));
 	log_info("%s: %s changed the password from %s", l->realm, j->user, j->client);
 	core_httpd_respond_json(req, 200, json_pack("{s:b}", "changed", 1));
+}
+
+bool core_login_head_valid(sqlite3 *db, const struct http_msg *head)
+{
+	char tok[128] = "", user[128];
+	const char *a = http_msg_header(head, "Authorization");
+	const char *cookie = http_msg_header(head, "Cookie");
+	if (a && strncasecmp(a, "Bearer ", 7) == 0) {
+		a += 7;
+		while (*a == ' ')
+			a++;
+		if (strlen(a) >= sizeof(tok)) /* no token of ours is that long */
+			return false;
+		memcpy(tok, a, strlen(a) + 1);
+	} else if (!cookie || http_cookie_get(cookie, CORE_LOGIN_COOKIE, tok, sizeof(tok)) < 0) {
+		return false;
+	}
+	return *tok && core_auth_session_check(db, tok, user, sizeof(user)) == 0;
 }

@@ -72,5 +72,10 @@ void core_login_csrf(const char *token, char out[CORE_LOGIN_CSRF_LEN + 1]);
  * answers 401 (403 for a missing CSRF token) itself and returns -1. */
 int core_login_require(struct core_login *l, struct core_httpd_req *req, char *user,
 		       size_t userlen);
+/* Whether a request's head, before its body is read, carries a valid
+ * session (bearer token, else the login cookie) in db: for the hooks that
+ * let a logged-in upload be larger than a stranger's request. */
+struct http_msg;
+bool core_login_head_valid(sqlite3 *db, const struct http_msg *head);
 
 #endif

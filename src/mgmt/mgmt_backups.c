@@ -861,14 +861,7 @@ static void upload_allow(struct mgmt *m, const struct http_msg *head, size_t *ma
 	    (strncmp(url, "/api/v1/backups/upload", 22) != 0 &&
 	     strcmp(url, "/api/v1/update") != 0 && strncmp(url, "/api/v1/update?", 15) != 0))
 		return;
-	char tok[128] = "", user[128];
-	const char *a = http_msg_header(head, "Authorization");
-	const char *cookie = http_msg_header(head, "Cookie");
-	if (a && strncasecmp(a, "Bearer ", 7) == 0)
-		snprintf(tok, sizeof(tok), "%s", a + 7);
-	else if (cookie)
-		http_cookie_get(cookie, CORE_LOGIN_COOKIE, tok, sizeof(tok));
-	if (trusted || (*tok && core_auth_session_check(m->db, tok, user, sizeof(user)) == 0)) {
+	if (trusted || core_login_head_valid(m->db, head)) {
 		*max_body = MGMT_MAX_UPLOAD;
 		*timeout = 600;
 	}

@@ -853,18 +853,12 @@ void pbx_prompts_allow(const struct http_msg *head, size_t *max_body, int *timeo
 {
 	struct pbx *p = arg;
 	const char *method = http_msg_method(head), *url = head->url;
-	char prefix[96], tok[128] = "", user[128];
+	char prefix[96];
 	snprintf(prefix, sizeof(prefix), "/%s/api/v1/prompts/", p->name);
 	if (!method || !url || strcmp(method, "PUT") != 0 ||
 	    strncmp(url, prefix, strlen(prefix)) != 0)
 		return;
-	const char *a = http_msg_header(head, "Authorization");
-	const char *cookie = http_msg_header(head, "Cookie");
-	if (a && strncasecmp(a, "Bearer ", 7) == 0)
-		snprintf(tok, sizeof(tok), "%s", a + 7);
-	else if (cookie)
-		http_cookie_get(cookie, CORE_LOGIN_COOKIE, tok, sizeof(tok));
-	if (*tok && core_auth_session_check(p->db, tok, user, sizeof(user)) == 0) {
+	if (core_login_head_valid(p->db, head)) {
 		*max_body = PBX_PROMPT_MAX_BODY;
 		*timeout = 300;
 	}
