@@ -43,16 +43,24 @@ def srv():
 
 
 class Baresip:
-    def __init__(self, s, ext, home):
-        self.ext, self.dir = ext, home / ext
+    """One baresip over TLS with mandatory SRTP, PCMU only, playing a sine of
+    tone Hz (default: its extension's in TONES) as user ext of phone system ps, driven over ctrl_tcp; what
+    it hears is dumped to dump-*-dec.wav. answer: auto or manual; mwi:
+    subscribe to message-summary; rtp_base: where its RTP ports start."""
+
+    def __init__(self, s, ext, home, tone=None, answer="auto", mwi=False, rtp_base=41000,
+                 ps=PS):
+        self.ext = ext
+        self.dir = home / (f"{ext}-{time.monotonic_ns()}" if (home / ext).exists() else ext)
         self.dir.mkdir()
         self.ctrl = sip_ports()  # free for TCP
-        rtp = 41000 + (int(ext) % 10) * 200 + (s.offset // 100) % 50 * 2
+        rtp = rtp_base + (int(ext) % 10) * 200 + (s.offset // 100) % 50 * 2
+        mwi_module = "module_app mwi.so\n" if mwi else ""
         (self.dir / "config").write_text(f"""poll_method epoll
 sip_listen 127.0.0.1:{sip_ports()}
-audio_player aubridge,nil-{ext}
-audio_alert aubridge,nil-{ext}
-audio_source ausine,{TONES[ext]}
+audio_player aubridge,nil-{self.dir.name}
+audio_alert aubridge,nil-{self.dir.name}
+audio_source ausine,{tone or TONES[ext]}
 ausrc_srate 48000
 auplay_srate 48000
 ausrc_channels 2
@@ -67,13 +75,14 @@ module sndfile.so
 module ctrl_tcp.so
 module_app account.so
 module_app menu.so
-ctrl_tcp_listen 127.0.0.1:{self.ctrl}
+{mwi_module}ctrl_tcp_listen 127.0.0.1:{self.ctrl}
 snd_path {self.dir}
 """)
         (self.dir / "accounts").write_text(
-            f'<sip:{ext}@{PS}>;auth_pass={PS}-{ext}-secret;'
+            f'<sip:{ext}@{ps}>;auth_pass={ps}-{ext}-secret;'
             f'outbound="sip:127.0.0.1:{5061 + s.offset};transport=tls";'
-            f"mediaenc=srtp-mand;answermode=auto;regint=600;audio_codecs=PCMU\n")
+            f"mediaenc=srtp-mand;answermode={answer};regint=600;audio_codecs=PCMU"
+            f"{';mwi=yes' if mwi else ''}\n")
         self.log = open(self.dir / "baresip.log", "wb")
         self.proc = subprocess.Popen(["baresip", "-f", str(self.dir)], stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -7,7 +7,6 @@ the pbx hangs up; the callee dials *97, presses 1 (RFC 4733) and hears the
 message, which is then heard (and message waiting says so); a held call
 hears music (both legs SRTP, or one plain RTP) and, resumed, the other
 phone again."""
-import json
 import math
 import socket
 import struct
@@ -23,7 +22,7 @@ import base64
 import pytest
 
 from conftest import Server, curl
-from test_baresip import sip_ports, wait_for
+from test_baresip import Baresip, wait_for
 from pylibsrtp import Policy, Session
 from sipua import Phone as SipPhone, free_port
 
@@ -84,68 +83,16 @@ def last_call(s):
     return curl("GET", s.sbc(f"/{PS}/api/v1/calls"), token=s.ptoken).json()["calls"][0]
 
 
-class Phone:
-    """One baresip: its tone, whether it answers by itself."""
+class Phone(Baresip):
+    """One baresip: its tone, whether it answers by itself, message waiting on."""
 
     def __init__(self, s, ext, home, tone, answer="auto"):
-        self.ext, self.dir = ext, home / f"{ext}-{time.monotonic_ns()}"
-        self.dir.mkdir()
-        self.ctrl = sip_ports()
-        rtp = 43000 + int(ext) % 10 * 200 + (s.offset // 100) % 50 * 2
-        (self.dir / "config").write_text(f"""poll_method epoll
-sip_listen 127.0.0.1:{sip_ports()}
-audio_player aubridge,nil-{self.dir.name}
-audio_alert aubridge,nil-{self.dir.name}
-audio_source ausine,{tone}
-ausrc_srate 48000
-auplay_srate 48000
-ausrc_channels 2
-auplay_channels 1
-rtp_ports {rtp}-{rtp + 99}
-module_path /usr/lib/baresip/modules
-module g711.so
-module ausine.so
-module aubridge.so
-module srtp.so
-module sndfile.so
-module ctrl_tcp.so
-module_app account.so
-module_app menu.so
-module_app mwi.so
-ctrl_tcp_listen 127.0.0.1:{self.ctrl}
-snd_path {self.dir}
-""")
-        (self.dir / "accounts").write_text(
-            f'<sip:{ext}@{PS}>;auth_pass={PS}-{ext}-secret;'
-            f'outbound="sip:127.0.0.1:{5061 + s.offset};transport=tls";'
-            f"mediaenc=srtp-mand;answermode={answer};regint=600;audio_codecs=PCMU;"
-            f"mwi=yes\n")
-        self.log = open(self.dir / "baresip.log", "wb")
-        self.proc = subprocess.Popen(["baresip", "-f", str(self.dir)], stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def command(self, cmd, params=""):
-        msg = json.dumps({"command": cmd, "params": params, "token": cmd}).encode()
-        with socket.create_connection(("127.0.0.1", self.ctrl), timeout=5) as c:
-            c.sendall(str(len(msg)).encode() + b":" + msg + b",")
-            time.sleep(0.3)
-
-    def text(self):
-        return (self.dir / "baresip.log").read_bytes().decode(errors="replace")
+        super().__init__(s, ext, home, tone=tone, answer=answer, mwi=True, rtp_base=43000,
+                         ps=PS)
 
     def decoded(self):
-        files = sorted(self.dir.glob("dump-*-dec.wav"))
-        return files[-1].read_bytes() if files else None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        path = super().decoded()
+        return path.read_bytes() if path else None
 
 
 def samples(wav_bytes):
