@@ -30,6 +30,10 @@ def srv():
                      {"display_name": f"acme {ext}", "extension": ext,
                       "sip_password": f"acme-{ext}-secret"}, token=s.tokens["acme"])
             assert r.status == 201, r
+            # a busy callee's 486 reaches the caller (no voicemail answers it)
+            r = curl("PUT", s.sbc(f"/acme/api/v1/voicemail/{r.json()['id']}/settings"),
+                     {"enabled": False}, token=s.tokens["acme"])
+            assert r.status == 200, r
         assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
     except BaseException:
         s.cleanup()
