@@ -51,8 +51,9 @@ class Response:
 
 def curl(method, url, body=None, token=None, headers=(), netns=None, timeout=20, raw=None):
     """One request with curl; returns Response(status, body, headers)."""
-    cmd = ["curl", "-sk", "-X", method, "--max-time", str(timeout), "-D", "-",
-           "-w", "\n__STATUS__%{http_code}"]
+    # HEAD by -I: with -X HEAD curl waits for the body Content-Length names
+    how = ["-I"] if method == "HEAD" else ["-X", method, "-D", "-"]
+    cmd = ["curl", "-sk", *how, "--max-time", str(timeout), "-w", "\n__STATUS__%{http_code}"]
     if token:
         cmd += ["-H", f"Authorization: Bearer {token}"]
     for h in headers:
