@@ -50,8 +50,12 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_state" "$ROOT/fuzz/fuzz_state.
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dtmf" "$ROOT/fuzz/fuzz_sip_dtmf.c" \
 	"$ROOT/src/sip/sip_dtmf.c" "$ROOT/src/sdp/sdp_hold.c" "$ROOT/src/sdp/sdp.c" \
 	"$ROOT/src/sip/sip_msg.c"
-clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_rtp" "$ROOT/fuzz/fuzz_rtp.c" \
-	"$ROOT/src/media/media_rtp.c" "$ROOT/src/media/media_jb.c"
+# rtp: also the codecs (spandsp, libopus) and the in-band DTMF detector
+RTP_LIBS="spandsp opus speexdsp"
+# shellcheck disable=SC2046,SC2086
+clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $RTP_LIBS) -o "$OUT/fuzz_rtp" \
+	"$ROOT/fuzz/fuzz_rtp.c" "$ROOT/src/media/media_rtp.c" "$ROOT/src/media/media_jb.c" \
+	"$ROOT/src/media/media_codec.c" "$ROOT/src/media/media_dsp.c" $(pkg-config --libs $RTP_LIBS) -lm
 # audio: the decoding libraries are Debian's (not instrumented); an input
 # decodes at most 30 s of audio
 AUDIO_LIBS="sndfile speexdsp spandsp ogg vorbis"

@@ -4,15 +4,41 @@
  * that many bytes. Each goes through media_rtp_parse (whose views must lie
  * within the packet, and whose header must write out and parse again to
  * the same fields), media_te_parse, the telephone-event receiver (never
- * the same event of one source twice), and the jitter buffer.
+ * the same event of one source twice), and the jitter buffer; each frame
+ * the jitter buffer gives out is decoded by every codec (media_codec: a
+ * payload from the wire), and what G.711 decodes to goes through the
+ * in-band DTMF detector (media_dsp), as in the engine.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/media/media_codec.h"
+#include "../src/media/media_dsp.h"
 #include "../src/media/media_jb.h"
 #include "../src/media/media_rtp.h"
+
+static struct media_codec *codecs[MEDIA_CODEC_COUNT];
+static struct media_dtmf_det *det;
+
+/* A frame as the engine takes it from the jitter buffer: decoded (or, lost,
+ * concealed) by each codec into at most 20 ms at 16 kHz. */
+static void decode(const uint8_t *frame, size_t len, int got)
+{
+	int16_t pcm[320];
+	char digits[16];
+	for (int i = 0; i < MEDIA_CODEC_COUNT; i++) {
+		int rate = media_codec_info((enum media_codec_id)i)->rate;
+		int n = media_codec_decode(codecs[i], got == 1 ? frame : NULL, len, pcm, 320,
+					   rate / 50);
+		if (n > 320)
+			abort();
+		if (i == MEDIA_PCMU && n > 0 &&
+		    media_dtmf_det_feed(det, pcm, n, digits, sizeof(digits)) >= (int)sizeof(digits))
+			abort();
+	}
+}
 
 static void one_packet(const uint8_t *p, size_t n, struct media_te_rx *rx, struct media_jb *jb,
 		       uint32_t *last_ssrc, uint32_t *last_ts, int *reported)
@@ -56,12 +82,22 @@ static void one_packet(const uint8_t *p, size_t n, struct media_te_rx *rx, struc
 		media_jb_put(jb, h.seq, h.ts, h.payload, h.payload_len);
 	uint8_t frame[MEDIA_JB_PAYLOAD_MAX];
 	size_t len;
-	if (media_jb_get(jb, frame, sizeof(frame), &len, 0) == 1 && len > MEDIA_JB_PAYLOAD_MAX)
+	int got = media_jb_get(jb, frame, sizeof(frame), &len, 0);
+	if (got == 1 && len > MEDIA_JB_PAYLOAD_MAX)
 		abort();
+	if (got >= 0)
+		decode(frame, len, got);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (!det) { /* kept across inputs, as an engine session keeps them */
+		for (int i = 0; i < MEDIA_CODEC_COUNT; i++)
+			if (!(codecs[i] = media_codec_new((enum media_codec_id)i)))
+				abort();
+		if (!(det = media_dtmf_det_new()))
+			abort();
+	}
 	struct media_te_rx rx;
 	media_te_rx_init(&rx);
 	struct media_jb *jb = media_jb_new(3);
@@ -84,8 +120,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	uint8_t frame[MEDIA_JB_PAYLOAD_MAX];
 	size_t len;
-	while (media_jb_get(jb, frame, sizeof(frame), &len, 1) >= 0)
-		;
+	int got;
+	while ((got = media_jb_get(jb, frame, sizeof(frame), &len, 1)) >= 0)
+		decode(frame, len, got);
 	struct media_jb_stats st;
 	media_jb_stats(jb, &st);
 	if (st.taken + st.late + st.duplicate > st.put)
