@@ -44,12 +44,9 @@ static void mailbox_row(sqlite3_stmt *st, struct pbx_mailbox *out)
 	out->email_attach = sqlite3_column_int(st, 10) != 0;
 }
 
-int pbx_vm_mailbox(struct pbx *p, long long user_id, struct pbx_mailbox *out)
+/* The one row of a bound mailbox query, into out: 0, or -1 if none. */
+static int mailbox_one(sqlite3_stmt *st, struct pbx_mailbox *out)
 {
-	sqlite3_stmt *st = core_db_stmt(p->db, MAILBOX_SQL " WHERE u.id=? AND u.enabled=1");
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, user_id);
 	int rc = -1;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		mailbox_row(st, out);
@@ -59,19 +56,22 @@ int pbx_vm_mailbox(struct pbx *p, long long user_id, struct pbx_mailbox *out)
 	return rc;
 }
 
+int pbx_vm_mailbox(struct pbx *p, long long user_id, struct pbx_mailbox *out)
+{
+	sqlite3_stmt *st = core_db_stmt(p->db, MAILBOX_SQL " WHERE u.id=? AND u.enabled=1");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, user_id);
+	return mailbox_one(st, out);
+}
+
 int pbx_vm_mailbox_by_extension(struct pbx *p, const char *ext, size_t len, struct pbx_mailbox *out)
 {
 	sqlite3_stmt *st = core_db_stmt(p->db, MAILBOX_SQL " WHERE u.extension=? AND u.enabled=1");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, ext, (int)len, SQLITE_STATIC);
-	int rc = -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		mailbox_row(st, out);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return mailbox_one(st, out);
 }
 
 int pbx_vm_count(struct pbx *p, long long user_id, int *new_msgs, int *old_msgs)
