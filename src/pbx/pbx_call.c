@@ -38,8 +38,10 @@ struct leg {
 	struct sip_dialog d; /* Call-ID: ours on b legs, the caller's on a */
 	char branch[48];     /* b: our INVITE */
 	uint32_t invite_cseq;
-	signed char srtp; /* the phone speaks SRTP with the SBC: 1, 0, or -1 not known */
-	bool holds;	  /* this leg's phone put the call on hold */
+	signed char srtp;  /* the phone speaks SRTP with the SBC: 1, 0, or -1 not known */
+	bool holds;	   /* this leg's phone put the call on hold */
+	long long user_id; /* the user whose device this is (a: the caller) */
+	char ext[72];	   /* that user's extension */
 };
 
 enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
@@ -57,6 +59,8 @@ struct pbx_call {
 	size_t invite_len;
 	char a_rr[HDR_MAX]; /* Record-Route lines to echo to the caller */
 	char caller[72], caller_name[128], callee[72], callee_name[128];
+	char answered_by[72];  /* the extension whose device answered */
+	char linked[128];      /* the Call-ID of the call this one came from, or "" */
 	unsigned long long id; /* for the list of calls in progress */
 	char codec[48];	       /* the first of the answer's audio formats, e.g. "PCMU/8000" */
 	const char *reason;    /* a Reason header for our BYEs and CANCELs, or NULL */
@@ -408,7 +412,10 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 			    .start = c->start,
 			    .answer = c->answer,
 			    .end = time(NULL),
-			    .status = status};
+			    .status = status,
+			    .path = c->route.path,
+			    .answered_by = c->answered_by,
+			    .linked = c->linked};
 	pbx_cdr_write(c->cs->p->db, &r);
 	pbx_stats_call_ended(c->cs->p, cause, c->answer != 0);
 	log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee, cause);
@@ -571,8 +578,8 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 	struct pbx_calls *cs = c->cs;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(cs->p->db,
-			       "SELECT contact, path FROM bindings WHERE user_id=? AND expires>? "
-			       "ORDER BY id",
+			       "SELECT b.contact, b.path, u.extension FROM bindings b JOIN users u"
+			       " ON u.id=b.user_id WHERE b.user_id=? AND b.expires>? ORDER BY b.id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
 	int before = c->nb;
@@ -593,6 +600,8 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 			break;
 		l->c = c;
 		l->srtp = -1;
+		l->user_id = user;
+		snprintf(l->ext, sizeof(l->ext), "%s", (const char *)sqlite3_column_text(st, 2));
 		char tag[17], cid[33], from[HDR_MAX], to[256];
 		rnd_hex(tag, 8);
 		rnd_hex(cid, 16);
@@ -690,6 +699,8 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	/* the a leg, as its callee side (RFC 3261 12.1.1) */
 	struct leg *a = &c->a;
 	a->c = c;
+	a->user_id = u.id;
+	snprintf(a->ext, sizeof(a->ext), "%s", u.extension);
 	a->state = LEG_EARLY;
 	a->srtp = -1;
 	note_media(a, m);
@@ -855,6 +866,7 @@ static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *
 		send_ack(c, l, l->invite_cseq);
 	c->state = CALL_ANSWERED;
 	c->answered = l;
+	snprintf(c->answered_by, sizeof(c->answered_by), "%s", l->ext);
 	c->answer = time(NULL);
 	note_media(l, m);
 	if (!c->late_offer)

@@ -62,12 +62,15 @@ void pbx_calls_api_handle(struct pbx *p, struct core_httpd_req *req, const char 
 /* pbx_cdr.c: call-detail records. */
 struct pbx_cdr {
 	const char *call_id, *caller, *caller_name, *callee, *cause;
+	const char *path;	 /* the destinations it went through, e.g. "201>202(busy)>vm:202" */
+	const char *answered_by; /* the extension whose device answered, or "" */
+	const char *linked;	 /* the Call-ID of the call it came from (transfer...), or "" */
 	time_t start, answer, end; /* answer 0: never answered */
 	int status;		   /* the final answer to the caller */
 };
 int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r);
 /* The newest first: [{"id","call_id","caller","caller_name","callee","start","answer",
- * "end","duration","cause","status"}]. */
+ * "end","duration","cause","status","path","answered_by","linked_call_id"}]. */
 json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset);
 
 #endif

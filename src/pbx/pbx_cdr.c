@@ -9,7 +9,8 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO cdrs(call_id,caller,caller_name,callee,start,answer,"
-			       "end,cause,status) VALUES(?,?,?,?,?,?,?,?,?)",
+			       "end,cause,status,path,answered_by,linked_call_id) "
+			       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, r->call_id, -1, SQLITE_STATIC);
@@ -24,6 +25,9 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r)
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)r->end);
 	sqlite3_bind_text(st, 8, r->cause, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 9, r->status);
+	sqlite3_bind_text(st, 10, r->path ? r->path : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->answered_by ? r->answered_by : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, r->linked ? r->linked : "", -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(st);
 	if (rc < 0)
@@ -38,7 +42,8 @@ json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset)
 	if (sqlite3_prepare_v2(
 		    db,
 		    "SELECT id, call_id, caller, caller_name, callee, start, answer, end,"
-		    " cause, status FROM cdrs ORDER BY id DESC LIMIT ? OFFSET ?",
+		    " cause, status, path, answered_by, linked_call_id FROM cdrs"
+		    " ORDER BY id DESC LIMIT ? OFFSET ?",
 		    -1, &st, NULL) != SQLITE_OK)
 		return out;
 	sqlite3_bind_int(st, 1, limit);
@@ -48,15 +53,19 @@ json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset)
 		json_int_t answer = sqlite3_column_int64(st, 6), end = sqlite3_column_int64(st, 7);
 		json_array_append_new(
 			out,
-			json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:s, s:i}", "id",
-				  (json_int_t)sqlite3_column_int64(st, 0), "call_id",
+			json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:s, s:i, s:s, "
+				  "s:s, s:s}",
+				  "id", (json_int_t)sqlite3_column_int64(st, 0), "call_id",
 				  sqlite3_column_text(st, 1), "caller", sqlite3_column_text(st, 2),
 				  "caller_name", sqlite3_column_text(st, 3), "callee",
 				  sqlite3_column_text(st, 4), "start",
 				  (json_int_t)sqlite3_column_int64(st, 5), "answer",
 				  answered ? json_integer(answer) : json_null(), "end", end,
 				  "duration", answered ? end - answer : 0, "cause",
-				  sqlite3_column_text(st, 8), "status", sqlite3_column_int(st, 9)));
+				  sqlite3_column_text(st, 8), "status", sqlite3_column_int(st, 9),
+				  "path", sqlite3_column_text(st, 10), "answered_by",
+				  sqlite3_column_text(st, 11), "linked_call_id",
+				  sqlite3_column_text(st, 12)));
 	}
 	sqlite3_finalize(st);
 	return out;

@@ -35,6 +35,11 @@ int pbx_route_enter(struct pbx_call *c, const struct pbx_dest *d, struct pbx_rou
 	}
 	if (&r->cur != d)
 		r->cur = *d;
+	/* the call record's path: "kind:extension", '>' between steps */
+	size_t l = strlen(r->path);
+	if (l < sizeof(r->path) - 1)
+		snprintf(r->path + l, sizeof(r->path) - l, "%s%s:%s", l ? ">" : "",
+			 r->cur.kind->name, r->cur.extension);
 	return r->cur.kind->enter(c, &r->cur, fail);
 }
 

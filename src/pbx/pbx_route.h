@@ -68,6 +68,7 @@ extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature;
 struct pbx_route {
 	struct pbx_dest cur;
 	int steps;
+	char path[512]; /* for the call record: the destinations so far, '>' between */
 };
 
 /* What the caller dialled (the Request-URI's user part) → a destination:

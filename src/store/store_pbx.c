@@ -56,6 +56,32 @@ static const char *const pbx_schema[] = {
 	" PRIMARY KEY(user_id, kind));"
 	"CREATE TABLE prompts(name TEXT PRIMARY KEY, wav BLOB NOT NULL, original TEXT NOT NULL,"
 	" updated INTEGER NOT NULL);",
+	/* call features (issue 17): a user's own web login (argon2id; '' none),
+	 * call waiting, a named pickup group, when the user's last call ended
+	 * (ring groups' longest idle); forwarding per user and condition; ring
+	 * groups and their members; the call record's path (the destinations a
+	 * call went through), who answered, and the call it came from (a
+	 * transfer, a pickup, a parked call) */
+	"ALTER TABLE users ADD COLUMN login_hash TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN call_waiting INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE users ADD COLUMN pickup_group TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN last_call_end INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE forwards(user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" kind TEXT NOT NULL, target_type TEXT NOT NULL, target TEXT NOT NULL DEFAULT '',"
+	" enabled INTEGER NOT NULL DEFAULT 1, updated INTEGER NOT NULL, PRIMARY KEY(user_id, "
+	"kind));"
+	"CREATE TABLE ring_groups(id INTEGER PRIMARY KEY, extension TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL, strategy TEXT NOT NULL DEFAULT 'ringall',"
+	" timeout INTEGER NOT NULL DEFAULT 60, fallback_type TEXT NOT NULL DEFAULT '',"
+	" fallback_target TEXT NOT NULL DEFAULT '', rr_last INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE group_members(group_id INTEGER NOT NULL REFERENCES ring_groups(id)"
+	" ON DELETE CASCADE, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" position INTEGER NOT NULL, ring_time INTEGER NOT NULL DEFAULT 20,"
+	" logged_in INTEGER NOT NULL DEFAULT 1, PRIMARY KEY(group_id, user_id));"
+	"ALTER TABLE cdrs ADD COLUMN path TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE cdrs ADD COLUMN answered_by TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE cdrs ADD COLUMN linked_call_id TEXT NOT NULL DEFAULT '';",
 };
 
 int store_pbx_schema_version(void)
