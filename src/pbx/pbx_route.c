@@ -11,6 +11,7 @@ static const struct {
 		       struct pbx_dest *out);
 } resolvers[] = {
 	{"feature", pbx_dest_feature_resolve},
+	{"pickup", pbx_dest_pickup_resolve},
 	{"extension", pbx_dest_ext_resolve},
 };
 
