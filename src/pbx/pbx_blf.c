@@ -16,6 +16,7 @@
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
 #include "pbx_call.h"
+#include "pbx_route.h"
 
 #define BLF_BUCKETS  1024 /* a power of two */
 #define BLF_BODY_MAX 131072
@@ -31,7 +32,7 @@ struct sub {
 	struct sub *hnext;	 /* in the Call-ID index */
 	struct sub *prev, *next; /* all, oldest first */
 	long long user_id;	 /* the subscriber */
-	long long watched;	 /* the user whose dialogs it sees */
+	long long watched;	 /* the user whose dialogs it sees; -701: park slot 701 */
 	char ext[72], name[128]; /* the watched user's */
 	struct sip_dialog d;
 	time_t expires;
@@ -118,8 +119,9 @@ static void sub_notify(struct sub *s, bool force, const char *state)
 	struct pbx_blf *b = s->b;
 	char entity[160];
 	snprintf(entity, sizeof(entity), "sip:%s@%s", s->ext, b->p->name);
-	int n = b->p->calls ? pbx_calls_user_dialogs(b->p->calls, s->watched, cd, PBX_BLF_DIALOGS)
-			    : 0;
+	int n = s->watched < 0 ? pbx_park_dialogs(b->p, (int)-s->watched, cd, PBX_BLF_DIALOGS)
+		: b->p->calls ? pbx_calls_user_dialogs(b->p->calls, s->watched, cd, PBX_BLF_DIALOGS)
+			      : 0;
 	struct shown now[PBX_BLF_DIALOGS];
 	int nnow = 0, nd = 0;
 	bool changed = force;
@@ -279,6 +281,13 @@ static int watched_user(struct pbx *p, const struct sip_msg *m, long long *id, c
 	struct sip_uri ru;
 	if (sip_uri_parse(&ru, m->ruri) < 0 || !ru.user.l || ru.user.l > 64)
 		return -1;
+	int slot = pbx_park_slot_of(ru.user);
+	if (slot > 0) { /* a park slot: what is parked there */
+		*id = -slot;
+		snprintf(ext, ecap, "%d", slot);
+		snprintf(name, ncap, "Park %d", slot);
+		return 0;
+	}
 	sqlite3_stmt *st = core_db_stmt(p->db, "SELECT id, extension, display_name FROM users "
 					       "WHERE (extension=?1 OR sip_username=?1) AND "
 					       "enabled=1");
@@ -444,10 +453,12 @@ void pbx_blf_response(struct pbx_blf *b, const struct sip_msg *m)
 void pbx_blf_user_changed(struct pbx *p, long long user_id)
 {
 	struct pbx_blf *b = p->blf;
-	if (!b || user_id < 0)
+	if (!b)
 		return;
+	/* park slots (negative) hear of every user's change: a parked party
+	 * hanging up ends what is parked (and NOTIFYs only if it did) */
 	for (struct sub *s = b->head; s; s = s->next)
-		if (s->watched == user_id)
+		if (s->watched == user_id || (user_id >= 0 && s->watched < 0))
 			sub_notify_active(s, false);
 }
 

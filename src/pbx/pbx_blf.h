@@ -11,6 +11,8 @@
  * device sees it (local-tag its own, remote-tag the pbx's), so a BLF key
  * can pick up a ringing call by INVITE with Replaces: call-id;
  * to-tag=<remote-tag>;from-tag=<local-tag>. Bounded:
+ * A park slot (701-720) may be watched too: what is parked there is one
+ * confirmed dialog (pbx_dest_park.c). Bounded:
  * PBX_BLF_MAX_PER_USER subscriptions per subscribing user (beyond: 403),
  * PBX_BLF_MAX in all (beyond: 503).
  */
@@ -44,7 +46,8 @@ void pbx_blf_subscribe(struct pbx_blf *b, const struct sip_msg *m,
 /* An answer to one of our NOTIFYs (its branch starts with PBX_BLF_BRANCH). */
 void pbx_blf_response(struct pbx_blf *b, const struct sip_msg *m);
 /* A call leg of user_id changed state: its watchers are told (when what
- * they were last told differs). */
+ * they were last told differs). user_id -701 ... -720: park slot 701's
+ * content changed (pbx_dest_park.c). */
 void pbx_blf_user_changed(struct pbx *p, long long user_id);
 int pbx_blf_count(const struct pbx_blf *b);
 

@@ -96,6 +96,7 @@ struct pbx_call {
 	char referred_by[200];	      /* a Referred-By line for the INVITEs (RFC 3892) */
 	unsigned long long pickup_by; /* the call that picks this one up, on our ACK */
 	const struct media_pcm *hold_first; /* pbx_call_hold_music: the prompt first */
+	char xfer_reason[64];		    /* the final 2xx sipfrag's phrase, "" for "OK" (park) */
 };
 
 /* A request we sent, until its final answer. */
@@ -962,7 +963,8 @@ static const char *frag_reason(int status)
 
 static void xfer_final(struct pbx_call *c, int status)
 {
-	xfer_notify(c, status, frag_reason(status), true);
+	xfer_notify(c, status,
+		    status < 300 && c->xfer_reason[0] ? c->xfer_reason : frag_reason(status), true);
 }
 
 /* The transfer is over (the parties joined, or the new call failed): the
@@ -1479,6 +1481,17 @@ struct pbx_call *pbx_call_find(struct pbx *p, unsigned long long id)
 bool pbx_call_answered(const struct pbx_call *c)
 {
 	return c->state == CALL_ANSWERED;
+}
+
+long long pbx_call_transferor(const struct pbx_call *c, const char **ext)
+{
+	*ext = c->xfer_by ? c->xfer_by->ext : "";
+	return c->xfer_by ? c->xfer_by->user_id : -1;
+}
+
+void pbx_call_set_xfer_reason(struct pbx_call *c, const char *reason)
+{
+	snprintf(c->xfer_reason, sizeof(c->xfer_reason), "%s", reason);
 }
 
 long long pbx_call_party_user(const struct pbx_call *c, enum pbx_party who, const char **ext)

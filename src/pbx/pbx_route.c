@@ -12,6 +12,7 @@ static const struct {
 } resolvers[] = {
 	{"feature", pbx_dest_feature_resolve},
 	{"pickup", pbx_dest_pickup_resolve},
+	{"park", pbx_dest_park_resolve},
 	{"extension", pbx_dest_ext_resolve},
 };
 
