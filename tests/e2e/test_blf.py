@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import sip_server
+from conftest import curl, sip_server
 from sipclient import digest
 from sipua import Phone, tag_of
 
@@ -325,3 +325,81 @@ def test_subscriptions_per_user_are_limited(srv):
         for s in subs:  # ended: nothing stays behind
             subscribe(w, "201", expires=0, sub=s)
         w.close()
+
+
+def invite_replaces(p, to, replaces):
+    """INVITE with a Replaces header (RFC 3891), answering the challenge:
+    the call and its first answer that is not a challenge."""
+    call = {"call_id": os.urandom(8).hex(), "tag": os.urandom(4).hex()}
+
+    def send(auth=None):
+        p.cseq += 1
+        call["cseq"] = p.cseq
+        call["uri"] = f"sip:{to}@{p.domain}"
+        call["via"] = p.via()
+        body = p.sdp()
+        p.send(f"INVITE {call['uri']} SIP/2.0\r\nVia: {call['via']}\r\nMax-Forwards: 70\r\n"
+               f"From: <sip:{p.user}@{p.domain}>;tag={call['tag']}\r\n"
+               f"To: <sip:{to}@{p.domain}>\r\nCall-ID: {call['call_id']}\r\n"
+               f"CSeq: {p.cseq} INVITE\r\nContact: {p.contact()}\r\n"
+               f"Replaces: {replaces}\r\nSupported: replaces\r\n"
+               + (f"Authorization: {auth}\r\n" if auth else "")
+               + f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n{body}")
+        return p.response("INVITE")
+
+    r = send()
+    if r.status == 401:
+        p.ack_failure(call, r)
+        r = send(digest(r.headers, p.user, p.password, call["uri"], "INVITE"))
+    call["resp"] = r
+    return call
+
+
+def test_blf_key_picks_up_with_replaces(srv):
+    """A BLF key lights (early) as 202 calls 201, and its phone picks the
+    call up by INVITE with Replaces built from the NOTIFY's dialog ids:
+    201 stops ringing, 200 talks to 202, the lamp goes out."""
+    w, callee, caller = phone(srv, "200"), phone(srv, "201"), phone(srv, "202")
+    try:
+        r, sub = subscribe(w, "201")
+        assert r.status == 200
+        notify_of(w, sub["call_id"])
+        call = caller.call("201")
+        inv = callee.request("INVITE")
+        c = callee.accept(inv)
+        notify_of(w, sub["call_id"])  # trying
+        callee.answer(inv, 180, tag=c["tag"])
+        _, (d,) = doc(notify_of(w, sub["call_id"]).body)
+        assert d.find(NS + "state").text == "early"
+        # the key's phone picks up: to-tag the notifier's (remote-tag), from-tag the device's
+        pick = invite_replaces(w, "201", f"{d.get('call-id')};to-tag={d.get('remote-tag')};"
+                                         f"from-tag={d.get('local-tag')}")
+        # 201 stops ringing
+        callee.answer(callee.request("CANCEL"), 200)
+        callee.answer(inv, 487, tag=c["tag"])
+        # 202's call is answered, then joined to 200 (a re-INVITE with 200's offer)
+        r = caller.final(call)
+        assert r.status == 200, r.raw_text()
+        caller.confirm(call, r)
+        re_inv = caller.request("INVITE", timeout=10)
+        caller.answer(re_inv, 200, body=caller.sdp(), tag=tag_of(re_inv.h("to")))
+        r = w.final(pick, timeout=10)
+        assert r.status == 200, r.raw_text()
+        assert "m=audio" in r.body.decode()
+        w.confirm(pick, r)
+        # the lamp: 201's dialog terminated
+        _, dialogs = doc(notify_of(w, sub["call_id"]).body)
+        assert [x.find(NS + "state").text for x in dialogs] == ["terminated"]
+        assert dialogs[0].get("id") == d.get("id")
+        calls = curl("GET", srv.sbc("/acme/api/v1/calls/active"),
+                     token=srv.tokens["acme"]).json()["calls"]
+        assert any({x["caller"]["extension"], x["callee"]["extension"]} == {"200", "202"} and
+                   x["state"] == "answered" for x in calls), calls
+        # 200 hangs up: 202 hears so
+        w.in_dialog(pick, "BYE")
+        caller.answer(caller.request("BYE"), 200)
+        assert w.response("BYE").status == 200
+        assert subscribe(w, "201", expires=0, sub=sub)[0].status == 200
+    finally:
+        for p in (w, callee, caller):
+            p.close()
