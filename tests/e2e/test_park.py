@@ -1,10 +1,12 @@
 """Call park with real softphones (baresip over TLS with SRTP): 100 talks
 to 101 and transfers it (REFER) to 700; 101 is parked in slot 701 and
-hears the slot and music on hold from the media engine; 102 dials 701 and
+hears the slot and music on hold from the media engine (the transferor's
+NOTIFY says "Parked at 701", a BLF key watching 701 lights); 102 dials 701 and
 talks to 101, audio both ways (each phone plays its own tone, each must
 hear the other's). Unretrieved, a parked call rings its parker again after
 park_timeout (set short here)."""
 import math
+import xml.etree.ElementTree as ET
 import struct
 import time
 import wave
@@ -12,6 +14,8 @@ import wave
 import pytest
 
 from conftest import Server, curl
+from sipclient import digest
+from sipua import Phone, tag_of
 from test_baresip import Baresip, wait_for
 
 PS = "parkco"
@@ -33,6 +37,7 @@ def srv():
         r = curl("PUT", s.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
                  token=s.ptoken)
         assert r.status == 200, r
+        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200  # for sipua
     except BaseException:
         s.stop()
         raise
@@ -160,3 +165,94 @@ def test_unretrieved_call_rings_the_parker_again(srv, tmp_path):
     rec100 = ph["100"].decoded()
     ok, info = hears(rec100, TONES["101"], TONES["100"], -2.5, -0.5)
     assert ok, ("100 hears 101 again", info)
+
+
+def sip_phone(s, ext):
+    p = Phone("tcp", 5060 + s.offset, ext, f"{PS}-{ext}-secret", PS)
+    assert p.register() == 200
+    return p
+
+
+def test_transferor_told_the_slot_and_blf_watches_it(srv):
+    """sipua phones: 100 REFERs 101 to 700 and its NOTIFY says "Parked at
+    701"; a BLF subscription to 701 shows the parked call (confirmed, 101
+    as the remote party) and its end when 102 retrieves it."""
+    assert api(srv, "PUT", "/settings", {"park_timeout": 60}).status == 200
+    a, b, c, w = (sip_phone(srv, e) for e in ("100", "101", "102", "102"))
+    ns = "{urn:ietf:params:xml:ns:dialog-info}"
+    try:
+        # the BLF key for slot 701
+        sub = {"call_id": "blf701-" + str(time.monotonic_ns()), "tag": "w1"}
+        w.cseq += 1
+        uri = f"sip:701@{PS}"
+        req = lambda auth="": (f"SUBSCRIBE {uri} SIP/2.0\r\nVia: {w.via()}\r\nMax-Forwards: 70\r\n"
+                               f"From: <sip:102@{PS}>;tag=w1\r\nTo: <{uri}>\r\n"
+                               f"Call-ID: {sub['call_id']}\r\nCSeq: {w.cseq} SUBSCRIBE\r\n"
+                               f"Contact: {w.contact()}\r\nEvent: dialog\r\nExpires: 60\r\n"
+                               + auth + "Content-Length: 0\r\n\r\n")
+        w.send(req())
+        r = w.response("SUBSCRIBE")
+        w.cseq += 1
+        w.send(req(f"Authorization: {digest(r.headers, '102', w.password, uri, 'SUBSCRIBE')}\r\n"))
+        assert w.response("SUBSCRIBE").status == 200
+
+        def lamp():
+            n = w.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == sub["call_id"])
+            w.answer(n, 200)
+            return ET.fromstring(n.body).findall(ns + "dialog")
+        assert lamp() == []
+
+        call = a.call("101")
+        inv = b.request("INVITE")
+        bd = b.accept(inv)
+        b.answer(inv, 200, body=b.sdp(), tag=bd["tag"])
+        r = a.final(call)
+        assert r.status == 200
+        a.confirm(call, r)
+        b.request("ACK")
+        # 100 transfers 101 to 700
+        a.cseq = call["cseq"] = call["cseq"] + 1
+        route = "".join(f"Route: {x}\r\n" for x in call["route"])
+        a.send(f"REFER {call['target']} SIP/2.0\r\nVia: {a.via()}\r\nMax-Forwards: 70\r\n"
+               f"{route}From: {call['local']}\r\nTo: {call['remote']}\r\n"
+               f"Call-ID: {call['call_id']}\r\nCSeq: {call['cseq']} REFER\r\n"
+               f"Contact: {a.contact()}\r\nRefer-To: <sip:700@{PS}>\r\n"
+               "Content-Length: 0\r\n\r\n")
+        assert a.response("REFER").status == 202
+        n = a.request("NOTIFY")
+        a.answer(n, 200)
+        frags = [n.body.decode().strip()]
+        # 101 is re-INVITEd with the media engine's offer (the slot, then music)
+        re_inv = b.request("INVITE", timeout=10)
+        assert "m=audio" in re_inv.body.decode()
+        b.answer(re_inv, 200, body=b.sdp(), tag=bd["tag"])
+        while not any(f.startswith("SIP/2.0 2") for f in frags):
+            n = a.request("NOTIFY", timeout=10)
+            a.answer(n, 200)
+            assert n.h("event").startswith("refer")
+            frags.append(n.body.decode().strip())
+        assert frags[-1].splitlines()[0] == "SIP/2.0 200 Parked at 701", frags
+        a.answer(a.request("BYE"), 200)  # the transferor's part ends
+        (d,) = lamp()
+        assert d.find(ns + "state").text == "confirmed"
+        assert d.find(f"{ns}remote/{ns}identity").text == f"sip:101@{PS}"
+        assert d.find(f"{ns}local/{ns}identity").text == f"sip:701@{PS}"
+        # 102 retrieves it: 101 is re-INVITEd with 102's offer, 102 answered
+        pick = c.call("701")
+        re_inv = b.request("INVITE", timeout=10)
+        b.answer(re_inv, 200, body=b.sdp(), tag=bd["tag"])
+        r = c.final(pick, timeout=10)
+        assert r.status == 200, r.raw_text()
+        c.confirm(pick, r)
+        (d2,) = lamp()
+        assert d2.get("id") == d.get("id") and d2.find(ns + "state").text == "terminated"
+        assert talking(srv, "101", "102")
+        c.in_dialog(pick, "BYE")
+        b.answer(b.request("BYE"), 200)
+        assert c.response("BYE").status == 200
+        # an empty slot: 404
+        r = c.final(c.call("701"))
+        assert r.status == 404, r.raw_text()
+    finally:
+        for p in (a, b, c, w):
+            p.close()
