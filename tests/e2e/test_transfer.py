@@ -228,3 +228,41 @@ def test_attended_transfer_with_linphone(srv, tmp_path):
     ac = next(r for r in recs if r["caller"] == "100" and r["callee"] == "102")
     assert ab["cause"] == "transferred" and bc["cause"] == "transferred", (ab, bc)
     assert ac["linked_call_id"] == ab["call_id"] and ac["answer"], ac
+
+
+def test_transfer_to_a_consultation_call_still_ringing(srv, tmp_path):
+    a = Linphone(srv, "100", tmp_path, tone=TONES["100"])
+    c = Baresip(srv, "102", tmp_path, tone=TONES["102"], answer="manual")
+    b = Linphone(srv, "101", tmp_path)
+    try:
+        registered(srv, TONES)
+        a.command(f"call sip:101@{PS}")
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"], 10,
+                 "A and B talking")
+        b.command("pause 1")
+        wait_for(lambda: "paused" in b.stdout().lower(), 10, "A on hold")
+        b.command(f"call sip:102@{PS}")
+        wait_for(lambda: "ringing" in b.stdout().lower(), 10, "C ringing")
+        b.command("transfer 1 --to-call 2")
+        # C rings now for A, B is out of it
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "ringing"
+                          and x["caller"]["extension"] == "100"
+                          and x["callee"]["extension"] == "102"], 10, "C ringing for A")
+        wait_for(lambda: len(active(srv)) == 1, 10, "B's calls to end")
+        c.command("accept")
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"
+                          and {x["caller"]["extension"], x["callee"]["extension"]}
+                          == {"100", "102"}], 10, "A and C in one call")
+        time.sleep(3)
+        c.command("hangup")
+        wait_for(lambda: not active(srv), 10, "the call to end")
+    finally:
+        for p in (a, b, c):
+            p.stop()
+    ok, why = hears(a.rec, "100", "102")
+    assert ok, why
+    ok, why = hears(c.decoded(), "102", "100")
+    assert ok, why
+    recs = records(srv)
+    bc = next(r for r in recs if r["caller"] == "101" and r["callee"] == "102")
+    assert bc["cause"] == "transferred" and not bc["answer"], bc
