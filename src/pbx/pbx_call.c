@@ -1313,6 +1313,20 @@ int pbx_calls_active(const struct pbx_calls *cs)
 	return cs->active;
 }
 
+int pbx_calls_user_busy(const struct pbx_calls *cs, long long user_id)
+{
+	for (const struct pbx_call *c = cs ? cs->calls : NULL; c; c = c->next) {
+		if (c->state != CALL_ANSWERED)
+			continue;
+		if (c->a.user_id == user_id && c->a.state == LEG_ANSWERED)
+			return 1;
+		for (int i = 0; i < c->nb; i++)
+			if (c->b[i]->user_id == user_id && c->b[i]->state == LEG_ANSWERED)
+				return 1;
+	}
+	return 0;
+}
+
 struct pbx_calls *pbx_calls_new(struct pbx *p, struct event_base *base,
 				void (*send)(void *ctx, const char *buf, size_t len), void *ctx)
 {
