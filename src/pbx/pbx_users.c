@@ -10,6 +10,7 @@
 #include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../sip/sip_auth.h"
+#include "pbx_group.h"
 
 #define USER_COLS "id, display_name, extension, sip_username, enabled, created, updated"
 
@@ -157,6 +158,15 @@ static const char *user_read(json_t *b, struct user_in *in, bool create)
 	return NULL;
 }
 
+/* An extension or SIP user name that a ring group has: why, or NULL. */
+static const char *group_conflict(struct pbx *p, const struct user_in *in)
+{
+	if ((in->ext && pbx_group_by_extension(p, in->ext) >= 0) ||
+	    (in->user && pbx_group_by_extension(p, in->user) >= 0))
+		return "this extension is a ring group's";
+	return NULL;
+}
+
 static int user_set_password(struct pbx *p, long long id, const char *user, const char *pw)
 {
 	char md5[SIP_AUTH_HEX_MAX], sha[SIP_AUTH_HEX_MAX];
@@ -185,9 +195,9 @@ static void users_create(struct pbx *p, struct core_httpd_req *req)
 	struct user_in in = {0};
 	char generated[32];
 	const char *why = user_read(b, &in, true);
-	if (why) {
+	if (why || (why = group_conflict(p, &in))) {
 		json_decref(b);
-		core_httpd_respond_error(req, 400, why);
+		core_httpd_respond_error(req, group_conflict(p, &in) ? 409 : 400, why);
 		return;
 	}
 	if (!in.password) {
@@ -247,8 +257,8 @@ static void users_update(struct pbx *p, struct core_httpd_req *req, long long id
 	if (!why && in.user && strcmp(in.user, old_user) != 0 && !in.password)
 		why = "a new sip_username needs a new sip_password (the stored digests include the "
 		      "username)";
-	if (why) {
-		core_httpd_respond_error(req, 400, why);
+	if (why || (why = group_conflict(p, &in))) {
+		core_httpd_respond_error(req, group_conflict(p, &in) ? 409 : 400, why);
 		goto out;
 	}
 	sqlite3_stmt *st;
