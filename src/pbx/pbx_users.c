@@ -195,9 +195,10 @@ static void users_create(struct pbx *p, struct core_httpd_req *req)
 	struct user_in in = {0};
 	char generated[32];
 	const char *why = user_read(b, &in, true);
+	int status = why ? 400 : 409;
 	if (why || (why = group_conflict(p, &in))) {
+		core_httpd_respond_error(req, status, why);
 		json_decref(b);
-		core_httpd_respond_error(req, group_conflict(p, &in) ? 409 : 400, why);
 		return;
 	}
 	if (!in.password) {
@@ -257,8 +258,9 @@ static void users_update(struct pbx *p, struct core_httpd_req *req, long long id
 	if (!why && in.user && strcmp(in.user, old_user) != 0 && !in.password)
 		why = "a new sip_username needs a new sip_password (the stored digests include the "
 		      "username)";
+	int status = why ? 400 : 409;
 	if (why || (why = group_conflict(p, &in))) {
-		core_httpd_respond_error(req, group_conflict(p, &in) ? 409 : 400, why);
+		core_httpd_respond_error(req, status, why);
 		goto out;
 	}
 	sqlite3_stmt *st;
