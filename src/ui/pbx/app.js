@@ -12,6 +12,7 @@ import { registrationCell } from "./users.js";
 import { settings } from "./settings.js";
 import { voicemail } from "./voicemail.js";
 import { prompts } from "./prompts.js";
+import { groups } from "./groups.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -317,6 +318,7 @@ startApp({
   routes: [
     { id: "users", label: "Users", render: users },
     { id: "registrations", label: "Registrations", render: registrations },
+    { id: "groups", label: "Ring groups", render: groups },
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
     { id: "voicemail", label: "Voicemail", render: voicemail },
