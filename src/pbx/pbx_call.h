@@ -76,5 +76,7 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r);
 /* The newest first: [{"id","call_id","caller","caller_name","callee","start","answer",
  * "end","duration","cause","status","path","answered_by","linked_call_id"}]. */
 json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset);
+/* The same, only calls where ext called, was called or answered (a user's own). */
+json_t *pbx_cdr_list_ext(sqlite3 *db, const char *ext, int limit, int offset);
 
 #endif
