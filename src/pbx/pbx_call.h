@@ -26,7 +26,7 @@
 #include "pbx_registrar.h"
 
 #define PBX_RING_TIMEOUT 60 /* s: ringing longer ends with 480 No Answer */
-#define PBX_MAX_FORKS	 PBX_REG_MAX_BINDINGS
+#define PBX_MAX_FORKS	 32 /* devices one call rings, over the destinations it goes through */
 /* calls at once: as many as a media range of 32,768 ports relays (4 ports a call) */
 #define PBX_MAX_CALLS 8192
 
@@ -76,5 +76,7 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r);
 /* The newest first: [{"id","call_id","caller","caller_name","callee","start","answer",
  * "end","duration","cause","status","path","answered_by","linked_call_id"}]. */
 json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset);
+/* The same, only calls where ext called, was called or answered (a user's own). */
+json_t *pbx_cdr_list_ext(sqlite3 *db, const char *ext, int limit, int offset);
 
 #endif
