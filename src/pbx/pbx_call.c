@@ -590,6 +590,17 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 	struct sip_addr fa;
 	struct sip_pl rest, ctype = ct ? ct->value : (struct sip_pl){0};
 	sip_addr_parse(&fa, from->value, &rest);
+	/* RFC 3325: the caller as the phone system asserts it (never what the
+	 * phone said: a new request, none of its headers); RFC 5806/7044: the
+	 * forwards that brought the call here */
+	char extra[4 * HDR_MAX], pai[160] = "";
+	quote_display((struct sip_pl){c->caller_name, strlen(c->caller_name)}, pai, sizeof(pai));
+	int k = snprintf(extra, sizeof(extra),
+			 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n"
+			 "P-Asserted-Identity: %s<sip:%s@%s>\r\n",
+			 pai, c->caller, cs->p->name);
+	if (k > 0 && (size_t)k < sizeof(extra))
+		pbx_route_headers(&c->route, cs->p->name, extra + k, sizeof(extra) - (size_t)k);
 	while (sqlite3_step(st) == SQLITE_ROW && c->nb < PBX_MAX_FORKS) {
 		const char *contact = (const char *)sqlite3_column_text(st, 0);
 		const char *path = (const char *)sqlite3_column_text(st, 1);
@@ -623,9 +634,7 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 		c->b[c->nb++] = l;
 		leg_index(cs, l);
 		if (ctx_add(cs, CTX_INVITE, l->branch, "INVITE", c, l))
-			send_request(c, l, "INVITE", 1, l->branch,
-				     "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n",
-				     m->body, ctype);
+			send_request(c, l, "INVITE", 1, l->branch, extra, m->body, ctype);
 	}
 	sqlite3_finalize(st);
 	c->rung = c->nb - before;
@@ -854,8 +863,10 @@ static void app_request(struct pbx_calls *cs, struct pbx_call *c, const struct s
 static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
 {
 	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	bool cancelled = l->state == LEG_DONE || l->cancel; /* e.g. the call went on meanwhile */
 	l->state = LEG_ANSWERED;
-	if (c->state != CALL_RINGING) { /* someone else was quicker, or the caller gave up */
+	if (c->state != CALL_RINGING ||
+	    cancelled) { /* someone else was quicker, or the caller gave up */
 		send_ack(c, l, l->invite_cseq);
 		send_bye(c, l);
 		return;
@@ -1311,6 +1322,20 @@ void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name)
 int pbx_calls_active(const struct pbx_calls *cs)
 {
 	return cs->active;
+}
+
+int pbx_calls_user_busy(const struct pbx_calls *cs, long long user_id)
+{
+	for (const struct pbx_call *c = cs ? cs->calls : NULL; c; c = c->next) {
+		if (c->state != CALL_ANSWERED)
+			continue;
+		if (c->a.user_id == user_id && c->a.state == LEG_ANSWERED)
+			return 1;
+		for (int i = 0; i < c->nb; i++)
+			if (c->b[i]->user_id == user_id && c->b[i]->state == LEG_ANSWERED)
+				return 1;
+	}
+	return 0;
 }
 
 struct pbx_calls *pbx_calls_new(struct pbx *p, struct event_base *base,

@@ -26,7 +26,7 @@
 #include "pbx_registrar.h"
 
 #define PBX_RING_TIMEOUT 60 /* s: ringing longer ends with 480 No Answer */
-#define PBX_MAX_FORKS	 PBX_REG_MAX_BINDINGS
+#define PBX_MAX_FORKS	 32 /* devices one call rings, over the destinations it goes through */
 /* calls at once: as many as a media range of 32,768 ports relays (4 ports a call) */
 #define PBX_MAX_CALLS 8192
 
@@ -44,6 +44,10 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m);
 /* The SBC saw no media for a call leg with this Call-ID: end the call. */
 void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id);
 int pbx_calls_active(const struct pbx_calls *cs);
+/* 1 if user_id is in a call: one of the user's devices answered a call in
+ * progress, or the user is the caller of an answered one; else 0. (Call
+ * waiting off: such a user is busy to a new call.) */
+int pbx_calls_user_busy(const struct pbx_calls *cs, long long user_id);
 /* The calls in progress (not those ended): [{"id", "state" ("ringing",
  * "answered"), "start", "answer", "codec", "caller": {"extension", "name",
  * "srtp"}, "callee": {...}}]; srtp null where not known (yet). */

@@ -8,7 +8,7 @@
  * pbx_forward_set_call_waiting).
  *
  * JSON (GET returns every key; PUT changes only the keys it names):
- *   {"dnd": false, "call_waiting": true,
+ *   {"dnd": false, "call_waiting": true, "ring_time": 25,   (s, 5..300: "no answer" after it)
  *    "forwards": {"always":      {"enabled": true, "target_type": "extension", "target": "202"},
  *                 "busy":        {"enabled": true, "target_type": "voicemail", "target": ""},
  *                 "noanswer":    null,     (no rule; PUT null deletes the rule)
@@ -57,6 +57,7 @@ struct pbx_fwd {
 	struct pbx_fwd_rule rule[PBX_FWD_KINDS];
 	bool dnd;
 	bool call_waiting;
+	int ring_time; /* s before no answer (users.ring_time, shared with voicemail) */
 };
 
 /* "always", "busy", "noanswer", "unavailable"; and back (-1: none). */

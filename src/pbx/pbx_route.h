@@ -4,7 +4,8 @@
  * the extensions), and the route moves the call from destination to
  * destination as their legs fail (an extension's devices do not answer →
  * its voicemail). Each destination kind is one row of a table in its own
- * file (pbx_dest_ext.c, pbx_dest_vm.c, pbx_dest_feature.c); what it may do
+ * file (pbx_dest_ext.c, pbx_dest_vm.c, pbx_dest_feature.c, pbx_dest_code.c:
+ * the codes that change a setting); what it may do
  * with the call — ring an extension's devices, answer the caller with a
  * media-engine session running an application — pbx_call.c offers below.
  * The SIP dialogs stay pbx_call.c's alone.
@@ -60,16 +61,36 @@ struct pbx_dest {
 	bool vm_enabled;	   /* extension: its mailbox is on */
 	bool dnd;		   /* extension: do not disturb */
 	int ring_time;		   /* extension: s */
+	const char *via;	   /* why the route came here (a forward: "always", "busy",
+				    * "noanswer", "unavailable"; "dnd"), for the path; or NULL */
+	const char *prompt;	   /* pbx_dest_say: the catalogue name it says */
 };
 
-extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature;
+extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature, pbx_dest_code;
+
+/* An extension the call reached, and why it left it: a forward's kind
+ * ("always", "busy", "noanswer", "unavailable"), or NULL while there. */
+struct pbx_route_hop {
+	long long user_id;
+	char ext[72], name[128];
+	const char *reason;
+};
 
 /* The route of one call, inside struct pbx_call. */
 struct pbx_route {
 	struct pbx_dest cur;
 	int steps;
-	char path[512]; /* for the call record: the destinations so far, '>' between */
+	char path[512]; /* for the call record: the destinations so far, '>' between,
+			 * each "kind:extension" and "(why)" when a forward brought it there */
+	struct pbx_route_hop hops[PBX_ROUTE_MAX_STEPS]; /* extensions reached, oldest first */
+	int nhops;
 };
+
+/* The headers an INVITE towards the current destination's devices carries
+ * for a forwarded call: Diversion (RFC 5806) and History-Info (RFC 7044)
+ * naming each forwarding hop and its reason, each line ending in CRLF; ""
+ * for a call not forwarded. domain: the phone system's name. */
+void pbx_route_headers(const struct pbx_route *r, const char *domain, char *out, size_t cap);
 
 /* What the caller dialled (the Request-URI's user part) → a destination:
  * 0, or -1 (no such number: 404). caller_id the authenticated caller. */
@@ -79,6 +100,8 @@ int pbx_dest_feature_resolve(struct pbx *p, struct sip_pl dialled, long long cal
 			     struct pbx_dest *out);
 int pbx_dest_ext_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
 			 struct pbx_dest *out);
+int pbx_dest_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			  struct pbx_dest *out);
 /* The voicemail of user_id, as reached for reason. */
 void pbx_dest_vm_of(struct pbx_dest *out, long long user_id, const char *extension,
 		    const char *name, enum pbx_vm_reason reason);
@@ -115,6 +138,14 @@ typedef struct pbx_vm_app *(*pbx_call_app_start)(struct pbx_call *c, struct pbx_
  * call record's cause is `cause`. 0, or -1 with *fail set (no common
  * codec: 488; no engine or port: 503). */
 int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause,
+		 struct pbx_route_fail *fail);
+
+/* pbx_dest_code.c: "answer, say, hang up" for a feature code that changed
+ * a setting: the caller is answered by the media engine, hears prompt (a
+ * name from the catalogue, pbx_prompt_cat.c, e.g. "activated"; a string
+ * that lives as long as the call) and the pbx hangs up. The call record's
+ * cause is `cause`. As pbx_call_app: 0, or -1 with *fail set. */
+int pbx_dest_say(struct pbx_call *c, const char *prompt, const char *cause,
 		 struct pbx_route_fail *fail);
 
 #endif

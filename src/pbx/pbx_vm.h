@@ -122,6 +122,10 @@ struct pbx_vm_app *pbx_vm_leave(struct pbx *p, struct pbx_msess *s, long long us
  * from the user's own device), or -1 to ask for the mailbox and its PIN (*98). */
 struct pbx_vm_app *pbx_vm_menu(struct pbx *p, struct pbx_msess *s, long long user_id, bool ask_pin,
 			       const struct pbx_vm_app_cb *cb);
+/* Says prompt (a catalogue name; a beep if there is none such), then done:
+ * a feature code's "activated" before the call code hangs up. */
+struct pbx_vm_app *pbx_vm_say(struct pbx *p, struct pbx_msess *s, const char *prompt,
+			      const struct pbx_vm_app_cb *cb);
 /* The caller hung up (or the call ends otherwise): a message being
  * recorded is stored, then the app is freed. Also after done. */
 void pbx_vm_app_free(struct pbx_vm_app *a);
