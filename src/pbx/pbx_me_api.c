@@ -25,7 +25,6 @@
 #include "pbx_users.h"
 #include "pbx_vm.h"
 
-
 static bool is_get(const struct core_httpd_req *req)
 {
 	return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;

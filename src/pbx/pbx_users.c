@@ -12,7 +12,6 @@
 #include "../sip/sip_auth.h"
 #include "pbx_forward.h"
 
-
 #define USER_COLS                                                                                  \
 	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>''"
 
