@@ -5,6 +5,8 @@
 // shows it: test_user_login.py checks it as the administrator), and the
 // administrator's API answers the page 403 whatever it asks, also for the
 // other user's data; an admin page's address shows the user's own view.
+// Then the administrator gives a user a login password in the user editor
+// and sets another user's do-not-disturb in the Forwarding dialog.
 import { run, newPage, shot, env, noProblems, step, saved, assert } from "./lib.mjs";
 
 const PS = env.ps;
@@ -12,6 +14,7 @@ const EXT = process.env.ZT_USER_EXT;
 const PW = process.env.ZT_USER_PW;
 const OTHER = process.env.ZT_OTHER_ID;
 const TARGET = process.env.ZT_TARGET;
+const CAROL = process.env.ZT_NOLOGIN_ID; // ext 203, no login yet
 
 await run(async (b) => {
   const ui = await newPage(b);
@@ -86,5 +89,22 @@ await run(async (b) => {
     for (const [p, status] of Object.entries(got)) assert.equal(status, 403, `${p}: ${status}`);
   });
 
+  const admin = await newPage(b);
+  await step("the administrator sets a login password and a user's forwarding", async () => {
+    await admin.goto(`${env.sbc}/${PS}/`);
+    await admin.fill('input[name="password"]', env.psPassword);
+    await admin.click('form.login button[type="submit"]');
+    await admin.waitForSelector('[data-edit="203"]');
+    assert.ok(await admin.$("#nav-users"));
+    await admin.click('[data-edit="203"]');
+    await admin.fill("#login-password", "carol-login-pw-1");
+    await saved(admin, "#user-save", { method: "PATCH", path: `users/${CAROL}`, notice: "saved" });
+    await admin.click('[data-forwarding="202"]');
+    await admin.waitForSelector("dialog[open] #fwd-save");
+    await admin.click("dialog[open] #fwd-dnd");
+    await saved(admin, "dialog[open] #fwd-save", { path: `users/${OTHER}/forwarding`, notice: "Forwarding saved." });
+    await shot(admin, "admin-user-forwarding");
+  });
+  noProblems(admin);
   noProblems(ui);
 });
