@@ -25,10 +25,6 @@
 #include "pbx_users.h"
 #include "pbx_vm.h"
 
-/* Until helper fwd's pbx_forward.c is linked in, forwarding answers 501. */
-#pragma weak pbx_forward_json
-#pragma weak pbx_forward_put
-
 static bool is_get(const struct core_httpd_req *req)
 {
 	return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
@@ -80,10 +76,6 @@ static void me_calls(struct pbx *p, struct core_httpd_req *req, const char *ext)
 
 static void me_forwarding(struct pbx *p, struct core_httpd_req *req, long long id)
 {
-	if (!pbx_forward_json || !pbx_forward_put) {
-		core_httpd_respond_error(req, 501, "forwarding is not built in yet");
-		return;
-	}
 	if (strcmp(req->method, "PUT") == 0) {
 		json_t *b = core_httpd_json_body(req);
 		if (!b)

@@ -13,10 +13,6 @@
 #include "pbx_forward.h"
 #include "pbx_group.h"
 
-/* Until helper fwd's pbx_forward.c is linked in, forwarding answers 501. */
-#pragma weak pbx_forward_json
-#pragma weak pbx_forward_put
-
 #define USER_COLS                                                                                  \
 	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>''"
 
@@ -413,10 +409,6 @@ static void users_write(struct pbx *p, struct core_httpd_req *req, long long id)
 static void user_forwarding(struct pbx *p, struct core_httpd_req *req, long long id)
 {
 	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-	if (!pbx_forward_json || !pbx_forward_put) {
-		core_httpd_respond_error(req, 501, "forwarding is not built in yet");
-		return;
-	}
 	if (strcmp(req->method, "PUT") == 0) {
 		json_t *b = core_httpd_json_body(req);
 		if (!b)

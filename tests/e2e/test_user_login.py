@@ -6,11 +6,12 @@ from the code, so a new admin route without the check fails here)."""
 import os
 import re
 import sqlite3
+import subprocess
 import time
 
 import pytest
 
-from conftest import Server, curl
+from conftest import BIN, ROOT, Server, curl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PBX_HTTP = os.path.join(HERE, "..", "..", "src", "pbx", "pbx_http.c")
@@ -172,8 +173,6 @@ def test_me_shows_only_the_users_own_data(ps):
 def test_forwarding_own_and_by_the_admin(ps):
     a, b = ps.users["a"]["id"], ps.users["b"]["id"]
     r = api(ps, "GET", "/me/forwarding", token=ps.tok["a"])
-    if r.status == 501:
-        pytest.skip("pbx_forward.c (helper fwd) is not merged yet")
     assert r.status == 200 and "dnd" in r.json(), r
     r = api(ps, "PUT", "/me/forwarding", {"dnd": True, "forwards": {"busy": {
         "enabled": True, "target_type": "extension", "target": "202"}}}, token=ps.tok["a"])
@@ -206,6 +205,28 @@ def test_own_password_change(ps):
     ps.tok["b"] = second
 
 
+def test_user_view_in_the_browser(ps):
+    """tests/browser/user_view.mjs: A logs in, forwards with the mouse; the
+    admin's API then shows it; the page reaches no admin data."""
+    a, b = ps.users["a"]["id"], ps.users["b"]["id"]
+    e = dict(os.environ, ZT_SBC_URL=f"https://{ps.host}:{ps.sbc_port}", ZT_PS="acme",
+             ZT_USER_EXT="201", ZT_USER_PW=A_PW, ZT_OTHER_ID=str(b), ZT_TARGET="203",
+             ZT_PS_PW="acme-admin-pw", ZT_NOLOGIN_ID=str(ps.users["c"]["id"]),
+             ZT_SCREENSHOTS=os.path.join(os.path.dirname(BIN), "screenshots"))
+    p = subprocess.run(["node", "user_view.mjs"], cwd=os.path.join(ROOT, "tests", "browser"),
+                       env=e, capture_output=True, text=True, timeout=120)
+    print(p.stdout, p.stderr)
+    assert p.returncode == 0 and p.stdout.rstrip().endswith("PASS"), p.stdout + p.stderr
+    f = api(ps, "GET", f"/users/{a}/forwarding", token=ps.admin).json()
+    assert f["dnd"] is False
+    assert f["forwards"]["always"] == {"enabled": True, "target_type": "extension",
+                                       "target": "203"}
+    # the administrator's changes in the browser
+    assert api(ps, "GET", f"/users/{b}/forwarding", token=ps.admin).json()["dnd"] is True
+    r = login(ps, "203", "carol-login-pw-1")
+    assert r.status == 200 and r.json()["role"] == "user", r
+
+
 def test_disable_clear_delete_end_sessions(ps):
     r = api(ps, "POST", "/users", {"display_name": "Dave", "extension": "204",
                                    "login_password": "dave-login-pw-1"}, ps.admin)
@@ -234,3 +255,13 @@ def test_disable_clear_delete_end_sessions(ps):
     assert api(ps, "GET", "/me", token=tok).status == 401
     assert login(ps, "204", "dave-login-pw-3").status == 401
     assert ps.sanitizer_reports() == []
+
+
+def test_user_logins_are_throttled_as_the_admins(ps):
+    """Last in this file: it blocks 127.0.0.1's logins for minutes."""
+    # the failures of the tests before count too: blocked within 10 more
+    answers = [login(ps, "201", "not-the-password").status for _ in range(10)]
+    assert set(answers) <= {401, 429} and answers[-1] == 429, answers
+    r = login(ps, "201", A_PW)
+    assert r.status == 429 and "Retry-After" in r.headers, r
+    assert login(ps, "299", "whatever-pw-1").status == 429
