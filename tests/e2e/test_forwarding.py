@@ -196,6 +196,26 @@ def test_forward_when_unavailable(srv):
         bye_all(a, c)
 
 
+def test_forward_to_a_ring_group(srv):
+    r = api(srv, "POST", "/groups", {"extension": "650", "name": "team", "strategy": "ringall",
+                                     "members": [{"user_id": srv.ids["204"], "ring_time": 5}]})
+    assert r.status == 201, r
+    a, b, d = phone(srv, "201"), phone(srv, "202"), phone(srv, "204")
+    try:
+        forwarding(srv, "202", {"forwards": {"always": {"target_type": "group",
+                                                          "target": "650"}}})
+        call = a.call("202")
+        inv = refuse(d, 603)
+        nothing_rings(b)
+        assert "<sip:202@acme>;reason=unconditional" in inv.h("diversion")
+        assert inv.h("history-info").endswith("<sip:650@acme;cause=302>;index=1.1;mp=1")
+        assert a.final(call).status in (480, 603)
+    finally:
+        bye_all(a, b, d)
+        api(srv, "DELETE", f"/groups/{r.json()['id']}")
+    assert last_call(srv)["path"].startswith("extension:202>group:650(always)")
+
+
 def answered_by_pbx(a, call):
     """A call the phone system answers itself (voicemail, a feature code):
     200 with SDP, ACK; then its BYE (after the prompt) or ours."""
