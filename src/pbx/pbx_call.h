@@ -26,7 +26,7 @@
 #include "pbx_registrar.h"
 
 #define PBX_RING_TIMEOUT 60 /* s: ringing longer ends with 480 No Answer */
-#define PBX_MAX_FORKS	 32 /* devices one call rings, over the destinations it goes through */
+#define PBX_MAX_FORKS	 PBX_REG_MAX_BINDINGS
 /* calls at once: as many as a media range of 32,768 ports relays (4 ports a call) */
 #define PBX_MAX_CALLS 8192
 
