@@ -17,6 +17,7 @@
 #include "../sip/sip_dialog.h"
 #include "../sip/sip_dtmf.h"
 #include "../sip/sip_hdr.h"
+#include "../sip/sip_refer.h"
 #include "pbx.h"
 #include "pbx_media.h"
 #include "pbx_prompts.h"
@@ -45,6 +46,7 @@ struct leg {
 	bool holds;	   /* this leg's phone put the call on hold */
 	long long user_id; /* the user whose device this is (a: the caller) */
 	char ext[72];	   /* that user's extension */
+	bool reinvite;	   /* b: a dialog moved in from another call, re-INVITEd */
 };
 
 enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
@@ -62,11 +64,11 @@ struct pbx_call {
 	size_t invite_len;
 	char a_rr[HDR_MAX]; /* Record-Route lines to echo to the caller */
 	char caller[72], caller_name[128], callee[72], callee_name[128];
-	char answered_by[72];  /* the extension whose device answered */
-	char linked[128];      /* the Call-ID of the call this one came from, or "" */
-	unsigned long long id; /* for the list of calls in progress */
-	char codec[48];	       /* the first of the answer's audio formats, e.g. "PCMU/8000" */
-	const char *reason;    /* a Reason header for our BYEs and CANCELs, or NULL */
+	char answered_by[72];	     /* the extension whose device answered */
+	char linked[SIP_DIALOG_HDR]; /* the Call-ID of the call this one came from, or "" */
+	unsigned long long id;	     /* for the list of calls in progress */
+	char codec[48];		     /* the first of the answer's audio formats, e.g. "PCMU/8000" */
+	const char *reason;	     /* a Reason header for our BYEs and CANCELs, or NULL */
 	time_t start, answer;
 	bool early_sent;     /* a 183 with SDP went to the caller */
 	bool late_offer;     /* the caller's INVITE had no SDP */
@@ -86,10 +88,28 @@ struct pbx_call {
 	struct pbx_msess *moh;	/* music towards moh_leg while the other leg holds */
 	struct pbx_msess *held; /* the engine's answer to the holding phone */
 	struct leg *moh_leg;
+	/* re-joined legs (transfer, pickup, park: RFC 3725) */
+	bool a_up;		      /* the caller's leg came answered from another call */
+	struct leg *join_b;	      /* answered with an offer that went to a: owed the ACK */
+	uint32_t join_cseq;	      /* of join_b's INVITE */
+	struct leg *xfer_by;	      /* the transferor, told by NOTIFY (RFC 3515) */
+	bool xfer_done;		      /* its final NOTIFY went */
+	char referred_by[200];	      /* a Referred-By line for the INVITEs (RFC 3892) */
+	unsigned long long pickup_by; /* the call that picks this one up, on our ACK */
+	const struct media_pcm *hold_first; /* pbx_call_hold_music: the prompt first */
 };
 
 /* A request we sent, until its final answer. */
-enum ctx_kind { CTX_INVITE, CTX_CANCEL, CTX_BYE, CTX_RELAY, CTX_MOH };
+enum ctx_kind {
+	CTX_INVITE,
+	CTX_CANCEL,
+	CTX_BYE,
+	CTX_RELAY,
+	CTX_MOH,
+	CTX_JOIN,   /* re-INVITE of a with join_b's offer */
+	CTX_APP,    /* re-INVITE of a with the engine's offer (a_up) */
+	CTX_NOTIFY, /* to a transferor */
+};
 struct ctx {
 	struct ctx *next;  /* of the call */
 	struct ctx *hnext; /* in the branch index */
@@ -114,6 +134,15 @@ struct pbx_calls {
 };
 
 static void moh_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m);
+static void xfer_finish(struct pbx_call *c, int status);
+static void xfer_notify(struct pbx_call *c, int status, const char *reason, bool final);
+static int join_offer(struct pbx_call *c, struct leg *l, const struct sip_msg *m);
+static int replaces_invite(struct pbx_call *c, const struct sip_msg *m);
+static int app_reinvite(struct pbx_call *c, struct pbx_route_fail *fail);
+static void pickup_ack(struct pbx_call *r, const struct sip_msg *m);
+static void on_refer(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
+		     const struct sip_msg *m);
+static void new_branch(char out[48]);
 
 /* Call-IDs and branches come from the wire: a keyed hash, the key this
  * process's own (set in pbx_calls_new). */
@@ -212,6 +241,8 @@ static void respond_plain(struct pbx_calls *cs, const struct sip_msg *m, int sta
 static void respond_caller(struct pbx_call *c, int status, const char *reason, struct sip_pl body,
 			   struct sip_pl ctype)
 {
+	if (c->a_up || !c->invite)
+		return; /* its INVITE was answered in the call it came from */
 	struct sip_msg *inv = reparse(c->invite, c->invite_len);
 	if (!inv)
 		return;
@@ -220,7 +251,8 @@ static void respond_caller(struct pbx_call *c, int status, const char *reason, s
 		contact_of(c->cs, extra, sizeof(extra));
 		size_t l = strlen(extra);
 		snprintf(extra + l, sizeof(extra) - l,
-			 "%sAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n", c->a_rr);
+			 "%sAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, REFER, NOTIFY\r\n",
+			 c->a_rr);
 	} else if (status >= 300 && c->reason) {
 		snprintf(extra, sizeof(extra), "%s", c->reason);
 	}
@@ -383,6 +415,10 @@ static void call_free(struct pbx_call *c)
 		leg_unindex(cs, c->b[i]);
 		free(c->b[i]);
 	}
+	if (c->xfer_by) {
+		leg_unindex(cs, c->xfer_by);
+		free(c->xfer_by);
+	}
 	moh_end(c);
 	if (c->timer)
 		event_free(c->timer);
@@ -418,6 +454,7 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 {
 	if (c->state == CALL_ENDED)
 		return;
+	xfer_finish(c, c->answer ? 200 : status >= 300 ? status : 487);
 	c->state = CALL_ENDED;
 	c->cs->active--;
 	moh_end(c);
@@ -474,6 +511,8 @@ static const char *cause_of(int status)
 /* The route could not go on: the caller hears why. */
 static void route_fail(struct pbx_call *c, const struct pbx_route_fail *f)
 {
+	if (c->a_up && c->a.state == LEG_ANSWERED)
+		send_bye(c, &c->a); /* a re-routed party: nowhere to go */
 	respond_caller(c, f->status, f->reason, (struct sip_pl){0}, (struct sip_pl){0});
 	call_end(c, f->cause ? f->cause : cause_of(f->status), f->status);
 }
@@ -591,7 +630,8 @@ static void quote_display(struct sip_pl d, char *out, size_t cap)
 }
 
 /* One b leg per registered device of the callee. */
-static void fork_to_devices(struct pbx_call *c, long long user, const struct sip_msg *m,
+static void fork_to_devices(struct pbx_call *c, long long user, struct sip_pl body,
+			    struct sip_pl ctype, struct sip_pl display,
 			    struct sip_pl caller_contact)
 {
 	struct pbx_calls *cs = c->cs;
@@ -604,20 +644,15 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 	int before = c->nb;
 	sqlite3_bind_int64(st, 1, user);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	const struct sip_hdr *from = sip_msg_hdr(m, SIP_HDR_FROM);
-	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
-	struct sip_addr fa;
-	struct sip_pl rest, ctype = ct ? ct->value : (struct sip_pl){0};
-	sip_addr_parse(&fa, from->value, &rest);
 	/* RFC 3325: the caller as the phone system asserts it (never what the
 	 * phone said: a new request, none of its headers); RFC 5806/7044: the
 	 * forwards that brought the call here */
 	char extra[4 * HDR_MAX], pai[160] = "";
 	quote_display((struct sip_pl){c->caller_name, strlen(c->caller_name)}, pai, sizeof(pai));
 	int k = snprintf(extra, sizeof(extra),
-			 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n"
+			 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, REFER, NOTIFY\r\n%s"
 			 "P-Asserted-Identity: %s<sip:%s@%s>\r\n",
-			 pai, c->caller, cs->p->name);
+			 c->referred_by, pai, c->caller, cs->p->name);
 	if (k > 0 && (size_t)k < sizeof(extra))
 		pbx_route_headers(&c->route, cs->p->name, extra + k, sizeof(extra) - (size_t)k);
 	while (sqlite3_step(st) == SQLITE_ROW && c->nb < CALL_MAX_LEGS) {
@@ -640,7 +675,7 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 		char name[160] = "";
 		quote_display(c->caller_name[0]
 				      ? (struct sip_pl){c->caller_name, strlen(c->caller_name)}
-				      : fa.display,
+				      : display,
 			      name, sizeof(name));
 		snprintf(from, sizeof(from), "%s<sip:%s@%s>", name, c->caller, cs->p->name);
 		snprintf(to, sizeof(to), "<sip:%s@%s>", c->callee, cs->p->name);
@@ -653,7 +688,7 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 		c->b[c->nb++] = l;
 		leg_index(cs, l);
 		if (ctx_add(cs, CTX_INVITE, l->branch, "INVITE", c, l))
-			send_request(c, l, "INVITE", 1, l->branch, extra, m->body, ctype);
+			send_request(c, l, "INVITE", 1, l->branch, extra, body, ctype);
 	}
 	sqlite3_finalize(st);
 	c->rung = c->nb - before;
@@ -661,15 +696,23 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 
 int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds)
 {
-	struct sip_msg *m = reparse(c->invite, c->invite_len);
-	if (!m)
-		return 0;
-	struct sip_addr ca;
-	struct sip_pl rest;
-	sip_addr_parse(&ca, sip_msg_hdr(m, SIP_HDR_CONTACT)->value, &rest);
 	c->rung = 0;
-	fork_to_devices(c, user_id, m, ca.uri_pl);
-	free(m);
+	if (c->a_up) { /* a re-routed party: its offer comes after the answer */
+		fork_to_devices(c, user_id, (struct sip_pl){0}, (struct sip_pl){0},
+				(struct sip_pl){0}, (struct sip_pl){0});
+	} else {
+		struct sip_msg *m = reparse(c->invite, c->invite_len);
+		if (!m)
+			return 0;
+		struct sip_addr ca, fa;
+		struct sip_pl rest;
+		sip_addr_parse(&ca, sip_msg_hdr(m, SIP_HDR_CONTACT)->value, &rest);
+		sip_addr_parse(&fa, sip_msg_hdr(m, SIP_HDR_FROM)->value, &rest);
+		const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+		fork_to_devices(c, user_id, m->body, ct ? ct->value : (struct sip_pl){0},
+				fa.display, ca.uri_pl);
+		free(m);
+	}
 	if (c->rung == 0)
 		return 0;
 	/* RFC 3261 13.3.1: the caller's Expires bounds the ringing too */
@@ -769,6 +812,8 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	if (eh && sip_pl_u64(eh->value, PBX_RING_TIMEOUT) > 0)
 		c->expires = (int)sip_pl_u64(eh->value, PBX_RING_TIMEOUT);
 	respond_caller(c, 100, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+	if (replaces_invite(c, m) == 0)
+		return;
 	struct pbx_dest d;
 	struct pbx_route_fail f = {404, NULL, "not_found"};
 	if (pbx_route_resolve(cs->p, ruser, c->caller_id, &d) < 0 || pbx_route_enter(c, &d, &f) < 0)
@@ -793,6 +838,11 @@ int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause
 	static char sdp[PBX_MEDIA_SDP_MAX];
 	struct pbx_media *engine = c->cs->p->media;
 	int len = 0, status = 503;
+	if (c->a_up) { /* a re-routed party: our offer in a re-INVITE */
+		c->app_start = start;
+		c->app_cause = cause;
+		return app_reinvite(c, fail);
+	}
 	if (engine && !c->late_offer) {
 		struct sip_msg *inv = reparse(c->invite, c->invite_len);
 		if (inv)
@@ -877,6 +927,739 @@ static void app_request(struct pbx_calls *cs, struct pbx_call *c, const struct s
 	respond_plain(cs, m, sip_pl_eq(m->method, "OPTIONS") ? 200 : 405, NULL);
 }
 
+/* ---- re-joining legs: transfer, pickup, park (pbx_route.h; RFC 3725) ---- */
+
+/* A NOTIFY of a transfer's progress to the transferor (RFC 3515 §2.4.5):
+ * its status as message/sipfrag; final ends the implicit subscription. */
+static void xfer_notify(struct pbx_call *c, int status, const char *reason, bool final)
+{
+	struct leg *t = c->xfer_by;
+	if (!t || c->xfer_done || t->state != LEG_ANSWERED)
+		return;
+	char frag[96], extra[HDR_MAX], branch[48];
+	int n = sip_sipfrag(status, reason, frag, sizeof(frag));
+	if (n < 0)
+		return;
+	snprintf(extra, sizeof(extra), "Event: refer\r\nSubscription-State: %s\r\n",
+		 final ? "terminated;reason=noresource" : "active;expires=60");
+	new_branch(branch);
+	if (!ctx_add(c->cs, CTX_NOTIFY, branch, "NOTIFY", c, t))
+		return;
+	send_request(c, t, "NOTIFY", 0, branch, extra, (struct sip_pl){frag, (size_t)n},
+		     (struct sip_pl){"message/sipfrag;version=2.0", 27});
+	if (final)
+		c->xfer_done = true;
+}
+
+static const char *frag_reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 404:
+		return "Not Found";
+	case 486:
+		return "Busy Here";
+	case 487:
+		return "Request Terminated";
+	case 603:
+		return "Decline";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status < 300 ? "OK" : "Temporarily Unavailable";
+	}
+}
+
+static void xfer_final(struct pbx_call *c, int status)
+{
+	xfer_notify(c, status, frag_reason(status), true);
+}
+
+/* The transfer is over (the parties joined, or the new call failed): the
+ * transferor hears so and its part of the call ends (its phone may hang up
+ * first: the BYEs cross harmlessly). */
+static void xfer_finish(struct pbx_call *c, int status)
+{
+	xfer_final(c, status);
+	if (c->xfer_by && c->xfer_by->state == LEG_ANSWERED)
+		send_bye(c, c->xfer_by);
+}
+
+/* l answered our INVITE without SDP with its offer: that goes to the party
+ * (c's a leg) in a re-INVITE; l's ACK waits for the party's answer. */
+static int join_offer(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
+{
+	char branch[48];
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	new_branch(branch);
+	if (!m->body.l || !ctx_add(c->cs, CTX_JOIN, branch, "INVITE", c, &c->a)) {
+		log_warn("call %s: no offer to join with; hanging up", c->a.d.call_id);
+		send_ack(c, l, l->invite_cseq);
+		send_bye(c, l);
+		send_bye(c, &c->a);
+		call_end(c, "failed", 500);
+		return -1;
+	}
+	c->join_b = l;
+	c->join_cseq = l->invite_cseq;
+	note_media(l, m);
+	send_request(c, &c->a, "INVITE", 0, branch, NULL, m->body,
+		     ct ? ct->value : (struct sip_pl){0});
+	return 0;
+}
+
+/* The party's answer to that offer: into join_b's ACK; the two are joined. */
+static void join_answered(struct pbx_call *c, struct leg *a, const struct sip_msg *m)
+{
+	struct leg *b = c->join_b;
+	c->join_b = NULL;
+	uint32_t n;
+	struct sip_pl meth;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth);
+	if (m->status >= 300 || !m->body.l || !b) {
+		log_warn("call %s: the party did not take the offer (%d); hanging up",
+			 c->a.d.call_id, m->status);
+		if (b) {
+			send_ack(c, b, c->join_cseq);
+			send_bye(c, b);
+		}
+		if (m->status < 300)
+			send_ack(c, a, n);
+		send_bye(c, a);
+		call_end(c, "failed", 500);
+		return;
+	}
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	send_ack(c, a, n);
+	note_media(a, m);
+	note_codec(c, m);
+	send_ack_body(c, b, c->join_cseq, m->body, ct ? ct->value : (struct sip_pl){0});
+	xfer_finish(c, 200);
+	log_info("call %s: %s and %s joined", c->a.d.call_id, c->caller, b->ext);
+}
+
+/* A leg leaves call from (a party moving on): unindexed, and everything
+ * of from that points at it let go. Returns it on the heap (the a leg is
+ * copied out; from keeps its Call-ID for its record), or NULL. */
+static struct leg *leg_take(struct pbx_call *from, struct leg *l)
+{
+	struct pbx_calls *cs = from->cs;
+	leg_unindex(cs, l);
+	for (struct ctx *x = from->ctxs, *nx; x; x = nx) {
+		nx = x->next;
+		if (x->leg == l)
+			ctx_free(cs, x);
+	}
+	moh_end(from);
+	if (from->ack_leg == l)
+		from->ack_leg = NULL;
+	if (from->join_b == l)
+		from->join_b = NULL;
+	if (from->answered == l)
+		from->answered = NULL;
+	if (from->xfer_by == l) {
+		from->xfer_by = NULL;
+		return l;
+	}
+	if (l == &from->a) {
+		struct leg *copy = malloc(sizeof(*copy));
+		if (copy)
+			*copy = *l;
+		from->a.state = LEG_DONE;
+		return copy;
+	}
+	for (int i = 0; i < from->nb; i++)
+		if (from->b[i] == l) {
+			memmove(&from->b[i], &from->b[i + 1],
+				sizeof(from->b[0]) * (size_t)(from->nb - i - 1));
+			from->nb--;
+			return l;
+		}
+	return NULL;
+}
+
+/* A call without an INVITE of its own, for legs to join. */
+static struct pbx_call *call_shell(struct pbx_calls *cs)
+{
+	struct pbx_call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->cs = cs;
+	c->id = ++cs->next_id;
+	c->start = time(NULL);
+	c->next = cs->calls;
+	if (cs->calls)
+		cs->calls->prev = c;
+	cs->calls = c;
+	cs->ncalls++;
+	cs->active++;
+	return c;
+}
+
+/* A call that never was (its legs went back or nowhere): no record. */
+static void shell_drop(struct pbx_call *c)
+{
+	c->a.d.call_id[0] = '\0';
+	call_free(c);
+}
+
+static void put_a(struct pbx_call *c, struct leg *l)
+{
+	c->a = *l;
+	free(l);
+	c->a.c = c;
+	c->a.hnext = NULL;
+	leg_index(c->cs, &c->a);
+}
+
+static void put_xfer_by(struct pbx_call *c, struct leg *l)
+{
+	l->c = c;
+	l->hnext = NULL;
+	c->xfer_by = l;
+	leg_index(c->cs, l);
+}
+
+/* l (answered, moved in) becomes a b leg of c, re-INVITEd with body (an
+ * offer, or none: its offer comes in the 200). */
+static void put_b_reinvite(struct pbx_call *c, struct leg *l, struct sip_pl body,
+			   struct sip_pl ctype)
+{
+	l->c = c;
+	l->hnext = NULL;
+	l->reinvite = true;
+	l->state = LEG_CALLING;
+	l->cancel = false;
+	l->holds = false;
+	new_branch(l->branch);
+	l->invite_cseq = l->d.local_cseq + 1;
+	c->b[c->nb++] = l;
+	leg_index(c->cs, l);
+	if (ctx_add(c->cs, CTX_INVITE, l->branch, "INVITE", c, l))
+		send_request(c, l, "INVITE", l->invite_cseq, l->branch, NULL, body, ctype);
+}
+
+static struct leg *party_of(struct pbx_call *c, enum pbx_party who)
+{
+	struct leg *l = who == PBX_PARTY_CALLER ? &c->a : c->answered;
+	if (c->state != CALL_ANSWERED || !l || l->state != LEG_ANSWERED || c->join_b ||
+	    (who == PBX_PARTY_CALLEE && c->ms))
+		return NULL;
+	return l;
+}
+
+/* The rest of a call whose party left: BYE to what is still up. */
+static void leave_rest(struct pbx_call *c, const char *cause)
+{
+	if (c->a.state == LEG_ANSWERED)
+		send_bye(c, &c->a);
+	for (int i = 0; i < c->nb; i++) {
+		if (c->b[i]->state == LEG_ANSWERED)
+			send_bye(c, c->b[i]);
+		else
+			send_cancel(c, c->b[i]);
+	}
+	app_end(c);
+	call_end(c, cause, 200);
+}
+
+/* pbx_call_reroute, and the transferor (if any) moved into the new call to
+ * hear how it goes. */
+static struct pbx_call *reroute(struct pbx_call *c, enum pbx_party who, const struct pbx_dest *d,
+				const char *cause, struct leg *transferor,
+				struct pbx_route_fail *fail)
+{
+	struct leg *l = party_of(c, who);
+	*fail = (struct pbx_route_fail){481, NULL, "failed"};
+	if (!l)
+		return NULL;
+	struct pbx_call *n = call_shell(c->cs);
+	if (!n)
+		return NULL;
+	const char *name = who == PBX_PARTY_CALLER ? c->caller_name : c->callee_name;
+	snprintf(n->caller, sizeof(n->caller), "%s", l->ext);
+	snprintf(n->caller_name, sizeof(n->caller_name), "%s", name);
+	n->caller_id = l->user_id;
+	n->a_up = true;
+	snprintf(n->linked, sizeof(n->linked), "%s", c->a.d.call_id);
+	if (transferor)
+		snprintf(n->referred_by, sizeof(n->referred_by), "Referred-By: <sip:%s@%s>\r\n",
+			 transferor->ext, c->cs->p->name);
+	struct leg *moved = leg_take(c, l);
+	if (!moved) {
+		shell_drop(n);
+		return NULL;
+	}
+	put_a(n, moved);
+	if (transferor && (transferor = leg_take(c, transferor)))
+		put_xfer_by(n, transferor);
+	if (pbx_route_enter(n, d, fail) < 0) {
+		if (n->a.state == LEG_ANSWERED && n->nb == 0 && !n->ms) {
+			/* refused at once: the party goes back where it was */
+			struct leg *back = leg_take(n, &n->a), *t = n->xfer_by;
+			if (t)
+				leg_take(n, t);
+			if (back) {
+				back->c = c;
+				back->hnext = NULL;
+				if (who == PBX_PARTY_CALLER) {
+					c->a = *back;
+					c->a.c = c;
+					leg_index(c->cs, &c->a);
+					free(back);
+				} else {
+					c->b[c->nb++] = back;
+					c->answered = back;
+					leg_index(c->cs, back);
+				}
+			}
+			if (t) {
+				struct leg *tl = t;
+				tl->c = c;
+				tl->hnext = NULL;
+				if (who == PBX_PARTY_CALLER) {
+					c->b[c->nb++] = tl;
+					c->answered = tl;
+					leg_index(c->cs, tl);
+				} else {
+					c->a = *tl;
+					c->a.c = c;
+					leg_index(c->cs, &c->a);
+					free(tl);
+				}
+			}
+			shell_drop(n);
+			return NULL;
+		}
+		route_fail(n, fail);
+	}
+	log_info("call %s: %s re-routed to %s:%s", c->a.d.call_id, n->caller, d->kind->name,
+		 d->extension);
+	leave_rest(c, cause);
+	return n->state == CALL_ENDED ? NULL : n;
+}
+
+struct pbx_call *pbx_call_reroute(struct pbx_call *c, enum pbx_party who, const struct pbx_dest *d,
+				  const char *cause, struct pbx_route_fail *fail)
+{
+	return reroute(c, who, d, cause, NULL, fail);
+}
+
+/* pbx_call_connect, and where the party came from ended or not (pickup:
+ * the picked-up call's record is written here too). */
+int pbx_call_connect(struct pbx_call *c, struct pbx_call *from, enum pbx_party who,
+		     const char *cause, struct pbx_route_fail *fail)
+{
+	struct leg *l = party_of(from, who);
+	*fail = (struct pbx_route_fail){481, NULL, "failed"};
+	if (!l || c == from || c->state != CALL_RINGING || c->nb >= PBX_MAX_FORKS)
+		return -1;
+	if (from->ms && l == &from->a)
+		app_end(from); /* parked, or answered for a pickup: the engine lets go */
+	const char *name = who == PBX_PARTY_CALLER ? from->caller_name : from->callee_name;
+	pbx_call_set_callee(c, l->ext, name);
+	snprintf(c->linked, sizeof(c->linked), "%s", from->a.d.call_id);
+	struct leg *moved = leg_take(from, l);
+	if (!moved)
+		return -1;
+	struct sip_pl body = {0}, ctype = {0};
+	struct sip_msg *inv = c->invite ? reparse(c->invite, c->invite_len) : NULL;
+	if (inv && inv->body.l) {
+		const struct sip_hdr *ct = sip_msg_hdr(inv, SIP_HDR_CONTENT_TYPE);
+		body = inv->body;
+		ctype = ct ? ct->value : (struct sip_pl){0};
+	}
+	snprintf(c->answered_by, sizeof(c->answered_by), "%s", moved->ext);
+	put_b_reinvite(c, moved, body, ctype);
+	free(inv);
+	if (c->timer)
+		event_del(c->timer);
+	log_info("call %s: %s connected to %s of call %s", c->a.d.call_id, c->caller, moved->ext,
+		 from->a.d.call_id);
+	leave_rest(from, cause);
+	return 0;
+}
+
+static void on_pickup_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct pbx_call *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->state == CALL_RINGING && c->nb == 0)
+		route_fail(c, &(struct pbx_route_fail){480, "Nothing To Pick Up", "failed"});
+}
+
+int pbx_call_pickup(struct pbx_call *c, struct pbx_call *r, struct pbx_route_fail *fail)
+{
+	static char sdp[PBX_MEDIA_SDP_MAX];
+	struct pbx_media *engine = c->cs->p->media;
+	*fail = (struct pbx_route_fail){481, NULL, "failed"};
+	if (!r || r == c || r->state != CALL_RINGING || r->a_up || r->pickup_by || r->ms)
+		return -1;
+	*fail = (struct pbx_route_fail){503, NULL, "failed"};
+	int len = 0, status = 503;
+	if (!engine)
+		return -1;
+	if (r->late_offer) {
+		r->ms = pbx_media_offer(engine, "sendrecv", NULL, sdp, sizeof(sdp), &len);
+	} else {
+		struct sip_msg *inv = reparse(r->invite, r->invite_len);
+		if (inv)
+			r->ms = pbx_media_answer(engine, inv->body, NULL, sdp, sizeof(sdp), &len,
+						 &status);
+		free(inv);
+	}
+	if (!r->ms) {
+		fail->status = status;
+		return -1;
+	}
+	for (int i = 0; i < r->nb; i++)
+		send_cancel(r, r->b[i]);
+	if (r->timer)
+		event_del(r->timer);
+	r->state = CALL_ANSWERED;
+	r->answer = time(NULL);
+	r->a.state = LEG_ANSWERED;
+	r->pickup_by = c->id;
+	snprintf(r->answered_by, sizeof(r->answered_by), "%s", c->caller);
+	respond_caller(r, 200, NULL, (struct sip_pl){sdp, (size_t)len},
+		       (struct sip_pl){"application/sdp", 15});
+	/* the picker waits for the caller's ACK (then pickup_ack), a while at most */
+	if (!c->timer)
+		c->timer = event_new(c->cs->base, -1, 0, on_pickup_timeout, c);
+	struct timeval tv = {.tv_sec = 10};
+	if (c->timer)
+		event_add(c->timer, &tv);
+	respond_caller(c, 180, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+	log_info("call %s: %s picks up %s → %s", c->a.d.call_id, c->caller, r->caller, r->callee);
+	return 0;
+}
+
+/* The picked-up caller's ACK of the engine's answer: it joins the picker. */
+static void pickup_ack(struct pbx_call *r, const struct sip_msg *m)
+{
+	struct pbx_call *c = pbx_call_find(r->cs->p, r->pickup_by);
+	r->pickup_by = 0;
+	if (r->late_offer && m->body.l)
+		pbx_msess_answered(r->ms, m->body);
+	struct pbx_route_fail f;
+	if (!c || c->state != CALL_RINGING) { /* the picker gave up meanwhile */
+		send_bye(r, &r->a);
+		app_end(r);
+		call_end(r, "cancelled", 200);
+		return;
+	}
+	if (pbx_call_connect(c, r, PBX_PARTY_CALLER, "picked_up", &f) < 0) {
+		route_fail(c, &f);
+		send_bye(r, &r->a);
+		app_end(r);
+		call_end(r, "failed", 200);
+	}
+}
+
+struct pbx_call *pbx_call_ringing_at(struct pbx *p, long long caller_id, long long user_id,
+				     const char *group)
+{
+	struct pbx_call *best = NULL;
+	if (!p->calls || (user_id < 0 && (!group || !group[0])))
+		return NULL;
+	sqlite3_stmt *st = NULL;
+	if (user_id < 0 &&
+	    sqlite3_prepare_v2(p->db, "SELECT 1 FROM users WHERE id=? AND pickup_group=?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return NULL;
+	for (struct pbx_call *c = p->calls->calls; c; c = c->next) {
+		if (c->state != CALL_RINGING || c->a_up || c->pickup_by || c->ms ||
+		    c->caller_id == caller_id)
+			continue;
+		bool match = false;
+		for (int i = 0; i < c->nb && !match; i++) {
+			struct leg *l = c->b[i];
+			if (l->reinvite || (l->state != LEG_CALLING && l->state != LEG_EARLY) ||
+			    l->user_id == caller_id)
+				continue;
+			if (user_id >= 0) {
+				match = l->user_id == user_id;
+			} else {
+				sqlite3_reset(st);
+				sqlite3_bind_int64(st, 1, l->user_id);
+				sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+				match = sqlite3_step(st) == SQLITE_ROW;
+			}
+		}
+		if (match && (!best || c->start < best->start ||
+			      (c->start == best->start && c->id < best->id)))
+			best = c;
+	}
+	sqlite3_finalize(st);
+	return best;
+}
+
+/* The caller of c (a_up), once the engine's offer was answered: the
+ * application starts. */
+static void app_reinvited(struct pbx_call *c, const struct sip_msg *m)
+{
+	uint32_t n;
+	struct sip_pl meth;
+	sip_cseq_parse(sip_msg_hdr(m, SIP_HDR_CSEQ)->value, &n, &meth);
+	if (m->status < 300)
+		send_ack(c, &c->a, n);
+	if (m->status >= 300 || !c->ms || pbx_msess_answered(c->ms, m->body) < 0) {
+		log_warn("call %s: the party did not take the engine's offer; hanging up",
+			 c->a.d.call_id);
+		send_bye(c, &c->a);
+		app_end(c);
+		call_end(c, "failed", 200);
+		return;
+	}
+	note_media(&c->a, m);
+	snprintf(c->codec, sizeof(c->codec), "%s", pbx_msess_codec(c->ms));
+	xfer_finish(c, 200);
+	if (!c->app_start) { /* music on hold */
+		const struct media_pcm *music =
+			pbx_prompt(c->cs->p->prompts, "moh", pbx_msess_rate(c->ms));
+		if (c->hold_first)
+			pbx_msess_play(c->ms, c->hold_first, false);
+		if (music)
+			pbx_msess_play(c->ms, music, true);
+		return;
+	}
+	struct pbx_vm_app_cb cb = {.done = on_app_done, .arg = c};
+	c->app = c->app_start(c, c->ms, &c->route.cur, &cb);
+	if (!c->app) {
+		send_bye(c, &c->a);
+		call_end(c, "failed", 200);
+	}
+}
+
+/* A re-routed party (a_up) answered by the engine: our offer goes to it in
+ * a re-INVITE. 0, or -1 with *fail. */
+static int app_reinvite(struct pbx_call *c, struct pbx_route_fail *fail)
+{
+	static char sdp[PBX_MEDIA_SDP_MAX];
+	int len = 0;
+	char branch[48];
+	if (!c->cs->p->media ||
+	    !(c->ms = pbx_media_offer(c->cs->p->media, "sendrecv", NULL, sdp, sizeof(sdp), &len))) {
+		*fail = (struct pbx_route_fail){503, NULL, "failed"};
+		return -1;
+	}
+	new_branch(branch);
+	if (!ctx_add(c->cs, CTX_APP, branch, "INVITE", c, &c->a)) {
+		*fail = (struct pbx_route_fail){500, NULL, "failed"};
+		return -1;
+	}
+	for (int i = 0; i < c->nb; i++)
+		send_cancel(c, c->b[i]);
+	if (c->timer)
+		event_del(c->timer);
+	c->state = CALL_ANSWERED;
+	c->answer = time(NULL);
+	send_request(c, &c->a, "INVITE", 0, branch, NULL, (struct sip_pl){sdp, (size_t)len},
+		     (struct sip_pl){"application/sdp", 15});
+	return 0;
+}
+
+int pbx_call_hold_music(struct pbx_call *c, const struct media_pcm *first, const char *cause,
+			struct pbx_route_fail *fail)
+{
+	if (!c->a_up || c->a.state != LEG_ANSWERED || c->ms) {
+		*fail = (struct pbx_route_fail){481, NULL, "failed"};
+		return -1;
+	}
+	c->app_start = NULL;
+	c->app_cause = cause;
+	c->hold_first = first;
+	return app_reinvite(c, fail);
+}
+
+unsigned long long pbx_call_id(const struct pbx_call *c)
+{
+	return c->id;
+}
+
+struct pbx_call *pbx_call_find(struct pbx *p, unsigned long long id)
+{
+	for (struct pbx_call *c = p->calls ? p->calls->calls : NULL; c; c = c->next)
+		if (c->id == id)
+			return c->state == CALL_ENDED ? NULL : c;
+	return NULL;
+}
+
+bool pbx_call_answered(const struct pbx_call *c)
+{
+	return c->state == CALL_ANSWERED;
+}
+
+long long pbx_call_party_user(const struct pbx_call *c, enum pbx_party who, const char **ext)
+{
+	const struct leg *l = who == PBX_PARTY_CALLER ? &c->a : c->answered;
+	*ext = l ? l->ext : "";
+	return l ? l->user_id : -1;
+}
+
+/* The leg of the dialog a Replaces names, with its tags either way round
+ * (phones differ in which they call to-tag), or NULL. */
+static struct leg *leg_by_dialog(struct pbx_calls *cs, const struct sip_replaces *r)
+{
+	struct sip_pl cid = {r->call_id, strlen(r->call_id)};
+	for (struct leg *l = cs->by_cid[hash_pl(cid)]; l; l = l->hnext) {
+		if (strcmp(l->d.call_id, r->call_id) != 0 || l->c->state == CALL_ENDED)
+			continue;
+		const char *rt = strstr(l->d.remote, ";tag=");
+		char remote[SIP_REFER_ID] = "";
+		if (rt)
+			snprintf(remote, sizeof(remote), "%.*s", (int)strcspn(rt + 5, ";>"),
+				 rt + 5);
+		const char *local = l->d.local_tag;
+		if ((!strcmp(local, r->to_tag) && !strcmp(remote, r->from_tag)) ||
+		    (!strcmp(local, r->from_tag) && !strcmp(remote, r->to_tag)))
+			return l;
+	}
+	return NULL;
+}
+
+/* An INVITE with Replaces (RFC 3891), c made of it: an early dialog of
+ * ours ringing a device is a pickup; a confirmed one hands its other party
+ * to the new caller (the replaced leg gets a BYE). 0 (done: joined or
+ * failed), or 1 (no Replaces: route as dialled). */
+static int replaces_invite(struct pbx_call *c, const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_msg_hdr_named(m, "Replaces");
+	if (!h)
+		return 1;
+	struct sip_replaces r;
+	struct pbx_route_fail f = {481, "Call/Transaction Does Not Exist", "failed"};
+	struct leg *l = sip_replaces_parse(h->value, &r) == 0 ? leg_by_dialog(c->cs, &r) : NULL;
+	struct pbx_call *o = l ? l->c : NULL;
+	snprintf(c->route.path, sizeof(c->route.path), "replaces");
+	if (!l || o == c || l == o->xfer_by) {
+		route_fail(c, &f);
+		return 0;
+	}
+	if (o->state == CALL_RINGING && l != &o->a && l->state != LEG_DONE) {
+		if (pbx_call_pickup(c, o, &f) < 0)
+			route_fail(c, &f);
+		return 0;
+	}
+	if (r.early_only) {
+		route_fail(c, &(struct pbx_route_fail){486, NULL, "busy"});
+		return 0;
+	}
+	enum pbx_party who = l == &o->a ? PBX_PARTY_CALLEE : PBX_PARTY_CALLER;
+	if (o->state != CALL_ANSWERED || l->state != LEG_ANSWERED ||
+	    pbx_call_connect(c, o, who, "transferred", &f) < 0)
+		route_fail(c, &f);
+	return 0;
+}
+
+/* Attended transfer between two answered calls: party `who` of c and party
+ * `owho` of o become one call (the second re-INVITEd without SDP, its
+ * offer to the first, the answer back in its ACK); the transferor's legs
+ * in both go (one hears the NOTIFYs first). The new call, or NULL. */
+static struct pbx_call *join_parties(struct pbx_call *c, enum pbx_party who, struct pbx_call *o,
+				     enum pbx_party owho, struct leg *transferor,
+				     struct pbx_route_fail *fail)
+{
+	struct leg *p1 = party_of(c, who), *p2 = party_of(o, owho);
+	*fail = (struct pbx_route_fail){481, NULL, "failed"};
+	struct pbx_call *n = p1 && p2 ? call_shell(c->cs) : NULL;
+	if (!n)
+		return NULL;
+	snprintf(n->caller, sizeof(n->caller), "%s", p1->ext);
+	snprintf(n->caller_name, sizeof(n->caller_name), "%s",
+		 who == PBX_PARTY_CALLER ? c->caller_name : c->callee_name);
+	n->caller_id = p1->user_id;
+	n->a_up = true;
+	snprintf(n->linked, sizeof(n->linked), "%s", c->a.d.call_id);
+	pbx_call_set_callee(n, p2->ext, owho == PBX_PARTY_CALLER ? o->caller_name : o->callee_name);
+	snprintf(n->answered_by, sizeof(n->answered_by), "%s", p2->ext);
+	snprintf(n->route.path, sizeof(n->route.path), "transfer:%s", p2->ext);
+	struct leg *m1 = leg_take(c, p1);
+	if (o->ms && p2 == &o->a)
+		app_end(o); /* a parked party */
+	struct leg *m2 = leg_take(o, p2);
+	if (!m1 || !m2) { /* out of memory: what is left goes */
+		free(m1);
+		free(m2);
+		shell_drop(n);
+		leave_rest(c, "failed");
+		leave_rest(o, "failed");
+		return NULL;
+	}
+	put_a(n, m1);
+	if (transferor && (transferor = leg_take(c, transferor)))
+		put_xfer_by(n, transferor);
+	put_b_reinvite(n, m2, (struct sip_pl){0}, (struct sip_pl){0});
+	log_info("call %s: %s joined to %s of call %s", c->a.d.call_id, n->caller, m2->ext,
+		 o->a.d.call_id);
+	leave_rest(c, "transferred");
+	leave_rest(o, "transferred");
+	return n;
+}
+
+/* REFER within a call (RFC 3515, RFC 5589): the phone of leg l hands its
+ * other party on — to a number (blind), or, with Replaces in Refer-To, to
+ * the other party of a call it has with someone else (attended), answered
+ * or still ringing. The transferor hears how it goes by NOTIFY. */
+static void on_refer(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
+		     const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_msg_hdr_named(m, "Refer-To");
+	struct sip_refer_to t;
+	if (!h || sip_refer_to_parse(h->value, &t) < 0) {
+		respond(cs, m, 400, "Bad Refer-To", NULL, NULL, (struct sip_pl){0},
+			(struct sip_pl){0});
+		return;
+	}
+	enum pbx_party who = l == &c->a ? PBX_PARTY_CALLEE : PBX_PARTY_CALLER;
+	if (c->state != CALL_ANSWERED || c->ms || !party_of(c, who) || l->state != LEG_ANSWERED) {
+		respond_plain(cs, m, 403, NULL);
+		return;
+	}
+	char extra[HDR_MAX];
+	contact_of(cs, extra, sizeof(extra));
+	respond(cs, m, 202, NULL, NULL, extra, (struct sip_pl){0}, (struct sip_pl){0});
+	/* the implicit subscription: first NOTIFY at once (RFC 3515 §2.4.4) */
+	c->xfer_by = l;
+	xfer_notify(c, 100, "Trying", false);
+	c->xfer_by = NULL;
+	struct pbx_route_fail f = {404, NULL, "not_found"};
+	struct pbx_dest d;
+	struct pbx_call *n = NULL;
+	if (!t.has_replaces) {
+		struct sip_pl user = {t.user, strlen(t.user)};
+		struct leg *p = party_of(c, who);
+		if (pbx_route_resolve(cs->p, user, p->user_id, &d) == 0)
+			n = reroute(c, who, &d, "transferred", l, &f);
+	} else {
+		struct leg *r = leg_by_dialog(cs, &t.replaces);
+		struct pbx_call *o = r ? r->c : NULL;
+		f = (struct pbx_route_fail){481, NULL, "failed"};
+		if (o && o != c && o->state == CALL_RINGING && r == &o->a && !o->a_up && !o->ms) {
+			/* the consultation call still rings: the party takes it over */
+			d = o->route.cur;
+			o->route.steps = 0;
+			for (int i = 0; i < o->nb; i++)
+				send_cancel(o, o->b[i]);
+			respond_caller(o, 487, NULL, (struct sip_pl){0}, (struct sip_pl){0});
+			call_end(o, "transferred", 487);
+			n = reroute(c, who, &d, "transferred", l, &f);
+		} else if (o && o != c && r->state == LEG_ANSWERED &&
+			   party_of(o, r == &o->a ? PBX_PARTY_CALLEE : PBX_PARTY_CALLER)) {
+			n = join_parties(c, who, o,
+					 r == &o->a ? PBX_PARTY_CALLEE : PBX_PARTY_CALLER, l, &f);
+		}
+	}
+	if (!n && c->state != CALL_ENDED) { /* nothing happened: the call goes on */
+		c->xfer_by = l;
+		xfer_final(c, f.status);
+		c->xfer_by = NULL;
+		c->xfer_done = false;
+	}
+}
+
 /* ---- answers from devices ---- */
 
 static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
@@ -890,10 +1673,14 @@ static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *
 		send_bye(c, l);
 		return;
 	}
-	if (c->late_offer && m->body.l)
+	if (c->a_up) { /* its offer to the party, the party's answer in its ACK */
+		if (join_offer(c, l, m) < 0)
+			return;
+	} else if (c->late_offer && m->body.l) {
 		owe_ack(c, l, l->invite_cseq); /* the caller's ACK brings the answer */
-	else
+	} else {
 		send_ack(c, l, l->invite_cseq);
+	}
 	c->state = CALL_ANSWERED;
 	c->answered = l;
 	snprintf(c->answered_by, sizeof(c->answered_by), "%s", l->ext);
@@ -902,7 +1689,8 @@ static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *
 	if (!c->late_offer)
 		note_codec(c, m);
 	c->a.state = LEG_ANSWERED;
-	event_del(c->timer);
+	if (c->timer)
+		event_del(c->timer);
 	for (int i = 0; i < c->nb; i++)
 		if (c->b[i] != l)
 			send_cancel(c, c->b[i]);
@@ -913,8 +1701,14 @@ static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *
 static void b_invite_response(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
 {
 	/* a provisional answer with a tag, or a 2xx, makes the dialog (§12.1.2) */
-	if (m->status > 100 && m->status < 300)
+	if (m->status > 100 && m->status < 300 && !l->reinvite)
 		sip_dialog_uac_answer(&l->d, m);
+	if (l->reinvite && m->status >= 300) { /* a party moved in refused its re-INVITE */
+		send_bye(c, l);
+		if (c->state == CALL_RINGING)
+			route_fail(c, &(struct pbx_route_fail){480, NULL, "failed"});
+		return;
+	}
 	if (m->status < 200) {
 		if (m->status == 100)
 			return;
@@ -925,8 +1719,10 @@ static void b_invite_response(struct pbx_call *c, struct leg *l, const struct si
 			send_cancel(c, l);
 			return;
 		}
-		if (c->state != CALL_RINGING)
+		if (c->state != CALL_RINGING || l->reinvite)
 			return;
+		if (m->status == 180)
+			xfer_notify(c, 180, "Ringing", false);
 		const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
 		if (m->body.l && !c->early_sent) { /* early media: one device's only */
 			c->early_sent = true;
@@ -1019,6 +1815,15 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 		if (m->status >= 200)
 			moh_answered(c, x->leg, m);
 		break;
+	case CTX_JOIN:
+		if (m->status >= 200)
+			join_answered(c, x->leg, m);
+		break;
+	case CTX_APP:
+		if (m->status >= 200)
+			app_reinvited(c, m);
+		break;
+	case CTX_NOTIFY:
 	case CTX_CANCEL:
 	case CTX_BYE:
 		break;
@@ -1056,7 +1861,7 @@ static void on_cancel(struct pbx_calls *cs, const struct sip_msg *m)
 		return;
 	}
 	respond_plain(cs, m, 200, c->a.d.local_tag);
-	if (c->state != CALL_RINGING)
+	if (c->state != CALL_RINGING || c->a_up)
 		return;
 	for (int i = 0; i < c->nb; i++)
 		send_cancel(c, c->b[i]);
@@ -1077,6 +1882,9 @@ static void on_bye(struct pbx_calls *cs, struct pbx_call *c, struct leg *l, cons
 	l->state = LEG_DONE;
 	if (other && other->state == LEG_ANSWERED)
 		send_bye(c, other);
+	for (int i = 0; i < c->nb; i++) /* a re-routed party hung up while it rang */
+		if (c->b[i] != other)
+			send_cancel(c, c->b[i]);
 	call_end(c, l == &c->a ? "caller_hangup" : "callee_hangup", 200);
 }
 
@@ -1203,10 +2011,21 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 			respond_plain(cs, m, 481, NULL);
 		return;
 	}
+	if (l == c->xfer_by) { /* a transferor: only its hanging up is of interest */
+		if (!sip_pl_eq(m->method, "ACK"))
+			respond_plain(cs, m, sip_pl_eq(m->method, "BYE") ? 200 : 481, NULL);
+		if (sip_pl_eq(m->method, "BYE"))
+			l->state = LEG_DONE;
+		return;
+	}
 	if (sip_pl_eq(m->method, "ACK")) {
 		/* mostly ours to absorb (we ACK 2xx ourselves); the ACK with the
 		 * answer to a late offer is passed on */
 		note_media(l, m);
+		if (c->pickup_by && l == &c->a) {
+			pickup_ack(c, m);
+			return;
+		}
 		if (c->ms && l == &c->a)
 			app_ack(c, m);
 		if (c->ack_leg && c->ack_leg != l) {
@@ -1230,6 +2049,8 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 	}
 	if (sip_pl_eq(m->method, "BYE"))
 		on_bye(cs, c, l, m);
+	else if (sip_pl_eq(m->method, "REFER"))
+		on_refer(cs, c, l, m);
 	else if (c->ms && l == &c->a)
 		app_request(cs, c, m);
 	else

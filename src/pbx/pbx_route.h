@@ -81,7 +81,8 @@ struct pbx_dest {
 	struct pbx_group_hunt group; /* a ring group */
 };
 
-extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature, pbx_dest_code;
+extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature, pbx_dest_code,
+	pbx_dest_pickup;
 extern const struct pbx_dest_kind pbx_dest_group, pbx_dest_group_code;
 
 /* An extension the call reached, and why it left it: a forward's kind
@@ -123,6 +124,9 @@ int pbx_dest_group_resolve(struct pbx *p, struct sip_pl dialled, long long calle
 			   struct pbx_dest *out);
 int pbx_dest_group_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
 				struct pbx_dest *out);
+/* pbx_dest_pickup.c: *8 and **<ext> */
+int pbx_dest_pickup_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			    struct pbx_dest *out);
 /* The voicemail of user_id, as reached for reason. */
 void pbx_dest_vm_of(struct pbx_dest *out, long long user_id, const char *extension,
 		    const char *name, enum pbx_vm_reason reason);
@@ -157,7 +161,9 @@ typedef struct pbx_vm_app *(*pbx_call_app_start)(struct pbx_call *c, struct pbx_
 						 const struct pbx_dest *d,
 						 const struct pbx_vm_app_cb *cb);
 /* Answers the caller with a session of the media engine (cancelling what
- * still rings) and runs start on it once the caller's ACK has come; the
+ * still rings) and runs start on it once the caller's ACK has come (a
+ * caller already answered, as after pbx_call_reroute, is re-INVITEd with
+ * the engine's offer instead, and start runs on its answer); the
  * call record's cause is `cause`. 0, or -1 with *fail set (no common
  * codec: 488; no engine or port: 503). */
 int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause,
@@ -170,5 +176,85 @@ int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause
  * cause is `cause`. As pbx_call_app: 0, or -1 with *fail set. */
 int pbx_dest_say(struct pbx_call *c, const char *prompt, const char *cause,
 		 struct pbx_route_fail *fail);
+/* ---- re-joining legs: transfer, pickup, park (pbx_call.c) ----
+ *
+ * Media is the SBC's, not anchored here: two legs are joined by RFC 3725
+ * third-party call control — one side is re-INVITEd without SDP, its offer
+ * goes to the other side (a re-INVITE or the answer to a new INVITE), and
+ * the answer comes back in the ACK. A "party" is one answered leg of a
+ * call: the caller's leg or the device's that answered. Whenever a party
+ * moves, the call it leaves ends with its own record (the cause given
+ * here: "transferred", "picked_up", "parked", ...) and the call it joins
+ * is a new pairing with its own record, linked (cdrs.linked_call_id) to
+ * the Call-ID of the call it came from. Calls end at any turn of the event
+ * loop: keep their numbers (pbx_call_id), not pointers, across turns. */
+
+enum pbx_party {
+	PBX_PARTY_CALLER, /* the leg of the call's caller (its a leg) */
+	PBX_PARTY_CALLEE, /* the leg that answered it */
+};
+
+/* A call's number (as in the list of calls in progress), and the call of
+ * a number, NULL once it has ended (or never was). */
+unsigned long long pbx_call_id(const struct pbx_call *c);
+struct pbx_call *pbx_call_find(struct pbx *p, unsigned long long id);
+/* The call is up: answered by a device or by the media engine. */
+bool pbx_call_answered(const struct pbx_call *c);
+/* The user and extension of a party's leg (user -1 and "" if none). */
+long long pbx_call_party_user(const struct pbx_call *c, enum pbx_party who, const char **ext);
+
+/* Re-route (blind transfer, park, a parked call ringing its parker
+ * again): the answered party `who` of c leaves c for destination d, as if
+ * it had dialled d. Its leg moves into a new call — whose caller it is,
+ * already answered — and that call's route enters d: the devices d rings
+ * get an INVITE without SDP, and the one that answers is joined to the
+ * party (its offer to the party in a re-INVITE, the party's answer in the
+ * device's ACK); a destination answering by pbx_call_app or
+ * pbx_call_hold_music re-INVITEs the party with the engine's offer. While
+ * d rings the party keeps its old media (silence). If d fails, the party
+ * gets a BYE (the new call's record has d's cause). The rest of c ends: its
+ * other leg gets a BYE (a transferor is told by NOTIFY first), its media
+ * application is freed, its record has `cause`. Returns the new call, or
+ * NULL with *fail set (d refused at once: c is unchanged). */
+struct pbx_call *pbx_call_reroute(struct pbx_call *c, enum pbx_party who, const struct pbx_dest *d,
+				  const char *cause, struct pbx_route_fail *fail);
+
+/* Connect (park retrieval, INVITE with Replaces of a confirmed dialog):
+ * the caller of c — a new call, not yet answered, typically inside a
+ * destination's enter — is joined to the answered party `who` of call
+ * `from`. The party's leg moves into c as the leg that answered: it is
+ * re-INVITEd with c's offer and its answer goes to c's caller in our 200
+ * (c's INVITE had no SDP: re-INVITEd without, its offer in our 200, the
+ * caller's answer from the ACK in its ACK). `from` ends with `cause`: its
+ * other leg gets a BYE, its media application is freed. The party's
+ * re-INVITE failing ends c (the caller hears the failure) and BYEs the
+ * party. 0, or -1 with *fail set (no such answered party: 481). */
+int pbx_call_connect(struct pbx_call *c, struct pbx_call *from, enum pbx_party who,
+		     const char *cause, struct pbx_route_fail *fail);
+
+/* Pickup (*8, **<ext>, INVITE with Replaces of an early dialog): the
+ * caller of c — new, not yet answered — takes over the call `ringing`,
+ * whose devices still ring: they are cancelled, `ringing`'s caller is
+ * answered by the media engine for a moment and then connected to c's
+ * caller as pbx_call_connect does. `ringing` ends with "picked_up"; c's
+ * record is linked to it and c's answered_by is the picker. 0, or -1 with
+ * *fail set (not ringing any more: 481; no media engine: 503). */
+int pbx_call_pickup(struct pbx_call *c, struct pbx_call *ringing, struct pbx_route_fail *fail);
+/* The call to pick up for caller_id: the longest-ringing call whose
+ * devices ring at user_id (>= 0), or else, user_id -1, at any user other
+ * than the caller whose users.pickup_group is `group` (non-empty). NULL if
+ * none. A caller never picks up its own call. */
+struct pbx_call *pbx_call_ringing_at(struct pbx *p, long long caller_id, long long user_id,
+				     const char *group);
+
+/* Hold with music (park): the caller of c — answered, as after
+ * pbx_call_reroute — is re-INVITEd with an offer of the media engine and
+ * hears `first` (a prompt, or NULL) and then music on hold, looped, until
+ * it is moved on (pbx_call_connect, pbx_call_reroute) or hangs up. The call
+ * counts as answered by the pbx; its record's cause is `cause`. 0, or -1
+ * with *fail set (no engine or port: 503). */
+struct media_pcm;
+int pbx_call_hold_music(struct pbx_call *c, const struct media_pcm *first, const char *cause,
+			struct pbx_route_fail *fail);
 
 #endif
