@@ -328,3 +328,17 @@ def test_api_validates_and_keeps_extensions_apart(srv):
     assert api(srv, "DELETE", f"/groups/{g['id']}").status == 404
     r = curl("GET", srv.sbc("/acme/api/v1/groups"))
     assert r.status == 401, r
+
+
+def test_groups_page_in_the_browser(srv):
+    """tests/browser/groups.mjs: create, edit (a member logged out), the
+    list in German, delete — with the mouse (a phone system of its own)."""
+    from test_ui import run_browser
+    srv.create_ps("teams", "teams-admin-pw")
+    tok = srv.pbx_token("teams", "teams-admin-pw")
+    for ext in ("301", "302"):
+        r = curl("POST", srv.sbc("/teams/api/v1/users"),
+                 {"display_name": f"Desk {ext}", "extension": ext,
+                  "sip_password": f"teams-{ext}-secret"}, token=tok)
+        assert r.status == 201, r
+    run_browser("groups.mjs", srv, ZT_PS="teams", ZT_PS_PW="teams-admin-pw")
