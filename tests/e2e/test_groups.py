@@ -328,6 +328,17 @@ def test_api_validates_and_keeps_extensions_apart(srv):
     assert api(srv, "DELETE", f"/groups/{g['id']}").status == 404
     r = curl("GET", srv.sbc("/acme/api/v1/groups"))
     assert r.status == 401, r
+    # a user's own login is no administrator's: 403 on every method
+    assert api(srv, "PUT", f"/users/{srv.ids['203']}",
+               {"login_password": "carol-login-pw-1"}).status == 200
+    r = curl("POST", srv.sbc("/acme/api/v1/login"),
+             {"username": "203", "password": "carol-login-pw-1"})
+    assert r.status == 200, r
+    user = r.json()["token"]
+    for method, path, body in (("GET", "", None), ("POST", "", ok), ("GET", "/1", None),
+                               ("PUT", "/1", {"name": "x"}), ("DELETE", "/1", None)):
+        r = curl(method, srv.sbc(f"/acme/api/v1/groups{path}"), body, token=user)
+        assert r.status == 403, (method, path, r)
 
 
 def test_groups_page_in_the_browser(srv):
