@@ -277,6 +277,32 @@ def test_fallback_when_nobody_answers(srv):
     assert rec["cause"] == "no_answer" and rec["answered_by"] == "", rec
 
 
+def test_fallback_to_a_group_and_to_voicemail(srv):
+    group(srv, "608", ["205"], fallback_type="group", fallback_target="606")  # → 204
+    group(srv, "609", ["205"], fallback_type="voicemail", fallback_target="204")
+    assert api(srv, "PUT", f"/voicemail/{srv.ids['204']}/settings",
+               {"enabled": True}).status == 200
+    a, d = phone(srv, "200"), phone(srv, "204")
+    try:
+        call = a.call("608")
+        take(a, call, d, d.request("INVITE"))
+        hang_up(a, call, d)
+        assert last_call(srv)["path"] == "group:608>group:606>extension:204"
+        call = a.call("609")
+        ok = a.final(call, timeout=8)  # the mailbox answers
+        assert ok.status == 200 and b"m=audio" in ok.body, ok.raw_text()
+        a.confirm(call, ok)
+        nothing_rings(d)
+        a.in_dialog(call, "BYE")
+        assert a.response("BYE").status == 200
+    finally:
+        assert api(srv, "PUT", f"/voicemail/{srv.ids['204']}/settings",
+                   {"enabled": False}).status == 200
+        bye_all(a, d)
+    rec = last_call(srv)
+    assert rec["path"] == "group:609>voicemail:204" and rec["cause"] == "voicemail", rec
+
+
 def test_api_validates_and_keeps_extensions_apart(srv):
     ok = {"extension": "650", "name": "Support", "members": [{"user_id": srv.ids["201"]}]}
     bad = [
