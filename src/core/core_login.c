@@ -31,6 +31,17 @@ int core_login_init(struct core_login *l, sqlite3 *db, struct core_work *work, c
 	return l->throttle && l->guard && l->work ? 0 : -1;
 }
 
+void core_login_set_accounts(struct core_login *l, const struct core_login_accounts *a)
+{
+	l->accounts = a;
+}
+
+bool core_login_is_account(const struct core_login *l, const char *subject)
+{
+	return l->accounts && subject &&
+	       strncmp(subject, l->accounts->prefix, strlen(l->accounts->prefix)) == 0;
+}
+
 void core_login_free(struct core_login *l)
 {
 	core_throttle_free(l->throttle);
@@ -106,6 +117,8 @@ struct login_job {
 	enum login_kind kind;
 	int delay_ms;	     /* ZENTRALE_TEST_VERIFY_DELAY_MS */
 	bool known;	     /* the account exists (hash is its own) */
+	bool known_acct;     /* login: an account of the second kind has this name */
+	bool as_acct;	     /* worker: the password opened the second kind's account */
 	bool cookie;	     /* login: the token goes into a cookie */
 	const char *problem; /* password: what is wrong with the new one (static) */
 	bool ok;	     /* worker: the password is right */
@@ -113,6 +126,7 @@ struct login_job {
 	char client[64];
 	char *user, *pw, *new_pw;
 	char hash[CORE_AUTH_HASH_LEN], new_hash[CORE_AUTH_HASH_LEN];
+	char acct_subject[128], acct_hash[CORE_AUTH_HASH_LEN];
 };
 
 static void login_job_free(struct login_job *j)
@@ -135,7 +149,15 @@ static void login_job_run(void *arg)
 		struct timespec ts = {j->delay_ms / 1000, (long)(j->delay_ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	j->ok = core_auth_verify_password(j->known ? j->hash : NULL, j->pw) && j->known;
+	/* One verification for an unknown name as for a known one; a second
+	 * only when an administrator and an account share the name. */
+	const char *first = j->known ? j->hash : j->known_acct ? j->acct_hash : NULL;
+	j->ok = core_auth_verify_password(first, j->pw) && first;
+	j->as_acct = j->ok && !j->known;
+	if (!j->ok && j->known && j->known_acct && core_auth_verify_password(j->acct_hash, j->pw)) {
+		j->ok = true;
+		j->as_acct = true;
+	}
 	j->hashed = -1;
 	if (j->kind == LOGIN_PASSWORD && j->ok && !j->problem)
 		j->hashed = core_auth_hash_password(j->new_pw, j->new_hash);
@@ -158,8 +180,17 @@ static struct login_job *login_job_new(struct core_login *l, struct core_httpd_r
 		j->user = strdup(user);
 		j->pw = strdup(pw);
 		snprintf(j->client, sizeof(j->client), "%s", req->client);
-		j->known = strlen(pw) <= CORE_AUTH_MAX_PASSWORD &&
-			   login_hash(l->db, user, j->hash, sizeof(j->hash)) == 0;
+		bool fits = strlen(pw) <= CORE_AUTH_MAX_PASSWORD;
+		if (kind == LOGIN_PASSWORD && core_login_is_account(l, user))
+			j->known = fits && l->accounts->hash_of(l->accounts->arg, user, j->hash,
+								sizeof(j->hash)) == 0;
+		else
+			j->known = fits && login_hash(l->db, user, j->hash, sizeof(j->hash)) == 0;
+		if (kind == LOGIN_LOGIN && l->accounts)
+			j->known_acct =
+				fits && l->accounts->find(l->accounts->arg, user, j->acct_subject,
+							  sizeof(j->acct_subject), j->acct_hash,
+							  sizeof(j->acct_hash)) == 0;
 	}
 	if (!j || !j->user || !j->pw) {
 		if (j)
@@ -203,17 +234,32 @@ static void login_failed(struct login_job *j, time_t now)
 			 p.max_delay);
 }
 
+/* With a second kind of account, answers about a session say which kind
+ * ("role": "admin" or "user"); management's stay as they were. */
+static json_t *login_role(const struct core_login *l, json_t *o)
+{
+	const char *subject = json_string_value(json_object_get(o, "username"));
+	if (o && l->accounts)
+		json_object_set_new(
+			o, "role",
+			json_string(core_login_is_account(l, subject) ? "user" : "admin"));
+	return o;
+}
+
 static void login_succeeded(struct login_job *j, struct core_httpd_req *req)
 {
 	struct core_login *l = j->l;
-	const char *user = j->user;
+	const char *user = j->as_acct ? j->acct_subject : j->user;
 	char token[CORE_AUTH_TOKEN_LEN + 1];
 	int ttl = core_login_ttl(l);
 	if (core_auth_session_create(l->db, user, ttl, token) < 0) {
 		core_httpd_respond_error(req, 500, "could not create a session");
 		return;
 	}
-	log_info("%s: %s logged in from %s", l->realm, user, j->client);
+	if (j->as_acct)
+		log_info("%s: %s (%s) logged in from %s", l->realm, j->user, user, j->client);
+	else
+		log_info("%s: %s logged in from %s", l->realm, user, j->client);
 	if (j->cookie) {
 		/* For a web UI: the token goes into a cookie its script cannot read. */
 		char csrf[CORE_LOGIN_CSRF_LEN + 1], hdr[256];
@@ -222,14 +268,16 @@ static void login_succeeded(struct login_job *j, struct core_httpd_req *req)
 			 "Set-Cookie: " CORE_LOGIN_COOKIE "=%s; Path=%s; Max-Age=%d; HttpOnly; "
 			 "Secure; SameSite=Strict\r\n",
 			 token, l->cookie_path, ttl);
-		core_httpd_respond_json_with(req, 200,
-					     json_pack("{s:s, s:i, s:s}", "csrf_token", csrf,
-						       "expires_in", ttl, "username", user),
-					     hdr);
+		core_httpd_respond_json_with(
+			req, 200,
+			login_role(l, json_pack("{s:s, s:i, s:s}", "csrf_token", csrf, "expires_in",
+						ttl, "username", user)),
+			hdr);
 	} else {
-		core_httpd_respond_json(req, 200,
-					json_pack("{s:s, s:i, s:s}", "token", token, "expires_in",
-						  ttl, "username", user));
+		core_httpd_respond_json(
+			req, 200,
+			login_role(l, json_pack("{s:s, s:i, s:s}", "token", token, "expires_in",
+						ttl, "username", user)));
 	}
 }
 
@@ -327,7 +375,7 @@ void core_login_logout(struct core_login *l, struct core_httpd_req *req)
 {
 	char user[128], buf[128];
 	bool cookie;
-	if (core_login_require(l, req, user, sizeof(user)) < 0)
+	if (core_login_require_any(l, req, user, sizeof(user)) < 0)
 		return;
 	core_auth_session_revoke(l->db, login_token(req, buf, sizeof(buf), &cookie));
 	char hdr[256];
@@ -344,12 +392,19 @@ static bool login_safe_method(const struct core_httpd_req *req)
 	return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 }
 
-int core_login_require(struct core_login *l, struct core_httpd_req *req, char *user, size_t userlen)
+static int login_check(struct core_login *l, struct core_httpd_req *req, char *user, size_t userlen,
+		       bool any)
 {
 	char buf[128];
 	bool cookie;
 	const char *tok = login_token(req, buf, sizeof(buf), &cookie);
 	if (tok && core_auth_session_check(l->db, tok, user, userlen) == 0) {
+		if (!any && core_login_is_account(l, user)) {
+			core_httpd_respond_error(req, 403,
+						 "this needs the administrator: a user's login "
+						 "reaches only their own data (/api/v1/me)");
+			return -1;
+		}
 		if (!cookie || login_safe_method(req))
 			return 0;
 		char want[CORE_LOGIN_CSRF_LEN + 1];
@@ -371,6 +426,17 @@ int core_login_require(struct core_login *l, struct core_httpd_req *req, char *u
 	return -1;
 }
 
+int core_login_require(struct core_login *l, struct core_httpd_req *req, char *user, size_t userlen)
+{
+	return login_check(l, req, user, userlen, false);
+}
+
+int core_login_require_any(struct core_login *l, struct core_httpd_req *req, char *subject,
+			   size_t sublen)
+{
+	return login_check(l, req, subject, sublen, true);
+}
+
 void core_login_session(struct core_login *l, struct core_httpd_req *req)
 {
 	/* Asked by a page on load: "no session" is an answer here, not an error. */
@@ -383,15 +449,16 @@ void core_login_session(struct core_login *l, struct core_httpd_req *req)
 	}
 	char csrf[CORE_LOGIN_CSRF_LEN + 1];
 	core_login_csrf(tok, csrf);
-	core_httpd_respond_json(req, 200,
-				json_pack("{s:b, s:s, s:s, s:s}", "logged_in", 1, "username", user,
-					  "csrf_token", csrf, "via", cookie ? "cookie" : "bearer"));
+	core_httpd_respond_json(
+		req, 200,
+		login_role(l, json_pack("{s:b, s:s, s:s, s:s}", "logged_in", 1, "username", user,
+					"csrf_token", csrf, "via", cookie ? "cookie" : "bearer")));
 }
 
 void core_login_password(struct core_login *l, struct core_httpd_req *req)
 {
 	char user[128];
-	if (core_login_require(l, req, user, sizeof(user)) < 0)
+	if (core_login_require_any(l, req, user, sizeof(user)) < 0)
 		return;
 	time_t now = time(NULL);
 	json_t *body = login_body(l, req, now);
@@ -434,10 +501,13 @@ static void login_password_done(struct login_job *j, struct core_httpd_req *req)
 		return;
 	}
 	sqlite3_stmt *st = NULL;
+	bool acct = core_login_is_account(l, j->user);
 	bool saved = j->hashed == 0 &&
-		     sqlite3_prepare_v2(l->db, "UPDATE admins SET password_hash=? WHERE username=?",
-					-1, &st, NULL) == SQLITE_OK;
-	if (saved) {
+		     (acct ? l->accounts->set_hash(l->accounts->arg, j->user, j->new_hash) == 0
+			   : sqlite3_prepare_v2(
+				     l->db, "UPDATE admins SET password_hash=? WHERE username=?",
+				     -1, &st, NULL) == SQLITE_OK);
+	if (saved && !acct) {
 		sqlite3_bind_text(st, 1, j->new_hash, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, j->user, -1, SQLITE_STATIC);
 		saved = sqlite3_step(st) == SQLITE_DONE;
@@ -470,4 +540,61 @@ bool core_login_head_valid(sqlite3 *db, const struct http_msg *head)
 		return false;
 	}
 	return *tok && core_auth_session_check(db, tok, user, sizeof(user)) == 0;
+}
+
+/* ---- hashing for others (an administrator setting a user's password) ---- */
+
+struct hash_job {
+	struct core_httpd *srv;
+	uint64_t id;
+	core_login_hashed_fn done;
+	void *arg;
+	char *pw;
+	int rc;
+	char hash[CORE_AUTH_HASH_LEN];
+};
+
+static void hash_job_run(void *arg)
+{
+	struct hash_job *h = arg;
+	h->rc = core_auth_hash_password(h->pw, h->hash);
+}
+
+static void hash_job_done(void *arg, bool cancelled)
+{
+	struct hash_job *h = arg;
+	struct core_httpd_req *req = cancelled ? NULL : core_httpd_find(h->srv, h->id);
+	h->done(req, h->rc == 0 && !cancelled ? h->hash : NULL, h->arg);
+	sodium_memzero(h->pw, strlen(h->pw));
+	free(h->pw);
+	sodium_memzero(h, sizeof(*h));
+	free(h);
+}
+
+int core_login_hash_async(struct core_login *l, struct core_httpd_req *req, const char *password,
+			  core_login_hashed_fn done, void *arg)
+{
+	struct hash_job *h = calloc(1, sizeof(*h));
+	if (h) {
+		h->srv = core_httpd_of(req);
+		h->id = req->id;
+		h->done = done;
+		h->arg = arg;
+		h->rc = -1;
+		h->pw = strdup(password);
+	}
+	if (!h || !h->pw) {
+		free(h);
+		core_httpd_respond_error(req, 500, "out of memory");
+		return -1;
+	}
+	if (core_work_submit(l->work, hash_job_run, hash_job_done, h) == 0)
+		return 0;
+	sodium_memzero(h->pw, strlen(h->pw));
+	free(h->pw);
+	free(h);
+	static const char body[] = "{\"error\":\"too many password changes at once; try again\"}\n";
+	core_httpd_respond(req, 503, "application/json", "Retry-After: 1\r\n", body,
+			   sizeof(body) - 1);
+	return -1;
 }

@@ -21,6 +21,16 @@
  * limited per address (core_throttle) and per account across addresses
  * (core_guard: growing delays, answered 429, from which an address that
  * logged in to the account recently is exempt).
+ *
+ * A second kind of account may be added (core_login_set_accounts: a phone
+ * system's users, table users): its sessions' subjects start with the
+ * accounts' prefix ("user:<id>"), which no administrator's name can (they
+ * hold only a-z 0-9 . _ -). Such a session passes core_login_require_any
+ * (logout, session, password, the user's own API) but not core_login_require,
+ * which stays the administrator's check in front of every other endpoint
+ * (403 for a user's session). A login name is tried as an administrator
+ * and as such an account; either password opens the one it belongs to, and
+ * unknown names and wrong passwords get the same answer.
  */
 #ifndef CORE_LOGIN_H
 #define CORE_LOGIN_H
@@ -45,6 +55,21 @@ struct core_login {
 	int verify_delay_ms;	  /* ZENTRALE_TEST_VERIFY_DELAY_MS */
 	const char *realm;	  /* for the log: "management", "phone system acme" */
 	const char *cookie_path;  /* where the browser sends the session cookie */
+	const struct core_login_accounts *accounts; /* the second kind, or NULL */
+};
+
+/* The second kind of account; its functions run in the loop thread. */
+struct core_login_accounts {
+	const char *prefix; /* every subject of this kind starts with it: "user:" */
+	void *arg;
+	/* The account a login name means: 0 with its subject and argon2id hash,
+	 * or -1 (none, or it may not log in). */
+	int (*find)(void *arg, const char *name, char *subject, size_t sublen, char *hash,
+		    size_t hashlen);
+	/* The hash of a subject's account (as find), for PUT password: 0 or -1. */
+	int (*hash_of)(void *arg, const char *subject, char *hash, size_t hashlen);
+	/* Stores a new hash for subject: 0 or -1. */
+	int (*set_hash)(void *arg, const char *subject, const char *hash);
 };
 
 #define CORE_LOGIN_COOKIE   "zentrale_session"
@@ -55,6 +80,10 @@ struct core_login {
 int core_login_init(struct core_login *l, sqlite3 *db, struct core_work *work, const char *realm,
 		    const char *cookie_path);
 void core_login_free(struct core_login *l);
+/* Adds the second kind of account (a must outlive l). */
+void core_login_set_accounts(struct core_login *l, const struct core_login_accounts *a);
+/* Whether subject is of the second kind. */
+bool core_login_is_account(const struct core_login *l, const char *subject);
 /* Session lifetime in seconds: setting "session_ttl" of the db, else the default. */
 int core_login_ttl(struct core_login *l);
 /* POST login {"username", "password"[, "cookie": true]}: answered late. */
@@ -68,10 +97,22 @@ void core_login_password(struct core_login *l, struct core_httpd_req *req);
 /* The CSRF token that belongs to a session token. */
 void core_login_csrf(const char *token, char out[CORE_LOGIN_CSRF_LEN + 1]);
 /* 0 with the account name if the request carries a valid token (and, for a
- * cookie on a request that is not GET or HEAD, the CSRF token); otherwise
- * answers 401 (403 for a missing CSRF token) itself and returns -1. */
+ * cookie on a request that is not GET or HEAD, the CSRF token) of an
+ * administrator; otherwise answers 401 (403 for a missing CSRF token or a
+ * session of the second kind) itself and returns -1. */
 int core_login_require(struct core_login *l, struct core_httpd_req *req, char *user,
 		       size_t userlen);
+/* As core_login_require, but a session of either kind passes (subject:
+ * the administrator's name or the second kind's subject). */
+int core_login_require_any(struct core_login *l, struct core_httpd_req *req, char *subject,
+			   size_t sublen);
+/* Hashes password in a worker, then calls done in the loop thread with the
+ * request found again (NULL if it went away; hash NULL if hashing failed).
+ * 0, or -1 (out of memory or the queue is full: then req is answered 503/500
+ * here and done is not called). */
+typedef void (*core_login_hashed_fn)(struct core_httpd_req *req, const char *hash, void *arg);
+int core_login_hash_async(struct core_login *l, struct core_httpd_req *req, const char *password,
+			  core_login_hashed_fn done, void *arg);
 /* Whether a request's head, before its body is read, carries a valid
  * session (bearer token, else the login cookie) in db: for the hooks that
  * let a logged-in upload be larger than a stranger's request. */

@@ -48,5 +48,7 @@ json_t *pbx_stats_collect(void *pbx);
 void pbx_stats_call_ended(struct pbx *p, const char *cause, bool answered);
 /* pbx_http.c: the phone system's web UI and API under /<name>/. */
 void pbx_http_handle(struct core_httpd_req *req, void *arg);
+/* pbx_me_api.c: a user's own API; rest is what follows "/api/v1/me". */
+void pbx_me_handle(struct pbx *p, struct core_httpd_req *req, const char *rest);
 
 #endif

@@ -29,6 +29,9 @@
 #define HDR_MAX		 1024
 #define PBX_CALL_MSG_MAX 65536
 #define CALL_BUCKETS	 8192 /* a power of two */
+/* b legs over a call's life: a ring group rings members at once or one
+ * after another (a member's devices each) */
+#define CALL_MAX_LEGS (4 * PBX_MAX_FORKS)
 
 enum leg_state { LEG_CALLING, LEG_EARLY, LEG_ANSWERED, LEG_DONE };
 
@@ -56,7 +59,7 @@ struct pbx_call {
 	struct ctx *ctxs; /* our requests still unanswered */
 	enum call_state state;
 	struct leg a;
-	struct leg *b[PBX_MAX_FORKS];
+	struct leg *b[CALL_MAX_LEGS];
 	int nb;
 	struct leg *answered;
 	char *invite; /* the caller's INVITE, to answer it */
@@ -444,6 +447,20 @@ static void blf_changed(struct pbx_call *c)
 			pbx_blf_user_changed(c->cs->p, c->b[i]->user_id);
 }
 
+/* users.last_call_end of both parties of an answered call. */
+static void note_call_end(sqlite3 *db, long long a, long long b, time_t end)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "UPDATE users SET last_call_end=?1 WHERE id IN (?2, ?3)", -1,
+			       &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)end);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
 /* The call is over: its record is written; it lingers while a device that
  * was being cancelled might still answer. */
 static void call_end(struct pbx_call *c, const char *cause, int status)
@@ -467,6 +484,8 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 			    .answered_by = c->answered_by,
 			    .linked = c->linked};
 	pbx_cdr_write(c->cs->p->db, &r);
+	if (c->answered) /* for a ring group's longest idle member */
+		note_call_end(c->cs->p->db, c->a.user_id, c->answered->user_id, r.end);
 	pbx_stats_call_ended(c->cs->p, cause, c->answer != 0);
 	log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee, cause);
 	blf_changed(c);
@@ -640,7 +659,18 @@ static void fork_to_devices(struct pbx_call *c, long long user, struct sip_pl bo
 	int before = c->nb;
 	sqlite3_bind_int64(st, 1, user);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	while (sqlite3_step(st) == SQLITE_ROW && c->nb < PBX_MAX_FORKS) {
+	/* RFC 3325: the caller as the phone system asserts it (never what the
+	 * phone said: a new request, none of its headers); RFC 5806/7044: the
+	 * forwards that brought the call here */
+	char extra[4 * HDR_MAX], pai[160] = "";
+	quote_display((struct sip_pl){c->caller_name, strlen(c->caller_name)}, pai, sizeof(pai));
+	int k = snprintf(extra, sizeof(extra),
+			 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, REFER, NOTIFY\r\n%s"
+			 "P-Asserted-Identity: %s<sip:%s@%s>\r\n",
+			 c->referred_by, pai, c->caller, cs->p->name);
+	if (k > 0 && (size_t)k < sizeof(extra))
+		pbx_route_headers(&c->route, cs->p->name, extra + k, sizeof(extra) - (size_t)k);
+	while (sqlite3_step(st) == SQLITE_ROW && c->nb < CALL_MAX_LEGS) {
 		const char *contact = (const char *)sqlite3_column_text(st, 0);
 		const char *path = (const char *)sqlite3_column_text(st, 1);
 		if (sip_pl_eq(caller_contact, contact))
@@ -672,10 +702,6 @@ static void fork_to_devices(struct pbx_call *c, long long user, struct sip_pl bo
 		new_branch(l->branch);
 		c->b[c->nb++] = l;
 		leg_index(cs, l);
-		char extra[HDR_MAX];
-		snprintf(extra, sizeof(extra),
-			 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, REFER, NOTIFY\r\n%s",
-			 c->referred_by);
 		if (ctx_add(cs, CTX_INVITE, l->branch, "INVITE", c, l))
 			send_request(c, l, "INVITE", 1, l->branch, extra, body, ctype);
 	}
@@ -1244,7 +1270,7 @@ int pbx_call_connect(struct pbx_call *c, struct pbx_call *from, enum pbx_party w
 {
 	struct leg *l = party_of(from, who);
 	*fail = (struct pbx_route_fail){481, NULL, "failed"};
-	if (!l || c == from || c->state != CALL_RINGING || c->nb >= PBX_MAX_FORKS)
+	if (!l || c == from || c->state != CALL_RINGING || c->nb >= CALL_MAX_LEGS)
 		return -1;
 	if (from->ms && l == &from->a)
 		app_end(from); /* parked, or answered for a pickup: the engine lets go */
@@ -1667,8 +1693,10 @@ static void on_refer(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
 static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
 {
 	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	bool cancelled = l->state == LEG_DONE || l->cancel; /* e.g. the call went on meanwhile */
 	l->state = LEG_ANSWERED;
-	if (c->state != CALL_RINGING) { /* someone else was quicker, or the caller gave up */
+	if (c->state != CALL_RINGING ||
+	    cancelled) { /* someone else was quicker, or the caller gave up */
 		send_ack(c, l, l->invite_cseq);
 		send_bye(c, l);
 		return;
@@ -2155,6 +2183,11 @@ long long pbx_call_caller_id(const struct pbx_call *c)
 	return c->caller_id;
 }
 
+int pbx_call_user_busy(const struct pbx_call *c, long long user_id)
+{
+	return pbx_calls_user_busy(c->cs, user_id);
+}
+
 void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name)
 {
 	snprintf(c->callee, sizeof(c->callee), "%s", ext);
@@ -2215,6 +2248,20 @@ int pbx_calls_user_dialogs(const struct pbx_calls *cs, long long user_id,
 int pbx_calls_active(const struct pbx_calls *cs)
 {
 	return cs->active;
+}
+
+int pbx_calls_user_busy(const struct pbx_calls *cs, long long user_id)
+{
+	for (const struct pbx_call *c = cs ? cs->calls : NULL; c; c = c->next) {
+		if (c->state != CALL_ANSWERED)
+			continue;
+		if (c->a.user_id == user_id && c->a.state == LEG_ANSWERED)
+			return 1;
+		for (int i = 0; i < c->nb; i++)
+			if (c->b[i]->user_id == user_id && c->b[i]->state == LEG_ANSWERED)
+				return 1;
+	}
+	return 0;
 }
 
 struct pbx_calls *pbx_calls_new(struct pbx *p, struct event_base *base,

@@ -59,6 +59,10 @@ struct pbx_call_dialog {
  * too, as terminated): how many were written to out (at most max). */
 int pbx_calls_user_dialogs(const struct pbx_calls *cs, long long user_id,
 			   struct pbx_call_dialog *out, int max);
+/* 1 if user_id is in a call: one of the user's devices answered a call in
+ * progress, or the user is the caller of an answered one; else 0. (Call
+ * waiting off: such a user is busy to a new call.) */
+int pbx_calls_user_busy(const struct pbx_calls *cs, long long user_id);
 /* The calls in progress (not those ended): [{"id", "state" ("ringing",
  * "answered"), "start", "answer", "codec", "caller": {"extension", "name",
  * "srtp"}, "callee": {...}}]; srtp null where not known (yet). */
@@ -87,5 +91,7 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r);
 /* The newest first: [{"id","call_id","caller","caller_name","callee","start","answer",
  * "end","duration","cause","status","path","answered_by","linked_call_id"}]. */
 json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset);
+/* The same, only calls where ext called, was called or answered (a user's own). */
+json_t *pbx_cdr_list_ext(sqlite3 *db, const char *ext, int limit, int offset);
 
 #endif

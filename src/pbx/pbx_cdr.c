@@ -37,17 +37,25 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r)
 
 json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset)
 {
+	return pbx_cdr_list_ext(db, NULL, limit, offset);
+}
+
+json_t *pbx_cdr_list_ext(sqlite3 *db, const char *ext, int limit, int offset)
+{
 	json_t *out = json_array();
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(
 		    db,
 		    "SELECT id, call_id, caller, caller_name, callee, start, answer, end,"
 		    " cause, status, path, answered_by, linked_call_id FROM cdrs"
-		    " ORDER BY id DESC LIMIT ? OFFSET ?",
+		    " WHERE ?3 IS NULL OR caller=?3 OR callee=?3 OR answered_by=?3"
+		    " ORDER BY id DESC LIMIT ?1 OFFSET ?2",
 		    -1, &st, NULL) != SQLITE_OK)
 		return out;
 	sqlite3_bind_int(st, 1, limit);
 	sqlite3_bind_int(st, 2, offset);
+	if (ext)
+		sqlite3_bind_text(st, 3, ext, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		bool answered = sqlite3_column_type(st, 6) != SQLITE_NULL;
 		json_int_t answer = sqlite3_column_int64(st, 6), end = sqlite3_column_int64(st, 7);

@@ -1,7 +1,10 @@
 /*
  * pbx_http — the phone system's HTTP face, reached only through the SBC at
  * /<name>/: its web UI (src/ui/pbx) and the API (login, users,
- * registrations, calls, settings, prompts, status). Requests arrive with the
+ * registrations, calls, settings, prompts, status; a user's own under /me).
+ * Every endpoint but login, logout, session, password and /me is the
+ * administrator's: its handler's core_login_require answers a user's
+ * session 403 (tests/e2e/test_user_login.py tries every route here). Requests arrive with the
  * client's address in X-Real-IP, which only the SBC can set because only it
  * can reach our socket.
  */
@@ -15,6 +18,7 @@
 #include "../ui/ui.h"
 #include "pbx.h"
 #include "pbx_call.h"
+#include "pbx_group.h"
 #include "pbx_prompts.h"
 #include "pbx_route.h"
 #include "pbx_users.h"
@@ -30,10 +34,22 @@ static const char *pbx_subpath(const struct pbx *p, const char *path)
 	return *rest == '\0' || *rest == '/' ? rest : NULL;
 }
 
-static void pbx_status(struct pbx *p, struct core_httpd_req *req)
+/* Only GET or HEAD, once the administrator's login is checked (a user's
+ * session gets 403 whatever the method): true if it may go on. */
+static bool pbx_admin_get(struct pbx *p, struct core_httpd_req *req)
 {
 	char user[128];
 	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
+		return false;
+	if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+		return true;
+	core_httpd_respond_error(req, 405, "method not allowed");
+	return false;
+}
+
+static void pbx_status(struct pbx *p, struct core_httpd_req *req)
+{
+	if (!pbx_admin_get(p, req))
 		return;
 	time_t now = time(NULL);
 	const char *off = getenv("ZENTRALE_PORT_OFFSET");
@@ -48,8 +64,7 @@ static void pbx_status(struct pbx *p, struct core_httpd_req *req)
 
 static void pbx_registrations(struct pbx *p, struct core_httpd_req *req)
 {
-	char user[128];
-	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
+	if (!pbx_admin_get(p, req))
 		return;
 	core_httpd_respond_json(
 		req, 200,
@@ -59,8 +74,7 @@ static void pbx_registrations(struct pbx *p, struct core_httpd_req *req)
 /* GET /api/v1/calls?limit=N&offset=M: the call history, newest first. */
 static void pbx_calls_history(struct pbx *p, struct core_httpd_req *req)
 {
-	char user[128];
-	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
+	if (!pbx_admin_get(p, req))
 		return;
 	char v[32];
 	int limit = core_httpd_query(req, "limit", v, sizeof(v)) == 0 ? atoi(v) : 100;
@@ -208,18 +222,19 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 			core_login_password(&p->login, req);
 		else
 			core_httpd_respond_error(req, 405, "use PUT to change the password");
+	} else if (strncmp(sub, "/api/v1/me", 10) == 0 && (sub[10] == '\0' || sub[10] == '/')) {
+		pbx_me_handle(p, req, sub + 10);
 	} else if (strncmp(sub, "/api/v1/users", 13) == 0 && (sub[13] == '\0' || sub[13] == '/')) {
 		pbx_users_handle(p, req, sub + 13);
+	} else if (strncmp(sub, "/api/v1/groups", 14) == 0 && (sub[14] == '\0' || sub[14] == '/')) {
+		pbx_groups_api_handle(p, req, sub + 14);
 	} else if (strncmp(sub, "/api/v1/voicemail", 17) == 0 &&
 		   (sub[17] == '\0' || sub[17] == '/')) {
 		pbx_vm_api_handle(p, req, "voicemail", sub + 17);
 	} else if (strncmp(sub, "/api/v1/smtp", 12) == 0 && (sub[12] == '\0' || sub[12] == '/')) {
 		pbx_vm_api_handle(p, req, "smtp", sub + 12);
 	} else if (strcmp(sub, "/api/v1/registrations") == 0) {
-		if (get)
-			pbx_registrations(p, req);
-		else
-			core_httpd_respond_error(req, 405, "method not allowed");
+		pbx_registrations(p, req);
 	} else if (strcmp(sub, "/api/v1/settings") == 0) {
 		pbx_settings(p, req);
 	} else if (strncmp(sub, "/api/v1/prompts", 15) == 0 &&
@@ -229,15 +244,9 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 		   (sub[20] == '\0' || sub[20] == '/')) {
 		pbx_calls_api_handle(p, req, sub + 20);
 	} else if (strcmp(sub, "/api/v1/calls") == 0) {
-		if (get)
-			pbx_calls_history(p, req);
-		else
-			core_httpd_respond_error(req, 405, "method not allowed");
+		pbx_calls_history(p, req);
 	} else if (strcmp(sub, "/api/v1/status") == 0) {
-		if (get)
-			pbx_status(p, req);
-		else
-			core_httpd_respond_error(req, 405, "method not allowed");
+		pbx_status(p, req);
 	} else {
 		core_httpd_respond_error(req, 404, "not found");
 	}

@@ -17,6 +17,7 @@
 #include "pbx_media.h"
 #include "pbx_prompts.h"
 #include "pbx_sip.h"
+#include "pbx_users.h"
 #include "pbx_vm.h"
 
 static void pbx_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
@@ -55,6 +56,7 @@ int pbx_main(const char *name)
 	    !(p.registrar.state = pbx_regstate_new(p.child.base, p.db, name)) ||
 	    !(p.prompts = pbx_prompts_new(&p, "prompts")))
 		core_fatal("out of memory");
+	pbx_users_accounts(&p); /* users log in with their own password too */
 
 	/* The engine's internal address: loopback unless the environment names one. */
 	const char *media_addr = getenv("ZENTRALE_MEDIA_ADDR");

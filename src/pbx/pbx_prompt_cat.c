@@ -69,6 +69,9 @@ static const struct pbx_prompt_def defs[] = {
 	{"vm-pin-changed", "f:vm-passchanged", "s:Ihre Pin wurde geändert."},
 	{"vm-invalid", "f:pm-invalid-option", "s:Ungültige Auswahl."},
 	{"vm-received", "f:vm-received", "s:Empfangen"},
+	/* feature codes that change a setting (forwarding, do-not-disturb, ...) */
+	{"activated", "f:activated", "s:aktiviert."},
+	{"de-activated", "f:de-activated", "s:deaktiviert."},
 	/* the tone after "leave your message": the same in every language */
 	{"beep", "f:beep", "f:beep"},
 	/* digits, and numbers 0-999 as whole words (German says 21 as one word,

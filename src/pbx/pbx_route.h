@@ -4,7 +4,8 @@
  * the extensions), and the route moves the call from destination to
  * destination as their legs fail (an extension's devices do not answer →
  * its voicemail). Each destination kind is one row of a table in its own
- * file (pbx_dest_ext.c, pbx_dest_vm.c, pbx_dest_feature.c); what it may do
+ * file (pbx_dest_ext.c, pbx_dest_vm.c, pbx_dest_feature.c, pbx_dest_code.c:
+ * the codes that change a setting); what it may do
  * with the call — ring an extension's devices, answer the caller with a
  * media-engine session running an application — pbx_call.c offers below.
  * The SIP dialogs stay pbx_call.c's alone.
@@ -22,6 +23,19 @@
 
 struct pbx_call;
 struct pbx_dest;
+
+#define PBX_HUNT_MAX 32 /* = PBX_GROUP_MAX_MEMBERS (pbx_group.h) */
+
+/* A ring group's hunt through its members (pbx_dest_group.c). */
+struct pbx_group_hunt {
+	long long group_id;
+	int strategy; /* enum pbx_group_strategy */
+	int n, next;  /* members in the order they are tried; the next to try */
+	long long users[PBX_HUNT_MAX];
+	int ring[PBX_HUNT_MAX]; /* s, each member's ring time */
+	time_t deadline;	/* the group's timeout */
+	char fallback_type[16], fallback_target[72];
+};
 
 /* Why a destination's legs gave up. */
 enum pbx_outcome {
@@ -45,7 +59,8 @@ struct pbx_dest_kind {
 	 * the call fails with that answer. */
 	int (*enter)(struct pbx_call *c, const struct pbx_dest *d, struct pbx_route_fail *fail);
 	/* Its legs gave up: 1 with the next destination in *next, or 0 with
-	 * *fail set. NULL: the call fails as the outcome says. */
+	 * *fail set, or 2: it rings anew itself (a ring group's next member).
+	 * NULL: the call fails as the outcome says. */
 	int (*failed)(struct pbx_call *c, const struct pbx_dest *d, enum pbx_outcome o,
 		      struct pbx_dest *next, struct pbx_route_fail *fail);
 };
@@ -55,21 +70,44 @@ struct pbx_dest {
 	const struct pbx_dest_kind *kind;
 	long long user_id; /* extension, voicemail, feature (-1: none) */
 	char extension[72], name[128];
-	enum pbx_vm_reason reason; /* voicemail: which greeting */
-	bool ask_pin;		   /* feature *98 */
-	bool vm_enabled;	   /* extension: its mailbox is on */
-	bool dnd;		   /* extension: do not disturb */
-	int ring_time;		   /* extension: s */
+	enum pbx_vm_reason reason;   /* voicemail: which greeting */
+	bool ask_pin;		     /* feature *98 */
+	bool vm_enabled;	     /* extension: its mailbox is on */
+	bool dnd;		     /* extension: do not disturb */
+	int ring_time;		     /* extension: s */
+	const char *via;	     /* why the route came here (a forward: "always", "busy",
+				      * "noanswer", "unavailable"; "dnd"), for the path; or NULL */
+	const char *prompt;	     /* pbx_dest_say: the catalogue name it says */
+	struct pbx_group_hunt group; /* a ring group */
 };
 
-extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature, pbx_dest_pickup;
+extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature, pbx_dest_code,
+	pbx_dest_pickup;
+extern const struct pbx_dest_kind pbx_dest_group, pbx_dest_group_code;
+
+/* An extension the call reached, and why it left it: a forward's kind
+ * ("always", "busy", "noanswer", "unavailable"), or NULL while there. */
+struct pbx_route_hop {
+	long long user_id;
+	char ext[72], name[128];
+	const char *reason;
+};
 
 /* The route of one call, inside struct pbx_call. */
 struct pbx_route {
 	struct pbx_dest cur;
 	int steps;
-	char path[512]; /* for the call record: the destinations so far, '>' between */
+	char path[512]; /* for the call record: the destinations so far, '>' between,
+			 * each "kind:extension" and "(why)" when a forward brought it there */
+	struct pbx_route_hop hops[PBX_ROUTE_MAX_STEPS]; /* extensions reached, oldest first */
+	int nhops;
 };
+
+/* The headers an INVITE towards the current destination's devices carries
+ * for a forwarded call: Diversion (RFC 5806) and History-Info (RFC 7044)
+ * naming each forwarding hop and its reason, each line ending in CRLF; ""
+ * for a call not forwarded. domain: the phone system's name. */
+void pbx_route_headers(const struct pbx_route *r, const char *domain, char *out, size_t cap);
 
 /* What the caller dialled (the Request-URI's user part) → a destination:
  * 0, or -1 (no such number: 404). caller_id the authenticated caller. */
@@ -91,6 +129,13 @@ int pbx_park_timeout(struct pbx *p);
 struct pbx_call_dialog;
 int pbx_park_slot_of(struct sip_pl user);
 int pbx_park_dialogs(struct pbx *p, int number, struct pbx_call_dialog *out, int max);
+int pbx_dest_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			  struct pbx_dest *out);
+/* pbx_dest_group.c: a ring group by its extension; the codes *45 and *46 (+ group). */
+int pbx_dest_group_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			   struct pbx_dest *out);
+int pbx_dest_group_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+				struct pbx_dest *out);
 /* pbx_dest_pickup.c: *8 and **<ext> */
 int pbx_dest_pickup_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
 			    struct pbx_dest *out);
@@ -117,8 +162,13 @@ long long pbx_call_caller_id(const struct pbx_call *c);
 void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name);
 /* Rings user_id's registered devices for at most seconds (the caller's
  * Expires may cut it shorter); ringing that ends goes to pbx_route_failed.
- * The number of devices rung (0: none registered). */
+ * The number of devices rung (0: none registered). Called again while
+ * ringing, it adds another user's devices to those ringing (a ring group
+ * rings its members at once, or one after the other); the ringing time is
+ * the last call's. */
 int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds);
+/* 1 if user_id is in an answered call (pbx_calls_user_busy). */
+int pbx_call_user_busy(const struct pbx_call *c, long long user_id);
 
 /* An application on a media-engine session: started on the caller's ACK
  * of our 200; what it returns is the call's until the call ends. */
@@ -134,6 +184,13 @@ typedef struct pbx_vm_app *(*pbx_call_app_start)(struct pbx_call *c, struct pbx_
 int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause,
 		 struct pbx_route_fail *fail);
 
+/* pbx_dest_code.c: "answer, say, hang up" for a feature code that changed
+ * a setting: the caller is answered by the media engine, hears prompt (a
+ * name from the catalogue, pbx_prompt_cat.c, e.g. "activated"; a string
+ * that lives as long as the call) and the pbx hangs up. The call record's
+ * cause is `cause`. As pbx_call_app: 0, or -1 with *fail set. */
+int pbx_dest_say(struct pbx_call *c, const char *prompt, const char *cause,
+		 struct pbx_route_fail *fail);
 /* ---- re-joining legs: transfer, pickup, park (pbx_call.c) ----
  *
  * Media is the SBC's, not anchored here: two legs are joined by RFC 3725

@@ -10,8 +10,11 @@
 #include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../sip/sip_auth.h"
+#include "pbx_forward.h"
+#include "pbx_group.h"
 
-#define USER_COLS "id, display_name, extension, sip_username, enabled, created, updated"
+#define USER_COLS                                                                                  \
+	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>''"
 
 /* ---- validation: one place for each rule ---- */
 
@@ -62,14 +65,14 @@ static const char *check_sip_password(const char *s)
 
 static json_t *user_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:I, s:I}", "id",
-			 (json_int_t)sqlite3_column_int64(st, 0), "display_name",
-			 (const char *)sqlite3_column_text(st, 1), "extension",
-			 (const char *)sqlite3_column_text(st, 2), "sip_username",
-			 (const char *)sqlite3_column_text(st, 3), "enabled",
-			 sqlite3_column_int(st, 4), "created",
-			 (json_int_t)sqlite3_column_int64(st, 5), "updated",
-			 (json_int_t)sqlite3_column_int64(st, 6));
+	return json_pack(
+		"{s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:b}", "id",
+		(json_int_t)sqlite3_column_int64(st, 0), "display_name",
+		(const char *)sqlite3_column_text(st, 1), "extension",
+		(const char *)sqlite3_column_text(st, 2), "sip_username",
+		(const char *)sqlite3_column_text(st, 3), "enabled", sqlite3_column_int(st, 4),
+		"created", (json_int_t)sqlite3_column_int64(st, 5), "updated",
+		(json_int_t)sqlite3_column_int64(st, 6), "login", sqlite3_column_int(st, 7));
 }
 
 static json_t *user_get(struct pbx *p, long long id)
@@ -84,6 +87,13 @@ static json_t *user_get(struct pbx *p, long long id)
 		u = user_row(st);
 	sqlite3_finalize(st);
 	return u;
+}
+
+static bool user_get_exists(struct pbx *p, long long id)
+{
+	json_t *u = user_get(p, id);
+	json_decref(u);
+	return u != NULL;
 }
 
 /* Which unique field an insert or update collided with, as a message. */
@@ -126,7 +136,8 @@ static void users_list(struct pbx *p, struct core_httpd_req *req)
 /* Fields of a create or update request, checked; NULL on success or the reason. */
 struct user_in {
 	const char *display, *ext, *user, *password;
-	int enabled; /* -1: not given */
+	const char *login; /* login_password: NULL not given, "" no login */
+	int enabled;	   /* -1: not given */
 };
 
 static const char *user_read(json_t *b, struct user_in *in, bool create)
@@ -154,7 +165,43 @@ static const char *user_read(json_t *b, struct user_in *in, bool create)
 		return why;
 	if (in->password && (why = check_sip_password(in->password)))
 		return why;
+	json_t *lp = json_object_get(b, "login_password");
+	if (lp && !json_is_string(lp))
+		return "login_password is a string (\"\" ends the user's login)";
+	in->login = json_string_value(lp);
+	if (in->login && *in->login && (why = core_auth_password_problem(in->login)))
+		return why;
 	return NULL;
+}
+
+/* An extension or SIP user name that a ring group has: why, or NULL. */
+static const char *group_conflict(struct pbx *p, const struct user_in *in)
+{
+	if ((in->ext && pbx_group_by_extension(p, in->ext) >= 0) ||
+	    (in->user && pbx_group_by_extension(p, in->user) >= 0))
+		return "this extension is a ring group's";
+	return NULL;
+}
+
+/* Ends every session of a user (deleted, disabled, a new or no login). */
+static void user_sessions_end(struct pbx *p, long long id)
+{
+	char subject[40];
+	snprintf(subject, sizeof(subject), PBX_USER_SUBJECT "%lld", id);
+	core_auth_session_revoke_others(p->db, subject, "");
+}
+
+static int user_set_login(struct pbx *p, long long id, const char *hash)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(p->db, "UPDATE users SET login_hash=? WHERE id=?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return r;
 }
 
 static int user_set_password(struct pbx *p, long long id, const char *user, const char *pw)
@@ -177,19 +224,14 @@ static int user_set_password(struct pbx *p, long long id, const char *user, cons
 	return r;
 }
 
-static void users_create(struct pbx *p, struct core_httpd_req *req)
+/* POST with body b (checked by user_read); login_hash: the hashed
+ * login_password, or NULL. */
+static void users_create(struct pbx *p, struct core_httpd_req *req, json_t *b,
+			 const char *login_hash)
 {
-	json_t *b = core_httpd_json_body(req);
-	if (!b)
-		return;
 	struct user_in in = {0};
 	char generated[32];
-	const char *why = user_read(b, &in, true);
-	if (why) {
-		json_decref(b);
-		core_httpd_respond_error(req, 400, why);
-		return;
-	}
+	user_read(b, &in, true);
 	if (!in.password) {
 		/* 20 characters from 57: about 117 bits */
 		core_auth_random_password(generated, sizeof(generated));
@@ -214,6 +256,7 @@ static void users_create(struct pbx *p, struct core_httpd_req *req)
 	}
 	long long id = sqlite3_last_insert_rowid(p->db);
 	ok = ok && user_set_password(p, id, in.user, in.password) == 0;
+	ok = ok && (!login_hash || user_set_login(p, id, login_hash) == 0);
 	core_db_end(p->db, ok);
 	json_t *u = ok ? user_get(p, id) : NULL;
 	if (u) {
@@ -226,19 +269,16 @@ static void users_create(struct pbx *p, struct core_httpd_req *req)
 					 conflict ? conflict : "could not create the user");
 	}
 	sodium_memzero(generated, sizeof(generated));
-	json_decref(b);
 }
 
-static void users_update(struct pbx *p, struct core_httpd_req *req, long long id)
+/* PUT with body b; login_hash: the hashed login_password, "" to end the
+ * login, NULL to keep it. */
+static void users_update(struct pbx *p, struct core_httpd_req *req, long long id, json_t *b,
+			 const char *login_hash)
 {
 	json_t *cur = user_get(p, id);
-	json_t *b = cur ? core_httpd_json_body(req) : NULL;
 	if (!cur) {
 		core_httpd_respond_error(req, 404, "no such user");
-		return;
-	}
-	if (!b) {
-		json_decref(cur);
 		return;
 	}
 	struct user_in in = {0};
@@ -273,15 +313,22 @@ static void users_update(struct pbx *p, struct core_httpd_req *req, long long id
 		ok = user_set_password(p, id, in.user ? in.user : old_user, in.password) == 0;
 		conflict = ok ? NULL : user_conflict(p->db);
 	}
+	if (ok && login_hash)
+		ok = user_set_login(p, id, login_hash) == 0;
 	core_db_end(p->db, ok);
-	if (!ok)
+	if (!ok) {
 		core_httpd_respond_error(req, conflict ? 409 : 500,
 					 conflict ? conflict : "could not update the user");
-	else
-		core_httpd_respond_json(req, 200, user_get(p, id));
+		goto out;
+	}
+	/* A disabled user, or one whose login changed, is logged out everywhere. */
+	if (login_hash || in.enabled == 0)
+		user_sessions_end(p, id);
+	if (login_hash)
+		log_info("the login of user %lld was %s", id, *login_hash ? "set" : "removed");
+	core_httpd_respond_json(req, 200, user_get(p, id));
 out:
 	json_decref(cur);
-	json_decref(b);
 }
 
 static void users_delete(struct pbx *p, struct core_httpd_req *req, long long id)
@@ -295,9 +342,161 @@ static void users_delete(struct pbx *p, struct core_httpd_req *req, long long id
 	int done = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(p->db) == 1;
 	sqlite3_finalize(st);
 	if (done)
+		user_sessions_end(p, id);
+	if (done)
 		core_httpd_respond_json(req, 200, json_pack("{s:I}", "deleted", (json_int_t)id));
 	else
 		core_httpd_respond_error(req, 404, "no such user");
+}
+
+/* A create or update waiting for its login_password's hash. */
+struct user_write {
+	struct pbx *p;
+	long long id; /* 0: create */
+	json_t *body;
+};
+
+static void user_write_hashed(struct core_httpd_req *req, const char *hash, void *arg)
+{
+	struct user_write *w = arg;
+	if (req && !hash)
+		core_httpd_respond_error(req, 500, "could not hash the login password");
+	else if (req && w->id)
+		users_update(w->p, req, w->id, w->body, hash);
+	else if (req)
+		users_create(w->p, req, w->body, hash);
+	json_decref(w->body);
+	free(w);
+}
+
+/* POST (id 0) or PUT: the body checked, its login_password hashed in a
+ * worker first (never on the event loop). */
+static void users_write(struct pbx *p, struct core_httpd_req *req, long long id)
+{
+	json_t *b = core_httpd_json_body(req);
+	if (!b)
+		return;
+	struct user_in in = {0};
+	const char *why = user_read(b, &in, id == 0);
+	int status = why ? 400 : 409;
+	if (why || (why = group_conflict(p, &in))) {
+		core_httpd_respond_error(req, status, why);
+		json_decref(b);
+		return;
+	}
+	if (!in.login || !*in.login) {
+		if (id)
+			users_update(p, req, id, b, in.login);
+		else
+			users_create(p, req, b, NULL);
+		json_decref(b);
+		return;
+	}
+	struct user_write *w = malloc(sizeof(*w));
+	if (!w) {
+		core_httpd_respond_error(req, 500, "out of memory");
+		json_decref(b);
+		return;
+	}
+	*w = (struct user_write){p, id, b};
+	if (core_login_hash_async(&p->login, req, in.login, user_write_hashed, w) < 0) {
+		json_decref(b);
+		free(w);
+	}
+}
+
+/* GET/PUT /users/<id>/forwarding (pbx_forward.h). */
+static void user_forwarding(struct pbx *p, struct core_httpd_req *req, long long id)
+{
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	if (strcmp(req->method, "PUT") == 0) {
+		json_t *b = core_httpd_json_body(req);
+		if (!b)
+			return;
+		char err[256] = "";
+		int rc = pbx_forward_put(p, id, b, err, sizeof(err));
+		json_decref(b);
+		if (rc) {
+			core_httpd_respond_error(req, rc, *err ? err : "could not save");
+			return;
+		}
+	} else if (!get) {
+		core_httpd_respond_error(req, 405, "use GET or PUT");
+		return;
+	}
+	json_t *o = pbx_forward_json(p, id);
+	if (o)
+		core_httpd_respond_json(req, 200, o);
+	else
+		core_httpd_respond_error(req, 404, "no such user");
+}
+
+static int accounts_find(void *arg, const char *name, char *subject, size_t sublen, char *hash,
+			 size_t hashlen)
+{
+	struct pbx *p = arg;
+	sqlite3_stmt *st =
+		core_db_stmt(p->db, "SELECT id, login_hash FROM users WHERE "
+				    "(extension=?1 OR sip_username=?1) AND enabled=1 AND "
+				    "login_hash<>'' ORDER BY extension=?1 DESC LIMIT 1");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int r = -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(subject, sublen, PBX_USER_SUBJECT "%lld",
+			 (long long)sqlite3_column_int64(st, 0));
+		snprintf(hash, hashlen, "%s", (const char *)sqlite3_column_text(st, 1));
+		r = 0;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+static int accounts_hash_of(void *arg, const char *subject, char *hash, size_t hashlen)
+{
+	struct pbx *p = arg;
+	long long id = pbx_users_subject_id(subject);
+	sqlite3_stmt *st = core_db_stmt(
+		p->db, "SELECT login_hash FROM users WHERE id=? AND enabled=1 AND login_hash<>''");
+	if (id <= 0 || !st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	int r = -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(hash, hashlen, "%s", (const char *)sqlite3_column_text(st, 0));
+		r = 0;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+static int accounts_set_hash(void *arg, const char *subject, const char *hash)
+{
+	long long id = pbx_users_subject_id(subject);
+	return id > 0 ? user_set_login(arg, id, hash) : -1;
+}
+
+void pbx_users_accounts(struct pbx *p)
+{
+	static struct core_login_accounts a = {
+		.prefix = PBX_USER_SUBJECT,
+		.find = accounts_find,
+		.hash_of = accounts_hash_of,
+		.set_hash = accounts_set_hash,
+	};
+	a.arg = p;
+	core_login_set_accounts(&p->login, &a);
+}
+
+long long pbx_users_subject_id(const char *subject)
+{
+	size_t n = strlen(PBX_USER_SUBJECT);
+	if (!subject || strncmp(subject, PBX_USER_SUBJECT, n) != 0)
+		return -1;
+	char *end;
+	long long id = strtoll(subject + n, &end, 10);
+	return id > 0 && *end == '\0' && isdigit((unsigned char)subject[n]) ? id : -1;
 }
 
 void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *rest)
@@ -310,13 +509,18 @@ void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *res
 		if (get)
 			users_list(p, req);
 		else if (strcmp(req->method, "POST") == 0)
-			users_create(p, req);
+			users_write(p, req, 0);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
 		return;
 	}
 	char *end;
-	long long id = rest[0] == '/' ? strtoll(rest + 1, &end, 10) : 0;
+	long long id =
+		rest[0] == '/' && isdigit((unsigned char)rest[1]) ? strtoll(rest + 1, &end, 10) : 0;
+	if (id > 0 && strcmp(end, "/forwarding") == 0) {
+		user_forwarding(p, req, id);
+		return;
+	}
 	if (id <= 0 || *end) {
 		core_httpd_respond_error(req, 404, "no such user");
 		return;
@@ -330,7 +534,10 @@ void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *res
 		else
 			core_httpd_respond_error(req, 404, "no such user");
 	} else if (strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0) {
-		users_update(p, req, id);
+		if (!user_get_exists(p, id))
+			core_httpd_respond_error(req, 404, "no such user");
+		else
+			users_write(p, req, id);
 	} else if (strcmp(req->method, "DELETE") == 0) {
 		users_delete(p, req, id);
 	} else {

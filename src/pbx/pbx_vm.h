@@ -20,6 +20,7 @@
  *                                                 "max_seconds","max_messages","email",
  *                                                 "email_attach","ring_time","dnd"}
  *   GET/PUT/DELETE /voicemail/<user-id>/greeting  (WAV, MP3 or OGG; converted)
+ *   the same for a user's own mailbox under /me/voicemail (pbx_me_api.c)
  *   GET/PUT /smtp {"host","port","security":"starttls"|"tls"|"none", "username","password" (write
  * only, shown masked), "from"}
  */
@@ -89,6 +90,11 @@ int pbx_vm_greeting_set(struct pbx *p, long long user_id, const struct media_pcm
 /* rest: what follows "/api/v1/voicemail" or "/api/v1/smtp" (api "voicemail" or "smtp"). */
 void pbx_vm_api_handle(struct pbx *p, struct core_httpd_req *req, const char *api,
 		       const char *rest);
+/* One existing user's mailbox, the caller's checks done (the admin's
+ * /voicemail/<id>, the user's own /me/voicemail): end is "" (the list),
+ * "/settings", "/greeting", "/<msg-id>" or "/<msg-id>.wav"; who for the log. */
+void pbx_vm_api_mailbox(struct pbx *p, struct core_httpd_req *req, const char *who, long long user,
+			const char *end);
 /* core_httpd's allow hook: a logged-in PUT of a greeting may send
  * PBX_VM_GREETING_MAX_BODY (a WAV of 120 s at 44.1 kHz stereo is 21 MB). */
 #define PBX_VM_GREETING_MAX_BODY (24u << 20)
@@ -116,6 +122,10 @@ struct pbx_vm_app *pbx_vm_leave(struct pbx *p, struct pbx_msess *s, long long us
  * from the user's own device), or -1 to ask for the mailbox and its PIN (*98). */
 struct pbx_vm_app *pbx_vm_menu(struct pbx *p, struct pbx_msess *s, long long user_id, bool ask_pin,
 			       const struct pbx_vm_app_cb *cb);
+/* Says prompt (a catalogue name; a beep if there is none such), then done:
+ * a feature code's "activated" before the call code hangs up. */
+struct pbx_vm_app *pbx_vm_say(struct pbx *p, struct pbx_msess *s, const char *prompt,
+			      const struct pbx_vm_app_cb *cb);
 /* The caller hung up (or the call ends otherwise): a message being
  * recorded is stored, then the app is freed. Also after done. */
 void pbx_vm_app_free(struct pbx_vm_app *a);

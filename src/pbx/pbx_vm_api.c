@@ -560,9 +560,12 @@ void pbx_vm_api_allow(const struct http_msg *head, size_t *max_body, int *timeou
 	struct pbx *p = arg;
 	const char *method = http_msg_method(head), *url = head->url;
 	char prefix[96];
+	char mine[96];
 	snprintf(prefix, sizeof(prefix), "/%s/api/v1/voicemail/", p->name);
+	snprintf(mine, sizeof(mine), "/%s/api/v1/me/voicemail/greeting", p->name);
 	if (!method || !url || strcmp(method, "PUT") != 0 ||
-	    strncmp(url, prefix, strlen(prefix)) != 0 || !strstr(url, "/greeting"))
+	    ((strncmp(url, prefix, strlen(prefix)) != 0 || !strstr(url, "/greeting")) &&
+	     strcmp(url, mine) != 0))
 		return;
 	/* only for a valid session: everybody else keeps the small limit */
 	if (core_login_head_valid(p->db, head)) {
@@ -595,6 +598,12 @@ void pbx_vm_api_handle(struct pbx *p, struct core_httpd_req *req, const char *ap
 		core_httpd_respond_error(req, 404, "no such user");
 		return;
 	}
+	pbx_vm_api_mailbox(p, req, who, user, end);
+}
+
+void pbx_vm_api_mailbox(struct pbx *p, struct core_httpd_req *req, const char *who, long long user,
+			const char *end)
+{
 	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	if (*end == '\0' || strcmp(end, "/") == 0) {
 		if (get)

@@ -1,6 +1,7 @@
 /*
  * pbx_vm_app — the voicemail applications on a call's media-engine session
- * (pbx_vm.h): leaving a message, and the mailbox menu. Each is a small
+ * (pbx_vm.h): leaving a message, the mailbox menu, and saying one prompt
+ * before hanging up (pbx_vm_say, for feature codes). Each is a small
  * state machine driven by the session's callbacks: a prompt queue ran
  * empty (played), a digit came (which always interrupts what plays), a
  * recording reached its maximum. Clips the app plays that are not cached
@@ -508,6 +509,21 @@ struct pbx_vm_app *pbx_vm_menu(struct pbx *p, struct pbx_msess *s, long long use
 		say(a, "vm-enter-mailbox");
 		a->st = ST_ASK_MAILBOX;
 	}
+	return a;
+}
+
+struct pbx_vm_app *pbx_vm_say(struct pbx *p, struct pbx_msess *s, const char *prompt,
+			      const struct pbx_vm_app_cb *cb)
+{
+	struct pbx_vm_app *a = app_new(p, s, -1, cb);
+	if (!a)
+		return NULL;
+	const struct media_pcm *clip = pbx_prompt(p->prompts, prompt, a->rate);
+	if (clip)
+		pbx_msess_play(s, clip, false);
+	else /* something to end on all the same */
+		pbx_msess_beep(s, VM_BEEP_MS);
+	a->st = ST_BYE; /* played: done */
 	return a;
 }
 

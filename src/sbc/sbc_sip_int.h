@@ -193,6 +193,8 @@ void sbc_sip_txn_forget(struct sbc_sip *s, struct sip_txn **pp);
  * of its own: the method is last, and "CANCEL" as long as "INVITE". */
 void sbc_sip_txn_invite_key(char *key);
 bool sbc_sip_is_ours(struct sip_pl name);
+/* P-Asserted-Identity, P-Preferred-Identity: never from a phone (RFC 3325). */
+bool sbc_sip_is_identity(struct sip_pl name);
 void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h);
 void sbc_sip_new_branch(char out[48]);
 

@@ -48,6 +48,15 @@ bool sbc_sip_is_ours(struct sip_pl name)
 	return name.l >= 11 && strncasecmp(name.p, "X-Zentrale-", 11) == 0;
 }
 
+/* RFC 3325: the SBC is the edge of the trust domain. An identity a phone
+ * asserts (or would like asserted) never passes, in a request or in an
+ * answer: only the phone system asserts who is calling. */
+bool sbc_sip_is_identity(struct sip_pl name)
+{
+	return sip_pl_casecmp(name, "P-Asserted-Identity") ||
+	       sip_pl_casecmp(name, "P-Preferred-Identity");
+}
+
 /* A header line as received (folded lines stay folded). */
 void sbc_sip_put_header(struct evbuffer *b, const struct sip_hdr *h)
 {
@@ -280,6 +289,7 @@ static void relay_request(struct sbc_sip *s, const struct sbc_sip_dir *d, const 
 			continue;
 		}
 		if (sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH ||
+		    (d->from_phone && sbc_sip_is_identity(h->name)) ||
 		    (h->id == SIP_HDR_ROUTE &&
 		     (d->drop_routes == SBC_ROUTES_ALL || is_token_route(h->value))))
 			continue;
@@ -332,7 +342,8 @@ static void relay_response(struct sbc_sip *s, const struct sbc_sip_dir *d, struc
 		evbuffer_add(b, extra, strlen(extra));
 	for (int i = 0; i < m->nhdr; i++) {
 		const struct sip_hdr *h = &m->hdr[i];
-		if (h == top || sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH)
+		if (h == top || sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH ||
+		    (!d->from_phone && sbc_sip_is_identity(h->name))) /* a phone's answer */
 			continue;
 		if (h->id == SIP_HDR_RECORD_ROUTE && ours_only)
 			continue;

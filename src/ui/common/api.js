@@ -16,6 +16,7 @@ export class Api {
     this.base = new URL("api/v1/", document.baseURI);
     this.csrf = null;
     this.username = null;
+    this.role = null; // a phone system's: "admin" or "user" (a user's own login)
     this.onunauthorized = () => {};
   }
 
@@ -92,6 +93,7 @@ export class Api {
     const s = await this.request("GET", "session");
     this.csrf = s.logged_in ? s.csrf_token : null;
     this.username = s.logged_in ? s.username : null;
+    this.role = s.logged_in ? s.role || "admin" : null;
     return s.logged_in;
   }
 
@@ -99,6 +101,7 @@ export class Api {
     const s = await this.request("POST", "login", { username, password, cookie: true });
     this.csrf = s.csrf_token;
     this.username = s.username;
+    this.role = s.role || "admin";
   }
 
   async logout() {
@@ -107,6 +110,7 @@ export class Api {
     } finally {
       this.csrf = null;
       this.username = null;
+      this.role = null;
     }
   }
 }

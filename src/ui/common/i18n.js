@@ -26,6 +26,8 @@ const EN = {
   no_answer: "no answer",
   media_timeout: "no media (ended by the SBC)",
   voicemail_menu: "mailbox dialled",
+  transferred: "transferred",
+  picked_up: "picked up",
   "rolled back": "rolled back",
   invalid: "not a valid backup",
   capturing: "capturing",
@@ -40,6 +42,15 @@ const EN = {
   // voicemail messages (src/ui/pbx/voicemail.js)
   heard: "heard",
   new: "new",
+  // ring groups (src/ui/pbx/groups.js)
+  strategy_ringall: "all at once",
+  strategy_order: "in order",
+  strategy_roundrobin: "round robin",
+  strategy_longest_idle: "longest idle first",
+  fallback_none: "nothing (the caller hears “no answer”)",
+  fallback_extension: "an extension",
+  fallback_group: "another ring group",
+  fallback_voicemail: "a user's voicemail",
 };
 
 const DE = {
@@ -61,6 +72,8 @@ const DE = {
   no_answer: "keine Antwort",
   media_timeout: "keine Sprachdaten (vom SBC beendet)",
   voicemail_menu: "Mailbox abgefragt",
+  transferred: "weitervermittelt",
+  picked_up: "herangeholt",
   "failed logins": "fehlgeschlagene Anmeldungen",
   encrypted: "verschlüsselt",
   scheduled: "geplant",
@@ -522,7 +535,6 @@ const DE = {
     "Neue Voicemail wird über dieses Relay an die Adresse des Benutzers gemailt. Lassen Sie den Host leer, um keine E-Mail zu senden.",
   Host: "Host",
   Port: "Port",
-  Encryption: "Verschlüsselung",
   "STARTTLS (port 587)": "STARTTLS (Port 587)",
   "TLS from the start (port 465)": "TLS von Anfang an (Port 465)",
   "none (unencrypted)": "keine (unverschlüsselt)",
@@ -557,7 +569,6 @@ const DE = {
   English: "Englisch",
   German: "Deutsch",
   "Greeting and music on hold": "Begrüßung und Wartemusik",
-  Voicemail: "Voicemail",
   "Digits and numbers": "Ziffern und Zahlen",
   Kind: "Art",
   Source: "Quelle",
@@ -576,6 +587,82 @@ const DE = {
   "Language of prompts": "Sprache der Ansagen",
   "The language callers and users hear: voicemail's prompts and the numbers it says. Uploaded prompts (the Prompts page) play whatever the language.":
     "Die Sprache, die Anrufer und Benutzer hören: die Ansagen der Voicemail und die Zahlen, die sie sagt. Hochgeladene Ansagen (Seite Ansagen) gelten in jeder Sprache.",
+  // ring groups (src/ui/pbx/groups.js)
+  strategy_ringall: "alle gleichzeitig",
+  strategy_order: "der Reihe nach",
+  strategy_roundrobin: "reihum",
+  strategy_longest_idle: "am längsten frei zuerst",
+  fallback_none: "nichts (der Anrufer hört „keine Antwort“)",
+  fallback_extension: "eine Nebenstelle",
+  fallback_group: "eine andere Rufgruppe",
+  fallback_voicemail: "die Voicemail eines Benutzers",
+  "Ring groups": "Rufgruppen",
+  "New ring group": "Neue Rufgruppe",
+  "No ring groups yet.": "Noch keine Rufgruppen.",
+  "A ring group rings its members by its strategy. Members log in with *45 and out with *46 followed by the group's extension.":
+    "Eine Rufgruppe klingelt bei ihren Mitgliedern nach ihrer Strategie. Mitglieder melden sich mit *45 an und mit *46 ab, gefolgt von der Nebenstelle der Rufgruppe.",
+  "1–15 digits; not a user's extension.": "1–15 Ziffern; nicht die Nebenstelle eines Benutzers.",
+  "Add a member": "Ein Mitglied hinzufügen",
+  "Add a member…": "Ein Mitglied hinzufügen …",
+  "All at once, in order, round robin (starting after the member tried last) or the member idle longest first.":
+    "Alle gleichzeitig, der Reihe nach, reihum (nach dem zuletzt angerufenen Mitglied) oder das am längsten freie Mitglied zuerst.",
+  "An extension, a group's extension, or the user whose voicemail takes the call.":
+    "Eine Nebenstelle, die Nebenstelle einer Rufgruppe, oder der Benutzer, dessen Voicemail den Anruf annimmt.",
+  "Create group": "Rufgruppe anlegen",
+  "Delete the ring group {u} ({e})?": "Die Rufgruppe {u} ({e}) löschen?",
+  "Fallback number": "Ausweichnummer",
+  "How long the group rings in all before the fallback.": "Wie lange die Gruppe insgesamt klingelt, bevor der Anruf ausweicht.",
+  "Logged in": "Angemeldet",
+  "logged out": "abgemeldet",
+  Members: "Mitglieder",
+  "No members yet.": "Noch keine Mitglieder.",
+  Strategy: "Strategie",
+  "Timeout (s)": "Zeitlimit (s)",
+  "When nobody answers": "Wenn niemand annimmt",
+  // a user's own view (src/ui/pbx/me.js) and the admin's user editor
+  "Forward to": "Weiterleiten an",
+  number: "Nummer",
+  Target: "Ziel",
+  "Forwarding saved.": "Weiterleitung gespeichert.",
+  Forwarding: "Weiterleitung",
+  "Do not disturb: calls go to voicemail or the busy forwarding":
+    "Nicht stören: Anrufe gehen zur Voicemail oder zur Weiterleitung bei besetzt",
+  "Call waiting: a second call rings while I am on the phone":
+    "Anklopfen: ein zweiter Anruf klingelt, während ich telefoniere",
+  When: "Wann",
+  On: "An",
+  "Feature codes from the phone: *21*number# forwards always, #21# ends it; *67, *61, *62 likewise for busy, not answered and unavailable; *78 / *79 do-not-disturb on / off; *70 / *71 call waiting on / off.":
+    "Kennziffern am Telefon: *21*Nummer# leitet immer weiter, #21# beendet es; *67, *61, *62 ebenso bei besetzt, keine Antwort und nicht erreichbar; *78 / *79 Nicht stören an / aus; *70 / *71 Anklopfen an / aus.",
+  "My calls": "Meine Anrufe",
+  Direction: "Richtung",
+  outgoing: "ausgehend",
+  incoming: "eingehend",
+  "Other party": "Gegenüber",
+  "Forwarding and do not disturb": "Weiterleitung und Nicht stören",
+  "My devices": "Meine Geräte",
+  "Your phones and softphones registered now.": "Ihre Telefone und Softphones, die jetzt angemeldet sind.",
+  "Connect a softphone": "Ein Softphone verbinden",
+  "Enter these settings in your softphone or desk phone. The SIP password is the one your administrator gave you, not your login password.":
+    "Tragen Sie diese Einstellungen in Ihr Softphone oder Tischtelefon ein. Das SIP-Passwort ist das, das Ihnen Ihr Administrator gegeben hat, nicht Ihr Anmeldepasswort.",
+  "My login password": "Mein Anmeldepasswort",
+  "Password changed. Your other sessions have ended.":
+    "Passwort geändert. Ihre anderen Sitzungen sind beendet.",
+  Always: "Immer",
+  "When busy": "Bei besetzt",
+  "When not answered": "Wenn niemand abnimmt",
+  "When no device is registered": "Wenn kein Gerät angemeldet ist",
+  "Ring group": "Rufgruppe",
+  "My voicemail": "Meine Voicemail",
+  Softphone: "Softphone",
+  "Login password": "Anmeldepasswort",
+  "The user logs in at this page with their extension or SIP user name. Empty keeps the password.":
+    "Der Benutzer meldet sich auf dieser Seite mit seiner Durchwahl oder seinem SIP-Benutzernamen an. Leer lässt das Passwort, wie es ist.",
+  "Lets the user log in at this page with their extension or SIP user name (at least 8 characters; not the SIP password).":
+    "Damit meldet sich der Benutzer auf dieser Seite mit seiner Durchwahl oder seinem SIP-Benutzernamen an (mindestens 8 Zeichen; nicht das SIP-Passwort).",
+  "Remove the user's login": "Die Anmeldung des Benutzers entfernen",
+  "Forwarding of {u}": "Weiterleitung von {u}",
+  "Administrator: admin, with the password set when the phone system was created. Users: your extension or SIP user name and your own login password.":
+    "Administrator: admin, mit dem Passwort, das beim Anlegen der Telefonanlage gesetzt wurde. Benutzer: Ihre Durchwahl oder Ihr SIP-Benutzername und Ihr eigenes Anmeldepasswort.",
 };
 
 const DICTS = { en: EN, de: DE };

@@ -1,14 +1,18 @@
 // shell — what both UIs share around their pages: the login screen, the
 // top bar (navigation, language, logout), hash routing (#/users …), the
 // live-refresh timers of a page, notices and the confirmation dialog.
+// routes may be a function of the api (its role after login: a phone
+// system's user sees other pages than its administrator).
 
 import { Api } from "./api.js";
 import { h, replace } from "./dom.js";
 import { LANGS, getLang, setLang, t } from "./i18n.js";
 import { dateTime } from "./format.js";
 
-export function startApp({ product, subtitle, routes, loginHint }) {
+export function startApp({ product, subtitle, routes: routesOf, loginHint }) {
   const api = new Api();
+  const routesNow = () => (typeof routesOf === "function" ? routesOf(api) : routesOf);
+  let routes = routesNow();
   const sub = () => (typeof subtitle === "function" ? subtitle() : t(subtitle));
   const root = document.getElementById("app");
   let timers = [];
@@ -155,6 +159,7 @@ export function startApp({ product, subtitle, routes, loginHint }) {
       return;
     }
     stopTimers();
+    routes = routesNow();
     const route = routeOf();
     current = route;
     document.documentElement.lang = getLang();
@@ -193,7 +198,7 @@ export function startApp({ product, subtitle, routes, loginHint }) {
       h(
         "div.tools",
         langSelect(),
-        h("span.who", api.username),
+        h("span.who", { id: "who" }, api.displayName || api.username),
         h(
           "button.secondary",
           {

@@ -10,8 +10,10 @@ import { startApp, table, field, badge, when, strongPassword } from "../common/s
 import { activeCalls } from "./calls.js";
 import { registrationCell } from "./users.js";
 import { settings } from "./settings.js";
-import { voicemail } from "./voicemail.js";
+import { voicemail, myVoicemail } from "./voicemail.js";
+import { forwardingCard, userRoutes } from "./me.js";
 import { prompts } from "./prompts.js";
+import { groups } from "./groups.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -50,6 +52,9 @@ function userForm(ctx, user, done) {
   const sipUser = h("input", { name: "sip_username", maxlength: 64, value: user ? user.sip_username : "", placeholder: t("the extension") });
   const enabled = h("input", { type: "checkbox", name: "enabled", checked: user ? user.enabled : true });
   const newPw = h("input", { type: "checkbox", name: "new_password", checked: false });
+  // the user's own web login (never the SIP password): empty keeps it
+  const loginPw = h("input", { type: "password", name: "login_password", id: "login-password", autocomplete: "new-password", minlength: 8 });
+  const noLogin = h("input", { type: "checkbox", name: "no_login", id: "no-login", checked: false });
   const err = h("p.error", { role: "alert" });
   const dlg = ctx.dialog(
     editing ? t("Edit {u}", { u: user.display_name }) : t("New user"),
@@ -62,6 +67,8 @@ function userForm(ctx, user, done) {
           err.textContent = "";
           const body = { display_name: name.value, extension: ext.value, enabled: enabled.checked };
           if (sipUser.value) body.sip_username = sipUser.value;
+          if (noLogin.checked) body.login_password = "";
+          else if (loginPw.value) body.login_password = loginPw.value;
           let pw = null;
           if (editing && (newPw.checked || (sipUser.value && sipUser.value !== user.sip_username))) {
             pw = strongPassword();
@@ -86,11 +93,26 @@ function userForm(ctx, user, done) {
       field(t("SIP user name"), sipUser, t("Letters, digits and . _ - +; the extension if left empty.")),
       h("label.check", enabled, h("span", t("Enabled: may register and call"))),
       editing ? h("label.check", newPw, h("span", t("Generate a new SIP password"))) : h("p.hint", t("A strong SIP password is generated and shown once.")),
+      field(
+        t("Login password"),
+        loginPw,
+        editing && user.login
+          ? t("The user logs in at this page with their extension or SIP user name. Empty keeps the password.")
+          : t("Lets the user log in at this page with their extension or SIP user name (at least 8 characters; not the SIP password).")
+      ),
+      editing && user.login ? h("label.check", noLogin, h("span", t("Remove the user's login"))) : null,
       err,
       h("button", { type: "submit", id: "user-save" }, editing ? t("Save") : t("Create user"))
     )
   );
   name.focus();
+}
+
+// The administrator edits a user's forwarding, DND and call waiting.
+async function userForwarding(ctx, user) {
+  const card = forwardingCard(ctx, `users/${user.id}/forwarding`);
+  await card.load();
+  ctx.dialog(t("Forwarding of {u}", { u: user.display_name }), card.node);
 }
 
 async function users(view, ctx) {
@@ -114,6 +136,7 @@ async function users(view, ctx) {
           h(
             "div.actions",
             h("button.secondary", { type: "button", "data-edit": u.extension, onclick: () => userForm(ctx, u, refresh) }, t("Edit")),
+            h("button.secondary", { type: "button", "data-forwarding": u.extension, onclick: () => userForwarding(ctx, u).catch((e) => ctx.notice(e.message, "error")) }, t("Forwarding")),
             h("a.button.secondary", { href: `#/voicemail/${u.id}`, "data-voicemail": u.extension }, t("Voicemail")),
             h("button.danger", {
               type: "button",
@@ -313,10 +336,12 @@ async function connect(view, ctx) {
 startApp({
   product: "Zentrale",
   subtitle: () => t("Phone system {n}", { n: NAME }),
-  loginHint: () => t("The admin password was set when the phone system was created."),
-  routes: [
+  loginHint: () => t("Administrator: admin, with the password set when the phone system was created. Users: your extension or SIP user name and your own login password."),
+  // a user's own login sees only their own pages (me.js)
+  routes: (api) => api.role === "user" ? userRoutes(myVoicemail) : [
     { id: "users", label: "Users", render: users },
     { id: "registrations", label: "Registrations", render: registrations },
+    { id: "groups", label: "Ring groups", render: groups },
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
     { id: "voicemail", label: "Voicemail", render: voicemail },

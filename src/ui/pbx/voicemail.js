@@ -2,7 +2,8 @@
 // browser, downloaded, marked heard, deleted), the mailbox's settings (on
 // or off, PIN, limits, email, ring time, do not disturb) and the greeting;
 // and, for the Settings page, the SMTP relay new messages are mailed
-// through. API: /voicemail/<user-id>/... and /smtp (docs/api.md).
+// through. API: /voicemail/<user-id>/... (a user's own: /me/voicemail) and
+// /smtp (docs/api.md).
 
 import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
@@ -17,6 +18,12 @@ async function putFile(api, path, file) {
   return api.answer(res, path);
 }
 
+// Where a mailbox's API is: the administrator's /voicemail/<id>, or a
+// user's own /me/voicemail (user.vmPath).
+function vmPath(user) {
+  return user.vmPath || `voicemail/${user.id}`;
+}
+
 function num(input) {
   return input.value === "" ? undefined : Number(input.value);
 }
@@ -27,14 +34,14 @@ function messagesCard(ctx, user) {
   const counts = h("p", { id: "vm-counts" });
   const player = h("audio", { controls: true, preload: "none", id: "vm-player", hidden: true });
   async function refresh() {
-    const data = await api.get(`voicemail/${user.id}`);
+    const data = await api.get(`${vmPath(user)}`);
     counts.textContent = t("{n} new, {o} old", { n: data.new, o: data.old });
     replace(
       list,
       table(
         [t("Received"), t("From"), t("Length"), t("State"), t("Actions")],
         data.messages.map((m) => {
-          const wav = api.url(`voicemail/${user.id}/${m.id}.wav`);
+          const wav = api.url(`${vmPath(user)}/${m.id}.wav`);
           return [
             when(m.received),
             h("span", h("strong", m.caller || "–"), m.caller_name ? ` ${m.caller_name}` : ""),
@@ -49,7 +56,7 @@ function messagesCard(ctx, user) {
                   player.hidden = false;
                   player.src = wav;
                   player.play().catch(() => {});
-                  if (!m.heard) api.patch(`voicemail/${user.id}/${m.id}`, { heard: true }).then(refresh, () => {});
+                  if (!m.heard) api.patch(`${vmPath(user)}/${m.id}`, { heard: true }).then(refresh, () => {});
                 },
               }, t("Play")),
               h("a.button.secondary", { href: wav, download: `voicemail-${user.extension}-${m.id}.wav`, "data-download": m.id }, t("Download")),
@@ -58,7 +65,7 @@ function messagesCard(ctx, user) {
                 "data-heard": m.id,
                 onclick: async () => {
                   try {
-                    await api.patch(`voicemail/${user.id}/${m.id}`, { heard: !m.heard });
+                    await api.patch(`${vmPath(user)}/${m.id}`, { heard: !m.heard });
                   } catch (e) {
                     ctx.notice(e.message, "error");
                   }
@@ -71,7 +78,7 @@ function messagesCard(ctx, user) {
                 onclick: async () => {
                   if (!(await ctx.confirm(t("Delete this message from {c}?", { c: m.caller || "–" }), t("Delete")))) return;
                   try {
-                    await api.del(`voicemail/${user.id}/${m.id}`);
+                    await api.del(`${vmPath(user)}/${m.id}`);
                   } catch (e) {
                     ctx.notice(e.message, "error");
                   }
@@ -134,7 +141,7 @@ function settingsCard(ctx, user) {
         if (clearPin.checked) body.pin = "";
         else if (pin.value) body.pin = pin.value;
         try {
-          show(await api.put(`voicemail/${user.id}/settings`, body));
+          show(await api.put(`${vmPath(user)}/settings`, body));
           ctx.notice(t("Mailbox of {u} saved.", { u: user.display_name }));
         } catch (x) {
           err.textContent = x.message;
@@ -154,7 +161,7 @@ function settingsCard(ctx, user) {
     err,
     h("button", { type: "submit", id: "vm-save" }, t("Save"))
   );
-  return { node: form, load: async () => show(await api.get(`voicemail/${user.id}/settings`)) };
+  return { node: form, load: async () => show(await api.get(`${vmPath(user)}/settings`)) };
 }
 
 function greetingCard(ctx, user) {
@@ -169,7 +176,7 @@ function greetingCard(ctx, user) {
     hidden: true,
     onclick: async () => {
       try {
-        await api.del(`voicemail/${user.id}/greeting`);
+        await api.del(`${vmPath(user)}/greeting`);
       } catch (e) {
         ctx.notice(e.message, "error");
       }
@@ -177,8 +184,8 @@ function greetingCard(ctx, user) {
     },
   }, t("Remove the greeting"));
   async function load() {
-    const url = api.url(`voicemail/${user.id}/greeting`);
-    const has = (await api.get(`voicemail/${user.id}/settings`)).has_greeting;
+    const url = api.url(`${vmPath(user)}/greeting`);
+    const has = (await api.get(`${vmPath(user)}/settings`)).has_greeting;
     state.textContent = has ? t("The user's own greeting is played.") : t("No greeting of their own: callers hear the standard announcement with the extension.");
     audio.hidden = !has;
     remove.hidden = !has;
@@ -196,7 +203,7 @@ function greetingCard(ctx, user) {
           return;
         }
         try {
-          const r = await putFile(api, `voicemail/${user.id}/greeting`, file.files[0]);
+          const r = await putFile(api, `${vmPath(user)}/greeting`, file.files[0]);
           ctx.notice(t("Greeting saved ({s} s).", { s: (r.duration_ms / 1000).toFixed(1) }));
           file.value = "";
         } catch (x) {
@@ -239,6 +246,17 @@ export async function voicemail(view, ctx) {
   if (want && users.some((u) => String(u.id) === want)) pick.value = want;
   replace(view, h("div.head", h("h1", t("Voicemail")), pick), body);
   await open();
+}
+
+// A user's own mailbox, in the user's view (their login).
+export async function myVoicemail(view, ctx) {
+  const me = await ctx.api.get("me");
+  const user = { ...me, vmPath: "me/voicemail" };
+  const msgs = messagesCard(ctx, user);
+  const settings = settingsCard(ctx, user);
+  const greeting = greetingCard(ctx, user);
+  replace(view, h("h1", t("My voicemail")), msgs.node, settings.node, greeting.node);
+  await Promise.all([msgs.refresh(), settings.load(), greeting.load()]);
 }
 
 // The SMTP relay (for the Settings page): the password is never shown,
