@@ -467,6 +467,8 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 {
 	if (c->state == CALL_ENDED)
 		return;
+	if (!cause)
+		cause = "failed";
 	xfer_finish(c, c->answer ? 200 : status >= 300 ? status : 487);
 	c->state = CALL_ENDED;
 	c->cs->active--;
@@ -1347,6 +1349,7 @@ int pbx_call_pickup(struct pbx_call *c, struct pbx_call *r, struct pbx_route_fai
 	r->answer = time(NULL);
 	r->a.state = LEG_ANSWERED;
 	r->pickup_by = c->id;
+	r->app_cause = "picked_up"; /* should its caller hang up meanwhile */
 	snprintf(r->answered_by, sizeof(r->answered_by), "%s", c->caller);
 	respond_caller(r, 200, NULL, (struct sip_pl){sdp, (size_t)len},
 		       (struct sip_pl){"application/sdp", 15});
@@ -2149,6 +2152,8 @@ int pbx_calls_hangup(struct pbx_calls *cs, unsigned long long id, const char *wh
 	if (c->state == CALL_RINGING) {
 		for (int i = 0; i < c->nb; i++)
 			send_cancel(c, c->b[i]);
+		if (c->a_up && c->a.state == LEG_ANSWERED)
+			send_bye(c, &c->a); /* a re-routed party, its new destination ringing */
 		respond_caller(c, 487, NULL, (struct sip_pl){0}, (struct sip_pl){0});
 		call_end(c, "admin_hangup", 487);
 	} else {
