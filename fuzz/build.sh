@@ -22,6 +22,9 @@ mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
 
+# The targets build in two halves side by side (2 cores); a failed compile
+# ends its half and the script.
+(
 clang $CFLAGS -w -c $LL/api.c -o "$OUT/llhttp_api.o"
 clang $CFLAGS -w -c $LL/http.c -o "$OUT/llhttp_http.o"
 clang $CFLAGS -w -c $LL/llhttp.c -o "$OUT/llhttp_llhttp.o"
@@ -46,6 +49,9 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_vpn" "$ROOT/fuzz/fuzz_vpn.c" \
 	"$ROOT/src/vpn/vpn_config.c" -ljansson
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_state" "$ROOT/fuzz/fuzz_state.c" \
 	"$ROOT/src/core/core_state.c" -ljansson
+) &
+half1=$!
+(
 # sip_dtmf: DTMF in INFO bodies and whether an offer holds (pbx_call)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dtmf" "$ROOT/fuzz/fuzz_sip_dtmf.c" \
 	"$ROOT/src/sip/sip_dtmf.c" "$ROOT/src/sdp/sdp_hold.c" "$ROOT/src/sdp/sdp.c" \
@@ -75,6 +81,12 @@ clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $ENGINE_LIBS) \
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_mail" "$ROOT/fuzz/fuzz_mail.c" \
 	"$ROOT/src/pbx/pbx_mail_msg.c" -lsodium
 
+) &
+half2=$!
+rc=0
+wait $half1 || rc=$?
+wait $half2 || rc=$?
+[ $rc -eq 0 ] || exit $rc
 # Fuzzes target $1 for $2 seconds on its working corpus; its output goes to
 # $OUT/fuzz-$1.log, its line to $OUT/result-$1.
 run_target() {
