@@ -340,3 +340,50 @@ def test_refer_signalling_third_party_call_control(srv):
     recs = records(srv)
     new = next(r for r in recs if r["caller"] == "100" and r["callee"] == "102")
     assert new["cause"] == "callee_hangup" and new["linked_call_id"], new
+
+
+def test_refer_by_the_caller_hands_on_the_callee(srv):
+    """The caller transfers: the callee's leg (a device the pbx called) is
+    the party that moves, and 102's offer reaches it in a re-INVITE."""
+    from sipua import Phone
+    port = 5061 + srv.offset
+    a, b, c = (Phone("tls", port, e, f"{PS}-{e}-secret", PS) for e in TONES)
+    try:
+        assert a.register() == 200 and b.register() == 200 and c.register() == 200
+        call = a.call("101")
+        inv = b.request("INVITE")
+        bc = b.accept(inv)
+        b.answer(inv, 200, body=b.sdp(), tag=bc["tag"])
+        r = a.final(call)
+        a.confirm(call, r)
+        b.request("ACK")
+        # A's REFER, in its own dialog (as its caller)
+        call["cseq"] += 1
+        route = "".join(f"Route: {x}\r\n" for x in call["route"])
+        a.send(f"REFER {call['target']} SIP/2.0\r\nVia: {a.via()}\r\nMax-Forwards: 70\r\n"
+               f"{route}From: {call['local']}\r\nTo: {call['remote']}\r\n"
+               f"Call-ID: {call['call_id']}\r\nCSeq: {call['cseq']} REFER\r\n"
+               f"Contact: {a.contact()}\r\nRefer-To: <sip:102@{PS}>\r\n"
+               f"Content-Length: 0\r\n\r\n")
+        assert a.response("REFER").status == 202
+        assert notify_frag(a)[0] == "SIP/2.0 100 Trying"
+        cinv = c.request("INVITE")
+        cc = c.accept(cinv)
+        c.answer(cinv, 200, body=c.sdp(), tag=cc["tag"])
+        reinv = b.request("INVITE")  # B, the callee, gets 102's offer
+        assert b"a=crypto" in reinv.body
+        b.answer(reinv, 200, body=b.sdp())
+        b.request("ACK")
+        assert b"m=audio" in c.request("ACK").body
+        frag, _ = notify_frag(a)
+        assert frag == "SIP/2.0 200 OK"
+        a.answer(a.request("BYE"), 200)
+        assert [x for x in active(srv) if x["state"] == "answered"
+                and x["caller"]["extension"] == "101" and x["callee"]["extension"] == "102"]
+        c.in_dialog(cc, "BYE", local=c.callee_local(cc))
+        assert c.response("BYE").status == 200
+        b.answer(b.request("BYE"), 200)
+    finally:
+        for p in (a, b, c):
+            p.register(expires=0)
+            p.close()
