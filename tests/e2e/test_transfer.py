@@ -387,3 +387,63 @@ def test_refer_by_the_caller_hands_on_the_callee(srv):
         for p in (a, b, c):
             p.register(expires=0)
             p.close()
+
+
+def invite_with(p, to, extra, call=None, auth=None):
+    """sipua's INVITE with more header lines (Replaces), and its digest."""
+    call = call or {"call_id": os.urandom(8).hex(), "tag": os.urandom(4).hex()}
+    p.cseq += 1
+    call.update(cseq=p.cseq, uri=f"sip:{to}@{p.domain}", via=p.via())
+    body = p.sdp()
+    p.send(f"INVITE {call['uri']} SIP/2.0\r\nVia: {call['via']}\r\nMax-Forwards: 70\r\n"
+           f"From: <sip:{p.user}@{p.domain}>;tag={call['tag']}\r\nTo: <sip:{to}@{p.domain}>\r\n"
+           f"Call-ID: {call['call_id']}\r\nCSeq: {p.cseq} INVITE\r\nContact: {p.contact()}\r\n"
+           + extra + (f"Authorization: {auth}\r\n" if auth else "")
+           + f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n{body}")
+    return call
+
+
+def test_invite_with_replaces_of_a_confirmed_dialog(srv):
+    """Attended transfer completed by the target's INVITE with Replaces
+    (RFC 3891): the replaced leg (B's) gets a BYE, the other party (A) is
+    re-INVITEd with the newcomer's offer and its answer is the newcomer's 200."""
+    from sipua import Phone, digest, tag_of
+    port = 5061 + srv.offset
+    a, b, c = (Phone("tls", port, e, f"{PS}-{e}-secret", PS) for e in TONES)
+    try:
+        assert a.register() == 200 and b.register() == 200 and c.register() == 200
+        call = a.call("101")
+        inv = b.request("INVITE")
+        bc = b.accept(inv)
+        b.answer(inv, 200, body=b.sdp(), tag=bc["tag"])
+        r = a.final(call)
+        a.confirm(call, r)
+        b.request("ACK")
+        rep = (f"Replaces: {inv.h('call-id')};to-tag={tag_of(inv.h('from'))};"
+               f"from-tag={bc['tag']}\r\n")
+        x = invite_with(c, "pickup", rep)
+        r = c.response("INVITE")
+        assert r.status == 401
+        c.ack_failure(x, r)
+        x = invite_with(c, "pickup", rep, call=x,
+                        auth=digest(r.headers, c.user, c.password, x["uri"], "INVITE"))
+        b.answer(b.request("BYE"), 200)  # the replaced leg
+        reinv = a.request("INVITE")
+        assert b"a=crypto" in reinv.body
+        a.answer(reinv, 200, body=a.sdp())
+        r = c.response("INVITE")
+        assert r.status == 200 and b"m=audio" in r.body, r.raw_text()
+        c.confirm(x, r)
+        a.request("ACK")
+        c.in_dialog(x, "BYE")
+        assert c.response("BYE").status == 200
+        a.answer(a.request("BYE"), 200)
+    finally:
+        for p in (a, b, c):
+            p.register(expires=0)
+            p.close()
+    recs = records(srv)
+    old = next(r for r in recs if r["call_id"] == call["call_id"])
+    new = next(r for r in recs if r["call_id"] == x["call_id"])
+    assert old["cause"] == "transferred" and new["linked_call_id"] == call["call_id"], (old, new)
+    assert new["callee"] == "100" and new["answer"], new
