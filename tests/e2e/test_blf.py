@@ -4,7 +4,8 @@ rings, is answered and ends: each NOTIFY's application/dialog-info+xml is
 checked element by element (xml.etree) against RFC 4235 §4, and the
 subscription expires with a last NOTIFY. Refresh, unsubscribe, the refusals
 (unknown extension, event, Accept, too brief, no credentials, another phone
-system) and the per-user limit by sipua phones."""
+system) and the per-user limit by sipua phones; a BLF key's phone picks up
+a ringing call by INVITE with Replaces built from the NOTIFY's dialog ids."""
 import os
 import re
 import subprocess

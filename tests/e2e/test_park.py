@@ -1,11 +1,15 @@
 """Call park with real softphones (baresip over TLS with SRTP): 100 talks
 to 101 and transfers it (REFER) to 700; 101 is parked in slot 701 and
 hears the slot and music on hold from the media engine (the transferor's
-NOTIFY says "Parked at 701", a BLF key watching 701 lights); 102 dials 701 and
+NOTIFY says "Parked at 701", a BLF key watching 701 lights, and an RTP
+phone parked hears sound, not silence); 102 dials 701 and
 talks to 101, audio both ways (each phone plays its own tone, each must
 hear the other's). Unretrieved, a parked call rings its parker again after
 park_timeout (set short here)."""
+import audioop
 import math
+import re
+import socket
 import xml.etree.ElementTree as ET
 import struct
 import time
@@ -15,7 +19,7 @@ import pytest
 
 from conftest import Server, curl
 from sipclient import digest
-from sipua import Phone, tag_of
+from sipua import Phone, free_port
 from test_baresip import Baresip, wait_for
 
 PS = "parkco"
@@ -167,10 +171,38 @@ def test_unretrieved_call_rings_the_parker_again(srv, tmp_path):
     assert ok, ("100 hears 101 again", info)
 
 
-def sip_phone(s, ext):
-    p = Phone("tcp", 5060 + s.offset, ext, f"{PS}-{ext}-secret", PS)
+def sip_phone(s, ext, rtp=False):
+    p = Phone("tcp", 5060 + s.offset, ext, f"{PS}-{ext}-secret", PS,
+              rtp_port=free_port() & ~1 if rtp else 40000)
+    if rtp:  # it listens where its SDP says
+        p.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        p.rtp.bind(("127.0.0.1", p.rtp_port))
+        p.rtp.settimeout(0.2)
     assert p.register() == 200
     return p
+
+
+def heard(p, sdp, seconds):
+    """The RMS of the PCMU that reaches p within seconds (until 25 packets
+    came), and how many packets; p sends a packet to where sdp says every
+    0.3 s meanwhile (the SBC sends to a phone once it has heard from it)."""
+    text = sdp.decode()
+    addr = re.search(r"c=IN IP4 (\S+)", text).group(1)
+    port = int(re.search(r"m=audio (\d+)", text).group(1))
+    pcm, n, end, ping = b"", 0, time.time() + seconds, 0.0
+    while time.time() < end and n < 25:
+        if time.time() > ping:
+            p.rtp.sendto(struct.pack("!BBHII", 0x80, 0, 0, 0, 0x55) + b"\xff" * 160,
+                         (addr, port))
+            ping = time.time() + 0.3
+        try:
+            pkt, _ = p.rtp.recvfrom(2048)
+        except OSError:
+            continue
+        if len(pkt) > 12 and pkt[1] & 0x7f == 0:
+            pcm += audioop.ulaw2lin(pkt[12:], 2)
+            n += 1
+    return (audioop.rms(pcm, 2) if pcm else 0), n
 
 
 def test_transferor_told_the_slot_and_blf_watches_it(srv):
@@ -178,7 +210,7 @@ def test_transferor_told_the_slot_and_blf_watches_it(srv):
     701"; a BLF subscription to 701 shows the parked call (confirmed, 101
     as the remote party) and its end when 102 retrieves it."""
     assert api(srv, "PUT", "/settings", {"park_timeout": 60}).status == 200
-    a, b, c, w = (sip_phone(srv, e) for e in ("100", "101", "102", "102"))
+    a, b, c, w = (sip_phone(srv, e, rtp=e == "101") for e in ("100", "101", "102", "102"))
     ns = "{urn:ietf:params:xml:ns:dialog-info}"
     try:
         # the BLF key for slot 701
@@ -233,6 +265,9 @@ def test_transferor_told_the_slot_and_blf_watches_it(srv):
             frags.append(n.body.decode().strip())
         assert frags[-1].splitlines()[0] == "SIP/2.0 200 Parked at 701", frags
         a.answer(a.request("BYE"), 200)  # the transferor's part ends
+        # 101 hears the media engine: the slot spoken, then music, not silence
+        rms, n = heard(b, re_inv.body, 4)
+        assert n >= 25 and rms > 100, (rms, n)
         (d,) = lamp()
         assert d.find(ns + "state").text == "confirmed"
         assert d.find(f"{ns}remote/{ns}identity").text == f"sip:101@{PS}"
@@ -256,3 +291,4 @@ def test_transferor_told_the_slot_and_blf_watches_it(srv):
     finally:
         for p in (a, b, c, w):
             p.close()
+        b.rtp.close()
