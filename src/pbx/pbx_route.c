@@ -12,9 +12,12 @@ static const struct {
 	int (*resolve)(struct pbx *p, struct sip_pl dialled, long long caller_id,
 		       struct pbx_dest *out);
 } resolvers[] = {
-	{"feature", pbx_dest_feature_resolve}, {"code", pbx_dest_code_resolve},
-	{"pickup", pbx_dest_pickup_resolve},   {"group_code", pbx_dest_group_code_resolve},
-	{"extension", pbx_dest_ext_resolve},   {"group", pbx_dest_group_resolve},
+	{"feature", pbx_dest_feature_resolve},	     /* *97, *98 */
+	{"code", pbx_dest_code_resolve},	     /* forwarding, DND, call waiting */
+	{"group_code", pbx_dest_group_code_resolve}, /* *45, *46 + group */
+	{"pickup", pbx_dest_pickup_resolve},	     /* *8, ** + extension */
+	{"extension", pbx_dest_ext_resolve},
+	{"group", pbx_dest_group_resolve},
 };
 
 int pbx_route_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,

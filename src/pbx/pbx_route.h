@@ -150,7 +150,10 @@ long long pbx_call_caller_id(const struct pbx_call *c);
 void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name);
 /* Rings user_id's registered devices for at most seconds (the caller's
  * Expires may cut it shorter); ringing that ends goes to pbx_route_failed.
- * The number of devices rung (0: none registered). */
+ * The number of devices rung (0: none registered). Called again while
+ * ringing, it adds another user's devices to those ringing (a ring group
+ * rings its members at once, or one after the other); the ringing time is
+ * the last call's. */
 int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds);
 /* 1 if user_id is in an answered call (pbx_calls_user_busy). */
 int pbx_call_user_busy(const struct pbx_call *c, long long user_id);

@@ -277,6 +277,32 @@ def test_fallback_when_nobody_answers(srv):
     assert rec["cause"] == "no_answer" and rec["answered_by"] == "", rec
 
 
+def test_fallback_to_a_group_and_to_voicemail(srv):
+    group(srv, "608", ["205"], fallback_type="group", fallback_target="606")  # → 204
+    group(srv, "609", ["205"], fallback_type="voicemail", fallback_target="204")
+    assert api(srv, "PUT", f"/voicemail/{srv.ids['204']}/settings",
+               {"enabled": True}).status == 200
+    a, d = phone(srv, "200"), phone(srv, "204")
+    try:
+        call = a.call("608")
+        take(a, call, d, d.request("INVITE"))
+        hang_up(a, call, d)
+        assert last_call(srv)["path"] == "group:608>group:606>extension:204"
+        call = a.call("609")
+        ok = a.final(call, timeout=8)  # the mailbox answers
+        assert ok.status == 200 and b"m=audio" in ok.body, ok.raw_text()
+        a.confirm(call, ok)
+        nothing_rings(d)
+        a.in_dialog(call, "BYE")
+        assert a.response("BYE").status == 200
+    finally:
+        assert api(srv, "PUT", f"/voicemail/{srv.ids['204']}/settings",
+                   {"enabled": False}).status == 200
+        bye_all(a, d)
+    rec = last_call(srv)
+    assert rec["path"] == "group:609>voicemail:204" and rec["cause"] == "voicemail", rec
+
+
 def test_api_validates_and_keeps_extensions_apart(srv):
     ok = {"extension": "650", "name": "Support", "members": [{"user_id": srv.ids["201"]}]}
     bad = [
@@ -328,3 +354,28 @@ def test_api_validates_and_keeps_extensions_apart(srv):
     assert api(srv, "DELETE", f"/groups/{g['id']}").status == 404
     r = curl("GET", srv.sbc("/acme/api/v1/groups"))
     assert r.status == 401, r
+    # a user's own login is no administrator's: 403 on every method
+    assert api(srv, "PUT", f"/users/{srv.ids['203']}",
+               {"login_password": "carol-login-pw-1"}).status == 200
+    r = curl("POST", srv.sbc("/acme/api/v1/login"),
+             {"username": "203", "password": "carol-login-pw-1"})
+    assert r.status == 200, r
+    user = r.json()["token"]
+    for method, path, body in (("GET", "", None), ("POST", "", ok), ("GET", "/1", None),
+                               ("PUT", "/1", {"name": "x"}), ("DELETE", "/1", None)):
+        r = curl(method, srv.sbc(f"/acme/api/v1/groups{path}"), body, token=user)
+        assert r.status == 403, (method, path, r)
+
+
+def test_groups_page_in_the_browser(srv):
+    """tests/browser/groups.mjs: create, edit (a member logged out), the
+    list in German, delete — with the mouse (a phone system of its own)."""
+    from test_ui import run_browser
+    srv.create_ps("teams", "teams-admin-pw")
+    tok = srv.pbx_token("teams", "teams-admin-pw")
+    for ext in ("301", "302"):
+        r = curl("POST", srv.sbc("/teams/api/v1/users"),
+                 {"display_name": f"Desk {ext}", "extension": ext,
+                  "sip_password": f"teams-{ext}-secret"}, token=tok)
+        assert r.status == 201, r
+    run_browser("groups.mjs", srv, ZT_PS="teams", ZT_PS_PW="teams-admin-pw")

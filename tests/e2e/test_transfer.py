@@ -14,7 +14,7 @@ import wave
 import pytest
 
 from conftest import Server, curl
-from test_baresip import Baresip, wait_for
+from test_baresip import Baresip, sip_ports, wait_for
 
 PS = "my-company"
 TONES = {"100": 440, "101": 1000, "102": 1500}
@@ -39,6 +39,86 @@ def srv():
         raise
     yield s
     s.cleanup()
+
+
+class Linphone:
+    """linphone-cli (linphonec) over TLS with mandatory SRTP as user ext,
+    driven on its standard input, answering calls itself (-a); no sound
+    card (files): it is the transferor here, whose audio does not matter.
+    Its log (-d 6) holds the SIP messages."""
+
+    def __init__(self, s, ext, home, tone=None):
+        self.dir = home / f"linphone-{ext}"
+        # without its data folder linphone opens no TLS listening point
+        (self.dir / ".local" / "share" / "linphone").mkdir(parents=True)
+        rc = self.dir / "linphonerc"
+        rc.write_text(f"""[sip]
+sip_port=0
+sip_tcp_port=0
+sip_tls_port={sip_ports()}
+media_encryption=srtp
+media_encryption_mandatory=1
+verify_server_certs=0
+verify_server_cn=0
+default_proxy=0
+[sound]
+echocancellation=0
+[video]
+enabled=0
+[proxy_0]
+reg_proxy=<sip:127.0.0.1:{5061 + s.offset};transport=tls>
+reg_route=<sip:127.0.0.1:{5061 + s.offset};transport=tls;lr>
+reg_identity="Phone {ext}" <sip:{ext}@{PS}>
+reg_expires=600
+reg_sendregister=1
+[auth_info_0]
+username={ext}
+passwd={PS}-{ext}-secret
+domain={PS}
+""")
+        self.logfile = self.dir / "linphone.log"
+        self.out = open(self.dir / "stdout.log", "wb")
+        env = dict(os.environ, HOME=str(self.dir))
+        self.proc = subprocess.Popen(
+            ["linphonec", "-c", str(rc), "-a", "-d", "6", "-l", str(self.logfile)],
+            stdin=subprocess.PIPE, stdout=self.out, stderr=subprocess.STDOUT, env=env,
+            cwd=self.dir)
+        self.command("soundcard use files")
+        self.rec = self.dir / "heard.wav"
+        if tone:  # what it says: a sine; what it hears: recorded
+            w = wave.open(str(self.dir / "tone.wav"), "wb")
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * tone * i / 8000)))
+                                   for i in range(8000 * 30)))
+            w.close()
+            self.command(f"play {self.dir / 'tone.wav'}")
+            self.command(f"record {self.rec}")
+
+    def command(self, line):
+        self.proc.stdin.write((line + "\n").encode())
+        self.proc.stdin.flush()
+        time.sleep(0.3)
+
+    def text(self):
+        try:
+            return self.logfile.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stdout(self):
+        return (self.dir / "stdout.log").read_text(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.command("quit")
+                self.proc.wait(3)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
 
 
 def tail_power(path, freq, skip=0.7, span=1.5):
@@ -108,3 +188,81 @@ def test_blind_transfer_with_baresip(srv, tmp_path):
     assert old["cause"] == "transferred", old
     assert new["linked_call_id"] == old["call_id"] and new["answer"], new
     assert new["answered_by"] == "102"
+
+
+def test_attended_transfer_with_linphone(srv, tmp_path):
+    # A is held by B meanwhile: baresip's recording stops at a hold, linphone's does not
+    a = Linphone(srv, "100", tmp_path, tone=TONES["100"])
+    c = Baresip(srv, "102", tmp_path, tone=TONES["102"])
+    b = Linphone(srv, "101", tmp_path)
+    try:
+        registered(srv, TONES)
+        a.command(f"call sip:101@{PS}")  # linphone answers by itself
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"], 10,
+                 "A and B talking")
+        b.command("pause 1")  # A on hold (music from the pbx)
+        wait_for(lambda: "paused" in b.stdout().lower(), 10, "A on hold")
+        b.command(f"call sip:102@{PS}")  # the consultation call
+        wait_for(lambda: len([x for x in active(srv) if x["state"] == "answered"]) == 2, 10,
+                 "B and C talking too")
+        time.sleep(1)
+        b.command("calls")
+        b.command("transfer 1 --to-call 2")
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"
+                          and {x["caller"]["extension"], x["callee"]["extension"]}
+                          == {"100", "102"}], 10, "A and C in one call")
+        time.sleep(3)  # talk
+        c.command("hangup")
+        wait_for(lambda: not active(srv), 10, "the calls to end")
+    finally:
+        for p in (a, b, c):
+            p.stop()
+    assert "Replaces=" in b.text() or "Replaces%3D" in b.text(), b.stdout()
+    ok, why = hears(a.rec, "100", "102")
+    assert ok, why
+    ok, why = hears(c.decoded(), "102", "100")
+    assert ok, why
+    recs = records(srv)
+    ab = next(r for r in recs if r["caller"] == "100" and r["callee"] == "101")
+    bc = next(r for r in recs if r["caller"] == "101" and r["callee"] == "102")
+    ac = next(r for r in recs if r["caller"] == "100" and r["callee"] == "102")
+    assert ab["cause"] == "transferred" and bc["cause"] == "transferred", (ab, bc)
+    assert ac["linked_call_id"] == ab["call_id"] and ac["answer"], ac
+
+
+def test_transfer_to_a_consultation_call_still_ringing(srv, tmp_path):
+    a = Linphone(srv, "100", tmp_path, tone=TONES["100"])
+    c = Baresip(srv, "102", tmp_path, tone=TONES["102"], answer="manual")
+    b = Linphone(srv, "101", tmp_path)
+    try:
+        registered(srv, TONES)
+        a.command(f"call sip:101@{PS}")
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"], 10,
+                 "A and B talking")
+        b.command("pause 1")
+        wait_for(lambda: "paused" in b.stdout().lower(), 10, "A on hold")
+        b.command(f"call sip:102@{PS}")
+        wait_for(lambda: "ringing" in b.stdout().lower(), 10, "C ringing")
+        b.command("transfer 1 --to-call 2")
+        # C rings now for A, B is out of it
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "ringing"
+                          and x["caller"]["extension"] == "100"
+                          and x["callee"]["extension"] == "102"], 10, "C ringing for A")
+        wait_for(lambda: len(active(srv)) == 1, 10, "B's calls to end")
+        c.command("accept")
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"
+                          and {x["caller"]["extension"], x["callee"]["extension"]}
+                          == {"100", "102"}], 10, "A and C in one call")
+        time.sleep(3)
+        c.command("hangup")
+        wait_for(lambda: not active(srv), 10, "the call to end")
+    finally:
+        for p in (a, b, c):
+            p.stop()
+    ok, why = hears(a.rec, "100", "102")
+    assert ok, why
+    ok, why = hears(c.decoded(), "102", "100")
+    assert ok, why
+    recs = records(srv)
+    bc = next(r for r in recs if r["caller"] == "101" and r["callee"] == "102")
+    assert bc["cause"] == "transferred" and not bc["answer"], bc

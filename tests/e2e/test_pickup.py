@@ -1,0 +1,155 @@
+"""Call pickup: *8 takes a call ringing in the caller's pickup group
+(users.pickup_group), **<ext> the one ringing at ext — both with baresip
+over TLS and SRTP through the SBC, audio checked both ways by tones after
+the pickup — and an INVITE with Replaces naming the ringing (early) dialog,
+as BLF keys send it (sipp). The call records: the ringing call ends
+"picked_up", the picker's call is its own record, linked to it."""
+import os
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from conftest import Server, curl
+from sipua import Phone, tag_of
+from test_baresip import Baresip, wait_for
+from test_transfer import hears
+
+PS = "my-company"
+TONES = {"100": 440, "101": 1000, "102": 1500}
+SIPP = os.path.join(os.path.dirname(__file__), "sipp/pickup_replaces.xml")
+
+
+@pytest.fixture(scope="module")
+def srv():
+    s = Server().start()
+    try:
+        s.create_ps(PS, "my-company-admin-pw")
+        s.ptoken = s.pbx_token(PS, "my-company-admin-pw")
+        for ext in TONES:
+            r = curl("POST", s.sbc(f"/{PS}/api/v1/users"),
+                     {"display_name": f"Phone {ext}", "extension": ext,
+                      "sip_password": f"{PS}-{ext}-secret"}, token=s.ptoken)
+            assert r.status == 201, r
+        r = curl("PUT", s.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
+                 token=s.ptoken)
+        assert r.status == 200, r
+        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
+        # 101 and 102 share a pickup group, 100 is in none
+        db = sqlite3.connect(os.path.join(s.data, "phone-systems", PS, "pbx.db"), timeout=10)
+        db.execute("UPDATE users SET pickup_group='sales' WHERE extension IN ('101','102')")
+        db.commit()
+        db.close()
+    except BaseException:
+        s.stop()
+        raise
+    yield s
+    s.cleanup()
+
+
+def active(srv):
+    return curl("GET", srv.sbc(f"/{PS}/api/v1/calls/active"), token=srv.ptoken).json()["calls"]
+
+
+def records(srv):
+    return curl("GET", srv.sbc(f"/{PS}/api/v1/calls"), token=srv.ptoken).json()["calls"]
+
+
+def registered(srv, exts):
+    def pred():
+        r = curl("GET", srv.sbc(f"/{PS}/api/v1/registrations"), token=srv.ptoken)
+        return set(exts) <= {x["extension"] for x in r.json()["registrations"]}
+    wait_for(pred, 15, f"{exts} to register")
+
+
+@pytest.mark.parametrize("code", ["*8", "**101"])
+def test_pickup_by_code_with_audio(srv, tmp_path, code):
+    a = Baresip(srv, "100", tmp_path, tone=TONES["100"])
+    b = Baresip(srv, "101", tmp_path, tone=TONES["101"], answer="manual")
+    c = Baresip(srv, "102", tmp_path, tone=TONES["102"])
+    try:
+        registered(srv, TONES)
+        a.command("dial", f"sip:101@{PS}")
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "ringing"], 10, "B ringing")
+        time.sleep(0.5)
+        c.command("dial", f"sip:{code}@{PS}")
+        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"
+                          and {x["caller"]["extension"], x["callee"]["extension"]}
+                          == {"100", "102"}], 10, "A and C in one call")
+        assert len(active(srv)) == 1  # B rings no more
+        time.sleep(3)
+        c.command("hangup")
+        wait_for(lambda: not active(srv), 10, "the call to end")
+    finally:
+        for p in (a, b, c):
+            p.stop()
+    ok, why = hears(a.decoded(), "100", "102")
+    assert ok, why
+    ok, why = hears(c.decoded(), "102", "100")
+    assert ok, why
+    recs = records(srv)
+    old = next(r for r in recs if r["caller"] == "100" and r["callee"] == "101")
+    new = next(r for r in recs if r["caller"] == "102" and r["callee"] == "100")
+    assert old["cause"] == "picked_up" and old["answered_by"] == "102", old
+    assert new["linked_call_id"] == old["call_id"] and new["answer"], new
+
+
+def test_star8_outside_the_group_finds_nothing(srv):
+    a = Phone("tcp", 5060 + srv.offset, "100", f"{PS}-100-secret", PS)
+    b = Phone("tcp", 5060 + srv.offset, "101", f"{PS}-101-secret", PS)
+    try:
+        assert a.register() == 200 and b.register() == 200
+        c = b.call("102")  # rings nobody: 102 is not registered here
+        # 100 has no pickup group: *8 is no number for it
+        p = a.call("*8")
+        assert a.final(p).status == 404
+        b.final(c)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_pickup_by_invite_with_replaces_of_the_early_dialog(srv, tmp_path):
+    a = Phone("tcp", 5060 + srv.offset, "100", f"{PS}-100-secret", PS)
+    b = Phone("tcp", 5060 + srv.offset, "101", f"{PS}-101-secret", PS)
+    try:
+        assert a.register() == 200 and b.register() == 200
+        call = a.call("101")
+        inv = b.request("INVITE")
+        bc = b.accept(inv)
+        b.answer(inv, 180, tag=bc["tag"])
+        assert a.response("INVITE").status == 180
+        # the early dialog as the ringing phone knows it: the pbx's tag is From's
+        replaces = f"{inv.h('call-id')};to-tag={tag_of(inv.h('from'))};from-tag={bc['tag']}"
+        csv = tmp_path / "users.csv"
+        csv.write_text(f"SEQUENTIAL\n102;unused;{PS}\n")
+        sipp = subprocess.Popen(
+            ["sipp", f"127.0.0.1:{5060 + srv.offset}", "-t", "t1", "-sf", SIPP, "-s", "102",
+             "-m", "1", "-l", "1", "-nostdin", "-timeout", "20", "-au", "102",
+             "-ap", f"{PS}-102-secret", "-key", "replaces", replaces, "-key", "ps", PS],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(tmp_path))
+        # the ringing phone is cancelled
+        b.answer(b.request("CANCEL"), 200)
+        b.answer(inv, 487, tag=bc["tag"])
+        # the caller is answered (by the pbx), then re-INVITEd with the picker's offer
+        r = a.final(call)
+        assert r.status == 200, r.raw_text()
+        a.confirm(call, r)
+        re_inv = a.request("INVITE")
+        assert b"m=audio" in re_inv.body
+        a.answer(re_inv, 200, body=a.sdp())
+        a.request("ACK")
+        bye = a.request("BYE", timeout=10)  # the picker hung up
+        a.answer(bye, 200)
+        out, _ = sipp.communicate(timeout=20)
+        assert sipp.returncode == 0, out
+    finally:
+        a.close()
+        b.close()
+    recs = records(srv)
+    old = next(r for r in recs if r["call_id"] == inv.h("call-id") or
+               (r["caller"] == "100" and r["callee"] == "101" and r["cause"] == "picked_up"))
+    assert old["cause"] == "picked_up", old
+    new = next(r for r in recs if r["caller"] == "102" and r["linked_call_id"])
+    assert new["callee"] == "100" and new["answer"], new
