@@ -26,6 +26,9 @@
 #define HDR_MAX		 1024
 #define PBX_CALL_MSG_MAX 65536
 #define CALL_BUCKETS	 8192 /* a power of two */
+/* b legs over a call's life: a ring group rings members at once or one
+ * after another (a member's devices each) */
+#define CALL_MAX_LEGS (4 * PBX_MAX_FORKS)
 
 enum leg_state { LEG_CALLING, LEG_EARLY, LEG_ANSWERED, LEG_DONE };
 
@@ -52,7 +55,7 @@ struct pbx_call {
 	struct ctx *ctxs; /* our requests still unanswered */
 	enum call_state state;
 	struct leg a;
-	struct leg *b[PBX_MAX_FORKS];
+	struct leg *b[CALL_MAX_LEGS];
 	int nb;
 	struct leg *answered;
 	char *invite; /* the caller's INVITE, to answer it */
@@ -395,6 +398,20 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
 	call_free(arg);
 }
 
+/* users.last_call_end of both parties of an answered call. */
+static void note_call_end(sqlite3 *db, long long a, long long b, time_t end)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "UPDATE users SET last_call_end=?1 WHERE id IN (?2, ?3)", -1,
+			       &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)end);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
 /* The call is over: its record is written; it lingers while a device that
  * was being cancelled might still answer. */
 static void call_end(struct pbx_call *c, const char *cause, int status)
@@ -417,6 +434,8 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 			    .answered_by = c->answered_by,
 			    .linked = c->linked};
 	pbx_cdr_write(c->cs->p->db, &r);
+	if (c->answered) /* for a ring group's longest idle member */
+		note_call_end(c->cs->p->db, c->a.user_id, c->answered->user_id, r.end);
 	pbx_stats_call_ended(c->cs->p, cause, c->answer != 0);
 	log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee, cause);
 	if (c->timer)
@@ -601,7 +620,7 @@ static void fork_to_devices(struct pbx_call *c, long long user, const struct sip
 			 pai, c->caller, cs->p->name);
 	if (k > 0 && (size_t)k < sizeof(extra))
 		pbx_route_headers(&c->route, cs->p->name, extra + k, sizeof(extra) - (size_t)k);
-	while (sqlite3_step(st) == SQLITE_ROW && c->nb < PBX_MAX_FORKS) {
+	while (sqlite3_step(st) == SQLITE_ROW && c->nb < CALL_MAX_LEGS) {
 		const char *contact = (const char *)sqlite3_column_text(st, 0);
 		const char *path = (const char *)sqlite3_column_text(st, 1);
 		if (sip_pl_eq(caller_contact, contact))
@@ -1311,6 +1330,11 @@ void pbx_call_caller(const struct pbx_call *c, const char **ext, const char **na
 long long pbx_call_caller_id(const struct pbx_call *c)
 {
 	return c->caller_id;
+}
+
+int pbx_call_user_busy(const struct pbx_call *c, long long user_id)
+{
+	return pbx_calls_user_busy(c->cs, user_id);
 }
 
 void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name)

@@ -81,6 +81,7 @@ static int ext_fallback(struct pbx_call *c, const struct pbx_dest *d, enum pbx_o
 				 : o == PBX_OUT_UNAVAILABLE ? PBX_VM_UNAVAILABLE
 							    : PBX_VM_BUSY;
 	pbx_dest_vm_of(next, d->user_id, d->extension, d->name, why);
+	next->via = pbx_forward_kind_name(k); /* the path says why */
 	return 1;
 }
 

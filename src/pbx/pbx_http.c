@@ -18,6 +18,7 @@
 #include "../ui/ui.h"
 #include "pbx.h"
 #include "pbx_call.h"
+#include "pbx_group.h"
 #include "pbx_prompts.h"
 #include "pbx_users.h"
 #include "pbx_vm.h"
@@ -207,6 +208,8 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 		pbx_me_handle(p, req, sub + 10);
 	} else if (strncmp(sub, "/api/v1/users", 13) == 0 && (sub[13] == '\0' || sub[13] == '/')) {
 		pbx_users_handle(p, req, sub + 13);
+	} else if (strncmp(sub, "/api/v1/groups", 14) == 0 && (sub[14] == '\0' || sub[14] == '/')) {
+		pbx_groups_api_handle(p, req, sub + 14);
 	} else if (strncmp(sub, "/api/v1/voicemail", 17) == 0 &&
 		   (sub[17] == '\0' || sub[17] == '/')) {
 		pbx_vm_api_handle(p, req, "voicemail", sub + 17);

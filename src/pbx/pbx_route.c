@@ -12,9 +12,9 @@ static const struct {
 	int (*resolve)(struct pbx *p, struct sip_pl dialled, long long caller_id,
 		       struct pbx_dest *out);
 } resolvers[] = {
-	{"feature", pbx_dest_feature_resolve},
-	{"code", pbx_dest_code_resolve},
-	{"extension", pbx_dest_ext_resolve},
+	{"feature", pbx_dest_feature_resolve},	     {"code", pbx_dest_code_resolve},
+	{"group_code", pbx_dest_group_code_resolve}, {"extension", pbx_dest_ext_resolve},
+	{"group", pbx_dest_group_resolve},
 };
 
 int pbx_route_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
@@ -71,7 +71,10 @@ int pbx_route_failed(struct pbx_call *c, enum pbx_outcome o, struct pbx_route_fa
 	struct pbx_route *r = pbx_call_route(c);
 	struct pbx_dest next;
 	fail_of(o, fail);
-	if (!r->cur.kind->failed || r->cur.kind->failed(c, &r->cur, o, &next, fail) != 1)
+	int k = r->cur.kind->failed ? r->cur.kind->failed(c, &r->cur, o, &next, fail) : 0;
+	if (k == 2)
+		return 0; /* it rings anew */
+	if (k != 1)
 		return -1;
 	return pbx_route_enter(c, &next, fail);
 }

@@ -24,6 +24,19 @@
 struct pbx_call;
 struct pbx_dest;
 
+#define PBX_HUNT_MAX 32 /* = PBX_GROUP_MAX_MEMBERS (pbx_group.h) */
+
+/* A ring group's hunt through its members (pbx_dest_group.c). */
+struct pbx_group_hunt {
+	long long group_id;
+	int strategy; /* enum pbx_group_strategy */
+	int n, next;  /* members in the order they are tried; the next to try */
+	long long users[PBX_HUNT_MAX];
+	int ring[PBX_HUNT_MAX]; /* s, each member's ring time */
+	time_t deadline;	/* the group's timeout */
+	char fallback_type[16], fallback_target[72];
+};
+
 /* Why a destination's legs gave up. */
 enum pbx_outcome {
 	PBX_OUT_NOANSWER,    /* rang for its time */
@@ -46,7 +59,8 @@ struct pbx_dest_kind {
 	 * the call fails with that answer. */
 	int (*enter)(struct pbx_call *c, const struct pbx_dest *d, struct pbx_route_fail *fail);
 	/* Its legs gave up: 1 with the next destination in *next, or 0 with
-	 * *fail set. NULL: the call fails as the outcome says. */
+	 * *fail set, or 2: it rings anew itself (a ring group's next member).
+	 * NULL: the call fails as the outcome says. */
 	int (*failed)(struct pbx_call *c, const struct pbx_dest *d, enum pbx_outcome o,
 		      struct pbx_dest *next, struct pbx_route_fail *fail);
 };
@@ -56,17 +70,19 @@ struct pbx_dest {
 	const struct pbx_dest_kind *kind;
 	long long user_id; /* extension, voicemail, feature (-1: none) */
 	char extension[72], name[128];
-	enum pbx_vm_reason reason; /* voicemail: which greeting */
-	bool ask_pin;		   /* feature *98 */
-	bool vm_enabled;	   /* extension: its mailbox is on */
-	bool dnd;		   /* extension: do not disturb */
-	int ring_time;		   /* extension: s */
-	const char *via;	   /* why the route came here (a forward: "always", "busy",
-				    * "noanswer", "unavailable"; "dnd"), for the path; or NULL */
-	const char *prompt;	   /* pbx_dest_say: the catalogue name it says */
+	enum pbx_vm_reason reason;   /* voicemail: which greeting */
+	bool ask_pin;		     /* feature *98 */
+	bool vm_enabled;	     /* extension: its mailbox is on */
+	bool dnd;		     /* extension: do not disturb */
+	int ring_time;		     /* extension: s */
+	const char *via;	     /* why the route came here (a forward: "always", "busy",
+				      * "noanswer", "unavailable"; "dnd"), for the path; or NULL */
+	const char *prompt;	     /* pbx_dest_say: the catalogue name it says */
+	struct pbx_group_hunt group; /* a ring group */
 };
 
 extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature, pbx_dest_code;
+extern const struct pbx_dest_kind pbx_dest_group, pbx_dest_group_code;
 
 /* An extension the call reached, and why it left it: a forward's kind
  * ("always", "busy", "noanswer", "unavailable"), or NULL while there. */
@@ -102,6 +118,11 @@ int pbx_dest_ext_resolve(struct pbx *p, struct sip_pl dialled, long long caller_
 			 struct pbx_dest *out);
 int pbx_dest_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
 			  struct pbx_dest *out);
+/* pbx_dest_group.c: a ring group by its extension; the codes *45 and *46 (+ group). */
+int pbx_dest_group_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			   struct pbx_dest *out);
+int pbx_dest_group_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+				struct pbx_dest *out);
 /* The voicemail of user_id, as reached for reason. */
 void pbx_dest_vm_of(struct pbx_dest *out, long long user_id, const char *extension,
 		    const char *name, enum pbx_vm_reason reason);
@@ -127,6 +148,8 @@ void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name);
  * Expires may cut it shorter); ringing that ends goes to pbx_route_failed.
  * The number of devices rung (0: none registered). */
 int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds);
+/* 1 if user_id is in an answered call (pbx_calls_user_busy). */
+int pbx_call_user_busy(const struct pbx_call *c, long long user_id);
 
 /* An application on a media-engine session: started on the caller's ACK
  * of our 200; what it returns is the call's until the call ends. */

@@ -11,6 +11,7 @@
 #include "../core/core_log.h"
 #include "../sip/sip_auth.h"
 #include "pbx_forward.h"
+#include "pbx_group.h"
 
 #define USER_COLS                                                                                  \
 	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>''"
@@ -170,6 +171,15 @@ static const char *user_read(json_t *b, struct user_in *in, bool create)
 	in->login = json_string_value(lp);
 	if (in->login && *in->login && (why = core_auth_password_problem(in->login)))
 		return why;
+	return NULL;
+}
+
+/* An extension or SIP user name that a ring group has: why, or NULL. */
+static const char *group_conflict(struct pbx *p, const struct user_in *in)
+{
+	if ((in->ext && pbx_group_by_extension(p, in->ext) >= 0) ||
+	    (in->user && pbx_group_by_extension(p, in->user) >= 0))
+		return "this extension is a ring group's";
 	return NULL;
 }
 
@@ -368,8 +378,9 @@ static void users_write(struct pbx *p, struct core_httpd_req *req, long long id)
 		return;
 	struct user_in in = {0};
 	const char *why = user_read(b, &in, id == 0);
-	if (why) {
-		core_httpd_respond_error(req, 400, why);
+	int status = why ? 400 : 409;
+	if (why || (why = group_conflict(p, &in))) {
+		core_httpd_respond_error(req, status, why);
 		json_decref(b);
 		return;
 	}

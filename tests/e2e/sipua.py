@@ -129,7 +129,7 @@ class Phone:
         return text
 
     # ---- calls ----
-    def invite(self, to, body=None, expires=None, auth=None, call=None):
+    def invite(self, to, body=None, expires=None, auth=None, call=None, extra=""):
         call = call or {"call_id": os.urandom(8).hex(), "tag": os.urandom(4).hex()}
         self.cseq += 1
         call["cseq"] = self.cseq
@@ -142,6 +142,7 @@ class Phone:
                f"CSeq: {self.cseq} INVITE\r\nContact: {self.contact()}\r\n"
                + (f"Expires: {expires}\r\n" if expires else "")
                + (f"Authorization: {auth}\r\n" if auth else "")
+               + extra
                + f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n{body}")
         self.send(msg)
         return call

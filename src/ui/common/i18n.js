@@ -40,6 +40,15 @@ const EN = {
   // voicemail messages (src/ui/pbx/voicemail.js)
   heard: "heard",
   new: "new",
+  // ring groups (src/ui/pbx/groups.js)
+  strategy_ringall: "all at once",
+  strategy_order: "in order",
+  strategy_roundrobin: "round robin",
+  strategy_longest_idle: "longest idle first",
+  fallback_none: "nothing (the caller hears “no answer”)",
+  fallback_extension: "an extension",
+  fallback_group: "another ring group",
+  fallback_voicemail: "a user's voicemail",
 };
 
 const DE = {
@@ -574,6 +583,38 @@ const DE = {
   "Language of prompts": "Sprache der Ansagen",
   "The language callers and users hear: voicemail's prompts and the numbers it says. Uploaded prompts (the Prompts page) play whatever the language.":
     "Die Sprache, die Anrufer und Benutzer hören: die Ansagen der Voicemail und die Zahlen, die sie sagt. Hochgeladene Ansagen (Seite Ansagen) gelten in jeder Sprache.",
+  // ring groups (src/ui/pbx/groups.js)
+  strategy_ringall: "alle gleichzeitig",
+  strategy_order: "der Reihe nach",
+  strategy_roundrobin: "reihum",
+  strategy_longest_idle: "am längsten frei zuerst",
+  fallback_none: "nichts (der Anrufer hört „keine Antwort“)",
+  fallback_extension: "eine Nebenstelle",
+  fallback_group: "eine andere Rufgruppe",
+  fallback_voicemail: "die Voicemail eines Benutzers",
+  "Ring groups": "Rufgruppen",
+  "New ring group": "Neue Rufgruppe",
+  "No ring groups yet.": "Noch keine Rufgruppen.",
+  "A ring group rings its members by its strategy. Members log in with *45 and out with *46 followed by the group's extension.":
+    "Eine Rufgruppe klingelt bei ihren Mitgliedern nach ihrer Strategie. Mitglieder melden sich mit *45 an und mit *46 ab, gefolgt von der Nebenstelle der Rufgruppe.",
+  "1–15 digits; not a user's extension.": "1–15 Ziffern; nicht die Nebenstelle eines Benutzers.",
+  "Add a member": "Ein Mitglied hinzufügen",
+  "Add a member…": "Ein Mitglied hinzufügen …",
+  "All at once, in order, round robin (starting after the member tried last) or the member idle longest first.":
+    "Alle gleichzeitig, der Reihe nach, reihum (nach dem zuletzt angerufenen Mitglied) oder das am längsten freie Mitglied zuerst.",
+  "An extension, a group's extension, or the user whose voicemail takes the call.":
+    "Eine Nebenstelle, die Nebenstelle einer Rufgruppe, oder der Benutzer, dessen Voicemail den Anruf annimmt.",
+  "Create group": "Rufgruppe anlegen",
+  "Delete the ring group {u} ({e})?": "Die Rufgruppe {u} ({e}) löschen?",
+  "Fallback number": "Ausweichnummer",
+  "How long the group rings in all before the fallback.": "Wie lange die Gruppe insgesamt klingelt, bevor der Anruf ausweicht.",
+  "Logged in": "Angemeldet",
+  "logged out": "abgemeldet",
+  Members: "Mitglieder",
+  "No members yet.": "Noch keine Mitglieder.",
+  Strategy: "Strategie",
+  "Timeout (s)": "Zeitlimit (s)",
+  "When nobody answers": "Wenn niemand annimmt",
   // a user's own view (src/ui/pbx/me.js) and the admin's user editor
   "Forward to": "Weiterleiten an",
   number: "Nummer",

@@ -13,6 +13,7 @@ import { settings } from "./settings.js";
 import { voicemail, myVoicemail } from "./voicemail.js";
 import { forwardingCard, userRoutes } from "./me.js";
 import { prompts } from "./prompts.js";
+import { groups } from "./groups.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -340,6 +341,7 @@ startApp({
   routes: (api) => api.role === "user" ? userRoutes(myVoicemail) : [
     { id: "users", label: "Users", render: users },
     { id: "registrations", label: "Registrations", render: registrations },
+    { id: "groups", label: "Ring groups", render: groups },
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
     { id: "voicemail", label: "Voicemail", render: voicemail },
