@@ -30,6 +30,7 @@ struct pbx {
 	struct pbx_media *media;     /* the media engine (pbx_media.h) */
 	struct pbx_prompts *prompts; /* prompts and music (pbx_prompts.h) */
 	struct pbx_mwi *mwi;	     /* message waiting (pbx_vm.h), owned by pbx_sip */
+	struct pbx_blf *blf;	     /* the dialog event package (pbx_blf.h), owned by pbx_sip */
 	struct {
 		unsigned long long attempts, failures; /* calls ended since the start */
 		json_t *ended;			       /* cause → count */

@@ -15,10 +15,12 @@
 #include "../sdp/sdp_hold.h"
 #include "../sip/sip_build.h"
 #include "../sip/sip_dialog.h"
+#include "../sip/sip_dialoginfo.h"
 #include "../sip/sip_dtmf.h"
 #include "../sip/sip_hdr.h"
 #include "../sip/sip_refer.h"
 #include "pbx.h"
+#include "pbx_blf.h"
 #include "pbx_media.h"
 #include "pbx_prompts.h"
 #include "pbx_route.h"
@@ -97,6 +99,7 @@ struct pbx_call {
 	char referred_by[200];	      /* a Referred-By line for the INVITEs (RFC 3892) */
 	unsigned long long pickup_by; /* the call that picks this one up, on our ACK */
 	const struct media_pcm *hold_first; /* pbx_call_hold_music: the prompt first */
+	char xfer_reason[64];		    /* the final 2xx sipfrag's phrase, "" for "OK" (park) */
 };
 
 /* A request we sent, until its final answer. */
@@ -434,6 +437,16 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
 	call_free(arg);
 }
 
+/* The legs of c changed: their users' watchers hear of it (pbx_blf.h). */
+static void blf_changed(struct pbx_call *c)
+{
+	pbx_blf_user_changed(c->cs->p, c->a.user_id);
+	for (int i = 0; i < c->nb; i++)
+		if (c->b[i]->user_id != c->a.user_id &&
+		    (i == 0 || c->b[i]->user_id != c->b[i - 1]->user_id))
+			pbx_blf_user_changed(c->cs->p, c->b[i]->user_id);
+}
+
 /* users.last_call_end of both parties of an answered call. */
 static void note_call_end(sqlite3 *db, long long a, long long b, time_t end)
 {
@@ -475,6 +488,7 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 		note_call_end(c->cs->p->db, c->a.user_id, c->answered->user_id, r.end);
 	pbx_stats_call_ended(c->cs->p, cause, c->answer != 0);
 	log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee, cause);
+	blf_changed(c);
 	if (c->timer)
 		event_free(c->timer);
 	c->timer = event_new(c->cs->base, -1, 0, on_linger, c);
@@ -543,6 +557,7 @@ static void on_ring_timeout(evutil_socket_t fd, short what, void *arg)
 	struct pbx_route_fail f;
 	if (pbx_route_failed(c, PBX_OUT_NOANSWER, &f) < 0)
 		route_fail(c, &f);
+	blf_changed(c);
 }
 
 /* ---- what the list of calls in progress shows ---- */
@@ -818,6 +833,7 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 	struct pbx_route_fail f = {404, NULL, "not_found"};
 	if (pbx_route_resolve(cs->p, ruser, c->caller_id, &d) < 0 || pbx_route_enter(c, &d, &f) < 0)
 		route_fail(c, &f);
+	blf_changed(c);
 }
 
 /* ---- a media-engine leg: voicemail, the mailbox menu ---- */
@@ -973,7 +989,8 @@ static const char *frag_reason(int status)
 
 static void xfer_final(struct pbx_call *c, int status)
 {
-	xfer_notify(c, status, frag_reason(status), true);
+	xfer_notify(c, status,
+		    status < 300 && c->xfer_reason[0] ? c->xfer_reason : frag_reason(status), true);
 }
 
 /* The transfer is over (the parties joined, or the new call failed): the
@@ -1492,6 +1509,17 @@ bool pbx_call_answered(const struct pbx_call *c)
 	return c->state == CALL_ANSWERED;
 }
 
+long long pbx_call_transferor(const struct pbx_call *c, const char **ext)
+{
+	*ext = c->xfer_by ? c->xfer_by->ext : "";
+	return c->xfer_by ? c->xfer_by->user_id : -1;
+}
+
+void pbx_call_set_xfer_reason(struct pbx_call *c, const char *reason)
+{
+	snprintf(c->xfer_reason, sizeof(c->xfer_reason), "%s", reason);
+}
+
 long long pbx_call_party_user(const struct pbx_call *c, enum pbx_party who, const char **ext)
 {
 	const struct leg *l = who == PBX_PARTY_CALLER ? &c->a : c->answered;
@@ -1828,6 +1856,8 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m)
 	case CTX_BYE:
 		break;
 	}
+	if (x->kind == CTX_INVITE && m->status > 100)
+		blf_changed(c);
 	if (m->status >= 200)
 		ctx_free(cs, x);
 }
@@ -2162,6 +2192,57 @@ void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name)
 {
 	snprintf(c->callee, sizeof(c->callee), "%s", ext);
 	snprintf(c->callee_name, sizeof(c->callee_name), "%s", name);
+}
+
+static void tag_of(const char *addr, char *out, size_t cap)
+{
+	const char *t = strstr(addr, ";tag=");
+	size_t l = t ? strcspn(t + 5, ";> \t") : 0;
+	snprintf(out, cap, "%.*s", l < cap ? (int)l : 0, t ? t + 5 : "");
+}
+
+int pbx_calls_user_dialogs(const struct pbx_calls *cs, long long user_id,
+			   struct pbx_call_dialog *out, int max)
+{
+	int n = 0;
+	for (const struct pbx_call *c = cs->calls; c && n < max; c = c->next) {
+		bool ended = c->state == CALL_ENDED;
+		if (c->a.user_id == user_id && c->a.d.call_id[0]) {
+			struct pbx_call_dialog *d = &out[n++];
+			bool early = false;
+			for (int i = 0; i < c->nb; i++)
+				early = early || c->b[i]->state == LEG_EARLY;
+			*d = (struct pbx_call_dialog){
+				.call_id = c->a.d.call_id,
+				.pbx_tag = c->a.d.local_tag,
+				.outgoing = true,
+				.state = ended || c->a.state == LEG_DONE ? SIP_DINFO_TERMINATED
+					 : c->state == CALL_ANSWERED || c->a.state == LEG_ANSWERED
+						 ? SIP_DINFO_CONFIRMED
+					 : early ? SIP_DINFO_EARLY
+						 : SIP_DINFO_PROCEEDING,
+				.peer = c->callee,
+				.peer_name = c->callee_name};
+			tag_of(c->a.d.remote, d->device_tag, sizeof(d->device_tag));
+		}
+		for (int i = 0; i < c->nb && n < max; i++) {
+			const struct leg *l = c->b[i];
+			if (l->user_id != user_id)
+				continue;
+			struct pbx_call_dialog *d = &out[n++];
+			*d = (struct pbx_call_dialog){
+				.call_id = l->d.call_id,
+				.pbx_tag = l->d.local_tag,
+				.state = ended || l->state == LEG_DONE ? SIP_DINFO_TERMINATED
+					 : l->state == LEG_ANSWERED    ? SIP_DINFO_CONFIRMED
+					 : l->state == LEG_EARLY       ? SIP_DINFO_EARLY
+								       : SIP_DINFO_TRYING,
+				.peer = c->caller,
+				.peer_name = c->caller_name};
+			tag_of(l->d.remote, d->device_tag, sizeof(d->device_tag));
+		}
+	}
+	return n;
 }
 
 int pbx_calls_active(const struct pbx_calls *cs)

@@ -17,6 +17,7 @@
 #ifndef PBX_CALL_H
 #define PBX_CALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <event2/event.h>
@@ -44,6 +45,20 @@ void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m);
 /* The SBC saw no media for a call leg with this Call-ID: end the call. */
 void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id);
 int pbx_calls_active(const struct pbx_calls *cs);
+/* One dialog of a user's device, as the dialog event package shows it
+ * (pbx_blf.h); the strings are the call's, valid until it next changes. */
+struct pbx_call_dialog {
+	const char *call_id;
+	char device_tag[64];	      /* the device's tag; "" before it sent one */
+	const char *pbx_tag;	      /* ours in that dialog */
+	bool outgoing;		      /* the device called (initiator), else it is rung */
+	int state;		      /* enum sip_dinfo_state */
+	const char *peer, *peer_name; /* the other party: extension, display name */
+};
+/* The dialogs of user_id's devices in calls (those ended but lingering
+ * too, as terminated): how many were written to out (at most max). */
+int pbx_calls_user_dialogs(const struct pbx_calls *cs, long long user_id,
+			   struct pbx_call_dialog *out, int max);
 /* 1 if user_id is in a call: one of the user's devices answered a call in
  * progress, or the user is the caller of an answered one; else 0. (Call
  * waiting off: such a user is busy to a new call.) */

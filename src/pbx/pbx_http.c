@@ -20,6 +20,7 @@
 #include "pbx_call.h"
 #include "pbx_group.h"
 #include "pbx_prompts.h"
+#include "pbx_route.h"
 #include "pbx_users.h"
 #include "pbx_vm.h"
 
@@ -97,7 +98,8 @@ static json_t *settings_json(struct pbx *p)
 	if (core_db_setting_get(p->db, "language", lang, sizeof(lang)) < 0 ||
 	    (strcmp(lang, "en") != 0 && strcmp(lang, "de") != 0))
 		snprintf(lang, sizeof(lang), "en");
-	return json_pack("{s:o, s:s}", "digest_algorithms", algs, "language", lang);
+	return json_pack("{s:o, s:s, s:i}", "digest_algorithms", algs, "language", lang,
+			 "park_timeout", pbx_park_timeout(p));
 }
 
 /* The digest algorithms of a PUT body: 0 with list ("MD5,SHA-256"), 1 if
@@ -121,7 +123,8 @@ static int settings_algorithms(json_t *b, char *list, size_t cap)
 }
 
 /* GET/PUT /api/v1/settings: {"digest_algorithms": ["MD5", "SHA-256"],
- * "language": "en" | "de"} (what prompts say); a PUT may send either. */
+ * "language": "en" | "de" (what prompts say), "park_timeout": s}; a PUT
+ * may send any of them. */
 static void pbx_settings(struct pbx *p, struct core_httpd_req *req)
 {
 	char user[128];
@@ -138,7 +141,14 @@ static void pbx_settings(struct pbx *p, struct core_httpd_req *req)
 		bool lang_ok = !l || (ls && (strcmp(ls, "en") == 0 || strcmp(ls, "de") == 0));
 		if (lang_ok && ls)
 			snprintf(lang, sizeof(lang), "%s", ls);
+		json_t *pt = json_object_get(b, "park_timeout");
+		json_int_t park = json_is_integer(pt) ? json_integer_value(pt) : -1;
 		json_decref(b);
+		if (pt && (park < 1 || park > 3600)) {
+			core_httpd_respond_error(req, 400, "park_timeout: seconds, 1 to 3600");
+			return;
+		}
+
 		if (has_algs < 0) {
 			core_httpd_respond_error(req, 400,
 						 "digest_algorithms: a list of \"MD5\" and/or "
@@ -158,6 +168,14 @@ static void pbx_settings(struct pbx *p, struct core_httpd_req *req)
 			core_httpd_respond_error(req, 500, "could not save the settings");
 			return;
 		}
+		char pv[16];
+		snprintf(pv, sizeof(pv), "%d", (int)park);
+		if (pt && core_db_setting_set(p->db, "park_timeout", pv) < 0) {
+			core_httpd_respond_error(req, 500, "could not save the settings");
+			return;
+		}
+		if (pt)
+			log_info("%s set the park timeout to %s s", user, pv);
 		if (has_algs == 0)
 			log_info("%s changed the digest algorithms to %s", user, list);
 		if (*lang)

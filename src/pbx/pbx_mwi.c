@@ -258,7 +258,7 @@ void pbx_mwi_subscribe(struct pbx_mwi *w, const struct sip_msg *m, const struct 
 		return;
 	}
 	if (!event_is_ours(m)) {
-		respond(w, m, 489, NULL, "Allow-Events: message-summary\r\n");
+		respond(w, m, 489, NULL, "Allow-Events: message-summary, dialog\r\n");
 		return;
 	}
 	int64_t expires = PBX_MWI_MAX_EXPIRES;

@@ -195,6 +195,8 @@ static const struct pbx_prompt_def defs[] = {
 	{"number-700", "f:digits/7 digits/hundred", "s:siebenhundert"},
 	{"number-800", "f:digits/8 digits/hundred", "s:achthundert"},
 	{"number-900", "f:digits/9 digits/hundred", "s:neunhundert"},
+	/* call park (pbx_dest_park.c), followed by the slot's digits */
+	{"park-parked-at", "s:The call is parked at", "s:Das Gespräch ist geparkt auf"},
 	/* the phone system's own: an upload replaces them */
 	{"company-greeting", "-", "-"},
 	{"moh", "moh", "moh"},

@@ -49,6 +49,7 @@
  *   "vm-received"          "Received" (before a message's time; optional to use)
  *   "digit-0" … "digit-9"  the digits
  *   "number-0" … "number-20", "number-30" … "number-90" (tens), "number-100"
+ *   "park-parked-at"       (followed by the slot's digits) "The call is parked at"
  *   "company-greeting"     (none built in: silence until uploaded)
  *   "moh"                  music on hold
  */

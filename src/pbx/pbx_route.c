@@ -16,6 +16,7 @@ static const struct {
 	{"code", pbx_dest_code_resolve},	     /* forwarding, DND, call waiting */
 	{"group_code", pbx_dest_group_code_resolve}, /* *45, *46 + group */
 	{"pickup", pbx_dest_pickup_resolve},	     /* *8, ** + extension */
+	{"park", pbx_dest_park_resolve},	     /* 700, 701-720 */
 	{"extension", pbx_dest_ext_resolve},
 	{"group", pbx_dest_group_resolve},
 };

@@ -117,6 +117,18 @@ int pbx_dest_feature_resolve(struct pbx *p, struct sip_pl dialled, long long cal
 			     struct pbx_dest *out);
 int pbx_dest_ext_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
 			 struct pbx_dest *out);
+/* pbx_dest_park.c: 700 parks (a call transferred to it), 701-720 retrieve;
+ * park_timeout the setting (s, 1-3600, default 60) before a parked call
+ * rings its parker again. */
+extern const struct pbx_dest_kind pbx_dest_park, pbx_dest_parked;
+int pbx_dest_park_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			  struct pbx_dest *out);
+int pbx_park_timeout(struct pbx *p);
+/* A park slot's number (701-720) if user is one, else -1; the dialogs of
+ * what is parked there (0 or 1) for BLF, as pbx_calls_user_dialogs. */
+struct pbx_call_dialog;
+int pbx_park_slot_of(struct sip_pl user);
+int pbx_park_dialogs(struct pbx *p, int number, struct pbx_call_dialog *out, int max);
 int pbx_dest_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
 			  struct pbx_dest *out);
 /* pbx_dest_group.c: a ring group by its extension; the codes *45 and *46 (+ group). */
@@ -203,6 +215,11 @@ unsigned long long pbx_call_id(const struct pbx_call *c);
 struct pbx_call *pbx_call_find(struct pbx *p, unsigned long long id);
 /* The call is up: answered by a device or by the media engine. */
 bool pbx_call_answered(const struct pbx_call *c);
+/* The transferor whose REFER made c (pbx_call_reroute), still told of
+ * its progress: its user and extension (-1 and "" if none); the reason
+ * phrase of its final 2xx NOTIFY ("Parked at 701"; default "OK"). */
+long long pbx_call_transferor(const struct pbx_call *c, const char **ext);
+void pbx_call_set_xfer_reason(struct pbx_call *c, const char *reason);
 /* The user and extension of a party's leg (user -1 and "" if none). */
 long long pbx_call_party_user(const struct pbx_call *c, enum pbx_party who, const char **ext);
 

@@ -18,6 +18,7 @@
 #include "../sip/sip_build.h"
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
+#include "pbx_blf.h"
 #include "pbx_call.h"
 #include "pbx_mwi.h"
 
@@ -33,6 +34,7 @@ struct pbx_sip {
 	struct sip_link *links; /* the SBC's connections, freed with us */
 	struct pbx_calls *calls;
 	struct pbx_mwi *mwi;
+	struct pbx_blf *blf;
 };
 
 /* A message to the SBC: sent at once when nothing waits before it (one
@@ -109,6 +111,20 @@ static void registered_anew(struct pbx_sip *s, const struct sip_msg *m)
 		pbx_mwi_registered(s->mwi, id);
 }
 
+/* The SUBSCRIBE's event package (Event, or its compact form o), without parameters. */
+static bool event_is(const struct sip_msg *m, const char *package)
+{
+	const struct sip_hdr *e = sip_msg_hdr_named(m, "Event");
+	if (!e)
+		e = sip_msg_hdr_named(m, "o");
+	if (!e)
+		return false;
+	size_t l = 0;
+	while (l < e->value.l && e->value.p[l] != ';' && e->value.p[l] != ' ')
+		l++;
+	return sip_pl_casecmp((struct sip_pl){e->value.p, l}, package);
+}
+
 static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const struct sip_msg *m)
 {
 	int bad = sip_msg_validate(m);
@@ -160,7 +176,10 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 		if (h)
 			snprintf(source, sizeof(source), "%.*s", (int)h->value.l, h->value.p);
 		struct pbx_reg_source src = {.source = source, .path = ""};
-		pbx_mwi_subscribe(s->mwi, m, &src);
+		if (event_is(m, "dialog"))
+			pbx_blf_subscribe(s->blf, m, &src);
+		else
+			pbx_mwi_subscribe(s->mwi, m, &src); /* message-summary, or 489 */
 	} else {
 		char source[128] = "";
 		const struct sip_hdr *h = sip_msg_hdr_named(m, "X-Zentrale-Source");
@@ -177,12 +196,12 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 	}
 }
 
-/* An answer to a NOTIFY of message waiting (pbx_mwi): by its branch. */
-static bool is_mwi_answer(const struct sip_msg *m)
+/* An answer to a NOTIFY of message waiting (pbx_mwi) or of BLF (pbx_blf): by its branch. */
+static bool is_answer_to(const struct sip_msg *m, const char *prefix)
 {
 	struct sip_answer_key k;
-	return sip_answer_key(m, &k) == 0 && k.branch.l > strlen(PBX_MWI_BRANCH) &&
-	       memcmp(k.branch.p, PBX_MWI_BRANCH, strlen(PBX_MWI_BRANCH)) == 0;
+	return sip_answer_key(m, &k) == 0 && k.branch.l > strlen(prefix) &&
+	       memcmp(k.branch.p, prefix, strlen(prefix)) == 0;
 }
 
 static void sip_on_read(struct bufferevent *bev, void *arg)
@@ -195,8 +214,10 @@ static void sip_on_read(struct bufferevent *bev, void *arg)
 	while (m && (r = core_sipstream_next(in, m)) == 1) {
 		if (m->request)
 			sip_on_request(s, bev, m);
-		else if (is_mwi_answer(m))
+		else if (is_answer_to(m, PBX_MWI_BRANCH))
 			pbx_mwi_response(s->mwi, m);
+		else if (is_answer_to(m, PBX_BLF_BRANCH))
+			pbx_blf_response(s->blf, m);
 		else
 			pbx_calls_response(s->calls, m);
 		evbuffer_drain(in, m->raw.l);
@@ -253,15 +274,19 @@ struct pbx_sip *pbx_sip_new(struct pbx *p, int fd)
 	p->calls = s->calls;
 	s->mwi = pbx_mwi_new(p, p->child.base, sip_send, s);
 	p->mwi = s->mwi;
-	if (!s->listener || !s->calls || !s->mwi) {
+	s->blf = pbx_blf_new(p, p->child.base, sip_send, s);
+	p->blf = s->blf;
+	if (!s->listener || !s->calls || !s->mwi || !s->blf) {
 		if (s->listener)
 			evconnlistener_free(s->listener);
 		else
 			close(fd);
 		pbx_calls_free(s->calls);
 		pbx_mwi_free(s->mwi);
+		pbx_blf_free(s->blf);
 		p->calls = NULL;
 		p->mwi = NULL;
+		p->blf = NULL;
 		free(s);
 		return NULL;
 	}
@@ -276,6 +301,8 @@ void pbx_sip_free(struct pbx_sip *s)
 	pbx_calls_free(s->calls);
 	pbx_mwi_free(s->mwi);
 	s->p->mwi = NULL;
+	pbx_blf_free(s->blf);
+	s->p->blf = NULL;
 	while (s->links)
 		link_free(s->links);
 	free(s);

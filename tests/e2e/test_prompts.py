@@ -241,7 +241,8 @@ def test_the_language_setting(srv):
         assert r.status == 400 and "language" in r.json()["error"], (bad, r)
     # both at once; a bad one of them changes neither
     r = curl("PUT", url, {"language": "en", "digest_algorithms": ["MD5"]}, token=tok)
-    assert r.status == 200 and r.json() == {"language": "en", "digest_algorithms": ["MD5"]}
+    assert r.status == 200 and r.json() == {"language": "en", "digest_algorithms": ["MD5"],
+                                            "park_timeout": 60}
     r = curl("PUT", url, {"language": "de", "digest_algorithms": ["nope"]}, token=tok)
     assert r.status == 400
     assert curl("GET", url, token=tok).json()["language"] == "en"
