@@ -5,7 +5,7 @@
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
 #   fuzz/build.sh --check [seconds]    build, then fuzz every target for seconds (default
-#                                      $ZENTRALE_FUZZ_SECONDS, else 30), two at a time; one
+#                                      $ZENTRALE_FUZZ_SECONDS, else 15), two at a time; one
 #                                      line per target in build/fuzz/results
 #                                      ("<target> ok|FAIL <runs> <seconds>"), exit 1 on a
 #                                      finding (a crash, leak, timeout or sanitizer report:
@@ -22,6 +22,9 @@ mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
 
+# The targets build in two halves side by side (2 cores); a failed compile
+# ends its half and the script.
+(
 clang $CFLAGS -w -c $LL/api.c -o "$OUT/llhttp_api.o"
 clang $CFLAGS -w -c $LL/http.c -o "$OUT/llhttp_http.o"
 clang $CFLAGS -w -c $LL/llhttp.c -o "$OUT/llhttp_llhttp.o"
@@ -52,6 +55,9 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_refer" "$ROOT/fuzz/fuzz_si
 # sip_dialled: the keys in a Request-URI's user part (pbx feature codes)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dialled" "$ROOT/fuzz/fuzz_sip_dialled.c" \
 	"$ROOT/src/sip/sip_dialled.c"
+) &
+half1=$!
+(
 # sip_dtmf: DTMF in INFO bodies and whether an offer holds (pbx_call)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dtmf" "$ROOT/fuzz/fuzz_sip_dtmf.c" \
 	"$ROOT/src/sip/sip_dtmf.c" "$ROOT/src/sdp/sdp_hold.c" "$ROOT/src/sdp/sdp.c" \
@@ -81,6 +87,12 @@ clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $ENGINE_LIBS) \
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_mail" "$ROOT/fuzz/fuzz_mail.c" \
 	"$ROOT/src/pbx/pbx_mail_msg.c" -lsodium
 
+) &
+half2=$!
+rc=0
+wait $half1 || rc=$?
+wait $half2 || rc=$?
+[ $rc -eq 0 ] || exit $rc
 # Fuzzes target $1 for $2 seconds on its working corpus; its output goes to
 # $OUT/fuzz-$1.log, its line to $OUT/result-$1.
 run_target() {
@@ -114,7 +126,7 @@ run_target() {
 }
 
 if [ "${1:-}" = --check ]; then
-	secs=${2:-${ZENTRALE_FUZZ_SECONDS:-30}}
+	secs=${2:-${ZENTRALE_FUZZ_SECONDS:-15}}
 	rm -f "$OUT"/result-* "$OUT/results"
 	set -- $TARGETS
 	while [ $# -gt 0 ]; do # two at a time (2 cores)

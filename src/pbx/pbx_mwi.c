@@ -39,6 +39,7 @@ struct pbx_mwi {
 	struct sub *head, *tail;
 	int count;
 	struct sub *by_cid[MWI_BUCKETS];
+	int64_t min_expires;			      /* PBX_MWI_MIN_EXPIRES, or the test's */
 	unsigned char key[crypto_shorthash_KEYBYTES]; /* Call-IDs come from the wire */
 };
 
@@ -269,8 +270,10 @@ void pbx_mwi_subscribe(struct pbx_mwi *w, const struct sip_msg *m, const struct 
 	}
 	if (expires > PBX_MWI_MAX_EXPIRES)
 		expires = PBX_MWI_MAX_EXPIRES; /* RFC 6665 4.2.1.1: the notifier may shorten */
-	if (expires > 0 && expires < PBX_MWI_MIN_EXPIRES) {
-		respond(w, m, 423, NULL, "Min-Expires: 60\r\n");
+	if (expires > 0 && expires < w->min_expires) {
+		char min[48];
+		snprintf(min, sizeof(min), "Min-Expires: %lld\r\n", (long long)w->min_expires);
+		respond(w, m, 423, NULL, min);
 		return;
 	}
 	time_t now = time(NULL);
@@ -425,6 +428,11 @@ struct pbx_mwi *pbx_mwi_new(struct pbx *p, struct event_base *base,
 	w->send = send;
 	w->send_ctx = ctx;
 	crypto_shorthash_keygen(w->key);
+	/* Test-only: ZENTRALE_TEST_MWI_MIN_EXPIRES (s) lowers the shortest
+	 * subscription, so a test of one's expiry need not wait a minute. */
+	const char *e = getenv("ZENTRALE_TEST_MWI_MIN_EXPIRES");
+	w->min_expires =
+		e && atoi(e) > 0 && atoi(e) < PBX_MWI_MIN_EXPIRES ? atoi(e) : PBX_MWI_MIN_EXPIRES;
 	return w;
 }
 

@@ -420,9 +420,10 @@ static void on_played(void *arg, struct pbx_msess *s)
 	(void)s;
 	switch (a->st) {
 	case ST_GREETING:
-		if (pbx_msess_record(a->s, a->mb.max_seconds * 1000) == 0)
+		if (pbx_msess_record(a->s, a->mb.max_seconds * 1000) == 0) {
 			a->st = ST_RECORDING;
-		else
+			log_info("vm: recording a message for %s", a->mb.extension);
+		} else
 			bye(a, NULL);
 		break;
 	case ST_GREET_BEEP:

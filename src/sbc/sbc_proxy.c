@@ -62,6 +62,7 @@ struct proxy_conn {
 struct sbc_proxy {
 	struct sbc *sbc;
 	struct core_conn_service *svc;
+	int upstream_timeout; /* SBC_UPSTREAM_TIMEOUT, or the test's */
 };
 
 static void conn_arm(struct proxy_conn *c, int seconds, bool head)
@@ -224,7 +225,7 @@ static int conn_connect_up(struct proxy_conn *c, const char *sockpath)
 		close(fd);
 		return -1;
 	}
-	struct timeval rt = {.tv_sec = SBC_UPSTREAM_TIMEOUT}, wt = {.tv_sec = SBC_BODY_TIMEOUT};
+	struct timeval rt = {.tv_sec = c->px->upstream_timeout}, wt = {.tv_sec = SBC_BODY_TIMEOUT};
 	bufferevent_set_timeouts(c->up, &rt, &wt);
 	bufferevent_setwatermark(c->up, EV_READ, 0, SBC_HIGH_WATER);
 	bufferevent_setwatermark(c->up, EV_WRITE, SBC_HIGH_WATER / 4, 0);
@@ -491,6 +492,11 @@ struct sbc_proxy *sbc_proxy_new(struct sbc *sbc)
 	if (!px)
 		return NULL;
 	px->sbc = sbc;
+	/* Test-only: ZENTRALE_TEST_UPSTREAM_TIMEOUT (s) shortens the wait for a
+	 * phone system's answer, so a test of a hung one need not wait 15 s. */
+	const char *e = getenv("ZENTRALE_TEST_UPSTREAM_TIMEOUT");
+	px->upstream_timeout =
+		e && atoi(e) > 0 && atoi(e) < SBC_UPSTREAM_TIMEOUT ? atoi(e) : SBC_UPSTREAM_TIMEOUT;
 	px->svc = core_conn_service_new(sbc->child.base, &https, px);
 	if (!px->svc) {
 		free(px);

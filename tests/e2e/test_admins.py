@@ -247,6 +247,8 @@ def test_removed_administrators_ssh_session_ends(srv):
             while time.time() < deadline and b"zentrale>" not in buf.split(line.encode(), 1)[-1]:
                 if ch.recv_ready():
                     buf += ch.recv(65536)
+                elif ch.exit_status_ready() or ch.closed:
+                    break  # the session ended: no prompt comes
                 else:
                     time.sleep(0.05)
             return buf.decode(errors="replace")

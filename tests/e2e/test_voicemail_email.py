@@ -4,8 +4,9 @@ caller in its subject, in the phone system's language (German here), and
 the recording attached, byte for byte the message's WAV. The message is
 left by a real call (baresip over TLS/SRTP, test_voicemail's phones) to a
 user on do not disturb, whose registered device subscribed to message
-waiting (RFC 3842) for 60 s: it hears of the message, then of the
-subscription's end by expiry."""
+waiting (RFC 3842) for 60 s: it hears of the message; the subscription,
+refreshed for 10 s then (the pbx's shortest lowered from 60 s for the
+test), ends by expiry."""
 import email
 import email.policy
 import os
@@ -40,7 +41,7 @@ def sink(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def srv(sink):
-    s = Server().start()
+    s = Server(env={"ZENTRALE_TEST_MWI_MIN_EXPIRES": "10"}).start()
     try:
         s.create_ps(PS, f"{PS}-admin-pw")
         s.ptoken = s.pbx_token(PS, f"{PS}-admin-pw")
@@ -93,11 +94,16 @@ def test_a_new_message_is_mailed_with_its_recording(srv, sink, phones):  # noqa:
     assert len(att) == 1 and att[0].get_filename() == f"voicemail-{msg['id']}.wav"
     assert att[0].get_content() == message_wav(srv, "102", msg["id"])
     assert "emailed to phone102@example.com" in srv.log(20000)
-    # the message reached the subscription; then it expired
+    # the message reached the subscription; refreshed for 10 s, it then expired
     n = notify_of(w, sub["call_id"])
     assert "Messages-Waiting: yes\r\n" in n.body.decode()
     assert "Voice-Message: 1/0 (0/0)\r\n" in n.body.decode()
-    n = notify_of(w, sub["call_id"], timeout=max(1, 70 - (time.monotonic() - t0)))
+    assert time.monotonic() - t0 < 58, "the message took too long to test the expiry"
+    r, sub = subscribe(w, "102", expires=10, sub=sub)
+    t1 = time.monotonic()
+    assert r.status == 200 and r.h("expires") == "10", r.raw_text()
+    assert "Messages-Waiting: yes\r\n" in notify_of(w, sub["call_id"]).body.decode()
+    n = notify_of(w, sub["call_id"], timeout=20)
     assert n.h("subscription-state") == "terminated;reason=timeout"
-    assert time.monotonic() - t0 >= 59
+    assert time.monotonic() - t1 >= 9
     w.close()
