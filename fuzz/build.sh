@@ -49,15 +49,15 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_vpn" "$ROOT/fuzz/fuzz_vpn.c" \
 	"$ROOT/src/vpn/vpn_config.c" -ljansson
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_state" "$ROOT/fuzz/fuzz_state.c" \
 	"$ROOT/src/core/core_state.c" -ljansson
-# sip_refer: Refer-To and Replaces (pbx_call's transfers and pickup)
-clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_refer" "$ROOT/fuzz/fuzz_sip_refer.c" \
-	"$ROOT/src/sip/sip_refer.c" "$ROOT/src/sip/sip_hdr.c" "$ROOT/src/sip/sip_msg.c"
 # sip_dialled: the keys in a Request-URI's user part (pbx feature codes)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dialled" "$ROOT/fuzz/fuzz_sip_dialled.c" \
 	"$ROOT/src/sip/sip_dialled.c"
 ) &
 half1=$!
 (
+# sip_refer: Refer-To and Replaces (pbx_call's transfers and pickup)
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_refer" "$ROOT/fuzz/fuzz_sip_refer.c" \
+	"$ROOT/src/sip/sip_refer.c" "$ROOT/src/sip/sip_hdr.c" "$ROOT/src/sip/sip_msg.c"
 # sip_dtmf: DTMF in INFO bodies and whether an offer holds (pbx_call)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dtmf" "$ROOT/fuzz/fuzz_sip_dtmf.c" \
 	"$ROOT/src/sip/sip_dtmf.c" "$ROOT/src/sdp/sdp_hold.c" "$ROOT/src/sdp/sdp.c" \

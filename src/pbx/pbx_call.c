@@ -467,6 +467,8 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 {
 	if (c->state == CALL_ENDED)
 		return;
+	if (!cause)
+		cause = "failed";
 	xfer_finish(c, c->answer ? 200 : status >= 300 ? status : 487);
 	c->state = CALL_ENDED;
 	c->cs->active--;
@@ -947,10 +949,10 @@ static void app_request(struct pbx_calls *cs, struct pbx_call *c, const struct s
 
 /* A NOTIFY of a transfer's progress to the transferor (RFC 3515 §2.4.5):
  * its status as message/sipfrag; final ends the implicit subscription. */
-static void xfer_notify(struct pbx_call *c, int status, const char *reason, bool final)
+static void notify_leg(struct pbx_call *c, struct leg *t, int status, const char *reason,
+		       bool final)
 {
-	struct leg *t = c->xfer_by;
-	if (!t || c->xfer_done || t->state != LEG_ANSWERED)
+	if (t->state != LEG_ANSWERED)
 		return;
 	char frag[96], extra[HDR_MAX], branch[48];
 	int n = sip_sipfrag(status, reason, frag, sizeof(frag));
@@ -963,6 +965,14 @@ static void xfer_notify(struct pbx_call *c, int status, const char *reason, bool
 		return;
 	send_request(c, t, "NOTIFY", 0, branch, extra, (struct sip_pl){frag, (size_t)n},
 		     (struct sip_pl){"message/sipfrag;version=2.0", 27});
+}
+
+/* To the transferor whose REFER made c, until the final one went. */
+static void xfer_notify(struct pbx_call *c, int status, const char *reason, bool final)
+{
+	if (!c->xfer_by || c->xfer_done)
+		return;
+	notify_leg(c, c->xfer_by, status, reason, final);
 	if (final)
 		c->xfer_done = true;
 }
@@ -1339,6 +1349,7 @@ int pbx_call_pickup(struct pbx_call *c, struct pbx_call *r, struct pbx_route_fai
 	r->answer = time(NULL);
 	r->a.state = LEG_ANSWERED;
 	r->pickup_by = c->id;
+	r->app_cause = "picked_up"; /* should its caller hang up meanwhile */
 	snprintf(r->answered_by, sizeof(r->answered_by), "%s", c->caller);
 	respond_caller(r, 200, NULL, (struct sip_pl){sdp, (size_t)len},
 		       (struct sip_pl){"application/sdp", 15});
@@ -1650,9 +1661,7 @@ static void on_refer(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
 	contact_of(cs, extra, sizeof(extra));
 	respond(cs, m, 202, NULL, NULL, extra, (struct sip_pl){0}, (struct sip_pl){0});
 	/* the implicit subscription: first NOTIFY at once (RFC 3515 §2.4.4) */
-	c->xfer_by = l;
-	xfer_notify(c, 100, "Trying", false);
-	c->xfer_by = NULL;
+	notify_leg(c, l, 100, "Trying", false);
 	struct pbx_route_fail f = {404, NULL, "not_found"};
 	struct pbx_dest d;
 	struct pbx_call *n = NULL;
@@ -1681,10 +1690,7 @@ static void on_refer(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
 		}
 	}
 	if (!n && c->state != CALL_ENDED) { /* nothing happened: the call goes on */
-		c->xfer_by = l;
-		xfer_final(c, f.status);
-		c->xfer_by = NULL;
-		c->xfer_done = false;
+		notify_leg(c, l, f.status, frag_reason(f.status), true);
 	}
 }
 
@@ -2146,6 +2152,8 @@ int pbx_calls_hangup(struct pbx_calls *cs, unsigned long long id, const char *wh
 	if (c->state == CALL_RINGING) {
 		for (int i = 0; i < c->nb; i++)
 			send_cancel(c, c->b[i]);
+		if (c->a_up && c->a.state == LEG_ANSWERED)
+			send_bye(c, &c->a); /* a re-routed party, its new destination ringing */
 		respond_caller(c, 487, NULL, (struct sip_pl){0}, (struct sip_pl){0});
 		call_end(c, "admin_hangup", 487);
 	} else {

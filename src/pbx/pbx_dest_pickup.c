@@ -35,9 +35,30 @@ static void group_of(struct pbx *p, long long user_id, char *out, size_t cap)
 	sqlite3_finalize(st);
 }
 
-int pbx_dest_pickup_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+/* The dialled user part with %2A / %2a as '*' (phones may escape it). */
+static struct sip_pl unstar(struct sip_pl in, char *buf, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < in.l && o + 1 < cap; i++) {
+		if (in.p[i] == '%' && i + 2 < in.l && in.p[i + 1] == '2' &&
+		    (in.p[i + 2] == 'A' || in.p[i + 2] == 'a')) {
+			buf[o++] = '*';
+			i += 2;
+		} else {
+			buf[o++] = in.p[i];
+		}
+	}
+	buf[o] = '\0';
+	return (struct sip_pl){buf, o};
+}
+
+int pbx_dest_pickup_resolve(struct pbx *p, struct sip_pl raw, long long caller_id,
 			    struct pbx_dest *out)
 {
+	char buf[80];
+	if (raw.l >= sizeof(buf))
+		return -1;
+	struct sip_pl dialled = unstar(raw, buf, sizeof(buf));
 	if (sip_pl_eq(dialled, "*8")) {
 		out->kind = &pbx_dest_pickup;
 		out->user_id = -1;

@@ -266,3 +266,77 @@ def test_transfer_to_a_consultation_call_still_ringing(srv, tmp_path):
     recs = records(srv)
     bc = next(r for r in recs if r["caller"] == "101" and r["callee"] == "102")
     assert bc["cause"] == "transferred" and not bc["answer"], bc
+
+
+def refer(p, call, target):
+    """A REFER in the dialog of call (as its callee), Refer-To target."""
+    call["cseq"] = call.get("cseq", 100) + 1
+    route = "".join(f"Route: {r}\r\n" for r in call.get("route", []))
+    p.send(f"REFER {call['target']} SIP/2.0\r\nVia: {p.via()}\r\nMax-Forwards: 70\r\n"
+           f"{route}From: {p.callee_local(call)}\r\nTo: {call['remote']}\r\n"
+           f"Call-ID: {call['call_id']}\r\nCSeq: {call['cseq']} REFER\r\n"
+           f"Contact: {p.contact()}\r\nRefer-To: <{target}>\r\n"
+           f"Referred-By: <sip:{p.user}@{p.domain}>\r\nContent-Length: 0\r\n\r\n")
+
+
+def notify_frag(p):
+    n = p.request("NOTIFY")
+    p.answer(n, 200)
+    assert n.h("event").startswith("refer"), n.raw_text()
+    return n.body.decode().strip(), n.h("subscription-state")
+
+
+def test_refer_signalling_third_party_call_control(srv):
+    """What the phones see, message by message: a REFER to a number that does
+    not exist fails (NOTIFY 404) and leaves the call as it was; one to 102
+    rings it with an INVITE without SDP and Referred-By, its offer reaches A
+    in a re-INVITE, A's answer comes in 102's ACK, and B hears 200 and BYE."""
+    from sipua import Phone
+    port = 5061 + srv.offset
+    a, b, c = (Phone("tls", port, e, f"{PS}-{e}-secret", PS) for e in TONES)
+    try:
+        assert a.register() == 200 and b.register() == 200 and c.register() == 200
+        call = a.call("101")
+        inv = b.request("INVITE")
+        bc = b.accept(inv)
+        b.answer(inv, 200, body=b.sdp(), tag=bc["tag"])
+        r = a.final(call)
+        assert r.status == 200
+        a.confirm(call, r)
+        b.request("ACK")
+        refer(b, bc, f"sip:999@{PS}")
+        assert b.response("REFER").status == 202
+        assert notify_frag(b)[0] == "SIP/2.0 100 Trying"
+        frag, state = notify_frag(b)
+        assert frag.startswith("SIP/2.0 404") and state.startswith("terminated"), frag
+        assert [x for x in active(srv) if x["state"] == "answered"]  # still talking
+
+        refer(b, bc, f"sip:102@{PS}")
+        assert b.response("REFER").status == 202
+        assert notify_frag(b)[0] == "SIP/2.0 100 Trying"
+        cinv = c.request("INVITE")
+        assert not cinv.body and cinv.h("referred-by").startswith("<sip:101@"), cinv.raw_text()
+        cc = c.accept(cinv)
+        c.answer(cinv, 180, tag=cc["tag"])
+        assert notify_frag(b)[0] == "SIP/2.0 180 Ringing"
+        c.answer(cinv, 200, body=c.sdp(), tag=cc["tag"])
+        reinv = a.request("INVITE")
+        assert b"m=audio" in reinv.body and b"a=crypto" in reinv.body
+        a.answer(reinv, 200, body=a.sdp())
+        a.request("ACK")
+        ack = c.request("ACK")
+        assert b"m=audio" in ack.body, ack.raw_text()  # A's answer
+        frag, state = notify_frag(b)
+        assert frag == "SIP/2.0 200 OK" and state.startswith("terminated")
+        b.answer(b.request("BYE"), 200)
+        cc["cseq"] = 200
+        c.in_dialog(cc, "BYE", local=c.callee_local(cc))
+        assert c.response("BYE").status == 200
+        a.answer(a.request("BYE"), 200)
+    finally:
+        for p in (a, b, c):
+            p.register(expires=0)  # no binding left for the tests after
+            p.close()
+    recs = records(srv)
+    new = next(r for r in recs if r["caller"] == "100" and r["callee"] == "102")
+    assert new["cause"] == "callee_hangup" and new["linked_call_id"], new
