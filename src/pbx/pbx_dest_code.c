@@ -4,7 +4,7 @@
  * off; call waiting *70 on, *71 off. <n> is an extension or a ring group's
  * number; "*" alone is the caller's own voicemail, "*<ext>" that user's
  * voicemail (*21**# forwards everything to one's own mailbox). Phones send
- * '#' as %23 in the Request-URI: it is unescaped before matching. Each
+ * '#' as %23 in the Request-URI: it is unescaped (sip_dialled) before matching. Each
  * code answers, says "activated" or "de-activated" ("vm-invalid" for a
  * target that cannot be forwarded to) and hangs up — pbx_dest_say, the
  * small "answer, say, hang up" application other codes reuse. */
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../core/core_log.h"
+#include "../sip/sip_dialled.h"
 #include "pbx_forward.h"
 #include "pbx_route.h"
 
@@ -45,38 +46,6 @@ struct code {
 	char target[CODE_MAX];
 	int flag; /* OP_FLAG: index into flag_codes */
 };
-
-static int hexval(char ch)
-{
-	return ch >= '0' && ch <= '9'	? ch - '0'
-	       : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-	       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-					: -1;
-}
-
-/* The dialled user part %-unescaped into out: 0, or -1 if it is not made
- * of 0-9, '*' and '#' only (or does not fit). */
-static int unescape(struct sip_pl in, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < in.l; i++) {
-		char ch = in.p[i];
-		if (ch == '%') {
-			if (i + 2 >= in.l)
-				return -1;
-			int hi = hexval(in.p[i + 1]), lo = hexval(in.p[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			ch = (char)(hi * 16 + lo);
-			i += 2;
-		}
-		if (!strchr("0123456789*#", ch) || ch == '\0' || o + 1 >= cap)
-			return -1;
-		out[o++] = ch;
-	}
-	out[o] = '\0';
-	return o ? 0 : -1;
-}
 
 /* A code (unescaped) → what it does: 0, or -1 if it is none of ours. */
 static int code_parse(const char *s, struct code *out)
@@ -176,7 +145,7 @@ int pbx_dest_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller
 	char s[CODE_MAX];
 	struct code k;
 	if (dialled.l == 0 || (dialled.p[0] != '*' && dialled.p[0] != '#' && dialled.p[0] != '%') ||
-	    unescape(dialled, s, sizeof(s)) < 0 || code_parse(s, &k) < 0)
+	    sip_dialled_keys(dialled, s, sizeof(s)) < 0 || code_parse(s, &k) < 0)
 		return -1;
 	out->kind = &pbx_dest_code;
 	out->user_id = caller_id;

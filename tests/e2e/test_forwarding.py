@@ -360,6 +360,11 @@ def test_feature_codes_set_and_clear_every_rule(srv):
     ps = [phone(srv, e) for e in exts]
     rule = lambda e, k: forwarding(srv, e)["forwards"][k]
     try:
+        # not codes: nothing answers them, nothing is stored
+        for bad in ("*21*", "*21*2*3%23", "*21*%2", "%2321", "*21*205%2523", "*72", "*21*205"):
+            r = ps[0].final(ps[0].call(bad))
+            assert r.status in (400, 404), (bad, r.status)
+        assert forwarding(srv, "201")["forwards"]["always"] is None
         dial_codes(*[(p, f"*{code}*205#") for p, (code, _) in zip(ps, kinds)])
         for e, (_, kind) in zip(exts, kinds):
             assert rule(e, kind) == {"enabled": True, "target_type": "extension",

@@ -209,6 +209,9 @@ def test_user_view_in_the_browser(ps):
     """tests/browser/user_view.mjs: A logs in, forwards with the mouse; the
     admin's API then shows it; the page reaches no admin data."""
     a, b = ps.users["a"]["id"], ps.users["b"]["id"]
+    # what the page must show first (and the mouse then switch off)
+    assert api(ps, "PUT", f"/users/{a}/forwarding", {"dnd": True}, ps.admin).status == 200
+    assert api(ps, "PUT", f"/users/{b}/forwarding", {"dnd": False}, ps.admin).status == 200
     e = dict(os.environ, ZT_SBC_URL=f"https://{ps.host}:{ps.sbc_port}", ZT_PS="acme",
              ZT_USER_EXT="201", ZT_USER_PW=A_PW, ZT_OTHER_ID=str(b), ZT_TARGET="203",
              ZT_PS_PW="acme-admin-pw", ZT_NOLOGIN_ID=str(ps.users["c"]["id"]),

@@ -697,6 +697,20 @@ static void test_txn_many(void **state)
 	assert_int_equal(s->ntxns, N);
 }
 
+/* RFC 3325: the identities a phone might assert are known by name, in any case. */
+static void test_identity_headers_are_known(void **state)
+{
+	(void)state;
+	static const char *const yes[] = {"P-Asserted-Identity", "p-asserted-identity",
+					  "P-PREFERRED-IDENTITY"};
+	static const char *const no[] = {"P-Asserted-Identit", "From", "P-Asserted-Identity-X",
+					 "Privacy", ""};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(sbc_sip_is_identity((struct sip_pl){yes[i], strlen(yes[i])}));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(sbc_sip_is_identity((struct sip_pl){no[i], strlen(no[i])}));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -714,6 +728,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sweep_takes_only_what_is_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_many, setup, teardown),
+		cmocka_unit_test(test_identity_headers_are_known),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

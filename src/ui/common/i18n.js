@@ -661,6 +661,8 @@ const DE = {
     "Damit meldet sich der Benutzer auf dieser Seite mit seiner Durchwahl oder seinem SIP-Benutzernamen an (mindestens 8 Zeichen; nicht das SIP-Passwort).",
   "Remove the user's login": "Die Anmeldung des Benutzers entfernen",
   "Forwarding of {u}": "Weiterleitung von {u}",
+  "How long my phones ring before forwarding when not answered, or voicemail.":
+    "Wie lange meine Telefone klingeln, bevor die Weiterleitung bei keiner Antwort oder die Voicemail übernimmt.",
   "Administrator: admin, with the password set when the phone system was created. Users: your extension or SIP user name and your own login password.":
     "Administrator: admin, mit dem Passwort, das beim Anlegen der Telefonanlage gesetzt wurde. Benutzer: Ihre Durchwahl oder Ihr SIP-Benutzername und Ihr eigenes Anmeldepasswort.",
 };

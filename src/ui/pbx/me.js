@@ -38,6 +38,7 @@ export function forwardingCard(ctx, path) {
   const { api } = ctx;
   const dnd = h("input", { type: "checkbox", id: "fwd-dnd" });
   const cw = h("input", { type: "checkbox", id: "fwd-call-waiting" });
+  const ring = h("input", { type: "number", id: "fwd-ring-time", min: 5, max: 300 });
   const err = h("p.error", { role: "alert" });
   const rows = KINDS.map(([kind, label]) => {
     const on = h("input", { type: "checkbox", id: `fwd-${kind}-on`, "aria-label": t(label) });
@@ -54,6 +55,7 @@ export function forwardingCard(ctx, path) {
   function show(f) {
     dnd.checked = !!f.dnd;
     cw.checked = !!f.call_waiting;
+    ring.value = f.ring_time ?? "";
     for (const r of rows) {
       const rule = f.forwards && f.forwards[r.kind];
       r.on.checked = !!(rule && rule.enabled);
@@ -78,7 +80,9 @@ export function forwardingCard(ctx, path) {
             : { enabled: r.on.checked, target_type: r.type.value, target: r.type.value === "voicemail" ? "" : r.target.value.trim() };
         }
         try {
-          show(await api.put(path, { dnd: dnd.checked, call_waiting: cw.checked, forwards }));
+          const body = { dnd: dnd.checked, call_waiting: cw.checked, forwards };
+          if (ring.value !== "") body.ring_time = Number(ring.value);
+          show(await api.put(path, body));
           ctx.notice(t("Forwarding saved."));
         } catch (x) {
           err.textContent = x.message;
@@ -88,6 +92,7 @@ export function forwardingCard(ctx, path) {
     h("h2", t("Forwarding")),
     h("label.check", dnd, h("span", t("Do not disturb: calls go to voicemail or the busy forwarding"))),
     h("label.check", cw, h("span", t("Call waiting: a second call rings while I am on the phone"))),
+    field(t("Ring time (s)"), ring, t("How long my phones ring before forwarding when not answered, or voicemail.")),
     table(
       [t("When"), t("On"), t("Forward to"), t("Target")],
       rows.map((r) => [t(r.label), r.on, r.type, r.target]),
