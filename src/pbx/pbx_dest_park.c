@@ -199,6 +199,12 @@ int pbx_park_slot_of(struct sip_pl user)
 	return n >= PARK_FIRST && n < PARK_FIRST + PARK_SLOTS ? (int)n : -1;
 }
 
+bool pbx_park_reserved(const char *ext)
+{
+	struct sip_pl e = {ext, strlen(ext)};
+	return sip_pl_eq(e, PARK_CODE) || pbx_park_slot_of(e) >= 0;
+}
+
 int pbx_park_dialogs(struct pbx *p, int number, struct pbx_call_dialog *out, int max)
 {
 	int i = number - PARK_FIRST;

@@ -12,6 +12,7 @@
 #include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "pbx_group.h"
+#include "pbx_route.h"
 
 #define GROUP_COLS                                                                                 \
 	"id, extension, name, strategy, timeout, fallback_type, fallback_target, created, "        \
@@ -281,8 +282,7 @@ static const char *extension_taken(struct pbx *p, const char *ext, long long sel
 		return "this extension is already taken by a group";
 	if (user_exists(p, "SELECT 1 FROM users WHERE extension=?1 OR sip_username=?1", ext, 0))
 		return "this extension is already taken by a user";
-	long n = strlen(ext) == 3 ? strtol(ext, NULL, 10) : 0;
-	if (n >= 700 && n <= 720)
+	if (pbx_park_reserved(ext))
 		return "extensions 700 to 720 are the park codes";
 	return NULL;
 }

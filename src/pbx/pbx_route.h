@@ -128,6 +128,8 @@ int pbx_park_timeout(struct pbx *p);
  * what is parked there (0 or 1) for BLF, as pbx_calls_user_dialogs. */
 struct pbx_call_dialog;
 int pbx_park_slot_of(struct sip_pl user);
+/* The park code or a slot (700-720): no user or group may have it. */
+bool pbx_park_reserved(const char *ext);
 int pbx_park_dialogs(struct pbx *p, int number, struct pbx_call_dialog *out, int max);
 int pbx_dest_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
 			  struct pbx_dest *out);

@@ -12,9 +12,11 @@
 #include "../sip/sip_auth.h"
 #include "pbx_forward.h"
 #include "pbx_group.h"
+#include "pbx_route.h"
 
 #define USER_COLS                                                                                  \
-	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>''"
+	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>'',"    \
+	" pickup_group"
 
 /* ---- validation: one place for each rule ---- */
 
@@ -51,6 +53,19 @@ static const char *check_display(const char *s)
 	return NULL;
 }
 
+/* A pickup group's name: users with the same one pick up each other's
+ * calls with *8; "" is none. */
+static const char *check_pickup_group(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 32)
+		return "pickup_group must be at most 32 characters";
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return "pickup_group may only contain letters, digits and . _ -";
+	return NULL;
+}
+
 static const char *check_sip_password(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -66,13 +81,14 @@ static const char *check_sip_password(const char *s)
 static json_t *user_row(sqlite3_stmt *st)
 {
 	return json_pack(
-		"{s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:b}", "id",
+		"{s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:b, s:s}", "id",
 		(json_int_t)sqlite3_column_int64(st, 0), "display_name",
 		(const char *)sqlite3_column_text(st, 1), "extension",
 		(const char *)sqlite3_column_text(st, 2), "sip_username",
 		(const char *)sqlite3_column_text(st, 3), "enabled", sqlite3_column_int(st, 4),
 		"created", (json_int_t)sqlite3_column_int64(st, 5), "updated",
-		(json_int_t)sqlite3_column_int64(st, 6), "login", sqlite3_column_int(st, 7));
+		(json_int_t)sqlite3_column_int64(st, 6), "login", sqlite3_column_int(st, 7),
+		"pickup_group", (const char *)sqlite3_column_text(st, 8));
 }
 
 static json_t *user_get(struct pbx *p, long long id)
@@ -136,19 +152,23 @@ static void users_list(struct pbx *p, struct core_httpd_req *req)
 /* Fields of a create or update request, checked; NULL on success or the reason. */
 struct user_in {
 	const char *display, *ext, *user, *password;
-	const char *login; /* login_password: NULL not given, "" no login */
-	int enabled;	   /* -1: not given */
+	const char *login;  /* login_password: NULL not given, "" no login */
+	int enabled;	    /* -1: not given */
+	const char *pickup; /* NULL: not given */
 };
 
 static const char *user_read(json_t *b, struct user_in *in, bool create)
 {
 	json_t *en = json_object_get(b, "enabled");
-	const char *keys[] = {"display_name", "extension", "sip_username", "sip_password"};
-	const char **vals[] = {&in->display, &in->ext, &in->user, &in->password};
-	for (int i = 0; i < 4; i++) {
+	const char *keys[] = {"display_name", "extension", "sip_username", "sip_password",
+			      "pickup_group"};
+	const char **vals[] = {&in->display, &in->ext, &in->user, &in->password, &in->pickup};
+	for (int i = 0; i < 5; i++) {
 		json_t *v = json_object_get(b, keys[i]);
 		if (v && !json_is_string(v))
-			return "display_name, extension, sip_username and sip_password are strings";
+			return "display_name, extension, sip_username, sip_password and "
+			       "pickup_group "
+			       "are strings";
 		*vals[i] = json_string_value(v);
 	}
 	if (en && !json_is_boolean(en))
@@ -165,6 +185,8 @@ static const char *user_read(json_t *b, struct user_in *in, bool create)
 		return why;
 	if (in->password && (why = check_sip_password(in->password)))
 		return why;
+	if (in->pickup && (why = check_pickup_group(in->pickup)))
+		return why;
 	json_t *lp = json_object_get(b, "login_password");
 	if (lp && !json_is_string(lp))
 		return "login_password is a string (\"\" ends the user's login)";
@@ -180,6 +202,8 @@ static const char *group_conflict(struct pbx *p, const struct user_in *in)
 	if ((in->ext && pbx_group_by_extension(p, in->ext) >= 0) ||
 	    (in->user && pbx_group_by_extension(p, in->user) >= 0))
 		return "this extension is a ring group's";
+	if (in->ext && pbx_park_reserved(in->ext))
+		return "extensions 700 to 720 are the park codes";
 	return NULL;
 }
 
@@ -239,17 +263,19 @@ static void users_create(struct pbx *p, struct core_httpd_req *req, json_t *b,
 	}
 	sqlite3_stmt *st;
 	core_db_begin(p->db);
-	int ok = sqlite3_prepare_v2(p->db,
-				    "INSERT INTO users(display_name,extension,sip_username,ha1_md5,"
-				    "ha1_sha256,enabled,created,updated) VALUES(?,?,?,'','',?,"
-				    "strftime('%s','now'),strftime('%s','now'))",
-				    -1, &st, NULL) == SQLITE_OK;
+	int ok = sqlite3_prepare_v2(
+			 p->db,
+			 "INSERT INTO users(display_name,extension,sip_username,ha1_md5,"
+			 "ha1_sha256,enabled,pickup_group,created,updated) VALUES(?,?,?,'',"
+			 "'',?,?,strftime('%s','now'),strftime('%s','now'))",
+			 -1, &st, NULL) == SQLITE_OK;
 	const char *conflict = NULL;
 	if (ok) {
 		sqlite3_bind_text(st, 1, in.display, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, in.ext, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, in.user, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 4, in.enabled != 0);
+		sqlite3_bind_text(st, 5, in.pickup ? in.pickup : "", -1, SQLITE_STATIC);
 		ok = sqlite3_step(st) == SQLITE_DONE;
 		conflict = ok ? NULL : user_conflict(p->db);
 		sqlite3_finalize(st);
@@ -296,6 +322,7 @@ static void users_update(struct pbx *p, struct core_httpd_req *req, long long id
 	int ok = sqlite3_prepare_v2(p->db,
 				    "UPDATE users SET display_name=coalesce(?,display_name),"
 				    "extension=coalesce(?,extension), enabled=coalesce(?,enabled),"
+				    "pickup_group=coalesce(?,pickup_group),"
 				    "updated=strftime('%s','now') WHERE id=?",
 				    -1, &st, NULL) == SQLITE_OK;
 	const char *conflict = NULL;
@@ -304,7 +331,8 @@ static void users_update(struct pbx *p, struct core_httpd_req *req, long long id
 		sqlite3_bind_text(st, 2, in.ext, -1, SQLITE_STATIC);
 		if (in.enabled >= 0)
 			sqlite3_bind_int(st, 3, in.enabled);
-		sqlite3_bind_int64(st, 4, id);
+		sqlite3_bind_text(st, 4, in.pickup, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, id);
 		ok = sqlite3_step(st) == SQLITE_DONE;
 		conflict = ok ? NULL : user_conflict(p->db);
 		sqlite3_finalize(st);

@@ -5,7 +5,6 @@ the pickup — and an INVITE with Replaces naming the ringing (early) dialog,
 as BLF keys send it (sipp). The call records: the ringing call ends
 "picked_up", the picker's call is its own record, linked to it."""
 import os
-import sqlite3
 import subprocess
 import time
 
@@ -36,11 +35,16 @@ def srv():
                  token=s.ptoken)
         assert r.status == 200, r
         assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
-        # 101 and 102 share a pickup group, 100 is in none
-        db = sqlite3.connect(os.path.join(s.data, "phone-systems", PS, "pbx.db"), timeout=10)
-        db.execute("UPDATE users SET pickup_group='sales' WHERE extension IN ('101','102')")
-        db.commit()
-        db.close()
+        # 101 and 102 share a pickup group (set through the users API), 100 is in none
+        users = {u["extension"]: u for u in
+                 curl("GET", s.sbc(f"/{PS}/api/v1/users"), token=s.ptoken).json()["users"]}
+        for ext in ("101", "102"):
+            r = curl("PUT", s.sbc(f"/{PS}/api/v1/users/{users[ext]['id']}"),
+                     {"pickup_group": "sales"}, token=s.ptoken)
+            assert r.status == 200 and r.json()["pickup_group"] == "sales", r
+        r = curl("PUT", s.sbc(f"/{PS}/api/v1/users/{users['100']['id']}"),
+                 {"pickup_group": "no spaces"}, token=s.ptoken)
+        assert r.status == 400, r
     except BaseException:
         s.stop()
         raise

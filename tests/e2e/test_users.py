@@ -123,9 +123,20 @@ def test_names_are_escaped_in_json(pbx):
     assert r.json()["display_name"] == "<script>alert(1)</script> \"q\""
 
 
+def test_park_codes_are_no_extension(pbx):
+    """700 parks and 701-720 are its slots: no user may have one of them."""
+    for ext in ("700", "705", "720"):
+        r = api(pbx, "acme", "POST", "/users", {"display_name": "Parker", "extension": ext})
+        assert r.status == 409 and "park" in r.json()["error"], (ext, r)
+    r = api(pbx, "acme", "POST", "/users", {"display_name": "Parker", "extension": "721"})
+    assert r.status == 201, r
+    r = api(pbx, "acme", "PUT", f"/users/{r.json()['id']}", {"extension": "701"})
+    assert r.status == 409, r
+
+
 def test_registrations_listed_from_bindings(pbx):
     """Bindings (written by the registrar) appear in the API; expired ones do not."""
-    r = api(pbx, "globex", "POST", "/users", {"display_name": "Eve", "extension": "700",
+    r = api(pbx, "globex", "POST", "/users", {"display_name": "Eve", "extension": "750",
                                               "sip_username": "eve"})
     uid = r.json()["id"]
     assert api(pbx, "globex", "GET", "/registrations").json() == {"registrations": []}
@@ -139,7 +150,7 @@ def test_registrations_listed_from_bindings(pbx):
     db.close()
     regs = api(pbx, "globex", "GET", "/registrations").json()["registrations"]
     assert len(regs) == 1
-    assert regs[0]["extension"] == "700" and regs[0]["user_agent"] == "Phone/1.0"
+    assert regs[0]["extension"] == "750" and regs[0]["user_agent"] == "Phone/1.0"
     assert 590 <= regs[0]["expires_in"] <= 600
     assert api(pbx, "globex", "GET", "/registrations", token="").status == 401
     # deleting the user removes its devices

@@ -655,6 +655,8 @@ const DE = {
   "My voicemail": "Meine Voicemail",
   Softphone: "Softphone",
   "Login password": "Anmeldepasswort",
+  "Pickup group": "Übernahmegruppe",
+  "Users with the same pickup group answer each other's ringing calls with *8; empty for none.": "Benutzer derselben Übernahmegruppe nehmen mit *8 Anrufe füreinander an; leer für keine.",
   "The user logs in at this page with their extension or SIP user name. Empty keeps the password.":
     "Der Benutzer meldet sich auf dieser Seite mit seiner Durchwahl oder seinem SIP-Benutzernamen an. Leer lässt das Passwort, wie es ist.",
   "Lets the user log in at this page with their extension or SIP user name (at least 8 characters; not the SIP password).":

@@ -51,6 +51,7 @@ function userForm(ctx, user, done) {
   const ext = h("input", { name: "extension", required: true, inputmode: "numeric", pattern: "[0-9]{1,15}", value: user ? user.extension : "" });
   const sipUser = h("input", { name: "sip_username", maxlength: 64, value: user ? user.sip_username : "", placeholder: t("the extension") });
   const enabled = h("input", { type: "checkbox", name: "enabled", checked: user ? user.enabled : true });
+  const pickup = h("input", { name: "pickup_group", maxlength: 32, value: user ? user.pickup_group || "" : "" });
   const newPw = h("input", { type: "checkbox", name: "new_password", checked: false });
   // the user's own web login (never the SIP password): empty keeps it
   const loginPw = h("input", { type: "password", name: "login_password", id: "login-password", autocomplete: "new-password", minlength: 8 });
@@ -67,6 +68,7 @@ function userForm(ctx, user, done) {
           err.textContent = "";
           const body = { display_name: name.value, extension: ext.value, enabled: enabled.checked };
           if (sipUser.value) body.sip_username = sipUser.value;
+          body.pickup_group = pickup.value.trim();
           if (noLogin.checked) body.login_password = "";
           else if (loginPw.value) body.login_password = loginPw.value;
           let pw = null;
@@ -91,6 +93,7 @@ function userForm(ctx, user, done) {
       field(t("Name"), name),
       field(t("Extension"), ext, t("1–15 digits, unique in this phone system.")),
       field(t("SIP user name"), sipUser, t("Letters, digits and . _ - +; the extension if left empty.")),
+      field(t("Pickup group"), pickup, t("Users with the same pickup group answer each other's ringing calls with *8; empty for none.")),
       h("label.check", enabled, h("span", t("Enabled: may register and call"))),
       editing ? h("label.check", newPw, h("span", t("Generate a new SIP password"))) : h("p.hint", t("A strong SIP password is generated and shown once.")),
       field(
