@@ -78,7 +78,7 @@ static void announce_make(struct pbx *p, struct slot *s, int number)
 {
 	if (s->announce.samples)
 		return;
-	char digits[8];
+	char digits[12];
 	snprintf(digits, sizeof(digits), "%d", number);
 	const struct media_pcm *parts[8];
 	int np = 0;
@@ -145,7 +145,7 @@ static int park_enter(struct pbx_call *c, const struct pbx_dest *d, struct pbx_r
 		return -1;
 	}
 	int number = PARK_FIRST + (int)(s - slots);
-	char slot_ext[8];
+	char slot_ext[12];
 	snprintf(slot_ext, sizeof(slot_ext), "%d", number);
 	pbx_call_set_callee(c, slot_ext, "Parked");
 	announce_make(p, s, number);
