@@ -10,6 +10,7 @@
 #include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../sip/sip_auth.h"
+#include "pbx_check.h"
 #include "pbx_forward.h"
 #include "pbx_group.h"
 #include "pbx_route.h"
@@ -18,18 +19,7 @@
 	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>'',"    \
 	" pickup_group"
 
-/* ---- validation: one place for each rule ---- */
-
-static const char *check_extension(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 15)
-		return "extension must be 1 to 15 digits";
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return "extension must be 1 to 15 digits";
-	return NULL;
-}
+/* ---- validation: one place for each rule (the shared ones: pbx_check.h) ---- */
 
 static const char *check_username(const char *s)
 {
@@ -39,17 +29,6 @@ static const char *check_username(const char *s)
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("._-+", s[i]))
 			return "sip_username may only contain letters, digits and . _ - +";
-	return NULL;
-}
-
-static const char *check_display(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 100)
-		return "display_name must be 1 to 100 characters";
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return "display_name may not contain control characters";
 	return NULL;
 }
 
@@ -175,9 +154,9 @@ static const char *user_read(json_t *b, struct user_in *in, bool create)
 		return "enabled must be true or false";
 	in->enabled = en ? json_is_true(en) : -1;
 	const char *why;
-	if ((create || in->display) && (why = check_display(in->display)))
+	if ((create || in->display) && (why = pbx_check_name(in->display, "display_name")))
 		return why;
-	if ((create || in->ext) && (why = check_extension(in->ext)))
+	if ((create || in->ext) && (why = pbx_check_extension(in->ext)))
 		return why;
 	if (create && !in->user)
 		in->user = in->ext;
