@@ -412,10 +412,8 @@ static void users_write(struct pbx *p, struct core_httpd_req *req, long long id)
 	}
 }
 
-/* GET/PUT /users/<id>/forwarding (pbx_forward.h). */
-static void user_forwarding(struct pbx *p, struct core_httpd_req *req, long long id)
+void pbx_users_forwarding(struct pbx *p, struct core_httpd_req *req, long long id, bool own)
 {
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	if (strcmp(req->method, "PUT") == 0) {
 		json_t *b = core_httpd_json_body(req);
 		if (!b)
@@ -427,13 +425,17 @@ static void user_forwarding(struct pbx *p, struct core_httpd_req *req, long long
 			core_httpd_respond_error(req, rc, *err ? err : "could not save");
 			return;
 		}
-	} else if (!get) {
+		if (own)
+			log_info("user %lld changed their forwarding", id);
+	} else if (!pbx_http_is_get(req)) {
 		core_httpd_respond_error(req, 405, "use GET or PUT");
 		return;
 	}
 	json_t *o = pbx_forward_json(p, id);
 	if (o)
 		core_httpd_respond_json(req, 200, o);
+	else if (own) /* the session's user exists */
+		core_httpd_respond_error(req, 500, "could not read the forwarding");
 	else
 		core_httpd_respond_error(req, 404, "no such user");
 }
@@ -511,7 +513,7 @@ void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *res
 	char who[128];
 	if (core_login_require(&p->login, req, who, sizeof(who)) < 0)
 		return;
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	bool get = pbx_http_is_get(req);
 	if (*rest == '\0') {
 		if (get)
 			users_list(p, req);
@@ -525,7 +527,7 @@ void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *res
 	long long id =
 		rest[0] == '/' && isdigit((unsigned char)rest[1]) ? strtoll(rest + 1, &end, 10) : 0;
 	if (id > 0 && strcmp(end, "/forwarding") == 0) {
-		user_forwarding(p, req, id);
+		pbx_users_forwarding(p, req, id, false);
 		return;
 	}
 	if (id <= 0 || *end) {
