@@ -120,28 +120,21 @@ void pbx_me_handle(struct pbx *p, struct core_httpd_req *req, const char *rest)
 	if (!u)
 		return;
 	const char *ext = json_string_value(json_object_get(u, "extension"));
-	if (*rest == '\0') {
-		if (pbx_http_is_get(req))
-			core_httpd_respond_json(req, 200, json_incref(u));
-		else
-			core_httpd_respond_error(req, 405, "use GET");
+	/* these only read */
+	bool read_only = *rest == '\0' || strcmp(rest, "/calls") == 0 ||
+			 strcmp(rest, "/devices") == 0 || strcmp(rest, "/softphone") == 0;
+	if (read_only && !pbx_http_is_get(req)) {
+		core_httpd_respond_error(req, 405, "use GET");
+	} else if (*rest == '\0') {
+		core_httpd_respond_json(req, 200, json_incref(u));
 	} else if (strcmp(rest, "/calls") == 0) {
-		if (pbx_http_is_get(req))
-			me_calls(p, req, ext);
-		else
-			core_httpd_respond_error(req, 405, "use GET");
+		me_calls(p, req, ext);
 	} else if (strcmp(rest, "/forwarding") == 0) {
 		pbx_users_forwarding(p, req, id, true);
 	} else if (strcmp(rest, "/devices") == 0) {
-		if (pbx_http_is_get(req))
-			me_devices(p, req, json_string_value(json_object_get(u, "sip_username")));
-		else
-			core_httpd_respond_error(req, 405, "use GET");
+		me_devices(p, req, json_string_value(json_object_get(u, "sip_username")));
 	} else if (strcmp(rest, "/softphone") == 0) {
-		if (pbx_http_is_get(req))
-			me_softphone(p, req, u);
-		else
-			core_httpd_respond_error(req, 405, "use GET");
+		me_softphone(p, req, u);
 	} else if (strncmp(rest, "/voicemail", 10) == 0 && (rest[10] == '\0' || rest[10] == '/')) {
 		char who[64];
 		snprintf(who, sizeof(who), "user %lld", id);
