@@ -272,13 +272,16 @@ def shared_server():
     s.cleanup()
 
 
-def sip_server(users, plain_sip=True, listen=("127.0.0.1",), voicemail=True):
+def sip_server(users, plain_sip=True, listen=("127.0.0.1",), voicemail=True,
+               display="{ps} {ext}", digest_algorithms=None):
     """A started server with phone systems and users for SIP tests: users is
     [(phone system, extension)]; each user's SIP password is
-    "<ps>-<ext>-secret" and display name "<ps> <ext>". s.tokens holds each
-    phone system's admin token (its admin password is "<ps>-admin-pw").
+    "<ps>-<ext>-secret" and display name display ("<ps> <ext>"). s.tokens
+    holds each phone system's admin token (its admin password is
+    "<ps>-admin-pw"), s.ps the first phone system's name.
     voicemail False switches every user's mailbox off: calls that nobody
-    answers then fail with their SIP status, as without voicemail."""
+    answers then fail with their SIP status, as without voicemail.
+    digest_algorithms: each phone system's setting, if given."""
     s = Server(listen=listen).start()
     try:
         s.tokens = {}
@@ -286,8 +289,14 @@ def sip_server(users, plain_sip=True, listen=("127.0.0.1",), voicemail=True):
             if ps not in s.tokens:
                 s.create_ps(ps, f"{ps}-admin-pw")
                 s.tokens[ps] = s.pbx_token(ps, f"{ps}-admin-pw")
+                s.ps = getattr(s, "ps", ps)
+                if digest_algorithms is not None:
+                    r = curl("PUT", s.sbc(f"/{ps}/api/v1/settings"),
+                             {"digest_algorithms": digest_algorithms}, token=s.tokens[ps])
+                    assert r.status == 200, r
+                    assert r.json()["digest_algorithms"] == digest_algorithms, r
             r = curl("POST", s.sbc(f"/{ps}/api/v1/users"),
-                     {"display_name": f"{ps} {ext}", "extension": ext,
+                     {"display_name": display.format(ps=ps, ext=ext), "extension": ext,
                       "sip_password": f"{ps}-{ext}-secret"}, token=s.tokens[ps])
             assert r.status == 201, r
             if not voicemail:

@@ -190,7 +190,7 @@ class Phone:
                 "remote": req.h("from"), "target": uri_of(req.h("contact")),
                 "route": hdrs(req.headers, "record-route"), "cseq": 100, "req": req}
 
-    def in_dialog(self, call, method, body="", cseq=None, local=None):
+    def in_dialog(self, call, method, body="", cseq=None, local=None, extra=""):
         if cseq is None:
             call["cseq"] = call.get("cseq", 100) + 1
             cseq = call["cseq"]
@@ -198,10 +198,38 @@ class Phone:
         route = "".join(f"Route: {r}\r\n" for r in call.get("route", []))
         msg = (f"{method} {call['target']} SIP/2.0\r\nVia: {self.via()}\r\nMax-Forwards: 70\r\n"
                f"{route}From: {local}\r\nTo: {call['remote']}\r\nCall-ID: {call['call_id']}\r\n"
-               f"CSeq: {cseq} {method}\r\nContact: {self.contact()}\r\n"
+               f"CSeq: {cseq} {method}\r\nContact: {self.contact()}\r\n" + extra
                + (f"Content-Type: application/sdp\r\n" if body else "")
                + f"Content-Length: {len(body)}\r\n\r\n{body}")
         self.send(msg)
+
+    def answered(self, call, callee, inv=None, dialog=None):
+        """callee's phone answers call (this phone's INVITE to it, inv if it
+        was read already; dialog if accepted already) with 200 and its SDP,
+        this phone ACKs the 200: callee's dialog (its INVITE in "req")."""
+        inv = inv or callee.request("INVITE")
+        dialog = dialog or callee.accept(inv)
+        callee.answer(inv, 200, body=callee.sdp(), tag=dialog["tag"])
+        ok = self.final(call)
+        assert ok.status == 200, ok.raw_text()
+        self.confirm(call, ok)
+        callee.request("ACK")
+        return dialog
+
+    def established(self, callee, to=None, **kw):
+        """This phone calls to (callee's user if None), callee's phone answers:
+        (the call, callee's dialog)."""
+        call = self.call(to or callee.user, **kw)
+        return call, self.answered(call, callee)
+
+    def refer(self, call, target, callee=False):
+        """A REFER (RFC 3515) in call's dialog to Refer-To target; as the
+        dialog's callee (call from accept) with Referred-By (RFC 3892)."""
+        extra = f"Refer-To: <{target}>\r\n"
+        if callee:
+            extra += f"Referred-By: <sip:{self.user}@{self.domain}>\r\n"
+        self.in_dialog(call, "REFER", local=self.callee_local(call) if callee else None,
+                       extra=extra)
 
     def callee_local(self, call):
         to = call["req"].h("to")
