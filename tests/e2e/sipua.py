@@ -260,6 +260,48 @@ class Phone:
         assert r.status == 487
         self.ack_failure(call, r)
 
+    # ---- subscriptions (RFC 6665) ----
+    def subscribe(self, target, event, accept=None, expires=600, sub=None, password=None,
+                  auth=True):
+        """SUBSCRIBE to target's event (Accept: accept if given), answering the
+        challenge (with password if given) unless not auth: the final answer
+        and the subscription (call_id, tag, to_tag; pass it as sub to refresh)."""
+        sub = sub or {"call_id": os.urandom(8).hex(), "tag": os.urandom(4).hex(), "to_tag": None}
+        uri = f"sip:{target}@{self.domain}"
+
+        def send(authz=None):
+            self.cseq += 1
+            self.send(f"SUBSCRIBE {uri} SIP/2.0\r\nVia: {self.via()}\r\nMax-Forwards: 70\r\n"
+                      f"From: <sip:{self.user}@{self.domain}>;tag={sub['tag']}\r\n"
+                      f"To: <{uri}>" + (f";tag={sub['to_tag']}" if sub["to_tag"] else "")
+                      + f"\r\nCall-ID: {sub['call_id']}\r\nCSeq: {self.cseq} SUBSCRIBE\r\n"
+                      f"Contact: {self.contact()}\r\nEvent: {event}\r\nExpires: {expires}\r\n"
+                      + (f"Accept: {accept}\r\n" if accept else "")
+                      + (f"Authorization: {authz}\r\n" if authz else "")
+                      + "Content-Length: 0\r\n\r\n")
+            return self.response("SUBSCRIBE")
+
+        r = send()
+        if r.status == 401 and auth:
+            r = send(digest(r.headers, self.user, password or self.password, uri, "SUBSCRIBE"))
+        if r.status == 200:
+            sub["to_tag"] = tag_of(r.h("to"))
+        return r, sub
+
+    def notify_of(self, call_id, timeout=5):
+        """The next NOTIFY of subscription call_id, answered 200."""
+        n = self.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == call_id, timeout)
+        self.answer(n, 200)
+        return n
+
+    def no_notify(self, call_id, wait=0.5):
+        """True if no NOTIFY of subscription call_id comes within wait s."""
+        try:
+            self.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == call_id, wait)
+        except OSError:  # a timeout: nothing came
+            return True
+        return False
+
     def close(self):
         try:
             self.c.close()

@@ -16,7 +16,6 @@ import time
 import pytest
 
 from pbxsetup import active, api, phone, phone_system, registered, talking, wait_for
-from sipclient import digest
 from sipua import free_port
 from test_baresip import Baresip, goertzel, samples
 
@@ -166,24 +165,12 @@ def test_transferor_told_the_slot_and_blf_watches_it(srv):
     a, b, c, w = (sip_phone(srv, e, rtp=e == "101") for e in ("100", "101", "102", "102"))
     ns = "{urn:ietf:params:xml:ns:dialog-info}"
     try:
-        # the BLF key for slot 701
-        sub = {"call_id": "blf701-" + str(time.monotonic_ns()), "tag": "w1"}
-        w.cseq += 1
-        uri = f"sip:701@{PS}"
-        req = lambda auth="": (f"SUBSCRIBE {uri} SIP/2.0\r\nVia: {w.via()}\r\nMax-Forwards: 70\r\n"
-                               f"From: <sip:102@{PS}>;tag=w1\r\nTo: <{uri}>\r\n"
-                               f"Call-ID: {sub['call_id']}\r\nCSeq: {w.cseq} SUBSCRIBE\r\n"
-                               f"Contact: {w.contact()}\r\nEvent: dialog\r\nExpires: 60\r\n"
-                               + auth + "Content-Length: 0\r\n\r\n")
-        w.send(req())
-        r = w.response("SUBSCRIBE")
-        w.cseq += 1
-        w.send(req(f"Authorization: {digest(r.headers, '102', w.password, uri, 'SUBSCRIBE')}\r\n"))
-        assert w.response("SUBSCRIBE").status == 200
+        # the BLF key for slot 701 (a SUBSCRIBE without Accept)
+        r, sub = w.subscribe("701", "dialog", expires=60)
+        assert r.status == 200, r.raw_text()
 
         def lamp():
-            n = w.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == sub["call_id"])
-            w.answer(n, 200)
+            n = w.notify_of(sub["call_id"])
             return ET.fromstring(n.body).findall(ns + "dialog")
         assert lamp() == []
 
