@@ -57,13 +57,6 @@ def last_call(s):
     return r.json()["calls"][0]
 
 
-def user_ids(s):
-    """extension -> user id."""
-    r = api(s, "GET", "/users")
-    assert r.status == 200, r
-    return {u["extension"]: u["id"] for u in r.json()["users"]}
-
-
 def registered(s, exts, what=None):
     """Waits until every extension of exts has a registration."""
     def pred():

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import sip_server
-from pbxsetup import api, bye_all, last_call, phone, user_ids
+from pbxsetup import api, bye_all, last_call, phone
 
 EXTS = ("201", "202", "203", "204", "205")
 
@@ -19,7 +19,6 @@ EXTS = ("201", "202", "203", "204", "205")
 @pytest.fixture(scope="module")
 def srv():
     s = sip_server([("acme", e) for e in EXTS], voicemail=False)
-    s.ids = user_ids(s)
     yield s
     s.cleanup()
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import curl, sip_server
-from pbxsetup import api, bye_all, last_call, phone, user_ids
+from pbxsetup import api, bye_all, last_call, phone
 
 EXTS = ("200", "201", "202", "203", "204", "205")  # 200 calls; 201-203 members
 
@@ -19,7 +19,6 @@ EXTS = ("200", "201", "202", "203", "204", "205")  # 200 calls; 201-203 members
 @pytest.fixture(scope="module")
 def srv():
     s = sip_server([("acme", e) for e in EXTS], voicemail=False)
-    s.ids = user_ids(s)
     yield s
     s.cleanup()
 
@@ -339,8 +338,5 @@ def test_groups_page_in_the_browser(srv):
     srv.create_ps("teams", "teams-admin-pw")
     tok = srv.pbx_token("teams", "teams-admin-pw")
     for ext in ("301", "302"):
-        r = curl("POST", srv.sbc("/teams/api/v1/users"),
-                 {"display_name": f"Desk {ext}", "extension": ext,
-                  "sip_password": f"teams-{ext}-secret"}, token=tok)
-        assert r.status == 201, r
+        srv.create_user("teams", tok, ext, f"Desk {ext}")
     run_browser("groups.mjs", srv, ZT_PS="teams", ZT_PS_PW="teams-admin-pw")

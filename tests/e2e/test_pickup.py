@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-from pbxsetup import (active, api, phone_system, phones, records, registered, talking, user_ids,
-                      wait_for)
+from pbxsetup import active, api, phone_system, phones, records, registered, talking, wait_for
 from sipua import tag_of
 from test_baresip import Baresip
 from test_transfer import hear_each_other
@@ -26,11 +25,10 @@ def srv():
     s = phone_system(PS, TONES, plain_sip=True)
     try:
         # 101 and 102 share a pickup group (set through the users API), 100 is in none
-        ids = user_ids(s)
         for ext in ("101", "102"):
-            r = api(s, "PUT", f"/users/{ids[ext]}", {"pickup_group": "sales"})
+            r = api(s, "PUT", f"/users/{s.ids[ext]}", {"pickup_group": "sales"})
             assert r.status == 200 and r.json()["pickup_group"] == "sales", r
-        r = api(s, "PUT", f"/users/{ids['100']}", {"pickup_group": "no spaces"})
+        r = api(s, "PUT", f"/users/{s.ids['100']}", {"pickup_group": "no spaces"})
         assert r.status == 400, r
     except BaseException:
         s.stop()
