@@ -13,7 +13,7 @@ import pytest
 from pbxsetup import active, api, phone_system, phones, records, registered, talking, wait_for
 from sipua import tag_of
 from test_baresip import Baresip
-from test_transfer import hear_each_other
+from test_transfer import a_and_c_talk, hear_each_other
 
 PS = "my-company"
 TONES = {"100": 440, "101": 1000, "102": 1500}
@@ -50,9 +50,7 @@ def test_pickup_by_code_with_audio(srv, tmp_path, code):
         c.command("dial", f"sip:{code.replace('*', '%2A', 1)}@{PS}")  # one escaped, as some phones do
         wait_for(lambda: talking(srv, "100", "102"), 10, "A and C in one call")
         assert len(active(srv)) == 1  # B rings no more
-        time.sleep(3)
-        c.command("hangup")
-        wait_for(lambda: not active(srv), 10, "the call to end")
+        a_and_c_talk(srv, c, "the call to end")
     finally:
         for p in (a, b, c):
             p.stop()

@@ -127,6 +127,15 @@ def hear_each_other(rec100, rec102):
         assert ok, why
 
 
+def a_and_c_talk(srv, hangs_up, what):
+    """Once 100 and 102 are in one call they talk 3 s, then the phone
+    hangs_up hangs up; waits for what: no call left."""
+    wait_for(lambda: talking(srv, "100", "102"), 10, "A and C in one call")
+    time.sleep(3)  # talk
+    hangs_up.command("hangup")
+    wait_for(lambda: not active(srv), 10, what)
+
+
 def test_blind_transfer_with_baresip(srv, tmp_path):
     a, b, c = (Baresip(srv, ext, tmp_path, tone=TONES[ext]) for ext in TONES)
     try:
@@ -136,10 +145,7 @@ def test_blind_transfer_with_baresip(srv, tmp_path):
         time.sleep(1)
         b.command("transfer", f"sip:102@{PS}")
         wait_for(lambda: "SRTP is Enabled" in c.text(), 10, "C answering the transferred call")
-        wait_for(lambda: talking(srv, "100", "102"), 10, "A and C in one call")
-        time.sleep(3)  # talk
-        a.command("hangup")
-        wait_for(lambda: not active(srv), 10, "the calls to end")
+        a_and_c_talk(srv, a, "the calls to end")
     finally:
         for p in (a, b, c):
             p.stop()
@@ -171,10 +177,7 @@ def test_attended_transfer_with_linphone(srv, tmp_path):
         time.sleep(1)
         b.command("calls")
         b.command("transfer 1 --to-call 2")
-        wait_for(lambda: talking(srv, "100", "102"), 10, "A and C in one call")
-        time.sleep(3)  # talk
-        c.command("hangup")
-        wait_for(lambda: not active(srv), 10, "the calls to end")
+        a_and_c_talk(srv, c, "the calls to end")
     finally:
         for p in (a, b, c):
             p.stop()
@@ -208,10 +211,7 @@ def test_transfer_to_a_consultation_call_still_ringing(srv, tmp_path):
                           and x["callee"]["extension"] == "102"], 10, "C ringing for A")
         wait_for(lambda: len(active(srv)) == 1, 10, "B's calls to end")
         c.command("accept")
-        wait_for(lambda: talking(srv, "100", "102"), 10, "A and C in one call")
-        time.sleep(3)
-        c.command("hangup")
-        wait_for(lambda: not active(srv), 10, "the call to end")
+        a_and_c_talk(srv, c, "the call to end")
     finally:
         for p in (a, b, c):
             p.stop()
