@@ -19,7 +19,7 @@ from conftest import Server, curl, wait_port
 from sipua import Phone, free_port
 from test_baresip import wait_for
 from test_voicemail import PS, TONE_A, leave_message, message_wav, phones  # noqa: F401
-from test_voicemail_api import notify_of, subscribe
+from test_voicemail_api import subscribe
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_a_new_message_is_mailed_with_its_recording(srv, sink, phones):  # noqa:
     r, sub = subscribe(w, "102", expires=60)
     assert r.status == 200 and r.h("expires") == "60", r.raw_text()
     t0 = time.monotonic()
-    assert "Messages-Waiting: no" in notify_of(w, sub["call_id"]).body.decode()
+    assert "Messages-Waiting: no" in w.notify_of(sub["call_id"]).body.decode()
     a = phones("100", TONE_A)
     # the first call also makes the built-in prompts (seconds), then the German greeting
     msg = leave_message(srv, a, "102", talk=4, before=24)
@@ -95,15 +95,15 @@ def test_a_new_message_is_mailed_with_its_recording(srv, sink, phones):  # noqa:
     assert att[0].get_content() == message_wav(srv, "102", msg["id"])
     assert "emailed to phone102@example.com" in srv.log(20000)
     # the message reached the subscription; refreshed for 10 s, it then expired
-    n = notify_of(w, sub["call_id"])
+    n = w.notify_of(sub["call_id"])
     assert "Messages-Waiting: yes\r\n" in n.body.decode()
     assert "Voice-Message: 1/0 (0/0)\r\n" in n.body.decode()
     assert time.monotonic() - t0 < 58, "the message took too long to test the expiry"
     r, sub = subscribe(w, "102", expires=10, sub=sub)
     t1 = time.monotonic()
     assert r.status == 200 and r.h("expires") == "10", r.raw_text()
-    assert "Messages-Waiting: yes\r\n" in notify_of(w, sub["call_id"]).body.decode()
-    n = notify_of(w, sub["call_id"], timeout=20)
+    assert "Messages-Waiting: yes\r\n" in w.notify_of(sub["call_id"]).body.decode()
+    n = w.notify_of(sub["call_id"], timeout=20)
     assert n.h("subscription-state") == "terminated;reason=timeout"
     assert time.monotonic() - t1 >= 9
     w.close()
