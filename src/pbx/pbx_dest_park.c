@@ -9,7 +9,10 @@
  * process's — one phone system's — and hold call numbers, not pointers
  * (a parked party that hangs up frees its slot). Two destination kinds:
  * "park" (700) and "parked" (a slot). A slot can be watched by BLF
- * (pbx_blf.h): its parked call is one confirmed dialog. */
+ * (pbx_blf.h): its parked call is one confirmed dialog. Attended park: the
+ * parker's own call to 700 reserves a slot and hears it (then silence); a
+ * transfer with Replaces naming that call (pbx_park_consultation) parks
+ * the party in the reserved slot; hung up, the reservation goes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
