@@ -19,7 +19,7 @@ import pytest
 
 from conftest import Server, curl
 from sipclient import digest
-from sipua import Phone, free_port
+from sipua import Phone, free_port, tag_of
 from test_baresip import Baresip, wait_for
 
 PS = "parkco"
@@ -395,3 +395,34 @@ def test_consultation_to_700_hung_up_frees_the_slot(srv, tmp_path):
     finally:
         for x in (b, p):
             x.stop()
+
+
+def test_attended_park_by_invite_with_replaces(srv):
+    """sipua phones: 101 dials 700 (701 reserved, the engine answers); an
+    INVITE with Replaces naming that dialog (from 102, as a phone completing
+    an attended transfer so) takes the slot: 102 is parked at 701, 101's
+    call to 700 gets a BYE."""
+    assert api(srv, "PUT", "/settings", {"park_timeout": 60}).status == 200
+    p, x = sip_phone(srv, "101"), sip_phone(srv, "102")
+    try:
+        call = p.call("700")
+        r = p.final(call, timeout=10)
+        assert r.status == 200 and "m=audio" in r.body.decode(), r.raw_text()
+        p.confirm(call, r)
+        repl = f"Replaces: {call['call_id']};to-tag={tag_of(r.h('to'))};from-tag={call['tag']}\r\n"
+        inv = x.call("700", extra=repl)
+        r2 = x.final(inv, timeout=10)
+        assert r2.status == 200 and "m=audio" in r2.body.decode(), r2.raw_text()
+        x.confirm(inv, r2)
+        bye = p.request("BYE", timeout=5)
+        p.answer(bye, 200)
+        wait_for(lambda: [c for c in active(srv) if c["callee"]["extension"] == "701"
+                          and c["caller"]["extension"] == "102"]
+                 and not [c for c in active(srv) if c["caller"]["extension"] == "101"],
+                 5, "102 parked at 701, 101's call gone")
+        x.in_dialog(inv, "BYE")
+        assert x.response("BYE").status == 200
+        wait_for(lambda: not active(srv), 5, "the end")
+    finally:
+        p.close()
+        x.close()
