@@ -5,7 +5,7 @@
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
 #   fuzz/build.sh --check [seconds]    build, then fuzz every target for seconds (default
-#                                      $ZENTRALE_FUZZ_SECONDS, else 15), two at a time; one
+#                                      $ZENTRALE_FUZZ_SECONDS, else 10), two at a time; one
 #                                      line per target in build/fuzz/results
 #                                      ("<target> ok|FAIL <runs> <seconds>"), exit 1 on a
 #                                      finding (a crash, leak, timeout or sanitizer report:
@@ -126,7 +126,7 @@ run_target() {
 }
 
 if [ "${1:-}" = --check ]; then
-	secs=${2:-${ZENTRALE_FUZZ_SECONDS:-15}}
+	secs=${2:-${ZENTRALE_FUZZ_SECONDS:-10}}
 	rm -f "$OUT"/result-* "$OUT/results"
 	set -- $TARGETS
 	while [ $# -gt 0 ]; do # two at a time (2 cores)

@@ -2,7 +2,7 @@
 # Runs every test against the build in $1 (default build): the format check
 # (clang-format would change no tracked *.c/*.h file), the cmocka unit tests
 # through Meson, every fuzz target for a short time on a copy of its corpus
-# (fuzz/build.sh --check; ZENTRALE_FUZZ_SECONDS each, default 15, two at a
+# (fuzz/build.sh --check; ZENTRALE_FUZZ_SECONDS each, default 10, two at a
 # time), then the end-to-end tests with Debian's pytest, and prints one
 # closing line "N passed, N failed" (the format check and each fuzz target
 # count as one test). Exits non-zero on any failure, or when no test ran at
@@ -39,7 +39,7 @@ meson test -C "$BUILD" --print-errorlogs
 
 # Every fuzz target on its seed corpus; a finding (crash, leak, timeout,
 # sanitizer report) fails its target. Fuzzing writes only into $BUILD/fuzz.
-# 15 s each: replaying the corpus (every seed, a regression's input among
+# 10 s each: replaying the corpus (every seed, a regression's input among
 # them) takes under a second (backup's ~8 s); the rest is new mutations,
 # which longer runs (fuzz/build.sh <target> <seconds>) are for.
 rm -f "$BUILD/fuzz/results"
@@ -51,7 +51,7 @@ rm -f "$BUILD/fuzz/results"
 	meson configure build-release -Dversion=0.1.1 && ninja -C build-release -j 2) \
 	>"$BUILD/release-build.log" 2>&1 &
 release=$!
-ZENTRALE_FUZZ_BUILD="$BUILD" ./fuzz/build.sh --check "${ZENTRALE_FUZZ_SECONDS:-15}"
+ZENTRALE_FUZZ_BUILD="$BUILD" ./fuzz/build.sh --check "${ZENTRALE_FUZZ_SECONDS:-10}"
 wait $release || echo "the release build failed (test_update tries again): $BUILD/release-build.log"
 if [ -s "$BUILD/fuzz/results" ]; then
 	sed 's/^/fuzz_/' "$BUILD/fuzz/results" >>"$CHECKS"

@@ -48,6 +48,11 @@ json_t *pbx_stats_collect(void *pbx);
 void pbx_stats_call_ended(struct pbx *p, const char *cause, bool answered);
 /* pbx_http.c: the phone system's web UI and API under /<name>/. */
 void pbx_http_handle(struct core_httpd_req *req, void *arg);
+/* pbx_http.c: a request that only reads (GET or HEAD)? */
+bool pbx_http_is_get(const struct core_httpd_req *req);
+/* pbx_http.c: ?limit=N&offset=M of a list (limit 1 to 1000, else 100;
+ * offset 0 or more). */
+void pbx_http_page(struct core_httpd_req *req, int *limit, int *offset);
 /* pbx_me_api.c: a user's own API; rest is what follows "/api/v1/me". */
 void pbx_me_handle(struct pbx *p, struct core_httpd_req *req, const char *rest);
 

@@ -1,4 +1,4 @@
-/* pbx_blf — see pbx_blf.h. RFC 6665 (notifier side) for RFC 4235's event. */
+/* pbx_blf — see pbx_blf.h. RFC 4235's event on pbx_subs (RFC 6665, the notifier side). */
 #include "pbx_blf.h"
 
 #include <stdio.h>
@@ -10,15 +10,14 @@
 
 #include "../core/core_db.h"
 #include "../core/core_log.h"
-#include "../sip/sip_build.h"
 #include "../sip/sip_dialog.h"
 #include "../sip/sip_dialoginfo.h"
 #include "../sip/sip_hdr.h"
 #include "pbx.h"
 #include "pbx_call.h"
 #include "pbx_route.h"
+#include "pbx_subs.h"
 
-#define BLF_BUCKETS  1024 /* a power of two */
 #define BLF_BODY_MAX 131072
 #define BLF_MSG_MAX  (BLF_BODY_MAX + 8192)
 
@@ -28,15 +27,9 @@ struct shown {
 };
 
 struct sub {
-	struct pbx_blf *b;
-	struct sub *hnext;	 /* in the Call-ID index */
-	struct sub *prev, *next; /* all, oldest first */
-	long long user_id;	 /* the subscriber */
-	long long watched;	 /* the user whose dialogs it sees; -701: park slot 701 */
-	char ext[72], name[128]; /* the watched user's */
-	struct sip_dialog d;
-	time_t expires;
-	struct event *timer;
+	struct pbx_sub base;   /* base.ext: the watched user's extension */
+	long long watched;     /* the user whose dialogs it sees; -701: park slot 701 */
+	char name[128];	       /* the watched user's */
 	unsigned long version; /* of the next NOTIFY's document */
 	int nshown;	       /* the dialogs last reported, not terminated */
 	struct shown shown[PBX_BLF_DIALOGS];
@@ -44,21 +37,9 @@ struct sub {
 
 struct pbx_blf {
 	struct pbx *p;
-	struct event_base *base;
-	void (*send)(void *ctx, const char *buf, size_t len);
-	void *send_ctx;
-	struct sub *head, *tail;
-	int count;
-	struct sub *by_cid[BLF_BUCKETS];
-	unsigned char key[crypto_shorthash_KEYBYTES]; /* Call-IDs come from the wire */
+	struct pbx_subs *subs;			      /* each a struct sub */
+	unsigned char key[crypto_shorthash_KEYBYTES]; /* for dialog ids */
 };
-
-static unsigned hash_pl(const struct pbx_blf *b, struct sip_pl v)
-{
-	uint64_t h;
-	crypto_shorthash((unsigned char *)&h, (const unsigned char *)v.p, v.l, b->key);
-	return (unsigned)(h & (BLF_BUCKETS - 1));
-}
 
 /* A dialog's id in documents: stable for its Call-ID and our tag, short,
  * and nothing of the wire in it. */
@@ -78,27 +59,6 @@ static uint64_t dialog_id(const struct pbx_blf *b, const struct pbx_call_dialog 
 
 /* ---- sending ---- */
 
-static void send_notify(struct sub *s, const char *body, int bl, const char *state)
-{
-	static char out[BLF_MSG_MAX];
-	struct pbx_blf *b = s->b;
-	char extra[256], via[96], contact[160], hex[25];
-	unsigned char r[12];
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
-	snprintf(via, sizeof(via), "SIP/2.0/TCP pbx.invalid;branch=" PBX_BLF_BRANCH "%s", hex);
-	snprintf(contact, sizeof(contact), "<sip:pbx@%s>", b->p->name);
-	snprintf(extra, sizeof(extra), "Event: dialog\r\nSubscription-State: %s\r\n", state);
-	int n = sip_dialog_request(
-		&s->d, "NOTIFY", 0, via, contact, extra, (struct sip_pl){body, (size_t)bl},
-		(struct sip_pl){SIP_DIALOGINFO_CTYPE, strlen(SIP_DIALOGINFO_CTYPE)}, out,
-		sizeof(out));
-	if (n > 0)
-		b->send(b->send_ctx, out, (size_t)n);
-	else
-		log_warn("blf: a NOTIFY for %s does not fit", s->ext);
-}
-
 static int shown_state(const struct sub *s, uint64_t id)
 {
 	for (int i = 0; i < s->nshown; i++)
@@ -110,15 +70,16 @@ static int shown_state(const struct sub *s, uint64_t id)
 /* The watched user's dialogs now, to the subscriber — unless nothing
  * differs from the last NOTIFY and force is false. state: the
  * Subscription-State value. */
-static void sub_notify(struct sub *s, bool force, const char *state)
+static void sub_notify(void *ctx, struct pbx_sub *ps, bool force, const char *state)
 {
 	static char body[BLF_BODY_MAX];
 	static struct pbx_call_dialog cd[PBX_BLF_DIALOGS];
 	static struct sip_dinfo_dialog dd[PBX_BLF_DIALOGS * 2];
 	static char ids[PBX_BLF_DIALOGS * 2][17], peers[PBX_BLF_DIALOGS][160];
-	struct pbx_blf *b = s->b;
+	struct pbx_blf *b = ctx;
+	struct sub *s = (struct sub *)ps;
 	char entity[160];
-	snprintf(entity, sizeof(entity), "sip:%s@%s", s->ext, b->p->name);
+	snprintf(entity, sizeof(entity), "sip:%s@%s", ps->ext, b->p->name);
 	int n = s->watched < 0 ? pbx_park_dialogs(b->p, (int)-s->watched, cd, PBX_BLF_DIALOGS)
 		: b->p->calls ? pbx_calls_user_dialogs(b->p->calls, s->watched, cd, PBX_BLF_DIALOGS)
 			      : 0;
@@ -173,105 +134,16 @@ static void sub_notify(struct sub *s, bool force, const char *state)
 					  (size_t)nd);
 	}
 	if (bl < 0) {
-		log_warn("blf: the dialogs of %s do not fit a NOTIFY", s->ext);
+		log_warn("blf: the dialogs of %s do not fit a NOTIFY", ps->ext);
 		return;
 	}
 	s->version++;
 	memcpy(s->shown, now, sizeof(now[0]) * (size_t)nnow);
 	s->nshown = nnow;
-	send_notify(s, body, bl, state);
-}
-
-static void sub_notify_active(struct sub *s, bool force)
-{
-	char state[64];
-	time_t now = time(NULL);
-	snprintf(state, sizeof(state), "active;expires=%lld",
-		 (long long)(s->expires > now ? s->expires - now : 0));
-	sub_notify(s, force, state);
+	pbx_subs_send_notify(b->subs, &ps->d, state, body, (size_t)bl);
 }
 
 /* ---- subscriptions ---- */
-
-static struct sub *sub_find(struct pbx_blf *b, const struct sip_msg *m)
-{
-	struct sip_pl cid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value;
-	for (struct sub *s = b->by_cid[hash_pl(b, cid)]; s; s = s->hnext)
-		if (m->request ? sip_dialog_matches(&s->d, m) : sip_pl_eq(cid, s->d.call_id))
-			return s;
-	return NULL;
-}
-
-static void sub_free(struct sub *s)
-{
-	struct pbx_blf *b = s->b;
-	unsigned h = hash_pl(b, (struct sip_pl){s->d.call_id, strlen(s->d.call_id)});
-	for (struct sub **pp = &b->by_cid[h]; *pp; pp = &(*pp)->hnext)
-		if (*pp == s) {
-			*pp = s->hnext;
-			break;
-		}
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		b->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		b->tail = s->prev;
-	b->count--;
-	if (s->timer)
-		event_free(s->timer);
-	free(s);
-}
-
-/* The final NOTIFY (RFC 6665 4.2.2), then gone. */
-static void sub_end(struct sub *s, const char *reason)
-{
-	char state[64];
-	snprintf(state, sizeof(state), "terminated%s%s", reason ? ";reason=" : "",
-		 reason ? reason : "");
-	sub_notify(s, true, state);
-	log_info("blf: a subscription to %s ended (%s)", s->ext, reason ? reason : "unsubscribed");
-	sub_free(s);
-}
-
-static void on_expiry(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	sub_end(arg, "timeout");
-}
-
-static void sub_arm(struct sub *s, int64_t expires, time_t now)
-{
-	s->expires = now + expires;
-	struct timeval tv = {.tv_sec = expires};
-	event_add(s->timer, &tv);
-}
-
-static void respond(struct pbx_blf *b, const struct sip_msg *m, int status, const char *reason,
-		    const char *tag, const char *extra)
-{
-	static char out[SIP_ANSWER_MAX];
-	char t[SIP_TAG_LEN + 1];
-	if (!tag) {
-		sip_build_tag(t);
-		tag = t;
-	}
-	struct sip_response_opts o = {.reason = reason, .to_tag = tag, .extra_headers = extra};
-	int n = sip_build_response(m, status, &o, out, sizeof(out));
-	if (n > 0)
-		b->send(b->send_ctx, out, (size_t)n);
-}
-
-static void respond_ok(struct pbx_blf *b, const struct sip_msg *m, const char *tag, int64_t expires)
-{
-	char extra[256];
-	snprintf(extra, sizeof(extra), "Expires: %lld\r\nContact: <sip:pbx@%s>\r\n",
-		 (long long)expires, b->p->name);
-	respond(b, m, 200, NULL, tag, extra);
-}
 
 /* The watched user: an enabled user of this phone system by extension or
  * SIP user name (the Request-URI's user part). 0, or -1: none such. */
@@ -320,134 +192,31 @@ static bool accepts_dialog_info(const struct sip_msg *m)
 	return false;
 }
 
+/* conf.open: what the subscription watches. */
+static int sub_open(void *ctx, struct pbx_sub *ps, const struct sip_msg *m,
+		    const struct pbx_reg_user *u, struct pbx_subs_refusal *r)
+{
+	struct pbx_blf *b = ctx;
+	struct sub *s = (struct sub *)ps;
+	(void)u;
+	if (!accepts_dialog_info(m)) {
+		r->extra = "Accept: " SIP_DIALOGINFO_CTYPE "\r\n";
+		return 406;
+	}
+	if (watched_user(b->p, m, &s->watched, ps->ext, sizeof(ps->ext), s->name, sizeof(s->name)) <
+	    0)
+		return 404;
+	return 0;
+}
+
 void pbx_blf_subscribe(struct pbx_blf *b, const struct sip_msg *m, const struct pbx_reg_source *src)
 {
-	static char out[8192];
-	struct pbx_reg_user u;
-	int n = pbx_registrar_auth(&b->p->registrar, m, src, time(NULL), &u, out, sizeof(out));
-	if (n != 0) {
-		if (n > 0)
-			b->send(b->send_ctx, out, (size_t)n);
-		return;
-	}
-	int64_t expires = PBX_BLF_MAX_EXPIRES;
-	const struct sip_hdr *eh = sip_msg_hdr(m, SIP_HDR_EXPIRES);
-	if (eh && (expires = sip_pl_u64(eh->value, 0xffffffffLL)) < 0) {
-		respond(b, m, 400, "Bad Expires", NULL, NULL);
-		return;
-	}
-	if (expires > PBX_BLF_MAX_EXPIRES)
-		expires = PBX_BLF_MAX_EXPIRES; /* RFC 6665 4.2.1.1: the notifier may shorten */
-	if (expires > 0 && expires < PBX_BLF_MIN_EXPIRES) {
-		char mh[32];
-		snprintf(mh, sizeof(mh), "Min-Expires: %d\r\n", PBX_BLF_MIN_EXPIRES);
-		respond(b, m, 423, NULL, NULL, mh);
-		return;
-	}
-	time_t now = time(NULL);
-	struct sip_addr to;
-	struct sip_pl rest, tag = {0};
-	if (sip_addr_parse(&to, sip_msg_hdr(m, SIP_HDR_TO)->value, &rest) == 0)
-		sip_param_get(to.params, "tag", &tag);
-
-	if (tag.l) { /* a refresh, or the end (Expires: 0) */
-		struct sub *s = sub_find(b, m);
-		if (!s) {
-			respond(b, m, 481, NULL, NULL, NULL);
-			return;
-		}
-		if (s->user_id != u.id) {
-			respond(b, m, 403, NULL, s->d.local_tag, NULL);
-			return;
-		}
-		if (sip_dialog_remote_cseq(&s->d, m) < 0) {
-			respond(b, m, 500, NULL, s->d.local_tag, NULL);
-			return;
-		}
-		respond_ok(b, m, s->d.local_tag, expires);
-		if (expires == 0) { /* unsubscribed: no reason (RFC 6665 4.2.1.4) */
-			sub_end(s, NULL);
-			return;
-		}
-		sub_arm(s, expires, now);
-		sub_notify_active(s, true); /* RFC 6665 4.2.1.2: a refresh is NOTIFYed too */
-		return;
-	}
-
-	if (!accepts_dialog_info(m)) {
-		respond(b, m, 406, NULL, NULL, "Accept: " SIP_DIALOGINFO_CTYPE "\r\n");
-		return;
-	}
-	long long watched;
-	char ext[72], name[128];
-	if (watched_user(b->p, m, &watched, ext, sizeof(ext), name, sizeof(name)) < 0) {
-		respond(b, m, 404, NULL, NULL, NULL);
-		return;
-	}
-	int mine = 0;
-	for (struct sub *s = b->head; s; s = s->next)
-		mine += s->user_id == u.id;
-	if (mine >= PBX_BLF_MAX_PER_USER && expires > 0) {
-		log_warn("blf: %s is at its limit of %d subscriptions", u.extension,
-			 PBX_BLF_MAX_PER_USER);
-		respond(b, m, 403, "Too Many Subscriptions", NULL, NULL);
-		return;
-	}
-	if (b->count >= PBX_BLF_MAX && expires > 0) {
-		respond(b, m, 503, NULL, NULL, "Retry-After: 60\r\n");
-		return;
-	}
-	struct sub *s = calloc(1, sizeof(*s));
-	char t[SIP_TAG_LEN + 1];
-	sip_build_tag(t);
-	if (!s || !(s->timer = evtimer_new(b->base, on_expiry, s))) {
-		free(s);
-		respond(b, m, 500, NULL, t, NULL);
-		return;
-	}
-	if (sip_dialog_uas(&s->d, m, t) < 0) {
-		event_free(s->timer);
-		free(s);
-		respond(b, m, 400, NULL, t, NULL);
-		return;
-	}
-	s->b = b;
-	s->user_id = u.id;
-	s->watched = watched;
-	snprintf(s->ext, sizeof(s->ext), "%s", ext);
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	unsigned h = hash_pl(b, (struct sip_pl){s->d.call_id, strlen(s->d.call_id)});
-	s->hnext = b->by_cid[h];
-	b->by_cid[h] = s;
-	s->prev = b->tail;
-	if (b->tail)
-		b->tail->next = s;
-	else
-		b->head = s;
-	b->tail = s;
-	b->count++;
-	respond_ok(b, m, t, expires);
-	if (expires == 0) { /* a fetch (RFC 6665 4.4.3): one NOTIFY, no state */
-		sub_end(s, "timeout");
-		return;
-	}
-	sub_arm(s, expires, now);
-	sub_notify_active(s, true);
-	log_info("blf: %s watches %s for %lld s", u.extension, s->ext, (long long)expires);
+	pbx_subs_subscribe(b->subs, m, src);
 }
 
 void pbx_blf_response(struct pbx_blf *b, const struct sip_msg *m)
 {
-	if (!b || m->status < 200)
-		return;
-	struct sub *s = sub_find(b, m);
-	/* RFC 6665 4.2.2: 481 ends the subscription; so do the answers that say
-	 * the device will never take it (408 and 5xx may pass) */
-	if (s && (m->status == 481 || m->status == 404 || m->status == 410 || m->status == 489 ||
-		  m->status == 403)) {
-		log_info("blf: a subscription to %s ended: %d to a NOTIFY", s->ext, m->status);
-		sub_free(s);
-	}
+	pbx_subs_response(b ? b->subs : NULL, m);
 }
 
 void pbx_blf_user_changed(struct pbx *p, long long user_id)
@@ -457,14 +226,16 @@ void pbx_blf_user_changed(struct pbx *p, long long user_id)
 		return;
 	/* park slots (negative) hear of every user's change: a parked party
 	 * hanging up ends what is parked (and NOTIFYs only if it did) */
-	for (struct sub *s = b->head; s; s = s->next)
+	for (struct pbx_sub *ps = pbx_subs_head(b->subs); ps; ps = ps->next) {
+		const struct sub *s = (const struct sub *)ps;
 		if (s->watched == user_id || (user_id >= 0 && s->watched < 0))
-			sub_notify_active(s, false);
+			pbx_subs_notify_active(ps, false);
+	}
 }
 
 int pbx_blf_count(const struct pbx_blf *b)
 {
-	return b ? b->count : 0;
+	return b ? pbx_subs_count(b->subs) : 0;
 }
 
 struct pbx_blf *pbx_blf_new(struct pbx *p, struct event_base *base,
@@ -474,10 +245,25 @@ struct pbx_blf *pbx_blf_new(struct pbx *p, struct event_base *base,
 	if (!b)
 		return NULL;
 	b->p = p;
-	b->base = base;
-	b->send = send;
-	b->send_ctx = ctx;
 	crypto_shorthash_keygen(b->key);
+	static const struct pbx_subs_conf conf = {
+		.name = "blf",
+		.event = "dialog",
+		.ctype = SIP_DIALOGINFO_CTYPE,
+		.branch = PBX_BLF_BRANCH,
+		.sub_size = sizeof(struct sub),
+		.msg_max = BLF_MSG_MAX,
+		.min_expires = PBX_BLF_MIN_EXPIRES,
+		.max_expires = PBX_BLF_MAX_EXPIRES,
+		.max_per_user = PBX_BLF_MAX_PER_USER,
+		.max = PBX_BLF_MAX,
+		.open = sub_open,
+		.notify = sub_notify,
+	};
+	if (!(b->subs = pbx_subs_new(p, base, send, ctx, &conf, b))) {
+		free(b);
+		return NULL;
+	}
 	return b;
 }
 
@@ -485,7 +271,6 @@ void pbx_blf_free(struct pbx_blf *b)
 {
 	if (!b)
 		return;
-	while (b->head)
-		sub_free(b->head);
+	pbx_subs_free(b->subs);
 	free(b);
 }

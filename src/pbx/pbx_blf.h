@@ -10,9 +10,10 @@
  * tags of the dialog between the pbx and the watched device, as that
  * device sees it (local-tag its own, remote-tag the pbx's), so a BLF key
  * can pick up a ringing call by INVITE with Replaces: call-id;
- * to-tag=<remote-tag>;from-tag=<local-tag>. Bounded:
+ * to-tag=<remote-tag>;from-tag=<local-tag>.
  * A park slot (701-720) may be watched too: what is parked there is one
- * confirmed dialog (pbx_dest_park.c). Bounded:
+ * confirmed dialog (pbx_dest_park.c).
+ * The subscriptions are a pbx_subs set (pbx_subs.h). Bounded:
  * PBX_BLF_MAX_PER_USER subscriptions per subscribing user (beyond: 403),
  * PBX_BLF_MAX in all (beyond: 503).
  */

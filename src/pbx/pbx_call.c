@@ -840,6 +840,34 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 
 /* ---- a media-engine leg: voicemail, the mailbox menu ---- */
 
+/* The engine takes the caller's side of ringing call c: c->ms answering
+ * the INVITE's offer, or offering itself (a late offer); its SDP in sdp.
+ * c->ms NULL: it could not (status: what to answer). */
+static void engine_meets_caller(struct pbx_call *c, struct pbx_media *engine, char *sdp, size_t cap,
+				int *len, int *status)
+{
+	if (c->late_offer) {
+		c->ms = pbx_media_offer(engine, "sendrecv", NULL, sdp, cap, len);
+	} else {
+		struct sip_msg *inv = reparse(c->invite, c->invite_len);
+		if (inv)
+			c->ms = pbx_media_answer(engine, inv->body, NULL, sdp, cap, len, status);
+		free(inv);
+	}
+}
+
+/* Ringing call c is answered here (an app, a pickup, our re-INVITE): its
+ * devices ring no more, its ring timer stops. */
+static void answered_here(struct pbx_call *c)
+{
+	for (int i = 0; i < c->nb; i++)
+		send_cancel(c, c->b[i]);
+	if (c->timer)
+		event_del(c->timer);
+	c->state = CALL_ANSWERED;
+	c->answer = time(NULL);
+}
+
 static void on_app_done(void *arg, struct pbx_vm_app *a)
 {
 	struct pbx_call *c = arg;
@@ -861,15 +889,8 @@ int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause
 		c->app_cause = cause;
 		return app_reinvite(c, fail);
 	}
-	if (engine && !c->late_offer) {
-		struct sip_msg *inv = reparse(c->invite, c->invite_len);
-		if (inv)
-			c->ms = pbx_media_answer(engine, inv->body, NULL, sdp, sizeof(sdp), &len,
-						 &status);
-		free(inv);
-	} else if (engine) {
-		c->ms = pbx_media_offer(engine, "sendrecv", NULL, sdp, sizeof(sdp), &len);
-	}
+	if (engine)
+		engine_meets_caller(c, engine, sdp, sizeof(sdp), &len, &status);
 	if (!c->ms) {
 		*fail = (struct pbx_route_fail){status, NULL, "failed"};
 		return -1;
@@ -877,12 +898,7 @@ int pbx_call_app(struct pbx_call *c, pbx_call_app_start start, const char *cause
 	c->app_start = start;
 	c->app_cause = cause;
 	snprintf(c->codec, sizeof(c->codec), "%s", pbx_msess_codec(c->ms));
-	for (int i = 0; i < c->nb; i++) /* a ringing call moving to voicemail */
-		send_cancel(c, c->b[i]);
-	if (c->timer)
-		event_del(c->timer);
-	c->state = CALL_ANSWERED;
-	c->answer = time(NULL);
+	answered_here(c); /* a ringing call moving to voicemail */
 	c->a.state = LEG_ANSWERED;
 	respond_caller(c, 200, NULL, (struct sip_pl){sdp, (size_t)len},
 		       (struct sip_pl){"application/sdp", 15});
@@ -1328,25 +1344,12 @@ int pbx_call_pickup(struct pbx_call *c, struct pbx_call *r, struct pbx_route_fai
 	int len = 0, status = 503;
 	if (!engine)
 		return -1;
-	if (r->late_offer) {
-		r->ms = pbx_media_offer(engine, "sendrecv", NULL, sdp, sizeof(sdp), &len);
-	} else {
-		struct sip_msg *inv = reparse(r->invite, r->invite_len);
-		if (inv)
-			r->ms = pbx_media_answer(engine, inv->body, NULL, sdp, sizeof(sdp), &len,
-						 &status);
-		free(inv);
-	}
+	engine_meets_caller(r, engine, sdp, sizeof(sdp), &len, &status);
 	if (!r->ms) {
 		fail->status = status;
 		return -1;
 	}
-	for (int i = 0; i < r->nb; i++)
-		send_cancel(r, r->b[i]);
-	if (r->timer)
-		event_del(r->timer);
-	r->state = CALL_ANSWERED;
-	r->answer = time(NULL);
+	answered_here(r);
 	r->a.state = LEG_ANSWERED;
 	r->pickup_by = c->id;
 	r->app_cause = "picked_up"; /* should its caller hang up meanwhile */
@@ -1478,12 +1481,7 @@ static int app_reinvite(struct pbx_call *c, struct pbx_route_fail *fail)
 		*fail = (struct pbx_route_fail){500, NULL, "failed"};
 		return -1;
 	}
-	for (int i = 0; i < c->nb; i++)
-		send_cancel(c, c->b[i]);
-	if (c->timer)
-		event_del(c->timer);
-	c->state = CALL_ANSWERED;
-	c->answer = time(NULL);
+	answered_here(c);
 	send_request(c, &c->a, "INVITE", 0, branch, NULL, (struct sip_pl){sdp, (size_t)len},
 		     (struct sip_pl){"application/sdp", 15});
 	return 0;

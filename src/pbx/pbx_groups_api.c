@@ -4,13 +4,13 @@
  * users of this phone system (each once), a fallback that exists, and an
  * extension that no user and no other group has (pbx_users.c refuses a
  * user the extension of a group in turn). */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/core_db.h"
 #include "../core/core_log.h"
+#include "pbx_check.h"
 #include "pbx_group.h"
 #include "pbx_route.h"
 
@@ -120,44 +120,12 @@ static bool user_exists(struct pbx *p, const char *sql, const char *ext, long lo
 	return r;
 }
 
-static const char *check_extension(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 15)
-		return "extension must be 1 to 15 digits";
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return "extension must be 1 to 15 digits";
-	return NULL;
-}
-
-static const char *check_name(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 100)
-		return "name must be 1 to 100 characters";
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return "name may not contain control characters";
-	return NULL;
-}
-
 /* A member's keys: its own, and those GET shows (sent back unchanged). */
 static bool member_keys_known(json_t *m)
 {
 	static const char *const keys[] = {"user_id",	"ring_time",	"logged_in",
 					   "extension", "display_name", "position"};
-	const char *k;
-	json_t *v;
-	json_object_foreach(m, k, v)
-	{
-		bool known = false;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			known = known || strcmp(k, keys[i]) == 0;
-		if (!known)
-			return false;
-	}
-	return true;
+	return pbx_check_keys(m, keys, sizeof(keys) / sizeof(keys[0]));
 }
 
 static const char *read_members(struct pbx *p, json_t *ms, struct group_in *in)
@@ -202,19 +170,12 @@ static const char *group_read(struct pbx *p, json_t *b, struct group_in *in, boo
 	static const char *const keys[] = {
 		"extension",	   "name",    "strategy", "timeout", "fallback_type",
 		"fallback_target", "members", "id",	  "created", "updated"};
-	const char *k;
 	json_t *v;
 	if (!json_is_object(b))
 		return "the body must be a JSON object";
-	json_object_foreach(b, k, v)
-	{
-		bool known = false;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			known = known || strcmp(k, keys[i]) == 0;
-		if (!known)
-			return "unknown key (extension, name, strategy, timeout, fallback_type, "
-			       "fallback_target, members)";
-	}
+	if (!pbx_check_keys(b, keys, sizeof(keys) / sizeof(keys[0])))
+		return "unknown key (extension, name, strategy, timeout, fallback_type, "
+		       "fallback_target, members)";
 	const char *skeys[] = {"extension", "name", "strategy", "fallback_type", "fallback_target"};
 	const char **vals[] = {&in->ext, &in->name, &in->strategy, &in->fb_type, &in->fb_target};
 	for (int i = 0; i < 5; i++) {
@@ -225,9 +186,9 @@ static const char *group_read(struct pbx *p, json_t *b, struct group_in *in, boo
 		*vals[i] = json_string_value(v);
 	}
 	const char *why;
-	if ((create || in->ext) && (why = check_extension(in->ext)))
+	if ((create || in->ext) && (why = pbx_check_extension(in->ext)))
 		return why;
-	if ((create || in->name) && (why = check_name(in->name)))
+	if ((create || in->name) && (why = pbx_check_name(in->name, "name")))
 		return why;
 	if (in->strategy && pbx_group_strategy_of(in->strategy) < 0)
 		return "strategy must be ringall, order, roundrobin or longest_idle";

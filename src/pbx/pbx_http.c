@@ -34,6 +34,22 @@ static const char *pbx_subpath(const struct pbx *p, const char *path)
 	return *rest == '\0' || *rest == '/' ? rest : NULL;
 }
 
+bool pbx_http_is_get(const struct core_httpd_req *req)
+{
+	return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+}
+
+void pbx_http_page(struct core_httpd_req *req, int *limit, int *offset)
+{
+	char v[32];
+	*limit = core_httpd_query(req, "limit", v, sizeof(v)) == 0 ? atoi(v) : 100;
+	*offset = core_httpd_query(req, "offset", v, sizeof(v)) == 0 ? atoi(v) : 0;
+	if (*limit < 1 || *limit > 1000)
+		*limit = 100;
+	if (*offset < 0)
+		*offset = 0;
+}
+
 /* Only GET or HEAD, once the administrator's login is checked (a user's
  * session gets 403 whatever the method): true if it may go on. */
 static bool pbx_admin_get(struct pbx *p, struct core_httpd_req *req)
@@ -41,7 +57,7 @@ static bool pbx_admin_get(struct pbx *p, struct core_httpd_req *req)
 	char user[128];
 	if (core_login_require(&p->login, req, user, sizeof(user)) < 0)
 		return false;
-	if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+	if (pbx_http_is_get(req))
 		return true;
 	core_httpd_respond_error(req, 405, "method not allowed");
 	return false;
@@ -76,13 +92,8 @@ static void pbx_calls_history(struct pbx *p, struct core_httpd_req *req)
 {
 	if (!pbx_admin_get(p, req))
 		return;
-	char v[32];
-	int limit = core_httpd_query(req, "limit", v, sizeof(v)) == 0 ? atoi(v) : 100;
-	int offset = core_httpd_query(req, "offset", v, sizeof(v)) == 0 ? atoi(v) : 0;
-	if (limit < 1 || limit > 1000)
-		limit = 100;
-	if (offset < 0)
-		offset = 0;
+	int limit, offset;
+	pbx_http_page(req, &limit, &offset);
 	core_httpd_respond_json(req, 200,
 				json_pack("{s:o}", "calls", pbx_cdr_list(p->db, limit, offset)));
 }
@@ -191,7 +202,7 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 {
 	struct pbx *p = arg;
 	const char *sub = pbx_subpath(p, req->path);
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	bool get = pbx_http_is_get(req);
 	bool post = strcmp(req->method, "POST") == 0;
 
 	if (!sub) {

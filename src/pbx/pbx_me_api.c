@@ -18,17 +18,10 @@
 #include <string.h>
 
 #include "../core/core_db.h"
-#include "../core/core_log.h"
 #include "pbx.h"
 #include "pbx_call.h"
-#include "pbx_forward.h"
 #include "pbx_users.h"
 #include "pbx_vm.h"
-
-static bool is_get(const struct core_httpd_req *req)
-{
-	return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-}
 
 /* The session's own user (enabled), or NULL (answered here). */
 static json_t *me_user(struct pbx *p, struct core_httpd_req *req, long long *id)
@@ -63,40 +56,10 @@ static json_t *me_user(struct pbx *p, struct core_httpd_req *req, long long *id)
 
 static void me_calls(struct pbx *p, struct core_httpd_req *req, const char *ext)
 {
-	char v[32];
-	int limit = core_httpd_query(req, "limit", v, sizeof(v)) == 0 ? atoi(v) : 100;
-	int offset = core_httpd_query(req, "offset", v, sizeof(v)) == 0 ? atoi(v) : 0;
-	if (limit < 1 || limit > 1000)
-		limit = 100;
-	if (offset < 0)
-		offset = 0;
+	int limit, offset;
+	pbx_http_page(req, &limit, &offset);
 	core_httpd_respond_json(
 		req, 200, json_pack("{s:o}", "calls", pbx_cdr_list_ext(p->db, ext, limit, offset)));
-}
-
-static void me_forwarding(struct pbx *p, struct core_httpd_req *req, long long id)
-{
-	if (strcmp(req->method, "PUT") == 0) {
-		json_t *b = core_httpd_json_body(req);
-		if (!b)
-			return;
-		char err[256] = "";
-		int rc = pbx_forward_put(p, id, b, err, sizeof(err));
-		json_decref(b);
-		if (rc) {
-			core_httpd_respond_error(req, rc, *err ? err : "could not save");
-			return;
-		}
-		log_info("user %lld changed their forwarding", id);
-	} else if (!is_get(req)) {
-		core_httpd_respond_error(req, 405, "use GET or PUT");
-		return;
-	}
-	json_t *o = pbx_forward_json(p, id);
-	if (o)
-		core_httpd_respond_json(req, 200, o);
-	else
-		core_httpd_respond_error(req, 500, "could not read the forwarding");
 }
 
 /* The registrar's list, only this user's devices. */
@@ -157,28 +120,21 @@ void pbx_me_handle(struct pbx *p, struct core_httpd_req *req, const char *rest)
 	if (!u)
 		return;
 	const char *ext = json_string_value(json_object_get(u, "extension"));
-	if (*rest == '\0') {
-		if (is_get(req))
-			core_httpd_respond_json(req, 200, json_incref(u));
-		else
-			core_httpd_respond_error(req, 405, "use GET");
+	/* these only read */
+	bool read_only = *rest == '\0' || strcmp(rest, "/calls") == 0 ||
+			 strcmp(rest, "/devices") == 0 || strcmp(rest, "/softphone") == 0;
+	if (read_only && !pbx_http_is_get(req)) {
+		core_httpd_respond_error(req, 405, "use GET");
+	} else if (*rest == '\0') {
+		core_httpd_respond_json(req, 200, json_incref(u));
 	} else if (strcmp(rest, "/calls") == 0) {
-		if (is_get(req))
-			me_calls(p, req, ext);
-		else
-			core_httpd_respond_error(req, 405, "use GET");
+		me_calls(p, req, ext);
 	} else if (strcmp(rest, "/forwarding") == 0) {
-		me_forwarding(p, req, id);
+		pbx_users_forwarding(p, req, id, true);
 	} else if (strcmp(rest, "/devices") == 0) {
-		if (is_get(req))
-			me_devices(p, req, json_string_value(json_object_get(u, "sip_username")));
-		else
-			core_httpd_respond_error(req, 405, "use GET");
+		me_devices(p, req, json_string_value(json_object_get(u, "sip_username")));
 	} else if (strcmp(rest, "/softphone") == 0) {
-		if (is_get(req))
-			me_softphone(p, req, u);
-		else
-			core_httpd_respond_error(req, 405, "use GET");
+		me_softphone(p, req, u);
 	} else if (strncmp(rest, "/voicemail", 10) == 0 && (rest[10] == '\0' || rest[10] == '/')) {
 		char who[64];
 		snprintf(who, sizeof(who), "user %lld", id);

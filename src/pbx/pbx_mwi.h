@@ -7,8 +7,8 @@
  * (out of dialog) to each registered device of a user that has no
  * subscription (its Contact no subscription's) on every change and when a
  * device registers anew, sent on the path it registered with.
- * Bounded: PBX_MWI_MAX_PER_USER subscriptions per user (a new one replaces
- * the oldest), PBX_MWI_MAX in all (beyond: 503).
+ * The subscriptions are a pbx_subs set (pbx_subs.h). Bounded: PBX_MWI_MAX_PER_USER subscriptions
+ * per user (a new one replaces the oldest), PBX_MWI_MAX in all (beyond: 503).
  */
 #ifndef PBX_MWI_H
 #define PBX_MWI_H

@@ -10,6 +10,7 @@
 #include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../sip/sip_auth.h"
+#include "pbx_check.h"
 #include "pbx_forward.h"
 #include "pbx_group.h"
 #include "pbx_route.h"
@@ -18,18 +19,7 @@
 	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>'',"    \
 	" pickup_group"
 
-/* ---- validation: one place for each rule ---- */
-
-static const char *check_extension(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 15)
-		return "extension must be 1 to 15 digits";
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return "extension must be 1 to 15 digits";
-	return NULL;
-}
+/* ---- validation: one place for each rule (the shared ones: pbx_check.h) ---- */
 
 static const char *check_username(const char *s)
 {
@@ -39,17 +29,6 @@ static const char *check_username(const char *s)
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("._-+", s[i]))
 			return "sip_username may only contain letters, digits and . _ - +";
-	return NULL;
-}
-
-static const char *check_display(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 100)
-		return "display_name must be 1 to 100 characters";
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return "display_name may not contain control characters";
 	return NULL;
 }
 
@@ -175,9 +154,9 @@ static const char *user_read(json_t *b, struct user_in *in, bool create)
 		return "enabled must be true or false";
 	in->enabled = en ? json_is_true(en) : -1;
 	const char *why;
-	if ((create || in->display) && (why = check_display(in->display)))
+	if ((create || in->display) && (why = pbx_check_name(in->display, "display_name")))
 		return why;
-	if ((create || in->ext) && (why = check_extension(in->ext)))
+	if ((create || in->ext) && (why = pbx_check_extension(in->ext)))
 		return why;
 	if (create && !in->user)
 		in->user = in->ext;
@@ -433,10 +412,8 @@ static void users_write(struct pbx *p, struct core_httpd_req *req, long long id)
 	}
 }
 
-/* GET/PUT /users/<id>/forwarding (pbx_forward.h). */
-static void user_forwarding(struct pbx *p, struct core_httpd_req *req, long long id)
+void pbx_users_forwarding(struct pbx *p, struct core_httpd_req *req, long long id, bool own)
 {
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	if (strcmp(req->method, "PUT") == 0) {
 		json_t *b = core_httpd_json_body(req);
 		if (!b)
@@ -448,13 +425,17 @@ static void user_forwarding(struct pbx *p, struct core_httpd_req *req, long long
 			core_httpd_respond_error(req, rc, *err ? err : "could not save");
 			return;
 		}
-	} else if (!get) {
+		if (own)
+			log_info("user %lld changed their forwarding", id);
+	} else if (!pbx_http_is_get(req)) {
 		core_httpd_respond_error(req, 405, "use GET or PUT");
 		return;
 	}
 	json_t *o = pbx_forward_json(p, id);
 	if (o)
 		core_httpd_respond_json(req, 200, o);
+	else if (own) /* the session's user exists */
+		core_httpd_respond_error(req, 500, "could not read the forwarding");
 	else
 		core_httpd_respond_error(req, 404, "no such user");
 }
@@ -532,7 +513,7 @@ void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *res
 	char who[128];
 	if (core_login_require(&p->login, req, who, sizeof(who)) < 0)
 		return;
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	bool get = pbx_http_is_get(req);
 	if (*rest == '\0') {
 		if (get)
 			users_list(p, req);
@@ -546,7 +527,7 @@ void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *res
 	long long id =
 		rest[0] == '/' && isdigit((unsigned char)rest[1]) ? strtoll(rest + 1, &end, 10) : 0;
 	if (id > 0 && strcmp(end, "/forwarding") == 0) {
-		user_forwarding(p, req, id);
+		pbx_users_forwarding(p, req, id, false);
 		return;
 	}
 	if (id <= 0 || *end) {

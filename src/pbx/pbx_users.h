@@ -7,6 +7,7 @@
 #ifndef PBX_USERS_H
 #define PBX_USERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pbx.h"
@@ -23,6 +24,9 @@
  * ends the login), "login" (has one) in GET. Deleting or disabling a user,
  * or setting their login, ends their sessions. */
 void pbx_users_handle(struct pbx *p, struct core_httpd_req *req, const char *rest);
+/* GET/PUT of user id's forwarding (pbx_forward.h): /users/<id>/forwarding,
+ * and with own (the user's session) /me/forwarding. */
+void pbx_users_forwarding(struct pbx *p, struct core_httpd_req *req, long long id, bool own);
 /* Makes the users' own logins the second kind of account of p->login:
  * a user logs in with their extension or SIP username. */
 void pbx_users_accounts(struct pbx *p);

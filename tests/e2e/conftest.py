@@ -244,6 +244,16 @@ class Server:
         assert r.status == 200, r
         return r.json()["token"]
 
+    def create_user(self, ps, token, ext, display=None, password=None):
+        """A user of phone system ps (token: its admin's), named display
+        ("<ps> <ext>"), SIP password password ("<ps>-<ext>-secret"): its JSON."""
+        r = curl("POST", self.sbc(f"/{ps}/api/v1/users"),
+                 {"display_name": display or f"{ps} {ext}", "extension": ext,
+                  "sip_password": password or f"{ps}-{ext}-secret"}, token=token,
+                 netns=self.netns)
+        assert r.status == 201, r
+        return r.json()
+
     def ps_state(self, name):
         r = self.api("GET", f"/phone-systems/{name}")
         return r.json().get("state") if r.status == 200 else None
@@ -272,26 +282,35 @@ def shared_server():
     s.cleanup()
 
 
-def sip_server(users, plain_sip=True, listen=("127.0.0.1",), voicemail=True):
+def sip_server(users, plain_sip=True, listen=("127.0.0.1",), voicemail=True,
+               display="{ps} {ext}", digest_algorithms=None):
     """A started server with phone systems and users for SIP tests: users is
     [(phone system, extension)]; each user's SIP password is
-    "<ps>-<ext>-secret" and display name "<ps> <ext>". s.tokens holds each
-    phone system's admin token (its admin password is "<ps>-admin-pw").
+    "<ps>-<ext>-secret" and display name display ("<ps> <ext>"). s.tokens
+    holds each phone system's admin token (its admin password is
+    "<ps>-admin-pw"), s.ps the first phone system's name and s.ids its
+    users' ids by extension.
     voicemail False switches every user's mailbox off: calls that nobody
-    answers then fail with their SIP status, as without voicemail."""
+    answers then fail with their SIP status, as without voicemail.
+    digest_algorithms: each phone system's setting, if given."""
     s = Server(listen=listen).start()
     try:
-        s.tokens = {}
+        s.tokens, s.ids = {}, {}
         for ps, ext in users:
             if ps not in s.tokens:
                 s.create_ps(ps, f"{ps}-admin-pw")
                 s.tokens[ps] = s.pbx_token(ps, f"{ps}-admin-pw")
-            r = curl("POST", s.sbc(f"/{ps}/api/v1/users"),
-                     {"display_name": f"{ps} {ext}", "extension": ext,
-                      "sip_password": f"{ps}-{ext}-secret"}, token=s.tokens[ps])
-            assert r.status == 201, r
+                s.ps = getattr(s, "ps", ps)
+                if digest_algorithms is not None:
+                    r = curl("PUT", s.sbc(f"/{ps}/api/v1/settings"),
+                             {"digest_algorithms": digest_algorithms}, token=s.tokens[ps])
+                    assert r.status == 200, r
+                    assert r.json()["digest_algorithms"] == digest_algorithms, r
+            user = s.create_user(ps, s.tokens[ps], ext, display.format(ps=ps, ext=ext))
+            if ps == s.ps:
+                s.ids[ext] = user["id"]
             if not voicemail:
-                r = curl("PUT", s.sbc(f"/{ps}/api/v1/voicemail/{r.json()['id']}/settings"),
+                r = curl("PUT", s.sbc(f"/{ps}/api/v1/voicemail/{user['id']}/settings"),
                          {"enabled": False}, token=s.tokens[ps])
                 assert r.status == 200, r
         if plain_sip:

@@ -190,7 +190,7 @@ class Phone:
                 "remote": req.h("from"), "target": uri_of(req.h("contact")),
                 "route": hdrs(req.headers, "record-route"), "cseq": 100, "req": req}
 
-    def in_dialog(self, call, method, body="", cseq=None, local=None):
+    def in_dialog(self, call, method, body="", cseq=None, local=None, extra=""):
         if cseq is None:
             call["cseq"] = call.get("cseq", 100) + 1
             cseq = call["cseq"]
@@ -198,10 +198,38 @@ class Phone:
         route = "".join(f"Route: {r}\r\n" for r in call.get("route", []))
         msg = (f"{method} {call['target']} SIP/2.0\r\nVia: {self.via()}\r\nMax-Forwards: 70\r\n"
                f"{route}From: {local}\r\nTo: {call['remote']}\r\nCall-ID: {call['call_id']}\r\n"
-               f"CSeq: {cseq} {method}\r\nContact: {self.contact()}\r\n"
+               f"CSeq: {cseq} {method}\r\nContact: {self.contact()}\r\n" + extra
                + (f"Content-Type: application/sdp\r\n" if body else "")
                + f"Content-Length: {len(body)}\r\n\r\n{body}")
         self.send(msg)
+
+    def answered(self, call, callee, inv=None, dialog=None):
+        """callee's phone answers call (this phone's INVITE to it, inv if it
+        was read already; dialog if accepted already) with 200 and its SDP,
+        this phone ACKs the 200: callee's dialog (its INVITE in "req")."""
+        inv = inv or callee.request("INVITE")
+        dialog = dialog or callee.accept(inv)
+        callee.answer(inv, 200, body=callee.sdp(), tag=dialog["tag"])
+        ok = self.final(call)
+        assert ok.status == 200, ok.raw_text()
+        self.confirm(call, ok)
+        callee.request("ACK")
+        return dialog
+
+    def established(self, callee, to=None, **kw):
+        """This phone calls to (callee's user if None), callee's phone answers:
+        (the call, callee's dialog)."""
+        call = self.call(to or callee.user, **kw)
+        return call, self.answered(call, callee)
+
+    def refer(self, call, target, callee=False):
+        """A REFER (RFC 3515) in call's dialog to Refer-To target; as the
+        dialog's callee (call from accept) with Referred-By (RFC 3892)."""
+        extra = f"Refer-To: <{target}>\r\n"
+        if callee:
+            extra += f"Referred-By: <sip:{self.user}@{self.domain}>\r\n"
+        self.in_dialog(call, "REFER", local=self.callee_local(call) if callee else None,
+                       extra=extra)
 
     def callee_local(self, call):
         to = call["req"].h("to")
@@ -231,6 +259,48 @@ class Phone:
         r = self.response("INVITE")
         assert r.status == 487
         self.ack_failure(call, r)
+
+    # ---- subscriptions (RFC 6665) ----
+    def subscribe(self, target, event, accept=None, expires=600, sub=None, password=None,
+                  auth=True):
+        """SUBSCRIBE to target's event (Accept: accept if given), answering the
+        challenge (with password if given) unless not auth: the final answer
+        and the subscription (call_id, tag, to_tag; pass it as sub to refresh)."""
+        sub = sub or {"call_id": os.urandom(8).hex(), "tag": os.urandom(4).hex(), "to_tag": None}
+        uri = f"sip:{target}@{self.domain}"
+
+        def send(authz=None):
+            self.cseq += 1
+            self.send(f"SUBSCRIBE {uri} SIP/2.0\r\nVia: {self.via()}\r\nMax-Forwards: 70\r\n"
+                      f"From: <sip:{self.user}@{self.domain}>;tag={sub['tag']}\r\n"
+                      f"To: <{uri}>" + (f";tag={sub['to_tag']}" if sub["to_tag"] else "")
+                      + f"\r\nCall-ID: {sub['call_id']}\r\nCSeq: {self.cseq} SUBSCRIBE\r\n"
+                      f"Contact: {self.contact()}\r\nEvent: {event}\r\nExpires: {expires}\r\n"
+                      + (f"Accept: {accept}\r\n" if accept else "")
+                      + (f"Authorization: {authz}\r\n" if authz else "")
+                      + "Content-Length: 0\r\n\r\n")
+            return self.response("SUBSCRIBE")
+
+        r = send()
+        if r.status == 401 and auth:
+            r = send(digest(r.headers, self.user, password or self.password, uri, "SUBSCRIBE"))
+        if r.status == 200:
+            sub["to_tag"] = tag_of(r.h("to"))
+        return r, sub
+
+    def notify_of(self, call_id, timeout=5):
+        """The next NOTIFY of subscription call_id, answered 200."""
+        n = self.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == call_id, timeout)
+        self.answer(n, 200)
+        return n
+
+    def no_notify(self, call_id, wait=0.5):
+        """True if no NOTIFY of subscription call_id comes within wait s."""
+        try:
+            self.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == call_id, wait)
+        except OSError:  # a timeout: nothing came
+            return True
+        return False
 
     def close(self):
         try:

@@ -14,7 +14,8 @@ import wave
 
 import pytest
 
-from conftest import Server, curl
+from conftest import curl
+from pbxsetup import phone_system, wait_for
 from sipua import free_port
 
 PS = "my-company"
@@ -22,22 +23,7 @@ TONES = {"100": 440, "101": 1000}
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server().start()
-    try:
-        s.create_ps(PS, "my-company-admin-pw")
-        s.ptoken = s.pbx_token(PS, "my-company-admin-pw")
-        for ext in TONES:
-            r = curl("POST", s.sbc(f"/{PS}/api/v1/users"),
-                     {"display_name": f"Phone {ext}", "extension": ext,
-                      "sip_password": f"{PS}-{ext}-secret"}, token=s.ptoken)
-            assert r.status == 201, r
-        # baresip 1.0 (libre) gives up on a challenge set that includes SHA-256
-        r = curl("PUT", s.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
-                 token=s.ptoken)
-        assert r.status == 200 and r.json()["digest_algorithms"] == ["MD5"], r
-    except BaseException:
-        s.stop()
-        raise
+    s = phone_system(PS, TONES)
     yield s
     s.cleanup()
 
@@ -132,28 +118,28 @@ def sip_ports():
     raise AssertionError("no free port pair")
 
 
-def tone_power(path, freq):
-    """Goertzel power of freq in the middle second of a recording, and its RMS."""
+def samples(path):
+    """A recording's samples (its first channel) and its rate."""
     w = wave.open(str(path))
     rate, ch = w.getframerate(), w.getnchannels()
     data = w.readframes(w.getnframes())
-    xs = struct.unpack(f"<{len(data) // 2}h", data)[::ch]
-    mid = xs[len(xs) // 2 - rate // 2:len(xs) // 2 + rate // 2]
+    return struct.unpack(f"<{len(data) // 2}h", data)[::ch], rate
+
+
+def goertzel(part, freq, rate):
+    """Goertzel power of freq in samples part (per sample), and their RMS."""
     k = 2 * math.cos(2 * math.pi * freq / rate)
     s1 = s2 = 0.0
-    for x in mid:
+    for x in part:
         s1, s2 = x + k * s1 - s2, s1
-    rms = math.sqrt(sum(x * x for x in mid) / max(1, len(mid)))
-    return (s1 * s1 + s2 * s2 - k * s1 * s2) / max(1, len(mid)), rms
+    rms = math.sqrt(sum(x * x for x in part) / max(1, len(part)))
+    return (s1 * s1 + s2 * s2 - k * s1 * s2) / max(1, len(part)), rms
 
 
-def wait_for(pred, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+def tone_power(path, freq):
+    """Goertzel power of freq in the middle second of a recording, and its RMS."""
+    xs, rate = samples(path)
+    return goertzel(xs[len(xs) // 2 - rate // 2:len(xs) // 2 + rate // 2], freq, rate)
 
 
 def test_two_baresips_call_each_other_with_srtp_audio_both_ways(srv, tmp_path):

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import curl, sip_server
+from pbxsetup import phone
 from sipclient import digest
 from sipua import Phone, tag_of
 
@@ -32,49 +33,9 @@ def srv(tmp_path_factory):
     s.cleanup()
 
 
-def phone(s, ext, ps="acme"):
-    p = Phone("tcp", 5060 + s.offset, ext, f"{ps}-{ext}-secret", ps)
-    assert p.register() == 200
-    return p
-
-
-def subscribe(p, target, expires=600, sub=None, event="dialog", password=None, auth=True,
-              accept="application/dialog-info+xml"):
-    """SUBSCRIBE (answering the challenge): the final answer and the subscription."""
-    sub = sub or {"call_id": os.urandom(8).hex(), "tag": os.urandom(4).hex(), "to_tag": None}
-    uri = f"sip:{target}@{p.domain}"
-
-    def send(authz=None):
-        p.cseq += 1
-        p.send(f"SUBSCRIBE {uri} SIP/2.0\r\nVia: {p.via()}\r\nMax-Forwards: 70\r\n"
-               f"From: <sip:{p.user}@{p.domain}>;tag={sub['tag']}\r\n"
-               f"To: <{uri}>" + (f";tag={sub['to_tag']}" if sub["to_tag"] else "") + "\r\n"
-               f"Call-ID: {sub['call_id']}\r\nCSeq: {p.cseq} SUBSCRIBE\r\n"
-               f"Contact: {p.contact()}\r\nEvent: {event}\r\nExpires: {expires}\r\n"
-               + (f"Accept: {accept}\r\n" if accept else "")
-               + (f"Authorization: {authz}\r\n" if authz else "") + "Content-Length: 0\r\n\r\n")
-        return p.response("SUBSCRIBE")
-
-    r = send()
-    if r.status == 401 and auth:
-        r = send(digest(r.headers, p.user, password or p.password, uri, "SUBSCRIBE"))
-    if r.status == 200:
-        sub["to_tag"] = tag_of(r.h("to"))
-    return r, sub
-
-
-def notify_of(p, call_id, timeout=5):
-    n = p.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == call_id, timeout)
-    p.answer(n, 200)
-    return n
-
-
-def no_notify(p, call_id, wait=0.5):
-    try:
-        p.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == call_id, wait)
-    except OSError:
-        return True
-    return False
+def subscribe(p, target, event="dialog", accept="application/dialog-info+xml", **kw):
+    """A BLF key's SUBSCRIBE (RFC 4235): the final answer and the subscription."""
+    return p.subscribe(target, event, accept, **kw)
 
 
 def doc(body):
@@ -206,7 +167,7 @@ def test_outgoing_call_refresh_and_unsubscribe(srv):
         r, sub = subscribe(w, "201", expires=100000)
         assert r.status == 200, r.raw_text()
         assert int(r.h("expires")) == 3600  # bounded
-        n = notify_of(w, sub["call_id"])
+        n = w.notify_of(sub["call_id"])
         assert n.h("event") == "dialog"
         assert n.h("content-type") == "application/dialog-info+xml"
         assert tag_of(n.h("from")) == sub["to_tag"] and tag_of(n.h("to")) == sub["tag"]
@@ -215,11 +176,11 @@ def test_outgoing_call_refresh_and_unsubscribe(srv):
         call = watched.call("202")
         inv = other.request("INVITE")
         c = other.accept(inv)
-        root, (d,) = doc(notify_of(w, sub["call_id"]).body)
+        root, (d,) = doc(w.notify_of(sub["call_id"]).body)
         assert d.get("direction") == "initiator" and d.get("call-id") == call["call_id"]
         assert d.find(NS + "state").text == "proceeding"
         other.answer(inv, 180, tag=c["tag"])
-        root, (d,) = doc(notify_of(w, sub["call_id"]).body)
+        root, (d,) = doc(w.notify_of(sub["call_id"]).body)
         assert d.find(NS + "state").text == "early"
         assert d.get("local-tag") == call["tag"]  # the watched phone's own tag
         assert d.find(f"{NS}remote/{NS}identity").text == "sip:202@acme"
@@ -227,7 +188,7 @@ def test_outgoing_call_refresh_and_unsubscribe(srv):
         # a refresh: the state again, in full, the version counting on
         r, sub = subscribe(w, "201", expires=300, sub=sub)
         assert r.status == 200 and r.h("expires") == "300", r.raw_text()
-        n = notify_of(w, sub["call_id"])
+        n = w.notify_of(sub["call_id"])
         root, (d2,) = doc(n.body)
         assert root.get("version") == "3" and root.get("state") == "full"
         assert d2.get("id") == d.get("id") and d2.find(NS + "state").text == "early"
@@ -238,19 +199,19 @@ def test_outgoing_call_refresh_and_unsubscribe(srv):
         other.answer(other.request("CANCEL"), 200)
         other.answer(inv, 487, tag=c["tag"])
         watched.final(call)
-        root, (d,) = doc(notify_of(w, sub["call_id"]).body)
+        root, (d,) = doc(w.notify_of(sub["call_id"]).body)
         assert d.find(NS + "state").text == "terminated"
         # unsubscribed: a last NOTIFY, then nothing
         r, sub = subscribe(w, "201", expires=0, sub=sub)
         assert r.status == 200
-        n = notify_of(w, sub["call_id"])
+        n = w.notify_of(sub["call_id"])
         assert n.h("subscription-state") == "terminated"
         assert doc(n.body)[1] == []
         call = watched.call("202")
         inv = other.request("INVITE")
         c = other.accept(inv)
         other.answer(inv, 180, tag=c["tag"])
-        assert no_notify(w, sub["call_id"])
+        assert w.no_notify(sub["call_id"])
         watched.cancel(call)
         other.answer(other.request("CANCEL"), 200)
         other.answer(inv, 487, tag=c["tag"])
@@ -265,11 +226,11 @@ def test_subscribe_refused(srv):
     w = phone(srv, "200")
     try:
         r, sub = subscribe(w, "201", auth=False)
-        assert r.status == 401 and no_notify(w, sub["call_id"])
+        assert r.status == 401 and w.no_notify(sub["call_id"])
         r, sub = subscribe(w, "201", password="wrong-password-1")
-        assert r.status in (401, 403) and no_notify(w, sub["call_id"])
+        assert r.status in (401, 403) and w.no_notify(sub["call_id"])
         r, sub = subscribe(w, "299")  # no such extension
-        assert r.status == 404 and no_notify(w, sub["call_id"])
+        assert r.status == 404 and w.no_notify(sub["call_id"])
         r, _ = subscribe(w, "201", event="presence")
         assert r.status == 489 and "dialog" in r.h("allow-events")
         r, _ = subscribe(w, "201", expires=5)
@@ -279,16 +240,16 @@ def test_subscribe_refused(srv):
     finally:
         w.close()
     # another phone system's user watches nothing of acme's: its 201 is none of globex's
-    g = phone(srv, "200", "globex")
+    g = phone(srv, "200", ps="globex")
     try:
         r, sub = subscribe(g, "201")
-        assert r.status == 404 and no_notify(g, sub["call_id"])
+        assert r.status == 404 and g.no_notify(sub["call_id"])
     finally:
         g.close()
     g = Phone("tcp", 5060 + srv.offset, "200", "acme-200-secret", "globex")
     try:
         r, sub = subscribe(g, "200")  # acme's credentials at globex
-        assert r.status in (401, 403) and no_notify(g, sub["call_id"])
+        assert r.status in (401, 403) and g.no_notify(sub["call_id"])
     finally:
         g.close()
 
@@ -302,25 +263,25 @@ def test_subscriptions_per_user_are_limited(srv):
         for i in range(LIMIT):
             r, sub = subscribe(w, "201" if i % 2 else "200")
             assert r.status == 200, (i, r.raw_text())
-            notify_of(w, sub["call_id"])
+            w.notify_of(sub["call_id"])
             subs.append(sub)
         r, extra = subscribe(w, "201")
         assert r.status == 403 and "Too Many" in r.first, r.raw_text()
-        assert no_notify(w, extra["call_id"])
+        assert w.no_notify(extra["call_id"])
         # another user is not limited by this one's subscriptions
         o = phone(srv, "200")
         try:
             r, s2 = subscribe(o, "202")
             assert r.status == 200
-            notify_of(o, s2["call_id"])
+            o.notify_of(s2["call_id"])
             assert subscribe(o, "202", expires=0, sub=s2)[0].status == 200
         finally:
             o.close()
         assert subscribe(w, "201", expires=0, sub=subs[0])[0].status == 200
-        notify_of(w, subs[0]["call_id"])
+        w.notify_of(subs[0]["call_id"])
         r, newest = subscribe(w, "201")
         assert r.status == 200
-        notify_of(w, newest["call_id"])
+        w.notify_of(newest["call_id"])
         subs[0] = newest
     finally:
         for s in subs:  # ended: nothing stays behind
@@ -332,7 +293,7 @@ def lamp(w, sub, call_id, state, timeout=5):
     """The <dialog> of call_id once a NOTIFY shows it in state."""
     end = time.monotonic() + timeout
     while True:
-        _, ds = doc(notify_of(w, sub["call_id"], max(0.1, end - time.monotonic())).body)
+        _, ds = doc(w.notify_of(sub["call_id"], max(0.1, end - time.monotonic())).body)
         for d in ds:
             if d.get("call-id") == call_id and d.find(NS + "state").text == state:
                 return d
@@ -374,7 +335,7 @@ def test_blf_key_picks_up_with_replaces(srv):
     try:
         r, sub = subscribe(w, "201")
         assert r.status == 200
-        notify_of(w, sub["call_id"])
+        w.notify_of(sub["call_id"])
         call = caller.call("201")
         inv = callee.request("INVITE")
         c = callee.accept(inv)

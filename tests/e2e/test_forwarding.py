@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from conftest import curl, sip_server
-from sipua import Phone
+from conftest import sip_server
+from pbxsetup import api, bye_all, last_call, phone
 
 EXTS = ("201", "202", "203", "204", "205")
 
@@ -19,17 +19,8 @@ EXTS = ("201", "202", "203", "204", "205")
 @pytest.fixture(scope="module")
 def srv():
     s = sip_server([("acme", e) for e in EXTS], voicemail=False)
-    r = curl("GET", s.sbc("/acme/api/v1/users"), token=s.tokens["acme"])
-    assert r.status == 200, r
-    users = r.json()
-    users = users["users"] if isinstance(users, dict) else users
-    s.ids = {u["extension"]: u["id"] for u in users}
     yield s
     s.cleanup()
-
-
-def api(s, method, path, body=None):
-    return curl(method, s.sbc(f"/acme/api/v1{path}"), body, token=s.tokens["acme"])
 
 
 def forwarding(s, ext, body=None):
@@ -50,24 +41,6 @@ def clean(srv):
     for e in EXTS:
         forwarding(srv, e, none)
     yield
-
-
-def phone(s, ext):
-    p = Phone("tcp", 5060 + s.offset, ext, f"acme-{ext}-secret", "acme")
-    assert p.register() == 200
-    return p
-
-
-def bye_all(*phones):
-    for p in phones:
-        p.register(expires=0)
-        p.close()
-
-
-def last_call(s):
-    r = api(s, "GET", "/calls")
-    assert r.status == 200, r
-    return r.json()["calls"][0]
 
 
 def nothing_rings(p, timeout=0.5):
@@ -301,23 +274,10 @@ def test_dnd_refuses_or_goes_to_voicemail(srv):
         bye_all(a, b)
 
 
-def established(a, b, callee):
-    """a calls callee, b's phone answers: the call's state at a and b."""
-    call = a.call(callee)
-    inv = b.request("INVITE")
-    bc = b.accept(inv)
-    b.answer(inv, 200, body=b.sdp(), tag=bc["tag"])
-    ok = a.final(call)
-    assert ok.status == 200
-    a.confirm(call, ok)
-    b.request("ACK")
-    return call, bc
-
-
 def test_call_waiting_on_rings_a_busy_user_off_refuses_or_forwards(srv):
     a, b, c, d = phone(srv, "201"), phone(srv, "202"), phone(srv, "203"), phone(srv, "204")
     try:
-        call, _ = established(a, b, "202")
+        call, _ = a.established(b, "202")
         # on (the default): the second call rings 202's phone
         second = c.call("202")
         refuse(b)

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import curl, sip_server
-from sipua import Phone
+from pbxsetup import api, bye_all, last_call, phone
 
 EXTS = ("200", "201", "202", "203", "204", "205")  # 200 calls; 201-203 members
 
@@ -19,15 +19,8 @@ EXTS = ("200", "201", "202", "203", "204", "205")  # 200 calls; 201-203 members
 @pytest.fixture(scope="module")
 def srv():
     s = sip_server([("acme", e) for e in EXTS], voicemail=False)
-    r = curl("GET", s.sbc("/acme/api/v1/users"), token=s.tokens["acme"])
-    assert r.status == 200, r
-    s.ids = {u["extension"]: u["id"] for u in r.json()["users"]}
     yield s
     s.cleanup()
-
-
-def api(s, method, path, body=None):
-    return curl(method, s.sbc(f"/acme/api/v1{path}"), body, token=s.tokens["acme"])
 
 
 def group(s, ext, members, strategy="ringall", ring_time=5, **kw):
@@ -37,24 +30,6 @@ def group(s, ext, members, strategy="ringall", ring_time=5, **kw):
     r = api(s, "POST", "/groups", body)
     assert r.status == 201, r
     return r.json()
-
-
-def phone(s, ext):
-    p = Phone("tcp", 5060 + s.offset, ext, f"acme-{ext}-secret", "acme")
-    assert p.register() == 200
-    return p
-
-
-def bye_all(*phones):
-    for p in phones:
-        p.register(expires=0)
-        p.close()
-
-
-def last_call(s):
-    r = api(s, "GET", "/calls")
-    assert r.status == 200, r
-    return r.json()["calls"][0]
 
 
 def invite_at(phones, timeout=5):
@@ -83,17 +58,6 @@ def ringing(callee, inv):
     return c
 
 
-def take(a, call, callee, inv, c=None):
-    """callee answers inv; the caller gets the 200 and ACKs."""
-    c = c or callee.accept(inv)
-    callee.answer(inv, 200, body=callee.sdp(), tag=c["tag"])
-    ok = a.final(call)
-    assert ok.status == 200, ok.raw_text()
-    a.confirm(call, ok)
-    callee.request("ACK")
-    return c
-
-
 def hang_up(a, call, callee):
     a.in_dialog(call, "BYE")
     callee.answer(callee.request("BYE"), 200)
@@ -115,7 +79,7 @@ def test_ringall_first_answer_wins_the_others_are_cancelled(srv):
         invs = {p.user: (p, p.request("INVITE")) for p in (m1, m2, m3)}
         dialogs = {u: ringing(p, inv) for u, (p, inv) in invs.items()}
         assert "<sip:600@acme>" in invs["201"][1].h("to")
-        take(a, call, m2, invs["202"][1], dialogs["202"])
+        a.answered(call, m2, invs["202"][1], dialogs["202"])
         for u in ("201", "203"):
             cancelled(invs[u][0], invs[u][1], dialogs[u])
         hang_up(a, call, m2)
@@ -139,7 +103,7 @@ def test_order_rings_each_member_for_its_ring_time(srv):
         cancelled(m2, inv, c)  # its 5 s are over
         inv = m1.request("INVITE", timeout=3)
         assert 4 <= time.monotonic() - t0 <= 10
-        take(a, call, m1, inv)
+        a.answered(call, m1, inv)
         hang_up(a, call, m1)
     finally:
         bye_all(a, m1, m2)
@@ -158,7 +122,7 @@ def test_roundrobin_spreads_calls_evenly(srv):
             for other in members:
                 if other is not p:
                     nothing_rings(other, 0.05)
-            take(a, call, p, inv)
+            a.answered(call, p, inv)
             hang_up(a, call, p)
             count[p.user] += 1
             order.append(p.user)
@@ -177,14 +141,14 @@ def test_longest_idle_member_first(srv):
             if i:
                 time.sleep(1.05)  # users.last_call_end is in seconds
             call = a.call(p.user)
-            take(a, call, p, p.request("INVITE"))
+            a.answered(call, p, p.request("INVITE"))
             hang_up(a, call, p)
         seen = []
         for _ in range(2):
             call = a.call("603")
             p, inv = invite_at([m1, m2, m3])
             seen.append(p.user)
-            take(a, call, p, inv)
+            a.answered(call, p, inv)
             time.sleep(1.05)
             hang_up(a, call, p)
     finally:
@@ -198,11 +162,11 @@ def test_busy_member_is_skipped(srv):
     a, m1, m2, d = (phone(srv, e) for e in ("200", "201", "202", "204"))
     try:
         busy = d.call("201")  # 201 is in a call with 204
-        take(d, busy, m1, m1.request("INVITE"))
+        d.answered(busy, m1, m1.request("INVITE"))
         call = a.call("604")
         inv = m2.request("INVITE")
         nothing_rings(m1)
-        take(a, call, m2, inv)
+        a.answered(call, m2, inv)
         hang_up(a, call, m2)
         hang_up(d, busy, m1)
     finally:
@@ -238,14 +202,14 @@ def test_logged_out_member_is_skipped_until_logged_in_again(srv):
         call = a.call("605")
         inv = m2.request("INVITE")
         nothing_rings(m1)
-        take(a, call, m2, inv)
+        a.answered(call, m2, inv)
         hang_up(a, call, m2)
         dial_code(m1, "*45605")
         assert logged_in(srv, g["id"]) == {"201": True, "202": True}
         call = a.call("605")
         inv1, inv2 = m1.request("INVITE"), m2.request("INVITE")
         c2 = ringing(m2, inv2)
-        take(a, call, m1, inv1)
+        a.answered(call, m1, inv1)
         cancelled(m2, inv2, c2)
         hang_up(a, call, m1)
     finally:
@@ -261,7 +225,7 @@ def test_fallback_when_nobody_answers(srv):
     a, m1, d = (phone(srv, e) for e in ("200", "201", "204"))
     try:
         call = a.call("606")
-        take(a, call, d, d.request("INVITE"))
+        a.answered(call, d, d.request("INVITE"))
         hang_up(a, call, d)
         rec = last_call(srv)
         assert rec["answered_by"] == "204" and rec["path"] == "group:606>extension:204", rec
@@ -285,7 +249,7 @@ def test_fallback_to_a_group_and_to_voicemail(srv):
     a, d = phone(srv, "200"), phone(srv, "204")
     try:
         call = a.call("608")
-        take(a, call, d, d.request("INVITE"))
+        a.answered(call, d, d.request("INVITE"))
         hang_up(a, call, d)
         assert last_call(srv)["path"] == "group:608>group:606>extension:204"
         call = a.call("609")
@@ -374,8 +338,5 @@ def test_groups_page_in_the_browser(srv):
     srv.create_ps("teams", "teams-admin-pw")
     tok = srv.pbx_token("teams", "teams-admin-pw")
     for ext in ("301", "302"):
-        r = curl("POST", srv.sbc("/teams/api/v1/users"),
-                 {"display_name": f"Desk {ext}", "extension": ext,
-                  "sip_password": f"teams-{ext}-secret"}, token=tok)
-        assert r.status == 201, r
+        srv.create_user("teams", tok, ext, f"Desk {ext}")
     run_browser("groups.mjs", srv, ZT_PS="teams", ZT_PS_PW="teams-admin-pw")

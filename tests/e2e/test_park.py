@@ -7,20 +7,17 @@ talks to 101, audio both ways (each phone plays its own tone, each must
 hear the other's). Unretrieved, a parked call rings its parker again after
 park_timeout (set short here)."""
 import audioop
-import math
 import re
 import socket
 import xml.etree.ElementTree as ET
 import struct
 import time
-import wave
 
 import pytest
 
-from conftest import Server, curl
-from sipclient import digest
-from sipua import Phone, free_port, tag_of
-from test_baresip import Baresip, wait_for
+from pbxsetup import active, api, phone, phone_system, registered, talking, wait_for
+from sipua import free_port, tag_of
+from test_baresip import Baresip, goertzel, samples
 
 PS = "parkco"
 TONES = {"100": 440, "101": 1000, "102": 1500}
@@ -28,51 +25,18 @@ TONES = {"100": 440, "101": 1000, "102": 1500}
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server().start()
-    try:
-        s.create_ps(PS, f"{PS}-admin-pw")
-        s.ptoken = s.pbx_token(PS, f"{PS}-admin-pw")
-        for ext in TONES:
-            r = curl("POST", s.sbc(f"/{PS}/api/v1/users"),
-                     {"display_name": f"Phone {ext}", "extension": ext,
-                      "sip_password": f"{PS}-{ext}-secret"}, token=s.ptoken)
-            assert r.status == 201, r
-        # baresip 1.0 (libre) gives up on a challenge set that includes SHA-256
-        r = curl("PUT", s.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
-                 token=s.ptoken)
-        assert r.status == 200, r
-        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200  # for sipua
-    except BaseException:
-        s.stop()
-        raise
+    s = phone_system(PS, TONES, plain_sip=True)  # plain SIP for sipua
     yield s
     s.cleanup()
-
-
-def api(s, method, path, body=None):
-    return curl(method, s.sbc(f"/{PS}/api/v1{path}"), body, token=s.ptoken)
-
-
-def active(s):
-    return api(s, "GET", "/calls/active").json()["calls"]
 
 
 def tone_in(path, freq, start, end):
     """Goertzel power of freq between start and end s (negative: from the
     end) of a recording, and the RMS there."""
-    w = wave.open(str(path))
-    rate, ch = w.getframerate(), w.getnchannels()
-    data = w.readframes(w.getnframes())
-    xs = struct.unpack(f"<{len(data) // 2}h", data)[::ch]
+    xs, rate = samples(path)
     a = int((start if start >= 0 else len(xs) / rate + start) * rate)
     b = int((end if end >= 0 else len(xs) / rate + end) * rate)
-    mid = xs[max(0, a):max(0, b)]
-    k = 2 * math.cos(2 * math.pi * freq / rate)
-    s1 = s2 = 0.0
-    for x in mid:
-        s1, s2 = x + k * s1 - s2, s1
-    rms = math.sqrt(sum(x * x for x in mid) / max(1, len(mid)))
-    return (s1 * s1 + s2 * s2 - k * s1 * s2) / max(1, len(mid)), rms
+    return goertzel(xs[max(0, a):max(0, b)], freq, rate)
 
 
 def hears(path, theirs, mine, start, end):
@@ -83,23 +47,13 @@ def hears(path, theirs, mine, start, end):
 
 def phones(s, tmp, exts):
     ps = {ext: Baresip(s, ext, tmp, tone=TONES[ext], ps=PS) for ext in exts}
-
-    def registered():
-        r = api(s, "GET", "/registrations")
-        return set(exts) <= {x["extension"] for x in r.json()["registrations"]}
     try:
-        wait_for(registered, 15, "the phones to register")
+        registered(s, exts, "the phones to register")
     except BaseException:
         for p in ps.values():
             p.stop()
         raise
     return ps
-
-
-def talking(s, a, b):
-    return any(c["state"] == "answered" and {c["caller"]["extension"],
-                                             c["callee"]["extension"]} == {a, b}
-               for c in active(s))
 
 
 def park_101(s, ph):
@@ -172,13 +126,11 @@ def test_unretrieved_call_rings_the_parker_again(srv, tmp_path):
 
 
 def sip_phone(s, ext, rtp=False):
-    p = Phone("tcp", 5060 + s.offset, ext, f"{PS}-{ext}-secret", PS,
-              rtp_port=free_port() & ~1 if rtp else 40000)
+    p = phone(s, ext, rtp_port=free_port() & ~1 if rtp else 40000)
     if rtp:  # it listens where its SDP says
         p.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         p.rtp.bind(("127.0.0.1", p.rtp_port))
         p.rtp.settimeout(0.2)
-    assert p.register() == 200
     return p
 
 
@@ -213,43 +165,17 @@ def test_transferor_told_the_slot_and_blf_watches_it(srv):
     a, b, c, w = (sip_phone(srv, e, rtp=e == "101") for e in ("100", "101", "102", "102"))
     ns = "{urn:ietf:params:xml:ns:dialog-info}"
     try:
-        # the BLF key for slot 701
-        sub = {"call_id": "blf701-" + str(time.monotonic_ns()), "tag": "w1"}
-        w.cseq += 1
-        uri = f"sip:701@{PS}"
-        req = lambda auth="": (f"SUBSCRIBE {uri} SIP/2.0\r\nVia: {w.via()}\r\nMax-Forwards: 70\r\n"
-                               f"From: <sip:102@{PS}>;tag=w1\r\nTo: <{uri}>\r\n"
-                               f"Call-ID: {sub['call_id']}\r\nCSeq: {w.cseq} SUBSCRIBE\r\n"
-                               f"Contact: {w.contact()}\r\nEvent: dialog\r\nExpires: 60\r\n"
-                               + auth + "Content-Length: 0\r\n\r\n")
-        w.send(req())
-        r = w.response("SUBSCRIBE")
-        w.cseq += 1
-        w.send(req(f"Authorization: {digest(r.headers, '102', w.password, uri, 'SUBSCRIBE')}\r\n"))
-        assert w.response("SUBSCRIBE").status == 200
+        # the BLF key for slot 701 (a SUBSCRIBE without Accept)
+        r, sub = w.subscribe("701", "dialog", expires=60)
+        assert r.status == 200, r.raw_text()
 
         def lamp():
-            n = w.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == sub["call_id"])
-            w.answer(n, 200)
+            n = w.notify_of(sub["call_id"])
             return ET.fromstring(n.body).findall(ns + "dialog")
         assert lamp() == []
 
-        call = a.call("101")
-        inv = b.request("INVITE")
-        bd = b.accept(inv)
-        b.answer(inv, 200, body=b.sdp(), tag=bd["tag"])
-        r = a.final(call)
-        assert r.status == 200
-        a.confirm(call, r)
-        b.request("ACK")
-        # 100 transfers 101 to 700
-        a.cseq = call["cseq"] = call["cseq"] + 1
-        route = "".join(f"Route: {x}\r\n" for x in call["route"])
-        a.send(f"REFER {call['target']} SIP/2.0\r\nVia: {a.via()}\r\nMax-Forwards: 70\r\n"
-               f"{route}From: {call['local']}\r\nTo: {call['remote']}\r\n"
-               f"Call-ID: {call['call_id']}\r\nCSeq: {call['cseq']} REFER\r\n"
-               f"Contact: {a.contact()}\r\nRefer-To: <sip:700@{PS}>\r\n"
-               "Content-Length: 0\r\n\r\n")
+        call, bd = a.established(b)
+        a.refer(call, f"sip:700@{PS}")  # 100 transfers 101 to 700
         assert a.response("REFER").status == 202
         n = a.request("NOTIFY")
         a.answer(n, 200)

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from conftest import Server, curl
-from sipua import Phone, tag_of
-from test_baresip import Baresip, wait_for
-from test_transfer import hears
+from pbxsetup import active, api, phone_system, phones, records, registered, talking, wait_for
+from sipua import tag_of
+from test_baresip import Baresip
+from test_transfer import a_and_c_talk, hear_each_other
 
 PS = "my-company"
 TONES = {"100": 440, "101": 1000, "102": 1500}
@@ -22,49 +22,19 @@ SIPP = os.path.join(os.path.dirname(__file__), "sipp/pickup_replaces.xml")
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server().start()
+    s = phone_system(PS, TONES, plain_sip=True)
     try:
-        s.create_ps(PS, "my-company-admin-pw")
-        s.ptoken = s.pbx_token(PS, "my-company-admin-pw")
-        for ext in TONES:
-            r = curl("POST", s.sbc(f"/{PS}/api/v1/users"),
-                     {"display_name": f"Phone {ext}", "extension": ext,
-                      "sip_password": f"{PS}-{ext}-secret"}, token=s.ptoken)
-            assert r.status == 201, r
-        r = curl("PUT", s.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
-                 token=s.ptoken)
-        assert r.status == 200, r
-        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
         # 101 and 102 share a pickup group (set through the users API), 100 is in none
-        users = {u["extension"]: u for u in
-                 curl("GET", s.sbc(f"/{PS}/api/v1/users"), token=s.ptoken).json()["users"]}
         for ext in ("101", "102"):
-            r = curl("PUT", s.sbc(f"/{PS}/api/v1/users/{users[ext]['id']}"),
-                     {"pickup_group": "sales"}, token=s.ptoken)
+            r = api(s, "PUT", f"/users/{s.ids[ext]}", {"pickup_group": "sales"})
             assert r.status == 200 and r.json()["pickup_group"] == "sales", r
-        r = curl("PUT", s.sbc(f"/{PS}/api/v1/users/{users['100']['id']}"),
-                 {"pickup_group": "no spaces"}, token=s.ptoken)
+        r = api(s, "PUT", f"/users/{s.ids['100']}", {"pickup_group": "no spaces"})
         assert r.status == 400, r
     except BaseException:
         s.stop()
         raise
     yield s
     s.cleanup()
-
-
-def active(srv):
-    return curl("GET", srv.sbc(f"/{PS}/api/v1/calls/active"), token=srv.ptoken).json()["calls"]
-
-
-def records(srv):
-    return curl("GET", srv.sbc(f"/{PS}/api/v1/calls"), token=srv.ptoken).json()["calls"]
-
-
-def registered(srv, exts):
-    def pred():
-        r = curl("GET", srv.sbc(f"/{PS}/api/v1/registrations"), token=srv.ptoken)
-        return set(exts) <= {x["extension"] for x in r.json()["registrations"]}
-    wait_for(pred, 15, f"{exts} to register")
 
 
 @pytest.mark.parametrize("code", ["*8", "**101"])
@@ -78,20 +48,13 @@ def test_pickup_by_code_with_audio(srv, tmp_path, code):
         wait_for(lambda: [x for x in active(srv) if x["state"] == "ringing"], 10, "B ringing")
         time.sleep(0.5)
         c.command("dial", f"sip:{code.replace('*', '%2A', 1)}@{PS}")  # one escaped, as some phones do
-        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"
-                          and {x["caller"]["extension"], x["callee"]["extension"]}
-                          == {"100", "102"}], 10, "A and C in one call")
+        wait_for(lambda: talking(srv, "100", "102"), 10, "A and C in one call")
         assert len(active(srv)) == 1  # B rings no more
-        time.sleep(3)
-        c.command("hangup")
-        wait_for(lambda: not active(srv), 10, "the call to end")
+        a_and_c_talk(srv, c, "the call to end")
     finally:
         for p in (a, b, c):
             p.stop()
-    ok, why = hears(a.decoded(), "100", "102")
-    assert ok, why
-    ok, why = hears(c.decoded(), "102", "100")
-    assert ok, why
+    hear_each_other(a.decoded(), c.decoded())
     recs = records(srv)
     old = next(r for r in recs if r["caller"] == "100" and r["callee"] == "101")
     new = next(r for r in recs if r["caller"] == "102" and r["callee"] == "100")
@@ -100,26 +63,16 @@ def test_pickup_by_code_with_audio(srv, tmp_path, code):
 
 
 def test_star8_outside_the_group_finds_nothing(srv):
-    a = Phone("tcp", 5060 + srv.offset, "100", f"{PS}-100-secret", PS)
-    b = Phone("tcp", 5060 + srv.offset, "101", f"{PS}-101-secret", PS)
-    try:
-        assert a.register() == 200 and b.register() == 200
+    with phones(srv, ("100", "101")) as (a, b):
         c = b.call("102")  # rings nobody: 102 is not registered here
         # 100 has no pickup group: *8 is no number for it
         p = a.call("*8")
         assert a.final(p).status == 404
         b.final(c)
-    finally:
-        for p in (a, b):
-            p.register(expires=0)  # no binding left for the tests after
-            p.close()
 
 
 def test_pickup_by_invite_with_replaces_of_the_early_dialog(srv, tmp_path):
-    a = Phone("tcp", 5060 + srv.offset, "100", f"{PS}-100-secret", PS)
-    b = Phone("tcp", 5060 + srv.offset, "101", f"{PS}-101-secret", PS)
-    try:
-        assert a.register() == 200 and b.register() == 200
+    with phones(srv, ("100", "101")) as (a, b):
         call = a.call("101")
         inv = b.request("INVITE")
         bc = b.accept(inv)
@@ -149,10 +102,6 @@ def test_pickup_by_invite_with_replaces_of_the_early_dialog(srv, tmp_path):
         a.answer(bye, 200)
         out, _ = sipp.communicate(timeout=20)
         assert sipp.returncode == 0, out
-    finally:
-        for p in (a, b):
-            p.register(expires=0)  # no binding left for the tests after
-            p.close()
     recs = records(srv)
     old = next(r for r in recs if r["call_id"] == inv.h("call-id") or
                (r["caller"] == "100" and r["callee"] == "101" and r["cause"] == "picked_up"))

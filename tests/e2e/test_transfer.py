@@ -5,7 +5,6 @@ phones hear each other's tone (440/1000/1500 Hz, found in what each
 decodes), and the call records name who talked to whom."""
 import math
 import os
-import sqlite3
 import struct
 import subprocess
 import time
@@ -13,8 +12,8 @@ import wave
 
 import pytest
 
-from conftest import Server, curl
-from test_baresip import Baresip, sip_ports, wait_for
+from pbxsetup import active, phone_system, phones, records, registered, talking, wait_for
+from test_baresip import Baresip, goertzel, samples, sip_ports
 
 PS = "my-company"
 TONES = {"100": 440, "101": 1000, "102": 1500}
@@ -22,21 +21,7 @@ TONES = {"100": 440, "101": 1000, "102": 1500}
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server().start()
-    try:
-        s.create_ps(PS, "my-company-admin-pw")
-        s.ptoken = s.pbx_token(PS, "my-company-admin-pw")
-        for ext in TONES:
-            r = curl("POST", s.sbc(f"/{PS}/api/v1/users"),
-                     {"display_name": f"Phone {ext}", "extension": ext,
-                      "sip_password": f"{PS}-{ext}-secret"}, token=s.ptoken)
-            assert r.status == 201, r
-        r = curl("PUT", s.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
-                 token=s.ptoken)
-        assert r.status == 200, r
-    except BaseException:
-        s.stop()
-        raise
+    s = phone_system(PS, TONES)
     yield s
     s.cleanup()
 
@@ -124,18 +109,9 @@ domain={ps}
 def tail_power(path, freq, skip=0.7, span=1.5):
     """Goertzel power of freq over span seconds ending skip seconds before
     the end of a recording (after the transfer), and the RMS there."""
-    w = wave.open(str(path))
-    rate, ch = w.getframerate(), w.getnchannels()
-    data = w.readframes(w.getnframes())
-    xs = struct.unpack(f"<{len(data) // 2}h", data)[::ch]
+    xs, rate = samples(path)
     end = len(xs) - int(skip * rate)
-    part = xs[max(0, end - int(span * rate)):max(0, end)]
-    k = 2 * math.cos(2 * math.pi * freq / rate)
-    s1 = s2 = 0.0
-    for x in part:
-        s1, s2 = x + k * s1 - s2, s1
-    rms = math.sqrt(sum(x * x for x in part) / max(1, len(part)))
-    return (s1 * s1 + s2 * s2 - k * s1 * s2) / max(1, len(part)), rms
+    return goertzel(xs[max(0, end - int(span * rate)):max(0, end)], freq, rate)
 
 
 def hears(path, ext, other_ext):
@@ -144,19 +120,20 @@ def hears(path, ext, other_ext):
     return rms > 1000 and theirs > 1000 * max(mine, 1.0), (ext, other_ext, rms, theirs, mine)
 
 
-def registered(srv, exts):
-    def pred():
-        r = curl("GET", srv.sbc(f"/{PS}/api/v1/registrations"), token=srv.ptoken)
-        return set(exts) <= {x["extension"] for x in r.json()["registrations"]}
-    wait_for(pred, 15, f"{exts} to register")
+def hear_each_other(rec100, rec102):
+    """In their recordings 100 and 102 hear each other's tone, not their own."""
+    for rec, ext, other in ((rec100, "100", "102"), (rec102, "102", "100")):
+        ok, why = hears(rec, ext, other)
+        assert ok, why
 
 
-def active(srv):
-    return curl("GET", srv.sbc(f"/{PS}/api/v1/calls/active"), token=srv.ptoken).json()["calls"]
-
-
-def records(srv):
-    return curl("GET", srv.sbc(f"/{PS}/api/v1/calls"), token=srv.ptoken).json()["calls"]
+def a_and_c_talk(srv, hangs_up, what):
+    """Once 100 and 102 are in one call they talk 3 s, then the phone
+    hangs_up hangs up; waits for what: no call left."""
+    wait_for(lambda: talking(srv, "100", "102"), 10, "A and C in one call")
+    time.sleep(3)  # talk
+    hangs_up.command("hangup")
+    wait_for(lambda: not active(srv), 10, what)
 
 
 def test_blind_transfer_with_baresip(srv, tmp_path):
@@ -168,20 +145,12 @@ def test_blind_transfer_with_baresip(srv, tmp_path):
         time.sleep(1)
         b.command("transfer", f"sip:102@{PS}")
         wait_for(lambda: "SRTP is Enabled" in c.text(), 10, "C answering the transferred call")
-        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"
-                          and {x["caller"]["extension"], x["callee"]["extension"]}
-                          == {"100", "102"}], 10, "A and C in one call")
-        time.sleep(3)  # talk
-        a.command("hangup")
-        wait_for(lambda: not active(srv), 10, "the calls to end")
+        a_and_c_talk(srv, a, "the calls to end")
     finally:
         for p in (a, b, c):
             p.stop()
     assert "REFER" in b.text() or "transfer" in b.text().lower(), b.text()
-    ok, why = hears(a.decoded(), "100", "102")
-    assert ok, why
-    ok, why = hears(c.decoded(), "102", "100")
-    assert ok, why
+    hear_each_other(a.decoded(), c.decoded())
     recs = records(srv)
     old = next(r for r in recs if r["caller"] == "100" and r["callee"] == "101")
     new = next(r for r in recs if r["caller"] == "100" and r["callee"] == "102")
@@ -208,20 +177,12 @@ def test_attended_transfer_with_linphone(srv, tmp_path):
         time.sleep(1)
         b.command("calls")
         b.command("transfer 1 --to-call 2")
-        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"
-                          and {x["caller"]["extension"], x["callee"]["extension"]}
-                          == {"100", "102"}], 10, "A and C in one call")
-        time.sleep(3)  # talk
-        c.command("hangup")
-        wait_for(lambda: not active(srv), 10, "the calls to end")
+        a_and_c_talk(srv, c, "the calls to end")
     finally:
         for p in (a, b, c):
             p.stop()
     assert "Replaces=" in b.text() or "Replaces%3D" in b.text(), b.stdout()
-    ok, why = hears(a.rec, "100", "102")
-    assert ok, why
-    ok, why = hears(c.decoded(), "102", "100")
-    assert ok, why
+    hear_each_other(a.rec, c.decoded())
     recs = records(srv)
     ab = next(r for r in recs if r["caller"] == "100" and r["callee"] == "101")
     bc = next(r for r in recs if r["caller"] == "101" and r["callee"] == "102")
@@ -250,33 +211,14 @@ def test_transfer_to_a_consultation_call_still_ringing(srv, tmp_path):
                           and x["callee"]["extension"] == "102"], 10, "C ringing for A")
         wait_for(lambda: len(active(srv)) == 1, 10, "B's calls to end")
         c.command("accept")
-        wait_for(lambda: [x for x in active(srv) if x["state"] == "answered"
-                          and {x["caller"]["extension"], x["callee"]["extension"]}
-                          == {"100", "102"}], 10, "A and C in one call")
-        time.sleep(3)
-        c.command("hangup")
-        wait_for(lambda: not active(srv), 10, "the call to end")
+        a_and_c_talk(srv, c, "the call to end")
     finally:
         for p in (a, b, c):
             p.stop()
-    ok, why = hears(a.rec, "100", "102")
-    assert ok, why
-    ok, why = hears(c.decoded(), "102", "100")
-    assert ok, why
+    hear_each_other(a.rec, c.decoded())
     recs = records(srv)
     bc = next(r for r in recs if r["caller"] == "101" and r["callee"] == "102")
     assert bc["cause"] == "transferred" and not bc["answer"], bc
-
-
-def refer(p, call, target):
-    """A REFER in the dialog of call (as its callee), Refer-To target."""
-    call["cseq"] = call.get("cseq", 100) + 1
-    route = "".join(f"Route: {r}\r\n" for r in call.get("route", []))
-    p.send(f"REFER {call['target']} SIP/2.0\r\nVia: {p.via()}\r\nMax-Forwards: 70\r\n"
-           f"{route}From: {p.callee_local(call)}\r\nTo: {call['remote']}\r\n"
-           f"Call-ID: {call['call_id']}\r\nCSeq: {call['cseq']} REFER\r\n"
-           f"Contact: {p.contact()}\r\nRefer-To: <{target}>\r\n"
-           f"Referred-By: <sip:{p.user}@{p.domain}>\r\nContent-Length: 0\r\n\r\n")
 
 
 def notify_frag(p):
@@ -291,27 +233,16 @@ def test_refer_signalling_third_party_call_control(srv):
     not exist fails (NOTIFY 404) and leaves the call as it was; one to 102
     rings it with an INVITE without SDP and Referred-By, its offer reaches A
     in a re-INVITE, A's answer comes in 102's ACK, and B hears 200 and BYE."""
-    from sipua import Phone
-    port = 5061 + srv.offset
-    a, b, c = (Phone("tls", port, e, f"{PS}-{e}-secret", PS) for e in TONES)
-    try:
-        assert a.register() == 200 and b.register() == 200 and c.register() == 200
-        call = a.call("101")
-        inv = b.request("INVITE")
-        bc = b.accept(inv)
-        b.answer(inv, 200, body=b.sdp(), tag=bc["tag"])
-        r = a.final(call)
-        assert r.status == 200
-        a.confirm(call, r)
-        b.request("ACK")
-        refer(b, bc, f"sip:999@{PS}")
+    with phones(srv, TONES, "tls") as (a, b, c):
+        call, bc = a.established(b)
+        b.refer(bc, f"sip:999@{PS}", callee=True)
         assert b.response("REFER").status == 202
         assert notify_frag(b)[0] == "SIP/2.0 100 Trying"
         frag, state = notify_frag(b)
         assert frag.startswith("SIP/2.0 404") and state.startswith("terminated"), frag
         assert [x for x in active(srv) if x["state"] == "answered"]  # still talking
 
-        refer(b, bc, f"sip:102@{PS}")
+        b.refer(bc, f"sip:102@{PS}", callee=True)
         assert b.response("REFER").status == 202
         assert notify_frag(b)[0] == "SIP/2.0 100 Trying"
         cinv = c.request("INVITE")
@@ -333,10 +264,6 @@ def test_refer_signalling_third_party_call_control(srv):
         c.in_dialog(cc, "BYE", local=c.callee_local(cc))
         assert c.response("BYE").status == 200
         a.answer(a.request("BYE"), 200)
-    finally:
-        for p in (a, b, c):
-            p.register(expires=0)  # no binding left for the tests after
-            p.close()
     recs = records(srv)
     new = next(r for r in recs if r["caller"] == "100" and r["callee"] == "102")
     assert new["cause"] == "callee_hangup" and new["linked_call_id"], new
@@ -345,26 +272,9 @@ def test_refer_signalling_third_party_call_control(srv):
 def test_refer_by_the_caller_hands_on_the_callee(srv):
     """The caller transfers: the callee's leg (a device the pbx called) is
     the party that moves, and 102's offer reaches it in a re-INVITE."""
-    from sipua import Phone
-    port = 5061 + srv.offset
-    a, b, c = (Phone("tls", port, e, f"{PS}-{e}-secret", PS) for e in TONES)
-    try:
-        assert a.register() == 200 and b.register() == 200 and c.register() == 200
-        call = a.call("101")
-        inv = b.request("INVITE")
-        bc = b.accept(inv)
-        b.answer(inv, 200, body=b.sdp(), tag=bc["tag"])
-        r = a.final(call)
-        a.confirm(call, r)
-        b.request("ACK")
-        # A's REFER, in its own dialog (as its caller)
-        call["cseq"] += 1
-        route = "".join(f"Route: {x}\r\n" for x in call["route"])
-        a.send(f"REFER {call['target']} SIP/2.0\r\nVia: {a.via()}\r\nMax-Forwards: 70\r\n"
-               f"{route}From: {call['local']}\r\nTo: {call['remote']}\r\n"
-               f"Call-ID: {call['call_id']}\r\nCSeq: {call['cseq']} REFER\r\n"
-               f"Contact: {a.contact()}\r\nRefer-To: <sip:102@{PS}>\r\n"
-               f"Content-Length: 0\r\n\r\n")
+    with phones(srv, TONES, "tls") as (a, b, c):
+        call, bc = a.established(b)
+        a.refer(call, f"sip:102@{PS}")  # in its own dialog (as its caller)
         assert a.response("REFER").status == 202
         assert notify_frag(a)[0] == "SIP/2.0 100 Trying"
         cinv = c.request("INVITE")
@@ -383,50 +293,24 @@ def test_refer_by_the_caller_hands_on_the_callee(srv):
         c.in_dialog(cc, "BYE", local=c.callee_local(cc))
         assert c.response("BYE").status == 200
         b.answer(b.request("BYE"), 200)
-    finally:
-        for p in (a, b, c):
-            p.register(expires=0)
-            p.close()
-
-
-def invite_with(p, to, extra, call=None, auth=None):
-    """sipua's INVITE with more header lines (Replaces), and its digest."""
-    call = call or {"call_id": os.urandom(8).hex(), "tag": os.urandom(4).hex()}
-    p.cseq += 1
-    call.update(cseq=p.cseq, uri=f"sip:{to}@{p.domain}", via=p.via())
-    body = p.sdp()
-    p.send(f"INVITE {call['uri']} SIP/2.0\r\nVia: {call['via']}\r\nMax-Forwards: 70\r\n"
-           f"From: <sip:{p.user}@{p.domain}>;tag={call['tag']}\r\nTo: <sip:{to}@{p.domain}>\r\n"
-           f"Call-ID: {call['call_id']}\r\nCSeq: {p.cseq} INVITE\r\nContact: {p.contact()}\r\n"
-           + extra + (f"Authorization: {auth}\r\n" if auth else "")
-           + f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n{body}")
-    return call
 
 
 def test_invite_with_replaces_of_a_confirmed_dialog(srv):
     """Attended transfer completed by the target's INVITE with Replaces
     (RFC 3891): the replaced leg (B's) gets a BYE, the other party (A) is
     re-INVITEd with the newcomer's offer and its answer is the newcomer's 200."""
-    from sipua import Phone, digest, tag_of
-    port = 5061 + srv.offset
-    a, b, c = (Phone("tls", port, e, f"{PS}-{e}-secret", PS) for e in TONES)
-    try:
-        assert a.register() == 200 and b.register() == 200 and c.register() == 200
-        call = a.call("101")
-        inv = b.request("INVITE")
-        bc = b.accept(inv)
-        b.answer(inv, 200, body=b.sdp(), tag=bc["tag"])
-        r = a.final(call)
-        a.confirm(call, r)
-        b.request("ACK")
+    from sipua import digest, tag_of
+    with phones(srv, TONES, "tls") as (a, b, c):
+        call, bc = a.established(b)
+        inv = bc["req"]
         rep = (f"Replaces: {inv.h('call-id')};to-tag={tag_of(inv.h('from'))};"
                f"from-tag={bc['tag']}\r\n")
-        x = invite_with(c, "pickup", rep)
+        x = c.invite("pickup", extra=rep)
         r = c.response("INVITE")
         assert r.status == 401
         c.ack_failure(x, r)
-        x = invite_with(c, "pickup", rep, call=x,
-                        auth=digest(r.headers, c.user, c.password, x["uri"], "INVITE"))
+        x = c.invite("pickup", extra=rep, call=x,
+                     auth=digest(r.headers, c.user, c.password, x["uri"], "INVITE"))
         b.answer(b.request("BYE"), 200)  # the replaced leg
         reinv = a.request("INVITE")
         assert b"a=crypto" in reinv.body
@@ -438,10 +322,6 @@ def test_invite_with_replaces_of_a_confirmed_dialog(srv):
         c.in_dialog(x, "BYE")
         assert c.response("BYE").status == 200
         a.answer(a.request("BYE"), 200)
-    finally:
-        for p in (a, b, c):
-            p.register(expires=0)
-            p.close()
     recs = records(srv)
     old = next(r for r in recs if r["call_id"] == call["call_id"])
     new = next(r for r in recs if r["call_id"] == x["call_id"])

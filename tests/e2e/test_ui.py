@@ -105,10 +105,7 @@ def test_users_registration_state_and_settings_page():
         s.create_ps("reg-co", "reg-admin-pw-1")
         tok = s.pbx_token("reg-co", "reg-admin-pw-1")
         for ext in ("300", "301"):
-            r = curl("POST", s.sbc("/reg-co/api/v1/users"),
-                     {"display_name": f"Desk {ext}", "extension": ext,
-                      "sip_password": f"ui-{ext}-sip-secret"}, token=tok)
-            assert r.status == 201, r
+            s.create_user("reg-co", tok, ext, f"Desk {ext}", f"ui-{ext}-sip-secret")
         assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
         run_browser("pbx-registration.mjs", s, ZT_PS="reg-co", ZT_PS_PW="reg-admin-pw-1")
     finally:

@@ -21,7 +21,8 @@ import base64
 
 import pytest
 
-from conftest import Server, curl
+from conftest import curl
+from pbxsetup import phone_system
 from test_baresip import Baresip, wait_for
 from pylibsrtp import Policy, Session
 from sipua import Phone as SipPhone, free_port
@@ -34,20 +35,8 @@ TONE_A, TONE_B = 1000, 440
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server().start()
+    s = phone_system(PS, USERS)
     try:
-        s.create_ps(PS, f"{PS}-admin-pw")
-        s.ptoken = s.pbx_token(PS, f"{PS}-admin-pw")
-        s.ids = {}
-        for ext in USERS:
-            r = curl("POST", s.sbc(f"/{PS}/api/v1/users"),
-                     {"display_name": f"Phone {ext}", "extension": ext,
-                      "sip_password": f"{PS}-{ext}-secret"}, token=s.ptoken)
-            assert r.status == 201, r
-            s.ids[ext] = r.json()["id"]
-        r = curl("PUT", s.sbc(f"/{PS}/api/v1/settings"), {"digest_algorithms": ["MD5"]},
-                 token=s.ptoken)
-        assert r.status == 200, r
         settings(s, "101", {"ring_time": 5})
         settings(s, "103", {"dnd": True})
         settings(s, "104", {"max_messages": 1})

@@ -20,7 +20,6 @@ import wave
 import pytest
 
 from conftest import curl, sip_server
-from sipclient import digest
 from sipua import Phone, tag_of
 
 USERS = (("acme", "100"), ("acme", "101"), ("globex", "100"))
@@ -247,43 +246,9 @@ def phone(s, ext, ps="acme"):
     return p
 
 
-def subscribe(p, target, expires=600, sub=None, event="message-summary", password=None,
-              auth=True):
-    """SUBSCRIBE (answering the challenge): the final answer and the subscription."""
-    sub = sub or {"call_id": os.urandom(8).hex(), "tag": os.urandom(4).hex(), "to_tag": None}
-    uri = f"sip:{target}@{p.domain}"
-
-    def send(authz=None):
-        p.cseq += 1
-        p.send(f"SUBSCRIBE {uri} SIP/2.0\r\nVia: {p.via()}\r\nMax-Forwards: 70\r\n"
-               f"From: <sip:{p.user}@{p.domain}>;tag={sub['tag']}\r\n"
-               f"To: <{uri}>" + (f";tag={sub['to_tag']}" if sub["to_tag"] else "") + "\r\n"
-               f"Call-ID: {sub['call_id']}\r\nCSeq: {p.cseq} SUBSCRIBE\r\n"
-               f"Contact: {p.contact()}\r\nEvent: {event}\r\nExpires: {expires}\r\n"
-               "Accept: application/simple-message-summary\r\n"
-               + (f"Authorization: {authz}\r\n" if authz else "") + "Content-Length: 0\r\n\r\n")
-        return p.response("SUBSCRIBE")
-
-    r = send()
-    if r.status == 401 and auth:
-        r = send(digest(r.headers, p.user, password or p.password, uri, "SUBSCRIBE"))
-    if r.status == 200:
-        sub["to_tag"] = tag_of(r.h("to"))
-    return r, sub
-
-
-def notify_of(p, call_id, timeout=5):
-    n = p.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == call_id, timeout)
-    p.answer(n, 200)
-    return n
-
-
-def no_notify(p, call_id, wait=1.0):
-    try:
-        p.expect(lambda m: m.method == "NOTIFY" and m.h("call-id") == call_id, wait)
-    except OSError:  # a timeout: nothing came
-        return True
-    return False
+def subscribe(p, target, event="message-summary", **kw):
+    """An MWI SUBSCRIBE (RFC 3842): the final answer and the subscription."""
+    return p.subscribe(target, event, "application/simple-message-summary", **kw)
 
 
 def test_subscribe_notify_on_changes_and_unsubscribe(srv):
@@ -293,7 +258,7 @@ def test_subscribe_notify_on_changes_and_unsubscribe(srv):
         r, sub = subscribe(p, "100", expires=100000)
         assert r.status == 200, r.raw_text()
         assert 60 <= int(r.h("expires")) <= 3600  # bounded
-        n = notify_of(p, sub["call_id"])
+        n = p.notify_of(sub["call_id"])
         assert n.h("event") == "message-summary"
         assert n.h("subscription-state").startswith("active;expires=")
         assert n.h("content-type") == "application/simple-message-summary"
@@ -307,7 +272,7 @@ def test_subscribe_notify_on_changes_and_unsubscribe(srv):
         a = srv.ids[("acme", "100")]
         mid, _ = put_message(srv, "100", heard=1)
         assert api(srv, "PATCH", f"/voicemail/{a}/{mid}", {"heard": False}).status == 200
-        n = notify_of(p, sub["call_id"])
+        n = p.notify_of(sub["call_id"])
         assert "Messages-Waiting: yes\r\n" in n.body.decode()
         assert "Voice-Message: 1/0 (0/0)\r\n" in n.body.decode()
         u = other.request("NOTIFY")
@@ -323,18 +288,18 @@ def test_subscribe_notify_on_changes_and_unsubscribe(srv):
         # a refresh gets a NOTIFY too; then deleted: no longer waiting
         r, sub = subscribe(p, "100", expires=300, sub=sub)
         assert r.status == 200 and r.h("expires") == "300", r.raw_text()
-        notify_of(p, sub["call_id"])
+        p.notify_of(sub["call_id"])
         assert api(srv, "DELETE", f"/voicemail/{a}/{mid}").status == 200
-        n = notify_of(p, sub["call_id"])
+        n = p.notify_of(sub["call_id"])
         assert "Messages-Waiting: no\r\n" in n.body.decode()
         # Expires: 0 ends it with a last NOTIFY; later changes reach no dialog
         r, sub = subscribe(p, "100", expires=0, sub=sub)
         assert r.status == 200
-        n = notify_of(p, sub["call_id"])
+        n = p.notify_of(sub["call_id"])
         assert n.h("subscription-state") == "terminated"
         mid, _ = put_message(srv, "100")
         assert api(srv, "DELETE", f"/voicemail/{a}/{mid}").status == 200
-        assert no_notify(p, sub["call_id"])
+        assert p.no_notify(sub["call_id"], 1.0)
         r, _ = subscribe(p, "100", sub=sub)  # the dialog is gone
         assert r.status == 481
     finally:
@@ -362,14 +327,14 @@ def test_subscribe_refused(srv):
         # no credentials: challenged, never subscribed
         r, sub = subscribe(p, "100", auth=False)
         assert r.status == 401
-        assert no_notify(p, sub["call_id"], 0.5)
+        assert p.no_notify(sub["call_id"], 0.5)
         r, sub = subscribe(p, "100", password="wrong-password-1")
         assert r.status in (401, 403)
-        assert no_notify(p, sub["call_id"], 0.5)
+        assert p.no_notify(sub["call_id"], 0.5)
         # another user's mailbox
         r, sub = subscribe(p, "101")
         assert r.status == 403
-        assert no_notify(p, sub["call_id"], 0.5)
+        assert p.no_notify(sub["call_id"], 0.5)
         # an event we do not serve
         r, _ = subscribe(p, "100", event="presence")
         assert r.status == 489
@@ -383,7 +348,7 @@ def test_subscribe_refused(srv):
     try:
         r, sub = subscribe(g, "100")
         assert r.status in (401, 403), r.raw_text()
-        assert no_notify(g, sub["call_id"], 0.5)
+        assert g.no_notify(sub["call_id"], 0.5)
     finally:
         g.close()
 
@@ -396,13 +361,13 @@ def test_subscriptions_per_user_are_bounded(srv):
         for _ in range(10):
             r, sub = subscribe(p, "101")
             assert r.status == 200, r.raw_text()
-            notify_of(p, sub["call_id"])
+            p.notify_of(sub["call_id"])
             subs.append(sub)
         r, newest = subscribe(p, "101")
         assert r.status == 200
-        n = notify_of(p, subs[0]["call_id"])
+        n = p.notify_of(subs[0]["call_id"])
         assert n.h("subscription-state") == "terminated;reason=deactivated"
-        notify_of(p, newest["call_id"])
+        p.notify_of(newest["call_id"])
         assert subscribe(p, "101", sub=subs[0])[0].status == 481
         assert subscribe(p, "101", sub=subs[1])[0].status == 200
         for s in subs[1:] + [newest]:  # ended: nothing stays behind for the next test

@@ -11,55 +11,19 @@
 
 #include <cmocka.h>
 
-#include "../../src/core/core_db.h"
 #include "../../src/pbx/pbx.h"
 #include "../../src/pbx/pbx_forward.h"
-#include "../../src/store/store.h"
-
-struct fix {
-	char dir[64], path[128];
-	struct pbx p;
-	long long alice, bob;
-};
-
-static long long add_user(sqlite3 *db, const char *name, const char *ext)
-{
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO users(display_name,extension,sip_username,ha1_md5,ha1_sha256,"
-		 "created,updated) VALUES('%s','%s','%s','x','x',0,0)",
-		 name, ext, name);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	return sqlite3_last_insert_rowid(db);
-}
+#include "pbx_fix.h"
 
 static int setup(void **state)
 {
-	static struct fix f;
-	memset(&f, 0, sizeof(f));
-	snprintf(f.dir, sizeof(f.dir), "/tmp/test_pbx_forward.XXXXXX");
-	assert_non_null(mkdtemp(f.dir));
-	snprintf(f.path, sizeof(f.path), "%s/pbx.db", f.dir);
-	assert_int_equal(store_pbx_open(f.path, &f.p.db), 0);
-	f.p.name = "acme";
-	f.alice = add_user(f.p.db, "alice", "100");
-	f.bob = add_user(f.p.db, "bob", "101");
-	assert_int_equal(sqlite3_exec(f.p.db,
+	struct fix *f = fix_open("test_pbx_forward");
+	assert_int_equal(sqlite3_exec(f->p.db,
 				      "INSERT INTO ring_groups(extension,name,created,updated) "
 				      "VALUES('600','sales',0,0)",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	core_db_close(f->p.db);
-	char sql[256];
-	snprintf(sql, sizeof(sql), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(sql), 0);
+	*state = f;
 	return 0;
 }
 
@@ -234,11 +198,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_defaults_have_no_rules_and_call_waiting_on,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_put_then_get_round_trips, setup, teardown),
+						setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_put_then_get_round_trips, setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_bodies_are_400_and_change_nothing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_feature_code_setters, setup, teardown),
+						setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_feature_code_setters, setup, fix_teardown),
 		cmocka_unit_test(test_names_both_ways),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,53 +18,17 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "../../src/core/core_db.h"
 #include "../../src/core/core_log.h"
 #include "../../src/pbx/pbx.h"
 #include "../../src/pbx/pbx_mail.h"
 #include "../../src/pbx/pbx_mwi.h"
 #include "../../src/pbx/pbx_vm.h"
-#include "../../src/store/store.h"
-
-struct fix {
-	char dir[64], path[128];
-	struct pbx p;
-	long long alice, bob;
-};
-
-static long long add_user(sqlite3 *db, const char *name, const char *ext)
-{
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO users(display_name,extension,sip_username,ha1_md5,ha1_sha256,"
-		 "created,updated) VALUES('%s','%s','%s','x','x',0,0)",
-		 name, ext, name);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	return sqlite3_last_insert_rowid(db);
-}
+#include "pbx_fix.h"
 
 static int setup(void **state)
 {
-	static struct fix f;
-	memset(&f, 0, sizeof(f));
-	snprintf(f.dir, sizeof(f.dir), "/tmp/test_pbx_vm.XXXXXX");
-	assert_non_null(mkdtemp(f.dir));
-	snprintf(f.path, sizeof(f.path), "%s/pbx.db", f.dir);
-	assert_int_equal(store_pbx_open(f.path, &f.p.db), 0);
-	f.p.name = "acme";
-	f.alice = add_user(f.p.db, "alice", "100");
-	f.bob = add_user(f.p.db, "bob", "101");
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	core_db_close(f->p.db);
-	char sql[256];
-	snprintf(sql, sizeof(sql), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(sql), 0);
+	struct fix *f = fix_open("test_pbx_vm");
+	*state = f;
 	return 0;
 }
 
@@ -799,17 +763,17 @@ static void test_mail_address(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_store_list_audio, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_and_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_greeting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cascade, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_durable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_survives_kill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mwi_unsolicited, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mail_failure_logged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mail_starttls_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mail_stops_quickly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_list_audio, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_full_and_off, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pin, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_greeting, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_cascade, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_durable, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_survives_kill, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_mwi_unsolicited, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_mail_failure_logged, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_mail_starttls_verify, setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_mail_stops_quickly, setup, fix_teardown),
 		cmocka_unit_test(test_mail_build),
 		cmocka_unit_test(test_mail_address),
 	};
