@@ -12,6 +12,7 @@ import socket
 import xml.etree.ElementTree as ET
 import struct
 import time
+import wave
 
 import pytest
 
