@@ -1584,6 +1584,14 @@ static int replaces_invite(struct pbx_call *c, const struct sip_msg *m)
 		route_fail(c, &(struct pbx_route_fail){486, NULL, "busy"});
 		return 0;
 	}
+	if (l == &o->a && pbx_park_consultation(o)) { /* attended park: c takes the slot */
+		struct pbx_dest d = o->route.cur;
+		if (pbx_route_enter(c, &d, &f) < 0)
+			route_fail(c, &f);
+		else
+			leave_rest(o, "parked");
+		return 0;
+	}
 	enum pbx_party who = l == &o->a ? PBX_PARTY_CALLEE : PBX_PARTY_CALLER;
 	if (o->state != CALL_ANSWERED || l->state != LEG_ANSWERED ||
 	    pbx_call_connect(c, o, who, "transferred", &f) < 0)
@@ -1681,6 +1689,10 @@ static void on_refer(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
 			respond_caller(o, 487, NULL, (struct sip_pl){0}, (struct sip_pl){0});
 			call_end(o, "transferred", 487);
 			n = reroute(c, who, &d, "transferred", l, &f);
+		} else if (o && o != c && r == &o->a && pbx_park_consultation(o)) {
+			d = o->route.cur; /* attended park: into the slot o reserved */
+			if ((n = reroute(c, who, &d, "parked", l, &f)))
+				leave_rest(o, "parked");
 		} else if (o && o != c && r->state == LEG_ANSWERED &&
 			   party_of(o, r == &o->a ? PBX_PARTY_CALLEE : PBX_PARTY_CALLER)) {
 			n = join_parties(c, who, o,

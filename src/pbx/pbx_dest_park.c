@@ -9,7 +9,10 @@
  * process's — one phone system's — and hold call numbers, not pointers
  * (a parked party that hangs up frees its slot). Two destination kinds:
  * "park" (700) and "parked" (a slot). A slot can be watched by BLF
- * (pbx_blf.h): its parked call is one confirmed dialog. */
+ * (pbx_blf.h): its parked call is one confirmed dialog. Attended park: the
+ * parker's own call to 700 reserves a slot and hears it (then silence); a
+ * transfer with Replaces naming that call (pbx_park_consultation) parks
+ * the party in the reserved slot; hung up, the reservation goes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,7 @@ static struct slot {
 	 * at another rate from the original while they last */
 	struct media_pcm announce;
 	char tag[24]; /* the slot's dialog, for BLF (pbx_park_dialogs) */
+	bool consult; /* call is the parker's consultation call: reserved */
 } slots[PARK_SLOTS];
 
 static void slot_free(struct slot *s)
@@ -49,6 +53,7 @@ static void slot_free(struct slot *s)
 		event_free(s->timer);
 	s->timer = NULL;
 	s->call = 0;
+	s->consult = false;
 	s->parker = -1;
 	s->parker_ext[0] = s->tag[0] = '\0';
 }
@@ -129,12 +134,64 @@ static void on_park_timeout(evutil_socket_t fd, short what, void *arg)
 	log_info("park: nobody retrieved the call at %d: it rings %s again", number, ext);
 }
 
-/* 700: the call (its caller, the transferee) into the first free slot. */
+/* The application of a call answered here: the slot spoken, then silence
+ * (the parker's consultation call) or music (a call parked). */
+static struct pbx_vm_app *hold_start(struct pbx_call *c, struct pbx_msess *ms,
+				     const struct pbx_dest *d, const struct pbx_vm_app_cb *cb)
+{
+	int i = atoi(d->extension) - PARK_FIRST;
+	struct slot *s = i >= 0 && i < PARK_SLOTS ? &slots[i] : NULL;
+	bool consult = s && s->consult && s->call == pbx_call_id(c);
+	return pbx_vm_hold(pbx_call_pbx(c), ms, s && s->announce.n ? &s->announce : NULL, !consult,
+			   cb);
+}
+
+/* The parker dialled 700 (a consultation call, with the transferee on
+ * hold): the first free slot is reserved for it, the parker hears it and
+ * then silence until its phone completes the transfer (REFER or INVITE
+ * with Replaces naming this call, pbx_call.c: the party enters this
+ * destination with the slot's number) or hangs up (the slot is free). */
+static int park_consult(struct pbx_call *c, struct slot *s, int number, struct pbx_route_fail *fail)
+{
+	const char *ext, *name, *cid;
+	pbx_call_caller(c, &ext, &name, &cid);
+	s->call = pbx_call_id(c);
+	s->consult = true;
+	s->parker = pbx_call_caller_id(c);
+	snprintf(s->parker_ext, sizeof(s->parker_ext), "%s", ext);
+	/* where the transfer sends the party: this slot */
+	snprintf(pbx_call_route(c)->cur.extension, sizeof(pbx_call_route(c)->cur.extension), "%d",
+		 number);
+	if (pbx_call_app(c, hold_start, "park_consult", fail) < 0) {
+		slot_free(s);
+		return -1;
+	}
+	log_info("park: slot %d reserved for %s's consultation call %llu", number,
+		 s->parker_ext[0] ? s->parker_ext : "?", s->call);
+	return 0;
+}
+
+/* 700: the call (its caller, the transferee) into the first free slot;
+ * the parker's own call to 700 reserves one (park_consult); a slot's
+ * number (the transfer completing a consultation) takes the one reserved. */
 static int park_enter(struct pbx_call *c, const struct pbx_dest *d, struct pbx_route_fail *fail)
 {
-	(void)d;
 	struct pbx *p = pbx_call_pbx(c);
 	struct slot *s = NULL;
+	const char *pext;
+	long long transferor = pbx_call_transferor(c, &pext);
+	int want = pbx_park_slot_of((struct sip_pl){d->extension, strlen(d->extension)});
+	bool reserved = false;
+	if (want >= 0) {
+		s = &slots[want - PARK_FIRST];
+		s->p = p;
+		struct pbx_call *holder = slot_call(s);
+		if (!holder || !s->consult) {
+			*fail = (struct pbx_route_fail){481, "Park Reservation Gone", "failed"};
+			return -1;
+		}
+		reserved = true;
+	}
 	for (int i = 0; i < PARK_SLOTS && !s; i++) {
 		slots[i].p = p;
 		if (!slot_call(&slots[i]))
@@ -147,29 +204,55 @@ static int park_enter(struct pbx_call *c, const struct pbx_dest *d, struct pbx_r
 	int number = PARK_FIRST + (int)(s - slots);
 	char slot_ext[12];
 	snprintf(slot_ext, sizeof(slot_ext), "%d", number);
-	pbx_call_set_callee(c, slot_ext, "Parked");
 	announce_make(p, s, number);
+	if (!reserved && transferor < 0) {
+		pbx_call_set_callee(c, PARK_CODE, "Park");
+		return park_consult(c, s, number, fail);
+	}
+	pbx_call_set_callee(c, slot_ext, "Parked");
 	char why[32];
 	snprintf(why, sizeof(why), "Parked at %d", number);
 	pbx_call_set_xfer_reason(c, why); /* the transferor's phone shows it */
-	if (pbx_call_hold_music(c, s->announce.n ? &s->announce : NULL, "parked", fail) < 0) {
-		slot_free(s);
+	int rc;
+	if (transferor >= 0 || !reserved)
+		rc = pbx_call_hold_music(c, s->announce.n ? &s->announce : NULL, "parked", fail);
+	else { /* an INVITE with Replaces: the new caller is answered here */
+		snprintf(pbx_call_route(c)->cur.extension, sizeof(pbx_call_route(c)->cur.extension),
+			 "%d", number);
+		rc = pbx_call_app(c, hold_start, "parked", fail);
+	}
+	if (rc < 0) {
+		if (!reserved)
+			slot_free(s);
 		return -1;
 	}
+	unsigned long long consult = reserved ? s->call : 0;
 	s->call = pbx_call_id(c);
+	s->consult = false;
 	snprintf(s->tag, sizeof(s->tag), "park%d-%llu", number, s->call);
-	/* the parker: who transferred the call here */
-	const char *pext;
-	s->parker = pbx_call_transferor(c, &pext);
-	snprintf(s->parker_ext, sizeof(s->parker_ext), "%s", pext);
+	if (!reserved) { /* the parker: who transferred the call here */
+		s->parker = transferor;
+		snprintf(s->parker_ext, sizeof(s->parker_ext), "%s", pext);
+	}
 	s->timer = event_new(p->child.base, -1, 0, on_park_timeout, s);
 	struct timeval tv = {.tv_sec = pbx_park_timeout(p)};
 	if (s->timer)
 		event_add(s->timer, &tv);
-	log_info("park: call %llu parked at %d by %s for %d s", s->call, number,
-		 s->parker_ext[0] ? s->parker_ext : "?", (int)tv.tv_sec);
+	log_info("park: call %llu parked at %d by %s for %d s%s", s->call, number,
+		 s->parker_ext[0] ? s->parker_ext : "?", (int)tv.tv_sec,
+		 consult ? " (attended)" : "");
 	pbx_blf_user_changed(p, -number);
 	return 0;
+}
+
+bool pbx_park_consultation(struct pbx_call *c)
+{
+	const char *ext = pbx_call_route(c)->cur.extension;
+	int n = pbx_call_route(c)->cur.kind == &pbx_dest_park
+			? pbx_park_slot_of((struct sip_pl){ext, strlen(ext)})
+			: -1;
+	struct slot *s = n >= 0 ? &slots[n - PARK_FIRST] : NULL;
+	return s && s->consult && s->call == pbx_call_id(c);
 }
 
 /* 701–720: the call parked there joins the caller. */
@@ -181,7 +264,7 @@ static int parked_enter(struct pbx_call *c, const struct pbx_dest *d, struct pbx
 		s->p = pbx_call_pbx(c);
 	struct pbx_call *parked = s ? slot_call(s) : NULL;
 	pbx_call_set_callee(c, d->extension, "Parked call");
-	if (!parked) {
+	if (!parked || s->consult) {
 		*fail = (struct pbx_route_fail){404, "Nothing Parked Here", "not_found"};
 		return -1;
 	}
@@ -212,7 +295,7 @@ int pbx_park_dialogs(struct pbx *p, int number, struct pbx_call_dialog *out, int
 		return 0;
 	slots[i].p = p;
 	struct pbx_call *c = slot_call(&slots[i]);
-	if (!c)
+	if (!c || slots[i].consult)
 		return 0;
 	const char *ext, *name, *cid;
 	pbx_call_caller(c, &ext, &name, &cid);

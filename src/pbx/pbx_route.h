@@ -131,6 +131,11 @@ int pbx_park_slot_of(struct sip_pl user);
 /* The park code or a slot (700-720): no user or group may have it. */
 bool pbx_park_reserved(const char *ext);
 int pbx_park_dialogs(struct pbx *p, int number, struct pbx_call_dialog *out, int max);
+/* Attended park: c is a parker's own call to 700 holding a reserved slot
+ * (its route's current destination: the park, with the slot's number).
+ * A transfer naming c's dialog (REFER or INVITE with Replaces) sends the
+ * party to that destination — it takes the slot — and then ends c. */
+bool pbx_park_consultation(struct pbx_call *c);
 int pbx_dest_code_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
 			  struct pbx_dest *out);
 /* pbx_dest_group.c: a ring group by its extension; the codes *45 and *46 (+ group). */

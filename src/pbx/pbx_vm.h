@@ -126,6 +126,11 @@ struct pbx_vm_app *pbx_vm_menu(struct pbx *p, struct pbx_msess *s, long long use
  * a feature code's "activated" before the call code hangs up. */
 struct pbx_vm_app *pbx_vm_say(struct pbx *p, struct pbx_msess *s, const char *prompt,
 			      const struct pbx_vm_app_cb *cb);
+/* Says first (or nothing, NULL; the clip outlives the app), then music on
+ * hold looped, or silence (music false), until the call code ends it:
+ * never done (a consultation call to park, a call parked). */
+struct pbx_vm_app *pbx_vm_hold(struct pbx *p, struct pbx_msess *s, const struct media_pcm *first,
+			       bool music, const struct pbx_vm_app_cb *cb);
 /* The caller hung up (or the call ends otherwise): a message being
  * recorded is stored, then the app is freed. Also after done. */
 void pbx_vm_app_free(struct pbx_vm_app *a);

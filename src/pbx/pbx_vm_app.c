@@ -1,7 +1,8 @@
 /*
  * pbx_vm_app — the voicemail applications on a call's media-engine session
  * (pbx_vm.h): leaving a message, the mailbox menu, and saying one prompt
- * before hanging up (pbx_vm_say, for feature codes). Each is a small
+ * before hanging up (pbx_vm_say, for feature codes), holding a line with a
+ * prompt and music or silence (pbx_vm_hold, park). Each is a small
  * state machine driven by the session's callbacks: a prompt queue ran
  * empty (played), a digit came (which always interrupts what plays), a
  * recording reached its maximum. Clips the app plays that are not cached
@@ -525,6 +526,21 @@ struct pbx_vm_app *pbx_vm_say(struct pbx *p, struct pbx_msess *s, const char *pr
 	else /* something to end on all the same */
 		pbx_msess_beep(s, VM_BEEP_MS);
 	a->st = ST_BYE; /* played: done */
+	return a;
+}
+
+struct pbx_vm_app *pbx_vm_hold(struct pbx *p, struct pbx_msess *s, const struct media_pcm *first,
+			       bool music, const struct pbx_vm_app_cb *cb)
+{
+	struct pbx_vm_app *a = app_new(p, s, -1, cb);
+	if (!a)
+		return NULL;
+	const struct media_pcm *moh = music ? pbx_prompt(p->prompts, "moh", a->rate) : NULL;
+	if (first)
+		pbx_msess_play(s, first, false);
+	if (moh)
+		pbx_msess_play(s, moh, true);
+	a->st = ST_DONE; /* digits and the end of the clips change nothing */
 	return a;
 }
 

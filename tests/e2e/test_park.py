@@ -12,11 +12,12 @@ import socket
 import xml.etree.ElementTree as ET
 import struct
 import time
+import wave
 
 import pytest
 
 from pbxsetup import active, api, phone, phone_system, registered, talking, wait_for
-from sipua import free_port
+from sipua import free_port, tag_of
 from test_baresip import Baresip, goertzel, samples
 
 PS = "parkco"
@@ -218,3 +219,137 @@ def test_transferor_told_the_slot_and_blf_watches_it(srv):
         for p in (a, b, c, w):
             p.close()
         b.rtp.close()
+
+
+def rms_of(path, start, end):
+    """The RMS of a recording between start and end s."""
+    return tone_in(path, 1000, start, end)[1]
+
+
+def consult_700(s, p, parker):
+    """parker (linphone) puts its call 1 on hold and dials 700: answered by
+    the pbx, a slot reserved for this consultation call."""
+    p.command("pause 1")
+    wait_for(lambda: "paused" in p.stdout().lower(), 10, "the call on hold")
+    p.command(f"call sip:700@{PS}")
+    try:
+        wait_for(lambda: any(c["caller"]["extension"] == parker and c["answer"]
+                             and c["callee"]["extension"] == "700" for c in active(s)), 10,
+                 "700 answering the parker")
+    except AssertionError:
+        print(active(s), s.log(20000), p.stdout())
+        raise
+
+
+def test_attended_park_with_linphone(srv, tmp_path):
+    """101 (linphone) talks to 100, holds it, dials 700 (hears "parked at
+    701"), and completes the attended transfer (REFER with Replaces naming
+    the 700 call): 100 is parked at 701; 102 retrieves it, audio both ways."""
+    from test_transfer import Linphone
+    assert api(srv, "PUT", "/settings", {"park_timeout": 60}).status == 200
+    b = Linphone(srv, "100", tmp_path, tone=TONES["100"], ps=PS)
+    p = Linphone(srv, "101", tmp_path, tone=TONES["101"], ps=PS)
+    c = Baresip(srv, "102", tmp_path, tone=TONES["102"], ps=PS)
+    try:
+        wait_for(lambda: {"100", "101", "102"} <= {
+            x["extension"] for x in api(srv, "GET", "/registrations").json()["registrations"]},
+            15, "the phones to register")
+        b.command(f"call sip:101@{PS}")  # linphone answers by itself
+        wait_for(lambda: talking(srv, "100", "101"), 10, "100 and 101 talking")
+        consult_700(srv, p, "101")
+        time.sleep(6)  # "The call is parked at seven zero one" (4 s), then silence
+        assert not any(c["callee"]["extension"] == "701" for c in active(srv))
+        p.command("transfer 1 --to-call 2")
+        wait_for(lambda: any(c["callee"]["extension"] == "701" and c["caller"]["extension"] == "100"
+                             for c in active(srv)), 10, "100 parked at 701")
+        wait_for(lambda: len(active(srv)) == 1, 10, "the parker's calls to end")
+        c.command("dial", f"sip:701@{PS}")
+        wait_for(lambda: talking(srv, "100", "102"), 10, "102 retrieving 701")
+        time.sleep(3)  # talk
+        c.command("hangup")
+        wait_for(lambda: not active(srv), 10, "the end")
+    finally:
+        for x in (b, p, c):
+            x.stop()
+    assert "Replaces=" in p.text() or "Replaces%3D" in p.text(), p.stdout()
+    # the parker heard the slot spoken on its call to 700 (its recording
+    # starts with it: sound, not 100's tone), then silence until the transfer
+    b_tone, loud = tone_in(p.rec, TONES["100"], 1.0, 3.5)
+    quiet = rms_of(p.rec, -1.2, -0.2)
+    pure = loud * loud * 2.5 * wave.open(str(p.rec)).getframerate() / 2  # were it all 440 Hz
+    assert loud > 1000 and b_tone < pure / 20 and quiet < loud / 4, (loud, b_tone / pure, quiet)
+    ok, info = hears(c.decoded(), TONES["100"], TONES["102"], 0.5, 2.5)
+    assert ok, ("102 hears 100", info)
+    w = wave.open(str(b.rec))
+    ok, info = hears(b.rec, TONES["102"], TONES["100"], -2.5, -0.7)
+    assert ok, ("100 hears 102 after the retrieval", info, w.getnframes())
+    recs = api(srv, "GET", "/calls").json()["calls"]
+    consult = next(r for r in recs if r["caller"] == "101" and r["callee"] == "700")
+    assert consult["cause"] == "parked", consult
+
+
+def test_consultation_to_700_hung_up_frees_the_slot(srv, tmp_path):
+    """101 holds 100, dials 700 (701 reserved: 102 dialling 701 finds nothing
+    to retrieve) and hangs up: 101 and 100 are still in their call, and the
+    next park (blind, this time) takes 701."""
+    from test_transfer import Linphone
+    assert api(srv, "PUT", "/settings", {"park_timeout": 60}).status == 200
+    b = Linphone(srv, "100", tmp_path, ps=PS)
+    p = Linphone(srv, "101", tmp_path, ps=PS)
+    try:
+        wait_for(lambda: {"100", "101"} <= {
+            x["extension"] for x in api(srv, "GET", "/registrations").json()["registrations"]},
+            15, "the phones to register")
+        b.command(f"call sip:101@{PS}")
+        wait_for(lambda: talking(srv, "100", "101"), 10, "100 and 101 talking")
+        consult_700(srv, p, "101")
+        q = sip_phone(srv, "102")
+        try:
+            r = q.final(q.call("701"))
+            assert r.status == 404, r.raw_text()  # reserved, nothing parked yet
+        finally:
+            q.close()
+        p.command("terminate 2")
+        wait_for(lambda: not any(c["callee"]["extension"] == "700" for c in active(srv)), 10,
+                 "the consultation call to end")
+        assert talking(srv, "100", "101")
+        # 701 is free again: 100 parked blind goes there, not to 702
+        p.command(f"transfer 1 sip:700@{PS}")
+        wait_for(lambda: any(c["callee"]["extension"] == "701" and c["caller"]["extension"] == "100"
+                             for c in active(srv)), 10, "100 parked at 701")
+        b.command("terminate")
+        wait_for(lambda: not active(srv), 10, "the end")
+    finally:
+        for x in (b, p):
+            x.stop()
+
+
+def test_attended_park_by_invite_with_replaces(srv):
+    """sipua phones: 101 dials 700 (701 reserved, the engine answers); an
+    INVITE with Replaces naming that dialog (from 102, as a phone completing
+    an attended transfer so) takes the slot: 102 is parked at 701, 101's
+    call to 700 gets a BYE."""
+    assert api(srv, "PUT", "/settings", {"park_timeout": 60}).status == 200
+    p, x = sip_phone(srv, "101"), sip_phone(srv, "102")
+    try:
+        call = p.call("700")
+        r = p.final(call, timeout=10)
+        assert r.status == 200 and "m=audio" in r.body.decode(), r.raw_text()
+        p.confirm(call, r)
+        repl = f"Replaces: {call['call_id']};to-tag={tag_of(r.h('to'))};from-tag={call['tag']}\r\n"
+        inv = x.call("700", extra=repl)
+        r2 = x.final(inv, timeout=10)
+        assert r2.status == 200 and "m=audio" in r2.body.decode(), r2.raw_text()
+        x.confirm(inv, r2)
+        bye = p.request("BYE", timeout=5)
+        p.answer(bye, 200)
+        wait_for(lambda: [c for c in active(srv) if c["callee"]["extension"] == "701"
+                          and c["caller"]["extension"] == "102"]
+                 and not [c for c in active(srv) if c["caller"]["extension"] == "101"],
+                 5, "102 parked at 701, 101's call gone")
+        x.in_dialog(inv, "BYE")
+        assert x.response("BYE").status == 200
+        wait_for(lambda: not active(srv), 5, "the end")
+    finally:
+        p.close()
+        x.close()

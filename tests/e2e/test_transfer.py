@@ -32,7 +32,7 @@ class Linphone:
     card (files): it is the transferor here, whose audio does not matter.
     Its log (-d 6) holds the SIP messages."""
 
-    def __init__(self, s, ext, home, tone=None):
+    def __init__(self, s, ext, home, tone=None, ps=PS):
         self.dir = home / f"linphone-{ext}"
         # without its data folder linphone opens no TLS listening point
         (self.dir / ".local" / "share" / "linphone").mkdir(parents=True)
@@ -53,13 +53,13 @@ enabled=0
 [proxy_0]
 reg_proxy=<sip:127.0.0.1:{5061 + s.offset};transport=tls>
 reg_route=<sip:127.0.0.1:{5061 + s.offset};transport=tls;lr>
-reg_identity="Phone {ext}" <sip:{ext}@{PS}>
+reg_identity="Phone {ext}" <sip:{ext}@{ps}>
 reg_expires=600
 reg_sendregister=1
 [auth_info_0]
 username={ext}
-passwd={PS}-{ext}-secret
-domain={PS}
+passwd={ps}-{ext}-secret
+domain={ps}
 """)
         self.logfile = self.dir / "linphone.log"
         self.out = open(self.dir / "stdout.log", "wb")
