@@ -1,6 +1,5 @@
 """End-to-end harness: starts the real `zentrale server` (temporary data dir,
 its own port offset) and drives it with real clients (curl, openssl)."""
-import itertools
 import json
 import os
 import shutil
@@ -15,7 +14,17 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("ZENTRALE_BIN", os.path.join(ROOT, "build", "zentrale"))
 ADMIN_PW = "admin-secret-1"
-_offsets = itertools.count(int(os.environ.get("ZENTRALE_TEST_OFFSET_BASE", "20000")), 100)
+
+
+def _offset_cycle(base, top=30000, step=100):
+    """base, base+100, ... up to top (the largest --port-offset), then base
+    again: a whole run starts more servers than fit between 20000 and 30000,
+    and those of earlier test files are stopped by then."""
+    while True:
+        yield from range(base, max(base, top) + 1, step)
+
+
+_offsets = _offset_cycle(int(os.environ.get("ZENTRALE_TEST_OFFSET_BASE", "20000")))
 
 
 def wait_port(host, port, timeout=10.0, netns=None):
