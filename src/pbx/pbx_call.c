@@ -993,30 +993,10 @@ static void xfer_notify(struct pbx_call *c, int status, const char *reason, bool
 		c->xfer_done = true;
 }
 
-static const char *frag_reason(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 404:
-		return "Not Found";
-	case 486:
-		return "Busy Here";
-	case 487:
-		return "Request Terminated";
-	case 603:
-		return "Decline";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return status < 300 ? "OK" : "Temporarily Unavailable";
-	}
-}
-
 static void xfer_final(struct pbx_call *c, int status)
 {
 	xfer_notify(c, status,
-		    status < 300 && c->xfer_reason[0] ? c->xfer_reason : frag_reason(status), true);
+		    status < 300 && c->xfer_reason[0] ? c->xfer_reason : sip_reason(status), true);
 }
 
 /* The transfer is over (the parties joined, or the new call failed): the
@@ -1700,7 +1680,7 @@ static void on_refer(struct pbx_calls *cs, struct pbx_call *c, struct leg *l,
 		}
 	}
 	if (!n && c->state != CALL_ENDED) { /* nothing happened: the call goes on */
-		notify_leg(c, l, f.status, frag_reason(f.status), true);
+		notify_leg(c, l, f.status, sip_reason(f.status), true);
 	}
 }
 
