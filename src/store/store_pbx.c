@@ -82,6 +82,45 @@ static const char *const pbx_schema[] = {
 	"ALTER TABLE cdrs ADD COLUMN path TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE cdrs ADD COLUMN answered_by TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE cdrs ADD COLUMN linked_call_id TEXT NOT NULL DEFAULT '';",
+	/* 8: calls to and from the outside world. Trunks to carriers (an
+	 * account that registers, or a peer known by its addresses; the
+	 * password in clear, as digest needs it, so that backups carry it);
+	 * inbound numbers (one DID or a range, E.164) per trunk to a
+	 * destination; outbound routes (dial patterns, digits stripped and
+	 * added, trunks in order); a phonebook (caller names of inbound
+	 * calls); per user the outbound class, an external caller ID and
+	 * CLIR; the call record's direction, trunk and external number */
+	"CREATE TABLE trunks(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" kind TEXT NOT NULL DEFAULT 'register', domain TEXT NOT NULL DEFAULT '',"
+	" proxy TEXT NOT NULL DEFAULT '', transport TEXT NOT NULL DEFAULT 'udp',"
+	" username TEXT NOT NULL DEFAULT '', auth_username TEXT NOT NULL DEFAULT '',"
+	" password TEXT NOT NULL DEFAULT '', register INTEGER NOT NULL DEFAULT 1,"
+	" register_interval INTEGER NOT NULL DEFAULT 600, peers TEXT NOT NULL DEFAULT '[]',"
+	" codecs TEXT NOT NULL DEFAULT '[]', dtmf TEXT NOT NULL DEFAULT 'rfc4733',"
+	" number_format TEXT NOT NULL DEFAULT 'e164', caller_id TEXT NOT NULL DEFAULT '',"
+	" cid_header TEXT NOT NULL DEFAULT 'pai', srtp INTEGER NOT NULL DEFAULT 0,"
+	" interface TEXT NOT NULL DEFAULT '', default_type TEXT NOT NULL DEFAULT '',"
+	" default_target TEXT NOT NULL DEFAULT '', enabled INTEGER NOT NULL DEFAULT 1,"
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE trunk_numbers(id INTEGER PRIMARY KEY, trunk_id INTEGER NOT NULL"
+	" REFERENCES trunks(id) ON DELETE CASCADE, number TEXT NOT NULL,"
+	" range_end TEXT NOT NULL DEFAULT '', target_type TEXT NOT NULL,"
+	" target TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL);"
+	"CREATE INDEX trunk_numbers_number ON trunk_numbers(number);"
+	"CREATE TABLE outbound_routes(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	" position INTEGER NOT NULL, patterns TEXT NOT NULL DEFAULT '[]',"
+	" strip INTEGER NOT NULL DEFAULT 0, prepend TEXT NOT NULL DEFAULT '',"
+	" trunks TEXT NOT NULL DEFAULT '[]', created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL);"
+	"CREATE TABLE phonebook(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	" number TEXT NOT NULL, e164 TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL);"
+	"CREATE INDEX phonebook_e164 ON phonebook(e164);"
+	"ALTER TABLE users ADD COLUMN outbound_class TEXT NOT NULL DEFAULT 'international';"
+	"ALTER TABLE users ADD COLUMN caller_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN clir INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE cdrs ADD COLUMN direction TEXT NOT NULL DEFAULT 'internal';"
+	"ALTER TABLE cdrs ADD COLUMN trunk_id INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE cdrs ADD COLUMN external_number TEXT NOT NULL DEFAULT '';",
 };
 
 int store_pbx_schema_version(void)
