@@ -220,16 +220,16 @@ def test_newer_schema_is_refused_and_older_migrated(bk, tmp_path):
     assert r.status == 409 and "newer" in r.json()["error"], r
     assert users_of(bk, "bk-co", bk.tok) == ["100", "101"]
 
-    # an older schema: the last migration (call features') undone, version lowered
+    # an older schema: the last migration (trunks') undone, version lowered
     subprocess.run(["tar", "-xzf", good, "-C", tmp_path], check=True)
     db = tmp_path / "phone-systems/bk-co/pbx.db"
     con = sqlite3.connect(db)
     version = con.execute("PRAGMA user_version").fetchone()[0]
-    for t in ("group_members", "ring_groups", "forwards"):
+    for t in ("trunk_numbers", "trunks", "outbound_routes", "phonebook"):
         con.execute(f"DROP TABLE {t}")
-    for c in ("login_hash", "call_waiting", "pickup_group", "last_call_end"):
+    for c in ("outbound_class", "caller_id", "clir"):
         con.execute(f"ALTER TABLE users DROP COLUMN {c}")
-    for c in ("path", "answered_by", "linked_call_id"):
+    for c in ("direction", "trunk_id", "external_number"):
         con.execute(f"ALTER TABLE cdrs DROP COLUMN {c}")
     con.execute(f"PRAGMA user_version={version - 1}")
     con.commit()
@@ -251,9 +251,9 @@ def test_newer_schema_is_refused_and_older_migrated(bk, tmp_path):
     assert users_of(bk, "bk-old", bk.pbx_token("bk-old", PW)) == ["100", "101"]
     con = sqlite3.connect(os.path.join(bk.data, "phone-systems/bk-old/pbx.db"))
     assert con.execute("PRAGMA user_version").fetchone()[0] == version
-    assert con.execute("SELECT name FROM sqlite_master WHERE name='ring_groups'").fetchone()
-    assert con.execute("SELECT call_waiting, pickup_group FROM users WHERE extension='100'"
-                       ).fetchone() == (1, "")
+    assert con.execute("SELECT name FROM sqlite_master WHERE name='trunks'").fetchone()
+    assert con.execute("SELECT outbound_class, clir FROM users WHERE extension='100'"
+                       ).fetchone() == ("international", 0)
     con.close()
 
 
