@@ -13,7 +13,7 @@ libsqlite3-dev libjansson-dev libsodium-dev libbsd-dev libcap-dev libssh-dev lib
 iproute2 openssl libsrtp2-dev libarchive-dev openvpn libcurl4-openssl-dev
 libspandsp-dev libspeexdsp-dev libopus-dev libsndfile1-dev libogg-dev libvorbis-dev
 asterisk-core-sounds-en-wav asterisk-moh-opsound-wav espeak-ng"
-TEST_PKGS="libcmocka-dev linphone-cli python3 python3-pytest python3-paramiko curl clang procps
+TEST_PKGS="libcmocka-dev linphone-cli python3 python3-pytest python3-pytest-xdist python3-paramiko curl clang procps
 clang-format libclang-rt-14-dev
 openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox
 chromium prometheus tshark python3-aiosmtpd lame"

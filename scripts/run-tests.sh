@@ -58,8 +58,18 @@ if [ -s "$BUILD/fuzz/results" ]; then
 else
 	echo "fuzz FAIL: the targets did not build" >>"$CHECKS"
 fi
-# Debian's interpreter and pytest, never a pyenv one on PATH.
-/usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$BUILD/e2e-junit.xml" tests/e2e
+# Debian's interpreter and pytest, never a pyenv one on PATH; the test files
+# spread over ZENTRALE_TEST_WORKERS pytest-xdist workers (2, the machine's
+# cores; 1 runs them in this process), each file's tests in one worker
+# (their module fixtures are shared), each worker with its own port offsets.
+workers=${ZENTRALE_TEST_WORKERS:-2}
+if [ "$workers" -gt 1 ]; then
+	parallel="-n $workers --dist loadfile"
+else
+	parallel=""
+fi
+# shellcheck disable=SC2086
+/usr/bin/python3 -m pytest -q -p no:cacheprovider $parallel --junitxml="$BUILD/e2e-junit.xml" tests/e2e
 
 /usr/bin/python3 - "$BUILD" <<'PY'
 import json, sys, xml.etree.ElementTree as ET

@@ -24,7 +24,18 @@ def _offset_cycle(base, top=30000, step=100):
         yield from range(base, max(base, top) + 1, step)
 
 
-_offsets = _offset_cycle(int(os.environ.get("ZENTRALE_TEST_OFFSET_BASE", "20000")))
+def _worker_base():
+    """The first offset of this pytest process. Under pytest-xdist each
+    worker (gw0, gw1, ...) starts 50 above the one before, so the servers of
+    concurrent workers never share a port: their offsets interleave in the
+    cycle's steps of 100."""
+    base = int(os.environ.get("ZENTRALE_TEST_OFFSET_BASE", "20000"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    return base + 50 * n
+
+
+_offsets = _offset_cycle(_worker_base())
 
 
 def wait_port(host, port, timeout=10.0, netns=None):

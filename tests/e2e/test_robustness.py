@@ -181,7 +181,7 @@ def test_slow_loris_is_cut_off_without_harming_others(shared_server):
     os.urandom(4096),
     b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",  # plain HTTP on a TLS port
     b"\x16\x03\x01\xff\xff" + b"\x00" * 100,  # a broken TLS record
-])
+], ids=["random", "plain-http", "broken-tls-record"])  # the same names in every xdist worker
 def test_garbage_on_tls_ports_is_dropped(shared_server, payload):
     for port in (shared_server.mgmt_port, shared_server.sbc_port):
         c = socket.create_connection(("127.0.0.1", port), timeout=15)
