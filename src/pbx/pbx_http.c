@@ -21,6 +21,7 @@
 #include "pbx_group.h"
 #include "pbx_prompts.h"
 #include "pbx_route.h"
+#include "pbx_trunk.h"
 #include "pbx_users.h"
 #include "pbx_vm.h"
 
@@ -239,6 +240,8 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 		pbx_users_handle(p, req, sub + 13);
 	} else if (strncmp(sub, "/api/v1/groups", 14) == 0 && (sub[14] == '\0' || sub[14] == '/')) {
 		pbx_groups_api_handle(p, req, sub + 14);
+	} else if (strncmp(sub, "/api/v1/trunks", 14) == 0 && (sub[14] == '\0' || sub[14] == '/')) {
+		pbx_trunks_api_handle(p, req, sub + 14);
 	} else if (strncmp(sub, "/api/v1/voicemail", 17) == 0 &&
 		   (sub[17] == '\0' || sub[17] == '/')) {
 		pbx_vm_api_handle(p, req, "voicemail", sub + 17);

@@ -14,6 +14,7 @@ import { voicemail, myVoicemail } from "./voicemail.js";
 import { forwardingCard, userRoutes } from "./me.js";
 import { prompts } from "./prompts.js";
 import { groups } from "./groups.js";
+import { trunks } from "./trunks.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -345,6 +346,7 @@ startApp({
     { id: "users", label: "Users", render: users },
     { id: "registrations", label: "Registrations", render: registrations },
     { id: "groups", label: "Ring groups", render: groups },
+    { id: "trunks", label: "Trunks", render: trunks },
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
     { id: "voicemail", label: "Voicemail", render: voicemail },

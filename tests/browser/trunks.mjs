@@ -1,0 +1,70 @@
+// The Trunks page of a phone system: an administrator creates a carrier
+// account with the mouse (domain, user name, password, codecs), sees it
+// listed, checks that the API stored it and never shows the password,
+// edits it without touching the password (which stays set), sees the page
+// in German, and deletes the trunk.
+import { run, newPage, saved, shot, env, noProblems, step, assert } from "./lib.mjs";
+
+await run(async (b) => {
+  const page = await newPage(b);
+  const api = (path) =>
+    page.evaluate(async (p) => {
+      const res = await fetch(p, { credentials: "same-origin" });
+      return { status: res.status, body: await res.json() };
+    }, `${env.sbc}/${env.ps}/api/v1/${path}`);
+
+  await step("log in and open Trunks", async () => {
+    await page.goto(`${env.sbc}/${env.ps}/`);
+    await page.fill('input[name="password"]', env.psPassword);
+    await page.click('form.login button[type="submit"]');
+    await page.waitForSelector("#user-list");
+    await page.click("#nav-trunks");
+    await page.waitForSelector("#trunk-list");
+    assert.ok((await page.textContent("#trunk-list")).includes("No trunks yet."));
+  });
+
+  await step("create a carrier account", async () => {
+    await page.click("#new-trunk");
+    await page.fill('.trunk-form input[name="name"]', "Carrier");
+    await page.fill('.trunk-form input[name="domain"]', "sip.carrier.example");
+    await page.fill('.trunk-form input[name="username"]', "4930123");
+    await page.fill('.trunk-form input[name="password"]', "ui-trunk-secret");
+    await page.check('[data-codec="PCMA"]');
+    await page.selectOption("#trunk-number_format", "national");
+    await saved(page, "#trunk-save", { method: "POST", path: "trunks", notice: "Carrier saved." });
+    await page.waitForSelector('#trunk-list [data-edit="Carrier"]');
+    const row = await page.textContent("#trunk-list tbody");
+    assert.ok(row.includes("4930123@sip.carrier.example") && row.includes("UDP"), row);
+    await shot(page, "pbx-trunks");
+    const t = (await api("trunks")).body.trunks[0];
+    assert.deepEqual([t.domain, t.username, t.codecs, t.number_format, t.password_set], ["sip.carrier.example", "4930123", ["PCMA"], "national", true]);
+    assert.ok(!JSON.stringify(t).includes("ui-trunk-secret"));
+  });
+
+  await step("edit it; the password stays", async () => {
+    await page.click('[data-edit="Carrier"]');
+    await page.waitForSelector(".trunk-form");
+    assert.equal(await page.inputValue('.trunk-form input[name="password"]'), "");
+    await page.selectOption("#trunk-transport", "tls");
+    const id = (await api("trunks")).body.trunks[0].id;
+    await saved(page, "#trunk-save", { method: "PUT", path: `trunks/${id}`, notice: "Carrier saved." });
+    await page.waitForSelector('#trunk-list :text("TLS")');
+    const t = (await api("trunks")).body.trunks[0];
+    assert.equal(t.transport, "tls");
+    assert.equal(t.password_set, true);
+  });
+
+  await step("in German", async () => {
+    await page.selectOption("select.lang", "de");
+    await page.waitForSelector('#trunk-list :text("Konto mit Registrierung")');
+    await page.selectOption("select.lang", "en");
+    await page.waitForSelector('#trunk-list :text("Account that registers")');
+  });
+
+  await step("delete it", async () => {
+    await page.click('[data-delete="Carrier"]');
+    await saved(page, "dialog.confirm button.danger", { method: "DELETE", path: `trunks/${(await api("trunks")).body.trunks[0].id}` });
+    await page.waitForSelector('#trunk-list :text("No trunks yet.")');
+  });
+  noProblems(page);
+});
