@@ -39,8 +39,8 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_msg" "$ROOT/fuzz/fuzz_sip_
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_auth" "$ROOT/fuzz/fuzz_sip_auth.c" \
 	"$ROOT/src/sip/sip_auth.c" "$ROOT/src/sip/sip_msg.c" -lsodium -lcrypto
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sdp" "$ROOT/fuzz/fuzz_sdp.c" \
-	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sip/sip_msg.c" "$ROOT/src/media/media_srtp.c" \
-	-lsodium -lsrtp2
+	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sdp/sdp_codecs.c" "$ROOT/src/sip/sip_msg.c" \
+	"$ROOT/src/media/media_srtp.c" -lsodium -lsrtp2
 
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_backup" "$ROOT/fuzz/fuzz_backup.c" \
 	"$ROOT/src/backup/backup_archive.c" "$ROOT/src/backup/backup_crypt.c" \
