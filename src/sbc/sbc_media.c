@@ -668,8 +668,8 @@ static int from_phone(struct sbc_media *md, const struct sbc_media_leg *leg,
 	bool savp = m->proto.l >= 8 && memcmp(m->proto.p, "RTP/SAVP", 8) == 0;
 	if (!savp && !sip_pl_eq(m->proto, "RTP/AVP") && !sip_pl_eq(m->proto, "RTP/AVPF"))
 		return -488; /* DTLS-SRTP and the rest are not ours to relay */
-	if (!savp && leg->secure && md->srtp_required)
-		return -488; /* TLS signalling with media in clear: refused */
+	if (leg->trunk ? leg->trunk->srtp && !savp : !savp && leg->secure && md->srtp_required)
+		return -488; /* media in clear where SRTP is due: refused */
 	struct sockaddr_storage ra;
 	if (sdp_addr(sdp_media_conn(sdp, m), m->port, &ra) == 0 && !is_null_addr(&ra)) {
 		for (int k = 0; k < 2; k++) {
@@ -705,7 +705,7 @@ static int to_phone(struct sbc_media *md, const struct sbc_media_leg *leg, struc
 		    struct ep *e, char *crypto, size_t cap)
 {
 	(void)md;
-	bool srtp = leg->secure || e->srtp;
+	bool srtp = leg->trunk ? leg->trunk->srtp : leg->secure || e->srtp;
 	if (!srtp) {
 		m->proto = (struct sip_pl){"RTP/AVP", 7};
 		return 0;
@@ -740,6 +740,8 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		goto done;
 	if (sdp_parse(sdp, body.p, body.l) < 0)
 		goto done; /* not a description we accept */
+	if (leg->trunk && sdp_codecs_restrict(sdp, &leg->trunk->codecs) < 0)
+		goto done; /* none of the trunk's codecs: 488 */
 	strip_ice(&sdp->s);
 	struct ep *first = NULL;
 	for (int i = 0; i < sdp->nmedia; i++) {

@@ -34,9 +34,20 @@
 
 #include "../core/core_state.h"
 
+#include "../sdp/sdp_codecs.h"
 #include "../sip/sip_msg.h"
 
 struct sbc_media;
+
+/* The media terms of a trunk leg (its "phone" is the carrier): SRTP with
+ * SDES towards the carrier only when srtp, RTP/AVP otherwise whatever the
+ * signalling transport (a TLS carrier need not speak SRTP); the audio
+ * formats both ways restricted to codecs (telephone-event kept only when
+ * codecs.keep_te: the trunk's DTMF is rfc4733); nothing allowed left: 488. */
+struct sbc_media_trunk {
+	bool srtp;
+	struct sdp_codecs codecs;
+};
 
 /* The leg an SDP belongs to, and which way it goes. */
 struct sbc_media_leg {
@@ -50,6 +61,7 @@ struct sbc_media_leg {
 	bool existing_only;		      /* an ACK: no new ports, only the call's */
 	uint32_t cseq;			      /* the transaction, whose failure frees */
 	struct sip_pl method;		      /* what it reserved; method empty: none */
+	const struct sbc_media_trunk *trunk;  /* a carrier's leg; NULL: a phone's */
 };
 
 typedef void (*sbc_media_timeout_cb)(void *arg, const char *ps, struct sip_pl call_id);

@@ -237,11 +237,73 @@ static void test_non_loopback_is_never_a_target(void **state)
 	close(engine);
 }
 
+/* A trunk leg: the carrier's codecs both ways, its profile by the trunk's
+ * srtp (not by the signalling's TLS), telephone-event only for rfc4733. */
+static int trunk_sdp(const struct sbc_media_trunk *t, const char *cid, bool from_carrier,
+		     const char *proto, const char *extra, char *out, size_t cap)
+{
+	char sdp[1024];
+	int n = snprintf(sdp, sizeof(sdp),
+			 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			 "m=audio 41000 %s 9 0 8 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 "
+			 "PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 "
+			 "telephone-event/8000\r\n%s",
+			 proto, extra);
+	struct sbc_media_leg leg = {.ps = "ps1",
+				    .call_id = {cid, strlen(cid)},
+				    .from_phone = from_carrier,
+				    .secure = true, /* a TLS carrier */
+				    .phone = &lo,
+				    .local = &lo,
+				    .phone_req = !from_carrier,
+				    .cseq = 1,
+				    .method = {"INVITE", 6},
+				    .trunk = t};
+	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, cap - 1);
+	if (len > 0)
+		out[len] = 0;
+	return len;
+}
+
+static void test_trunk_leg_codecs_and_profile(void **state)
+{
+	(void)state;
+	char out[2048];
+	struct sbc_media_trunk plain = {.codecs = {.names = {"PCMA", "PCMU"}, .n = 2}};
+	/* towards the carrier: RTP over TLS signalling, its codecs, no telephone-event */
+	assert_true(trunk_sdp(&plain, "t1", false, "RTP/AVP", "", out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/AVP 0 8\r\n"));
+	assert_null(strstr(out, "crypto"));
+	assert_null(strstr(out, "telephone-event"));
+	assert_null(strstr(out, "G722"));
+	/* the carrier's answer in RTP is fine; G722 alone is not */
+	assert_true(trunk_sdp(&plain, "t1", true, "RTP/AVP", "", out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/AVP 0 8\r\n"));
+	struct sbc_media_trunk g729 = {.codecs = {.names = {"G729"}, .n = 1, .keep_te = true}};
+	assert_int_equal(trunk_sdp(&g729, "t2", false, "RTP/AVP", "", out, sizeof(out)), -488);
+	sbc_media_end(md, (struct sip_pl){"t1", 2}, false);
+	/* srtp: SAVP with a key of the leg's own offered; an RTP answer refused */
+	struct sbc_media_trunk srtp = {.srtp = true,
+				       .codecs = {.names = {"PCMA"}, .n = 1, .keep_te = true}};
+	assert_true(trunk_sdp(&srtp, "t3", false, "RTP/AVP", "", out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/SAVP 8 101\r\n"));
+	assert_non_null(strstr(out, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	assert_non_null(strstr(out, "telephone-event"));
+	assert_int_equal(trunk_sdp(&srtp, "t3", true, "RTP/AVP", "", out, sizeof(out)), -488);
+	assert_true(trunk_sdp(&srtp, "t3", true, "RTP/SAVP",
+			      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+			      "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n",
+			      out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/AVP 8 101\r\n")); /* the pbx sees RTP */
+	sbc_media_end(md, (struct sip_pl){"t3", 2}, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_engine_join_and_rejoin),
 		cmocka_unit_test(test_non_loopback_is_never_a_target),
+		cmocka_unit_test(test_trunk_leg_codecs_and_profile),
 	};
 	if (sodium_init() < 0)
 		return 1;
