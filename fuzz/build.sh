@@ -67,6 +67,7 @@ RTP_LIBS="spandsp opus speexdsp"
 # shellcheck disable=SC2046,SC2086
 clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $RTP_LIBS) -o "$OUT/fuzz_rtp" \
 	"$ROOT/fuzz/fuzz_rtp.c" "$ROOT/src/media/media_rtp.c" "$ROOT/src/media/media_jb.c" \
+	"$ROOT/src/sbc/sbc_dtmf.c" \
 	"$ROOT/src/media/media_codec.c" "$ROOT/src/media/media_dsp.c" $(pkg-config --libs $RTP_LIBS) -lm
 # audio: the decoding libraries are Debian's (not instrumented); an input
 # decodes at most 30 s of audio
