@@ -717,10 +717,39 @@ static void te_of(const struct sdp_media *m, int *pt, int *clock)
 	}
 }
 
+/* A carrier that takes DTMF as INFO looks like an RFC 4733 one from inside:
+ * telephone-event is added to its SDP for the phone system, at the payload
+ * type the inside named (an offer of ours before), else a free one. */
+static void te_add(struct sdp_media *m, struct ep *e, char te[3][32])
+{
+	int pt = e->te_pt;
+	for (int k = 0; pt < 0 && k < 32; k++) { /* 101-127, then 96-100 */
+		int cand = k < 27 ? 101 + k : 96 + k - 27;
+		bool used = false;
+		for (int f = 0; f < m->nfmts && !used; f++)
+			used = sip_pl_u64(m->fmts[f], 127) == cand;
+		if (!used)
+			pt = cand;
+	}
+	if (pt < 0 || m->nfmts >= SDP_MAX_FMTS || m->s.nattrs + 2 > SDP_MAX_ATTRS)
+		return;
+	for (int f = 0; f < m->nfmts; f++)
+		if (sip_pl_u64(m->fmts[f], 127) == pt)
+			return; /* taken by a codec: no events then */
+	e->te_pt = pt;
+	snprintf(te[0], 32, "%d", pt);
+	snprintf(te[1], 32, "%d telephone-event/8000", pt);
+	snprintf(te[2], 32, "%d 0-16", pt);
+	m->fmts[m->nfmts++] = (struct sip_pl){te[0], strlen(te[0])};
+	sdp_attr_add(&m->s, "rtpmap", (struct sip_pl){te[1], strlen(te[1])});
+	sdp_attr_add(&m->s, "fmtp", (struct sip_pl){te[2], strlen(te[2])});
+}
+
 /* Scratch text the rewritten views point to, until sdp_write. */
 struct scratch {
 	char addr[64], port[SDP_MAX_MEDIA][8], crypto[SDP_MAX_MEDIA][128];
-	char *origin; /* the whole o= line, whatever its length */
+	char te[SDP_MAX_MEDIA][3][32]; /* telephone-event added: format, rtpmap, fmtp */
+	char *origin;		       /* the whole o= line, whatever its length */
 };
 
 /* The phone's m-line: where it wants media, and its keys if it speaks SRTP. */
@@ -802,6 +831,13 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		goto done;
 	if (sdp_parse(sdp, body.p, body.l) < 0)
 		goto done; /* not a description we accept */
+	/* the inside's telephone-event per m-line, before a trunk strips it */
+	int inside_te[SDP_MAX_MEDIA];
+	for (int i = 0; i < sdp->nmedia; i++) {
+		int clock = 8000;
+		inside_te[i] = -1;
+		te_of(&sdp->media[i], &inside_te[i], &clock);
+	}
 	if (leg->trunk && sdp_codecs_restrict(sdp, &leg->trunk->codecs) < 0)
 		goto done; /* none of the trunk's codecs: 488 */
 	strip_ice(&sdp->s);
@@ -824,9 +860,16 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 			first = e;
 		if (te_pt >= 0)
 			e->te_pt = te_pt, e->te_clock = te_clock;
-		if (leg->trunk && !leg->trunk->codecs.keep_te && !e->dtmf_info) {
-			e->dtmf_info = true; /* the carrier's DTMF is INFO */
-			sbc_dtmf_in_init(&e->din, 8000);
+		if (leg->trunk && !leg->trunk->codecs.keep_te) {
+			if (!e->dtmf_info) {
+				e->dtmf_info = true; /* the carrier's DTMF is INFO */
+				sbc_dtmf_in_init(&e->din, 8000);
+			}
+			if (!leg->from_phone && inside_te[i] >= 0)
+				e->te_pt =
+					inside_te[i]; /* the inside's, stripped for the carrier */
+			else if (leg->from_phone && sip_pl_casecmp(m->type, "audio"))
+				te_add(m, e, sc->te[i]); /* the inside sees RFC 4733 */
 		}
 		int r;
 		if (leg->from_phone) {

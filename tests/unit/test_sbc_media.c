@@ -270,15 +270,21 @@ static void test_trunk_leg_codecs_and_profile(void **state)
 	(void)state;
 	char out[2048];
 	struct sbc_media_trunk plain = {.codecs = {.names = {"PCMA", "PCMU"}, .n = 2}};
+	/* a carrier's events are stripped; the inside gets telephone-event at a free PT */
+	assert_true(trunk_sdp(&plain, "t0", true, "RTP/AVP", "", out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/AVP 0 8 101\r\n"));
+	assert_non_null(strstr(out, "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"));
+	sbc_media_end(md, (struct sip_pl){"t0", 2}, false);
 	/* towards the carrier: RTP over TLS signalling, its codecs, no telephone-event */
 	assert_true(trunk_sdp(&plain, "t1", false, "RTP/AVP", "", out, sizeof(out)) > 0);
 	assert_non_null(strstr(out, " RTP/AVP 0 8\r\n"));
 	assert_null(strstr(out, "crypto"));
 	assert_null(strstr(out, "telephone-event"));
 	assert_null(strstr(out, "G722"));
-	/* the carrier's answer in RTP is fine; G722 alone is not */
+	/* the carrier's answer in RTP is fine, with telephone-event for the inside
+	 * at the type its offer named; G722 alone is not */
 	assert_true(trunk_sdp(&plain, "t1", true, "RTP/AVP", "", out, sizeof(out)) > 0);
-	assert_non_null(strstr(out, " RTP/AVP 0 8\r\n"));
+	assert_non_null(strstr(out, " RTP/AVP 0 8 101\r\n"));
 	struct sbc_media_trunk g729 = {.codecs = {.names = {"G729"}, .n = 1, .keep_te = true}};
 	assert_int_equal(trunk_sdp(&g729, "t2", false, "RTP/AVP", "", out, sizeof(out)), -488);
 	sbc_media_end(md, (struct sip_pl){"t1", 2}, false);
@@ -333,8 +339,12 @@ static int leg_sdp(const char *cid, bool from_far_end, bool req, int port,
 	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, sizeof(out) - 1);
 	assert_true(len > 0);
 	out[len] = 0;
-	if (t)
+	if (t && !from_far_end)
 		assert_null(strstr(out, "telephone-event")); /* never towards an INFO carrier */
+	if (t && from_far_end) /* the inside sees RFC 4733, at the PT it named */
+		assert_non_null(strstr(out, " 0 101\r\n")
+					? strstr(out, "a=rtpmap:101 telephone-event/8000\r\n")
+					: NULL);
 	return sdp_port(out);
 }
 
