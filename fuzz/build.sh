@@ -39,8 +39,8 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_msg" "$ROOT/fuzz/fuzz_sip_
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_auth" "$ROOT/fuzz/fuzz_sip_auth.c" \
 	"$ROOT/src/sip/sip_auth.c" "$ROOT/src/sip/sip_msg.c" -lsodium -lcrypto
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sdp" "$ROOT/fuzz/fuzz_sdp.c" \
-	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sip/sip_msg.c" "$ROOT/src/media/media_srtp.c" \
-	-lsodium -lsrtp2
+	"$ROOT/src/sdp/sdp.c" "$ROOT/src/sdp/sdp_codecs.c" "$ROOT/src/sip/sip_msg.c" \
+	"$ROOT/src/media/media_srtp.c" -lsodium -lsrtp2
 
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_backup" "$ROOT/fuzz/fuzz_backup.c" \
 	"$ROOT/src/backup/backup_archive.c" "$ROOT/src/backup/backup_crypt.c" \
@@ -67,6 +67,7 @@ RTP_LIBS="spandsp opus speexdsp"
 # shellcheck disable=SC2046,SC2086
 clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $RTP_LIBS) -o "$OUT/fuzz_rtp" \
 	"$ROOT/fuzz/fuzz_rtp.c" "$ROOT/src/media/media_rtp.c" "$ROOT/src/media/media_jb.c" \
+	"$ROOT/src/sbc/sbc_dtmf.c" \
 	"$ROOT/src/media/media_codec.c" "$ROOT/src/media/media_dsp.c" $(pkg-config --libs $RTP_LIBS) -lm
 # audio: the decoding libraries are Debian's (not instrumented); an input
 # decodes at most 30 s of audio

@@ -7,7 +7,9 @@
  * the same event of one source twice), and the jitter buffer; each frame
  * the jitter buffer gives out is decoded by every codec (media_codec: a
  * payload from the wire), and what G.711 decodes to goes through the
- * in-band DTMF detector (media_dsp), as in the engine.
+ * in-band DTMF detector (media_dsp), as in the engine. The series also
+ * goes through the SBC's RFC 4733 -> INFO converter (sbc_dtmf), whose digits
+ * must be of the sixteen with a bounded duration and an INFO body.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +20,7 @@
 #include "../src/media/media_dsp.h"
 #include "../src/media/media_jb.h"
 #include "../src/media/media_rtp.h"
+#include "../src/sbc/sbc_dtmf.h"
 
 static struct media_codec *codecs[MEDIA_CODEC_COUNT];
 static struct media_dtmf_det *det;
@@ -89,6 +92,14 @@ static void one_packet(const uint8_t *p, size_t n, struct media_te_rx *rx, struc
 		decode(frame, len, got);
 }
 
+static void dtmf_told(char d, int ms)
+{
+	char body[64];
+	if (d && (media_te_event(d) < 0 || ms < SBC_DTMF_MIN_MS || ms > SBC_DTMF_MAX_MS ||
+		  sbc_dtmf_info_body(d, ms, body, sizeof(body)) < 0))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!det) { /* kept across inputs, as an engine session keeps them */
@@ -110,14 +121,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	media_te_rx_init(&rx);
 	reported = 0;
 	size_t off = 0;
+	struct sbc_dtmf_in din;
+	sbc_dtmf_in_init(&din, 8000);
+	int64_t now = 0;
+	int ms = 0;
 	while (size - off >= 2) {
 		size_t n = (size_t)(data[off] << 8 | data[off + 1]);
 		off += 2;
 		if (n > size - off)
 			n = size - off;
 		one_packet(data + off, n, &rx, jb, &last_ssrc, &last_ts, &reported);
+		now += 20;
+		dtmf_told(sbc_dtmf_in_packet(&din, data + off, n, now, &ms), ms);
+		dtmf_told(sbc_dtmf_in_tick(&din, now, &ms), ms);
 		off += n;
 	}
+	dtmf_told(sbc_dtmf_in_tick(&din, now + SBC_DTMF_LOST_END_MS, &ms), ms);
 	uint8_t frame[MEDIA_JB_PAYLOAD_MAX];
 	size_t len;
 	int got;

@@ -23,6 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       (struct sip_pl){(const char *)data + 1, size - 1});
 	if (d && !strchr("0123456789*#ABCD", d))
 		abort();
+	int ms = sip_dtmf_info_duration((struct sip_pl){(const char *)data + 1, size - 1});
+	if (ms < -1 || ms > 65535)
+		abort();
 	int dir = sdp_audio_dir((const char *)data + 1, size - 1);
 	if (dir < -1 || dir > SDP_INACTIVE)
 		abort();

@@ -1985,6 +1985,10 @@ static void relay_request(struct pbx_calls *cs, struct pbx_call *c, struct leg *
 		respond_plain(cs, m, sip_pl_eq(m->method, "UPDATE") ? 491 : 481, NULL);
 		return;
 	}
+	if (sip_pl_eq(m->method, "INFO") && sip_msg_hdr_named(m, "X-Zentrale-Dtmf")) {
+		respond_plain(cs, m, 200, NULL); /* the SBC sent it on as RFC 4733 */
+		return;
+	}
 	char branch[48], method[16];
 	if (m->method.l >= sizeof(method)) { /* none we relay is that long */
 		respond_plain(cs, m, 501, NULL);
@@ -2081,6 +2085,22 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 		app_request(cs, c, m);
 	else
 		relay_request(cs, c, l, m);
+}
+
+void pbx_calls_dtmf_info(struct pbx_calls *cs, struct sip_pl call_id, struct sip_pl body)
+{
+	static const char ctype[] = "application/dtmf-relay";
+	if (!sip_dtmf_info((struct sip_pl){ctype, sizeof(ctype) - 1}, body))
+		return; /* not a digit: nothing to send */
+	for (struct leg *l = cs->by_cid[hash_pl(call_id)]; l; l = l->hnext) {
+		if (!sip_pl_eq(call_id, l->d.call_id) || l->state != LEG_ANSWERED)
+			continue;
+		char branch[48];
+		new_branch(branch); /* its answer finds no context: ignored */
+		send_request(l->c, l, "INFO", 0, branch, NULL, body,
+			     (struct sip_pl){ctype, sizeof(ctype) - 1});
+		return;
+	}
 }
 
 void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id)

@@ -44,6 +44,10 @@ void pbx_calls_request(struct pbx_calls *cs, const struct sip_msg *m,
 void pbx_calls_response(struct pbx_calls *cs, const struct sip_msg *m);
 /* The SBC saw no media for a call leg with this Call-ID: end the call. */
 void pbx_calls_media_timeout(struct pbx_calls *cs, struct sip_pl call_id);
+/* The SBC turned the other side's RFC 4733 digit into this
+ * application/dtmf-relay body for the leg call_id (a trunk that takes DTMF
+ * as INFO): sent as an INFO in that leg's dialog, if it is answered. */
+void pbx_calls_dtmf_info(struct pbx_calls *cs, struct sip_pl call_id, struct sip_pl body);
 int pbx_calls_active(const struct pbx_calls *cs);
 /* One dialog of a user's device, as the dialog event package shows it
  * (pbx_blf.h); the strings are the call's, valid until it next changes. */

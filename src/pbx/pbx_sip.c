@@ -163,7 +163,11 @@ static void sip_on_request(struct pbx_sip *s, struct bufferevent *bev, const str
 	} else if (sip_pl_eq(m->method, "NOTIFY") && sip_msg_hdr_named(m, "X-Zentrale-Event")) {
 		/* the SBC's own word (phones' X-Zentrale-* never pass it): no media */
 		sip_answer(bev, m, 200, NULL);
-		pbx_calls_media_timeout(s->calls, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value);
+		if (sip_pl_eq(sip_msg_hdr_named(m, "X-Zentrale-Event")->value, "dtmf"))
+			pbx_calls_dtmf_info(s->calls, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value,
+					    m->body);
+		else
+			pbx_calls_media_timeout(s->calls, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value);
 	} else if (sip_pl_eq(m->method, "OPTIONS")) {
 		sip_answer(bev, m, 200, SIP_OPTIONS_HEADERS);
 	} else if (sip_pl_eq(m->method, "SUBSCRIBE")) {

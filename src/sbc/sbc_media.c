@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "../core/core_net.h"
 #include "../media/media_srtp.h"
 #include "../sdp/sdp.h"
+#include "sbc_dtmf.h"
 #include "sbc_ports.h"
 #include "sbc_trace.h"
 
@@ -87,6 +89,15 @@ struct ep {
 	bool held;		  /* counted in held_* as a phone's leg not yet accepted */
 	int64_t last_rx, created; /* ms */
 	uint64_t packets, dropped;
+	/* DTMF: the telephone-event payload type this leg's SDP names (-1:
+	 * none) and its clock; a trunk leg with dtmf info takes the events its
+	 * peer sends (din) instead of relaying them, and sends its peer the
+	 * events of the carrier's INFO (dout, on dtimer) */
+	int te_pt, te_clock;
+	bool dtmf_info;
+	struct sbc_dtmf_in din;
+	struct sbc_dtmf_out dout;
+	struct event *dtimer;
 };
 
 /* How many legs not yet accepted a key (a phone's address, a phone
@@ -120,6 +131,8 @@ struct sbc_media {
 	void *arg;
 	uint64_t packets;
 	struct sbc_trace *trace;
+	sbc_media_dtmf_cb dtmf_cb;
+	void *dtmf_arg;
 };
 
 /* Call-IDs come from anyone: a keyed hash, so chains cannot be aimed at. */
@@ -336,6 +349,21 @@ static bool from_engine(struct ep *e, const struct sockaddr_storage *src, unsign
 	return true;
 }
 
+/* A telephone-event of leg e's stream towards trunk leg p whose carrier
+ * takes DTMF as INFO: told to the SIP side as a digit at its end, never
+ * relayed. True if it was one. */
+static bool dtmf_taken(struct ep *e, struct ep *p, const unsigned char *buf, size_t len)
+{
+	if (e->te_pt < 0 || len < 12 || (buf[1] & 0x7f) != e->te_pt)
+		return false;
+	int ms = 0;
+	char d = sbc_dtmf_in_packet(&p->din, buf, len, core_now_ms(), &ms);
+	if (d && p->md->dtmf_cb)
+		p->md->dtmf_cb(p->md->dtmf_arg, p->ps, (struct sip_pl){p->call_id, p->call_id_len},
+			       d, ms);
+	return true;
+}
+
 static void on_packet(evutil_socket_t fd, short what, void *arg)
 {
 	struct ep *e = arg;
@@ -393,6 +421,8 @@ static void on_packet(evutil_socket_t fd, short what, void *arg)
 		}
 		struct ep *p = peer_of(e);
 		int pk = p && p->mux ? 0 : k; /* the other leg's socket for it */
+		if (p && k == 0 && p->dtmf_info && dtmf_taken(e, p, buf, len))
+			continue;
 		if (p && k == 0 && len >= 12)
 			continue_stream(p, buf);
 		if (!p || !p->rlen[pk] ||
@@ -441,6 +471,8 @@ static void ep_free(struct ep *e)
 	}
 	media_srtp_free(e->rx);
 	media_srtp_free(e->tx);
+	if (e->dtimer)
+		event_free(e->dtimer);
 	md->neps--;
 	free(e->call_id);
 	free(e);
@@ -555,6 +587,7 @@ static struct ep *ep_get(struct sbc_media *md, const struct sbc_media_leg *leg, 
 	e->mline = mline;
 	e->mux = mux; /* the phone offers rtcp-mux: one port (we answer it) */
 	e->fd[0] = e->fd[1] = -1;
+	e->te_pt = -1;
 	snprintf(e->ps, sizeof(e->ps), "%s", leg->ps);
 	e->call_id = malloc(leg->call_id.l + 1);
 	if (!e->call_id) {
@@ -655,10 +688,68 @@ static void strip_ice(struct sdp_section *s)
 		sdp_attr_remove(s, drop[i]);
 }
 
+/* The telephone-event format of m (RFC 4733) and its clock, if it has one:
+ * "a=rtpmap:101 telephone-event/16000". */
+static void te_of(const struct sdp_media *m, int *pt, int *clock)
+{
+	static const char te[] = "telephone-event/";
+	for (int i = 0; i < m->s.nattrs; i++) {
+		struct sip_pl v = m->s.attrs[i].value;
+		const char *sp = memchr(v.p, ' ', v.l);
+		if (!sip_pl_casecmp(m->s.attrs[i].name, "rtpmap") || !sp)
+			continue;
+		int64_t n = sip_pl_u64((struct sip_pl){v.p, (size_t)(sp - v.p)}, 127);
+		struct sip_pl rest = {sp + 1, v.l - (size_t)(sp + 1 - v.p)};
+		if (n < 0 || rest.l <= sizeof(te) - 1 ||
+		    strncasecmp(rest.p, te, sizeof(te) - 1) != 0)
+			continue;
+		struct sip_pl hz = {rest.p + sizeof(te) - 1, rest.l - (sizeof(te) - 1)};
+		const char *slash = memchr(hz.p, '/', hz.l);
+		if (slash)
+			hz.l = (size_t)(slash - hz.p);
+		int64_t c = sip_pl_u64(hz, 48000);
+		for (int f = 0; f < m->nfmts; f++)
+			if (sip_pl_u64(m->fmts[f], 127) == n) {
+				*pt = (int)n;
+				*clock = c >= 8000 ? (int)c : 8000;
+				return;
+			}
+	}
+}
+
+/* A carrier that takes DTMF as INFO looks like an RFC 4733 one from inside:
+ * telephone-event is added to its SDP for the phone system, at the payload
+ * type the inside named (an offer of ours before), else a free one. */
+static void te_add(struct sdp_media *m, struct ep *e, char te[3][32])
+{
+	int pt = e->te_pt;
+	for (int k = 0; pt < 0 && k < 32; k++) { /* 101-127, then 96-100 */
+		int cand = k < 27 ? 101 + k : 96 + k - 27;
+		bool used = false;
+		for (int f = 0; f < m->nfmts && !used; f++)
+			used = sip_pl_u64(m->fmts[f], 127) == cand;
+		if (!used)
+			pt = cand;
+	}
+	if (pt < 0 || m->nfmts >= SDP_MAX_FMTS || m->s.nattrs + 2 > SDP_MAX_ATTRS)
+		return;
+	for (int f = 0; f < m->nfmts; f++)
+		if (sip_pl_u64(m->fmts[f], 127) == pt)
+			return; /* taken by a codec: no events then */
+	e->te_pt = pt;
+	snprintf(te[0], 32, "%d", pt);
+	snprintf(te[1], 32, "%d telephone-event/8000", pt);
+	snprintf(te[2], 32, "%d 0-16", pt);
+	m->fmts[m->nfmts++] = (struct sip_pl){te[0], strlen(te[0])};
+	sdp_attr_add(&m->s, "rtpmap", (struct sip_pl){te[1], strlen(te[1])});
+	sdp_attr_add(&m->s, "fmtp", (struct sip_pl){te[2], strlen(te[2])});
+}
+
 /* Scratch text the rewritten views point to, until sdp_write. */
 struct scratch {
 	char addr[64], port[SDP_MAX_MEDIA][8], crypto[SDP_MAX_MEDIA][128];
-	char *origin; /* the whole o= line, whatever its length */
+	char te[SDP_MAX_MEDIA][3][32]; /* telephone-event added: format, rtpmap, fmtp */
+	char *origin;		       /* the whole o= line, whatever its length */
 };
 
 /* The phone's m-line: where it wants media, and its keys if it speaks SRTP. */
@@ -668,8 +759,8 @@ static int from_phone(struct sbc_media *md, const struct sbc_media_leg *leg,
 	bool savp = m->proto.l >= 8 && memcmp(m->proto.p, "RTP/SAVP", 8) == 0;
 	if (!savp && !sip_pl_eq(m->proto, "RTP/AVP") && !sip_pl_eq(m->proto, "RTP/AVPF"))
 		return -488; /* DTLS-SRTP and the rest are not ours to relay */
-	if (!savp && leg->secure && md->srtp_required)
-		return -488; /* TLS signalling with media in clear: refused */
+	if (leg->trunk ? leg->trunk->srtp && !savp : !savp && leg->secure && md->srtp_required)
+		return -488; /* media in clear where SRTP is due: refused */
 	struct sockaddr_storage ra;
 	if (sdp_addr(sdp_media_conn(sdp, m), m->port, &ra) == 0 && !is_null_addr(&ra)) {
 		for (int k = 0; k < 2; k++) {
@@ -705,7 +796,7 @@ static int to_phone(struct sbc_media *md, const struct sbc_media_leg *leg, struc
 		    struct ep *e, char *crypto, size_t cap)
 {
 	(void)md;
-	bool srtp = leg->secure || e->srtp;
+	bool srtp = leg->trunk ? leg->trunk->srtp : leg->secure || e->srtp;
 	if (!srtp) {
 		m->proto = (struct sip_pl){"RTP/AVP", 7};
 		return 0;
@@ -740,6 +831,15 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		goto done;
 	if (sdp_parse(sdp, body.p, body.l) < 0)
 		goto done; /* not a description we accept */
+	/* the inside's telephone-event per m-line, before a trunk strips it */
+	int inside_te[SDP_MAX_MEDIA];
+	for (int i = 0; i < sdp->nmedia; i++) {
+		int clock = 8000;
+		inside_te[i] = -1;
+		te_of(&sdp->media[i], &inside_te[i], &clock);
+	}
+	if (leg->trunk && sdp_codecs_restrict(sdp, &leg->trunk->codecs) < 0)
+		goto done; /* none of the trunk's codecs: 488 */
 	strip_ice(&sdp->s);
 	struct ep *first = NULL;
 	for (int i = 0; i < sdp->nmedia; i++) {
@@ -749,6 +849,8 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		bool full = false;
 		/* a=rtcp-mux in this m-line (stripped with ICE, put back below) */
 		bool mux = sdp_attr_get(&m->s, "rtcp-mux") != NULL;
+		int te_pt = -1, te_clock = 8000;
+		te_of(m, &te_pt, &te_clock);
 		struct ep *e = ep_get(md, leg, i, leg->from_phone && mux, &fresh, &full);
 		if (!e) {
 			rc = full ? -503 : fresh < 0 ? -488 : -500;
@@ -756,6 +858,19 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		}
 		if (!first)
 			first = e;
+		if (te_pt >= 0)
+			e->te_pt = te_pt, e->te_clock = te_clock;
+		if (leg->trunk && !leg->trunk->codecs.keep_te) {
+			if (!e->dtmf_info) {
+				e->dtmf_info = true; /* the carrier's DTMF is INFO */
+				sbc_dtmf_in_init(&e->din, 8000);
+			}
+			if (!leg->from_phone && inside_te[i] >= 0)
+				e->te_pt =
+					inside_te[i]; /* the inside's, stripped for the carrier */
+			else if (leg->from_phone && sip_pl_casecmp(m->type, "audio"))
+				te_add(m, e, sc->te[i]); /* the inside sees RFC 4733 */
+		}
 		int r;
 		if (leg->from_phone) {
 			if (mux && !e->mux && (e->mux_offered || leg->phone_req))
@@ -990,6 +1105,59 @@ void sbc_media_pool(const struct sbc_media *md, struct sbc_media_pool *out)
 	out->half = sbc_ports_nhalf(md->pool);
 	out->aside = sbc_ports_naside(md->pool);
 	out->legs = md->neps;
+}
+
+/* The packets of the event being sent to e's phone, each when due. */
+static void on_dtmf_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct ep *e = arg;
+	(void)fd;
+	(void)what;
+	unsigned char buf[64 + MEDIA_SRTP_ROOM];
+	int64_t now = core_now_ms();
+	size_t len;
+	while ((len = sbc_dtmf_out_next(&e->dout, now, buf, 64)) > 0) {
+		continue_stream(e, buf); /* one stream with what else goes to the phone */
+		if (!e->rlen[0] ||
+		    (e->srtp && (!e->tx || media_srtp_protect(e->tx, buf, &len, 0) < 0)))
+			continue;
+		if (sendto(e->fd[0], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->remote[0],
+			   e->rlen[0]) >= 0)
+			e->packets++, e->md->packets++;
+	}
+	if (e->dout.active) {
+		int64_t wait = e->dout.next_ms - now;
+		struct timeval tv = {.tv_sec = 0,
+				     .tv_usec = (suseconds_t)(wait > 0 ? wait : 1) * 1000};
+		event_add(e->dtimer, &tv);
+	}
+}
+
+int sbc_media_dtmf_send(struct sbc_media *md, struct sip_pl call_id, char digit, int ms)
+{
+	struct ep *t = NULL;
+	for (struct ep *e = md->by_cid[hash_pl(md, call_id)]; e && !t; e = e->hnext)
+		if (same_call(e, call_id) && e->dtmf_info)
+			t = e;
+	struct ep *p = t ? peer_of(t) : NULL;
+	if (!p || p->te_pt < 0 || p->dout.active)
+		return -1;
+	if (!p->dtimer && !(p->dtimer = event_new(md->base, -1, 0, on_dtmf_tick, p)))
+		return -1;
+	/* its own SSRC: continue_stream makes it go on from the carrier's stream */
+	uint32_t ssrc = p->out.src_ssrc ^ 0x5a5a5a5a;
+	if (sbc_dtmf_out_start(&p->dout, digit, ms, (uint8_t)p->te_pt, p->te_clock, ssrc, 0, 0,
+			       core_now_ms()) < 0)
+		return -1;
+	struct timeval now = {0};
+	event_add(p->dtimer, &now);
+	return 0;
+}
+
+void sbc_media_set_dtmf_cb(struct sbc_media *md, sbc_media_dtmf_cb cb, void *arg)
+{
+	md->dtmf_cb = cb;
+	md->dtmf_arg = arg;
 }
 
 void sbc_media_set_trace(struct sbc_media *md, struct sbc_trace *t)

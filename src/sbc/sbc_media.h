@@ -34,9 +34,20 @@
 
 #include "../core/core_state.h"
 
+#include "../sdp/sdp_codecs.h"
 #include "../sip/sip_msg.h"
 
 struct sbc_media;
+
+/* The media terms of a trunk leg (its "phone" is the carrier): SRTP with
+ * SDES towards the carrier only when srtp, RTP/AVP otherwise whatever the
+ * signalling transport (a TLS carrier need not speak SRTP); the audio
+ * formats both ways restricted to codecs (telephone-event kept only when
+ * codecs.keep_te: the trunk's DTMF is rfc4733); nothing allowed left: 488. */
+struct sbc_media_trunk {
+	bool srtp;
+	struct sdp_codecs codecs;
+};
 
 /* The leg an SDP belongs to, and which way it goes. */
 struct sbc_media_leg {
@@ -50,6 +61,7 @@ struct sbc_media_leg {
 	bool existing_only;		      /* an ACK: no new ports, only the call's */
 	uint32_t cseq;			      /* the transaction, whose failure frees */
 	struct sip_pl method;		      /* what it reserved; method empty: none */
+	const struct sbc_media_trunk *trunk;  /* a carrier's leg; NULL: a phone's */
 };
 
 typedef void (*sbc_media_timeout_cb)(void *arg, const char *ps, struct sip_pl call_id);
@@ -71,6 +83,18 @@ void sbc_media_end(struct sbc_media *md, struct sip_pl call_id, bool only_unansw
  * refusal by us (ok false): what it reserved is kept, or freed now. */
 void sbc_media_settle(struct sbc_media *md, struct sip_pl call_id, uint32_t cseq,
 		      struct sip_pl method, bool ok);
+/* DTMF with a trunk whose dtmf is info (sbc_dtmf): the telephone-events
+ * the phone side sends towards such a trunk leg are not relayed but told,
+ * one digit and its duration (ms) per event, with the trunk leg's Call-ID,
+ * for the INFO the pbx sends in that dialog. */
+typedef void (*sbc_media_dtmf_cb)(void *arg, const char *ps, struct sip_pl call_id, char digit,
+				  int ms);
+void sbc_media_set_dtmf_cb(struct sbc_media *md, sbc_media_dtmf_cb cb, void *arg);
+/* A digit of the carrier's INFO on trunk leg call_id: sent as an RFC 4733
+ * event to the phone side leg it is joined to (in its stream, with its
+ * key). 0, or -1: no such leg, its peer negotiated no telephone-event, or
+ * an event is still being sent — the INFO to the pbx then carries it. */
+int sbc_media_dtmf_send(struct sbc_media *md, struct sip_pl call_id, char digit, int ms);
 /* Media of phones of traced phone systems goes into their traces. */
 struct sbc_trace;
 void sbc_media_set_trace(struct sbc_media *md, struct sbc_trace *t);

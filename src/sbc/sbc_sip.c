@@ -42,6 +42,7 @@
 #include "../sip/sip_tx.h"
 #include "sbc.h"
 #include "sbc_block.h"
+#include "sbc_dtmf.h"
 #include "sbc_load.h"
 #include "sbc_media.h"
 #include "sbc_sip.h"
@@ -336,6 +337,28 @@ static void on_media_timeout(void *arg, const char *ps, struct sip_pl call_id)
 		"Event: x-zentrale-media-timeout\r\nX-Zentrale-Event: media-timeout\r\n"
 		"Content-Length: 0\r\n\r\n",
 		ps, branch, ps, (int)call_id.l, call_id.p);
+}
+
+/* A digit the phone side sent as RFC 4733 towards a trunk that takes DTMF
+ * as INFO (sbc_media, sbc_dtmf): the phone system owns that dialog, so it
+ * sends the INFO; told with the trunk leg's Call-ID and the INFO's body. */
+static void on_media_dtmf(void *arg, const char *ps, struct sip_pl call_id, char digit, int ms)
+{
+	struct sbc_sip *s = arg;
+	struct sip_up *u = up_get(s, ps, NULL);
+	char branch[48], body[64];
+	int n = sbc_dtmf_info_body(digit, ms, body, sizeof(body));
+	if (!u || n < 0)
+		return;
+	sbc_sip_new_branch(branch);
+	evbuffer_add_printf(
+		bufferevent_get_output(u->bev),
+		"NOTIFY sip:pbx@%s SIP/2.0\r\nVia: SIP/2.0/TCP sbc.invalid;branch=%s\r\n"
+		"Max-Forwards: 1\r\nFrom: <sip:sbc@sbc.invalid>;tag=media\r\n"
+		"To: <sip:pbx@%s>\r\nCall-ID: %.*s\r\nCSeq: 1 NOTIFY\r\n"
+		"Event: x-zentrale-dtmf\r\nX-Zentrale-Event: dtmf\r\n"
+		"Content-Type: application/dtmf-relay\r\nContent-Length: %d\r\n\r\n%s",
+		ps, branch, ps, (int)call_id.l, call_id.p, n, body);
 }
 
 void sbc_sip_configure_media(struct sbc_sip *s, const struct core_state_media *cfg)
@@ -764,6 +787,8 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	}
 	sbc_load_init(&s->load, &lim, core_now_ms());
 	s->media = sbc_media_new(sbc->child.base, on_media_timeout, s);
+	if (s->media)
+		sbc_media_set_dtmf_cb(s->media, on_media_dtmf, s);
 	if (s->media)
 		sbc_media_set_trace(s->media, sbc->trace);
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);

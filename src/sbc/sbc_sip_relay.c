@@ -35,6 +35,7 @@
 #include "../core/core_log.h"
 #include "../core/core_net.h"
 #include "../sip/sip_build.h"
+#include "../sip/sip_dtmf.h"
 #include "../sip/sip_hdr.h"
 #include "sbc_media.h"
 #include "sbc_sip_int.h"
@@ -404,6 +405,22 @@ static int up_hop_by_hop(struct sbc_sip *s, const struct sip_flow *f, const stru
 	return 0;
 }
 
+/* An INFO digit on a trunk leg whose carrier takes DTMF as INFO goes to the
+ * phone leg it is joined to as RFC 4733 (sbc_media_dtmf_send; -1 for every
+ * other leg). The INFO goes on to the phone system marked, so its apps
+ * still read it and it is not relayed to that phone a second time. */
+static int dtmf_sent(struct sbc_sip *s, const struct sip_msg *m, char *out, size_t cap)
+{
+	if (!sip_pl_eq(m->method, "INFO") || cap < 32)
+		return 0;
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+	char d = sip_dtmf_info(ct ? ct->value : (struct sip_pl){0}, m->body);
+	if (!d || sbc_media_dtmf_send(s->media, sip_msg_hdr(m, SIP_HDR_CALL_ID)->value, d,
+				      sip_dtmf_info_duration(m->body)) < 0)
+		return 0;
+	return snprintf(out, cap, "X-Zentrale-Dtmf: rfc4733\r\n");
+}
+
 void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const struct sip_msg *m,
 			      const char *name, const char *sock, const char *key)
 {
@@ -463,6 +480,8 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 	n += snprintf(extra + n, sizeof(extra) - (size_t)n, "X-Zentrale-Source: %s %s%s%s:%d\r\n",
 		      sbc_sip_tname[f->t], strchr(addr, ':') ? "[" : "", addr,
 		      strchr(addr, ':') ? "]" : "", port);
+	if (n > 0 && (size_t)n < sizeof(extra))
+		n += dtmf_sent(s, m, extra + n, sizeof(extra) - (size_t)n);
 	if (n > 0 && (size_t)n < sizeof(extra))
 		media_mark(m, body, extra + n, sizeof(extra) - (size_t)n);
 	relay_request(s, &sbc_sip_dir_up, m, f, via, extra, body, bufferevent_get_output(u->bev),

@@ -12,5 +12,8 @@
 /* The digit (0-9, *, #, A-D; letters upper-case) an INFO with this
  * Content-Type value and body carries, or 0 (another type, or no digit). */
 char sip_dtmf_info(struct sip_pl ctype, struct sip_pl body);
+/* The Duration= of an application/dtmf-relay body in ms (0-65535), or -1
+ * if it has none that is a number. */
+int sip_dtmf_info_duration(struct sip_pl body);
 
 #endif

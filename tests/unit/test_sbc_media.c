@@ -237,11 +237,200 @@ static void test_non_loopback_is_never_a_target(void **state)
 	close(engine);
 }
 
+/* A trunk leg: the carrier's codecs both ways, its profile by the trunk's
+ * srtp (not by the signalling's TLS), telephone-event only for rfc4733. */
+static int trunk_sdp(const struct sbc_media_trunk *t, const char *cid, bool from_carrier,
+		     const char *proto, const char *extra, char *out, size_t cap)
+{
+	char sdp[1024];
+	int n = snprintf(sdp, sizeof(sdp),
+			 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			 "m=audio 41000 %s 9 0 8 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 "
+			 "PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 "
+			 "telephone-event/8000\r\n%s",
+			 proto, extra);
+	struct sbc_media_leg leg = {.ps = "ps1",
+				    .call_id = {cid, strlen(cid)},
+				    .from_phone = from_carrier,
+				    .secure = true, /* a TLS carrier */
+				    .phone = &lo,
+				    .local = &lo,
+				    .phone_req = !from_carrier,
+				    .cseq = 1,
+				    .method = {"INVITE", 6},
+				    .trunk = t};
+	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, cap - 1);
+	if (len > 0)
+		out[len] = 0;
+	return len;
+}
+
+static void test_trunk_leg_codecs_and_profile(void **state)
+{
+	(void)state;
+	char out[2048];
+	struct sbc_media_trunk plain = {.codecs = {.names = {"PCMA", "PCMU"}, .n = 2}};
+	/* a carrier's events are stripped; the inside gets telephone-event at a free PT */
+	assert_true(trunk_sdp(&plain, "t0", true, "RTP/AVP", "", out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/AVP 0 8 101\r\n"));
+	assert_non_null(strstr(out, "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"));
+	sbc_media_end(md, (struct sip_pl){"t0", 2}, false);
+	/* towards the carrier: RTP over TLS signalling, its codecs, no telephone-event */
+	assert_true(trunk_sdp(&plain, "t1", false, "RTP/AVP", "", out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/AVP 0 8\r\n"));
+	assert_null(strstr(out, "crypto"));
+	assert_null(strstr(out, "telephone-event"));
+	assert_null(strstr(out, "G722"));
+	/* the carrier's answer in RTP is fine, with telephone-event for the inside
+	 * at the type its offer named; G722 alone is not */
+	assert_true(trunk_sdp(&plain, "t1", true, "RTP/AVP", "", out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/AVP 0 8 101\r\n"));
+	struct sbc_media_trunk g729 = {.codecs = {.names = {"G729"}, .n = 1, .keep_te = true}};
+	assert_int_equal(trunk_sdp(&g729, "t2", false, "RTP/AVP", "", out, sizeof(out)), -488);
+	sbc_media_end(md, (struct sip_pl){"t1", 2}, false);
+	/* srtp: SAVP with a key of the leg's own offered; an RTP answer refused */
+	struct sbc_media_trunk srtp = {.srtp = true,
+				       .codecs = {.names = {"PCMA"}, .n = 1, .keep_te = true}};
+	assert_true(trunk_sdp(&srtp, "t3", false, "RTP/AVP", "", out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/SAVP 8 101\r\n"));
+	assert_non_null(strstr(out, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	assert_non_null(strstr(out, "telephone-event"));
+	assert_int_equal(trunk_sdp(&srtp, "t3", true, "RTP/AVP", "", out, sizeof(out)), -488);
+	assert_true(trunk_sdp(&srtp, "t3", true, "RTP/SAVP",
+			      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+			      "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n",
+			      out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, " RTP/AVP 8 101\r\n")); /* the pbx sees RTP */
+	sbc_media_end(md, (struct sip_pl){"t3", 2}, false);
+}
+
+static char told_digit;
+static int told_ms;
+static char told_cid[16];
+
+static void on_dtmf(void *arg, const char *ps, struct sip_pl call_id, char digit, int ms)
+{
+	(void)arg;
+	(void)ps;
+	told_digit = digit;
+	told_ms = ms;
+	snprintf(told_cid, sizeof(told_cid), "%.*s", (int)call_id.l, call_id.p);
+}
+
+/* An SDP of leg cid (port, with telephone-event 101) through the SBC; the port we give. */
+static int leg_sdp(const char *cid, bool from_far_end, bool req, int port,
+		   const struct sbc_media_trunk *t)
+{
+	char sdp[512], out[2048];
+	int n = snprintf(sdp, sizeof(sdp),
+			 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			 "m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 "
+			 "telephone-event/8000\r\n",
+			 port);
+	struct sbc_media_leg leg = {.ps = "ps1",
+				    .call_id = {cid, strlen(cid)},
+				    .from_phone = from_far_end,
+				    .phone = &lo,
+				    .local = &lo,
+				    .phone_req = req,
+				    .cseq = 1,
+				    .method = {"INVITE", 6},
+				    .trunk = t};
+	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, sizeof(out) - 1);
+	assert_true(len > 0);
+	out[len] = 0;
+	if (t && !from_far_end)
+		assert_null(strstr(out, "telephone-event")); /* never towards an INFO carrier */
+	if (t && from_far_end) /* the inside sees RFC 4733, at the PT it named */
+		assert_non_null(strstr(out, " 0 101\r\n")
+					? strstr(out, "a=rtpmap:101 telephone-event/8000\r\n")
+					: NULL);
+	return sdp_port(out);
+}
+
+static void send_te(int fd, int port, uint8_t event, uint16_t seq, uint32_t ts, uint16_t dur,
+		    bool end)
+{
+	unsigned char pkt[16] = {0x80,
+				 101,
+				 (unsigned char)(seq >> 8),
+				 (unsigned char)seq,
+				 (unsigned char)(ts >> 24),
+				 (unsigned char)(ts >> 16),
+				 (unsigned char)(ts >> 8),
+				 (unsigned char)ts,
+				 0,
+				 0,
+				 0x12,
+				 0x34,
+				 event,
+				 (unsigned char)(end ? 0x8a : 0x0a),
+				 (unsigned char)(dur >> 8),
+				 (unsigned char)dur};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				.sin_port = htons((uint16_t)port)};
+	assert_int_equal(sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&a, sizeof(a)), 16);
+}
+
+/* A phone's leg joined to a trunk leg whose carrier takes DTMF as INFO: the
+ * phone's events are told, not relayed; the carrier's digits reach the
+ * phone as RFC 4733 packets; audio crosses as ever. */
+static void test_trunk_dtmf_info_both_ways(void **state)
+{
+	(void)state;
+	int pp, cp, from;
+	int phone = udp(&pp), carrier = udp(&cp);
+	struct sbc_media_trunk info = {.codecs = {.names = {"PCMU"}, .n = 1, .keep_te = false}};
+	sbc_media_set_dtmf_cb(md, on_dtmf, NULL);
+	int xport = leg_sdp("x1", true, true, pp, NULL);       /* the phone's offer */
+	int tport = leg_sdp("t1", false, false, xport, &info); /* the pbx's offer to the carrier */
+	assert_int_equal(leg_sdp("t1", true, false, cp, &info), tport); /* the carrier's answer */
+	assert_int_equal(leg_sdp("x1", false, true, tport, NULL),
+			 xport); /* the answer to the phone */
+	char got[64];
+	send_rtp(phone, xport, "audio", 0x1234, 1, 160);
+	run_ms(30);
+	recv_on(carrier, got, sizeof(got), &from);
+	assert_string_equal(got, "audio");
+	told_digit = 0;
+	send_te(phone, xport, 5, 2, 320, 400, false);
+	send_te(phone, xport, 5, 3, 320, 1600, true);
+	run_ms(30);
+	recv_on(carrier, got, sizeof(got), &from);
+	assert_string_equal(got, ""); /* no event reaches the carrier */
+	assert_int_equal(told_digit, '5');
+	assert_int_equal(told_ms, 200);
+	assert_string_equal(told_cid, "t1");
+	/* the carrier's INFO digit: an event of packets to the phone */
+	assert_int_equal(sbc_media_dtmf_send(md, (struct sip_pl){"t1", 2}, '7', 100), 0);
+	assert_int_equal(sbc_media_dtmf_send(md, (struct sip_pl){"x1", 2}, '7', 100), -1);
+	run_ms(300);
+	int packets = 0, ends = 0;
+	unsigned char pkt[64];
+	ssize_t n;
+	while ((n = recv(phone, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0) {
+		if (n != 16 || (pkt[1] & 0x7f) != 101)
+			continue;
+		assert_int_equal(pkt[12], 7);
+		ends += (pkt[13] & 0x80) != 0;
+		packets++;
+	}
+	assert_int_equal(ends, 3);
+	assert_true(packets >= 4);
+	sbc_media_end(md, (struct sip_pl){"t1", 2}, false);
+	sbc_media_end(md, (struct sip_pl){"x1", 2}, false);
+	close(phone);
+	close(carrier);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_engine_join_and_rejoin),
 		cmocka_unit_test(test_non_loopback_is_never_a_target),
+		cmocka_unit_test(test_trunk_leg_codecs_and_profile),
+		cmocka_unit_test(test_trunk_dtmf_info_both_ways),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -46,12 +46,30 @@ static void test_no_digit(void **state)
 	assert_int_equal(sip_dtmf_info((struct sip_pl){0}, (struct sip_pl){0}), 0);
 }
 
+static int duration(const char *body)
+{
+	return sip_dtmf_info_duration((struct sip_pl){body, strlen(body)});
+}
+
+static void test_dtmf_relay_duration(void **state)
+{
+	(void)state;
+	assert_int_equal(duration("Signal=5\r\nDuration=160\r\n"), 160);
+	assert_int_equal(duration("duration = 250\nSignal=1"), 250);
+	assert_int_equal(duration("Signal=5\r\n"), -1);
+	assert_int_equal(duration("Signal=5\r\nDuration=abc\r\n"), -1);
+	assert_int_equal(duration("Duration=99999999999\r\n"), -1);
+	assert_int_equal(duration("Duration=\r\n"), -1);
+	assert_int_equal(duration(""), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dtmf_relay_signal),
 		cmocka_unit_test(test_dtmf_digit_alone),
 		cmocka_unit_test(test_no_digit),
+		cmocka_unit_test(test_dtmf_relay_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
