@@ -301,7 +301,7 @@ def test_consultation_to_700_hung_up_frees_the_slot(srv, tmp_path):
             x["extension"] for x in api(srv, "GET", "/registrations").json()["registrations"]},
             15, "the phones to register")
         b.command(f"call sip:101@{PS}")
-        wait_for(lambda: talking(srv, "100", "101"), 10, "100 and 101 talking")
+        wait_for(lambda: talking(srv, "100", "101"), 20, "100 and 101 talking")
         consult_700(srv, p, "101")
         q = sip_phone(srv, "102")
         try:
