@@ -177,7 +177,13 @@ int pbx_number_e164(const struct pbx_numbering *n, const char *number, char *out
 		return -1;
 	char body[PBX_NUMBER_MAX + 1];
 	snprintf(body, sizeof(body), "%s%s", area, rest);
-	return put(out, cap, "+", cc, body);
+	char res[PBX_NUMBER_MAX + 2];
+	snprintf(res, sizeof(res), "+%s%s", cc, body);
+	/* in our own country a national number does not begin with the
+	 * national prefix ("+49 030…" is not a number: it would be ambiguous) */
+	if (n->cc[0] && starts(res + 1, n->cc) && starts(res + 1 + strlen(n->cc), n->natl))
+		return -1;
+	return put(out, cap, res, "", "");
 }
 
 /* e164 "+digits" checked; the digits (without '+') or NULL. */

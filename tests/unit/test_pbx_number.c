@@ -52,6 +52,8 @@ static void test_e164_from_every_form(void **state)
 	e164_is(&n, "*21*", NULL);
 	e164_is(&n, "++49", NULL);
 	e164_is(&n, "+049123", NULL);
+	e164_is(&n, "+49030123", NULL); /* own country, national prefix kept */
+	e164_is(&n, "0049030123", NULL);
 	e164_is(&n, "+1234567890123456", NULL); /* 16 digits */
 	e164_is(&n, NULL, NULL);
 	/* no country code known: only international forms convert */
