@@ -7,7 +7,7 @@
  *   0-9 * # +   themselves
  *   X           any digit 0-9
  *   Z           1-9
- *   N           2-9
+ *   N           2-9   (X Z N also lowercase, as in Asterisk)
  *   [1-5,7]     one digit of the set (ranges a-b, single digits; ',' optional)
  *   .           one or more further characters (only last)
  *   !           zero or more further characters (only last)

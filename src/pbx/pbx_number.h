@@ -24,15 +24,15 @@
 
 struct pbx;
 
-#define PBX_NUMBER_MAX 15   /* digits of an E.164 number (ITU-T E.164 §6) */
-#define PBX_NUMBER_EMERG 16 /* emergency numbers kept (110, 112 always) */
+#define PBX_NUMBER_MAX	   15 /* digits of an E.164 number (ITU-T E.164 §6) */
+#define PBX_NUMBER_EMERG   16 /* emergency numbers kept (110, 112 always) */
 #define PBX_NUMBER_PREMIUM 16
 
 struct pbx_numbering {
-	char cc[8];    /* country code without '+', "" = unknown (then only + and 00 forms convert) */
-	char area[16]; /* area code without the national prefix, "" = none */
-	char intl[8];  /* international prefix, "00" */
-	char natl[8];  /* national (trunk) prefix, "0" */
+	char cc[8]; /* country code without '+', "" = unknown (then only + and 00 forms convert) */
+	char area[16];			      /* area code without the national prefix, "" = none */
+	char intl[8];			      /* international prefix, "00" */
+	char natl[8];			      /* national (trunk) prefix, "0" */
 	char emergency[PBX_NUMBER_EMERG][16]; /* "110", "112", … */
 	int n_emergency;
 	char premium[PBX_NUMBER_PREMIUM][16]; /* national-form prefixes, e.g. "0900" */
