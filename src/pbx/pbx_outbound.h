@@ -16,4 +16,11 @@ void pbx_outbound_routes_handle(struct pbx *p, struct core_httpd_req *req, const
 /* /api/v1/numbering: GET, PUT. */
 void pbx_numbering_handle(struct pbx *p, struct core_httpd_req *req);
 
+/* The users' API (pbx_users.c): a body's outbound_class ("internal" |
+ * "national" | "international" | "premium"), caller_id ("" or a number:
+ * an optional '+', 1 to 15 digits) and clir (boolean) checked (NULL or
+ * why not), and written for user id (0, or -1 on a database error). */
+const char *pbx_outbound_user_check(json_t *b);
+int pbx_outbound_user_write(struct pbx *p, long long id, json_t *b);
+
 #endif

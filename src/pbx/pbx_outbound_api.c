@@ -472,3 +472,48 @@ void pbx_numbering_handle(struct pbx *p, struct core_httpd_req *req)
 	log_info("%s changed the numbering", who);
 	core_httpd_respond_json(req, 200, numbering_json(p));
 }
+
+/* ---- the users' outbound keys ---- */
+
+const char *pbx_outbound_user_check(json_t *b)
+{
+	json_t *v;
+	enum pbx_number_class c;
+	if ((v = json_object_get(b, "outbound_class")) &&
+	    pbx_number_class_parse(json_string_value(v), &c) < 0)
+		return "outbound_class must be internal, national, international or premium";
+	if ((v = json_object_get(b, "caller_id"))) {
+		const char *s = json_string_value(v);
+		const char *d = s && s[0] == '+' ? s + 1 : s;
+		if (!s || (s[0] && !digits(d, 1, 15)))
+			return "caller_id must be \"\" or a number (+ and 1 to 15 digits)";
+	}
+	if ((v = json_object_get(b, "clir")) && !json_is_boolean(v))
+		return "clir must be true or false";
+	return NULL;
+}
+
+int pbx_outbound_user_write(struct pbx *p, long long id, json_t *b)
+{
+	json_t *c = json_object_get(b, "outbound_class"), *cid = json_object_get(b, "caller_id"),
+	       *clir = json_object_get(b, "clir");
+	if (!c && !cid && !clir)
+		return 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(
+		    p->db,
+		    "UPDATE users SET outbound_class=coalesce(?1,outbound_class),"
+		    "caller_id=coalesce(?2,caller_id),clir=coalesce(?3,clir) WHERE id=?4",
+		    -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (c)
+		sqlite3_bind_text(st, 1, json_string_value(c), -1, SQLITE_TRANSIENT);
+	if (cid)
+		sqlite3_bind_text(st, 2, json_string_value(cid), -1, SQLITE_TRANSIENT);
+	if (clir)
+		sqlite3_bind_int(st, 3, json_is_true(clir));
+	sqlite3_bind_int64(st, 4, id);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}

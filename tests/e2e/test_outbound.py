@@ -102,3 +102,27 @@ def test_numbering(srv):
         r = api(srv, "PUT", "/numbering", bad)
         assert r.status == 400, (bad, r)
     assert api(srv, "GET", "/numbering").json() == n
+
+
+def test_users_outbound_keys(srv):
+    uid = srv.ids["200"]
+    u = api(srv, "GET", f"/users/{uid}").json()
+    assert u["outbound_class"] == "international" and u["caller_id"] == "" and u["clir"] is False
+    r = api(srv, "PUT", f"/users/{uid}",
+            {"outbound_class": "internal", "caller_id": "+4930123456", "clir": True})
+    assert r.status == 200, r
+    u = r.json()
+    assert (u["outbound_class"], u["caller_id"], u["clir"]) == ("internal", "+4930123456", True)
+    for bad in ({"outbound_class": "world"}, {"caller_id": "030 12"}, {"caller_id": 5},
+                {"clir": 1}, {"outbound_class": "national", "caller_id": "x"}):
+        r = api(srv, "PUT", f"/users/{uid}", bad)
+        assert r.status == 400, (bad, r)
+    g = api(srv, "GET", f"/users/{uid}").json()  # nothing of a refusal written
+    assert (g["outbound_class"], g["caller_id"], g["clir"]) == ("internal", "+4930123456", True)
+    r = api(srv, "POST", "/users", {"display_name": "Carol", "extension": "250",
+                                    "outbound_class": "premium", "clir": False})
+    assert r.status == 201, r
+    assert r.json()["outbound_class"] == "premium"
+    assert api(srv, "DELETE", f"/users/{r.json()['id']}").status == 200
+    api(srv, "PUT", f"/users/{uid}", {"outbound_class": "international", "caller_id": "",
+                                      "clir": False})
