@@ -273,6 +273,16 @@ enum pbx_number_class pbx_number_class_of(const struct pbx_numbering *n, const c
 	return PBX_CLASS_NATIONAL;
 }
 
+bool pbx_number_allowed(const struct pbx_numbering *n, enum pbx_number_class c, const char *dialled,
+			const char *e164)
+{
+	if (pbx_number_is_emergency(n, dialled))
+		return true;
+	if (!e164 || c == PBX_CLASS_INTERNAL)
+		return false;
+	return pbx_number_class_of(n, e164) <= c;
+}
+
 static const char *const class_names[] = {"internal", "national", "international", "premium"};
 
 int pbx_number_class_parse(const char *s, enum pbx_number_class *c)

@@ -84,6 +84,12 @@ enum pbx_number_class {
 };
 enum pbx_number_class pbx_number_class_of(const struct pbx_numbering *n, const char *e164);
 
+/* Whether a user of class c may call: the dialled keys as dialled (an
+ * emergency number is always allowed, whatever the class) and their E.164
+ * form (NULL if none: then only an emergency number is allowed). */
+bool pbx_number_allowed(const struct pbx_numbering *n, enum pbx_number_class c, const char *dialled,
+			const char *e164);
+
 /* "internal" | "national" | "international" | "premium" ↔ class; parse -1
  * if unknown. */
 int pbx_number_class_parse(const char *s, enum pbx_number_class *c);

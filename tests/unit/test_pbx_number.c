@@ -128,6 +128,17 @@ static void test_emergency_and_classes(void **state)
 	assert_int_equal(pbx_number_class_of(&n, "+4420794"), PBX_CLASS_INTERNATIONAL);
 	assert_int_equal(pbx_number_class_of(&n, "junk"), PBX_CLASS_INTERNATIONAL);
 
+	/* emergency numbers whatever the class; otherwise class_of <= class */
+	assert_true(pbx_number_allowed(&n, PBX_CLASS_INTERNAL, "112", NULL));
+	assert_true(pbx_number_allowed(&n, PBX_CLASS_INTERNAL, "110", "+4930110"));
+	assert_false(pbx_number_allowed(&n, PBX_CLASS_INTERNAL, "030123", "+4930123"));
+	assert_true(pbx_number_allowed(&n, PBX_CLASS_NATIONAL, "030123", "+4930123"));
+	assert_false(pbx_number_allowed(&n, PBX_CLASS_NATIONAL, "004420", "+4420"));
+	assert_true(pbx_number_allowed(&n, PBX_CLASS_INTERNATIONAL, "004420", "+4420"));
+	assert_false(pbx_number_allowed(&n, PBX_CLASS_INTERNATIONAL, "09001", "+499001"));
+	assert_true(pbx_number_allowed(&n, PBX_CLASS_PREMIUM, "09001", "+499001"));
+	assert_false(pbx_number_allowed(&n, PBX_CLASS_PREMIUM, "*21", NULL));
+
 	enum pbx_number_class c;
 	assert_int_equal(pbx_number_class_parse("premium", &c), 0);
 	assert_int_equal(c, PBX_CLASS_PREMIUM);
