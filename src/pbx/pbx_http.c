@@ -19,6 +19,7 @@
 #include "pbx.h"
 #include "pbx_call.h"
 #include "pbx_group.h"
+#include "pbx_outbound.h"
 #include "pbx_prompts.h"
 #include "pbx_route.h"
 #include "pbx_trunk.h"
@@ -247,6 +248,11 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 		pbx_vm_api_handle(p, req, "voicemail", sub + 17);
 	} else if (strncmp(sub, "/api/v1/smtp", 12) == 0 && (sub[12] == '\0' || sub[12] == '/')) {
 		pbx_vm_api_handle(p, req, "smtp", sub + 12);
+	} else if (strncmp(sub, "/api/v1/outbound-routes", 23) == 0 &&
+		   (sub[23] == '\0' || sub[23] == '/')) {
+		pbx_outbound_routes_handle(p, req, sub + 23);
+	} else if (strcmp(sub, "/api/v1/numbering") == 0) {
+		pbx_numbering_handle(p, req);
 	} else if (strcmp(sub, "/api/v1/registrations") == 0) {
 		pbx_registrations(p, req);
 	} else if (strcmp(sub, "/api/v1/settings") == 0) {

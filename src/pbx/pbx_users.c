@@ -13,11 +13,12 @@
 #include "pbx_check.h"
 #include "pbx_forward.h"
 #include "pbx_group.h"
+#include "pbx_outbound.h"
 #include "pbx_route.h"
 
 #define USER_COLS                                                                                  \
 	"id, display_name, extension, sip_username, enabled, created, updated, login_hash<>'',"    \
-	" pickup_group"
+	" pickup_group, outbound_class, caller_id, clir"
 
 /* ---- validation: one place for each rule (the shared ones: pbx_check.h) ---- */
 
@@ -60,14 +61,16 @@ static const char *check_sip_password(const char *s)
 static json_t *user_row(sqlite3_stmt *st)
 {
 	return json_pack(
-		"{s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:b, s:s}", "id",
+		"{s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:b, s:s, s:s, s:s, s:b}", "id",
 		(json_int_t)sqlite3_column_int64(st, 0), "display_name",
 		(const char *)sqlite3_column_text(st, 1), "extension",
 		(const char *)sqlite3_column_text(st, 2), "sip_username",
 		(const char *)sqlite3_column_text(st, 3), "enabled", sqlite3_column_int(st, 4),
 		"created", (json_int_t)sqlite3_column_int64(st, 5), "updated",
 		(json_int_t)sqlite3_column_int64(st, 6), "login", sqlite3_column_int(st, 7),
-		"pickup_group", (const char *)sqlite3_column_text(st, 8));
+		"pickup_group", (const char *)sqlite3_column_text(st, 8), "outbound_class",
+		(const char *)sqlite3_column_text(st, 9), "caller_id",
+		(const char *)sqlite3_column_text(st, 10), "clir", sqlite3_column_int(st, 11));
 }
 
 static json_t *user_get(struct pbx *p, long long id)
@@ -172,7 +175,7 @@ static const char *user_read(json_t *b, struct user_in *in, bool create)
 	in->login = json_string_value(lp);
 	if (in->login && *in->login && (why = core_auth_password_problem(in->login)))
 		return why;
-	return NULL;
+	return pbx_outbound_user_check(b); /* outbound_class, caller_id, clir */
 }
 
 /* An extension or SIP user name that a ring group has: why, or NULL. */
@@ -262,6 +265,7 @@ static void users_create(struct pbx *p, struct core_httpd_req *req, json_t *b,
 	long long id = sqlite3_last_insert_rowid(p->db);
 	ok = ok && user_set_password(p, id, in.user, in.password) == 0;
 	ok = ok && (!login_hash || user_set_login(p, id, login_hash) == 0);
+	ok = ok && pbx_outbound_user_write(p, id, b) == 0;
 	core_db_end(p->db, ok);
 	json_t *u = ok ? user_get(p, id) : NULL;
 	if (u) {
@@ -322,6 +326,7 @@ static void users_update(struct pbx *p, struct core_httpd_req *req, long long id
 	}
 	if (ok && login_hash)
 		ok = user_set_login(p, id, login_hash) == 0;
+	ok = ok && pbx_outbound_user_write(p, id, b) == 0;
 	core_db_end(p->db, ok);
 	if (!ok) {
 		core_httpd_respond_error(req, conflict ? 409 : 500,

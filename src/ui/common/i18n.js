@@ -51,6 +51,11 @@ const EN = {
   fallback_extension: "an extension",
   fallback_group: "another ring group",
   fallback_voicemail: "a user's voicemail",
+  // outbound classes (src/ui/pbx/users.js)
+  class_internal: "internal calls only (and emergency numbers)",
+  class_national: "national",
+  class_international: "international",
+  class_premium: "international and premium numbers",
 };
 
 const DE = {
@@ -697,6 +702,49 @@ const DE = {
     "Wie lange meine Telefone klingeln, bevor die Weiterleitung bei keiner Antwort oder die Voicemail übernimmt.",
   "Administrator: admin, with the password set when the phone system was created. Users: your extension or SIP user name and your own login password.":
     "Administrator: admin, mit dem Passwort, das beim Anlegen der Telefonanlage gesetzt wurde. Benutzer: Ihre Durchwahl oder Ihr SIP-Benutzername und Ihr eigenes Anmeldepasswort.",
+  // outbound routes and numbering (src/ui/pbx/routes.js), the user's outbound keys (users.js)
+  Outbound: "Ausgehend",
+  "New outbound route": "Neue ausgehende Route",
+  "Dial patterns": "Wählmuster",
+  "Separated by spaces: digits * # + themselves, X any digit, Z 1–9, N 2–9, [1-5] a set, a final . one or more characters (e.g. 0. or +.).":
+    "Durch Leerzeichen getrennt: Ziffern * # + für sich, X jede Ziffer, Z 1–9, N 2–9, [1-5] eine Auswahl, ein abschließender . ein oder mehr weitere Zeichen (z. B. 0. oder +.).",
+  Strip: "Entfernen",
+  "How many leading characters are removed (e.g. the exit prefix 0).":
+    "Wie viele Zeichen vorn entfernt werden (z. B. die Amtsholung 0).",
+  Prepend: "Voranstellen",
+  "Put in front after stripping.": "Wird nach dem Entfernen vorangestellt.",
+  Trunks: "Trunks",
+  "Trunk ids separated by spaces, tried in this order.":
+    "Trunk-IDs durch Leerzeichen getrennt, in dieser Reihenfolge versucht.",
+  "Create route": "Route anlegen",
+  Numbering: "Rufnummernplan",
+  "Country code": "Landesvorwahl",
+  "Without +, e.g. 49.": "Ohne +, z. B. 49.",
+  "Area code": "Ortsvorwahl",
+  "Without the national prefix, e.g. 30.": "Ohne die nationale Vorwahl, z. B. 30.",
+  "International prefix": "Internationale Vorwahl",
+  "National prefix": "Nationale Vorwahl",
+  "Emergency numbers": "Notrufnummern",
+  "110 and 112 are always emergency numbers; they are allowed to everyone.":
+    "110 und 112 sind immer Notrufnummern; sie sind allen erlaubt.",
+  "Premium prefixes": "Premium-Vorwahlen",
+  "Numbers starting with these need the class premium.":
+    "Nummern, die damit beginnen, brauchen die Klasse Premium.",
+  Order: "Reihenfolge",
+  "Delete the outbound route {u}?": "Die ausgehende Route {u} löschen?",
+  "No outbound routes yet.": "Noch keine ausgehenden Routen.",
+  "A dialled number leaves over the trunks of the first route with a matching pattern.":
+    "Eine gewählte Nummer geht über die Trunks der ersten Route mit passendem Muster hinaus.",
+  "Outbound calls": "Ausgehende Anrufe",
+  "Emergency numbers are always allowed.": "Notrufnummern sind immer erlaubt.",
+  "Caller ID": "Rufnummernanzeige",
+  "The number sent on outbound calls; empty for the trunk's.":
+    "Die bei ausgehenden Anrufen gesendete Nummer; leer für die des Trunks.",
+  "Withhold the caller ID (CLIR)": "Rufnummer unterdrücken (CLIR)",
+  class_internal: "nur intern (und Notrufnummern)",
+  class_national: "national",
+  class_international: "international",
+  class_premium: "international und Premium-Nummern",
 };
 
 const DICTS = { en: EN, de: DE };

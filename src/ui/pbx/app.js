@@ -15,6 +15,8 @@ import { forwardingCard, userRoutes } from "./me.js";
 import { prompts } from "./prompts.js";
 import { groups } from "./groups.js";
 import { trunks } from "./trunks.js";
+import { outbound } from "./routes.js";
+import { outboundFields } from "./users.js";
 
 const NAME = location.pathname.split("/")[1];
 
@@ -53,6 +55,7 @@ function userForm(ctx, user, done) {
   const sipUser = h("input", { name: "sip_username", maxlength: 64, value: user ? user.sip_username : "", placeholder: t("the extension") });
   const enabled = h("input", { type: "checkbox", name: "enabled", checked: user ? user.enabled : true });
   const pickup = h("input", { name: "pickup_group", maxlength: 32, value: user ? user.pickup_group || "" : "" });
+  const out = outboundFields(user);
   const newPw = h("input", { type: "checkbox", name: "new_password", checked: false });
   // the user's own web login (never the SIP password): empty keeps it
   const loginPw = h("input", { type: "password", name: "login_password", id: "login-password", autocomplete: "new-password", minlength: 8 });
@@ -70,6 +73,7 @@ function userForm(ctx, user, done) {
           const body = { display_name: name.value, extension: ext.value, enabled: enabled.checked };
           if (sipUser.value) body.sip_username = sipUser.value;
           body.pickup_group = pickup.value.trim();
+          Object.assign(body, out.body());
           if (noLogin.checked) body.login_password = "";
           else if (loginPw.value) body.login_password = loginPw.value;
           let pw = null;
@@ -95,6 +99,7 @@ function userForm(ctx, user, done) {
       field(t("Extension"), ext, t("1–15 digits, unique in this phone system.")),
       field(t("SIP user name"), sipUser, t("Letters, digits and . _ - +; the extension if left empty.")),
       field(t("Pickup group"), pickup, t("Users with the same pickup group answer each other's ringing calls with *8; empty for none.")),
+      out.fields,
       h("label.check", enabled, h("span", t("Enabled: may register and call"))),
       editing ? h("label.check", newPw, h("span", t("Generate a new SIP password"))) : h("p.hint", t("A strong SIP password is generated and shown once.")),
       field(
@@ -347,6 +352,7 @@ startApp({
     { id: "registrations", label: "Registrations", render: registrations },
     { id: "groups", label: "Ring groups", render: groups },
     { id: "trunks", label: "Trunks", render: trunks },
+    { id: "outbound", label: "Outbound", render: outbound },
     { id: "active", label: "Live calls", render: activeCalls },
     { id: "calls", label: "Calls", render: calls },
     { id: "voicemail", label: "Voicemail", render: voicemail },

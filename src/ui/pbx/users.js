@@ -7,7 +7,7 @@
 
 import { h } from "../common/dom.js";
 import { t } from "../common/i18n.js";
-import { badge, when } from "../common/shell.js";
+import { badge, when, field } from "../common/shell.js";
 
 // The log's reasons (core_authlog), for people.
 const REASONS = {
@@ -47,4 +47,21 @@ export function registrationCell(u) {
   if (r.hint)
     parts.push(h("div.reg-hint", { role: "note" }, t("This phone never answers the SHA-256 challenge; its software may not support SHA-256 digest. Offer MD5 only on the Settings page."), " ", h("a", { href: "#settings" }, t("Settings"))));
   return h("div.registration", { "data-registration": u.extension }, parts);
+}
+
+// The user form's outbound keys (outbound_class, caller_id, clir): the
+// fields, and the part of the body they give.
+export function outboundFields(user) {
+  const cls = h("select", { name: "outbound_class", id: "user-outbound-class" },
+    ["internal", "national", "international", "premium"].map((c) =>
+      h("option", { value: c, selected: (user ? user.outbound_class : "international") === c }, t(`class_${c}`))));
+  const cid = h("input", { name: "caller_id", id: "user-caller-id", maxlength: 16, value: user ? user.caller_id || "" : "" });
+  const clir = h("input", { type: "checkbox", name: "clir", id: "user-clir", checked: user ? !!user.clir : false });
+  return {
+    fields: h("div",
+      field(t("Outbound calls"), cls, t("Emergency numbers are always allowed.")),
+      field(t("Caller ID"), cid, t("The number sent on outbound calls; empty for the trunk's.")),
+      h("label.check", clir, h("span", t("Withhold the caller ID (CLIR)")))),
+    body: () => ({ outbound_class: cls.value, caller_id: cid.value.trim(), clir: clir.checked }),
+  };
 }
