@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "../core/core_log.h"
+#include "sbc.h"
 
 struct sbc_trunks {
 	struct sbc_trunk *v;
@@ -144,7 +145,7 @@ void sbc_trunks_free(struct sbc_trunks *tt)
 }
 
 /* The carrier addresses of a trunk that are literal; names counted. */
-static void add_addr(struct sbc_trunk *k, const char *hostport)
+static void add_addr(struct sbc_trunk *k, const char *hostport, bool quiet)
 {
 	int dport = k->t.transport == CORE_TRUNK_TLS ? 5061 : 5060;
 	if (!*hostport || k->naddrs >= SBC_TRUNK_MAX_ADDRS)
@@ -155,8 +156,9 @@ static void add_addr(struct sbc_trunk *k, const char *hostport)
 		return;
 	}
 	k->nunresolved++;
-	log_info("sbc: trunk %lld of %s: %s is a name, not resolved (no resolver yet)",
-		 (long long)k->t.id, k->ps, hostport);
+	if (!quiet) /* said once, when the trunk first appears */
+		log_info("sbc: trunk %lld of %s: %s is a name, not resolved (no resolver yet)",
+			 (long long)k->t.id, k->ps, hostport);
 }
 
 int sbc_trunks_load(struct sbc_trunks *tt, const struct core_state *st)
@@ -193,10 +195,11 @@ int sbc_trunks_load(struct sbc_trunks *tt, const struct core_state *st)
 			k->t = ps->trunks[j];
 			snprintf(k->ps, sizeof(k->ps), "%s", ps->name);
 			sbc_trunk_key(k->ps, k->t.id, k->key);
-			add_addr(k, k->t.proxy);
-			add_addr(k, k->t.domain);
+			bool known = sbc_trunks_by_key(tt, k->key, SBC_TRUNK_KEY_LEN) != NULL;
+			add_addr(k, k->t.proxy, known);
+			add_addr(k, k->t.domain, known);
 			for (int p = 0; p < k->t.npeers; p++)
-				add_addr(k, k->t.peers[p]);
+				add_addr(k, k->t.peers[p], known);
 			unsigned b = bucket(&nt, k->key, SBC_TRUNK_KEY_LEN);
 			nt.key_next[nt.n] = nt.key_head[b];
 			nt.key_head[b] = nt.n;
@@ -255,4 +258,20 @@ const struct sbc_trunk *sbc_trunks_by_id(const struct sbc_trunks *tt, const char
 	sbc_trunk_key(ps, id, key);
 	const struct sbc_trunk *k = sbc_trunks_by_key(tt, key, SBC_TRUNK_KEY_LEN);
 	return k && strcmp(k->ps, ps) == 0 && k->t.id == id ? k : NULL;
+}
+
+void sbc_trunk_state(struct sbc *sbc)
+{
+	if (!sbc->trunks && !(sbc->trunks = sbc_trunks_new())) {
+		log_error("sbc: out of memory for the trunk table");
+		return;
+	}
+	int before = sbc_trunks_count(sbc->trunks);
+	if (sbc_trunks_load(sbc->trunks, &sbc->state) < 0) {
+		log_error("sbc: out of memory for the trunk table; the old one stays");
+		return;
+	}
+	if (sbc_trunks_count(sbc->trunks) != before)
+		log_info("sbc: %d trunk%s", sbc_trunks_count(sbc->trunks),
+			 sbc_trunks_count(sbc->trunks) == 1 ? "" : "s");
 }

@@ -56,4 +56,8 @@ const struct sbc_trunk *sbc_trunks_by_key(const struct sbc_trunks *tt, const cha
 const struct sbc_trunk *sbc_trunks_by_addr(const struct sbc_trunks *tt, const struct sockaddr *sa);
 const struct sbc_trunk *sbc_trunks_by_id(const struct sbc_trunks *tt, const char *ps, int64_t id);
 
+/* The SBC's table from its new state (sbc_route_update calls it). */
+struct sbc;
+void sbc_trunk_state(struct sbc *sbc);
+
 #endif
