@@ -157,7 +157,7 @@ static void add_addr(struct sbc_trunk *k, const char *hostport, bool quiet)
 	}
 	k->nunresolved++;
 	if (!quiet) /* said once, when the trunk first appears */
-		log_info("sbc: trunk %lld of %s: %s is a name, not resolved (no resolver yet)",
+		log_info("trunk %lld of %s: %s is a name, not resolved (no resolver yet)",
 			 (long long)k->t.id, k->ps, hostport);
 }
 
@@ -263,15 +263,15 @@ const struct sbc_trunk *sbc_trunks_by_id(const struct sbc_trunks *tt, const char
 void sbc_trunk_state(struct sbc *sbc)
 {
 	if (!sbc->trunks && !(sbc->trunks = sbc_trunks_new())) {
-		log_error("sbc: out of memory for the trunk table");
+		log_error("out of memory for the trunk table");
 		return;
 	}
 	int before = sbc_trunks_count(sbc->trunks);
 	if (sbc_trunks_load(sbc->trunks, &sbc->state) < 0) {
-		log_error("sbc: out of memory for the trunk table; the old one stays");
+		log_error("out of memory for the trunk table; the old one stays");
 		return;
 	}
 	if (sbc_trunks_count(sbc->trunks) != before)
-		log_info("sbc: %d trunk%s", sbc_trunks_count(sbc->trunks),
+		log_info("%d trunk%s", sbc_trunks_count(sbc->trunks),
 			 sbc_trunks_count(sbc->trunks) == 1 ? "" : "s");
 }
