@@ -42,7 +42,8 @@ enum core_ipc_type {
 	 * core_state_parse (core_state.h: every field, its type and bound).
 	 * {"started","version","processes":[{"role","name","pid"}],
 	 *  "phone_systems":[{"name","state","http_socket","sip_socket",
-	 *   "aliases":[],"created","since","restarts","pid","enabled"}],
+	 *   "aliases":[],"created","since","restarts","pid","enabled",
+	 *   "trunks"?:[as IPC_TRUNKS]}],
 	 *  "listen":{"fixed","management":[],"sbc":[],"sockets":[{"service",
 	 *   "addr","port"}],"plain_sip"},
 	 *  "sip_block":{"failures","window","seconds"},
@@ -86,6 +87,14 @@ enum core_ipc_type {
 	/* mgmt, sbc, ssh → supervisor: a push was missed; send the state (and,
 	 * to mgmt and sbc, the block list) again. {} */
 	IPC_RESYNC,
+	/* pbx → supervisor: the phone system's SIP trunks, at start and after
+	 * every change (HELPERS18 Contract A1); the supervisor keeps the last
+	 * one per phone system (sup_trunks.c) and puts its list into IPC_STATE's
+	 * phone-system object as "trunks" (decoded by core_state).
+	 * {"trunks":[{"id","kind":"register"|"peer","transport":"udp"|"tcp"|"tls",
+	 *  "domain","proxy","peers":[],"interface","srtp","dtmf","codecs":[],
+	 *  "enabled"}]} */
+	IPC_TRUNKS,
 };
 
 struct core_ipc_msg {

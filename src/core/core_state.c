@@ -127,6 +127,143 @@ static int dec_aliases(struct dec *d, const json_t *o, struct core_state_ps *ps)
 	return 0;
 }
 
+static const char *const trunk_tps[] = {"udp", "tcp", "tls"};
+
+const char *core_state_trunk_tp_name(enum core_state_trunk_tp tp)
+{
+	return (unsigned)tp < 3 ? trunk_tps[tp] : "?";
+}
+
+/* One of names[] (n of them) into *out. */
+static int dec_word(struct dec *d, const json_t *o, const char *key, const char *const *names,
+		    int n, int *out)
+{
+	char buf[16];
+	if (dec_str(d, o, key, buf, sizeof(buf)) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (strcmp(buf, names[i]) == 0)
+			return *out = i, 0;
+	return fail(d, key, "not one of the known words");
+}
+
+/* A host name or address with an optional port: printable, no spaces, no
+ * characters that would end a SIP header field or URI part. */
+static bool hostport_ok(const char *s, bool empty_ok)
+{
+	if (!*s)
+		return empty_ok;
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 0x7f || strchr("\"<>;,@/?\\", *s))
+			return false;
+	return true;
+}
+
+static int dec_hostport(struct dec *d, const json_t *o, const char *key, char *buf, size_t size,
+			bool empty_ok)
+{
+	if (dec_str(d, o, key, buf, size) < 0)
+		return -1;
+	if (!hostport_ok(buf, empty_ok))
+		return fail(d, key, "a host[:port] is required");
+	return 0;
+}
+
+/* A list of strings into out[max][size], each checked by ok (NULL: any
+ * non-empty printable word). */
+static int dec_strings(struct dec *d, const json_t *o, const char *key, char *out, size_t size,
+		       int max, int *n, bool host)
+{
+	const json_t *list = dec_array(d, o, key, (size_t)max), *it;
+	size_t i;
+	if (!list)
+		return -1;
+	json_array_foreach(list, i, it)
+	{
+		size_t len = json_string_length(it);
+		const char *v = json_string_value(it);
+		if (!json_is_string(it) || len == 0 || len >= size || memchr(v, '\0', len))
+			return fail(d, key, "names are required");
+		if (host ? !hostport_ok(v, false)
+			 : strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678"
+				     "9-_.") != len)
+			return fail(d, key, "names are required");
+		memcpy(out + (size_t)(*n)++ * size, v, len + 1);
+	}
+	return 0;
+}
+
+static int dec_trunk(struct dec *d, const json_t *o, struct core_state_trunk *t)
+{
+	int kind, tp;
+	char dtmf[16];
+	if (!json_is_object(o))
+		return fail(d, "[]", "an object is required");
+	if (dec_int(d, o, "id", 1, CORE_STATE_TRUNK_ID_MAX, &t->id) < 0 ||
+	    dec_word(d, o, "kind", (const char *const[]){"register", "peer"}, 2, &kind) < 0 ||
+	    dec_word(d, o, "transport", trunk_tps, 3, &tp) < 0 ||
+	    dec_hostport(d, o, "domain", t->domain, sizeof(t->domain), true) < 0 ||
+	    dec_hostport(d, o, "proxy", t->proxy, sizeof(t->proxy), true) < 0 ||
+	    dec_strings(d, o, "peers", &t->peers[0][0], sizeof(t->peers[0]), CORE_STATE_MAX_PEERS,
+			&t->npeers, true) < 0 ||
+	    dec_str(d, o, "interface", t->interface, sizeof(t->interface)) < 0 ||
+	    dec_bool(d, o, "srtp", &t->srtp) < 0 || dec_str(d, o, "dtmf", dtmf, sizeof(dtmf)) < 0 ||
+	    dec_strings(d, o, "codecs", &t->codecs[0][0], sizeof(t->codecs[0]),
+			CORE_STATE_MAX_CODECS, &t->ncodecs, false) < 0 ||
+	    dec_bool(d, o, "enabled", &t->enabled) < 0)
+		return -1;
+	t->kind = (enum core_state_trunk_kind)kind;
+	t->transport = (enum core_state_trunk_tp)tp;
+	if (strcmp(dtmf, "info") != 0 && strcmp(dtmf, "rfc4733") != 0)
+		return fail(d, "dtmf", "\"rfc4733\" or \"info\" is required");
+	t->dtmf_info = strcmp(dtmf, "info") == 0;
+	if (t->kind == CORE_TRUNK_REGISTER && !t->domain[0])
+		return fail(d, "domain", "a register trunk needs one");
+	if (t->kind == CORE_TRUNK_PEER && !t->npeers && !t->domain[0] && !t->proxy[0])
+		return fail(d, "peers", "a peer trunk needs an address");
+	return 0;
+}
+
+static int dec_trunk_list(struct dec *d, const json_t *list, struct core_state_trunk **out, int *n)
+{
+	const json_t *it;
+	size_t i;
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(list))
+		return fail(d, "trunks", "a list is required");
+	if (json_array_size(list) > CORE_STATE_MAX_TRUNKS)
+		return fail(d, "trunks", "too many entries");
+	if (json_array_size(list) == 0)
+		return 0;
+	struct core_state_trunk *t = calloc(json_array_size(list), sizeof(*t));
+	if (!t)
+		return fail(d, "trunks", "out of memory");
+	json_array_foreach(list, i, it)
+	{
+		if (dec_trunk(d, it, &t[i]) < 0)
+			goto bad;
+		for (size_t k = 0; k < i; k++)
+			if (t[k].id == t[i].id) {
+				fail(d, "id", "twice");
+				goto bad;
+			}
+	}
+	*out = t;
+	*n = (int)json_array_size(list);
+	return 0;
+bad:
+	free(t);
+	return -1;
+}
+
+int core_state_trunks_decode(const json_t *list, struct core_state_trunk **out, int *n, char *err,
+			     size_t errlen)
+{
+	struct dec d = {err, errlen, "trunks[]"};
+	return dec_trunk_list(&d, list, out, n);
+}
+
 static int dec_ps(struct dec *d, const json_t *o, struct core_state_ps *ps)
 {
 	int64_t created, since;
@@ -145,6 +282,10 @@ static int dec_ps(struct dec *d, const json_t *o, struct core_state_ps *ps)
 	    dec_i(d, o, "restarts", 0, INT32_MAX, &ps->restarts) < 0 ||
 	    dec_i(d, o, "pid", 0, PID_MAX, &ps->pid) < 0 ||
 	    dec_bool(d, o, "enabled", &ps->enabled) < 0)
+		return -1;
+	const json_t *trunks = json_object_get(o, "trunks"); /* absent: not announced yet */
+	d->where = "phone_systems.trunks[]";
+	if (trunks && dec_trunk_list(d, trunks, &ps->trunks, &ps->ntrunks) < 0)
 		return -1;
 	ps->created = created;
 	ps->since = since;
@@ -327,8 +468,10 @@ int core_state_parse(const char *data, size_t len, struct core_state *st, char *
 
 void core_state_free(struct core_state *st)
 {
-	for (int i = 0; st->phone_systems && i < st->nphone_systems; i++)
+	for (int i = 0; st->phone_systems && i < st->nphone_systems; i++) {
 		free(st->phone_systems[i].aliases);
+		free(st->phone_systems[i].trunks);
+	}
 	free(st->phone_systems);
 	free(st->processes);
 	memset(st, 0, sizeof(*st));

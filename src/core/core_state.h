@@ -33,6 +33,33 @@
 #define CORE_STATE_MAX_IFACES	     64
 #define CORE_STATE_IFACE_MAX	     16 /* IFNAMSIZ */
 
+/* A phone system's SIP trunk as its pbx announced it (IPC_TRUNKS,
+ * HELPERS18 Contract A1). Host names with an optional ":port". */
+#define CORE_STATE_MAX_TRUNKS	32
+#define CORE_STATE_MAX_PEERS	8
+#define CORE_STATE_MAX_CODECS	16
+#define CORE_STATE_HOSTPORT_MAX 264 /* a DNS name, [v6], ":65535", with NUL */
+#define CORE_STATE_TRUNK_ID_MAX INT64_C(999999999999)
+
+enum core_state_trunk_kind { CORE_TRUNK_REGISTER, CORE_TRUNK_PEER };
+enum core_state_trunk_tp { CORE_TRUNK_UDP, CORE_TRUNK_TCP, CORE_TRUNK_TLS };
+
+struct core_state_trunk {
+	int64_t id; /* 1 … CORE_STATE_TRUNK_ID_MAX, unique per phone system */
+	enum core_state_trunk_kind kind;
+	enum core_state_trunk_tp transport;
+	char domain[CORE_STATE_HOSTPORT_MAX];
+	char proxy[CORE_STATE_HOSTPORT_MAX]; /* "" for none */
+	char peers[CORE_STATE_MAX_PEERS][CORE_STATE_HOSTPORT_MAX];
+	int npeers;
+	char interface[16]; /* "" for the first SBC interface */
+	bool srtp;
+	bool dtmf_info; /* false: RFC 4733 */
+	char codecs[CORE_STATE_MAX_CODECS][16];
+	int ncodecs;
+	bool enabled;
+};
+
 enum core_state_ps_state { CORE_PS_STOPPED, CORE_PS_STARTING, CORE_PS_RUNNING, CORE_PS_FAILED };
 
 struct core_state_ps {
@@ -46,6 +73,8 @@ struct core_state_ps {
 	int restarts;
 	int pid; /* 0 when not running */
 	bool enabled;
+	struct core_state_trunk *trunks; /* ntrunks, owned; none until its pbx announced them */
+	int ntrunks;
 };
 
 struct core_state_process {
@@ -115,6 +144,14 @@ int core_state_decode(const json_t *j, struct core_state *st, char *err, size_t 
 /* The same from the message's bytes. */
 int core_state_parse(const char *data, size_t len, struct core_state *st, char *err, size_t errlen);
 void core_state_free(struct core_state *st);
+
+/* Checks and decodes a list of trunks (IPC_TRUNKS' "trunks", the state's
+ * phone-system "trunks"): *out (calloc'd, free() it; NULL when empty) and
+ * *n, or -1 with why in err and nothing to free. The supervisor checks an
+ * announce with it before it keeps it. */
+int core_state_trunks_decode(const json_t *list, struct core_state_trunk **out, int *n, char *err,
+			     size_t errlen);
+const char *core_state_trunk_tp_name(enum core_state_trunk_tp tp); /* "udp", "tcp", "tls" */
 
 /* "stopped", "starting", "running", "failed" */
 const char *core_state_ps_state_name(enum core_state_ps_state s);

@@ -46,6 +46,11 @@ int pbx_main(const char *name);
  * counts a call that has ended. */
 json_t *pbx_stats_collect(void *pbx);
 void pbx_stats_call_ended(struct pbx *p, const char *cause, bool answered);
+/* pbx_trunk_ipc.c: tell the supervisor (and so the SBC) the trunks
+ * (IPC_TRUNKS): a prepared {"trunks":[…]}, or what pbx.db's trunks table
+ * holds — at start, and after every change of it (the trunks API). */
+void pbx_trunk_ipc_announce(struct pbx *p, const char *json);
+int pbx_trunk_ipc_announce_db(struct pbx *p);
 /* pbx_http.c: the phone system's web UI and API under /<name>/. */
 void pbx_http_handle(struct core_httpd_req *req, void *arg);
 /* pbx_http.c: a request that only reads (GET or HEAD)? */

@@ -87,6 +87,7 @@ int pbx_main(const char *name)
 	if (!sip)
 		core_fatal("cannot listen on %s", path);
 	core_child_ready(&p.child);
+	pbx_trunk_ipc_announce_db(&p);
 	core_child_stats(&p.child, pbx_stats_collect, &p);
 	log_info("serving HTTP and SIP in run/%s", name);
 	core_child_run(&p.child);

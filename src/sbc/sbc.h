@@ -38,10 +38,11 @@ struct sbc {
 	int nroutes;
 	struct sbc_proxy *https;
 	struct sbc_sip *sip;
-	struct sbc_block *block; /* addresses blocked after failed authentication */
-	struct sbc_trace *trace; /* SIP traces running now */
-	struct event *trim;	 /* gives memory back after a flood of connections */
-	int conns_peak;		 /* connections open at most since the last trim */
+	struct sbc_block *block;   /* addresses blocked after failed authentication */
+	struct sbc_trace *trace;   /* SIP traces running now */
+	struct sbc_trunks *trunks; /* the phone systems' SIP trunks (sbc_trunk.c), from state */
+	struct event *trim;	   /* gives memory back after a flood of connections */
+	int conns_peak;		   /* connections open at most since the last trim */
 };
 
 int sbc_main(void);

@@ -12,6 +12,7 @@
 
 #include "../core/core_log.h"
 #include "sbc.h"
+#include "sbc_trunk.h"
 
 struct sbc_route {
 	const char *key; /* into sbc->state */
@@ -59,6 +60,7 @@ void sbc_route_update(struct sbc *sbc, struct core_state *st)
 	free(sbc->routes);
 	sbc->routes = r;
 	sbc->nroutes = n;
+	sbc_trunk_state(sbc);
 }
 
 void sbc_route_free(struct sbc *sbc)
@@ -66,6 +68,8 @@ void sbc_route_free(struct sbc *sbc)
 	free(sbc->routes);
 	sbc->routes = NULL;
 	sbc->nroutes = 0;
+	sbc_trunks_free(sbc->trunks);
+	sbc->trunks = NULL;
 	core_state_free(&sbc->state);
 }
 

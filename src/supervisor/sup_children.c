@@ -82,6 +82,7 @@ void sup_child_remove(struct sup *s, struct sup_child *c)
 	if (c->restart_timer)
 		event_free(c->restart_timer);
 	core_ipc_free(c->ipc);
+	sup_trunks_forget(c);
 	free(c->restore_from);
 	free(c);
 }
@@ -201,6 +202,11 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 		if (c->role == ROLE_SBC || c->role == ROLE_PBX)
 			sup_forward_stats(s, c, msg);
 		break;
+	case IPC_TRUNKS:
+		core_ipc_close_fds(msg);
+		if (c->role == ROLE_PBX)
+			sup_trunks_on_announce(s, c, msg);
+		break;
 	case IPC_REQUEST:
 		if (c->role == ROLE_MGMT) {
 			sup_on_request(s, c, msg);
@@ -268,6 +274,7 @@ static void child_exited(struct sup *s, struct sup_child *c, int status)
 	c->pid = 0;
 	core_ipc_free(c->ipc);
 	c->ipc = NULL;
+	sup_trunks_forget(c);
 
 	bool expected = s->stopping || !c->enabled || c->deleting || c->restore_from;
 	if (expected) {

@@ -74,13 +74,18 @@ static json_t *state_table(struct sup *s)
 		char sock[128], sip[128];
 		snprintf(sock, sizeof(sock), "run/%s/http.sock", c->name);
 		snprintf(sip, sizeof(sip), "run/%s/sip.sock", c->name);
-		json_array_append_new(
-			pss,
+		json_t *ps =
 			json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:i, s:i, s:b}", "name",
 				  c->name, "state", sup_state_name(c->state), "http_socket", sock,
 				  "sip_socket", sip, "aliases", aliases_of(s, c->name), "created",
 				  (json_int_t)c->created, "since", (json_int_t)c->since, "restarts",
-				  c->restarts, "pid", (int)c->pid, "enabled", c->enabled));
+				  c->restarts, "pid", (int)c->pid, "enabled", c->enabled);
+		json_t *trunks = sup_trunks_of(c);
+		if (ps && trunks)
+			json_object_set_new(ps, "trunks", trunks);
+		else
+			json_decref(trunks);
+		json_array_append_new(pss, ps);
 	}
 	json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "supervisor", "name", "",
 					       "pid", (int)getpid()));

@@ -59,6 +59,7 @@ struct sup_child {
 	uint32_t seq;	   /* of the last push to it (core_ipc.h) */
 	bool resync;	   /* a push failed: the state and block list again, from a timer */
 	bool push_failing; /* logged once until it works again */
+	json_t *trunks;	   /* pbx: its last IPC_TRUNKS list (sup_trunks.c), NULL before */
 };
 
 /* A bound listening socket and what it is for. */
@@ -227,6 +228,11 @@ int sup_blocks_send_all(struct sup *s, struct sup_child *c);
 const char *sup_state_name(enum sup_state st);
 
 /* sup_requests.c: operations asked for by mgmt. */
+/* sup_trunks.c: a pbx's IPC_TRUNKS; its list for the state (a new
+ * reference, NULL when none); dropped when the pbx is gone. */
+void sup_trunks_on_announce(struct sup *s, struct sup_child *c, const struct core_ipc_msg *msg);
+json_t *sup_trunks_of(const struct sup_child *c);
+void sup_trunks_forget(struct sup_child *c);
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg);
 /* Called by sup_children.c when a pbx becomes ready or exits. */
 void sup_requests_child_settled(struct sup *s, struct sup_child *c);

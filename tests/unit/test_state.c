@@ -238,6 +238,113 @@ static void test_unknown_fields_are_ignored_and_bytes_parsed(void **state)
 	core_state_free(&st);
 }
 
+/* A phone system's trunks (IPC_TRUNKS as the supervisor passes it on). */
+static json_t *with_trunks(const char *trunks)
+{
+	json_t *j = good();
+	json_error_t je;
+	json_t *t = json_loads(trunks, 0, &je);
+	assert_non_null(t);
+	json_object_set_new(json_array_get(json_object_get(j, "phone_systems"), 0), "trunks", t);
+	return j;
+}
+
+#define TRUNK_PEER                                                                                 \
+	"{\"id\":7,\"kind\":\"peer\",\"transport\":\"udp\",\"domain\":\"\",\"proxy\":\"\","        \
+	"\"peers\":[\"198.51.100.7\",\"sip.carrier.example:5070\"],\"interface\":\"\","            \
+	"\"srtp\":false,\"dtmf\":\"rfc4733\",\"codecs\":[\"PCMA\",\"PCMU\"],\"enabled\":true}"
+#define TRUNK_REG                                                                                  \
+	"{\"id\":9,\"kind\":\"register\",\"transport\":\"tls\",\"domain\":\"carrier.example\","    \
+	"\"proxy\":\"[2001:db8::1]:5061\",\"peers\":[],\"interface\":\"eth0\",\"srtp\":true,"      \
+	"\"dtmf\":\"info\",\"codecs\":[],\"enabled\":false}"
+
+static void test_trunks_are_decoded_or_refused_whole(void **state)
+{
+	(void)state;
+	struct core_state st;
+	char err[256];
+	assert_int_equal(decode(with_trunks("[" TRUNK_PEER "," TRUNK_REG "]"), &st, err), 0);
+	const struct core_state_ps *ps = &st.phone_systems[0];
+	assert_int_equal(ps->ntrunks, 2);
+	assert_int_equal(ps->trunks[0].id, 7);
+	assert_int_equal(ps->trunks[0].kind, CORE_TRUNK_PEER);
+	assert_int_equal(ps->trunks[0].transport, CORE_TRUNK_UDP);
+	assert_int_equal(ps->trunks[0].npeers, 2);
+	assert_string_equal(ps->trunks[0].peers[1], "sip.carrier.example:5070");
+	assert_int_equal(ps->trunks[0].ncodecs, 2);
+	assert_string_equal(ps->trunks[0].codecs[0], "PCMA");
+	assert_false(ps->trunks[0].dtmf_info);
+	assert_true(ps->trunks[0].enabled);
+	assert_int_equal(ps->trunks[1].kind, CORE_TRUNK_REGISTER);
+	assert_int_equal(ps->trunks[1].transport, CORE_TRUNK_TLS);
+	assert_string_equal(ps->trunks[1].proxy, "[2001:db8::1]:5061");
+	assert_string_equal(ps->trunks[1].interface, "eth0");
+	assert_true(ps->trunks[1].srtp);
+	assert_true(ps->trunks[1].dtmf_info);
+	assert_false(ps->trunks[1].enabled);
+	core_state_free(&st);
+
+	/* absent: none yet */
+	assert_int_equal(decode(good(), &st, err), 0);
+	assert_int_equal(st.phone_systems[0].ntrunks, 0);
+	assert_null(st.phone_systems[0].trunks);
+	core_state_free(&st);
+
+	static const char *const bad[] = {
+		"{}",
+		"[" TRUNK_PEER "," TRUNK_PEER "]", /* the same id twice */
+		"[{\"id\":0}]",
+		"[1]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(decode(with_trunks(bad[i]), &st, err), -1);
+		assert_int_equal(st.nphone_systems, 0);
+	}
+	/* field by field: wrong words, hostile hosts, too many */
+	static const struct {
+		const char *key, *value;
+	} subst[] = {
+		{"kind", "\"carrier\""},
+		{"transport", "\"sctp\""},
+		{"dtmf", "\"inband\""},
+		{"peers", "[\"a b\"]"},
+		{"peers", "[\"x>;lr\"]"},
+		{"peers", "[\"\"]"},
+		{"peers", "[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]"},
+		{"proxy", "\"sip:x@y\""},
+		{"codecs", "[\"PC MA\"]"},
+		{"interface", "\"an-interface-name-too-long\""},
+		{"srtp", "1"},
+		{"id", "1000000000000"},
+	};
+	for (size_t i = 0; i < sizeof(subst) / sizeof(*subst); i++) {
+		json_t *j = with_trunks("[" TRUNK_PEER "]");
+		json_t *t = json_array_get(
+			json_object_get(json_array_get(json_object_get(j, "phone_systems"), 0),
+					"trunks"),
+			0);
+		json_object_set_new(t, subst[i].key,
+				    json_loads(subst[i].value, JSON_DECODE_ANY, NULL));
+		assert_int_equal(decode(j, &st, err), -1);
+		assert_non_null(strstr(err, "trunks"));
+	}
+	/* 33 trunks are too many */
+	json_t *list = json_array();
+	for (int i = 1; i <= CORE_STATE_MAX_TRUNKS + 1; i++) {
+		json_t *t = json_loads(TRUNK_PEER, 0, NULL);
+		json_object_set_new(t, "id", json_integer(i));
+		json_array_append_new(list, t);
+	}
+	struct core_state_trunk *out;
+	int n;
+	assert_int_equal(core_state_trunks_decode(list, &out, &n, err, sizeof(err)), -1);
+	json_array_remove(list, 0);
+	assert_int_equal(core_state_trunks_decode(list, &out, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, CORE_STATE_MAX_TRUNKS);
+	free(out);
+	json_decref(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types_are_refused),
 		cmocka_unit_test(test_limits_are_kept),
 		cmocka_unit_test(test_unknown_fields_are_ignored_and_bytes_parsed),
+		cmocka_unit_test(test_trunks_are_decoded_or_refused_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
