@@ -88,7 +88,7 @@ enum core_ipc_type {
 	 * to mgmt and sbc, the block list) again. {} */
 	IPC_RESYNC,
 	/* pbx → supervisor: the phone system's SIP trunks, at start and after
-	 * every change (HELPERS18 Contract A1); the supervisor keeps the last
+	 * every change (docs/architecture.md, "Trunks"); the supervisor keeps the last
 	 * one per phone system (sup_trunks.c) and puts its list into IPC_STATE's
 	 * phone-system object as "trunks" (decoded by core_state).
 	 * {"trunks":[{"id","kind":"register"|"peer","transport":"udp"|"tcp"|"tls",

@@ -34,7 +34,7 @@
 #define CORE_STATE_IFACE_MAX	     16 /* IFNAMSIZ */
 
 /* A phone system's SIP trunk as its pbx announced it (IPC_TRUNKS,
- * HELPERS18 Contract A1). Host names with an optional ":port". */
+ * docs/architecture.md, "Trunks"). Host names with an optional ":port". */
 #define CORE_STATE_MAX_TRUNKS	32
 #define CORE_STATE_MAX_PEERS	8
 #define CORE_STATE_MAX_CODECS	16

@@ -1,9 +1,8 @@
 /*
  * pbx_trunk_ipc — the pbx's side of the trunk announce (IPC_TRUNKS,
- * HELPERS18 Contract A1): sends a prepared list, or reads pbx.db's trunks
- * table (at start, and whenever the trunks API changed it: the "trunks"
- * helper calls pbx_trunk_ipc_announce_db after every change) and sends
- * that. Rows the SBC would refuse (core_state's checks) make the whole
+ * docs/architecture.md, "Trunks"): sends a prepared list, or reads
+ * pbx.db's trunks table (at start, and after every change through
+ * pbx_trunks_api.c) and sends that. Rows the SBC would refuse (core_state's checks) make the whole
  * announce refused by the supervisor, which logs why.
  */
 #include <stdlib.h>

@@ -3,7 +3,8 @@
  * keys it names; the trunk as it would be is validated whole, all or
  * nothing. The password is write-only: it is kept in clear in pbx.db (digest
  * needs it, and backups carry it) and never sent back — GET says only
- * whether one is set, and a PUT without it keeps it. */
+ * whether one is set, and a PUT without it keeps it. After every change
+ * the pbx announces its trunks to the SBC again (pbx_trunk_ipc.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,6 +474,7 @@ static void trunk_save(struct pbx *p, struct core_httpd_req *req, long long id, 
 	if (r) {
 		log_info("%s %s trunk %s (%s)", who, id ? "changed" : "created", str(r, "name"),
 			 str(r, "kind"));
+		pbx_trunk_ipc_announce_db(p); /* the SBC's table follows */
 		core_httpd_respond_json(req, id ? 200 : 201, r);
 	} else {
 		core_httpd_respond_error(req, 500, "could not save the trunk");
@@ -521,6 +523,7 @@ static void trunk_delete(struct pbx *p, struct core_httpd_req *req, long long id
 	core_db_end(p->db, done);
 	if (done) {
 		log_info("%s deleted trunk %lld", who, id);
+		pbx_trunk_ipc_announce_db(p);
 		core_httpd_respond_json(req, 200, json_pack("{s:I}", "deleted", (json_int_t)id));
 	} else {
 		core_httpd_respond_error(req, 404, "no such trunk");

@@ -1,14 +1,14 @@
 /*
  * sbc_trunk — the SBC's table of SIP trunks, rebuilt from the state
  * (core_state_ps.trunks, announced by each pbx: IPC_TRUNKS): each enabled
- * trunk with its key (HELPERS18 Contract A2), its phone system and its
+ * trunk with its key (docs/architecture.md, "Trunks"), its phone system and its
  * carrier addresses; looked up by key (a Request-URI user from a carrier)
- * and by source address (who may send to the trunk socket, Contract A4).
+ * and by source address (who may send to the trunk socket, once it exists).
  * Both lookups hash with libsodium's crypto_shorthash under a per-table
  * random key, as core_connlimit does.
  *
  * Addresses: literal IPv4/IPv6 addresses (with an optional port) are taken
- * as they are; names wait for sbc_dns (the "dns" helper) and are logged as
+ * as they are; names wait for sbc_dns (not built yet) and are logged as
  * not resolved — such a trunk is known by key but not by address.
  */
 #ifndef SBC_TRUNK_H

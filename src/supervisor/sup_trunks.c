@@ -1,6 +1,6 @@
 /*
  * sup_trunks — each phone system's SIP trunks as its pbx announced them
- * (IPC_TRUNKS, HELPERS18 Contract A1): checked with core_state's decoder
+ * (IPC_TRUNKS, docs/architecture.md, "Trunks"): checked with core_state's decoder
  * (a bad announce is refused whole and the earlier one kept), kept in
  * memory on the pbx's sup_child until the pbx exits (a restarted pbx
  * announces again), and put into IPC_STATE's phone-system objects as

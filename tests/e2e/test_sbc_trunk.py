@@ -1,4 +1,4 @@
-"""SIP trunks between the pbx and the SBC (issue 18, Contract A1): a phone
+"""SIP trunks between the pbx and the SBC (issue 18; docs/architecture.md, "Trunks"): a phone
 system's trunks table is announced at start (IPC_TRUNKS), kept by the
 supervisor, passed to the SBC in the state and built into its trunk table;
 a bad announce is refused whole."""
