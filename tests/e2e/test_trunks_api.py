@@ -6,6 +6,7 @@ clear so that backups carry it); a trunk's inbound numbers go with it; the
 UI serves the Trunks page. (A user's token is refused: test_user_login
 tries every route pbx_http.c dispatches.)"""
 import os
+import re
 import sqlite3
 
 import pytest
@@ -153,3 +154,31 @@ def test_trunks_page_in_the_browser(srv):
     from test_ui import run_browser
     srv.create_ps("trunk-ui", "trunk-ui-admin-pw")
     run_browser("trunks.mjs", srv, ZT_PS="trunk-ui", ZT_PS_PW="trunk-ui-admin-pw")
+
+
+def test_a_change_reaches_the_sbc_at_once(srv):
+    """Each change through the API is announced to the SBC (IPC_TRUNKS ->
+    state -> the SBC's trunk table): its count follows without a restart."""
+    import time
+
+    def sbc_count(n, timeout=10):
+        """The SBC's last word on its table is that it has n trunks."""
+        end = time.time() + timeout
+        while time.time() < end:
+            said = re.findall(r"sbc: info: (\d+) trunks?$", srv.log(tail=None), re.M)
+            if said and int(said[-1]) == n:
+                return True
+            time.sleep(0.2)
+        return False
+
+    for t in api(srv, "GET", "/trunks").json()["trunks"]:
+        assert api(srv, "DELETE", f"/trunks/{t['id']}").status == 200
+    r = api(srv, "POST", "/trunks", {**PEER, "name": "announced", "peers": ["203.0.113.9"]})
+    assert r.status == 201, r
+    assert sbc_count(1), srv.log()
+    assert api(srv, "PUT", f"/trunks/{r.json()['id']}", {"enabled": False}).status == 200
+    assert sbc_count(0), srv.log()
+    assert api(srv, "PUT", f"/trunks/{r.json()['id']}", {"enabled": True}).status == 200
+    assert sbc_count(1), srv.log()
+    assert api(srv, "DELETE", f"/trunks/{r.json()['id']}").status == 200
+    assert sbc_count(0), srv.log()
