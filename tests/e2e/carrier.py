@@ -8,7 +8,6 @@ received() returns every request/reply the carrier got, in full, parsed
 from its log, so tests can check the wire from the carrier's side."""
 import os
 import re
-import socket
 import subprocess
 import time
 
@@ -160,19 +159,3 @@ class Carrier:
             time.sleep(0.1)
         raise AssertionError("carrier did not receive it; got:\n" +
                              "\n".join(f"{a} ({b})" for a, b, _ in self.received()))
-
-
-def free_port_base():
-    """The test offset base of this run (ZENTRALE_TEST_OFFSET_BASE)."""
-    return int(os.environ.get("ZENTRALE_TEST_OFFSET_BASE", "0"))
-
-
-def udp_free(addr, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind((addr, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()

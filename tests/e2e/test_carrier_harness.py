@@ -4,10 +4,7 @@ sipp; SHA-256 answered by hand, since sipp knows only MD5), refuses a wrong
 password, relays a call between two sipps in another namespace by number
 and to a registered contact by DID, answers 503 when told to, and records
 what it received."""
-import hashlib
 import os
-import re
-import socket
 import subprocess
 
 import pytest

@@ -8,7 +8,6 @@ lead merges them (remove the mark then). Still to write: the inbound call
 to a baresip phone over TLS/SRTP with audio, outbound caller ID/number
 format, failover on 503, emergency without permission, CLIR."""
 import os
-import subprocess
 import time
 
 import pytest
