@@ -90,12 +90,14 @@ def listening(port):
 
 
 def relay_sockets(s):
-    """UDP sockets the server holds in the relay range (the test's own phones
-    may have ports there too)."""
+    """UDP sockets this server's SBC holds in its relay range (the test's own
+    phones may have ports there too, and so may another test worker's
+    server: offsets 50 apart give ranges that overlap)."""
     lo, hi = 30000 + s.offset, 35000 + s.offset
+    sbc = s.pids()["sbc"]
     out = subprocess.run(["ss", "-Hulpn", f"( sport >= :{lo} and sport < :{hi} )"],
                          capture_output=True, text=True).stdout
-    return len([l for l in out.splitlines() if l.strip() and 'python3' not in l])
+    return len([l for l in out.splitlines() if f"pid={sbc}," in l])
 
 
 def test_rtp_relayed_both_ways_through_the_sbc_only(srv):
