@@ -16,7 +16,7 @@ src=${1:-$(dirname "$0")/../src}
 # Process roles: one folder per kind of process the supervisor runs.
 roles="supervisor mgmt sbc pbx ssh"
 # Libraries: used by roles, never knowing which one.
-libs="core sip sdp http media backup vpn ui cli store sshkeys"
+libs="core sip sdp http media stun backup vpn ui cli store sshkeys"
 
 is_in() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
 

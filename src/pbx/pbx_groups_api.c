@@ -12,6 +12,7 @@
 #include "../core/core_log.h"
 #include "pbx_check.h"
 #include "pbx_group.h"
+#include "pbx_rest.h"
 #include "pbx_route.h"
 
 #define GROUP_COLS                                                                                 \
@@ -384,55 +385,12 @@ out:
 	json_decref(b);
 }
 
-static void group_delete(struct pbx *p, struct core_httpd_req *req, long long id)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(p->db, "DELETE FROM ring_groups WHERE id=?", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		core_httpd_respond_error(req, 500, "could not delete the group");
-		return;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	bool done = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(p->db) == 1;
-	sqlite3_finalize(st);
-	if (done)
-		core_httpd_respond_json(req, 200, json_pack("{s:I}", "deleted", (json_int_t)id));
-	else
-		core_httpd_respond_error(req, 404, "no such group");
-}
-
 void pbx_groups_api_handle(struct pbx *p, struct core_httpd_req *req, const char *rest)
 {
-	char who[128];
-	if (core_login_require(&p->login, req, who, sizeof(who)) < 0)
-		return;
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-	if (*rest == '\0') {
-		if (get)
-			groups_list(p, req);
-		else if (strcmp(req->method, "POST") == 0)
-			group_save(p, req, 0, who);
-		else
-			core_httpd_respond_error(req, 405, "method not allowed");
-		return;
-	}
-	char *end;
-	long long id = rest[0] == '/' ? strtoll(rest + 1, &end, 10) : 0;
-	if (id <= 0 || *end) {
-		core_httpd_respond_error(req, 404, "no such group");
-		return;
-	}
-	if (get) {
-		json_t *g = group_get(p, id);
-		if (g)
-			core_httpd_respond_json(req, 200, g);
-		else
-			core_httpd_respond_error(req, 404, "no such group");
-	} else if (strcmp(req->method, "PUT") == 0) {
-		group_save(p, req, id, who);
-	} else if (strcmp(req->method, "DELETE") == 0) {
-		group_delete(p, req, id);
-	} else {
-		core_httpd_respond_error(req, 405, "method not allowed");
-	}
+	static const struct pbx_rest groups = {.noun = "group",
+					       .table = "ring_groups",
+					       .list = groups_list,
+					       .get = group_get,
+					       .save = group_save};
+	pbx_rest_handle(p, req, rest, &groups);
 }

@@ -173,12 +173,15 @@ int pbx_number_e164(const struct pbx_numbering *n, const char *number, char *out
 	}
 	if (!rest[0] || (rest[0] == '0' && !cc[0])) /* no country code begins with 0 */
 		return -1;
-	if (strlen(cc) + strlen(area) + strlen(rest) > PBX_NUMBER_MAX)
+	size_t lc = strlen(cc), la = strlen(area), lr = strlen(rest);
+	if (lc + la + lr > PBX_NUMBER_MAX)
 		return -1;
-	char body[PBX_NUMBER_MAX + 1];
-	snprintf(body, sizeof(body), "%s%s", area, rest);
-	char res[PBX_NUMBER_MAX + 2];
-	snprintf(res, sizeof(res), "+%s%s", cc, body);
+	char res[PBX_NUMBER_MAX + 2]; /* "+", cc, area, rest: the lengths checked above */
+	res[0] = '+';
+	memcpy(res + 1, cc, lc);
+	memcpy(res + 1 + lc, area, la);
+	memcpy(res + 1 + lc + la, rest, lr);
+	res[1 + lc + la + lr] = '\0';
 	/* in our own country a national number does not begin with the
 	 * national prefix ("+49 030…" is not a number: it would be ambiguous) */
 	if (n->cc[0] && starts(res + 1, n->cc) && starts(res + 1 + strlen(n->cc), n->natl))

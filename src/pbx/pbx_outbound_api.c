@@ -15,6 +15,7 @@
 #include "pbx_dialpat.h"
 #include "pbx_number.h"
 #include "pbx_outbound.h"
+#include "pbx_rest.h"
 
 #define ROUTE_COLS "id, name, position, patterns, strip, prepend, trunks, created, updated"
 
@@ -284,64 +285,28 @@ static void routes_order(struct pbx *p, struct core_httpd_req *req, const char *
 	routes_list(p, req);
 }
 
-static void route_delete(struct pbx *p, struct core_httpd_req *req, long long id)
+/* PUT /outbound-routes/order */
+static bool routes_other(struct pbx *p, struct core_httpd_req *req, const char *rest,
+			 const char *who)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(p->db, "DELETE FROM outbound_routes WHERE id=?", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		core_httpd_respond_error(req, 500, "could not delete the outbound route");
-		return;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	bool done = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(p->db) == 1;
-	sqlite3_finalize(st);
-	if (done)
-		core_httpd_respond_json(req, 200, json_pack("{s:I}", "deleted", (json_int_t)id));
+	if (strcmp(rest, "/order") != 0)
+		return false;
+	if (strcmp(req->method, "PUT") == 0)
+		routes_order(p, req, who);
 	else
-		core_httpd_respond_error(req, 404, "no such outbound route");
+		core_httpd_respond_error(req, 405, "use PUT to order the routes");
+	return true;
 }
 
 void pbx_outbound_routes_handle(struct pbx *p, struct core_httpd_req *req, const char *rest)
 {
-	char who[128];
-	if (core_login_require(&p->login, req, who, sizeof(who)) < 0)
-		return;
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-	if (*rest == '\0') {
-		if (get)
-			routes_list(p, req);
-		else if (strcmp(req->method, "POST") == 0)
-			route_save(p, req, 0, who);
-		else
-			core_httpd_respond_error(req, 405, "method not allowed");
-		return;
-	}
-	if (strcmp(rest, "/order") == 0) {
-		if (strcmp(req->method, "PUT") == 0)
-			routes_order(p, req, who);
-		else
-			core_httpd_respond_error(req, 405, "use PUT to order the routes");
-		return;
-	}
-	char *end;
-	long long id = rest[0] == '/' ? strtoll(rest + 1, &end, 10) : 0;
-	if (id <= 0 || *end) {
-		core_httpd_respond_error(req, 404, "no such outbound route");
-		return;
-	}
-	if (get) {
-		json_t *r = route_get(p, id);
-		if (r)
-			core_httpd_respond_json(req, 200, r);
-		else
-			core_httpd_respond_error(req, 404, "no such outbound route");
-	} else if (strcmp(req->method, "PUT") == 0) {
-		route_save(p, req, id, who);
-	} else if (strcmp(req->method, "DELETE") == 0) {
-		route_delete(p, req, id);
-	} else {
-		core_httpd_respond_error(req, 405, "method not allowed");
-	}
+	static const struct pbx_rest routes = {.noun = "outbound route",
+					       .table = "outbound_routes",
+					       .list = routes_list,
+					       .get = route_get,
+					       .save = route_save,
+					       .other = routes_other};
+	pbx_rest_handle(p, req, rest, &routes);
 }
 
 /* ---- numbering ---- */

@@ -13,6 +13,7 @@
 #include "../core/core_log.h"
 #include "pbx_check.h"
 #include "pbx_group.h"
+#include "pbx_rest.h"
 #include "pbx_trunk.h"
 
 #define TRUNK_COLS                                                                                 \
@@ -485,7 +486,7 @@ out:
 }
 
 /* A trunk an outbound route still uses is not deleted (409, naming it);
- * its inbound numbers go with it (ON DELETE CASCADE). */
+ * its inbound numbers go with it (trunk_numbers: ON DELETE CASCADE). */
 static void trunk_delete(struct pbx *p, struct core_httpd_req *req, long long id, const char *who)
 {
 	sqlite3_stmt *st;
@@ -505,63 +506,23 @@ static void trunk_delete(struct pbx *p, struct core_httpd_req *req, long long id
 		core_httpd_respond_error(req, 409, why);
 		return;
 	}
-	core_db_begin(p->db);
-	bool ok = sqlite3_prepare_v2(p->db, "DELETE FROM trunk_numbers WHERE trunk_id=?", -1, &st,
-				     NULL) == SQLITE_OK;
-	if (ok) {
-		sqlite3_bind_int64(st, 1, id);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-	}
-	sqlite3_finalize(st);
-	bool done = false;
-	if (ok && sqlite3_prepare_v2(p->db, "DELETE FROM trunks WHERE id=?", -1, &st, NULL) ==
-			  SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, id);
-		done = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(p->db) == 1;
-		sqlite3_finalize(st);
-	}
-	core_db_end(p->db, done);
-	if (done) {
+	if (pbx_rest_delete_row(p, req, "trunks", id, "trunk")) {
 		log_info("%s deleted trunk %lld", who, id);
-		pbx_trunk_ipc_announce_db(p);
-		core_httpd_respond_json(req, 200, json_pack("{s:I}", "deleted", (json_int_t)id));
-	} else {
-		core_httpd_respond_error(req, 404, "no such trunk");
+		pbx_trunk_ipc_announce_db(p); /* the SBC's table follows */
 	}
+}
+
+static json_t *trunk_shown(struct pbx *p, long long id)
+{
+	return trunk_get(p, id, false);
 }
 
 void pbx_trunks_api_handle(struct pbx *p, struct core_httpd_req *req, const char *rest)
 {
-	char who[128];
-	if (core_login_require(&p->login, req, who, sizeof(who)) < 0)
-		return;
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-	if (*rest == '\0') {
-		if (get)
-			trunks_list(p, req);
-		else if (strcmp(req->method, "POST") == 0)
-			trunk_save(p, req, 0, who);
-		else
-			core_httpd_respond_error(req, 405, "method not allowed");
-		return;
-	}
-	char *end;
-	long long id = rest[0] == '/' ? strtoll(rest + 1, &end, 10) : 0;
-	if (id <= 0 || *end) {
-		core_httpd_respond_error(req, 404, "no such trunk");
-		return;
-	}
-	if (get) {
-		json_t *t = trunk_get(p, id, false);
-		if (t)
-			core_httpd_respond_json(req, 200, t);
-		else
-			core_httpd_respond_error(req, 404, "no such trunk");
-	} else if (strcmp(req->method, "PUT") == 0) {
-		trunk_save(p, req, id, who);
-	} else if (strcmp(req->method, "DELETE") == 0) {
-		trunk_delete(p, req, id, who);
-	} else {
-		core_httpd_respond_error(req, 405, "method not allowed");
-	}
+	static const struct pbx_rest trunks = {.noun = "trunk",
+					       .list = trunks_list,
+					       .get = trunk_shown,
+					       .save = trunk_save,
+					       .del = trunk_delete};
+	pbx_rest_handle(p, req, rest, &trunks);
 }

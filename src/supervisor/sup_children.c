@@ -179,9 +179,10 @@ static void child_on_msg(struct core_ipc *ipc, struct core_ipc_msg *msg, void *a
 		core_ipc_close_fds(msg);
 		log_info("%s is ready", sup_child_label(c, label, sizeof(label)));
 		child_set_state(c, ST_RUNNING);
+		/* the SBC first: a client told "running" may use it at once */
+		sup_broadcast_state(s);
 		if (c->role == ROLE_PBX)
 			sup_requests_child_settled(s, c);
-		sup_broadcast_state(s);
 		sup_check_ready(s);
 		break;
 	case IPC_SBC_BLOCKS:

@@ -72,6 +72,11 @@ def test_process_titles_roles_and_unprivileged_user(server):
             assert pwd.getpwuid(uid).pw_name == "zentrale", title
         caps = open(f"/proc/{pids['pbx my-company']}/status").read()
         assert re.search(r"CapEff:\s+0+\n", caps), "children keep no capability"
+    # the pbx's own lines come through its stderr pipe, which the
+    # supervisor may read after the messages of its IPC socket
+    end = time.time() + 10
+    while not re.search(r"\] pbx my-company: info: serving", server.log()) and time.time() < end:
+        time.sleep(0.2)
     log = server.log()
     assert re.search(r"\] pbx my-company: info: serving", log)
     assert re.search(r"\] sbc: info: serving HTTPS", log)

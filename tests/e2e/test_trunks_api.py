@@ -182,3 +182,15 @@ def test_a_change_reaches_the_sbc_at_once(srv):
     assert sbc_count(1), srv.log()
     assert api(srv, "DELETE", f"/trunks/{r.json()['id']}").status == 200
     assert sbc_count(0), srv.log()
+
+
+def test_a_trunk_an_outbound_route_uses_is_not_deleted(srv):
+    t = api(srv, "POST", "/trunks", {**PEER, "name": "routed"}).json()
+    r = api(srv, "POST", "/outbound-routes", {"name": "out", "patterns": ["0."],
+                                               "trunks": [t["id"]]})
+    assert r.status == 201, r
+    d = api(srv, "DELETE", f"/trunks/{t['id']}")
+    assert d.status == 409 and "out" in d.json()["error"], d
+    assert api(srv, "GET", f"/trunks/{t['id']}").status == 200
+    assert api(srv, "DELETE", f"/outbound-routes/{r.json()['id']}").status == 200
+    assert api(srv, "DELETE", f"/trunks/{t['id']}").status == 200
