@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer targets (http_msg, http_query, http_cookie, sip_msg, sip_auth, sdp,
-# backup, vpn, state, rtp, audio, engine_sdp, sip_dtmf, sip_refer, sip_dialled, mail, pbx_number, stun) with clang into build/fuzz/ and runs them, each on a copy of its seed
+# backup, vpn, state, rtp, audio, engine_sdp, sip_dtmf, sip_refer, sip_dialled, mail, pbx_number, stun, sip_locate) with clang into build/fuzz/ and runs them, each on a copy of its seed
 # corpus in build/fuzz/corpus-<target> (fuzzing never writes into fuzz/corpus):
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -17,7 +17,7 @@ case ${ZENTRALE_FUZZ_BUILD:-build} in
 /*) OUT="$ZENTRALE_FUZZ_BUILD/fuzz" ;;
 *) OUT="$ROOT/${ZENTRALE_FUZZ_BUILD:-build}/fuzz" ;;
 esac
-TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf sip_refer sip_dialled mail pbx_number stun"
+TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf sip_refer sip_dialled mail pbx_number stun sip_locate"
 mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
@@ -52,6 +52,9 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_state" "$ROOT/fuzz/fuzz_state.
 # sip_dialled: the keys in a Request-URI's user part (pbx feature codes)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dialled" "$ROOT/fuzz/fuzz_sip_dialled.c" \
 	"$ROOT/src/sip/sip_dialled.c"
+# sip_locate: RFC 3263 server location (target parsing, NAPTR and SRV ordering)
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_locate" "$ROOT/fuzz/fuzz_sip_locate.c" \
+	"$ROOT/src/sip/sip_locate.c"
 # pbx_number: dialled/received numbers to E.164 and back (outbound/inbound calls)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_pbx_number" "$ROOT/fuzz/fuzz_pbx_number.c" \
 	"$ROOT/src/pbx/pbx_number.c" -ljansson -lsqlite3
