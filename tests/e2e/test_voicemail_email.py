@@ -32,7 +32,7 @@ def sink(tmp_path_factory):
                              str(d / "md")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)
     try:
-        assert wait_port("127.0.0.1", port, 15), "aiosmtpd did not start"
+        assert wait_port("127.0.0.1", port, 30), ("aiosmtpd did not start", proc.poll())
         yield port, d / "md"
     finally:
         proc.terminate()
