@@ -3,23 +3,14 @@
 // ring time), sees it listed, logs a member out in the editor and sees it
 // so, checks what the API stored, and deletes the group; the page in
 // German. The users 301 and 302 exist (made by the test through the API).
-import { run, newPage, saved, shot, env, noProblems, step, assert } from "./lib.mjs";
+import { run, newPage, saved, shot, noProblems, step, assert, pbxGet, openPbxPage } from "./lib.mjs";
 
 await run(async (b) => {
   const page = await newPage(b);
-  const api = (path) =>
-    page.evaluate(async (p) => {
-      const res = await fetch(p, { credentials: "same-origin" });
-      return { status: res.status, body: await res.json() };
-    }, `${env.sbc}/${env.ps}/api/v1/${path}`);
+  const api = (path) => pbxGet(page, path);
 
   await step("log in and open Ring groups", async () => {
-    await page.goto(`${env.sbc}/${env.ps}/`);
-    await page.fill('input[name="password"]', env.psPassword);
-    await page.click('form.login button[type="submit"]');
-    await page.waitForSelector("#user-list");
-    await page.click("#nav-groups");
-    await page.waitForSelector("#group-list");
+    await openPbxPage(page, "groups", "#group-list");
     assert.ok((await page.textContent("#group-list")).includes("No ring groups yet."));
   });
 

@@ -104,6 +104,26 @@ export async function loginMgmt(page, password = env.adminPassword) {
 }
 
 // Runs a test body with a browser, closing it whatever happens.
+// GET path of the phone system's API (env.ps) with the page's session:
+// {status, body}.
+export function pbxGet(page, path) {
+  return page.evaluate(async (p) => {
+    const res = await fetch(p, { credentials: "same-origin" });
+    return { status: res.status, body: await res.json() };
+  }, `${env.sbc}/${env.ps}/api/v1/${path}`);
+}
+
+// Logs in to the phone system's UI as its administrator and opens the page
+// nav (its #nav-<id>), waiting for ready (a selector of that page).
+export async function openPbxPage(page, nav, ready) {
+  await page.goto(`${env.sbc}/${env.ps}/`);
+  await page.fill('input[name="password"]', env.psPassword);
+  await page.click('form.login button[type="submit"]');
+  await page.waitForSelector("#user-list");
+  await page.click(`#nav-${nav}`);
+  await page.waitForSelector(ready);
+}
+
 export async function run(body) {
   const b = await browser();
   try {

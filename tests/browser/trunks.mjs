@@ -3,23 +3,14 @@
 // listed, checks that the API stored it and never shows the password,
 // edits it without touching the password (which stays set), sees the page
 // in German, and deletes the trunk.
-import { run, newPage, saved, shot, env, noProblems, step, assert } from "./lib.mjs";
+import { run, newPage, saved, shot, noProblems, step, assert, pbxGet, openPbxPage } from "./lib.mjs";
 
 await run(async (b) => {
   const page = await newPage(b);
-  const api = (path) =>
-    page.evaluate(async (p) => {
-      const res = await fetch(p, { credentials: "same-origin" });
-      return { status: res.status, body: await res.json() };
-    }, `${env.sbc}/${env.ps}/api/v1/${path}`);
+  const api = (path) => pbxGet(page, path);
 
   await step("log in and open Trunks", async () => {
-    await page.goto(`${env.sbc}/${env.ps}/`);
-    await page.fill('input[name="password"]', env.psPassword);
-    await page.click('form.login button[type="submit"]');
-    await page.waitForSelector("#user-list");
-    await page.click("#nav-trunks");
-    await page.waitForSelector("#trunk-list");
+    await openPbxPage(page, "trunks", "#trunk-list");
     assert.ok((await page.textContent("#trunk-list")).includes("No trunks yet."));
   });
 

@@ -264,6 +264,25 @@ export function table(headers, rows, empty) {
 }
 
 // A labelled form field.
+// A list row's Delete button: asks question, deletes path, tells deleted
+// (a notice; none when empty) or what went wrong, and refreshes the list.
+export function deleteButton(ctx, key, question, path, deleted, refresh) {
+  return h("button.danger", {
+    type: "button",
+    "data-delete": key,
+    onclick: async () => {
+      if (!(await ctx.confirm(question, t("Delete")))) return;
+      try {
+        await ctx.api.del(path);
+        if (deleted) ctx.notice(deleted);
+      } catch (e) {
+        ctx.notice(e.message, "error");
+      }
+      refresh();
+    },
+  }, t("Delete"));
+}
+
 export function field(label, input, help) {
   return h("label.field", h("span", label), input, help ? h("small", help) : null);
 }

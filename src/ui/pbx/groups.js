@@ -7,7 +7,7 @@
 
 import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
-import { table, field } from "../common/shell.js";
+import { table, field, deleteButton } from "../common/shell.js";
 
 const STRATEGIES = ["ringall", "order", "roundrobin", "longest_idle"];
 const FALLBACKS = ["none", "extension", "group", "voicemail"];
@@ -131,20 +131,7 @@ export async function groups(view, ctx) {
           h(
             "div.actions",
             h("button.secondary", { type: "button", "data-edit": g.extension, onclick: () => groupForm(ctx, g, users, refresh) }, t("Edit")),
-            h("button.danger", {
-              type: "button",
-              "data-delete": g.extension,
-              onclick: async () => {
-                if (!(await ctx.confirm(t("Delete the ring group {u} ({e})?", { u: g.name, e: g.extension }), t("Delete")))) return;
-                try {
-                  await api.del(`groups/${g.id}`);
-                  ctx.notice(t("{u} deleted.", { u: g.name }));
-                } catch (e) {
-                  ctx.notice(e.message, "error");
-                }
-                refresh();
-              },
-            }, t("Delete"))
+            deleteButton(ctx, g.extension, t("Delete the ring group {u} ({e})?", { u: g.name, e: g.extension }), `groups/${g.id}`, t("{u} deleted.", { u: g.name }), refresh)
           ),
         ]),
         t("No ring groups yet.")

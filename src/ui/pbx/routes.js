@@ -6,7 +6,7 @@
 
 import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
-import { table, field } from "../common/shell.js";
+import { table, field, deleteButton } from "../common/shell.js";
 
 const list = (s) => s.split(/[\s,]+/).filter((x) => x);
 
@@ -126,19 +126,7 @@ export async function outbound(view, ctx) {
             h("button.secondary", { type: "button", disabled: i === 0, onclick: () => move(i, -1) }, "↑"),
             h("button.secondary", { type: "button", disabled: i === rs.length - 1, onclick: () => move(i, 1) }, "↓"),
             h("button.secondary", { type: "button", "data-edit": r.id, onclick: () => routeForm(ctx, r, refresh) }, t("Edit")),
-            h("button.danger", {
-              type: "button",
-              "data-delete": r.id,
-              onclick: async () => {
-                if (!(await ctx.confirm(t("Delete the outbound route {u}?", { u: r.name }), t("Delete")))) return;
-                try {
-                  await api.del(`outbound-routes/${r.id}`);
-                } catch (e) {
-                  ctx.notice(e.message, "error");
-                }
-                refresh();
-              },
-            }, t("Delete"))
+            deleteButton(ctx, r.id, t("Delete the outbound route {u}?", { u: r.name }), `outbound-routes/${r.id}`, "", refresh)
           ),
         ]),
         t("No outbound routes yet.")

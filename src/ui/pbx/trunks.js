@@ -6,7 +6,7 @@
 
 import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
-import { table, field } from "../common/shell.js";
+import { table, field, deleteButton } from "../common/shell.js";
 
 const CODECS = ["PCMA", "PCMU", "G722", "opus"];
 
@@ -116,20 +116,7 @@ export async function trunks(view, ctx) {
           h(
             "div.actions",
             h("button.secondary", { type: "button", "data-edit": x.name, onclick: () => trunkForm(ctx, x, refresh) }, t("Edit")),
-            h("button.danger", {
-              type: "button",
-              "data-delete": x.name,
-              onclick: async () => {
-                if (!(await ctx.confirm(t("Delete the trunk {u}?", { u: x.name }), t("Delete")))) return;
-                try {
-                  await api.del(`trunks/${x.id}`);
-                  ctx.notice(t("{u} deleted.", { u: x.name }));
-                } catch (e) {
-                  ctx.notice(e.message, "error");
-                }
-                refresh();
-              },
-            }, t("Delete"))
+            deleteButton(ctx, x.name, t("Delete the trunk {u}?", { u: x.name }), `trunks/${x.id}`, t("{u} deleted.", { u: x.name }), refresh)
           ),
         ]),
         t("No trunks yet.")
