@@ -320,23 +320,34 @@ static struct sip_up *up_get(struct sbc_sip *s, const char *name, const char *so
 	return u;
 }
 
-/* No media on an answered call: its phone system ends it (BYE to both). */
-static void on_media_timeout(void *arg, const char *ps, struct sip_pl call_id)
+/* A media event for phone system ps about call call_id: a NOTIFY of our
+ * own over its link (event names the X-Zentrale-Event, type the body's
+ * Content-Type when there is a body). */
+static void notify_pbx(struct sbc_sip *s, const char *ps, struct sip_pl call_id, const char *event,
+		       const char *type, const char *body)
 {
-	struct sbc_sip *s = arg;
 	struct sip_up *u = up_get(s, ps, NULL);
 	char branch[48];
 	if (!u)
 		return;
 	sbc_sip_new_branch(branch);
+	struct evbuffer *out = bufferevent_get_output(u->bev);
 	evbuffer_add_printf(
-		bufferevent_get_output(u->bev),
+		out,
 		"NOTIFY sip:pbx@%s SIP/2.0\r\nVia: SIP/2.0/TCP sbc.invalid;branch=%s\r\n"
 		"Max-Forwards: 1\r\nFrom: <sip:sbc@sbc.invalid>;tag=media\r\n"
 		"To: <sip:pbx@%s>\r\nCall-ID: %.*s\r\nCSeq: 1 NOTIFY\r\n"
-		"Event: x-zentrale-media-timeout\r\nX-Zentrale-Event: media-timeout\r\n"
-		"Content-Length: 0\r\n\r\n",
-		ps, branch, ps, (int)call_id.l, call_id.p);
+		"Event: x-zentrale-%s\r\nX-Zentrale-Event: %s\r\n",
+		ps, branch, ps, (int)call_id.l, call_id.p, event, event);
+	if (type)
+		evbuffer_add_printf(out, "Content-Type: %s\r\n", type);
+	evbuffer_add_printf(out, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+}
+
+/* No media on an answered call: its phone system ends it (BYE to both). */
+static void on_media_timeout(void *arg, const char *ps, struct sip_pl call_id)
+{
+	notify_pbx(arg, ps, call_id, "media-timeout", NULL, "");
 }
 
 /* A digit the phone side sent as RFC 4733 towards a trunk that takes DTMF
@@ -344,21 +355,9 @@ static void on_media_timeout(void *arg, const char *ps, struct sip_pl call_id)
  * sends the INFO; told with the trunk leg's Call-ID and the INFO's body. */
 static void on_media_dtmf(void *arg, const char *ps, struct sip_pl call_id, char digit, int ms)
 {
-	struct sbc_sip *s = arg;
-	struct sip_up *u = up_get(s, ps, NULL);
-	char branch[48], body[64];
-	int n = sbc_dtmf_info_body(digit, ms, body, sizeof(body));
-	if (!u || n < 0)
-		return;
-	sbc_sip_new_branch(branch);
-	evbuffer_add_printf(
-		bufferevent_get_output(u->bev),
-		"NOTIFY sip:pbx@%s SIP/2.0\r\nVia: SIP/2.0/TCP sbc.invalid;branch=%s\r\n"
-		"Max-Forwards: 1\r\nFrom: <sip:sbc@sbc.invalid>;tag=media\r\n"
-		"To: <sip:pbx@%s>\r\nCall-ID: %.*s\r\nCSeq: 1 NOTIFY\r\n"
-		"Event: x-zentrale-dtmf\r\nX-Zentrale-Event: dtmf\r\n"
-		"Content-Type: application/dtmf-relay\r\nContent-Length: %d\r\n\r\n%s",
-		ps, branch, ps, (int)call_id.l, call_id.p, n, body);
+	char body[64];
+	if (sbc_dtmf_info_body(digit, ms, body, sizeof(body)) >= 0)
+		notify_pbx(arg, ps, call_id, "dtmf", "application/dtmf-relay", body);
 }
 
 void sbc_sip_configure_media(struct sbc_sip *s, const struct core_state_media *cfg)
