@@ -4,6 +4,8 @@
  * came from the wire (a view, not NUL-terminated); what parses is used as
  * the SBC and the registrar use it: its algorithm, the response expected
  * for it, the constant-time comparison, and the nonce table's checks.
+ * The same bytes are also read as a challenge (WWW-Authenticate, the
+ * trunk's side: sip_auth_chal_parse) and, when one parses, answered.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char fresh[SIP_NONCE_LEN], chal[512];
 		sip_nonces_make(nonces, "example.org", now, fresh);
 		(void)sip_auth_challenge(alg > 0, "example.org", fresh, false, chal, sizeof(chal));
+	}
+	struct sip_auth_chal ch;
+	if (sip_auth_chal_parse((struct sip_pl){v, size}, &ch) == 0) {
+		char out[2048];
+		(void)sip_auth_answer(&ch, "REGISTER", "sip:example.org", "alice", "secret",
+				      "0a4f113b", 1, out, sizeof(out));
+		(void)sip_auth_answer(&ch, "REGISTER", "sip:example.org", "alice", "secret",
+				      "0a4f113b", 1, out, 40); /* too small: refused */
 	}
 	free(v);
 	return 0;

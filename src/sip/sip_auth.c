@@ -291,3 +291,225 @@ int sip_auth_challenge(int alg, const char *realm, const char *nonce, bool stale
 			 nonce, alg ? "SHA-256" : "MD5", stale ? ", stale=true" : "");
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
+
+/* ---- the client's side ---- */
+
+/* One `key=value` or `key="value"` of a challenge at *pp (commas and
+ * white space before it skipped): 1 with key and val (a quoted value's
+ * inside, escapes still in it), 0 at the end, -1 if malformed. */
+static int chal_param(const char **pp, const char *e, struct sip_pl *key, struct sip_pl *val,
+		      bool *quoted)
+{
+	const char *p = *pp;
+	while (p < e && strchr(" \t\r\n,", *p))
+		p++;
+	if (p >= e)
+		return 0;
+	const char *k = p;
+	while (p < e && *p != '=' && !strchr(" \t\r\n,", *p))
+		p++;
+	*key = (struct sip_pl){k, (size_t)(p - k)};
+	while (p < e && strchr(" \t\r\n", *p))
+		p++;
+	if (p >= e || *p != '=' || key->l == 0)
+		return -1;
+	p++;
+	while (p < e && strchr(" \t\r\n", *p))
+		p++;
+	*quoted = p < e && *p == '"';
+	if (*quoted) {
+		const char *s = ++p;
+		while (p < e && *p != '"')
+			p += *p == '\\' && p + 1 < e ? 2 : 1;
+		if (p >= e)
+			return -1;
+		*val = (struct sip_pl){s, (size_t)(p - s)};
+		p++;
+	} else {
+		const char *s = p;
+		while (p < e && *p != ',' && !strchr(" \t\r\n", *p))
+			p++;
+		*val = (struct sip_pl){s, (size_t)(p - s)};
+	}
+	*pp = p;
+	return 1;
+}
+
+/* A value into out, a quoted one unescaped; -1 if it does not fit (or
+ * holds a control character: nothing we would send back). */
+static int chal_copy(struct sip_pl v, bool quoted, char out[SIP_AUTH_VALUE_MAX + 1])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v.l; i++) {
+		char c = v.p[i];
+		if (quoted && c == '\\' && i + 1 < v.l)
+			c = v.p[++i];
+		if ((unsigned char)c < 0x20 || c == 0x7f || n >= SIP_AUTH_VALUE_MAX)
+			return -1;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Does a qop list ("auth,auth-int") name auth? */
+static bool qop_has_auth(struct sip_pl v)
+{
+	const char *p = v.p, *e = v.p + v.l;
+	while (p < e) {
+		while (p < e && strchr(" \t,", *p))
+			p++;
+		const char *s = p;
+		while (p < e && !strchr(" \t,", *p))
+			p++;
+		if (sip_pl_casecmp((struct sip_pl){s, (size_t)(p - s)}, "auth"))
+			return true;
+	}
+	return false;
+}
+
+static int chal_algorithm(struct sip_pl v, struct sip_auth_chal *ch)
+{
+	static const struct {
+		const char *name;
+		int alg;
+		bool sess;
+	} algs[] = {{"MD5", 0, false},
+		    {"MD5-sess", 0, true},
+		    {"SHA-256", 1, false},
+		    {"SHA-256-sess", 1, true}};
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (sip_pl_casecmp(v, algs[i].name)) {
+			ch->alg = algs[i].alg;
+			ch->sess = algs[i].sess;
+			return 0;
+		}
+	return -1;
+}
+
+int sip_auth_chal_parse(struct sip_pl v, struct sip_auth_chal *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+	const char *p = v.p, *e = v.p + v.l;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	if (e - p < 7 || strncasecmp(p, "Digest", 6) != 0 || !strchr(" \t\r\n", p[6]))
+		return -1;
+	p += 6;
+	unsigned seen = 0; /* realm 1, nonce 2, opaque 4, algorithm 8, qop 16, stale 32 */
+	struct sip_pl key, val;
+	bool quoted;
+	int r;
+	while ((r = chal_param(&p, e, &key, &val, &quoted)) == 1) {
+		static const char *const names[] = {"realm",	 "nonce", "opaque",
+						    "algorithm", "qop",	  "stale"};
+		int i = 0;
+		while (i < 6 && !sip_pl_casecmp(key, names[i]))
+			i++;
+		if (i == 6)
+			continue; /* domain, charset, userhash, …: not needed to answer */
+		if (seen & (1u << i))
+			return -1; /* a parameter twice */
+		seen |= 1u << i;
+		if ((i == 0 && chal_copy(val, quoted, ch->realm) < 0) ||
+		    (i == 1 && chal_copy(val, quoted, ch->nonce) < 0) ||
+		    (i == 2 && chal_copy(val, quoted, ch->opaque) < 0) ||
+		    (i == 3 && chal_algorithm(val, ch) < 0) || (i == 4 && !qop_has_auth(val)))
+			return -1;
+		ch->has_opaque |= i == 2;
+		ch->qop |= i == 4;
+		if (i == 5)
+			ch->stale = sip_pl_casecmp(val, "true");
+	}
+	return r == 0 && (seen & 3) == 3 && ch->nonce[0] ? 0 : -1;
+}
+
+int sip_auth_chal_pick(const struct sip_msg *m, struct sip_auth_chal *ch)
+{
+	enum sip_hdr_id id =
+		m->status == 407 ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE;
+	struct sip_auth_chal c;
+	int found = -1;
+	for (const struct sip_hdr *h = sip_msg_hdr(m, id); h; h = sip_msg_hdr_next(m, h)) {
+		if (sip_auth_chal_parse(h->value, &c) < 0 || (found == 0 && c.alg <= ch->alg))
+			continue;
+		*ch = c;
+		found = 0;
+	}
+	return found;
+}
+
+/* s into out at *o, quoted and escaped ("\\" and "\""); false if it does not fit. */
+static bool put_quoted(char *out, size_t cap, size_t *o, const char *s)
+{
+	if (*o + 1 >= cap)
+		return false;
+	out[(*o)++] = '"';
+	for (; *s; s++) {
+		if ((*s == '"' || *s == '\\') && *o + 1 < cap)
+			out[(*o)++] = '\\';
+		if (*o + 1 >= cap)
+			return false;
+		out[(*o)++] = *s;
+	}
+	if (*o + 1 >= cap)
+		return false;
+	out[(*o)++] = '"';
+	out[*o] = '\0';
+	return true;
+}
+
+static bool put_text(char *out, size_t cap, size_t *o, const char *s)
+{
+	size_t n = strlen(s);
+	if (*o + n >= cap)
+		return false;
+	memcpy(out + *o, s, n + 1);
+	*o += n;
+	return true;
+}
+
+int sip_auth_answer(const struct sip_auth_chal *ch, const char *method, const char *uri,
+		    const char *user, const char *password, const char *cnonce, uint32_t nc,
+		    char *out, size_t cap)
+{
+	char ha1[SIP_AUTH_HEX_MAX], response[SIP_AUTH_HEX_MAX], ncs[9] = "";
+	bool need_cnonce = ch->qop || ch->sess;
+	if (!method || !uri || !user || !password || cap == 0 ||
+	    (need_cnonce && (!cnonce || !*cnonce || nc == 0)))
+		return -1;
+	if (sip_auth_ha1(ch->alg, user, ch->realm, password, ha1) < 0)
+		return -1;
+	if (ch->sess) { /* RFC 7616 §3.4.2: H(H(user:realm:password):nonce:cnonce) */
+		struct sip_pl parts[3] = {pl(ha1), pl(ch->nonce), pl(cnonce)};
+		if (digest_hex(ch->alg, parts, 3, ha1) < 0)
+			return -1;
+	}
+	if (ch->qop)
+		snprintf(ncs, sizeof(ncs), "%08x", nc);
+	struct sip_auth_creds c = {.nonce = pl(ch->nonce), .uri = pl(uri)};
+	if (ch->qop) {
+		c.qop = pl("auth");
+		c.nc = pl(ncs);
+		c.cnonce = pl(cnonce);
+	}
+	if (sip_auth_response(ch->alg, ha1, pl(method), &c, response) < 0)
+		return -1;
+	static const char *const names[2][2] = {{"MD5", "MD5-sess"}, {"SHA-256", "SHA-256-sess"}};
+	size_t o = 0;
+	out[0] = '\0';
+	bool ok = put_text(out, cap, &o, "Digest username=") && put_quoted(out, cap, &o, user) &&
+		  put_text(out, cap, &o, ", realm=") && put_quoted(out, cap, &o, ch->realm) &&
+		  put_text(out, cap, &o, ", nonce=") && put_quoted(out, cap, &o, ch->nonce) &&
+		  put_text(out, cap, &o, ", uri=") && put_quoted(out, cap, &o, uri) &&
+		  put_text(out, cap, &o, ", response=") && put_quoted(out, cap, &o, response) &&
+		  put_text(out, cap, &o, ", algorithm=") &&
+		  put_text(out, cap, &o, names[ch->alg ? 1 : 0][ch->sess ? 1 : 0]);
+	if (ok && need_cnonce)
+		ok = put_text(out, cap, &o, ", cnonce=") && put_quoted(out, cap, &o, cnonce);
+	if (ok && ch->qop)
+		ok = put_text(out, cap, &o, ", qop=auth, nc=") && put_text(out, cap, &o, ncs);
+	if (ok && ch->has_opaque)
+		ok = put_text(out, cap, &o, ", opaque=") && put_quoted(out, cap, &o, ch->opaque);
+	return ok ? (int)o : -1;
+}
