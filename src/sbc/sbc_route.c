@@ -12,6 +12,7 @@
 
 #include "../core/core_log.h"
 #include "sbc.h"
+#include "sbc_sip.h"
 #include "sbc_trunk.h"
 
 struct sbc_route {
@@ -61,6 +62,11 @@ void sbc_route_update(struct sbc *sbc, struct core_state *st)
 	sbc->routes = r;
 	sbc->nroutes = n;
 	sbc_trunk_state(sbc);
+	for (int i = 0; i < sbc->state.nphone_systems && sbc->sip; i++) {
+		const struct core_state_ps *ps = &sbc->state.phone_systems[i];
+		if (ps->ntrunks > 0 && ps->state == CORE_PS_RUNNING && ps->sip_socket[0])
+			sbc_sip_link_ps(sbc->sip, ps->name, ps->sip_socket);
+	}
 }
 
 void sbc_route_free(struct sbc *sbc)

@@ -9,7 +9,10 @@
  * client's are dropped. A domain that is no phone system gets the answers
  * a phone system gives a user it does not have, so scanners learn nothing.
  * Relay ports are reserved only for SDP within INVITE, UPDATE and PRACK
- * transactions (sbc_media.h). Overloaded (sbc_load.h), it answers new
+ * transactions (sbc_media.h). The trunk sockets (sip-trunk-udp, 5062) take
+ * requests only from the addresses of a phone system's trunk (sbc_trunk.h),
+ * a foreign source gets 403 and counts towards its block; what a phone
+ * system sends to a carrier leaves from them. Overloaded (sbc_load.h), it answers new
  * requests 503 before any work is done for them.
  */
 #include <arpa/inet.h>
@@ -48,6 +51,7 @@
 #include "sbc_sip.h"
 #include "sbc_sip_int.h"
 #include "sbc_trace.h"
+#include "sbc_trunk.h"
 
 #define tname sbc_sip_tname
 
@@ -490,6 +494,40 @@ static void answer_unknown_domain(struct sbc_sip *s, const struct sip_flow *f,
 	sbc_sip_answer(s, f, m, 401, extra);
 }
 
+/* The phone system a request on a trunk socket is for: the trunk its
+ * Request-URI names (our Contact and Record-Route towards a carrier carry
+ * the trunk's key), else the first trunk whose carrier has the source
+ * address; the source must be one of that trunk's carrier addresses.
+ * NULL (logged, counted towards the source's block) when it is none:
+ * else its name and socket, and the trunk's key in f. */
+static const char *trunk_of(struct sbc_sip *s, struct sip_flow *f, const struct sip_msg *m,
+			    const char *addr, const char **sock)
+{
+	const struct sbc_trunk *tr = NULL, *by_addr;
+	struct sip_uri u;
+	if (!s->sbc->trunks)
+		goto refused;
+	by_addr = sbc_trunks_by_addr(s->sbc->trunks, (const struct sockaddr *)&f->addr);
+	if (sip_uri_parse(&u, m->ruri) == 0 && u.user.l == SBC_TRUNK_KEY_LEN)
+		tr = sbc_trunks_by_key(s->sbc->trunks, u.user.p, u.user.l);
+	if (tr && !sbc_trunk_has_addr(tr, (const struct sockaddr *)&f->addr))
+		tr = NULL; /* that trunk's, but not from its carrier */
+	else if (!tr)
+		tr = by_addr;
+	if (!tr)
+		goto refused;
+	bool exists;
+	const char *name = sbc_route_sip(s->sbc, tr->ps, strlen(tr->ps), sock, &exists);
+	if (!exists || sbc_sip_flow_set_trunk(f, tr->key) < 0)
+		goto refused;
+	return name;
+refused:
+	log_info("sip: a %.*s on a trunk socket from %s, which is no carrier's: 403",
+		 (int)m->method.l, m->method.p, addr);
+	sbc_block_failed(s->sbc->block, addr);
+	return NULL;
+}
+
 /* A message from a phone; wait_ms: how long it waited to be read (-1: not known). */
 static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len,
 		       int64_t wait_ms)
@@ -547,7 +585,24 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	struct sip_pl domain;
 	const char *sock;
 	bool exists;
-	const char *name = route(s, m, &domain, &sock, &exists);
+	struct sip_flow tf;
+	const char *name;
+	if (s->udp_trunk[f->udp] && f->t == T_UDP) {
+		tf = *f;
+		if (!(name = trunk_of(s, &tf, m, addr, &sock))) {
+			if (!ack)
+				sbc_sip_answer(s, f, m, 403, NULL);
+			goto out;
+		}
+		if (sip_pl_eq(m->method, "OPTIONS") && to_tag(m).l == 0) {
+			sbc_sip_answer(s, f, m, 200, SIP_OPTIONS_HEADERS); /* a carrier's ping */
+			goto out;
+		}
+		f = &tf;
+		exists = true;
+	} else {
+		name = route(s, m, &domain, &sock, &exists);
+	}
 	if (!exists) {
 		if (!ack)
 			answer_unknown_domain(s, f, m, domain);
@@ -730,12 +785,60 @@ json_t *sbc_sip_stats(struct sbc_sip *s)
 			 (json_int_t)s->load.episodes);
 }
 
+/* The flow to a trunk's carrier: from a trunk socket of its address
+ * family, the one bound to the address the kernel would send from (or a
+ * wildcard one, with that address as the source), to the carrier's first
+ * address. */
+static int trunk_flow(struct sbc_sip *s, const struct sbc_trunk *tr, struct sip_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (tr->naddrs == 0)
+		return -1;
+	f->t = T_UDP;
+	memcpy(&f->addr, &tr->addrs[0], sizeof(f->addr));
+	f->alen = tr->addrlens[0];
+	/* our source address towards it: what the routing table says */
+	struct sockaddr_storage src;
+	socklen_t sl = sizeof(src);
+	int probe = socket(f->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool known = probe >= 0 && connect(probe, (struct sockaddr *)&f->addr, f->alen) == 0 &&
+		     getsockname(probe, (struct sockaddr *)&src, &sl) == 0;
+	if (probe >= 0)
+		close(probe);
+	int pick = -1;
+	for (int i = 0; i < s->nudp; i++) {
+		if (!s->udp_trunk[i] || s->udp_local[i].ss_family != f->addr.ss_family)
+			continue;
+		bool same = known && core_net_ss_same_ip(&src, &s->udp_local[i]);
+		if (same || (pick < 0 && s->udp_wildcard[i]))
+			pick = i;
+		if (same)
+			break;
+	}
+	if (pick < 0)
+		return -1;
+	f->udp = pick;
+	f->local = s->udp_local[pick];
+	if (s->udp_wildcard[pick] && known) { /* the source address, our port */
+		in_port_t port = f->local.ss_family == AF_INET6
+					 ? ((struct sockaddr_in6 *)&f->local)->sin6_port
+					 : ((struct sockaddr_in *)&f->local)->sin_port;
+		f->local = src;
+		if (src.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&f->local)->sin6_port = port;
+		else
+			((struct sockaddr_in *)&f->local)->sin_port = port;
+	}
+	return sbc_sip_flow_set_trunk(f, tr->key);
+}
+
 static const struct sbc_sip_io sip_io = {
 	.flow_send = flow_send_traced,
 	.answer = sbc_sip_answer,
 	.up_get = up_get,
 	.accepted = conn_accepted,
 	.auth_failed = auth_failed,
+	.trunk_flow = trunk_flow,
 };
 
 struct sbc_sip *sbc_sip_new(struct sbc *sbc)
@@ -830,7 +933,8 @@ static void udp_buffers(int fd, const struct sockaddr_storage *l)
 
 void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 {
-	if (strcmp(service, "sip-udp") == 0 && s->nudp < SIP_MAX_SOCKETS) {
+	bool trunk = strcmp(service, "sip-trunk-udp") == 0;
+	if ((trunk || strcmp(service, "sip-udp") == 0) && s->nudp < SIP_MAX_SOCKETS) {
 		int one = 1;
 		socklen_t ll = sizeof(s->udp_local[s->nudp]);
 		getsockname(fd, (struct sockaddr *)&s->udp_local[s->nudp], &ll);
@@ -847,6 +951,7 @@ void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 		/* the receive time of each datagram: how long it waited (sbc_load.h) */
 		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 		udp_buffers(fd, l);
+		s->udp_trunk[s->nudp] = trunk;
 		s->udp_fd[s->nudp] = fd;
 		s->udp[s->nudp] =
 			event_new(s->sbc->child.base, fd, EV_READ | EV_PERSIST, on_udp, s);
@@ -889,4 +994,10 @@ void sbc_sip_set_per_address(struct sbc_sip *s, int n)
 int sbc_sip_connections(const struct sbc_sip *s)
 {
 	return core_conn_count(s->streams);
+}
+
+void sbc_sip_link_ps(struct sbc_sip *s, const char *name, const char *sock)
+{
+	if (!up_get(s, name, sock))
+		log_warn("sip: cannot reach phone system %s for its trunks", name);
 }

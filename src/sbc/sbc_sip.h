@@ -25,5 +25,8 @@ void sbc_sip_configure_media(struct sbc_sip *s, const struct core_state_media *c
 void sbc_sip_set_per_address(struct sbc_sip *s, int n);
 /* TCP and TLS connections open now. */
 int sbc_sip_connections(const struct sbc_sip *s);
+/* A link to phone system name's SIP socket now, not at the first request
+ * for it: a phone system with trunks sends first (REGISTER to carriers). */
+void sbc_sip_link_ps(struct sbc_sip *s, const char *name, const char *sock);
 
 #endif

@@ -19,7 +19,7 @@
 
 const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
 
-#define TOKEN_BODY 56 /* t, udp, 2 x (port, 16-byte address), conn */
+#define TOKEN_BODY 56 /* t, udp, 2 x (port, 16-byte address), conn, trunk flag and key */
 #define TOKEN_MAC  16
 
 static void put_addr(unsigned char *p, const struct sockaddr_storage *ss)
@@ -67,6 +67,8 @@ void sbc_sip_token_make(struct sbc_sip *s, const struct sip_flow *f, char out[SI
 	for (int i = 0; i < 8; i++)
 		b[38 + i] = (unsigned char)(f->conn >> (8 * i));
 	memset(b + 46, 0, TOKEN_BODY - 46);
+	b[46] = f->trunk;
+	memcpy(b + 47, f->tkey, sizeof(f->tkey));
 	crypto_generichash(b + TOKEN_BODY, TOKEN_MAC, b, TOKEN_BODY, s->token_key,
 			   sizeof(s->token_key));
 	sodium_bin2base64(out, SIP_TOKEN_LEN, b, sizeof(b),
@@ -83,7 +85,7 @@ int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *
 	    n != sizeof(b))
 		return -1;
 	crypto_generichash(mac, TOKEN_MAC, b, TOKEN_BODY, s->token_key, sizeof(s->token_key));
-	if (sodium_memcmp(mac, b + TOKEN_BODY, TOKEN_MAC) != 0 || b[0] > T_TLS)
+	if (sodium_memcmp(mac, b + TOKEN_BODY, TOKEN_MAC) != 0 || b[0] > T_TLS || b[46] > 1)
 		return -1;
 	memset(f, 0, sizeof(*f));
 	f->t = (enum sip_transport)b[0];
@@ -92,6 +94,8 @@ int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *
 	get_addr(b + 20, &f->local);
 	for (int i = 0; i < 8; i++)
 		f->conn |= (uint64_t)b[38 + i] << (8 * i);
+	f->trunk = b[46];
+	memcpy(f->tkey, b + 47, sizeof(f->tkey));
 	if (f->t == T_UDP)
 		return f->udp < s->nudp ? 0 : -1;
 	return core_conn_find(s->streams, f->conn) ? 0 : -1;
@@ -123,4 +127,21 @@ void sbc_sip_flow_addr(const struct sip_flow *f, char *addr, size_t len, int *po
 	*port = f->addr.ss_family == AF_INET6
 			? ntohs(((const struct sockaddr_in6 *)&f->addr)->sin6_port)
 			: ntohs(((const struct sockaddr_in *)&f->addr)->sin_port);
+}
+
+void sbc_sip_flow_trunk_key(const struct sip_flow *f, char out[18])
+{
+	out[0] = 'z';
+	sodium_bin2hex(out + 1, 17, f->tkey, sizeof(f->tkey));
+}
+
+int sbc_sip_flow_set_trunk(struct sip_flow *f, const char *key)
+{
+	size_t n;
+	if (strlen(key) != 17 || key[0] != 'z' ||
+	    sodium_hex2bin(f->tkey, sizeof(f->tkey), key + 1, 16, NULL, &n, NULL) < 0 ||
+	    n != sizeof(f->tkey))
+		return -1;
+	f->trunk = true;
+	return 0;
 }

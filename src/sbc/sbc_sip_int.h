@@ -25,6 +25,7 @@
 struct sbc_sip;
 struct sip_txn;
 struct sip_up;
+struct sbc_trunk;
 
 #define SIP_MAX_SOCKETS 64
 #define SIP_TX_LIFE_MS	32000 /* how long an unanswered request is remembered (64*T1) */
@@ -61,6 +62,10 @@ struct sip_flow {
 	socklen_t alen;
 	struct sockaddr_storage local; /* our address as the phone sees it */
 	uint64_t conn;		       /* stream connection id */
+	/* A carrier's flow (a trunk socket): the trunk's key (sbc_trunk.h),
+	 * "z" and these 8 bytes in hex. */
+	bool trunk;
+	unsigned char tkey[8];
 };
 
 /* The SIP state of a TCP or TLS connection (core_conn owns the connection;
@@ -124,6 +129,7 @@ struct sbc_sip {
 	int udp_fd[SIP_MAX_SOCKETS];
 	struct sockaddr_storage udp_local[SIP_MAX_SOCKETS];
 	bool udp_wildcard[SIP_MAX_SOCKETS]; /* bound to any address: choose the source */
+	bool udp_trunk[SIP_MAX_SOCKETS];    /* a trunk socket (sip-trunk-udp): carriers only */
 	int nudp;
 	/* TCP and TLS connections together: one limit per address, ids for flows */
 	struct core_conn_service *streams;
@@ -228,6 +234,10 @@ void sbc_sip_log_blocked(struct sbc_sip *s, const struct sip_flow *f, const char
 void sbc_sip_flow_local(const struct sip_flow *f, char *out, size_t cap);
 /* "<sip:ADDR:PORT;transport=..;lr>": how the phone of this flow reaches us. */
 void sbc_sip_flow_uri(const struct sip_flow *f, char *out, size_t cap);
+/* A carrier's flow: its trunk's key ("z" + 16 hex digits) into out, from
+ * or into f->tkey (the key's 16 hex digits; -1 if key is not one). */
+void sbc_sip_flow_trunk_key(const struct sip_flow *f, char out[18]);
+int sbc_sip_flow_set_trunk(struct sip_flow *f, const char *key);
 
 /* What the proxy step (sbc_sip_relay.c) needs of sockets and connections
  * (sbc_sip.c, which sets s->io): the relay calls no function of that file. */
@@ -243,13 +253,19 @@ struct sbc_sip_io {
 	void (*accepted)(struct sbc_sip *s, const struct sip_txn *t, int status);
 	/* a request from this flow failed authentication */
 	void (*auth_failed)(struct sbc_sip *s, const struct sip_flow *f);
+	/* the flow to a trunk's carrier (its first address, from our trunk
+	 * socket); -1 when it has none (not resolved) or we have no such socket */
+	int (*trunk_flow)(struct sbc_sip *s, const struct sbc_trunk *tr, struct sip_flow *f);
 };
 
 /* One direction of the proxy step (sbc_sip_relay.c): where its requests
  * come from, how their Vias are handled, which Record-Route they get on the
  * way on and which their answers get on the way back. Trunks add one. */
-enum sbc_sip_routes { SBC_ROUTES_ALL, SBC_ROUTES_TOKEN };	  /* which Routes are used up */
-enum sbc_sip_answer_rr { SBC_RR_REWRITE_OURS, SBC_RR_OURS_ONLY }; /* on answers */
+enum sbc_sip_routes { SBC_ROUTES_ALL, SBC_ROUTES_TOKEN }; /* which Routes are used up */
+/* On answers: ours (naming sbc.invalid) rewritten, the rest kept; only ours;
+ * ours towards a carrier (its trunk's key as user part) rewritten, the
+ * carrier's kept. */
+enum sbc_sip_answer_rr { SBC_RR_REWRITE_OURS, SBC_RR_OURS_ONLY, SBC_RR_REWRITE_KEYED };
 struct sbc_sip_dir {
 	bool from_phone; /* its requests come from phones (the media relay's side) */
 	/* our Via line on its requests, with our branch */
@@ -262,8 +278,15 @@ struct sbc_sip_dir {
 	void (*rr_on)(struct sbc_sip *s, const struct sip_flow *f, char *out, size_t cap);
 	void (*rr_back)(struct sbc_sip *s, const struct sip_flow *f, char *out, size_t cap);
 	enum sbc_sip_answer_rr answer_rr;
+	/* a carrier's side: its identity headers (RFC 3325) are trusted, and
+	 * what goes to it carries our Contact (its trunk's key at our trunk
+	 * socket) in place of the phone system's */
+	bool carrier;
 };
-extern const struct sbc_sip_dir sbc_sip_dir_up, sbc_sip_dir_down;
+/* up and down: phones; trunk_in: a carrier's requests to a phone system,
+ * trunk_out: a phone system's to a carrier */
+extern const struct sbc_sip_dir sbc_sip_dir_up, sbc_sip_dir_down, sbc_sip_dir_trunk_in,
+	sbc_sip_dir_trunk_out;
 
 /* sbc_sip_relay.c: a request from a phone for phone system name (key: its
  * server transaction's, sip_tx_key); one from a phone system; an answer

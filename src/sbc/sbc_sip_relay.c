@@ -19,6 +19,16 @@
  *   Towards UDP phones we are the client transaction (sip_tx): we resend,
  *   give up with 408, and ACK a failure ourselves.
  *
+ * - trunk_in and trunk_out: the same two steps with a carrier in the
+ *   phone's place (a trunk socket's flow, sip_flow.trunk): its requests
+ *   reach the phone system with X-Zentrale-Trunk; the phone system's reach
+ *   the carrier named by Route <sip:trunk.ID@sbc.invalid;lr> (or a flow
+ *   token of a carrier, within a dialog). Towards the carrier our Contact
+ *   and Record-Route name the trunk's key at our trunk socket
+ *   (<sip:KEY@ADDR:PORT>), so its requests find their trunk again and it
+ *   never sees the phone system's; the carrier's own Record-Route stays,
+ *   and its identity headers (RFC 3325) are trusted.
+ *
  * The relay reaches sockets and connections only through s->io
  * (sbc_sip.c): it calls no function of that file.
  */
@@ -37,8 +47,10 @@
 #include "../sip/sip_build.h"
 #include "../sip/sip_dtmf.h"
 #include "../sip/sip_hdr.h"
+#include "sbc.h"
 #include "sbc_media.h"
 #include "sbc_sip_int.h"
+#include "sbc_trunk.h"
 
 #define RELAY_SDP_MAX 16384 /* an SDP body rewritten by the media relay */
 
@@ -93,6 +105,29 @@ bool sbc_sip_relays_sdp(struct sip_pl method)
 	       sip_pl_eq(method, "PRACK") || sip_pl_eq(method, "ACK");
 }
 
+/* The trunk of a carrier's flow, NULL if it has gone (deleted, disabled). */
+static const struct sbc_trunk *flow_trunk(struct sbc_sip *s, const struct sip_flow *f)
+{
+	char key[18];
+	sbc_sip_flow_trunk_key(f, key);
+	return s->sbc->trunks ? sbc_trunks_by_key(s->sbc->trunks, key, SBC_TRUNK_KEY_LEN) : NULL;
+}
+
+/* The media terms of a carrier's leg, from its trunk: 0, or -1 if it has gone. */
+static int sbc_sip_trunk_terms(struct sbc_sip *s, const struct sip_flow *f,
+			       struct sbc_media_trunk *terms)
+{
+	const struct sbc_trunk *tr = flow_trunk(s, f);
+	if (!tr)
+		return -1;
+	memset(terms, 0, sizeof(*terms));
+	terms->srtp = tr->t.srtp;
+	for (int i = 0; i < tr->t.ncodecs && i < SDP_CODECS_MAX; i++)
+		terms->codecs.names[terms->codecs.n++] = tr->t.codecs[i];
+	terms->codecs.keep_te = !tr->t.dtmf_info;
+	return 0;
+}
+
 int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_flow *f,
 		 const char *ps, bool from_phone, struct sip_pl *body, char *buf, size_t cap)
 {
@@ -105,6 +140,9 @@ int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_fl
 	if (!sbc_sip_relays_sdp(meth))
 		return 488; /* nothing but these reserves ports; an answer goes without */
 	bool ack = sip_pl_eq(meth, "ACK");
+	struct sbc_media_trunk terms;
+	if (f->trunk && sbc_sip_trunk_terms(s, f, &terms) < 0)
+		return 503; /* the trunk has gone: no media for it */
 	struct sbc_media_leg leg = {.ps = ps,
 				    .call_id = sip_msg_hdr(m, SIP_HDR_CALL_ID)->value,
 				    .from_phone = from_phone,
@@ -114,7 +152,8 @@ int sbc_sip_body(struct sbc_sip *s, const struct sip_msg *m, const struct sip_fl
 				    .phone_req = from_phone == m->request,
 				    .existing_only = ack,
 				    .cseq = cseq,
-				    .method = ack ? (struct sip_pl){0} : meth};
+				    .method = ack ? (struct sip_pl){0} : meth,
+				    .trunk = f->trunk ? &terms : NULL};
 	int n = sbc_media_sdp(s->media, &leg, m->body, buf, cap);
 	if (n < 0)
 		return -n;
@@ -225,6 +264,17 @@ static void rr_outside(struct sbc_sip *s, const struct sip_flow *f, char *out, s
 	sbc_sip_flow_uri(f, out, cap);
 }
 
+/* How a carrier reaches us: its trunk's key at our trunk socket (the user
+ * part finds the trunk again in the carrier's requests of the dialog). */
+static void rr_trunk(struct sbc_sip *s, const struct sip_flow *f, char *out, size_t cap)
+{
+	(void)s;
+	char key[18], hostport[CORE_NET_ADDR_LEN + 8];
+	sbc_sip_flow_trunk_key(f, key);
+	sbc_sip_flow_local(f, hostport, sizeof(hostport));
+	snprintf(out, cap, "<sip:%s@%s;lr>", key, hostport);
+}
+
 static void via_inside(const struct sip_flow *f, const char *branch, char *out, size_t cap)
 {
 	(void)f;
@@ -259,6 +309,62 @@ const struct sbc_sip_dir sbc_sip_dir_down = {
 	.answer_rr = SBC_RR_OURS_ONLY,
 };
 
+const struct sbc_sip_dir sbc_sip_dir_trunk_in = {
+	.from_phone = true,
+	.via = via_inside,
+	.vias_aside = false,
+	.drop_routes = SBC_ROUTES_ALL, /* the carrier's Route names us */
+	.rr_on = rr_token,
+	.rr_back = rr_trunk,
+	.answer_rr = SBC_RR_REWRITE_OURS,
+	.carrier = true,
+};
+
+const struct sbc_sip_dir sbc_sip_dir_trunk_out = {
+	.from_phone = false,
+	.via = via_outside,
+	.vias_aside = true,
+	.drop_routes = SBC_ROUTES_TOKEN,
+	.rr_on = rr_trunk,
+	.rr_back = rr_token,
+	.answer_rr = SBC_RR_REWRITE_KEYED,
+	.carrier = true,
+};
+
+/* The phone system's Contact, towards a carrier: ours, the trunk's key at
+ * our trunk socket, with the header's parameters (expires=…) kept; "*"
+ * (a REGISTER removing all) as it is. */
+static void put_carrier_contact(struct evbuffer *b, const struct sip_flow *f,
+				const struct sip_hdr *h)
+{
+	struct sip_addr a;
+	struct sip_pl rest;
+	if (h->value.l == 1 && h->value.p[0] == '*') {
+		sbc_sip_put_header(b, h);
+		return;
+	}
+	char key[18], hostport[CORE_NET_ADDR_LEN + 8];
+	sbc_sip_flow_trunk_key(f, key);
+	sbc_sip_flow_local(f, hostport, sizeof(hostport));
+	evbuffer_add_printf(b, "Contact: <sip:%s@%s>", key, hostport);
+	if (sip_addr_parse(&a, h->value, &rest) == 0 && a.params.l)
+		evbuffer_add_printf(b, "%.*s", (int)a.params.l, a.params.p);
+	evbuffer_add(b, "\r\n", 2);
+}
+
+/* A Record-Route line of ours towards this carrier: its key as user part. */
+static bool names_key(struct sip_pl v, const struct sip_flow *f)
+{
+	char key[19];
+	sbc_sip_flow_trunk_key(f, key);
+	key[17] = '@';
+	key[18] = '\0';
+	for (size_t i = 0; i + 18 <= v.l; i++)
+		if (memcmp(v.p + i, key, 18) == 0)
+			return true;
+	return false;
+}
+
 /* ---- the step ---- */
 
 /*
@@ -290,10 +396,14 @@ static void relay_request(struct sbc_sip *s, const struct sbc_sip_dir *d, const 
 			continue;
 		}
 		if (sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH ||
-		    (d->from_phone && sbc_sip_is_identity(h->name)) ||
+		    (d->from_phone && !d->carrier && sbc_sip_is_identity(h->name)) ||
 		    (h->id == SIP_HDR_ROUTE &&
 		     (d->drop_routes == SBC_ROUTES_ALL || is_token_route(h->value))))
 			continue;
+		if (h->id == SIP_HDR_CONTACT && d->carrier && !d->from_phone) {
+			put_carrier_contact(b, f, h);
+			continue;
+		}
 		if (h == top && !d->vias_aside) {
 			/* the whole Via, received= added: never cut */
 			size_t cap = h->value.l + 128;
@@ -330,6 +440,7 @@ static void relay_response(struct sbc_sip *s, const struct sbc_sip_dir *d, struc
 	 * address); the phone system gets the flow token instead, so its
 	 * dialog's route set (§12.1.2) leads back to this very connection. */
 	bool ours_only = d->answer_rr == SBC_RR_OURS_ONLY;
+	bool keyed = d->answer_rr == SBC_RR_REWRITE_KEYED;
 	bool add = ours_only && m->status > 100 && m->status < 300 &&
 		   records_route((struct sip_pl){t->method, strlen(t->method)});
 	if (add || !ours_only)
@@ -344,11 +455,17 @@ static void relay_response(struct sbc_sip *s, const struct sbc_sip_dir *d, struc
 	for (int i = 0; i < m->nhdr; i++) {
 		const struct sip_hdr *h = &m->hdr[i];
 		if (h == top || sbc_sip_is_ours(h->name) || h->id == SIP_HDR_CONTENT_LENGTH ||
-		    (!d->from_phone && sbc_sip_is_identity(h->name))) /* a phone's answer */
+		    (!d->from_phone && !d->carrier &&
+		     sbc_sip_is_identity(h->name))) /* a phone's answer */
 			continue;
 		if (h->id == SIP_HDR_RECORD_ROUTE && ours_only)
 			continue;
-		if (h->id == SIP_HDR_RECORD_ROUTE && names_sbc_invalid(h->value))
+		if (h->id == SIP_HDR_CONTACT && d->carrier && d->from_phone) {
+			put_carrier_contact(b, &t->flow, h); /* the phone system's, to a carrier */
+			continue;
+		}
+		if (h->id == SIP_HDR_RECORD_ROUTE &&
+		    (keyed ? names_key(h->value, &t->flow) : names_sbc_invalid(h->value)))
 			evbuffer_add_printf(b, "Record-Route: %s\r\n", rr);
 		else
 			sbc_sip_put_header(b, h);
@@ -425,7 +542,9 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 			      const char *name, const char *sock, const char *key)
 {
 	struct sip_up *u = s->io->up_get(s, name, sock);
-	if (!u) {
+	const struct sbc_sip_dir *d = f->trunk ? &sbc_sip_dir_trunk_in : &sbc_sip_dir_up;
+	const struct sbc_trunk *tr = f->trunk ? flow_trunk(s, f) : NULL;
+	if (!u || (f->trunk && !tr)) {
 		s->io->answer(s, f, m, 503, "Retry-After: 5\r\n");
 		return;
 	}
@@ -433,8 +552,7 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 	char branch[48];
 	char sdp[RELAY_SDP_MAX]; /* on the stack: no static, no heap churn */
 	struct sip_pl body;
-	int refuse =
-		sbc_sip_body(s, m, f, name, sbc_sip_dir_up.from_phone, &body, sdp, RELAY_SDP_MAX);
+	int refuse = sbc_sip_body(s, m, f, name, d->from_phone, &body, sdp, RELAY_SDP_MAX);
 	if (refuse && ack) {
 		body = (struct sip_pl){0}; /* no call to relay it for: on without SDP */
 	} else if (refuse) {
@@ -471,9 +589,12 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 	char addr[64], token[SIP_TOKEN_LEN], via[128], extra[512];
 	int port;
 	sbc_sip_flow_addr(f, addr, sizeof(addr), &port);
-	sbc_sip_dir_up.via(f, branch, via, sizeof(via));
+	d->via(f, branch, via, sizeof(via));
 	int n = 0;
-	if (sip_pl_eq(m->method, "REGISTER")) {
+	if (tr) /* which of the phone system's trunks it came on */
+		n = snprintf(extra, sizeof(extra), "X-Zentrale-Trunk: %lld\r\n",
+			     (long long)tr->t.id);
+	else if (sip_pl_eq(m->method, "REGISTER")) {
 		sbc_sip_token_make(s, f, token);
 		n = snprintf(extra, sizeof(extra), "Path: <sip:%s@sbc.invalid;lr;ob>\r\n", token);
 	}
@@ -484,8 +605,7 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 		n += dtmf_sent(s, m, extra + n, sizeof(extra) - (size_t)n);
 	if (n > 0 && (size_t)n < sizeof(extra))
 		media_mark(m, body, extra + n, sizeof(extra) - (size_t)n);
-	relay_request(s, &sbc_sip_dir_up, m, f, via, extra, body, bufferevent_get_output(u->bev),
-		      NULL);
+	relay_request(s, d, m, f, via, extra, body, bufferevent_get_output(u->bev), NULL);
 out:
 }
 
@@ -561,11 +681,11 @@ void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m)
 	if (!b)
 		goto out;
 	struct sip_pl body;
-	if (sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_up.from_phone, &body, sdp,
-			 RELAY_SDP_MAX))
+	const struct sbc_sip_dir *d = t->flow.trunk ? &sbc_sip_dir_trunk_in : &sbc_sip_dir_up;
+	if (sbc_sip_body(s, m, &t->flow, t->up, !d->from_phone, &body, sdp, RELAY_SDP_MAX))
 		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
 	sbc_sip_media_track(s, m);
-	relay_response(s, &sbc_sip_dir_up, t, m, NULL, NULL, body, b);
+	relay_response(s, d, t, m, NULL, NULL, body, b);
 	size_t len;
 	char *bytes = take(b, &len);
 	if (!bytes)
@@ -601,8 +721,25 @@ static void down_refuse(struct sip_up *u, const struct sip_msg *m, int status, c
 	free(out);
 }
 
+/* A Route's <sip:trunk.ID@sbc.invalid>: the phone system's trunk ID; 0 or -1. */
+static int trunk_route_id(const struct sip_addr *ra, int64_t *id)
+{
+	struct sip_pl u = ra->uri.user;
+	if (u.l < 7 || u.l > 6 + 12 || memcmp(u.p, "trunk.", 6) != 0)
+		return -1;
+	*id = 0;
+	for (size_t i = 6; i < u.l; i++) {
+		if (u.p[i] < '0' || u.p[i] > '9')
+			return -1;
+		*id = *id * 10 + (u.p[i] - '0');
+	}
+	return *id > 0 ? 0 : -1;
+}
+
 /* Where a request of a phone system goes: its CANCEL where its INVITE went,
- * else the phone named by the token in its Route. 0, or -1 when answered. */
+ * else one of its trunks' carriers (Route <sip:trunk.ID@sbc.invalid;lr>),
+ * else the phone or carrier named by the token in its Route. 0, or -1
+ * when answered. */
 static int down_target(struct sbc_sip *s, struct sip_up *u, const struct sip_msg *m,
 		       const char *key, struct sip_flow *f, char branch[48])
 {
@@ -618,11 +755,25 @@ static int down_target(struct sbc_sip *s, struct sip_up *u, const struct sip_msg
 	struct sip_addr ra;
 	struct sip_pl rest;
 	sbc_sip_new_branch(branch);
+	int64_t id;
 	if (cancel) {
 		*f = inv->flow;
 		snprintf(branch, 48, "%s", inv->branch);
-	} else if (!rh || !is_token_route(rh->value) || sip_addr_parse(&ra, rh->value, &rest) < 0 ||
-		   sbc_sip_token_read(s, ra.uri.user, f) < 0) {
+	} else if (!rh || !is_token_route(rh->value) || sip_addr_parse(&ra, rh->value, &rest) < 0) {
+		down_refuse(u, m, 430, "Flow Failed");
+		return -1;
+	} else if (trunk_route_id(&ra, &id) == 0) {
+		const struct sbc_trunk *tr =
+			s->sbc->trunks ? sbc_trunks_by_id(s->sbc->trunks, u->name, id) : NULL;
+		if (!tr) {
+			down_refuse(u, m, 404, "No Such Trunk");
+			return -1;
+		}
+		if (s->io->trunk_flow(s, tr, f) < 0) {
+			down_refuse(u, m, 503, "Carrier Not Reachable");
+			return -1;
+		}
+	} else if (sbc_sip_token_read(s, ra.uri.user, f) < 0) {
 		down_refuse(u, m, 430, "Flow Failed"); /* RFC 5626: the phone is gone */
 		return -1;
 	}
@@ -675,15 +826,15 @@ void sbc_sip_relay_from_ps(struct sbc_sip *s, struct sip_up *u, const struct sip
 	}
 	if (down_target(s, u, m, key, &f, branch) < 0)
 		goto out;
-	int refuse = sbc_sip_body(s, m, &f, u->name, sbc_sip_dir_down.from_phone, &body, sdp,
-				  RELAY_SDP_MAX);
+	const struct sbc_sip_dir *d = f.trunk ? &sbc_sip_dir_trunk_out : &sbc_sip_dir_down;
+	int refuse = sbc_sip_body(s, m, &f, u->name, d->from_phone, &body, sdp, RELAY_SDP_MAX);
 	if (refuse) {
 		down_refuse(u, m, refuse, NULL);
 		goto out;
 	}
 	sbc_sip_media_track(s, m);
-	sbc_sip_dir_down.via(&f, branch, via, sizeof(via));
-	relay_request(s, &sbc_sip_dir_down, m, &f, via, "", body, b, vias);
+	d->via(&f, branch, via, sizeof(via));
+	relay_request(s, d, m, &f, via, "", body, b, vias);
 	size_t len;
 	char *bytes = take(b, &len);
 	if (!bytes)
@@ -710,14 +861,13 @@ static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *
 		return; /* the phone system has gone; it will not miss the answer */
 	char sdp[RELAY_SDP_MAX];
 	struct sip_pl body = {0};
-	if (sbc_sip_body(s, m, &t->flow, t->up, !sbc_sip_dir_down.from_phone, &body, sdp,
-			 RELAY_SDP_MAX))
+	const struct sbc_sip_dir *d = t->flow.trunk ? &sbc_sip_dir_trunk_out : &sbc_sip_dir_down;
+	if (sbc_sip_body(s, m, &t->flow, t->up, !d->from_phone, &body, sdp, RELAY_SDP_MAX))
 		body = (struct sip_pl){0}; /* an answer cannot be refused: no media then */
 	sbc_sip_media_track(s, m);
 	char mark[64];
 	media_mark(m, body, mark, sizeof(mark));
-	relay_response(s, &sbc_sip_dir_down, t, m, t->vias, mark, body,
-		       bufferevent_get_output(u->bev));
+	relay_response(s, d, t, m, t->vias, mark, body, bufferevent_get_output(u->bev));
 }
 
 /* RFC 3261 17.1.1.3: the ACK of a failed INVITE is the client transaction's. */

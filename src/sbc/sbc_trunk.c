@@ -252,6 +252,18 @@ const struct sbc_trunk *sbc_trunks_by_addr(const struct sbc_trunks *tt, const st
 	return found;
 }
 
+bool sbc_trunk_has_addr(const struct sbc_trunk *t, const struct sockaddr *sa)
+{
+	unsigned char ip[16], other[16];
+	if (ip_bytes(sa, ip) < 0)
+		return false;
+	for (int i = 0; i < t->naddrs; i++)
+		if (ip_bytes((const struct sockaddr *)&t->addrs[i], other) == 0 &&
+		    memcmp(ip, other, 16) == 0)
+			return true;
+	return false;
+}
+
 const struct sbc_trunk *sbc_trunks_by_id(const struct sbc_trunks *tt, const char *ps, int64_t id)
 {
 	char key[SBC_TRUNK_KEY_LEN + 1];

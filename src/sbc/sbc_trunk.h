@@ -54,6 +54,8 @@ const struct sbc_trunk *sbc_trunks_by_key(const struct sbc_trunks *tt, const cha
 /* The first trunk with that IP address (any port: carriers send from
  * other ports than they listen on), or NULL: not a carrier's. */
 const struct sbc_trunk *sbc_trunks_by_addr(const struct sbc_trunks *tt, const struct sockaddr *sa);
+/* Whether sa's IP address (any port) is one of the trunk's carrier's. */
+bool sbc_trunk_has_addr(const struct sbc_trunk *t, const struct sockaddr *sa);
 const struct sbc_trunk *sbc_trunks_by_id(const struct sbc_trunks *tt, const char *ps, int64_t id);
 
 /* The SBC's table from its new state (sbc_route_update calls it). */

@@ -27,6 +27,8 @@ static const struct {
 	{"sip-tls", "SIP over TLS (SBC)", ROLE_SBC, 5061, false, false},
 	{"sip-udp", "plain SIP over UDP (SBC)", ROLE_SBC, 5060, true, true},
 	{"sip-tcp", "plain SIP over TCP (SBC)", ROLE_SBC, 5060, false, true},
+	/* carriers only: a request from any other address is refused (403) */
+	{"sip-trunk-udp", "SIP trunks to carriers (SBC)", ROLE_SBC, 5062, true, false},
 	{"ssh", "SSH", ROLE_SSH, 22, false, false},
 };
 
