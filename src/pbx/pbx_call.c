@@ -24,6 +24,7 @@
 #include "pbx_media.h"
 #include "pbx_prompts.h"
 #include "pbx_route.h"
+#include "pbx_trunk.h"
 #include "pbx_vm.h"
 
 #define HDR_MAX		 1024
@@ -44,11 +45,15 @@ struct leg {
 	struct sip_dialog d; /* Call-ID: ours on b legs, the caller's on a */
 	char branch[48];     /* b: our INVITE */
 	uint32_t invite_cseq;
-	signed char srtp;  /* the phone speaks SRTP with the SBC: 1, 0, or -1 not known */
-	bool holds;	   /* this leg's phone put the call on hold */
-	long long user_id; /* the user whose device this is (a: the caller) */
-	char ext[72];	   /* that user's extension */
-	bool reinvite;	   /* b: a dialog moved in from another call, re-INVITEd */
+	signed char srtp;   /* the phone speaks SRTP with the SBC: 1, 0, or -1 not known */
+	bool holds;	    /* this leg's phone put the call on hold */
+	long long user_id;  /* the user whose device this is (a: the caller) */
+	char ext[72];	    /* that user's extension */
+	bool reinvite;	    /* b: a dialog moved in from another call, re-INVITEd */
+	long long trunk_id; /* a carrier's leg over this trunk; 0: a device's */
+	bool authed;	    /* b to a carrier: its 401/407 was answered once */
+	char *invite;	    /* b to a carrier: our INVITE, to send again with credentials */
+	size_t invite_len;
 };
 
 enum call_state { CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
@@ -100,6 +105,11 @@ struct pbx_call {
 	unsigned long long pickup_by; /* the call that picks this one up, on our ACK */
 	const struct media_pcm *hold_first; /* pbx_call_hold_music: the prompt first */
 	char xfer_reason[64];		    /* the final 2xx sipfrag's phrase, "" for "OK" (park) */
+	/* with the outside world: the call record's direction, trunk, number */
+	const char *direction; /* "internal" (NULL), "inbound", "outbound" */
+	long long trunk_id;
+	char external[40];
+	int trunk_status; /* the last trunk leg's failure (pbx_call_trunk_status) */
 };
 
 /* A request we sent, until its final answer. */
@@ -318,6 +328,29 @@ static void send_request(struct pbx_call *c, struct leg *l, const char *method, 
 		log_warn("call %s: a %s does not fit", l->d.call_id, method);
 }
 
+/* send_request for a carrier's INVITE, kept on the leg: a 401/407 gets it
+ * again with credentials (pbx_trunk_auth). */
+static void send_request_kept(struct pbx_call *c, struct leg *l, const char *method, uint32_t cseq,
+			      const char *branch, const char *extra, struct sip_pl body,
+			      struct sip_pl ctype)
+{
+	static char out[PBX_CALL_MSG_MAX];
+	char via[96], contact[256];
+	snprintf(via, sizeof(via), "SIP/2.0/TCP pbx.invalid;branch=%s", branch);
+	snprintf(contact, sizeof(contact), "<sip:pbx@%s>", c->cs->p->name);
+	int n = sip_dialog_request(&l->d, method, cseq, via, contact, extra, body, ctype, out,
+				   sizeof(out));
+	if (n <= 0) {
+		log_warn("call %s: a %s does not fit", l->d.call_id, method);
+		return;
+	}
+	c->cs->send(c->cs->send_ctx, out, (size_t)n);
+	free(l->invite);
+	if ((l->invite = malloc((size_t)n)))
+		memcpy(l->invite, out, (size_t)n);
+	l->invite_len = l->invite ? (size_t)n : 0;
+}
+
 static void new_branch(char out[48])
 {
 	char hex[25];
@@ -416,6 +449,7 @@ static void call_free(struct pbx_call *c)
 	leg_unindex(cs, &c->a);
 	for (int i = 0; i < c->nb; i++) {
 		leg_unindex(cs, c->b[i]);
+		free(c->b[i]->invite);
 		free(c->b[i]);
 	}
 	if (c->xfer_by) {
@@ -484,7 +518,10 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 			    .status = status,
 			    .path = c->route.path,
 			    .answered_by = c->answered_by,
-			    .linked = c->linked};
+			    .linked = c->linked,
+			    .direction = c->direction ? c->direction : "internal",
+			    .trunk_id = c->trunk_id,
+			    .external = c->external};
 	pbx_cdr_write(c->cs->p->db, &r);
 	if (c->answered) /* for a ring group's longest idle member */
 		note_call_end(c->cs->p->db, c->a.user_id, c->answered->user_id, r.end);
@@ -744,6 +781,64 @@ int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds)
 	log_info("call %s: %s → %s, ringing %d device(s) for %d s", c->a.d.call_id, c->caller,
 		 c->callee, c->rung, ring);
 	return c->rung;
+}
+
+int pbx_call_ring_trunk(struct pbx_call *c, const struct pbx_trunk_leg *t)
+{
+	struct pbx_calls *cs = c->cs;
+	struct sip_msg *m = c->a_up ? NULL : reparse(c->invite, c->invite_len);
+	if (c->nb >= CALL_MAX_LEGS || (!c->a_up && !m)) {
+		free(m);
+		return -1;
+	}
+	struct leg *l = calloc(1, sizeof(*l));
+	char tag[17], cid[33], route[64], extra[4 * HDR_MAX];
+	if (!l) {
+		free(m);
+		return -1;
+	}
+	l->c = c;
+	l->srtp = -1;
+	l->trunk_id = t->trunk_id;
+	snprintf(l->ext, sizeof(l->ext), "%s", t->external);
+	rnd_hex(tag, 8);
+	rnd_hex(cid, 16);
+	snprintf(route, sizeof(route), "<sip:trunk.%lld@sbc.invalid;lr>", t->trunk_id);
+	int k = snprintf(extra, sizeof(extra),
+			 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, REFER, NOTIFY\r\n%s",
+			 t->headers);
+	if (k < 0 || (size_t)k >= sizeof(extra) ||
+	    sip_dialog_uac(&l->d, cid, t->from, tag, t->to, t->ruri, route, 1) < 0) {
+		free(l);
+		free(m);
+		return -1;
+	}
+	l->invite_cseq = 1;
+	new_branch(l->branch);
+	c->b[c->nb++] = l;
+	leg_index(cs, l);
+	c->direction = "outbound";
+	c->trunk_id = t->trunk_id;
+	snprintf(c->external, sizeof(c->external), "%s", t->external);
+	const struct sip_hdr *ct = m ? sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE) : NULL;
+	if (ctx_add(cs, CTX_INVITE, l->branch, "INVITE", c, l))
+		send_request_kept(c, l, "INVITE", 1, l->branch, extra,
+				  m ? m->body : (struct sip_pl){0},
+				  ct ? ct->value : (struct sip_pl){0});
+	free(m);
+	c->rung = 1;
+	if (!c->timer)
+		c->timer = event_new(c->cs->base, -1, 0, on_ring_timeout, c);
+	int ring = c->expires > 0 && c->expires < PBX_RING_TIMEOUT ? c->expires : PBX_RING_TIMEOUT;
+	struct timeval tv = {.tv_sec = ring};
+	if (c->timer)
+		event_add(c->timer, &tv);
+	return 0;
+}
+
+int pbx_call_trunk_status(const struct pbx_call *c)
+{
+	return c->trunk_status;
 }
 
 static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
@@ -1722,6 +1817,61 @@ static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *
 	log_info("call %s: answered by %s", c->a.d.call_id, c->callee);
 }
 
+/* A carrier's 401/407 to our INVITE over a trunk: the INVITE again, CSeq
+ * one up and a new branch, with the trunk's credentials for the challenge
+ * (pbx_trunk_auth). 0, or -1 (no credentials, or it does not fit): the
+ * failure stands. */
+static int trunk_auth_again(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
+{
+	char auth[2048];
+	struct sip_msg *inv = l->invite ? reparse(l->invite, l->invite_len) : NULL;
+	if (!inv || pbx_trunk_auth(c->cs->p, l->trunk_id, m, inv, auth, sizeof(auth)) < 0) {
+		free(inv);
+		return -1;
+	}
+	/* the same request, but Via, CSeq and any earlier credentials */
+	static char out[PBX_CALL_MSG_MAX];
+	char branch[48];
+	new_branch(branch);
+	l->invite_cseq++;
+	int n = snprintf(out, sizeof(out), "%.*s\r\nVia: SIP/2.0/TCP pbx.invalid;branch=%s\r\n%s",
+			 (int)(inv->hdr[0].name.p - inv->raw.p - 2), inv->raw.p, branch, auth);
+	for (int i = 0; i < inv->nhdr && n > 0 && (size_t)n < sizeof(out); i++) {
+		const struct sip_hdr *h = &inv->hdr[i];
+		if (h->id == SIP_HDR_VIA || h->id == SIP_HDR_AUTHORIZATION ||
+		    sip_pl_casecmp(h->name, "Proxy-Authorization"))
+			continue;
+		if (h->id == SIP_HDR_CSEQ)
+			n += snprintf(out + n, sizeof(out) - (size_t)n, "CSeq: %u INVITE\r\n",
+				      l->invite_cseq);
+		else
+			n += snprintf(out + n, sizeof(out) - (size_t)n, "%.*s\r\n",
+				      (int)(h->value.p + h->value.l - h->name.p), h->name.p);
+	}
+	if (n > 0 && (size_t)n + inv->body.l + 2 < sizeof(out)) {
+		memcpy(out + n, "\r\n", 2);
+		memcpy(out + n + 2, inv->body.p, inv->body.l);
+		n += 2 + (int)inv->body.l;
+	} else {
+		n = -1;
+	}
+	free(inv);
+	if (n < 0)
+		return -1;
+	struct ctx *x = ctx_add(c->cs, CTX_INVITE, branch, "INVITE", c, l);
+	if (!x)
+		return -1;
+	l->authed = true;
+	l->d.local_cseq = l->invite_cseq;
+	snprintf(l->branch, sizeof(l->branch), "%s", branch);
+	c->cs->send(c->cs->send_ctx, out, (size_t)n);
+	free(l->invite);
+	if ((l->invite = malloc((size_t)n)))
+		memcpy(l->invite, out, (size_t)n);
+	l->invite_len = l->invite ? (size_t)n : 0;
+	return 0;
+}
+
 static void b_invite_response(struct pbx_call *c, struct leg *l, const struct sip_msg *m)
 {
 	/* a provisional answer with a tag, or a 2xx, makes the dialog (§12.1.2) */
@@ -1756,11 +1906,18 @@ static void b_invite_response(struct pbx_call *c, struct leg *l, const struct si
 		}
 		return;
 	}
+	if (l->trunk_id && !l->authed && (m->status == 401 || m->status == 407) &&
+	    c->state == CALL_RINGING && !l->cancel && trunk_auth_again(c, l, m) == 0)
+		return; /* asked again, with the trunk's credentials */
+	free(l->invite);
+	l->invite = NULL;
 	if (m->status < 300) {
 		b_answered(c, l, m);
 		return;
 	}
 	l->state = LEG_DONE;
+	if (l->trunk_id)
+		c->trunk_status = m->status;
 	if (c->state != CALL_RINGING)
 		return;
 	if (m->status == 486 || m->status == 600)

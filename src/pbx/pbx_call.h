@@ -90,10 +90,14 @@ struct pbx_cdr {
 	const char *linked;	 /* the Call-ID of the call it came from (transfer...), or "" */
 	time_t start, answer, end; /* answer 0: never answered */
 	int status;		   /* the final answer to the caller */
+	const char *direction;	   /* "internal", "inbound" (from a trunk), "outbound" */
+	long long trunk_id;	   /* the trunk it went over, 0: none */
+	const char *external;	   /* the outside number (E.164 where known), "" */
 };
 int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r);
 /* The newest first: [{"id","call_id","caller","caller_name","callee","start","answer",
- * "end","duration","cause","status","path","answered_by","linked_call_id"}]. */
+ * "end","duration","cause","status","path","answered_by","linked_call_id",
+ * "direction","trunk_id","external_number"}]. */
 json_t *pbx_cdr_list(sqlite3 *db, int limit, int offset);
 /* The same, only calls where ext called, was called or answered (a user's own). */
 json_t *pbx_cdr_list_ext(sqlite3 *db, const char *ext, int limit, int offset);

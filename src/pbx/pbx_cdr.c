@@ -9,8 +9,8 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO cdrs(call_id,caller,caller_name,callee,start,answer,"
-			       "end,cause,status,path,answered_by,linked_call_id) "
-			       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "end,cause,status,path,answered_by,linked_call_id,direction,"
+			       "trunk_id,external_number) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, r->call_id, -1, SQLITE_STATIC);
@@ -28,6 +28,9 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r)
 	sqlite3_bind_text(st, 10, r->path ? r->path : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, r->answered_by ? r->answered_by : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, r->linked ? r->linked : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, r->direction ? r->direction : "internal", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, r->trunk_id);
+	sqlite3_bind_text(st, 15, r->external ? r->external : "", -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(st);
 	if (rc < 0)
@@ -47,7 +50,8 @@ json_t *pbx_cdr_list_ext(sqlite3 *db, const char *ext, int limit, int offset)
 	if (sqlite3_prepare_v2(
 		    db,
 		    "SELECT id, call_id, caller, caller_name, callee, start, answer, end,"
-		    " cause, status, path, answered_by, linked_call_id FROM cdrs"
+		    " cause, status, path, answered_by, linked_call_id, direction, trunk_id,"
+		    " external_number FROM cdrs"
 		    " WHERE ?3 IS NULL OR caller=?3 OR callee=?3 OR answered_by=?3"
 		    " ORDER BY id DESC LIMIT ?1 OFFSET ?2",
 		    -1, &st, NULL) != SQLITE_OK)
@@ -62,7 +66,7 @@ json_t *pbx_cdr_list_ext(sqlite3 *db, const char *ext, int limit, int offset)
 		json_array_append_new(
 			out,
 			json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:s, s:i, s:s, "
-				  "s:s, s:s}",
+				  "s:s, s:s, s:s, s:I, s:s}",
 				  "id", (json_int_t)sqlite3_column_int64(st, 0), "call_id",
 				  sqlite3_column_text(st, 1), "caller", sqlite3_column_text(st, 2),
 				  "caller_name", sqlite3_column_text(st, 3), "callee",
@@ -73,7 +77,10 @@ json_t *pbx_cdr_list_ext(sqlite3 *db, const char *ext, int limit, int offset)
 				  sqlite3_column_text(st, 8), "status", sqlite3_column_int(st, 9),
 				  "path", sqlite3_column_text(st, 10), "answered_by",
 				  sqlite3_column_text(st, 11), "linked_call_id",
-				  sqlite3_column_text(st, 12)));
+				  sqlite3_column_text(st, 12), "direction",
+				  sqlite3_column_text(st, 13), "trunk_id",
+				  (json_int_t)sqlite3_column_int64(st, 14), "external_number",
+				  sqlite3_column_text(st, 15)));
 	}
 	sqlite3_finalize(st);
 	return out;

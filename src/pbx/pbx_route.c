@@ -19,6 +19,7 @@ static const struct {
 	{"park", pbx_dest_park_resolve},	     /* 700, 701-720 */
 	{"extension", pbx_dest_ext_resolve},
 	{"group", pbx_dest_group_resolve},
+	{"outbound", pbx_dest_out_resolve}, /* an outbound route's pattern, emergency */
 };
 
 int pbx_route_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,

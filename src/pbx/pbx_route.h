@@ -17,6 +17,7 @@
 
 #include "../sip/sip_msg.h"
 #include "pbx.h"
+#include "pbx_dialpat.h"
 #include "pbx_vm.h"
 
 #define PBX_ROUTE_MAX_STEPS 8 /* destinations one call may pass through */
@@ -35,6 +36,18 @@ struct pbx_group_hunt {
 	int ring[PBX_HUNT_MAX]; /* s, each member's ring time */
 	time_t deadline;	/* the group's timeout */
 	char fallback_type[16], fallback_target[72];
+};
+
+#define PBX_OUT_TRUNKS 8 /* = PBX_OUT_MAX_TRUNKS (pbx_outbound.h) */
+
+/* An outside number's way out (pbx_dest_out.c). */
+struct pbx_out_plan {
+	char number[PBX_DIALPAT_LEN + 1]; /* as dialled, the route's strip/prepend applied */
+	char e164[24];			  /* its E.164 form, "" if it has none */
+	long long trunks[PBX_OUT_TRUNKS]; /* in the order they are tried */
+	int ntrunks, next;		  /* the next to try */
+	bool emergency, allowed, clir;
+	char caller_id[32]; /* the user's own number, "" for the trunk's */
 };
 
 /* Why a destination's legs gave up. */
@@ -70,20 +83,25 @@ struct pbx_dest {
 	const struct pbx_dest_kind *kind;
 	long long user_id; /* extension, voicemail, feature (-1: none) */
 	char extension[72], name[128];
-	enum pbx_vm_reason reason;   /* voicemail: which greeting */
-	bool ask_pin;		     /* feature *98 */
-	bool vm_enabled;	     /* extension: its mailbox is on */
-	bool dnd;		     /* extension: do not disturb */
-	int ring_time;		     /* extension: s */
-	const char *via;	     /* why the route came here (a forward: "always", "busy",
-				      * "noanswer", "unavailable"; "dnd"), for the path; or NULL */
-	const char *prompt;	     /* pbx_dest_say: the catalogue name it says */
-	struct pbx_group_hunt group; /* a ring group */
+	enum pbx_vm_reason reason;    /* voicemail: which greeting */
+	bool ask_pin;		      /* feature *98 */
+	bool vm_enabled;	      /* extension: its mailbox is on */
+	bool dnd;		      /* extension: do not disturb */
+	int ring_time;		      /* extension: s */
+	const char *via;	      /* why the route came here (a forward: "always", "busy",
+				       * "noanswer", "unavailable"; "dnd"), for the path; or NULL */
+	const char *prompt;	      /* pbx_dest_say: the catalogue name it says */
+	struct pbx_group_hunt group;  /* a ring group */
+	struct pbx_out_plan outbound; /* an outside number */
 };
 
 extern const struct pbx_dest_kind pbx_dest_ext, pbx_dest_vm, pbx_dest_feature, pbx_dest_code,
 	pbx_dest_pickup;
 extern const struct pbx_dest_kind pbx_dest_group, pbx_dest_group_code;
+/* pbx_dest_out.c: what matches an outbound route (or an emergency number). */
+extern const struct pbx_dest_kind pbx_dest_out;
+int pbx_dest_out_resolve(struct pbx *p, struct sip_pl dialled, long long caller_id,
+			 struct pbx_dest *out);
 
 /* An extension the call reached, and why it left it: a forward's kind
  * ("always", "busy", "noanswer", "unavailable"), or NULL while there. */
@@ -174,6 +192,18 @@ void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name);
  * rings its members at once, or one after the other); the ringing time is
  * the last call's. */
 int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds);
+/* A leg to a carrier over one of the phone system's trunks, through the
+ * SBC (Route <sip:trunk.ID@sbc.invalid;lr>): the Request-URI, From (no
+ * tag), To, the caller-ID lines (P-Asserted-Identity…, Privacy), the
+ * number called outside for the call record. A 401/407 is answered once
+ * with the trunk's credentials. 0, or -1 (nothing sent). */
+struct pbx_trunk_leg {
+	long long trunk_id;
+	const char *ruri, *from, *to, *headers, *external;
+};
+int pbx_call_ring_trunk(struct pbx_call *c, const struct pbx_trunk_leg *t);
+/* The final status of the last trunk leg that failed (0: none). */
+int pbx_call_trunk_status(const struct pbx_call *c);
 /* 1 if user_id is in an answered call (pbx_calls_user_busy). */
 int pbx_call_user_busy(const struct pbx_call *c, long long user_id);
 

@@ -20,6 +20,15 @@
  * it is refused (a message for a 400, naming field). */
 const char *pbx_trunk_check_host(const char *s, const char *field, char *why, size_t cap);
 
+/* pbx_trunk_auth.c: the header line ("Authorization: …" or
+ * "Proxy-Authorization: …", CRLF and NUL) answering resp — a carrier's 401
+ * or 407 to our request req over trunk trunk_id — with the trunk's
+ * credentials: its length, or -1 (no usable challenge, no credentials, or
+ * it does not fit cap). */
+struct sip_msg;
+int pbx_trunk_auth(struct pbx *p, long long trunk_id, const struct sip_msg *resp,
+		   const struct sip_msg *req, char *out, size_t cap);
+
 /* pbx_trunks_api.c: rest "" for the collection, "/ID" for one trunk. */
 void pbx_trunks_api_handle(struct pbx *p, struct core_httpd_req *req, const char *rest);
 

@@ -4,6 +4,8 @@ take everything down again whatever happened. The name prefix is the
 caller's (each helper/test file has its own, e.g. "zh-"), so parallel runs
 never touch each other's namespaces. Addresses belong to 198.18.0.0/15, the
 range set aside for such tests; nothing here touches the host's own links."""
+import contextlib
+import ctypes
 import os
 import subprocess
 import uuid
@@ -92,6 +94,32 @@ class Netns:
                     pass
             sh("ip", "netns", "del", name, check=False)
         self.names = []
+
+
+_libc = None
+
+
+@contextlib.contextmanager
+def inside(ns):
+    """The calling thread in namespace ns for the block (setns(2)): sockets
+    made there stay in ns after it, so a test's phones and probes can live
+    in a namespace while the test itself runs outside."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    here = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    there = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+    try:
+        if _libc.setns(there, 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), f"setns {ns}")
+        try:
+            yield
+        finally:
+            if _libc.setns(here, 0x40000000) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+    finally:
+        os.close(there)
+        os.close(here)
 
 
 def netns_fixture(prefix):

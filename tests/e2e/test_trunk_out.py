@@ -1,0 +1,233 @@
+"""Calls out over trunks (issue 18 points 2, 5, 8), against a real carrier:
+Debian's Kamailio (tests/e2e/carrier.py) in a namespace of its own,
+joined by a veth pair to the namespace of the Zentrale server, with
+digest authentication of the trunk's INVITEs; a sipp UAS in the carrier's
+namespace is the outside party. A phone (sipua, in the server's namespace)
+dials a national number: it reaches the carrier in the trunk's number
+format with the user's caller ID in P-Asserted-Identity, from the SBC's
+trunk socket, with nothing of the inside on the wire; a carrier's 503
+fails over to the next trunk; an emergency number goes out for a user
+without outside permission; CLIR withholds the number."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from carrier import Carrier
+from conftest import Server, curl
+from netns import inside, netns_fixture
+from sipua import Phone
+
+PREFIX = os.environ.get("ZENTRALE_NETNS_PREFIX_OUT", "zo-")
+SRV, CAR, OTHER = "198.18.23.10", "198.18.23.1", "198.18.23.9"
+UAS_PORT = 5070
+# what a carrier must never see of the inside
+INTERNAL = ("127.0.0.1", "sbc.invalid", "pbx.invalid", "X-Zentrale-", ".sock", "@acme",
+            "trunk.")
+
+netns = netns_fixture(PREFIX)
+
+
+def papi(s, tok, method, path, body=None):
+    return curl(method, s.sbc(f"/acme/api/v1{path}"), body, token=tok, netns=s.netns)
+
+
+@pytest.fixture
+def world(netns, tmp_path):
+    srv = netns.add("srv")
+    car = netns.add("car")
+    netns.veth(srv, SRV + "/24", car, CAR + "/24")
+    netns.addr(car, "veth1", OTHER + "/24")
+    c = Carrier(tmp_path / "carrier", CAR, 5060, ns=car,
+                subscribers={"zentrale1": "trunk-pw-1", "zentrale2": "trunk-pw-2"}).start()
+    uas = netns.popen(car, ["sipp", "-sn", "uas", "-i", CAR, "-p", str(UAS_PORT), "-nostdin",
+                            "-trace_err",
+                            "-error_file", str(tmp_path / "uas-errors.log")],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    s = Server(netns=srv, listen=("127.0.0.1", SRV)).start()
+    try:
+        s.create_ps("acme", "acme-admin-pw")
+        tok = s.pbx_token("acme", "acme-admin-pw")
+        assert s.api("PUT", "/sbc", {"plain_sip": True}).status == 200
+        assert papi(s, tok, "PUT", "/numbering", {"country_code": "49", "area_code": "30"}
+                    ).status == 200
+        user = s.create_user("acme", tok, "201", "Alice Out", "alice-sip-pw-1")
+        yield {"ns": netns, "srv": srv, "car": car, "s": s, "c": c, "tok": tok, "user": user,
+               "uas": uas}
+    finally:
+        s.cleanup()
+        c.stop()
+
+
+def add_trunk(w, name, username, password, **kw):
+    body = {"name": name, "kind": "register", "transport": "udp", "domain": f"{CAR}:5060",
+            "username": username, "password": password, "register": False,
+            "number_format": "e164", "cid_header": "pai"}
+    body.update(kw)
+    r = papi(w["s"], w["tok"], "POST", "/trunks", body)
+    assert r.status == 201, r
+    return r.json()["id"]
+
+
+def add_route(w, trunks, patterns=("0.",)):
+    r = papi(w["s"], w["tok"], "POST", "/outbound-routes",
+             {"name": "out", "patterns": list(patterns), "strip": 0, "prepend": "",
+              "trunks": trunks})
+    assert r.status == 201, r
+
+
+def set_user(w, **kw):
+    r = papi(w["s"], w["tok"], "PUT", f"/users/{w['user']['id']}", kw)
+    assert r.status == 200, r
+
+
+def phone(w):
+    with inside(w["srv"]):
+        p = Phone("udp", 5060 + w["s"].offset, "201", "alice-sip-pw-1", "acme")
+    assert p.register() == 200
+    return p
+
+
+def wait_trunks_at_sbc(w, n):
+    deadline = time.time() + 10
+    text = f"sbc: info: {n} trunk"
+    while time.time() < deadline:
+        if text in w["s"].log(tail=None):
+            return
+        time.sleep(0.1)
+    raise AssertionError(w["s"].log())
+
+
+def invites_for(c, number):
+    return [m for m in c.received() if m[0].startswith(f"INVITE sip:{number}@")]
+
+
+def hdr(msg, name):
+    for line in msg.split("\n"):
+        if line.lower().startswith(name.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def call_out(p, number):
+    """Calls number; the final answer (the call hung up again when it was
+    answered)."""
+    call = p.call(number)
+    r = p.final(call, timeout=15)
+    if r.status == 200:
+        p.confirm(call, r)
+        p.in_dialog(call, "BYE")
+        assert p.response("BYE").status == 200
+    return r
+
+
+def test_outbound_call_caller_id_number_format_and_no_inside(world):
+    w = world
+    t1 = add_trunk(w, "carrier", "zentrale1", "trunk-pw-1")
+    add_route(w, [t1])
+    set_user(w, caller_id="+4930999201")
+    wait_trunks_at_sbc(w, 1)
+    w["c"].set_dest("+49301234567", f"sip:uas@{CAR}:{UAS_PORT}")
+    p = phone(w)
+    r = call_out(p, "0301234567")
+    assert r.status == 200, (r.raw_text(), w["s"].log(), w["c"].log_text()[-4000:])
+    invs = invites_for(w["c"], "+49301234567")
+    assert invs, w["c"].log_text()[-4000:]
+    authed = [m for m in invs if hdr(m[2], "Proxy-Authorization")]
+    assert authed, invs  # the carrier's 407 answered with the trunk's credentials
+    msg = authed[-1][2]
+    assert authed[-1][1].startswith(f"udp:{SRV}:"), authed[-1][1]
+    assert "<sip:+4930999201@" in hdr(msg, "P-Asserted-Identity"), msg
+    assert "sip:zentrale1@" in hdr(msg, "From"), msg
+    # the carrier sees only the SBC's trunk socket: Via, Contact, Record-Route
+    assert f"{SRV}:{5062 + w['s'].offset}" in hdr(msg, "Contact"), msg
+    for first, src, m in w["c"].received():
+        if src.startswith(f"udp:{SRV}"):
+            for bad in INTERNAL:
+                assert bad not in m, (bad, m)
+    # the pbx answers the phone's BYE at once, then ends the carrier's leg
+    w["c"].wait_received(lambda m: m[0].startswith("BYE ") and m[1].startswith(f"udp:{SRV}:"))
+    rec = papi(w["s"], w["tok"], "GET", "/calls").json()["calls"][0]
+    assert rec["direction"] == "outbound", rec
+    assert rec["trunk_id"] == t1 and rec["external_number"] == "+49301234567", rec
+
+
+def test_failover_to_the_second_trunk_on_503(world):
+    w = world
+    t1 = add_trunk(w, "first", "zentrale1", "trunk-pw-1")
+    t2 = add_trunk(w, "second", "zentrale2", "trunk-pw-2")
+    add_route(w, [t1, t2])
+    wait_trunks_at_sbc(w, 2)
+    w["c"].set_fail("zentrale1")
+    w["c"].set_dest("+49301234567", f"sip:uas@{CAR}:{UAS_PORT}")
+    p = phone(w)
+    r = call_out(p, "0301234567")
+    assert r.status == 200, (r.raw_text(), w["s"].log())
+    froms = [hdr(m[2], "From") for m in invites_for(w["c"], "+49301234567")]
+    assert any("zentrale1@" in f for f in froms) and any("zentrale2@" in f for f in froms), froms
+    assert papi(w["s"], w["tok"], "GET", "/calls").json()["calls"][0]["trunk_id"] == t2
+
+
+def test_emergency_without_outside_permission(world):
+    w = world
+    t1 = add_trunk(w, "carrier", "zentrale1", "trunk-pw-1")
+    add_route(w, [t1])
+    set_user(w, outbound_class="internal")
+    wait_trunks_at_sbc(w, 1)
+    w["c"].set_dest("+49301234567", f"sip:uas@{CAR}:{UAS_PORT}")
+    w["c"].set_dest("+49112", f"sip:uas@{CAR}:{UAS_PORT}")
+    w["c"].set_dest("112", f"sip:uas@{CAR}:{UAS_PORT}")
+    p = phone(w)
+    r = call_out(p, "0301234567")
+    assert r.status == 403, r.raw_text()
+    assert not invites_for(w["c"], "+49301234567")
+    r = call_out(p, "112")
+    assert r.status == 200, (r.raw_text(), w["s"].log())
+    assert [m for m in w["c"].received() if m[0].startswith("INVITE sip:") and "112@" in m[0]]
+
+
+def test_clir_withholds_the_number(world):
+    w = world
+    t1 = add_trunk(w, "carrier", "zentrale1", "trunk-pw-1", cid_header="from")
+    add_route(w, [t1])
+    set_user(w, caller_id="+4930999201", clir=True)
+    wait_trunks_at_sbc(w, 1)
+    w["c"].set_dest("+49301234567", f"sip:uas@{CAR}:{UAS_PORT}")
+    p = phone(w)
+    call_out(p, "0301234567")
+    invs = invites_for(w["c"], "+49301234567")
+    assert invs, w["s"].log()
+    msg = invs[-1][2]
+    assert "anonymous" in hdr(msg, "From").lower(), msg
+    assert hdr(msg, "Privacy") == "id", msg
+    assert "4930999201" not in hdr(msg, "From"), msg
+
+
+def test_trunk_socket_refuses_other_addresses(world):
+    """A request to the trunk socket from an address that is no carrier's
+    is refused (403); the carrier's own gets an answer."""
+    import socket
+    w = world
+    add_trunk(w, "carrier", "zentrale1", "trunk-pw-1")
+    wait_trunks_at_sbc(w, 1)
+    port = 5062 + w["s"].offset
+
+    def options(src):
+        with inside(w["car"]):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((src, 0))
+        u.settimeout(5)
+        lp = u.getsockname()[1]
+        u.sendto((f"OPTIONS sip:{SRV}:{port} SIP/2.0\r\n"
+                  f"Via: SIP/2.0/UDP {src}:{lp};branch=z9hG4bK{os.urandom(6).hex()};rport\r\n"
+                  f"Max-Forwards: 70\r\nFrom: <sip:probe@{src}>;tag=1\r\n"
+                  f"To: <sip:{SRV}>\r\nCall-ID: {os.urandom(8).hex()}\r\nCSeq: 1 OPTIONS\r\n"
+                  "Content-Length: 0\r\n\r\n").encode(), (SRV, port))
+        try:
+            return u.recv(65535).decode().split("\r\n", 1)[0]
+        finally:
+            u.close()
+
+    assert options(OTHER) == "SIP/2.0 403 Forbidden"
+    assert options(CAR) == "SIP/2.0 200 OK"
