@@ -95,12 +95,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
 	struct sbc_dns *dns = data;
-	struct watch *w;
-	TAILQ_FOREACH(w, &dns->watches, entry)
-	if (w->fd == fd)
-		break;
-	if (w) {
-		event_free(w->ev);
+	struct watch *w = TAILQ_FIRST(&dns->watches);
+	while (w && w->fd != fd)
+		w = TAILQ_NEXT(w, entry);
+	if (w && w->ev) {
+		event_free(w->ev); /* safe in its own callback: libevent copied it */
 		w->ev = NULL;
 	}
 	if (!readable && !writable) {
