@@ -187,3 +187,37 @@ def test_a_changed_address_is_found_again_at_ttl(server, dns):
     r = curl("DELETE", server.sbc(f"/{PS}/api/v1/trunks/{t}"), token=server.token_ps)
     assert r.status in (200, 204), r
     assert server.ps_state(PS) == "running"
+
+
+def options_from(server, src):
+    """An OPTIONS from src to the SBC's trunk socket: the answer's status."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((src, 0))
+    sock.settimeout(15)
+    port = sock.getsockname()[1]
+    msg = (f"OPTIONS sip:{PS}@127.0.0.1 SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP {src}:{port};branch=z9hG4bK-dns-{port}\r\n"
+           "Max-Forwards: 70\r\n"
+           f"From: <sip:carrier@{src}>;tag=dns{port}\r\n"
+           f"To: <sip:{PS}@127.0.0.1>\r\n"
+           f"Call-ID: dns-{port}@{src}\r\n"
+           "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+    try:
+        sock.sendto(msg.encode(), ("127.0.0.1", 5062 + server.offset))
+        while True:
+            data = sock.recv(65535).decode(errors="replace")
+            status = int(data.split(" ", 2)[1])
+            if status >= 200:
+                return status
+    finally:
+        sock.close()
+
+
+def test_requests_from_a_resolved_peer_are_the_carriers(server):
+    t = add_trunk(server, "peer", "udp", peers=["aonly.test"])
+    assert resolved(server, t, "aonly.test") == "→ 127.0.3.1:5060/udp"
+    # the resolved address is a carrier's (sbc_trunks_by_addr); a neighbour is not
+    assert options_from(server, "127.0.3.9") == 403
+    assert "trunk socket from 127.0.3.9, which is no carrier's" in server.log(tail=None)
+    assert options_from(server, "127.0.3.1") != 403
+    assert "from 127.0.3.1, which is no carrier's" not in server.log(tail=None)
