@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer targets (http_msg, http_query, http_cookie, sip_msg, sip_auth, sdp,
-# backup, vpn, state, rtp, audio, engine_sdp, sip_dtmf, sip_refer, sip_dialled, mail, pbx_number, stun, sip_locate) with clang into build/fuzz/ and runs them, each on a copy of its seed
+# backup, vpn, state, rtp, audio, engine_sdp, sip_dtmf, sip_refer, sip_dialled, mail, pbx_number, stun, sip_locate, sbc_dns) with clang into build/fuzz/ and runs them, each on a copy of its seed
 # corpus in build/fuzz/corpus-<target> (fuzzing never writes into fuzz/corpus):
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -17,7 +17,7 @@ case ${ZENTRALE_FUZZ_BUILD:-build} in
 /*) OUT="$ZENTRALE_FUZZ_BUILD/fuzz" ;;
 *) OUT="$ROOT/${ZENTRALE_FUZZ_BUILD:-build}/fuzz" ;;
 esac
-TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf sip_refer sip_dialled mail pbx_number stun sip_locate"
+TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf sip_refer sip_dialled mail pbx_number stun sip_locate sbc_dns"
 mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
@@ -96,6 +96,10 @@ clang $CFLAGS -Wall -Wextra -Werror $(pkg-config --cflags $ENGINE_LIBS) \
 	$(pkg-config --libs $ENGINE_LIBS) -lm
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_mail" "$ROOT/fuzz/fuzz_mail.c" \
 	"$ROOT/src/pbx/pbx_mail_msg.c" -lsodium
+# sbc_dns: a DNS server's reply (answer TTLs; NAPTR/SRV by c-ares into sip_locate)
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sbc_dns" "$ROOT/fuzz/fuzz_sbc_dns.c" \
+	"$ROOT/src/sbc/sbc_dns.c" "$ROOT/src/sip/sip_locate.c" "$ROOT/src/core/core_log.c" \
+	-lcares -levent_core -lsodium
 
 ) &
 half2=$!

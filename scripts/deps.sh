@@ -11,12 +11,12 @@ set -eu
 RUN_PKGS="build-essential meson ninja-build pkg-config libevent-dev libssl-dev node-llhttp
 libsqlite3-dev libjansson-dev libsodium-dev libbsd-dev libcap-dev libssh-dev libreadline-dev
 iproute2 openssl libsrtp2-dev libarchive-dev openvpn libcurl4-openssl-dev
-libspandsp-dev libspeexdsp-dev libopus-dev libsndfile1-dev libogg-dev libvorbis-dev
+libc-ares-dev libspandsp-dev libspeexdsp-dev libopus-dev libsndfile1-dev libogg-dev libvorbis-dev
 asterisk-core-sounds-en-wav asterisk-moh-opsound-wav espeak-ng"
 TEST_PKGS="libcmocka-dev linphone-cli python3 python3-pytest python3-pytest-xdist python3-paramiko curl clang procps
 clang-format libclang-rt-14-dev
 openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox
-chromium prometheus tshark python3-aiosmtpd lame kamailio"
+chromium prometheus tshark python3-aiosmtpd lame kamailio dnsmasq-base"
 BENCH_PKGS="kamailio kamailio-sqlite-modules sqlite3 sip-tester linux-perf python3 procps"
 
 want="$RUN_PKGS"

@@ -25,6 +25,7 @@
 #define SBC_HTTPS_PER_ADDRESS 128
 
 struct sbc_block;
+struct sbc_dns;
 struct sbc_proxy;
 struct sbc_route;
 struct sbc_sip;
@@ -41,6 +42,7 @@ struct sbc {
 	struct sbc_block *block;   /* addresses blocked after failed authentication */
 	struct sbc_trace *trace;   /* SIP traces running now */
 	struct sbc_trunks *trunks; /* the phone systems' SIP trunks (sbc_trunk.c), from state */
+	struct sbc_dns *dns;	   /* looks the trunks' names up (sbc_dns.c) */
 	struct event *trim;	   /* gives memory back after a flood of connections */
 	int conns_peak;		   /* connections open at most since the last trim */
 };

@@ -5,6 +5,7 @@
 #include "../core/core_tls.h"
 #include "sbc.h"
 #include "sbc_block.h"
+#include "sbc_dns.h"
 #include "sbc_sip.h"
 #include "sbc_trace.h"
 
@@ -140,6 +141,8 @@ int sbc_main(void)
 	sbc.https = sbc_proxy_new(&sbc);
 	sbc.block = sbc_block_new(&sbc);
 	sbc.sip = sbc_sip_new(&sbc);
+	/* without a resolver (logged) the trunks' names stay unresolved */
+	sbc.dns = sbc_dns_new(sbc.child.base);
 	sbc.trim = event_new(sbc.child.base, -1, EV_PERSIST, sbc_on_trim, &sbc);
 	struct timeval every = {.tv_sec = SBC_TRIM_EVERY};
 	if (!sbc.https || !sbc.sip || !sbc.trace || !sbc.block || !sbc.trim ||
@@ -160,6 +163,7 @@ int sbc_main(void)
 	SSL_CTX_free(sbc.tls);
 	SSL_CTX_free(sbc.tls_sip);
 	sbc_route_free(&sbc);
+	sbc_dns_free(sbc.dns); /* after the trunk table: it cancels its look-ups */
 	core_child_free(&sbc.child);
 	return 0;
 }
