@@ -194,6 +194,66 @@ static struct core_conn *conn_new(struct core_conn_listener *cl, int fd, struct 
 	return c;
 }
 
+struct core_conn *core_conn_connect(struct core_conn_service *svc, const struct sockaddr *sa,
+				    socklen_t salen, SSL_CTX *client, const char *host)
+{
+	if (svc->nconns >= svc->d.max_conns)
+		return NULL;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, sa, salen) < 0 && errno != EINPROGRESS)) {
+		char a[CORE_NET_ADDR_LEN];
+		core_net_addr_str(sa, a, sizeof(a));
+		log_warn("%s: cannot connect to %s: %s", svc->d.name, a, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	struct core_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	int opts = BEV_OPT_CLOSE_ON_FREE | (svc->d.defer ? BEV_OPT_DEFER_CALLBACKS : 0);
+	c->bev = core_tls_connect(svc->base, client, fd, host, opts);
+	c->timer = evtimer_new(svc->base, conn_on_timer, c);
+	if (!c->bev || !c->timer) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+		return NULL;
+	}
+	c->svc = svc;
+	c->id = ++conn_next_id;
+	c->tls = c->handshaking = client != NULL;
+	c->idle = svc->d.idle;
+	memcpy(&c->addr, sa, salen);
+	c->alen = salen;
+	socklen_t ll = sizeof(c->local);
+	getsockname(fd, (struct sockaddr *)&c->local, &ll); /* bound by connect() */
+	core_net_addr_str(sa, c->peer, sizeof(c->peer));
+	TAILQ_INSERT_TAIL(&svc->conns, c, link);
+	LIST_INSERT_HEAD(&svc->buckets[c->id & svc->mask], c, by_id);
+	svc->nconns++;
+	if (c->tls)
+		svc->ntls++;
+	const struct core_conn_desc *d = &svc->d;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, d->in_max);
+	bufferevent_setwatermark(c->bev, EV_WRITE, d->out_low, 0);
+	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
+	conn_apply_timeouts(c);
+	c->st = d->on_open(c, svc->arg);
+	if (!c->st) {
+		core_conn_close(c);
+		return NULL;
+	}
+	c->opened = true;
+	bufferevent_enable(c->bev, EV_WRITE);
+	conn_apply_read(c);
+	return c;
+}
+
 static void conn_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			   int salen, void *arg)
 {

@@ -87,6 +87,13 @@ void core_conn_service_free(struct core_conn_service *svc);
 /* A listening socket from the supervisor; tls: the server context for its
  * connections, NULL for plain TCP. fd is the service's (closed on failure). */
 int core_conn_listen(struct core_conn_service *svc, int fd, SSL_CTX *tls);
+/* A connection of ours to sa (a carrier): TLS with client (checking the
+ * certificate names host), plain TCP when client is NULL; in the service's
+ * list like an accepted one (on_open, the timeouts, ids), not counted
+ * against the per-address limit. Output written before it is connected
+ * waits for it. NULL if it cannot even start (logged). */
+struct core_conn *core_conn_connect(struct core_conn_service *svc, const struct sockaddr *sa,
+				    socklen_t salen, SSL_CTX *client, const char *host);
 /* Closes every listener; open connections stay. */
 void core_conn_unlisten(struct core_conn_service *svc);
 void core_conn_set_per_address(struct core_conn_service *svc, int n);

@@ -1,5 +1,6 @@
 /* core_tls — see core_tls.h. */
 #include "core_tls.h"
+#include <arpa/inet.h>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -168,6 +169,59 @@ out:
 	X509_free(crt);
 	EVP_PKEY_free(key);
 	return r;
+}
+
+SSL_CTX *core_tls_client_ctx(const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		tls_log_errors("SSL_CTX_new");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1 ||
+	    (ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)) {
+		tls_log_errors("the CAs for TLS clients");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+struct bufferevent *core_tls_connect(struct event_base *base, SSL_CTX *tls, int fd,
+				     const char *host, int opts)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!tls) {
+		struct bufferevent *bev = bufferevent_socket_new(base, fd, opts);
+		if (!bev)
+			close(fd);
+		return bev;
+	}
+	SSL *ssl = SSL_new(tls);
+	if (ssl && host && host[0]) {
+		unsigned char ip[16];
+		if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1) {
+			/* an address: the certificate must name it (no SNI for one) */
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+		} else {
+			SSL_set_tlsext_host_name(ssl, host);
+			SSL_set1_host(ssl, host);
+		}
+	}
+	struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(
+						base, fd, ssl, BUFFEREVENT_SSL_CONNECTING, opts)
+				      : NULL;
+	if (bev) {
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else {
+		SSL_free(ssl);
+		close(fd);
+	}
+	return bev;
 }
 
 struct bufferevent *core_tls_accept(struct event_base *base, SSL_CTX *tls, int fd, int opts)

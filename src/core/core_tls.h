@@ -19,6 +19,14 @@ struct event_base;
 /* A bufferevent for an accepted connection: TLS (server side) when tls is
  * given, plain otherwise. On failure fd is closed and NULL returned. */
 struct bufferevent *core_tls_accept(struct event_base *base, SSL_CTX *tls, int fd, int opts);
+/* A client context: TLS 1.2+, the peer's certificate verified against the
+ * system's CAs (and ca_file when not NULL: a private CA). NULL on error. */
+SSL_CTX *core_tls_client_ctx(const char *ca_file);
+/* The client side of fd (connected or connecting) with tls, checking that
+ * the peer's certificate names host (and sending it as SNI); plain TCP
+ * when tls is NULL. NULL (fd closed) on error. */
+struct bufferevent *core_tls_connect(struct event_base *base, SSL_CTX *tls, int fd,
+				     const char *host, int opts);
 
 /* A new v3 certificate for key: subject O=Zentrale, CN=cn, a random serial,
  * valid from an hour ago for `years`; issued by itself until the caller

@@ -528,6 +528,16 @@ refused:
 	return NULL;
 }
 
+/* Whether a message came on a carrier's side: a trunk socket, a trunk
+ * listener's connection, or one we opened to a carrier. */
+static bool trunk_side(struct sbc_sip *s, const struct sip_flow *f)
+{
+	if (f->t == T_UDP)
+		return f->udp < s->nudp && s->udp_trunk[f->udp];
+	struct sip_conn *c = conn_find(s, f->conn);
+	return c && c->trunk;
+}
+
 /* A message from a phone; wait_ms: how long it waited to be read (-1: not known). */
 static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *buf, size_t len,
 		       int64_t wait_ms)
@@ -587,7 +597,7 @@ static void on_message(struct sbc_sip *s, const struct sip_flow *f, const char *
 	bool exists;
 	struct sip_flow tf;
 	const char *name;
-	if (s->udp_trunk[f->udp] && f->t == T_UDP) {
+	if (trunk_side(s, f)) {
 		tf = *f;
 		if (!(name = trunk_of(s, &tf, m, addr, &sock))) {
 			if (!ack)
@@ -713,7 +723,9 @@ static int conn_on_read(struct core_conn *conn, void *st, struct evbuffer *in)
 			     .conn = core_conn_id(conn),
 			     .addr = *addr,
 			     .alen = alen,
-			     .local = *core_conn_local(conn)};
+			     .local = *core_conn_local(conn),
+			     .trunk = c->ours};
+	memcpy(f.tkey, c->tkey, sizeof(f.tkey));
 	int r;
 	/* a message framed whole but faulty (a control character, say) is
 	 * answered (400) like any other, and the connection goes on */
@@ -739,6 +751,9 @@ static void *conn_on_open(struct core_conn *conn, void *arg)
 	c->s = s;
 	c->conn = conn;
 	c->t = core_conn_is_tls(conn) ? T_TLS : T_TCP;
+	int port = core_net_ss_port(core_conn_local(conn));
+	for (int i = 0; i < s->ntrunk_ports; i++)
+		c->trunk = c->trunk || s->trunk_ports[i] == port;
 	sbc_connection_opened(s->sbc);
 	return c;
 }
@@ -789,14 +804,84 @@ json_t *sbc_sip_stats(struct sbc_sip *s)
  * family, the one bound to the address the kernel would send from (or a
  * wildcard one, with that address as the source), to the carrier's first
  * address. */
+/* The host a TLS carrier's certificate must name: its proxy's, else its
+ * domain's (without the port). */
+static void trunk_tls_host(const struct sbc_trunk *tr, char *out, size_t cap)
+{
+	const char *h = tr->t.proxy[0] ? tr->t.proxy : tr->t.domain;
+	if (h[0] == '[') { /* [v6]:port */
+		const char *end = strchr(h, ']');
+		snprintf(out, cap, "%.*s", end ? (int)(end - h - 1) : 0, h + 1);
+		return;
+	}
+	const char *colon = strchr(h, ':');
+	snprintf(out, cap, "%.*s", colon ? (int)(colon - h) : (int)strlen(h), h);
+}
+
+/* The connection we keep to a trunk's carrier over TCP or TLS, made now
+ * if there is none (what is written to it waits for the connect): its id,
+ * or 0. */
+static uint64_t trunk_conn(struct sbc_sip *s, const struct sbc_trunk *tr, const struct sip_flow *f)
+{
+	struct sip_trunk_conn *free_slot = NULL;
+	for (int i = 0; i < SIP_MAX_TRUNK_CONNS; i++) {
+		struct sip_trunk_conn *tc = &s->trunk_conns[i];
+		if (tc->conn && memcmp(tc->tkey, f->tkey, sizeof(tc->tkey)) == 0) {
+			if (conn_find(s, tc->conn))
+				return tc->conn;
+			tc->conn = 0; /* it has gone */
+		}
+		if (!tc->conn && !free_slot)
+			free_slot = tc;
+	}
+	if (!free_slot) {
+		log_warn("sip: %d connections to carriers already; trunk %s of %s has none",
+			 SIP_MAX_TRUNK_CONNS, tr->key, tr->ps);
+		return 0;
+	}
+	SSL_CTX *tls = NULL;
+	char host[CORE_STATE_HOSTPORT_MAX];
+	if (f->t == T_TLS) {
+		/* Test-only: ZENTRALE_TEST_TRUNK_CA, a private CA a test carrier's
+		 * certificate is signed by, besides the system's. */
+		if (!s->tls_client)
+			s->tls_client = core_tls_client_ctx(getenv("ZENTRALE_TEST_TRUNK_CA"));
+		if (!(tls = s->tls_client))
+			return 0;
+	}
+	trunk_tls_host(tr, host, sizeof(host));
+	struct core_conn *c = core_conn_connect(s->streams, (const struct sockaddr *)&f->addr,
+						f->alen, tls, host);
+	if (!c)
+		return 0;
+	struct sip_conn *sc = core_conn_state(c);
+	sc->trunk = sc->ours = true;
+	memcpy(sc->tkey, f->tkey, sizeof(sc->tkey));
+	core_conn_set_idle(c, SIP_CONN_IDLE); /* our own: kept while the trunk uses it */
+	free_slot->conn = core_conn_id(c);
+	memcpy(free_slot->tkey, f->tkey, sizeof(free_slot->tkey));
+	log_info("sip: trunk %s of %s: connecting over %s to %s", tr->key, tr->ps, tname[f->t],
+		 core_conn_peer(c));
+	return free_slot->conn;
+}
+
 static int trunk_flow(struct sbc_sip *s, const struct sbc_trunk *tr, struct sip_flow *f)
 {
 	memset(f, 0, sizeof(*f));
-	if (tr->naddrs == 0)
+	struct sockaddr_storage to[1];
+	socklen_t tolen[1];
+	if (sbc_trunk_targets(tr, to, tolen, 1) < 1)
 		return -1;
+	memcpy(&f->addr, &to[0], sizeof(f->addr));
+	f->alen = tolen[0];
+	if (tr->t.transport != CORE_TRUNK_UDP) {
+		f->t = tr->t.transport == CORE_TRUNK_TLS ? T_TLS : T_TCP;
+		if (sbc_sip_flow_set_trunk(f, tr->key) < 0 || !(f->conn = trunk_conn(s, tr, f)))
+			return -1;
+		f->local = *core_conn_local(conn_find(s, f->conn)->conn);
+		return 0;
+	}
 	f->t = T_UDP;
-	memcpy(&f->addr, &tr->addrs[0], sizeof(f->addr));
-	f->alen = tr->addrlens[0];
 	/* our source address towards it: what the routing table says */
 	struct sockaddr_storage src;
 	socklen_t sl = sizeof(src);
@@ -909,6 +994,7 @@ static void sip_close_sockets(struct sbc_sip *s)
 		close(s->udp_fd[i]);
 	}
 	s->nudp = 0;
+	s->ntrunk_ports = 0;
 	if (s->streams)
 		core_conn_unlisten(s->streams);
 }
@@ -958,7 +1044,14 @@ void sbc_sip_add_socket(struct sbc_sip *s, const char *service, int fd)
 		event_add(s->udp[s->nudp++], NULL);
 		return;
 	}
-	core_conn_listen(s->streams, fd, strcmp(service, "sip-tls") == 0 ? s->sbc->tls_sip : NULL);
+	bool tls = strcmp(service, "sip-tls") == 0 || strcmp(service, "sip-trunk-tls") == 0;
+	if (strncmp(service, "sip-trunk-", 10) == 0 && s->ntrunk_ports < 4) {
+		struct sockaddr_storage l;
+		socklen_t ll = sizeof(l);
+		if (getsockname(fd, (struct sockaddr *)&l, &ll) == 0)
+			s->trunk_ports[s->ntrunk_ports++] = core_net_ss_port(&l);
+	}
+	core_conn_listen(s->streams, fd, tls ? s->sbc->tls_sip : NULL);
 }
 
 void sbc_sip_reset_sockets(struct sbc_sip *s)
@@ -983,6 +1076,7 @@ void sbc_sip_free(struct sbc_sip *s)
 		event_free(s->sweep);
 	sip_nonces_free(s->nonces);
 	sbc_media_free(s->media);
+	SSL_CTX_free(s->tls_client);
 	free(s);
 }
 

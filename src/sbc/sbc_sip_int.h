@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "../sip/sip_msg.h"
 #include "../sip/sip_tx.h"
@@ -75,6 +76,17 @@ struct sip_conn {
 	struct core_conn *conn;
 	enum sip_transport t;
 	bool accepted; /* the phone system accepted a request that came on it */
+	/* carriers': on a trunk listener (sip-trunk-tcp/-tls), or one we opened
+	 * to a trunk's carrier (ours, for the trunk of key tkey) */
+	bool trunk, ours;
+	unsigned char tkey[8];
+};
+
+/* Connections we keep to carriers over TCP or TLS, one per trunk. */
+#define SIP_MAX_TRUNK_CONNS 256
+struct sip_trunk_conn {
+	unsigned char tkey[8];
+	uint64_t conn; /* 0: free */
 };
 
 /* The link to one phone system's SIP socket. */
@@ -130,6 +142,10 @@ struct sbc_sip {
 	struct sockaddr_storage udp_local[SIP_MAX_SOCKETS];
 	bool udp_wildcard[SIP_MAX_SOCKETS]; /* bound to any address: choose the source */
 	bool udp_trunk[SIP_MAX_SOCKETS];    /* a trunk socket (sip-trunk-udp): carriers only */
+	int trunk_ports[4];		    /* of the trunk stream listeners (sip-trunk-tcp/-tls) */
+	int ntrunk_ports;
+	struct sip_trunk_conn trunk_conns[SIP_MAX_TRUNK_CONNS];
+	SSL_CTX *tls_client; /* towards carriers over TLS; made when first needed */
 	int nudp;
 	/* TCP and TLS connections together: one limit per address, ids for flows */
 	struct core_conn_service *streams;

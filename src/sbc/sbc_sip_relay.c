@@ -264,6 +264,8 @@ static void rr_outside(struct sbc_sip *s, const struct sip_flow *f, char *out, s
 	sbc_sip_flow_uri(f, out, cap);
 }
 
+static const char *const transport_param[] = {"", ";transport=tcp", ";transport=tls"};
+
 /* How a carrier reaches us: its trunk's key at our trunk socket (the user
  * part finds the trunk again in the carrier's requests of the dialog). */
 static void rr_trunk(struct sbc_sip *s, const struct sip_flow *f, char *out, size_t cap)
@@ -272,7 +274,7 @@ static void rr_trunk(struct sbc_sip *s, const struct sip_flow *f, char *out, siz
 	char key[18], hostport[CORE_NET_ADDR_LEN + 8];
 	sbc_sip_flow_trunk_key(f, key);
 	sbc_sip_flow_local(f, hostport, sizeof(hostport));
-	snprintf(out, cap, "<sip:%s@%s;lr>", key, hostport);
+	snprintf(out, cap, "<sip:%s@%s%s;lr>", key, hostport, transport_param[f->t]);
 }
 
 static void via_inside(const struct sip_flow *f, const char *branch, char *out, size_t cap)
@@ -346,7 +348,7 @@ static void put_carrier_contact(struct evbuffer *b, const struct sip_flow *f,
 	char key[18], hostport[CORE_NET_ADDR_LEN + 8];
 	sbc_sip_flow_trunk_key(f, key);
 	sbc_sip_flow_local(f, hostport, sizeof(hostport));
-	evbuffer_add_printf(b, "Contact: <sip:%s@%s>", key, hostport);
+	evbuffer_add_printf(b, "Contact: <sip:%s@%s%s>", key, hostport, transport_param[f->t]);
 	if (sip_addr_parse(&a, h->value, &rest) == 0 && a.params.l)
 		evbuffer_add_printf(b, "%.*s", (int)a.params.l, a.params.p);
 	evbuffer_add(b, "\r\n", 2);

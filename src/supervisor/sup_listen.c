@@ -29,6 +29,8 @@ static const struct {
 	{"sip-tcp", "plain SIP over TCP (SBC)", ROLE_SBC, 5060, false, true},
 	/* carriers only: a request from any other address is refused (403) */
 	{"sip-trunk-udp", "SIP trunks to carriers (SBC)", ROLE_SBC, 5062, true, false},
+	{"sip-trunk-tcp", "SIP trunks to carriers over TCP (SBC)", ROLE_SBC, 5062, false, false},
+	{"sip-trunk-tls", "SIP trunks to carriers over TLS (SBC)", ROLE_SBC, 5063, false, false},
 	{"ssh", "SSH", ROLE_SSH, 22, false, false},
 };
 

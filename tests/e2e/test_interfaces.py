@@ -51,8 +51,9 @@ def test_put_interfaces_moves_listeners_without_restarting_phone_systems(netns):
         ssh_port = 22 + s.offset
         assert reachable(netns, VETH_ADDR, ssh_port)
         # by default everything listens everywhere
+        trunks = {"sip-trunk-udp", "sip-trunk-tcp", "sip-trunk-tls"}
         assert {x["service"] for x in names["veth0"]["services"]} == {
-            "mgmt-https", "sbc-https", "sip-tls", "ssh"}
+            "mgmt-https", "sbc-https", "sip-tls", "ssh"} | trunks
         assert j["listen"] == {"management": [], "sbc": []}
 
         # the SBC only on veth0, management only on lo
@@ -68,7 +69,8 @@ def test_put_interfaces_moves_listeners_without_restarting_phone_systems(netns):
         assert not reachable(netns, VETH_ADDR, ssh_port)
         j = s.api("GET", "/interfaces").json()
         names = {i["name"]: i for i in j["interfaces"]}
-        assert {x["service"] for x in names["veth0"]["services"]} == {"sbc-https", "sip-tls"}
+        assert {x["service"] for x in names["veth0"]["services"]} == {"sbc-https",
+                                                                      "sip-tls"} | trunks
         assert {x["service"] for x in names["lo"]["services"]} == {"mgmt-https", "ssh"}
         assert j["listen"] == {"management": ["lo"], "sbc": ["veth0"]}
         # phone systems were not restarted

@@ -231,3 +231,21 @@ def test_trunk_socket_refuses_other_addresses(world):
 
     assert options(OTHER) == "SIP/2.0 403 Forbidden"
     assert options(CAR) == "SIP/2.0 200 OK"
+
+
+def test_outbound_call_over_tcp(world):
+    """A trunk whose transport is TCP: the SBC opens a connection of its own
+    to the carrier and the call and its BYE go over it."""
+    w = world
+    t1 = add_trunk(w, "carrier", "zentrale1", "trunk-pw-1", transport="tcp")
+    add_route(w, [t1])
+    wait_trunks_at_sbc(w, 1)
+    w["c"].set_dest("+49301234567", f"sip:uas@{CAR}:{UAS_PORT}")
+    p = phone(w)
+    r = call_out(p, "0301234567")
+    assert r.status == 200, (r.raw_text(), w["s"].log())
+    invs = invites_for(w["c"], "+49301234567")
+    assert invs and all(m[1].startswith(f"tcp:{SRV}:") for m in invs), invs
+    msg = invs[-1][2]
+    assert "transport=tcp" in hdr(msg, "Contact") and "SIP/2.0/TCP" in hdr(msg, "Via"), msg
+    w["c"].wait_received(lambda m: m[0].startswith("BYE ") and m[1].startswith(f"tcp:{SRV}:"))
