@@ -758,9 +758,21 @@ static void *conn_on_open(struct core_conn *conn, void *arg)
 	return c;
 }
 
+/* A connection we opened to a carrier has gone (refused, a certificate we
+ * do not trust, closed): what waits for its answers gets 503 now, not
+ * after Timer B; the next request opens another. */
 static void conn_on_close(struct core_conn *conn, void *st)
 {
-	(void)conn;
+	struct sip_conn *c = st;
+	if (c->ours) {
+		struct sbc_sip *s = c->s;
+		uint64_t id = core_conn_id(conn);
+		log_info("sip: the %s connection to carrier %s has closed", tname[c->t],
+			 core_conn_peer(conn));
+		for (struct sip_txn *t = s->txns; t; t = t->next)
+			if (t->down && t->flow.conn == id && t->flow.t != T_UDP && t->status < 200)
+				sbc_sip_relay_fail(s, t, 503);
+	}
 	free(st);
 }
 

@@ -313,6 +313,10 @@ void sbc_sip_relay_from_ps(struct sbc_sip *s, struct sip_up *u, const struct sip
 void sbc_sip_relay_answer_from_ps(struct sbc_sip *s, const struct sip_msg *m);
 void sbc_sip_relay_answer_from_phone(struct sbc_sip *s, const struct sip_msg *m);
 void sbc_sip_relay_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now);
+/* A request t sent towards a phone or carrier that can no longer be
+ * answered (its connection has gone: 503; no answer at all: 408): that
+ * answer to the phone system, as from the other side. */
+void sbc_sip_relay_fail(struct sbc_sip *s, struct sip_txn *t, int status);
 /* A phone sent t's request again: its last answer again, or patience. */
 void sbc_sip_relay_again(struct sbc_sip *s, struct sip_txn *t);
 

@@ -937,23 +937,29 @@ static void down_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)
 	int act = sip_tx_timer(&t->tx, now);
 	if (act & SIP_TX_SEND_REQUEST)
 		s->io->flow_send(s, &t->flow, t->request, t->request_len);
-	if ((act & SIP_TX_TIMEOUT) && t->status < 200) {
-		/* no answer: 408 to the phone system, as from the phone */
-		struct sip_msg *req = malloc(sizeof(*req)), *resp = malloc(sizeof(*resp));
-		char *out = malloc(SIP_ANSWER_MAX); /* the request's headers, whole */
-		if (req && resp && out &&
-		    sip_msg_parse(req, t->request, t->request_len, false) == 0) {
-			struct sip_response_opts o = {.to_tag = "sbc"};
-			int n = sip_build_response(req, 408, &o, out, SIP_ANSWER_MAX);
-			if (n > 0 && sip_msg_parse(resp, out, (size_t)n, false) == 0) {
-				t->status = 408;
-				deliver(s, t, resp);
-			}
+	if ((act & SIP_TX_TIMEOUT) && t->status < 200)
+		sbc_sip_relay_fail(s, t, 408); /* no answer: as from the phone */
+}
+
+void sbc_sip_relay_fail(struct sbc_sip *s, struct sip_txn *t, int status)
+{
+	if (!t->down || t->status >= 200 || !t->request)
+		return;
+	struct sip_msg *req = malloc(sizeof(*req)), *resp = malloc(sizeof(*resp));
+	char *out = malloc(SIP_ANSWER_MAX); /* the request's headers, whole */
+	if (req && resp && out && sip_msg_parse(req, t->request, t->request_len, false) == 0) {
+		struct sip_response_opts o = {.to_tag = "sbc"};
+		int n = sip_build_response(req, status, &o, out, SIP_ANSWER_MAX);
+		if (n > 0 && sip_msg_parse(resp, out, (size_t)n, false) == 0) {
+			t->status = status;
+			t->tx.state = SIP_TX_TERMINATED; /* nothing more to send or wait for */
+			t->forget_at = core_now_ms() + SIP_TX_DONE_MS;
+			deliver(s, t, resp);
 		}
-		free(req);
-		free(resp);
-		free(out);
 	}
+	free(req);
+	free(resp);
+	free(out);
 }
 
 void sbc_sip_relay_timers(struct sbc_sip *s, struct sip_txn *t, int64_t now)

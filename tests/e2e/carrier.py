@@ -42,7 +42,8 @@ class Carrier:
     """Kamailio in namespace ns (None: the caller's) on addr:port."""
 
     def __init__(self, workdir, addr, port=5060, ns=None, domain="carrier.test",
-                 algorithm="MD5", subscribers=None, dests=None, dids=None, fail=()):
+                 algorithm="MD5", subscribers=None, dests=None, dids=None, fail=(),
+                 tls_cert=None):
         self.dir = str(workdir)
         os.makedirs(self.dir, exist_ok=True)
         self.ns, self.addr, self.port, self.domain = ns, addr, port, domain
@@ -51,6 +52,8 @@ class Carrier:
         self.dests = dict(dests or {})
         self.dids = dict(dids or {})
         self.fail = set(fail)
+        # (certificate, key): TLS on port+1 as well
+        self.tls_cert = tls_cert
         self.log = os.path.join(self.dir, "kamailio.log")
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
         self.proc = None
@@ -66,12 +69,29 @@ class Carrier:
                 lines.append(f'    $sht({table}=>{k}) = "{v}";')
         return "\n".join(lines)
 
+    def _tls_global(self):
+        if not self.tls_cert:
+            return ""
+        return f"enable_tls=yes\nlisten=tls:{self.addr}:{self.port + 1}"
+
+    def _tls_module(self):
+        if not self.tls_cert:
+            return ""
+        cfg = os.path.join(self.dir, "tls.cfg")
+        with open(cfg, "w") as f:
+            f.write(f"[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
+                    f"require_certificate = no\ncertificate = {self.tls_cert[0]}\n"
+                    f"private_key = {self.tls_cert[1]}\n\n[client:default]\n"
+                    "verify_certificate = no\nrequire_certificate = no\n")
+        return f'loadmodule "tls.so"\nmodparam("tls", "config", "{cfg}")'
+
     def write_cfg(self):
         with open(CFG) as f:
             text = f.read()
         for k, v in (("ADDR", self.addr), ("PORT", str(self.port)), ("DOMAIN", self.domain),
                      ("DIR", self.dir), ("ALGORITHM", self.algorithm),
-                     ("INIT", self._init_lines())):
+                     ("INIT", self._init_lines()), ("TLS_GLOBAL", self._tls_global()),
+                     ("TLS_MODULE", self._tls_module())):
             text = text.replace(f"@@{k}@@", v)
         with open(self.cfg, "w") as f:
             f.write(text)

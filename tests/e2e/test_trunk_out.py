@@ -9,7 +9,9 @@ trunk socket, with nothing of the inside on the wire; a carrier's 503
 fails over to the next trunk; an emergency number goes out for a user
 without outside permission; CLIR withholds the number."""
 import os
+import pathlib
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -33,19 +35,41 @@ def papi(s, tok, method, path, body=None):
     return curl(method, s.sbc(f"/acme/api/v1{path}"), body, token=tok, netns=s.netns)
 
 
-@pytest.fixture
-def world(netns, tmp_path):
+def make_ca(d):
+    """A private CA and the carrier's certificate for its address, signed by
+    it; readable by the server's unprivileged user (a directory of its own
+    under /tmp, not pytest's root-only one)."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="zt-pki-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=d)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+         "-days", "2", "-subj", "/CN=Test Carrier CA")
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "car.key", "-out", "car.csr",
+         "-subj", f"/CN={CAR}")
+    (d / "ext").write_text(f"subjectAltName=IP:{CAR}\n")
+    ossl("x509", "-req", "-in", "car.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+         "-CAcreateserial", "-out", "car.pem", "-days", "2", "-extfile", "ext")
+    os.chmod(d / "ca.pem", 0o644)
+    return str(d / "ca.pem"), (str(d / "car.pem"), str(d / "car.key"))
+
+
+def _world(netns, tmp_path, tls=False, trust=True):
     srv = netns.add("srv")
     car = netns.add("car")
     netns.veth(srv, SRV + "/24", car, CAR + "/24")
     netns.addr(car, "veth1", OTHER + "/24")
-    c = Carrier(tmp_path / "carrier", CAR, 5060, ns=car,
+    ca, cert = make_ca(tmp_path / "pki") if tls else (None, None)
+    if not trust:
+        ca = None  # the carrier's CA unknown to the server
+    c = Carrier(tmp_path / "carrier", CAR, 5060, ns=car, tls_cert=cert,
                 subscribers={"zentrale1": "trunk-pw-1", "zentrale2": "trunk-pw-2"}).start()
     uas = netns.popen(car, ["sipp", "-sn", "uas", "-i", CAR, "-p", str(UAS_PORT), "-nostdin",
                             "-trace_err",
                             "-error_file", str(tmp_path / "uas-errors.log")],
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    s = Server(netns=srv, listen=("127.0.0.1", SRV)).start()
+    s = Server(netns=srv, listen=("127.0.0.1", SRV),
+               env={"ZENTRALE_TEST_TRUNK_CA": ca} if ca else None).start()
     try:
         s.create_ps("acme", "acme-admin-pw")
         tok = s.pbx_token("acme", "acme-admin-pw")
@@ -58,6 +82,21 @@ def world(netns, tmp_path):
     finally:
         s.cleanup()
         c.stop()
+
+
+@pytest.fixture
+def world(netns, tmp_path):
+    yield from _world(netns, tmp_path)
+
+
+@pytest.fixture
+def tls_world(netns, tmp_path):
+    yield from _world(netns, tmp_path, tls=True)
+
+
+@pytest.fixture
+def untrusted_tls_world(netns, tmp_path):
+    yield from _world(netns, tmp_path, tls=True, trust=False)
 
 
 def add_trunk(w, name, username, password, **kw):
@@ -249,3 +288,34 @@ def test_outbound_call_over_tcp(world):
     msg = invs[-1][2]
     assert "transport=tcp" in hdr(msg, "Contact") and "SIP/2.0/TCP" in hdr(msg, "Via"), msg
     w["c"].wait_received(lambda m: m[0].startswith("BYE ") and m[1].startswith(f"tcp:{SRV}:"))
+
+
+def test_outbound_call_over_tls_checks_the_carriers_certificate(tls_world):
+    """A TLS trunk: the carrier's certificate (signed by the test's CA,
+    naming its address) is verified, and the call goes over TLS."""
+    w = tls_world
+    t1 = add_trunk(w, "carrier", "zentrale1", "trunk-pw-1", transport="tls",
+                   domain=f"{CAR}:5061")
+    add_route(w, [t1])
+    wait_trunks_at_sbc(w, 1)
+    w["c"].set_dest("+49301234567", f"sip:uas@{CAR}:{UAS_PORT}")
+    p = phone(w)
+    r = call_out(p, "0301234567")
+    assert r.status == 200, (r.raw_text(), w["s"].log())
+    invs = invites_for(w["c"], "+49301234567")
+    assert invs and all(m[1].startswith(f"tls:{SRV}:") for m in invs), invs
+    assert "transport=tls" in hdr(invs[-1][2], "Contact")
+
+
+def test_tls_trunk_refuses_an_untrusted_certificate(untrusted_tls_world):
+    """A carrier whose certificate no CA of the server's vouches for: no
+    call goes out (the handshake fails), and nothing crashes."""
+    w = untrusted_tls_world
+    t1 = add_trunk(w, "carrier", "zentrale1", "trunk-pw-1", transport="tls",
+                   domain=f"{CAR}:5061")
+    add_route(w, [t1])
+    wait_trunks_at_sbc(w, 1)
+    p = phone(w)
+    r = call_out(p, "0301234567")
+    assert r.status >= 400, r.raw_text()
+    assert not invites_for(w["c"], "+49301234567")
