@@ -1,7 +1,8 @@
 /*
  * pbx_http — the phone system's HTTP face, reached only through the SBC at
  * /<name>/: its web UI (src/ui/pbx) and the API (login, users,
- * registrations, calls, settings, prompts, status; a user's own under /me).
+ * registrations, calls, settings, prompts, status, trunks, inbound numbers,
+ * phonebook; a user's own under /me).
  * Every endpoint but login, logout, session, password and /me is the
  * administrator's: its handler's core_login_require answers a user's
  * session 403 (tests/e2e/test_user_login.py tries every route here). Requests arrive with the
@@ -19,6 +20,7 @@
 #include "pbx.h"
 #include "pbx_call.h"
 #include "pbx_group.h"
+#include "pbx_inbound.h"
 #include "pbx_outbound.h"
 #include "pbx_prompts.h"
 #include "pbx_route.h"
@@ -243,6 +245,12 @@ void pbx_http_handle(struct core_httpd_req *req, void *arg)
 		pbx_groups_api_handle(p, req, sub + 14);
 	} else if (strncmp(sub, "/api/v1/trunks", 14) == 0 && (sub[14] == '\0' || sub[14] == '/')) {
 		pbx_trunks_api_handle(p, req, sub + 14);
+	} else if (strncmp(sub, "/api/v1/inbound-numbers", 23) == 0 &&
+		   (sub[23] == '\0' || sub[23] == '/')) {
+		pbx_inbound_api_handle(p, req, sub + 23);
+	} else if (strncmp(sub, "/api/v1/phonebook", 17) == 0 &&
+		   (sub[17] == '\0' || sub[17] == '/')) {
+		pbx_phonebook_api_handle(p, req, sub + 17);
 	} else if (strncmp(sub, "/api/v1/voicemail", 17) == 0 &&
 		   (sub[17] == '\0' || sub[17] == '/')) {
 		pbx_vm_api_handle(p, req, "voicemail", sub + 17);
