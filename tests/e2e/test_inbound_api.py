@@ -312,4 +312,13 @@ def test_inbound_and_phonebook_pages_in_the_browser(srv):
     entry with the mouse, search, the pages in German, delete both."""
     from test_ui import run_browser
     srv.create_ps("inb-ui", "inb-ui-admin-pw")
+    srv.tokens["inb-ui"] = srv.pbx_token("inb-ui", "inb-ui-admin-pw")
+    uid = srv.create_user("inb-ui", srv.tokens["inb-ui"], "100", "Uta Ui")["id"]
+    for path, body in (("/numbering", {"country_code": "49", "area_code": "30"}),
+                       ("/groups", {"extension": "600", "name": "Sales",
+                                    "members": [{"user_id": uid}]}),
+                       ("/trunks", {"name": "carrier", "kind": "peer",
+                                    "peers": ["203.0.113.5"]})):
+        r = api(srv, "PUT" if path == "/numbering" else "POST", path, body, ps="inb-ui")
+        assert r.status in (200, 201), r
     run_browser("inbound.mjs", srv, ZT_PS="inb-ui", ZT_PS_PW="inb-ui-admin-pw")

@@ -745,6 +745,35 @@ const DE = {
   class_national: "national",
   class_international: "international",
   class_premium: "international und Premium-Nummern",
+  // inbound numbers (src/ui/pbx/inbound.js, on the Trunks page) and the phonebook (phonebook.js)
+  "Inbound numbers": "Eingehende Nummern",
+  "New inbound number": "Neue eingehende Nummer",
+  Number: "Nummer",
+  Trunk: "Trunk",
+  Destination: "Ziel",
+  "Last number of a block": "Letzte Nummer eines Blocks",
+  "As you write it: +49 30 1234567, 030 1234567 or 1234567 (with the area code of the numbering).":
+    "So, wie Sie sie schreiben: +49 30 1234567, 030 1234567 oder 1234567 (mit der Ortsvorwahl des Rufnummernplans).",
+  "Empty for one number; else the block's last number, with as many digits.":
+    "Leer für eine einzelne Nummer; sonst die letzte Nummer des Blocks, mit ebenso vielen Ziffern.",
+  "Add number": "Nummer hinzufügen",
+  "Delete the inbound number {u}?": "Die eingehende Nummer {u} löschen?",
+  "No inbound numbers yet.": "Noch keine eingehenden Nummern.",
+  "Create a trunk first.": "Legen Sie zuerst einen Trunk an.",
+  "Calls to a number of a trunk go to its destination; numbers that none names go to the trunk's default destination.":
+    "Anrufe an eine Nummer eines Trunks gehen an ihr Ziel; Nummern, die hier nicht stehen, an das Standardziel des Trunks.",
+  Phonebook: "Telefonbuch",
+  "New phonebook entry": "Neuer Telefonbucheintrag",
+  "As you write it; callers are matched by its international form.":
+    "So, wie Sie sie schreiben; Anrufer werden an ihrer internationalen Form erkannt.",
+  "Add entry": "Eintrag hinzufügen",
+  "Search by name or number": "Nach Name oder Nummer suchen",
+  "International form": "Internationale Form",
+  "Delete {u} from the phonebook?": "{u} aus dem Telefonbuch löschen?",
+  "Nothing found.": "Nichts gefunden.",
+  "The phonebook is empty.": "Das Telefonbuch ist leer.",
+  "Inbound callers whose number is here are shown with its name. At most 200 entries are listed: search to find the others.":
+    "Eingehende Anrufer, deren Nummer hier steht, werden mit diesem Namen angezeigt. Höchstens 200 Einträge werden gezeigt: suchen Sie, um die anderen zu finden.",
 };
 
 const DICTS = { en: EN, de: DE };

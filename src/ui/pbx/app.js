@@ -1,5 +1,6 @@
 // A phone system's UI at https://server/<name>/: users and extensions,
-// registered devices, call history, voicemail, how to connect a phone,
+// registered devices, ring groups, trunks (with the inbound numbers and the
+// phonebook), outbound routes, call history, voicemail, how to connect a phone,
 // prompts and music, and settings. It talks
 // only to this phone system's API (/<name>/api/v1, docs/api.md).
 

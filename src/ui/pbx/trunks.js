@@ -3,10 +3,14 @@
 // caller ID, codecs and DTMF; creating, editing and deleting a trunk (GET/
 // POST /trunks, PUT/DELETE /trunks/<id>, docs/api.md). The password is
 // write-only: the form leaves it empty, and an empty field keeps it.
+// Below them the inbound numbers (inbound.js) and the phonebook
+// (phonebook.js).
 
 import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
 import { table, field, deleteButton } from "../common/shell.js";
+import { inboundNumbers } from "./inbound.js";
+import { phonebookSection } from "./phonebook.js";
 
 const CODECS = ["PCMA", "PCMU", "G722", "opus"];
 
@@ -101,6 +105,7 @@ function trunkForm(ctx, trunk, done) {
 export async function trunks(view, ctx) {
   const { api } = ctx;
   const list = h("div", { id: "trunk-list" });
+  const numbers = inboundNumbers(ctx), book = phonebookSection(ctx);
   async function refresh() {
     const data = await api.get("trunks");
     replace(
@@ -122,12 +127,15 @@ export async function trunks(view, ctx) {
         t("No trunks yet.")
       )
     );
+    await numbers.refresh();
   }
   replace(
     view,
     h("div.head", h("h1", t("Trunks")), h("button", { type: "button", id: "new-trunk", onclick: () => trunkForm(ctx, null, refresh) }, t("New trunk"))),
     h("p", t("A trunk connects this phone system to a carrier, through the SBC: an account that registers, or a peer that knows the SBC's address.")),
-    list
+    list,
+    numbers.el,
+    book.el
   );
-  await refresh();
+  await Promise.all([refresh(), book.refresh()]);
 }
