@@ -308,8 +308,9 @@ def test_method_and_id_errors(srv):
 
 
 def test_inbound_and_phonebook_pages_in_the_browser(srv):
-    """tests/browser/inbound.mjs: add an inbound number and a phonebook
-    entry with the mouse, search, the pages in German, delete both."""
+    """tests/browser/inbound.mjs: on the Trunks page add inbound numbers
+    (one refused with its reason) and phonebook entries with the mouse,
+    search the phonebook, both sections in German, delete them."""
     from test_ui import run_browser
     srv.create_ps("inb-ui", "inb-ui-admin-pw")
     srv.tokens["inb-ui"] = srv.pbx_token("inb-ui", "inb-ui-admin-pw")
