@@ -69,7 +69,8 @@ static bool query_has(const char *q, const char *key)
 }
 
 /* GET ?q=TEXT&limit=N&offset=M: by name; q a substring of the name (ASCII
- * letters in any case), the number or the E.164 form. */
+ * letters in any case), the number or the E.164 form, or a number whose
+ * E.164 form is part of the entry's. */
 static void pb_list(struct pbx *p, struct core_httpd_req *req)
 {
 	char q[PBX_PHONEBOOK_QUERY_MAX * 4 + 1] = "", v[16];
@@ -89,19 +90,25 @@ static void pb_list(struct pbx *p, struct core_httpd_req *req)
 		core_httpd_respond_error(req, 400, "limit must be 1 to 200, offset 0 to 10000");
 		return;
 	}
+	/* a search that is a number in any form also finds its E.164 form */
+	struct pbx_numbering nb;
+	char qe[PBX_NUMBER_MAX + 2] = "";
+	if (!*q || pbx_numbering_load(p, &nb) < 0 || pbx_number_e164(&nb, q, qe, sizeof(qe)) < 0)
+		qe[0] = '\0';
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(
-		    p->db,
-		    "SELECT " PB_COLS " FROM phonebook WHERE ?1='' OR "
-		    "instr(lower(name), lower(?1)) OR instr(number, ?1) OR "
-		    "instr(e164, ?1) ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3",
-		    -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(p->db,
+			       "SELECT " PB_COLS " FROM phonebook WHERE ?1='' OR "
+			       "instr(lower(name), lower(?1)) OR instr(number, ?1) OR "
+			       "instr(e164, ?1) OR (?4<>'' AND instr(e164, ?4)) ORDER BY name "
+			       "COLLATE NOCASE, id LIMIT ?2 OFFSET ?3",
+			       -1, &st, NULL) != SQLITE_OK) {
 		core_httpd_respond_error(req, 500, "could not read the phonebook");
 		return;
 	}
 	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
 	sqlite3_bind_int(st, 3, offset);
+	sqlite3_bind_text(st, 4, qe, -1, SQLITE_STATIC);
 	json_t *list = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(list, pb_row(st));

@@ -226,6 +226,9 @@ def test_phonebook_search_by_name_and_number(srv):
     assert [e["name"] for e in search(srv, "GMBH").json()["entries"]] == ["Müller GmbH"]
     assert [e["name"] for e in search(srv, "7946").json()["entries"]] == ["Ahmed"]
     assert [e["name"] for e in search(srv, "+4989553").json()["entries"]] == ["Search 3"]
+    # a number in another form than the entry's finds it by E.164
+    assert [e["name"] for e in search(srv, "040 1234").json()["entries"]] == ["Müller GmbH"]
+    assert [e["name"] for e in search(srv, "0044 20 7946").json()["entries"]] == ["Ahmed"]
     assert len(search(srv, "search").json()["entries"]) == 5
     assert search(srv, "nobody").json()["entries"] == []
     got = search(srv, "search", limit=2, offset=1).json()["entries"]

@@ -188,6 +188,14 @@ static void test_an_inbound_call_finds_its_destination(void **state)
 	target_is(f, 2, "4940777", "extension", "101", false);
 	target_is(f, 2, "garbage", "voicemail", "101", true);
 	target_is(f, 3, "+4930123456", NULL, NULL, false); /* no such trunk */
+	/* "4930777" is local "+49304930777" or plain "+4930777": an e164 trunk
+	 * tries the local form first, an e164_plain trunk the plain one */
+	exec(f, "INSERT INTO trunk_numbers(trunk_id,number,range_end,target_type,target,created) "
+		"VALUES(1,'+4930777','','extension','100',0),(1,'+49304930777','','extension','101'"
+		",0),"
+		"(2,'+4930777','','extension','100',0),(2,'+49304930777','','extension','101',0);");
+	target_is(f, 1, "4930777", "extension", "101", false);
+	target_is(f, 2, "4930777", "extension", "100", false);
 }
 
 static void test_a_caller_has_the_phonebook_name(void **state)
