@@ -17,7 +17,7 @@ case ${ZENTRALE_FUZZ_BUILD:-build} in
 /*) OUT="$ZENTRALE_FUZZ_BUILD/fuzz" ;;
 *) OUT="$ROOT/${ZENTRALE_FUZZ_BUILD:-build}/fuzz" ;;
 esac
-TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf sip_refer sip_dialled mail pbx_number stun sip_locate sbc_dns"
+TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf sip_refer sip_dialled mail pbx_number pbx_inbound stun sip_locate sbc_dns"
 mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
@@ -58,6 +58,10 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_locate" "$ROOT/fuzz/fuzz_s
 # pbx_number: dialled/received numbers to E.164 and back (outbound/inbound calls)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_pbx_number" "$ROOT/fuzz/fuzz_pbx_number.c" \
 	"$ROOT/src/pbx/pbx_number.c" -ljansson -lsqlite3
+# pbx_inbound: what a block of inbound numbers holds and what overlaps
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_pbx_inbound" "$ROOT/fuzz/fuzz_pbx_inbound.c" \
+	"$ROOT/src/pbx/pbx_inbound.c" "$ROOT/src/pbx/pbx_number.c" "$ROOT/src/core/core_db.c" \
+	"$ROOT/src/core/core_log.c" -ljansson -lsqlite3
 # stun: answers to Binding requests (RFC 5389), the requests built
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_stun" "$ROOT/fuzz/fuzz_stun.c" \
 	"$ROOT/src/stun/stun.c"
