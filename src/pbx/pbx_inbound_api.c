@@ -154,9 +154,10 @@ static const char *check_target(struct pbx *p, const char *type, const char *tar
 		       : "target: no user has this extension";
 }
 
-/* Another entry that shares a number with (number, end): 409 and why. */
+/* Another entry that shares a number with (number, end): why (409, or
+ * 500 in *status when it cannot be read). */
 static const char *overlapping(struct pbx *p, long long self, const char *number, const char *end,
-			       char *why, size_t cap)
+			       int *status, char *why, size_t cap)
 {
 	sqlite3_stmt *st;
 	const char *w = NULL;
@@ -164,8 +165,10 @@ static const char *overlapping(struct pbx *p, long long self, const char *number
 		    p->db,
 		    "SELECT n.number, n.range_end, t.name FROM trunk_numbers n JOIN trunks "
 		    "t ON t.id=n.trunk_id WHERE n.id<>? AND length(n.number)=?",
-		    -1, &st, NULL) != SQLITE_OK)
+		    -1, &st, NULL) != SQLITE_OK) {
+		*status = 500;
 		return "could not read the inbound numbers";
+	}
 	sqlite3_bind_int64(st, 1, self);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)strlen(number));
 	while (!w && sqlite3_step(st) == SQLITE_ROW) {
@@ -221,7 +224,7 @@ static const char *num_check(struct pbx *p, json_t *e, long long id, char *numbe
 	*status = 409;
 	if (!id && num_count(p) >= PBX_INBOUND_MAX)
 		return "a phone system has at most 1000 inbound numbers";
-	return overlapping(p, id, number, end, why, cap);
+	return overlapping(p, id, number, end, status, why, cap);
 }
 
 /* ---- writing ---- */
