@@ -1,8 +1,8 @@
 /*
  * mgmt_metrics — GET /metrics in the Prometheus text format (0.0.4): per
  * process CPU and memory, per phone system its state, registrations and
- * calls, the SBC's connections per service, blocked addresses, and the
- * media relay. Process figures are read from /proc at each scrape; the
+ * calls, its trunks (registered, keep-alive round trip), the SBC's
+ * connections per service, blocked addresses, and the media relay. Process figures are read from /proc at each scrape; the
  * rest is what the SBC and each phone system last reported (IPC_STATS,
  * every few seconds), kept only while the process that sent it still runs.
  *
@@ -182,6 +182,36 @@ static void metrics_phone_systems(struct mgmt *m, struct evbuffer *b, json_t *sy
 	}
 }
 
+/* One gauge per trunk of each phone system, from pbx_trunk_reg's figures
+ * (pbx_stats' "trunks"): rtt false, registered (trunks that register only);
+ * rtt true, the last OPTIONS round trip in seconds (when it was answered). */
+static void metrics_trunk(struct mgmt *m, struct evbuffer *b, const char *metric, const char *help,
+			  bool rtt)
+{
+	json_t *ps, *t;
+	size_t i, j;
+	metrics_head(b, metric, "gauge", help);
+	json_array_foreach(json_object_get(m->state, "phone_systems"), i, ps)
+	{
+		const char *name = json_string_value(json_object_get(ps, "name"));
+		json_t *st =
+			metrics_of(m, "pbx", name, json_integer_value(json_object_get(ps, "pid")));
+		json_array_foreach(json_object_get(st, "trunks"), j, t)
+		{
+			const char *trunk = json_string_value(json_object_get(t, "name"));
+			json_t *ms = json_object_get(t, "options_rtt_ms");
+			if (!trunk)
+				continue;
+			if (!rtt && json_is_true(json_object_get(t, "registers")))
+				metrics_sample(b, metric, "phone_system", name, "trunk", trunk,
+					       json_is_true(json_object_get(t, "registered")));
+			if (rtt && json_is_integer(ms))
+				metrics_sample(b, metric, "phone_system", name, "trunk", trunk,
+					       (double)json_integer_value(ms) / 1000);
+		}
+	}
+}
+
 static void metrics_sbc(struct mgmt *m, struct evbuffer *b)
 {
 	json_t *st = NULL, *p;
@@ -281,6 +311,11 @@ void mgmt_metrics_get(struct mgmt *m, struct core_httpd_req *req)
 		       num(sys, "uptime_seconds"));
 	metrics_processes(b, sys);
 	metrics_phone_systems(m, b, sys);
+	metrics_trunk(m, b, "zentrale_trunk_registered",
+		      "1 if the trunk is registered at its carrier, else 0 (trunks that register).",
+		      false);
+	metrics_trunk(m, b, "zentrale_trunk_options_rtt_seconds",
+		      "Round trip of the trunk's last answered OPTIONS keep-alive.", true);
 	metrics_sbc(m, b);
 	json_t *disk = json_object_get(sys, "disk");
 	metrics_head(b, "zentrale_data_disk_free_bytes", "gauge",

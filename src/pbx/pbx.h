@@ -31,6 +31,8 @@ struct pbx {
 	struct pbx_prompts *prompts; /* prompts and music (pbx_prompts.h) */
 	struct pbx_mwi *mwi;	     /* message waiting (pbx_vm.h), owned by pbx_sip */
 	struct pbx_blf *blf;	     /* the dialog event package (pbx_blf.h), owned by pbx_sip */
+	struct pbx_trunk_reg
+		*trunk_reg; /* registrations, keep-alives (pbx_trunk_reg.h), pbx_sip's */
 	struct {
 		unsigned long long attempts, failures; /* calls ended since the start */
 		json_t *ended;			       /* cause → count */

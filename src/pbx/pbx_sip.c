@@ -21,6 +21,7 @@
 #include "pbx_blf.h"
 #include "pbx_call.h"
 #include "pbx_mwi.h"
+#include "pbx_trunk_reg.h"
 
 struct sip_link {
 	struct pbx_sip *s;
@@ -35,6 +36,7 @@ struct pbx_sip {
 	struct pbx_calls *calls;
 	struct pbx_mwi *mwi;
 	struct pbx_blf *blf;
+	struct pbx_trunk_reg *trunks;
 };
 
 /* A message to the SBC: sent at once when nothing waits before it (one
@@ -74,8 +76,11 @@ static void link_free(struct sip_link *l)
 		l->s->links = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
+	struct pbx_sip *s = l->s;
 	bufferevent_free(l->bev);
 	free(l);
+	if (!s->links)
+		pbx_trunk_reg_link(s->trunks, false);
 }
 
 static void sip_answer(struct bufferevent *bev, const struct sip_msg *req, int status,
@@ -222,6 +227,8 @@ static void sip_on_read(struct bufferevent *bev, void *arg)
 			pbx_mwi_response(s->mwi, m);
 		else if (is_answer_to(m, PBX_BLF_BRANCH))
 			pbx_blf_response(s->blf, m);
+		else if (is_answer_to(m, PBX_TRUNK_BRANCH))
+			pbx_trunk_reg_response(s->trunks, m);
 		else
 			pbx_calls_response(s->calls, m);
 		evbuffer_drain(in, m->raw.l);
@@ -264,6 +271,7 @@ static void sip_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
 	s->links = link;
 	bufferevent_setcb(bev, sip_on_read, NULL, sip_on_event, link);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	pbx_trunk_reg_link(s->trunks, true); /* the first connection starts the trunks */
 }
 
 struct pbx_sip *pbx_sip_new(struct pbx *p, int fd)
@@ -280,7 +288,9 @@ struct pbx_sip *pbx_sip_new(struct pbx *p, int fd)
 	p->mwi = s->mwi;
 	s->blf = pbx_blf_new(p, p->child.base, sip_send, s);
 	p->blf = s->blf;
-	if (!s->listener || !s->calls || !s->mwi || !s->blf) {
+	s->trunks = pbx_trunk_reg_new(p, p->child.base, sip_send, s);
+	p->trunk_reg = s->trunks;
+	if (!s->listener || !s->calls || !s->mwi || !s->blf || !s->trunks) {
 		if (s->listener)
 			evconnlistener_free(s->listener);
 		else
@@ -288,6 +298,8 @@ struct pbx_sip *pbx_sip_new(struct pbx *p, int fd)
 		pbx_calls_free(s->calls);
 		pbx_mwi_free(s->mwi);
 		pbx_blf_free(s->blf);
+		pbx_trunk_reg_free(s->trunks);
+		p->trunk_reg = NULL;
 		p->calls = NULL;
 		p->mwi = NULL;
 		p->blf = NULL;
@@ -302,6 +314,9 @@ void pbx_sip_free(struct pbx_sip *s)
 	if (!s)
 		return;
 	evconnlistener_free(s->listener);
+	pbx_trunk_reg_free(s->trunks); /* first: its un-REGISTERs need the links */
+	s->trunks = NULL;
+	s->p->trunk_reg = NULL;
 	pbx_calls_free(s->calls);
 	pbx_mwi_free(s->mwi);
 	s->p->mwi = NULL;

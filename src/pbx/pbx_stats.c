@@ -2,7 +2,8 @@
  * pbx_stats — what a phone system tells the supervisor for /metrics every
  * few seconds: devices registered now, calls in progress, calls ended
  * since the process started (all, failed, and by cause), and the media
- * engine's sessions and packets (pbx_media_stats). Counters start at
+ * engine's sessions and packets (pbx_media_stats), and each trunk's
+ * registration and keep-alive round trip (pbx_trunk_reg). Counters start at
  * zero with the process, as Prometheus counters may.
  */
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "pbx.h"
 #include "pbx_call.h"
 #include "pbx_media.h"
+#include "pbx_trunk_reg.h"
 
 /* Causes that are a normal end of an unanswered call, not a failure. */
 static bool stats_normal(const char *cause)
@@ -55,12 +57,12 @@ json_t *pbx_stats_collect(void *arg)
 	struct pbx_media_stats ms = {0};
 	if (p->media)
 		pbx_media_stats(p->media, &ms);
-	return json_pack("{s:I, s:i, s:I, s:I, s:o, s:i, s:I, s:I, s:I, s:I}", "registrations",
+	return json_pack("{s:I, s:i, s:I, s:I, s:o, s:i, s:I, s:I, s:I, s:I, s:o}", "registrations",
 			 stats_registrations(p->db), "calls_active",
 			 p->calls ? pbx_calls_active(p->calls) : 0, "call_attempts",
 			 (json_int_t)p->stats.attempts, "call_failures",
 			 (json_int_t)p->stats.failures, "calls_ended", ended, "media_sessions",
 			 ms.sessions, "media_sent", (json_int_t)ms.sent, "media_received",
 			 (json_int_t)ms.received, "media_lost", (json_int_t)ms.lost, "media_late",
-			 (json_int_t)ms.late);
+			 (json_int_t)ms.late, "trunks", pbx_trunk_reg_stats(p));
 }

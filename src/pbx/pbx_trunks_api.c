@@ -4,7 +4,9 @@
  * nothing. The password is write-only: it is kept in clear in pbx.db (digest
  * needs it, and backups carry it) and never sent back — GET says only
  * whether one is set, and a PUT without it keeps it. After every change
- * the pbx announces its trunks to the SBC again (pbx_trunk_ipc.c). */
+ * the pbx announces its trunks to the SBC again (pbx_trunk_ipc.c), after
+ * its registrations have read them again (pbx_trunk_reg.c). GET adds each
+ * trunk's "status" (registration and keep-alive, in memory). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "pbx_group.h"
 #include "pbx_rest.h"
 #include "pbx_trunk.h"
+#include "pbx_trunk_reg.h"
 
 #define TRUNK_COLS                                                                                 \
 	"id, name, kind, domain, proxy, transport, username, auth_username, password, register, "  \
@@ -219,8 +222,12 @@ static void trunks_list(struct pbx *p, struct core_httpd_req *req)
 		return;
 	}
 	json_t *list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(list, trunk_row(st, false));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *t = trunk_row(st, false);
+		json_object_set_new(t, "status",
+				    pbx_trunk_reg_status(p, sqlite3_column_int64(st, 0)));
+		json_array_append_new(list, t);
+	}
 	sqlite3_finalize(st);
 	core_httpd_respond_json(req, 200, json_pack("{s:o}", "trunks", list));
 }
@@ -475,7 +482,9 @@ static void trunk_save(struct pbx *p, struct core_httpd_req *req, long long id, 
 	if (r) {
 		log_info("%s %s trunk %s (%s)", who, id ? "changed" : "created", str(r, "name"),
 			 str(r, "kind"));
+		pbx_trunk_reg_reload(p);      /* before the SBC forgets an old one */
 		pbx_trunk_ipc_announce_db(p); /* the SBC's table follows */
+		json_object_set_new(r, "status", pbx_trunk_reg_status(p, tid));
 		core_httpd_respond_json(req, id ? 200 : 201, r);
 	} else {
 		core_httpd_respond_error(req, 500, "could not save the trunk");
@@ -508,13 +517,18 @@ static void trunk_delete(struct pbx *p, struct core_httpd_req *req, long long id
 	}
 	if (pbx_rest_delete_row(p, req, "trunks", id, "trunk")) {
 		log_info("%s deleted trunk %lld", who, id);
+		pbx_trunk_reg_reload(p);      /* un-REGISTERs before the SBC forgets it */
 		pbx_trunk_ipc_announce_db(p); /* the SBC's table follows */
 	}
 }
 
+/* GET of one trunk: the row and its status (pbx_trunk_reg). */
 static json_t *trunk_shown(struct pbx *p, long long id)
 {
-	return trunk_get(p, id, false);
+	json_t *t = trunk_get(p, id, false);
+	if (t)
+		json_object_set_new(t, "status", pbx_trunk_reg_status(p, id));
+	return t;
 }
 
 void pbx_trunks_api_handle(struct pbx *p, struct core_httpd_req *req, const char *rest)
