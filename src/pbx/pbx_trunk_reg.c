@@ -637,7 +637,7 @@ json_t *pbx_trunk_reg_stats(struct pbx *p)
 			continue;
 		json_array_append_new(
 			list,
-			json_pack("{s:s, s:b, s:i, s:o}", "name", t->c.name, "registers", t->want,
+			json_pack("{s:s, s:b, s:b, s:o}", "name", t->c.name, "registers", t->want,
 				  "registered", t->st == ST_REGISTERED, "options_rtt_ms",
 				  t->rtt_ms >= 0 ? json_integer(t->rtt_ms) : json_null()));
 	}

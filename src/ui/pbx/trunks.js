@@ -2,9 +2,10 @@
 // and the peers known by their addresses, with transport, numbers' format,
 // caller ID, codecs and DTMF; creating, editing and deleting a trunk (GET/
 // POST /trunks, PUT/DELETE /trunks/<id>, docs/api.md). The password is
-// write-only: the form leaves it empty, and an empty field keeps it.
-// Below them the inbound numbers (inbound.js) and the phonebook
-// (phonebook.js).
+// write-only: the form leaves it empty, and an empty field keeps it. The
+// list shows each trunk's status (registration, the carrier's last answer,
+// the OPTIONS keep-alive's round trip), as the API reports it. Below them
+// the inbound numbers (inbound.js) and the phonebook (phonebook.js).
 
 import { h, replace } from "../common/dom.js";
 import { t } from "../common/i18n.js";
@@ -102,6 +103,27 @@ function trunkForm(ctx, trunk, done) {
   name.focus();
 }
 
+// A trunk's "status" (docs/api.md): its state, the carrier's last answer
+// and the keep-alive's round trip.
+function trunkStatus(st) {
+  if (!st) return "";
+  const names = {
+    registered: t("Registered"),
+    registering: t("Registering"),
+    failed: t("Registration failed"),
+    unregistered: t("Not registered"),
+    peer: t("Peer"),
+  };
+  const parts = [h("strong", { "data-state": st.state }, names[st.state] || st.state)];
+  if (st.code && st.state !== "registered") parts.push(h("span", ` (${st.code} ${st.reason})`));
+  if (st.options_rtt_ms !== null && st.options_rtt_ms !== undefined) {
+    parts.push(h("small", " · " + t("OPTIONS {n} ms", { n: st.options_rtt_ms })));
+  } else if (st.options_at) {
+    parts.push(h("small", " · " + t("no answer to OPTIONS")));
+  }
+  return h("span.trunk-status", parts);
+}
+
 export async function trunks(view, ctx) {
   const { api } = ctx;
   const list = h("div", { id: "trunk-list" });
@@ -111,13 +133,14 @@ export async function trunks(view, ctx) {
     replace(
       list,
       table(
-        [t("Name"), t("Kind"), t("Carrier"), t("Transport"), t("Enabled"), t("Actions")],
+        [t("Name"), t("Kind"), t("Carrier"), t("Transport"), t("Enabled"), t("Status"), t("Actions")],
         data.trunks.map((x) => [
           h("strong", x.name),
           x.kind === "register" ? t("Account that registers") : t("Peer known by its addresses"),
           x.kind === "register" ? `${x.username}@${x.domain}` : x.peers.join(", "),
           x.transport.toUpperCase(),
           x.enabled ? t("yes") : t("no"),
+          trunkStatus(x.status),
           h(
             "div.actions",
             h("button.secondary", { type: "button", "data-edit": x.name, onclick: () => trunkForm(ctx, x, refresh) }, t("Edit")),
