@@ -255,7 +255,8 @@ static const char *merge_body(json_t *t, json_t *b)
 	json_object_foreach(b, k, v)
 	{
 		if (strcmp(k, "id") == 0 || strcmp(k, "created") == 0 ||
-		    strcmp(k, "updated") == 0 || strcmp(k, "password_set") == 0)
+		    strcmp(k, "updated") == 0 || strcmp(k, "password_set") == 0 ||
+		    strcmp(k, "status") == 0)
 			continue; /* what GET shows, sent back unchanged */
 		size_t i = 0;
 		while (i < NCOLS && strcmp(cols[i].name, k) != 0)
