@@ -15,7 +15,7 @@
 #include "pbx.h"
 #include "pbx_trunk.h"
 
-#define TRUNK_MSG_MAX	 4096 /* a REGISTER of ours: values are bounded (API, sip_auth) */
+#define TRUNK_MSG_MAX	 8192 /* a REGISTER of ours: values are bounded (API, sip_auth) */
 #define TRUNK_HOST_MAX	 (PBX_TRUNK_HOST_MAX + 16)
 #define TRUNK_START	 2 /* s: the SBC learns a new trunk by way of the supervisor */
 #define TRUNK_REASON_MAX 64
@@ -218,7 +218,7 @@ static void trunk_send(struct pbx_trunk_reg *r, const char *buf, int n, const st
 
 static void send_register(struct pbx_trunk_reg *r, struct trunk *t, bool answering, time_t now)
 {
-	char buf[TRUNK_MSG_MAX], auth[2048] = "", uri[TRUNK_HOST_MAX + 8];
+	char buf[TRUNK_MSG_MAX], auth[4096] = "", uri[TRUNK_HOST_MAX + 8];
 	snprintf(t->branch, sizeof(t->branch), PBX_TRUNK_BRANCH "r");
 	rnd_hex(t->branch + strlen(t->branch), 8);
 	snprintf(uri, sizeof(uri), "sip:%s", t->c.domain);

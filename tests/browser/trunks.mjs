@@ -1,7 +1,8 @@
 // The Trunks page of a phone system: an administrator creates a carrier
 // account with the mouse (domain, user name, password, codecs), sees it
 // listed, checks that the API stored it and never shows the password,
-// edits it without touching the password (which stays set), sees the page
+// edits it without touching the password (which stays set), sees its
+// status (the name cannot be reached: registering or failed), sees the page
 // in German, and deletes the trunk.
 import { run, newPage, saved, shot, noProblems, step, assert, pbxGet, openPbxPage } from "./lib.mjs";
 
@@ -30,6 +31,10 @@ await run(async (b) => {
     const t = (await api("trunks")).body.trunks[0];
     assert.deepEqual([t.domain, t.username, t.codecs, t.number_format, t.password_set], ["sip.carrier.example", "4930123", ["PCMA"], "national", true]);
     assert.ok(!JSON.stringify(t).includes("ui-trunk-secret"));
+    // the status column: a name the SBC cannot resolve never registers
+    const shown = await page.getAttribute("#trunk-list .trunk-status strong", "data-state");
+    assert.ok(["registering", "failed"].includes(shown), shown);
+    assert.ok(["registering", "failed"].includes(t.status.state), JSON.stringify(t.status));
   });
 
   await step("edit it; the password stays", async () => {
@@ -48,6 +53,8 @@ await run(async (b) => {
   await step("in German", async () => {
     await page.selectOption("select.lang", "de");
     await page.waitForSelector('#trunk-list :text("Konto mit Registrierung")');
+    const de = await page.textContent("#trunk-list .trunk-status");
+    assert.ok(de.includes("Registriert sich") || de.includes("Registrierung fehlgeschlagen"), de);
     await page.selectOption("select.lang", "en");
     await page.waitForSelector('#trunk-list :text("Account that registers")');
   });
