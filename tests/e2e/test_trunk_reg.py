@@ -23,11 +23,15 @@ netns = netns_fixture(PREFIX)
 
 
 @pytest.fixture
-def world(netns, tmp_path):
+def world(netns, tmp_path, request):
+    """(server, carrier, phone-system token); the carrier's digest algorithm
+    is MD5 unless a test says @pytest.mark.parametrize("world", ["SHA-256"],
+    indirect=True)."""
     srv = netns.add("srv")
     car = netns.add("car")
     netns.veth(srv, SRV + "/24", car, CAR + "/24")
     c = Carrier(tmp_path / "carrier", CAR, 5060, ns=car,
+                algorithm=getattr(request, "param", "MD5"),
                 subscribers={"zentrale1": "trunk-pw-1"}).start()
     s = Server(netns=srv, listen=("127.0.0.1", SRV)).start()
     s.create_ps("acme", "acme-admin-pw")
@@ -101,6 +105,16 @@ def test_registration_with_digest_and_status(world):
     # the list shows it too
     lst = papi(s, tok, "GET", "/trunks").json()["trunks"]
     assert lst[0]["status"]["state"] == "registered"
+
+
+@pytest.mark.parametrize("world", ["SHA-256"], indirect=True)
+def test_registration_with_sha256(world):
+    s, c, tok = world
+    tid = add_trunk(s, tok)
+    wait_for(lambda: registered(c), what="carrier binding\n" + c.log_text()[-3000:])
+    answers = [x[2] for x in registers(c) if "Authorization: Digest" in x[2]]
+    assert answers and all("algorithm=SHA-256" in a for a in answers), answers
+    assert wait_for(lambda: status(s, tok, tid)["state"] == "registered", what="registered")
 
 
 def test_options_keepalive_and_metrics(world):
