@@ -2,8 +2,9 @@
  * mgmt_metrics — GET /metrics in the Prometheus text format (0.0.4): per
  * process CPU and memory, per phone system its state, registrations and
  * calls, its trunks (registered, keep-alive round trip), the SBC's
- * connections per service, blocked addresses, and the media relay. Process figures are read from /proc at each scrape; the
- * rest is what the SBC and each phone system last reported (IPC_STATS,
+ * connections per service, blocked addresses, and the media relay.
+ * Process figures are read from /proc at each scrape; the rest is what
+ * the SBC and each phone system last reported (IPC_STATS,
  * every few seconds), kept only while the process that sent it still runs.
  *
  * A scraper authenticates with a metrics token of its own (POST
