@@ -414,12 +414,8 @@ static void tick_trunk(struct pbx_trunk_reg *r, struct trunk *t, time_t now)
 		send_options(r, t, now);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+void pbx_trunk_reg_run(struct pbx_trunk_reg *r, time_t now)
 {
-	(void)fd;
-	(void)what;
-	struct pbx_trunk_reg *r = arg;
-	time_t now = time(NULL);
 	struct trunk *t, *tmp;
 	TAILQ_FOREACH_SAFE(t, &r->trunks, link, tmp)
 	{
@@ -427,6 +423,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		if (t->gone && !t->in_flight && !t->bound)
 			trunk_free(r, t);
 	}
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pbx_trunk_reg_run(arg, time(NULL));
 }
 
 void pbx_trunk_reg_response(struct pbx_trunk_reg *r, const struct sip_msg *m)

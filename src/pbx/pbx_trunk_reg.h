@@ -45,6 +45,9 @@ struct pbx_trunk_reg *pbx_trunk_reg_new(struct pbx *p, struct event_base *base,
 void pbx_trunk_reg_free(struct pbx_trunk_reg *r);
 /* pbx_sip: the SBC has a connection now (up) or none any more. */
 void pbx_trunk_reg_link(struct pbx_trunk_reg *r, bool up);
+/* Sends what is due at now (REGISTERs, OPTIONS) and gives up on requests
+ * unanswered since PBX_TRUNK_TIMEOUT; a 1 s timer calls it with time(). */
+void pbx_trunk_reg_run(struct pbx_trunk_reg *r, time_t now);
 /* An answer whose top Via branch starts with PBX_TRUNK_BRANCH. */
 void pbx_trunk_reg_response(struct pbx_trunk_reg *r, const struct sip_msg *m);
 /* Re-reads table trunks (p->trunk_reg; nothing without one): new trunks
