@@ -386,6 +386,12 @@ static void a_changed_trunk_leaves_and_registers_anew(void **state)
 	assert_non_null(strstr(reg, "To: <sip:u3@"));
 	assert_non_null(strstr(reg, "Expires: 600\r\n"));
 	assert_null(strstr(reg, old_cid));
+	/* a proxy's challenge is answered in Proxy-Authorization */
+	answer(r, reg, 407, "Proxy-Authenticate: Digest realm=\"p\", nonce=\"p1\"\r\n");
+	reg = last("REGISTER");
+	assert_non_null(
+		strstr(reg, "\r\nProxy-Authorization: Digest username=\"u3\", realm=\"p\""));
+	assert_null(strstr(reg, "\r\nAuthorization:"));
 	/* no answer within 32 s: failed, 408 */
 	pbx_trunk_reg_run(r, time(NULL) + 40);
 	assert_string_equal(state_of(p, 2), "failed");
