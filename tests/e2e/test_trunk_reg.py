@@ -7,6 +7,7 @@ socket; what the carrier received is read from its log, the trunk's status
 from the trunks API and /metrics."""
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -142,6 +143,9 @@ def test_options_keepalive_and_metrics(world):
     m = re.search(r'zentrale_trunk_options_rtt_seconds\{phone_system="acme",trunk="carrier"\}'
                   r" (\S+)", text)
     assert m and 0 <= float(m.group(1)) < 5, text
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
 
 
 def test_carrier_never_sees_internal_address(world):
