@@ -85,6 +85,20 @@ static void metrics_sample(struct evbuffer *b, const char *name, const char *k1,
 	evbuffer_add_printf(b, " %.15g\n", value);
 }
 
+/* A sample with three labels. */
+static void metrics_sample3(struct evbuffer *b, const char *name, const char *k1, const char *v1,
+			    const char *k2, const char *v2, const char *k3, const char *v3,
+			    double value)
+{
+	evbuffer_add_printf(b, "%s{%s=\"", name, k1);
+	metrics_label(b, v1);
+	evbuffer_add_printf(b, "\",%s=\"", k2);
+	metrics_label(b, v2);
+	evbuffer_add_printf(b, "\",%s=\"", k3);
+	metrics_label(b, v3);
+	evbuffer_add_printf(b, "\"} %.15g\n", value);
+}
+
 static double num(json_t *o, const char *key)
 {
 	return json_number_value(json_object_get(o, key));
@@ -213,6 +227,33 @@ static void metrics_trunk(struct mgmt *m, struct evbuffer *b, const char *metric
 	}
 }
 
+/* Calls over each trunk of each phone system by direction (pbx_stats'
+ * "trunk_calls"): counter field of {"calls", "answered", "seconds"}. */
+static void metrics_trunk_calls(struct mgmt *m, struct evbuffer *b, const char *metric,
+				const char *help, const char *field)
+{
+	json_t *ps, *t, *d;
+	size_t i;
+	const char *trunk, *dir;
+	metrics_head(b, metric, "counter", help);
+	json_array_foreach(json_object_get(m->state, "phone_systems"), i, ps)
+	{
+		const char *name = json_string_value(json_object_get(ps, "name"));
+		json_t *st =
+			metrics_of(m, "pbx", name, json_integer_value(json_object_get(ps, "pid")));
+		json_object_foreach(json_object_get(st, "trunk_calls"), trunk, t)
+		{
+			json_object_foreach(t, dir, d)
+			{
+				metrics_sample3(
+					b, metric, "phone_system", name, "trunk", trunk,
+					"direction", dir,
+					(double)json_integer_value(json_object_get(d, field)));
+			}
+		}
+	}
+}
+
 static void metrics_sbc(struct mgmt *m, struct evbuffer *b)
 {
 	json_t *st = NULL, *p;
@@ -317,6 +358,16 @@ void mgmt_metrics_get(struct mgmt *m, struct core_httpd_req *req)
 		      false);
 	metrics_trunk(m, b, "zentrale_trunk_options_rtt_seconds",
 		      "Round trip of the trunk's last answered OPTIONS keep-alive.", true);
+	metrics_trunk_calls(m, b, "zentrale_trunk_calls_total",
+			    "Calls over the trunk that ended since the phone system started.",
+			    "calls");
+	metrics_trunk_calls(m, b, "zentrale_trunk_calls_answered_total",
+			    "Answered calls over the trunk since the phone system started.",
+			    "answered");
+	metrics_trunk_calls(
+		m, b, "zentrale_trunk_call_seconds_total",
+		"Talk time of the trunk's answered calls since the phone system started.",
+		"seconds");
 	metrics_sbc(m, b);
 	json_t *disk = json_object_get(sys, "disk");
 	metrics_head(b, "zentrale_data_disk_free_bytes", "gauge",

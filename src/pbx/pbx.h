@@ -36,6 +36,8 @@ struct pbx {
 	struct {
 		unsigned long long attempts, failures; /* calls ended since the start */
 		json_t *ended;			       /* cause → count */
+		/* trunk name → {"inbound"|"outbound" → {"calls", "answered", "seconds"}} */
+		json_t *trunks;
 	} stats;
 };
 
@@ -48,6 +50,10 @@ int pbx_main(const char *name);
  * counts a call that has ended. */
 json_t *pbx_stats_collect(void *pbx);
 void pbx_stats_call_ended(struct pbx *p, const char *cause, bool answered);
+/* A call over trunk trunk_id ended: counted per trunk and direction
+ * ("inbound", "outbound"), with its talk time (seconds, 0 unanswered). */
+void pbx_stats_trunk_call(struct pbx *p, long long trunk_id, const char *direction, bool answered,
+			  long long seconds);
 /* pbx_trunk_ipc.c: tell the supervisor (and so the SBC) the trunks
  * (IPC_TRUNKS): a prepared {"trunks":[…]}, or what pbx.db's trunks table
  * holds — at start, and after every change of it (the trunks API). */

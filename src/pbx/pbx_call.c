@@ -526,6 +526,9 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 	if (c->answered) /* for a ring group's longest idle member */
 		note_call_end(c->cs->p->db, c->a.user_id, c->answered->user_id, r.end);
 	pbx_stats_call_ended(c->cs->p, cause, c->answer != 0);
+	if (c->trunk_id && c->direction)
+		pbx_stats_trunk_call(c->cs->p, c->trunk_id, c->direction, c->answer != 0,
+				     c->answer ? (long long)(r.end - c->answer) : 0);
 	log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee, cause);
 	blf_changed(c);
 	if (c->timer)
@@ -846,11 +849,21 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 {
 	char out[8192];
 	struct pbx_reg_user u;
-	int n = pbx_registrar_auth(&cs->p->registrar, m, src, time(NULL), &u, out, sizeof(out));
-	if (n != 0) {
-		if (n > 0)
-			cs->send(cs->send_ctx, out, (size_t)n);
-		return;
+	/* from a carrier: the SBC says which trunk, and only it writes here */
+	const struct sip_hdr *th = sip_msg_hdr_named(m, "X-Zentrale-Trunk");
+	long long trunk_id = th ? (long long)sip_pl_u64(th->value, INT64_MAX) : 0;
+	if (th && trunk_id > 0) {
+		memset(&u, 0, sizeof(u));
+		pbx_inbound_caller(cs->p, m, u.extension, sizeof(u.extension), u.display_name,
+				   sizeof(u.display_name));
+	} else {
+		int n = pbx_registrar_auth(&cs->p->registrar, m, src, time(NULL), &u, out,
+					   sizeof(out));
+		if (n != 0) {
+			if (n > 0)
+				cs->send(cs->send_ctx, out, (size_t)n);
+			return;
+		}
 	}
 	if (cs->ncalls >= PBX_MAX_CALLS) {
 		respond(cs, m, 503, NULL, "busy", "Retry-After: 10\r\n", (struct sip_pl){0},
@@ -928,8 +941,18 @@ static void new_call(struct pbx_calls *cs, const struct sip_msg *m,
 		return;
 	struct pbx_dest d;
 	struct pbx_route_fail f = {404, NULL, "not_found"};
-	if (pbx_route_resolve(cs->p, ruser, c->caller_id, &d) < 0 || pbx_route_enter(c, &d, &f) < 0)
+	if (trunk_id > 0) {
+		c->direction = "inbound";
+		c->trunk_id = trunk_id;
+		snprintf(c->external, sizeof(c->external), "%s", u.extension);
+		char called[72];
+		if (pbx_inbound_dest(cs->p, trunk_id, m, &d, &f, called, sizeof(called)) < 0 ||
+		    pbx_route_enter(c, &d, &f) < 0)
+			route_fail(c, &f);
+	} else if (pbx_route_resolve(cs->p, ruser, c->caller_id, &d) < 0 ||
+		   pbx_route_enter(c, &d, &f) < 0) {
 		route_fail(c, &f);
+	}
 	blf_changed(c);
 }
 

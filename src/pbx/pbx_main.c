@@ -98,6 +98,7 @@ int pbx_main(const char *name)
 	p.calls = NULL;
 	pbx_media_free(p.media); /* after pbx_sip: calls hold sessions */
 	json_decref(p.stats.ended);
+	json_decref(p.stats.trunks);
 	core_httpd_free(p.http);
 	pbx_prompts_free(p.prompts); /* after the server: no request asks it any more */
 	core_login_free(&p.login);

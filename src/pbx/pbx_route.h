@@ -192,6 +192,15 @@ void pbx_call_set_callee(struct pbx_call *c, const char *ext, const char *name);
  * rings its members at once, or one after the other); the ringing time is
  * the last call's. */
 int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds);
+/* pbx_dest_in.c, for a call a carrier sent on trunk_id (X-Zentrale-Trunk):
+ * the caller's number (E.164 where it converts) and name (the phonebook's,
+ * else the carrier's display name, else ""); and the destination of the
+ * number it called (into called): 0, or -1 with *fail set (404). */
+void pbx_inbound_caller(struct pbx *p, const struct sip_msg *m, char *number, size_t ncap,
+			char *name, size_t namecap);
+int pbx_inbound_dest(struct pbx *p, long long trunk_id, const struct sip_msg *m, struct pbx_dest *d,
+		     struct pbx_route_fail *f, char *called, size_t cap);
+
 /* A leg to a carrier over one of the phone system's trunks, through the
  * SBC (Route <sip:trunk.ID@sbc.invalid;lr>): the Request-URI, From (no
  * tag), To, the caller-ID lines (P-Asserted-Identity…, Privacy), the

@@ -681,9 +681,12 @@ static bool is_null_addr(const struct sockaddr_storage *a)
 static void strip_ice(struct sdp_section *s)
 {
 	static const char *const drop[] = {
-		"candidate",	     "ice-ufrag", "ice-pwd",   "ice-options",	    "ice-lite",
-		"end-of-candidates", "rtcp",	  "rtcp-mux",  "remote-candidates", "crypto",
-		"fingerprint",	     "setup",	  "ice-pacing"};
+		"candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "end-of-candidates",
+		"rtcp", "rtcp-mux", "remote-candidates", "crypto", "fingerprint", "setup",
+		"ice-pacing",
+		/* the other side's stream identities (a=ssrc:… cname:sip:201@…):
+		 * not ours to pass on, and they name the inside */
+		"ssrc", "ssrc-group", "msid"};
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		sdp_attr_remove(s, drop[i]);
 }

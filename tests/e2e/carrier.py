@@ -149,6 +149,11 @@ class Carrier:
         self.kamcmd("htable.sets", "dest", "s:" + number, "s:" + uri)
         self.dests[number] = uri
 
+    def set_did(self, number, subscriber):
+        """Calls to number go to subscriber's registration."""
+        self.kamcmd("htable.sets", "did", "s:" + number, "s:" + subscriber)
+        self.dids[number] = subscriber
+
     def registrations(self):
         return self.kamcmd("ul.dump")
 

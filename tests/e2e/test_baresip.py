@@ -3,6 +3,7 @@ phone system my-company and call each other with SRTP (SDES) through the
 SBC. Each plays its own tone (440 Hz and 1000 Hz); baresip's sndfile module
 records what each decodes, and the other side's tone must be there, loud,
 and its own absent: audio crossed the relay both ways."""
+import contextlib
 import json
 import math
 import os
@@ -15,6 +16,7 @@ import wave
 import pytest
 
 from conftest import curl
+from netns import inside
 from pbxsetup import phone_system, wait_for
 from sipua import free_port
 
@@ -32,10 +34,14 @@ class Baresip:
     """One baresip over TLS with mandatory SRTP, PCMU only, playing a sine of
     tone Hz (default: its extension's in TONES) as user ext of phone system ps, driven over ctrl_tcp; what
     it hears is dumped to dump-*-dec.wav. answer: auto or manual; mwi:
-    subscribe to message-summary; rtp_base: where its RTP ports start."""
+    subscribe to message-summary; rtp_base: where its RTP ports start.
+    netns: run in that network namespace (its ctrl_tcp reached there too),
+    listening on listen; account: the accounts line in place of ours (an
+    outside party at a carrier, say)."""
 
     def __init__(self, s, ext, home, tone=None, answer="auto", mwi=False, rtp_base=41000,
-                 ps=PS):
+                 ps=PS, netns=None, listen="127.0.0.1", account=None):
+        self.netns = netns
         self.ext = ext
         self.dir = home / (f"{ext}-{time.monotonic_ns()}" if (home / ext).exists() else ext)
         self.dir.mkdir()
@@ -43,7 +49,7 @@ class Baresip:
         rtp = rtp_base + (int(ext) % 10) * 200 + (s.offset // 100) % 50 * 2
         mwi_module = "module_app mwi.so\n" if mwi else ""
         (self.dir / "config").write_text(f"""poll_method epoll
-sip_listen 127.0.0.1:{sip_ports()}
+sip_listen {listen}:{sip_ports()}
 audio_player aubridge,nil-{self.dir.name}
 audio_alert aubridge,nil-{self.dir.name}
 audio_source ausine,{tone or TONES[ext]}
@@ -64,18 +70,23 @@ module_app menu.so
 {mwi_module}ctrl_tcp_listen 127.0.0.1:{self.ctrl}
 snd_path {self.dir}
 """)
-        (self.dir / "accounts").write_text(
+        (self.dir / "accounts").write_text(account or (
             f'<sip:{ext}@{ps}>;auth_pass={ps}-{ext}-secret;'
             f'outbound="sip:127.0.0.1:{5061 + s.offset};transport=tls";'
             f"mediaenc=srtp-mand;answermode={answer};regint=600;audio_codecs=PCMU"
-            f"{';mwi=yes' if mwi else ''}\n")
+            f"{';mwi=yes' if mwi else ''}\n"))
         self.log = open(self.dir / "baresip.log", "wb")
-        self.proc = subprocess.Popen(["baresip", "-f", str(self.dir)], stdout=self.log,
+        argv = ["baresip", "-f", str(self.dir)]
+        if netns:
+            argv = ["ip", "netns", "exec", netns] + argv
+        self.proc = subprocess.Popen(argv, stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def command(self, cmd, params=""):
         msg = json.dumps({"command": cmd, "params": params, "token": cmd}).encode()
-        with socket.create_connection(("127.0.0.1", self.ctrl), timeout=5) as c:
+        with (inside(self.netns) if self.netns else contextlib.nullcontext()):
+            c = socket.create_connection(("127.0.0.1", self.ctrl), timeout=5)
+        with c:
             c.sendall(str(len(msg)).encode() + b":" + msg + b",")
             time.sleep(0.3)
 

@@ -190,6 +190,21 @@ def test_outbound_call_caller_id_number_format_and_no_inside(world):
     rec = papi(w["s"], w["tok"], "GET", "/calls").json()["calls"][0]
     assert rec["direction"] == "outbound", rec
     assert rec["trunk_id"] == t1 and rec["external_number"] == "+49301234567", rec
+    # per trunk in /metrics (the pbx reports every few seconds)
+    tok_m = w["s"].api("POST", "/metrics/token").json()["token"]
+    want = 'zentrale_trunk_calls_answered_total{phone_system="acme",trunk="carrier",' \
+        'direction="outbound"} 1'
+    deadline, text = time.time() + 20, ""
+    while time.time() < deadline and want not in text:
+        text = curl("GET", f"https://127.0.0.1:{w['s'].mgmt_port}/metrics", token=tok_m,
+                    netns=w["s"].netns).text
+        time.sleep(0.5)
+    assert want in text, text[-3000:]
+    assert 'zentrale_trunk_call_seconds_total{phone_system="acme",trunk="carrier",' \
+        'direction="outbound"}' in text
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
 
 
 def test_failover_to_the_second_trunk_on_503(world):
