@@ -15,11 +15,13 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import threading
+import time
 
 import pytest
 
-from conftest import Server, curl
+from conftest import BIN, Server
 from netns import inside, netns_fixture
 from sipua import Phone, hdrs
 
@@ -211,7 +213,6 @@ def test_stun_finds_the_routers_public_address(world):
         r = s.api("PUT", "/sbc/nat/lan0", {"stun_server": f"{OUT}:{STUN_PORT}"})
         assert r.status == 200, r
         # the SBC reports what it uses every few seconds: wait for it
-        import time
         deadline = time.time() + 30
         while time.time() < deadline:
             n = nat_of(s)
@@ -248,3 +249,26 @@ def test_settings_are_checked(world):
     n = nat_of(s)
     assert n["inside"] == ["10.0.0.0/8", "fd00::/8"] and n["in_use"] in (None, "2001:db8::5")
     assert nat_of(s)["external_address"] == "2001:db8::5"
+
+
+def test_the_cli_sets_shows_and_switches_off(world):
+    s = world["s"]
+
+    def ctl(*args):
+        return subprocess.run([BIN, "ctl", "--data-dir", s.data, *args],
+                              capture_output=True, text=True, timeout=20)
+    r = ctl("sbc", "nat", "lan0", "external", PUBLIC, "10.77.0.0/24", "192.168.0.0/16")
+    assert r.returncode == 0 and f"told {PUBLIC}" in r.stdout, r
+    n = nat_of(s)
+    assert n["external_address"] == PUBLIC, n
+    assert n["inside"] == ["10.77.0.0/24", "192.168.0.0/16"], n
+    r = ctl("sbc", "show")
+    assert r.returncode == 0 and f"NAT on lan0: external address {PUBLIC}" in r.stdout, r
+    # the supervisor's check, as for the API
+    r = ctl("sbc", "nat", "lan0", "external", "198.18.77")
+    assert r.returncode != 0 and "not an IPv4 or IPv6 address" in r.stdout + r.stderr, r
+    assert ctl("sbc", "nat", "lan0", "sideways", "x").returncode == 2  # usage
+    assert nat_of(s)["external_address"] == PUBLIC
+    r = ctl("sbc", "nat", "lan0", "off")
+    assert r.returncode == 0, r
+    assert nat_of(s) is None
