@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Server
+from conftest import BIN, Server, curl
 from netns import inside, netns_fixture
 from sipua import Phone, hdrs
 
@@ -93,7 +93,7 @@ def world(netns, tmp_path):
         assert r.status == 200, r
         s.create_user("acme", tok, "201", "Inside", "inside-sip-pw-1")
         s.create_user("acme", tok, "202", "Outside", "outside-sip-pw-1")
-        yield {"ns": netns, "srv": srv, "rtr": rtr, "out": out, "s": s}
+        yield {"ns": netns, "srv": srv, "rtr": rtr, "out": out, "s": s, "tok": tok}
     finally:
         s.cleanup()
 
@@ -272,3 +272,57 @@ def test_the_cli_sets_shows_and_switches_off(world):
     r = ctl("sbc", "nat", "lan0", "off")
     assert r.returncode == 0, r
     assert nat_of(s) is None
+
+
+def test_a_carrier_outside_is_told_the_public_address(world):
+    """A call out over a peer trunk to a carrier outside (a UDP socket
+    that answers 486): its INVITE comes from the router's public address
+    and our trunk port, and its Via, Contact, Record-Route and SDP name
+    that address and nothing of the inside."""
+    w = world
+    s = w["s"]
+    assert s.api("PUT", "/sbc/nat/lan0", {"external_address": PUBLIC}).status == 200
+    with inside(w["out"]):
+        car = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        car.bind((OUT, 5070))
+    car.settimeout(15)
+
+    def papi(method, path, body):
+        r = curl(method, s.sbc(f"/acme/api/v1{path}"), body, token=w["tok"], netns=s.netns)
+        assert r.status in (200, 201), r
+        return r.json()
+    papi("PUT", "/numbering", {"country_code": "49", "area_code": "30"})
+    tid = papi("POST", "/trunks", {"name": "carrier", "kind": "peer", "transport": "udp",
+                                    "peers": [f"{OUT}:5070"], "number_format": "e164",
+                                    "cid_header": "pai"})["id"]
+    papi("POST", "/outbound-routes", {"name": "out", "patterns": ["0."], "strip": 0,
+                                      "prepend": "", "trunks": [tid]})
+    deadline = time.time() + 10
+    while "sbc: info: 1 trunk" not in s.log(tail=None) and time.time() < deadline:
+        time.sleep(0.1)
+    inner, inner_rtp, outer, outer_rtp = phones(w)
+    inner.call("0301234567")
+    trunk = 5062 + s.offset
+    while True:
+        data, src = car.recvfrom(65535)
+        if data.startswith(b"INVITE "):
+            break
+    text = data.decode()
+    head, _, body = text.partition("\r\n\r\n")
+    assert src == (PUBLIC, trunk), src  # masqueraded, our port kept
+    assert SRV not in text and "127.0.0.1" not in text and "sbc.invalid" not in text, text
+    lines = {ln.split(":", 1)[0].lower(): ln.split(":", 1)[1].strip()
+             for ln in head.split("\r\n")[1:] if ":" in ln}
+    assert lines["via"].startswith(f"SIP/2.0/UDP {PUBLIC}:{trunk};"), head
+    assert re.fullmatch(rf"<sip:z[0-9a-f]{{16}}@{re.escape(PUBLIC)}:{trunk}>.*", lines["contact"]), head
+    assert f"@{PUBLIC}:{trunk};lr>" in lines["record-route"], head
+    c, o, port = sdp_addr(body.encode())
+    assert c == PUBLIC and o == PUBLIC and MEDIA[0] <= port <= MEDIA[1], body
+    # the carrier refuses: the phone gets the failure
+    vias = [ln for ln in head.split("\r\n") if ln.lower().startswith("via:")]
+    keep = [f"From: {lines['from']}", f"To: {lines['to']};tag=carrier1",
+            f"Call-ID: {lines['call-id']}", f"CSeq: {lines['cseq']}"]
+    car.sendto(("SIP/2.0 486 Busy Here\r\n" + "\r\n".join(vias + keep)
+                + "\r\nContent-Length: 0\r\n\r\n").encode(), src)
+    assert inner.response("INVITE", timeout=10).status >= 400
+    car.close()
