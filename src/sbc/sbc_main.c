@@ -34,6 +34,7 @@ static void sbc_on_listeners(struct sbc *sbc, struct core_ipc_msg *msg)
 		}
 	}
 	sbc_proxy_set_listeners(sbc->https, https, nhttps);
+	sbc_nat_stun_kick(sbc->nat);
 	log_info("serving HTTPS on %d and SIP on %d socket(s)", nhttps, nsip);
 	msg->nfds = 0;
 	json_decref(j);

@@ -87,6 +87,9 @@ void sbc_nat_advertise(const struct sbc_nat *n, const struct sockaddr_storage *l
 /* sbc_nat_stun.c: asks iface's STUN server now (again). */
 void sbc_nat_stun_start(struct sbc_nat_iface *i);
 void sbc_nat_stun_stop(struct sbc_nat_iface *i);
+/* The SIP sockets were replaced (IPC_LISTENERS): an interface whose
+ * server has not answered yet (none to ask from, say) asks at once. */
+void sbc_nat_stun_kick(struct sbc_nat *n);
 /* A datagram that came on SIP UDP socket udp from `from`: true if it was
  * the answer to one of our STUN requests (taken), false if it is not ours
  * (SIP goes on with it). */

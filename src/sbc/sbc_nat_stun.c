@@ -228,6 +228,17 @@ void sbc_nat_stun_stop(struct sbc_nat_iface *i)
 	i->tries = 0;
 }
 
+void sbc_nat_stun_kick(struct sbc_nat *n)
+{
+	for (int k = 0; n && k < n->n; k++) {
+		struct sbc_nat_iface *i = n->ifs[k];
+		if (*i->cfg.stun && *i->error && !i->resolving) {
+			i->tries = 0; /* the socket it asked from may have gone */
+			arm(i, 0);
+		}
+	}
+}
+
 static bool same_server(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	struct sockaddr_storage x = *a;

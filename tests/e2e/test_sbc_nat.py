@@ -223,6 +223,9 @@ def test_stun_finds_the_routers_public_address(world):
         # asked from the SIP trunk socket, as the router maps it for carriers
         assert seen and seen[0] == (PUBLIC, 5062 + s.offset), seen
         assert f"STUN server {OUT}:{STUN_PORT} says we are {PUBLIC}" in s.log(tail=None)
+        m = curl("GET", f"https://127.0.0.1:{s.mgmt_port}/metrics", token=s.token(),
+                 netns=s.netns)
+        assert f'zentrale_sbc_nat_external{{interface="lan0",address="{PUBLIC}"}} 1' in m.text, m
         call_across(w, PUBLIC)
     finally:
         sock.close()
