@@ -208,7 +208,13 @@ static json_t *api_sbc_nat(struct mgmt *m)
 	const char *key;
 	json_t *v;
 	size_t i, k;
-	json_object_foreach(m->stats, key, v) if (strncmp(key, "sbc/", 4) == 0) rep =
+	int pid = 0; /* the SBC running now: a report of one gone is stale */
+	for (int p = 0; p < m->st.nprocesses; p++)
+		if (strcmp(m->st.processes[p].role, "sbc") == 0)
+			pid = m->st.processes[p].pid;
+	json_object_foreach(m->stats, key,
+			    v) if (strncmp(key, "sbc/", 4) == 0 &&
+				   json_integer_value(json_object_get(v, "pid")) == pid) rep =
 		json_object_get(json_object_get(v, "stats"), "nat");
 	json_array_foreach(json_object_get(m->state, "sbc_nat"), i, it)
 	{

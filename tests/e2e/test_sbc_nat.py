@@ -204,21 +204,32 @@ def test_external_address_outside_inside_address_inside(world):
     assert f"c=IN IP4 {SRV}" in inv.body.decode(), inv.body
 
 
+def wait_nat(s, done, timeout=30):
+    """GET /sbc's nat of lan0 once done(it) holds (the SBC reports every
+    few seconds); the last one seen when the time is up."""
+    deadline = time.time() + timeout
+    while True:
+        n = nat_of(s)
+        if (n and done(n)) or time.time() > deadline:
+            return n
+        time.sleep(0.3)
+
+
 def test_stun_finds_the_routers_public_address(world):
     w = world
     s = w["s"]
     seen = []
     sock = stun_responder(w["out"], seen)
     try:
+        # a server that does not answer: the failure is reported
+        r = s.api("PUT", "/sbc/nat/lan0", {"stun_server": f"{OUT}:{STUN_PORT + 1}"})
+        assert r.status == 200, r
+        n = wait_nat(s, lambda n: n["stun_error"] == "no answer")
+        assert n["stun_error"] == "no answer" and n["in_use"] is None, (n, s.log())
+        assert f"STUN server {OUT}:{STUN_PORT + 1}: no answer" in s.log(tail=None)
         r = s.api("PUT", "/sbc/nat/lan0", {"stun_server": f"{OUT}:{STUN_PORT}"})
         assert r.status == 200, r
-        # the SBC reports what it uses every few seconds: wait for it
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            n = nat_of(s)
-            if n and n["in_use"]:
-                break
-            time.sleep(0.5)
+        n = wait_nat(s, lambda n: n["in_use"])
         assert n["in_use"] == PUBLIC and n["stun_error"] == "", (n, s.log())
         # asked from the SIP trunk socket, as the router maps it for carriers
         assert seen and seen[0] == (PUBLIC, 5062 + s.offset), seen
@@ -226,6 +237,12 @@ def test_stun_finds_the_routers_public_address(world):
         m = curl("GET", f"https://127.0.0.1:{s.mgmt_port}/metrics", token=s.token(),
                  netns=s.netns)
         assert f'zentrale_sbc_nat_external{{interface="lan0",address="{PUBLIC}"}} 1' in m.text, m
+        call_across(w, PUBLIC)
+        # a new SBC (killed, restarted by the supervisor) asks again at its start
+        before = len(seen)
+        os.kill(s.pids()["sbc"], 9)
+        n = wait_nat(s, lambda n: len(seen) > before and n["in_use"])
+        assert len(seen) > before and n["in_use"] == PUBLIC, (seen, n, s.log())
         call_across(w, PUBLIC)
     finally:
         sock.close()
