@@ -62,14 +62,20 @@ def stun_responder(ns, seen):
     return s
 
 
+# The server on its addresses, or on the wildcard (dual-stack "::": our
+# address from each datagram's IP_PKTINFO, IPv4 peers as IPv4-mapped).
+ON_ADDRESSES, ON_WILDCARD = ("127.0.0.1", SRV), ()
+
+
 @pytest.fixture
-def world(netns, tmp_path):
+def world(netns, tmp_path, request):
     srv, rtr, out = netns.add("srv"), netns.add("rtr"), netns.add("out")
     netns.veth(srv, SRV + "/24", rtr, RTR_IN + "/24", dev_a="lan0", dev_b="in0")
     netns.veth(rtr, PUBLIC + "/24", out, OUT + "/24", dev_a="wan0", dev_b="eth0")
     netns.route(srv, "default", RTR_IN)
     netns.forward(rtr)
-    s = Server(netns=srv, listen=("127.0.0.1", SRV))
+    s = Server(netns=srv, listen=getattr(request, "param", ON_ADDRESSES))
+    s.host = "127.0.0.1"
     o = s.offset
     rules = f"""table ip zn {{
   chain pre {{
@@ -184,6 +190,8 @@ def nat_of(s, iface="lan0"):
     return None
 
 
+@pytest.mark.parametrize("world", [ON_ADDRESSES, ON_WILDCARD], indirect=True,
+                         ids=["addresses", "wildcard"])
 def test_external_address_outside_inside_address_inside(world):
     w = world
     s = w["s"]
@@ -215,6 +223,8 @@ def wait_nat(s, done, timeout=30):
         time.sleep(0.3)
 
 
+@pytest.mark.parametrize("world", [ON_ADDRESSES, ON_WILDCARD], indirect=True,
+                         ids=["addresses", "wildcard"])
 def test_stun_finds_the_routers_public_address(world):
     w = world
     s = w["s"]
