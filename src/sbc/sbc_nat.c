@@ -138,8 +138,8 @@ const struct sbc_nat_iface *sbc_nat_iface_of(const struct sbc_nat *n,
 
 static bool is_loopback(const struct sockaddr_storage *ss)
 {
-	static struct core_nat_net lo4 = {AF_INET, {127}, 8};
-	static struct core_nat_net lo6 = {AF_INET6, {[15] = 1}, 128};
+	static const struct core_nat_net lo4 = {AF_INET, {127}, 8};
+	static const struct core_nat_net lo6 = {AF_INET6, {[15] = 1}, 128};
 	return core_nat_net_contains(&lo4, (const struct sockaddr *)ss) ||
 	       core_nat_net_contains(&lo6, (const struct sockaddr *)ss);
 }
