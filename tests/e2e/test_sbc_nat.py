@@ -271,6 +271,12 @@ def test_settings_are_checked(world):
             ({"external_address": PUBLIC, "nat": True}, "no such setting")):
         r = s.api("PUT", "/sbc/nat/lan0", body)
         assert r.status == 400 and says in r.json()["error"], (body, r)
+    assert s.api("PUT", "/sbc/nat/lan0", {"external_address": PUBLIC}).status == 200
+    # a body of null or a list is no way to switch it off (DELETE is)
+    assert s.api("PUT", "/sbc/nat/lan0", "null").status == 400
+    r = s.api("PUT", "/sbc/nat/lan0", [])
+    assert r.status == 400 and "JSON object" in r.json()["error"], r
+    assert nat_of(s)["external_address"] == PUBLIC
     r = s.api("PUT", "/sbc/nat/nosuch0", {"external_address": PUBLIC})
     assert r.status == 404 and "does not exist" in r.json()["error"], r
     r = s.api("PUT", "/sbc/nat/lan0", {"external_address": "2001:db8::5",
