@@ -90,9 +90,10 @@ void sbc_nat_stun_stop(struct sbc_nat_iface *i);
 /* The SIP sockets were replaced (IPC_LISTENERS): an interface whose
  * server has not answered yet (none to ask from, say) asks at once. */
 void sbc_nat_stun_kick(struct sbc_nat *n);
-/* A datagram that came on SIP UDP socket udp from `from`: true if it was
- * the answer to one of our STUN requests (taken), false if it is not ours
- * (SIP goes on with it). */
+/* A datagram that came on SIP UDP socket udp from `from`: true if it is a
+ * STUN message from a server we ask on that socket (taken: the answer to
+ * our request, or dropped: a late or unknown one), false otherwise (SIP
+ * goes on with it). */
 bool sbc_nat_stun_input(struct sbc_nat *n, int udp, const struct sockaddr_storage *from,
 			const uint8_t *buf, size_t len);
 /* For IPC_STATS: [{"interface", "in_use", "stun_error"}]. */

@@ -258,16 +258,19 @@ static bool same_server(const struct sockaddr_storage *a, const struct sockaddr_
 bool sbc_nat_stun_input(struct sbc_nat *n, int udp, const struct sockaddr_storage *from,
 			const uint8_t *buf, size_t len)
 {
+	bool ours = false; /* from a STUN server we ask: never SIP's */
 	if (!n || !stun_is_message(buf, len))
 		return false;
 	for (int k = 0; k < n->n; k++) {
 		struct sbc_nat_iface *i = n->ifs[k];
-		if (i->tries == 0 || i->udp != udp || !same_server(from, &i->server))
+		if (!i->resolved || i->udp != udp || !same_server(from, &i->server))
 			continue;
+		ours = true;
 		struct stun_answer a;
 		const char *why;
-		if (stun_parse_answer(buf, len, i->tid, &a, &why) < 0)
-			return true; /* from the server, not an answer we take */
+		/* a late answer (none out), or another interface's (the same server) */
+		if (i->tries == 0 || stun_parse_answer(buf, len, i->tid, &a, &why) < 0)
+			continue;
 		if (a.kind == STUN_BINDING_ERROR) {
 			char e[320];
 			snprintf(e, sizeof(e), "error %d %.*s", a.error_code, (int)a.reason.len,
@@ -295,5 +298,5 @@ bool sbc_nat_stun_input(struct sbc_nat *n, int udp, const struct sockaddr_storag
 		arm(i, SBC_NAT_STUN_REFRESH);
 		return true;
 	}
-	return false;
+	return ours;
 }
