@@ -283,12 +283,12 @@ bool sbc_nat_stun_input(struct sbc_nat *n, int udp, const struct sockaddr_storag
 			core_net_addr_str((struct sockaddr *)&i->external, was, sizeof(was));
 		core_net_addr_str((struct sockaddr *)&a.mapped, addr, sizeof(addr));
 		int port = core_net_ss_port(&a.mapped),
-		    ours = core_net_ss_port(&n->sip->udp_local[udp]);
+		    mine = core_net_ss_port(&n->sip->udp_local[udp]);
 		if (strcmp(was, addr) != 0 || *i->error)
 			log_info("nat: %s: STUN server %s says we are %s port %d: external "
 				 "address %s%s",
 				 i->cfg.interface, server_name(i), addr, port, addr,
-				 port != ours ? " (the router changes our ports: forward them "
+				 port != mine ? " (the router changes our ports: forward them "
 						"unchanged)"
 					      : "");
 		i->external = a.mapped;
