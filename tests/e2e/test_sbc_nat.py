@@ -2,7 +2,7 @@
 the server's (10.77.0.2 on lan0, its default route the router), a router
 that masquerades what leaves for its public side (198.18.77.1 on wan0,
 nftables) and forwards SIP (5060, 5062) and the media range to the server,
-as an administrator sets it up, and the outside (198.18.77.9), which
+as an administrator sets it up (and TLS on 5061), and the outside (198.18.77.9), which
 reaches nothing but the router's public address. A phone outside and a
 phone inside the server's network (its own namespace) call each other:
 with the external address set (by hand, or found by a STUN server in the
@@ -81,6 +81,7 @@ def world(netns, tmp_path, request):
   chain pre {{
     type nat hook prerouting priority -100;
     iifname "wan0" udp dport {{ {5060 + o}, {5062 + o}, {MEDIA[0]}-{MEDIA[1]} }} dnat to {SRV}
+    iifname "wan0" tcp dport {5061 + o} dnat to {SRV}
   }}
   chain post {{
     type nat hook postrouting priority 100;
@@ -362,3 +363,28 @@ def test_a_carrier_outside_is_told_the_public_address(world):
                 + "\r\nContent-Length: 0\r\n\r\n").encode(), src)
     assert inner.response("INVITE", timeout=10).status >= 400
     car.close()
+
+
+def test_a_tls_phone_outside_is_told_the_public_address(world):
+    """Over TLS (5061, forwarded): our address as the connection's peer
+    sees it, rewritten the same way — Via and Record-Route of the INVITE
+    to the outside phone, and its SDP."""
+    w = world
+    s = w["s"]
+    assert s.api("PUT", "/sbc/nat/lan0", {"external_address": PUBLIC}).status == 200
+    tls = 5061 + s.offset
+    with inside(w["srv"]):
+        inner = Phone("udp", 5060 + s.offset, "201", "inside-sip-pw-1", "acme", server=SRV)
+    with inside(w["out"]):
+        outer = Phone("tls", tls, "202", "outside-sip-pw-1", "acme", server=PUBLIC)
+    assert inner.register() == 200 and outer.register() == 200
+    inner.call("202")
+    inv = outer.request("INVITE")
+    text = inv.raw_text() + "\n" + inv.body.decode()
+    assert SRV not in text and "127.0.0.1" not in text, text
+    assert inv.h("via").startswith(f"SIP/2.0/TLS {PUBLIC}:{tls};"), text
+    assert hdrs(inv.headers, "record-route") == [f"<sip:{PUBLIC}:{tls};transport=tls;lr>"], text
+    c, o, _ = sdp_addr(inv.body)
+    assert c == PUBLIC and o == PUBLIC, inv.body
+    inner.close()
+    outer.close()
