@@ -1,9 +1,9 @@
 """The SBC behind NAT (issue 18 point 3), on the wire. Three namespaces:
 the server's (10.77.0.2 on lan0, its default route the router), a router
 that masquerades what leaves for its public side (198.18.77.1 on wan0,
-nftables) and forwards SIP (5060, 5062) and the media range to the server,
-as an administrator sets it up (and TLS on 5061), and the outside (198.18.77.9), which
-reaches nothing but the router's public address. A phone outside and a
+nftables) and forwards SIP (UDP 5060 and 5062, TLS 5061) and the media
+range to the server, as an administrator sets it up, and the outside
+(198.18.77.9), which reaches nothing but the router's public address. A phone outside and a
 phone inside the server's network (its own namespace) call each other:
 with the external address set (by hand, or found by a STUN server in the
 outside namespace — a small RFC 5389 responder here), what the outside
