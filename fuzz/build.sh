@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer targets (http_msg, http_query, http_cookie, sip_msg, sip_auth, sdp,
-# backup, vpn, state, rtp, audio, engine_sdp, sip_dtmf, sip_refer, sip_dialled, mail, pbx_number, stun, sip_locate, sbc_dns) with clang into build/fuzz/ and runs them, each on a copy of its seed
+# backup, vpn, state, rtp, audio, engine_sdp, sip_dtmf, sip_refer, sip_dialled, mail, pbx_number, stun, sip_locate, sbc_dns, nat) with clang into build/fuzz/ and runs them, each on a copy of its seed
 # corpus in build/fuzz/corpus-<target> (fuzzing never writes into fuzz/corpus):
 #   fuzz/build.sh                      build every target
 #   fuzz/build.sh http_msg 300         build, then fuzz http_msg for 5 minutes
@@ -17,7 +17,7 @@ case ${ZENTRALE_FUZZ_BUILD:-build} in
 /*) OUT="$ZENTRALE_FUZZ_BUILD/fuzz" ;;
 *) OUT="$ROOT/${ZENTRALE_FUZZ_BUILD:-build}/fuzz" ;;
 esac
-TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf sip_refer sip_dialled mail pbx_number pbx_inbound stun sip_locate sbc_dns"
+TARGETS="http_msg http_query http_cookie sip_msg sip_auth sdp backup vpn state rtp audio engine_sdp sip_dtmf sip_refer sip_dialled mail pbx_number pbx_inbound stun sip_locate sbc_dns nat"
 mkdir -p "$OUT"
 LL=/usr/share/llhttp
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I/usr/share/include/llhttp"
@@ -48,7 +48,10 @@ clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_backup" "$ROOT/fuzz/fuzz_backu
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_vpn" "$ROOT/fuzz/fuzz_vpn.c" \
 	"$ROOT/src/vpn/vpn_config.c" -ljansson
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_state" "$ROOT/fuzz/fuzz_state.c" \
-	"$ROOT/src/core/core_state.c" -ljansson
+	"$ROOT/src/core/core_state.c" "$ROOT/src/core/core_nat.c" -ljansson
+# nat: the SBC's NAT settings as PUT /sbc/nat/IFACE takes them (core_nat)
+clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_nat" "$ROOT/fuzz/fuzz_nat.c" \
+	"$ROOT/src/core/core_nat.c" -ljansson
 # sip_dialled: the keys in a Request-URI's user part (pbx feature codes)
 clang $CFLAGS -Wall -Wextra -Werror -o "$OUT/fuzz_sip_dialled" "$ROOT/fuzz/fuzz_sip_dialled.c" \
 	"$ROOT/src/sip/sip_dialled.c"

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include "../src/core/core_state.h"
 
 static void check_str(const char *s, size_t size)
@@ -38,6 +40,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_str(ps->aliases[j], sizeof(ps->aliases[j]));
 		if (strcmp(core_state_ps_state_name(ps->state), "?") == 0)
 			abort();
+	}
+	if (st.nnat > CORE_STATE_MAX_NAT)
+		abort();
+	for (int i = 0; i < st.nnat; i++) {
+		const struct core_state_nat *n = &st.nat[i];
+		check_str(n->interface, sizeof(n->interface));
+		check_str(n->external, sizeof(n->external));
+		check_str(n->stun, sizeof(n->stun));
+		if (!n->interface[0] || !n->external[0] == !n->stun[0] ||
+		    n->naddrs > CORE_NAT_MAX_ADDRS || n->ninside > CORE_NAT_MAX_NETS)
+			abort();
+		for (int j = 0; j < n->ninside; j++)
+			if (n->inside[j].prefix < 0 ||
+			    n->inside[j].prefix > (n->inside[j].family == AF_INET ? 32 : 128))
+				abort();
 	}
 	core_state_free(&st);
 	return 0;

@@ -16,7 +16,7 @@ asterisk-core-sounds-en-wav asterisk-moh-opsound-wav espeak-ng"
 TEST_PKGS="libcmocka-dev linphone-cli python3 python3-pytest python3-pytest-xdist python3-paramiko curl clang procps
 clang-format libclang-rt-14-dev
 openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox
-chromium prometheus tshark python3-aiosmtpd lame kamailio kamailio-tls-modules dnsmasq-base"
+chromium prometheus tshark python3-aiosmtpd lame kamailio kamailio-tls-modules dnsmasq-base nftables"
 BENCH_PKGS="kamailio kamailio-sqlite-modules sqlite3 sip-tester linux-perf python3 procps"
 
 want="$RUN_PKGS"

@@ -381,6 +381,28 @@ static void print_media_ports(json_t *media)
 	       lo, hi, pairs / 2, pairs);
 }
 
+/* Each interface's NAT settings and the external address the SBC uses. */
+static void print_nat(json_t *nat)
+{
+	size_t i, k;
+	json_t *it, *n;
+	json_array_foreach(nat, i, it)
+	{
+		printf("NAT on %s: ", str(it, "interface"));
+		if (*str(it, "external_address"))
+			printf("external address %s", str(it, "external_address"));
+		else
+			printf("STUN server %s", str(it, "stun_server"));
+		printf(", in use: %s", *str(it, "in_use") ? str(it, "in_use") : "none");
+		if (*str(it, "stun_error"))
+			printf(" (%s)", str(it, "stun_error"));
+		printf("; inside:");
+		json_array_foreach(json_object_get(it, "inside"), k, n)
+			printf(" %s", json_string_value(n));
+		printf("\n");
+	}
+}
+
 static int cmd_sbc_show(struct cli *c, int argc, char **argv)
 {
 	json_t *a, *it, *s;
@@ -416,6 +438,7 @@ static int cmd_sbc_show(struct cli *c, int argc, char **argv)
 		printf("\nplain SIP on 5060: %s\n",
 		       json_is_true(json_object_get(sbc, "plain_sip")) ? "on" : "off");
 		print_media_ports(json_object_get(sbc, "media"));
+		print_nat(json_object_get(sbc, "nat"));
 	}
 	json_decref(sbc);
 	json_decref(rows);
@@ -463,6 +486,50 @@ static int cmd_sbc_media_ports(struct cli *c, int argc, char **argv)
 	snprintf(done, sizeof(done),
 		 "the media relay uses ports %d-%d from now on; calls in progress keep theirs", lo,
 		 hi);
+	return print_or(c, a, done);
+}
+
+/* sbc nat IFACE external ADDRESS|stun HOST:PORT [NETWORK...] | off: the
+ * values are checked where they are kept (the supervisor). */
+static int cmd_sbc_nat(struct cli *c, int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: sbc nat INTERFACE external ADDRESS|stun HOST:PORT [NETWORK...] | off\n";
+	const char *iface = argv[0];
+	bool off = argc == 2 && strcmp(argv[1], "off") == 0;
+	bool ext = argc >= 3 && strcmp(argv[1], "external") == 0;
+	bool stun = argc >= 3 && strcmp(argv[1], "stun") == 0;
+	if ((!off && !ext && !stun) || strchr(iface, '/') || strchr(iface, '?') ||
+	    strchr(iface, '%') || strlen(iface) > 64) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	char path[96], done[256];
+	snprintf(path, sizeof(path), "/sbc/nat/%s", iface);
+	json_t *a, *body = NULL;
+	if (!off) {
+		body = json_pack("{s:s}", ext ? "external_address" : "stun_server", argv[2]);
+		if (argc > 3) {
+			json_t *nets = json_array();
+			for (int i = 3; i < argc; i++)
+				json_array_append_new(nets, json_string(argv[i]));
+			json_object_set_new(body, "local_networks", nets);
+		}
+	}
+	if (call(c, off ? "DELETE" : "PUT", path, body, &a))
+		return json_decref(a), CLI_ERROR;
+	if (off)
+		snprintf(done, sizeof(done), "NAT on %s is off: peers are told its own address",
+			 iface);
+	else if (ext)
+		snprintf(done, sizeof(done),
+			 "peers outside %s's networks are told %s from now on (calls in progress "
+			 "keep what they were told)",
+			 iface, argv[2]);
+	else
+		snprintf(done, sizeof(done),
+			 "the SBC asks %s for %s's external address ('sbc show' shows it)", argv[2],
+			 iface);
 	return print_or(c, a, done);
 }
 
@@ -1123,6 +1190,10 @@ static const struct cli_cmd cli_cmds[] = {
 	{"sbc", "media-ports", "MIN MAX",
 	 "set the media relay's UDP port range (4 ports a call; calls in progress keep theirs)", 2,
 	 2, cmd_sbc_media_ports},
+	{"sbc", "nat", "INTERFACE external ADDRESS|stun HOST:PORT [NETWORK...] | off",
+	 "behind NAT: the public address peers outside the interface's networks (or those "
+	 "given) are told",
+	 2, 34, cmd_sbc_nat},
 	{"vpn", "show", "", "show the phones' VPN and its clients", 0, 0, cmd_vpn_show},
 	{"vpn", "switch", "on|off", "switch the VPN on TCP 8885 on or off", 1, 1, cmd_vpn_switch},
 	{"vpn", "set", "subnet|host VALUE", "the tunnel's subnet, or the host profiles name", 2, 2,

@@ -286,6 +286,57 @@ json_t *core_net_interface_addresses(const char *ifname)
 	return found;
 }
 
+static int mask_bits(const struct sockaddr *m)
+{
+	const uint8_t *b = m->sa_family == AF_INET
+				   ? (const uint8_t *)&((const struct sockaddr_in *)m)->sin_addr
+				   : ((const struct sockaddr_in6 *)m)->sin6_addr.s6_addr;
+	int n = m->sa_family == AF_INET ? 4 : 16, bits = 0;
+	for (int i = 0; i < n; i++)
+		for (int k = 7; k >= 0 && (b[i] >> k & 1); k--)
+			bits++;
+	return bits;
+}
+
+json_t *core_net_interface_networks(const char *ifname)
+{
+	struct ifaddrs *ifa0, *ifa;
+	json_t *list = NULL;
+	if (getifaddrs(&ifa0) < 0)
+		return NULL;
+	for (ifa = ifa0; ifa; ifa = ifa->ifa_next) {
+		if (strcmp(ifa->ifa_name, ifname) != 0)
+			continue;
+		if (!list)
+			list = json_array();
+		if (!ifa->ifa_addr || !ifa->ifa_netmask ||
+		    (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
+			continue;
+		struct sockaddr_storage net;
+		memcpy(&net, ifa->ifa_addr,
+		       ifa->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							   : sizeof(struct sockaddr_in6));
+		int bits = mask_bits(ifa->ifa_netmask);
+		uint8_t *b = net.ss_family == AF_INET
+				     ? (uint8_t *)&((struct sockaddr_in *)&net)->sin_addr
+				     : ((struct sockaddr_in6 *)&net)->sin6_addr.s6_addr;
+		if (net.ss_family == AF_INET6 &&
+		    IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)&net)->sin6_addr))
+			continue;
+		int n = net.ss_family == AF_INET ? 4 : 16;
+		for (int i = 0; i < n; i++) {
+			int keep = bits - 8 * i;
+			b[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+		}
+		char a[CORE_NET_ADDR_LEN], cidr[CORE_NET_ADDR_LEN + 8];
+		inet_ntop(net.ss_family, b, a, sizeof(a));
+		snprintf(cidr, sizeof(cidr), "%s/%d", a, bits);
+		json_array_append_new(list, json_string(cidr));
+	}
+	freeifaddrs(ifa0);
+	return list;
+}
+
 socklen_t core_net_ss_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);

@@ -52,5 +52,8 @@ json_t *core_net_interfaces(void);
 bool core_net_local_is(int fd, const char *addr);
 /* Addresses of one interface into a JSON array of strings; NULL if no such interface. */
 json_t *core_net_interface_addresses(const char *ifname);
+/* The networks of one interface's addresses ("10.77.0.0/24", link-local
+ * IPv6 left out) into a JSON array of strings; NULL if no such interface. */
+json_t *core_net_interface_networks(const char *ifname);
 
 #endif

@@ -31,7 +31,8 @@
 	X(VPN_SET, "vpn-set")			  /* {enabled?, subnet?, host?} */                 \
 	X(VPN_CLIENT_ADD, "vpn-client-add")	  /* {name} */                                     \
 	X(VPN_CLIENT_REVOKE, "vpn-client-revoke") /* {name} */                                     \
-	X(ADMIN_PASSWORD, "admin-password")	  /* {name, admin_hash} */
+	X(ADMIN_PASSWORD, "admin-password")	  /* {name, admin_hash} */                         \
+	X(SET_NAT, "set-nat")			  /* {interface, nat: {…} or null} */
 
 /* trace-start's bounds (sup_trace_check); mgmt serves pcaps up to the maximum. */
 #define CORE_OP_TRACE_DEFAULT_SECONDS 300

@@ -399,6 +399,62 @@ static int dec_traces(struct dec *d, const json_t *j, struct core_state *st)
 	return 0;
 }
 
+/* A list of networks (CIDR, core_nat) into nets. */
+static int dec_nets(struct dec *d, const json_t *o, const char *key, struct core_nat_net *nets,
+		    int max, int *n)
+{
+	const json_t *list = dec_array(d, o, key, (size_t)max), *it;
+	size_t i;
+	const char *why;
+	if (!list)
+		return -1;
+	json_array_foreach(list, i, it)
+	{
+		if (!json_is_string(it) ||
+		    core_nat_net_parse(json_string_value(it), &nets[*n], &why) < 0)
+			return fail(d, key, "a network (CIDR) is required");
+		(*n)++;
+	}
+	return 0;
+}
+
+/* "sbc_nat": optional (a state without it has none). */
+static int dec_nat(struct dec *d, const json_t *j, struct core_state *st)
+{
+	if (!json_object_get(j, "sbc_nat"))
+		return 0;
+	const json_t *list = dec_array(d, j, "sbc_nat", CORE_STATE_MAX_NAT), *it;
+	size_t i;
+	if (!list)
+		return -1;
+	d->where = "sbc_nat";
+	json_array_foreach(list, i, it)
+	{
+		struct core_state_nat *n = &st->nat[st->nnat++];
+		struct sockaddr_storage ss;
+		char host[CORE_NAT_HOST_MAX];
+		int port;
+		const char *why;
+		if (!json_is_object(it))
+			return fail(d, "[]", "an object is required");
+		if (dec_str(d, it, "interface", n->interface, sizeof(n->interface)) < 0 ||
+		    dec_str(d, it, "external_address", n->external, sizeof(n->external)) < 0 ||
+		    dec_str(d, it, "stun_server", n->stun, sizeof(n->stun)) < 0 ||
+		    dec_nets(d, it, "addresses", n->addrs, CORE_NAT_MAX_ADDRS, &n->naddrs) < 0 ||
+		    dec_nets(d, it, "inside", n->inside, CORE_NAT_MAX_NETS, &n->ninside) < 0)
+			return -1;
+		if (!*n->interface)
+			return fail(d, "interface", "a name is required");
+		if (!*n->external == !*n->stun)
+			return fail(d, "external_address", "either it or stun_server is required");
+		if (*n->external && core_nat_ip_parse(n->external, &ss) < 0)
+			return fail(d, "external_address", "an IP address is required");
+		if (*n->stun && core_nat_hostport_parse(n->stun, 3478, host, &port, &why) < 0)
+			return fail(d, "stun_server", why);
+	}
+	return 0;
+}
+
 static int dec_settings(struct dec *d, const json_t *j, struct core_state *st)
 {
 	/* Settings are positive ints here; what a value means (and whether it
@@ -445,7 +501,7 @@ int core_state_decode(const json_t *j, struct core_state *st, char *err, size_t 
 	    dec_str(&d, j, "version", st->version, sizeof(st->version)) < 0 ||
 	    dec_processes(&d, j, st) < 0 || dec_phone_systems(&d, j, st) < 0 ||
 	    dec_listen(&d, j, st) < 0 || (d.where = "", dec_traces(&d, j, st)) < 0 ||
-	    (d.where = "", dec_settings(&d, j, st)) < 0) {
+	    (d.where = "", dec_settings(&d, j, st)) < 0 || (d.where = "", dec_nat(&d, j, st)) < 0) {
 		core_state_free(st);
 		return -1;
 	}

@@ -19,6 +19,8 @@
 
 #include <jansson.h>
 
+#include "core_nat.h"
+
 /* Bounds: each above what the supervisor sends (names 63, sockets under
  * run/NAME/, 32 aliases of a DNS name's 253 characters, 4 traces), and all
  * of them together far beyond what CORE_IPC_MAX_PAYLOAD can carry. */
@@ -102,6 +104,22 @@ struct core_state_block {
 	int failures, window, seconds;
 };
 
+/* The NAT settings of one SBC interface (PUT /sbc/nat/IFACE), with what
+ * the supervisor found of that interface: the SBC advertises the external
+ * address (or the one STUN finds) to peers outside the inside networks. */
+#define CORE_STATE_MAX_NAT 16 /* interfaces with NAT settings */
+struct core_state_nat {
+	char interface[CORE_STATE_IFACE_MAX];
+	char external[64];		    /* a literal address; "" when STUN finds it */
+	char stun[CORE_STATE_HOSTPORT_MAX]; /* "host:port"; "" with an external address */
+	struct core_nat_net addrs[CORE_NAT_MAX_ADDRS]; /* the interface's own (full prefixes) */
+	int naddrs;
+	/* local_networks, or the interface's own subnets when none are set;
+	 * loopback always counts as inside and is not listed */
+	struct core_nat_net inside[CORE_NAT_MAX_NETS];
+	int ninside;
+};
+
 /* The media relay's ports and rules. */
 struct core_state_media {
 	int port_min, port_max, timeout;
@@ -136,6 +154,8 @@ struct core_state {
 	struct {
 		int https_per_address, sip_per_address;
 	} sbc_connections;
+	struct core_state_nat nat[CORE_STATE_MAX_NAT]; /* "sbc_nat"; none when absent */
+	int nnat;
 };
 
 /* Decodes an IPC_STATE object into *st (zeroed first); 0, or -1 with why

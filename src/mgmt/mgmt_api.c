@@ -199,6 +199,62 @@ static void api_sbc_put(struct mgmt *m, struct core_httpd_req *req)
 		     json_pack("{s:s, s:o}", "op", core_op_name(CORE_OP_SET_SBC), "settings", b));
 }
 
+/* GET /sbc's "nat": each interface's settings as the state carries them,
+ * with what the SBC last reported using (IPC_STATS "nat": the address in
+ * use, the STUN server's answer or why there is none). */
+static json_t *api_sbc_nat(struct mgmt *m)
+{
+	json_t *out = json_array(), *it, *rep = NULL, *r;
+	const char *key;
+	json_t *v;
+	size_t i, k;
+	int pid = 0; /* the SBC running now: a report of one gone is stale */
+	for (int p = 0; p < m->st.nprocesses; p++)
+		if (strcmp(m->st.processes[p].role, "sbc") == 0)
+			pid = m->st.processes[p].pid;
+	json_object_foreach(m->stats, key,
+			    v) if (strncmp(key, "sbc/", 4) == 0 &&
+				   json_integer_value(json_object_get(v, "pid")) == pid) rep =
+		json_object_get(json_object_get(v, "stats"), "nat");
+	json_array_foreach(json_object_get(m->state, "sbc_nat"), i, it)
+	{
+		json_t *o = json_pack("{s:O, s:O, s:O, s:O, s:n, s:s}", "interface",
+				      json_object_get(it, "interface"), "external_address",
+				      json_object_get(it, "external_address"), "stun_server",
+				      json_object_get(it, "stun_server"), "inside",
+				      json_object_get(it, "inside"), "in_use", "stun_error", "");
+		json_array_foreach(rep, k, r)
+		{
+			if (!json_equal(json_object_get(r, "interface"),
+					json_object_get(it, "interface")))
+				continue;
+			const char *use = json_string_value(json_object_get(r, "in_use"));
+			if (use && *use)
+				json_object_set_new(o, "in_use", json_string(use));
+			json_object_set(o, "stun_error", json_object_get(r, "stun_error"));
+		}
+		json_array_append_new(out, o);
+	}
+	return out;
+}
+
+/* PUT /sbc/nat/IFACE (the body: external_address or stun_server, and
+ * local_networks) and DELETE (off); the supervisor checks it (sup_nat.c). */
+static void api_sbc_nat_one(struct mgmt *m, struct core_httpd_req *req, const char *iface)
+{
+	json_t *b = NULL;
+	if (mgmt_method_is(req, "PUT")) {
+		if (!(b = core_httpd_json_body(req)))
+			return;
+	} else if (!mgmt_method_is(req, "DELETE")) {
+		core_httpd_respond_error(req, 405, "method not allowed");
+		return;
+	}
+	mgmt_api_ask(m, req,
+		     json_pack("{s:s, s:s, s:o}", "op", core_op_name(CORE_OP_SET_NAT), "interface",
+			       iface, "nat", b ? b : json_null()));
+}
+
 /* Checks the settings in b; NULL if all are acceptable, else why not. */
 static const char *settings_problem(json_t *b)
 {
@@ -285,16 +341,19 @@ static void api_authed(struct mgmt *m, struct core_httpd_req *req, const char *p
 		if (mgmt_method_is(req, "GET"))
 			core_httpd_respond_json(
 				req, 200,
-				json_pack("{s:O, s:O, s:O, s:O}", "plain_sip",
+				json_pack("{s:O, s:O, s:O, s:O, s:o}", "plain_sip",
 					  json_object_get(json_object_get(m->state, "listen"),
 							  "plain_sip"),
 					  "block", json_object_get(m->state, "sip_block"), "media",
 					  json_object_get(m->state, "sip_media"), "connections",
-					  json_object_get(m->state, "sbc_connections")));
+					  json_object_get(m->state, "sbc_connections"), "nat",
+					  api_sbc_nat(m)));
 		else if (mgmt_method_is(req, "PUT"))
 			api_sbc_put(m, req);
 		else
 			core_httpd_respond_error(req, 405, "method not allowed");
+	} else if (strncmp(p, "/sbc/nat/", 9) == 0 && p[9] && !strchr(p + 9, '/')) {
+		api_sbc_nat_one(m, req, p + 9);
 	} else if (strcmp(p, "/blocked") == 0) {
 		mgmt_access_blocked(m, req, NULL);
 	} else if (strncmp(p, "/blocked/", 9) == 0) {

@@ -297,6 +297,21 @@ static void metrics_sbc(struct mgmt *m, struct evbuffer *b)
 		metrics_sample(b, "zentrale_relay_packets_total", NULL, NULL, NULL, NULL,
 			       num(relay, "packets"));
 
+	/* behind NAT: per interface the external address in use (1), or none
+	 * known yet (0, address "") */
+	metrics_head(b, "zentrale_sbc_nat_external", "gauge",
+		     "Whether the SBC knows the external address of an interface behind NAT "
+		     "(configured or found by STUN), with the address.");
+	size_t ni;
+	json_t *nt;
+	json_array_foreach(json_object_get(st, "nat"), ni, nt)
+	{
+		const char *use = json_string_value(json_object_get(nt, "in_use"));
+		const char *ifn = json_string_value(json_object_get(nt, "interface"));
+		metrics_sample(b, "zentrale_sbc_nat_external", "interface", ifn ? ifn : "",
+			       "address", use ? use : "", use && *use ? 1 : 0);
+	}
+
 	json_t *ov = json_object_get(st, "overload");
 	metrics_head(b, "zentrale_sip_requests_shed_total", "counter",
 		     "New SIP requests the SBC answered 503 (Retry-After) while overloaded.");

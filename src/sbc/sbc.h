@@ -43,6 +43,7 @@ struct sbc {
 	struct sbc_trace *trace;   /* SIP traces running now */
 	struct sbc_trunks *trunks; /* the phone systems' SIP trunks (sbc_trunk.c), from state */
 	struct sbc_dns *dns;	   /* looks the trunks' names up (sbc_dns.c) */
+	struct sbc_nat *nat;	   /* the external addresses per interface (sbc_nat.h) */
 	struct event *trim;	   /* gives memory back after a flood of connections */
 	int conns_peak;		   /* connections open at most since the last trim */
 };

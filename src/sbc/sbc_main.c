@@ -6,6 +6,7 @@
 #include "sbc.h"
 #include "sbc_block.h"
 #include "sbc_dns.h"
+#include "sbc_nat.h"
 #include "sbc_sip.h"
 #include "sbc_trace.h"
 
@@ -33,6 +34,7 @@ static void sbc_on_listeners(struct sbc *sbc, struct core_ipc_msg *msg)
 		}
 	}
 	sbc_proxy_set_listeners(sbc->https, https, nhttps);
+	sbc_nat_stun_kick(sbc->nat);
 	log_info("serving HTTPS on %d and SIP on %d socket(s)", nhttps, nsip);
 	msg->nfds = 0;
 	json_decref(j);
@@ -55,6 +57,7 @@ static void sbc_on_state(struct sbc *sbc, const struct core_ipc_msg *msg)
 	sbc_trace_sync(sbc->trace, s->traces, s->ntraces);
 	sbc_proxy_set_per_address(sbc->https, s->sbc_connections.https_per_address);
 	sbc_sip_set_per_address(sbc->sip, s->sbc_connections.sip_per_address);
+	sbc_nat_configure(sbc->nat, s->nat, s->nnat);
 }
 
 static void sbc_on_ipc(struct core_ipc *ipc, struct core_ipc_msg *msg, void *arg)
@@ -96,6 +99,7 @@ static json_t *sbc_collect_stats(void *arg)
 	json_object_set_new(
 		refused, "https",
 		json_integer(sbc->https ? (json_int_t)sbc_proxy_refused(sbc->https) : 0));
+	json_object_set_new(j, "nat", sbc_nat_stats(sbc->nat));
 	return j;
 }
 
@@ -143,9 +147,14 @@ int sbc_main(void)
 	sbc.sip = sbc_sip_new(&sbc);
 	/* without a resolver (logged) the trunks' names stay unresolved */
 	sbc.dns = sbc_dns_new(sbc.child.base);
+	sbc.nat = sbc_nat_new(sbc.child.base);
+	if (sbc.nat) {
+		sbc.nat->sip = sbc.sip;
+		sbc_nat_use(sbc.nat);
+	}
 	sbc.trim = event_new(sbc.child.base, -1, EV_PERSIST, sbc_on_trim, &sbc);
 	struct timeval every = {.tv_sec = SBC_TRIM_EVERY};
-	if (!sbc.https || !sbc.sip || !sbc.trace || !sbc.block || !sbc.trim ||
+	if (!sbc.https || !sbc.sip || !sbc.nat || !sbc.trace || !sbc.block || !sbc.trim ||
 	    event_add(sbc.trim, &every) < 0)
 		core_fatal("out of memory");
 	/* Every connection, relay socket and phone-system link is a descriptor:
@@ -156,6 +165,7 @@ int sbc_main(void)
 	core_child_run(&sbc.child);
 
 	event_free(sbc.trim);
+	sbc_nat_free(sbc.nat);
 	sbc_sip_free(sbc.sip);
 	sbc_proxy_free(sbc.https);
 	sbc_trace_free(sbc.trace);

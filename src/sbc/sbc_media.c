@@ -1,5 +1,6 @@
 /* sbc_media — see sbc_media.h. */
 #include "sbc_media.h"
+#include "sbc_nat.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -912,9 +913,13 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		m->nports = (struct sip_pl){0};
 		m->s.conn.present = false;
 	}
-	/* one connection line: ours; the origin carries our address too */
+	/* one connection line: ours; the origin carries our address too —
+	 * towards the phone (or carrier) as it is told it behind NAT (sbc_nat.h);
+	 * towards the phone system our own, where the relay listens */
 	const struct sockaddr_storage *la = first ? &first->local : leg->local;
 	struct sockaddr_storage l = *la;
+	if (!leg->from_phone)
+		sbc_nat_advertise(sbc_nat_current(), la, leg->phone, &l);
 	unmap(&l);
 	core_net_addr_str((struct sockaddr *)&l, sc->addr, sizeof(sc->addr));
 	struct sip_pl ipv =

@@ -48,6 +48,7 @@
 #include "sbc_dtmf.h"
 #include "sbc_load.h"
 #include "sbc_media.h"
+#include "sbc_nat.h"
 #include "sbc_sip.h"
 #include "sbc_sip_int.h"
 #include "sbc_trace.h"
@@ -686,6 +687,8 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 		udp_local(&mh, &f.local, &wait);
 		if (n == 4 && memcmp(buf, "\r\n\r\n", 4) == 0)
 			continue; /* a NAT keep-alive (RFC 5626) */
+		if (sbc_nat_stun_input(s->sbc->nat, idx, &f.addr, (const uint8_t *)buf, (size_t)n))
+			continue; /* the answer to our STUN request (sbc_nat_stun.c) */
 		if (s->test_delay_ms)
 			usleep((useconds_t)s->test_delay_ms * 1000);
 		on_message(s, &f, buf, (size_t)n, wait);

@@ -15,6 +15,7 @@
 
 #include "../core/core_conn.h"
 #include "../core/core_net.h"
+#include "sbc_nat.h"
 #include "sbc_sip_int.h"
 
 const char *const sbc_sip_tname[] = {"udp", "tcp", "tls"};
@@ -101,13 +102,15 @@ int sbc_sip_token_read(struct sbc_sip *s, struct sip_pl token, struct sip_flow *
 	return core_conn_find(s->streams, f->conn) ? 0 : -1;
 }
 
+/* Our address as the peer of f is told it: the interface's external one
+ * when the peer is outside its inside networks (sbc_nat.h), else our own. */
 void sbc_sip_flow_local(const struct sip_flow *f, char *out, size_t cap)
 {
 	char addr[CORE_NET_ADDR_LEN];
-	core_net_addr_str((const struct sockaddr *)&f->local, addr, sizeof(addr));
-	int port = f->local.ss_family == AF_INET6
-			   ? ntohs(((const struct sockaddr_in6 *)&f->local)->sin6_port)
-			   : ntohs(((const struct sockaddr_in *)&f->local)->sin_port);
+	struct sockaddr_storage adv;
+	sbc_nat_advertise(sbc_nat_current(), &f->local, &f->addr, &adv);
+	core_net_addr_str((const struct sockaddr *)&adv, addr, sizeof(addr));
+	int port = core_net_ss_port(&adv);
 	bool v6 = strchr(addr, ':') != NULL;
 	snprintf(out, cap, "%s%s%s:%d", v6 ? "[" : "", addr, v6 ? "]" : "", port);
 }

@@ -92,12 +92,12 @@ static json_t *state_table(struct sup *s)
 	if (s->vpn.pid > 0)
 		json_array_append_new(procs, json_pack("{s:s, s:s, s:i}", "role", "vpn", "name", "",
 						       "pid", (int)s->vpn.pid));
-	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "started",
+	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "started",
 			 (json_int_t)s->started, "version", ZENTRALE_VERSION, "processes", procs,
 			 "phone_systems", pss, "listen", sup_listen_describe(s), "sip_block",
 			 sup_sip_block_config(s), "sip_media", sup_media_config(s), "traces",
 			 sup_traces_active(s), "vpn", sup_vpn_describe(s), "sbc_connections",
-			 sup_sbc_conn_config(s));
+			 sup_sbc_conn_config(s), "sbc_nat", sup_nat_config(s));
 }
 
 void sup_broadcast_state(struct sup *s)

@@ -806,6 +806,7 @@ static const struct sup_op {
 	[CORE_OP_VPN_CLIENT_ADD] = {NULL, false, req_vpn_client_add},
 	[CORE_OP_VPN_CLIENT_REVOKE] = {NULL, false, req_vpn_client_revoke},
 	[CORE_OP_ADMIN_PASSWORD] = {check_admin_password, true, req_admin_password},
+	[CORE_OP_SET_NAT] = {sup_nat_check, false, sup_nat_set},
 };
 
 void sup_on_request(struct sup *s, struct sup_child *from, struct core_ipc_msg *msg)

@@ -158,6 +158,14 @@ void sup_media_range(struct sup *s, int *min, int *max);
 #define SUP_SBC_SIP_PER_ADDRESS	  256
 json_t *sup_sbc_conn_config(struct sup *s);
 
+/* sup_nat.c: the SBC's NAT settings per interface (setting sbc.nat): what
+ * is stored, what IPC_STATE carries ("sbc_nat"), and set-nat's check and
+ * handler (sup_ops[]). */
+json_t *sup_nat_settings(struct sup *s);
+json_t *sup_nat_config(struct sup *s);
+int sup_nat_check(struct sup *s, json_t *r, char *err, size_t errlen);
+void sup_nat_set(struct sup *s, uint32_t id, json_t *r, struct sup_child *c);
+
 /* sup_requests.c: a restore cut off by a power cut, tidied at start. */
 void sup_requests_recover(void);
 

@@ -167,6 +167,24 @@ await run(async (b) => {
     assert.ok((await page.textContent("#media-calls")).includes("1000"));
   });
 
+  await step("SBC: behind NAT, a wrong address is refused, a right one listed and switched off", async () => {
+    const iface = await page.inputValue("#nat-interface");
+    assert.ok(iface, "no interface to choose");
+    await page.fill("#nat-value", "203.0.113");
+    page.expectErrors = true; // the 400 is logged by the browser
+    await page.click('#nat-form button[type="submit"]');
+    await page.waitForFunction(() => (document.querySelector("#nat-form .error")?.textContent ?? "").includes("not an IPv4"));
+    page.expectErrors = false;
+    await page.fill("#nat-value", "203.0.113.5");
+    await page.fill("#nat-networks", "10.0.0.0/8, 192.168.0.0/16");
+    await saved(page, '#nat-form button[type="submit"]', { path: `sbc/nat/${iface}`, notice: `NAT on ${iface} saved and applied.` });
+    await page.waitForSelector(`[data-nat-off="${iface}"]`);
+    const row = await page.textContent("#nat-list");
+    assert.ok(row.includes("203.0.113.5") && row.includes("10.0.0.0/8 192.168.0.0/16"), row);
+    await page.click(`[data-nat-off="${iface}"]`);
+    await page.waitForSelector(`[data-nat-off="${iface}"]`, { state: "detached" });
+  });
+
   await step("SBC: a blocked address is listed and unblocked", async () => {
     // Ten failed logins from this machine (another browser context) block
     // 127.0.0.1 for logins; a session that exists goes on working.

@@ -345,6 +345,74 @@ static void test_trunks_are_decoded_or_refused_whole(void **state)
 	json_decref(list);
 }
 
+static json_t *nat_entry(void)
+{
+	return json_pack("{s:s, s:s, s:s, s:[s], s:[s, s]}", "interface", "lan0",
+			 "external_address", "203.0.113.5", "stun_server", "", "addresses",
+			 "10.77.0.2/32", "inside", "10.77.0.0/24", "fd00::/8");
+}
+
+static void test_nat_settings_are_decoded_or_refused_whole(void **state)
+{
+	(void)state;
+	struct core_state st;
+	char err[256];
+	assert_int_equal(decode(good(), &st, err), 0); /* absent: none */
+	assert_int_equal(st.nnat, 0);
+	core_state_free(&st);
+	json_t *j = good();
+	json_object_set_new(j, "sbc_nat", json_pack("[o]", nat_entry()));
+	assert_int_equal(decode(j, &st, err), 0);
+	assert_int_equal(st.nnat, 1);
+	assert_string_equal(st.nat[0].interface, "lan0");
+	assert_string_equal(st.nat[0].external, "203.0.113.5");
+	assert_string_equal(st.nat[0].stun, "");
+	assert_int_equal(st.nat[0].naddrs, 1);
+	assert_int_equal(st.nat[0].addrs[0].prefix, 32);
+	assert_int_equal(st.nat[0].ninside, 2);
+	assert_int_equal(st.nat[0].inside[1].prefix, 8);
+	core_state_free(&st);
+	/* both, or neither, of the external address and the STUN server */
+	json_t *e = nat_entry();
+	json_object_set_new(e, "stun_server", json_string("stun.example:3478"));
+	j = good();
+	json_object_set_new(j, "sbc_nat", json_pack("[o]", e));
+	refused(j, "external_address");
+	e = nat_entry();
+	json_object_set_new(e, "external_address", json_string(""));
+	j = good();
+	json_object_set_new(j, "sbc_nat", json_pack("[o]", e));
+	refused(j, "external_address");
+	e = nat_entry();
+	json_object_set_new(e, "external_address", json_string("203.0.113.x"));
+	j = good();
+	json_object_set_new(j, "sbc_nat", json_pack("[o]", e));
+	refused(j, "external_address");
+	/* a network that is none, too many networks, too many interfaces */
+	e = nat_entry();
+	json_array_append_new(json_object_get(e, "inside"), json_string("10.0.0.1/8"));
+	j = good();
+	json_object_set_new(j, "sbc_nat", json_pack("[o]", e));
+	refused(j, "inside");
+	e = nat_entry();
+	while (json_array_size(json_object_get(e, "inside")) <= CORE_NAT_MAX_NETS)
+		json_array_append_new(json_object_get(e, "inside"), json_string("10.1.0.0/16"));
+	j = good();
+	json_object_set_new(j, "sbc_nat", json_pack("[o]", e));
+	refused(j, "inside");
+	json_t *list = json_array();
+	while (json_array_size(list) <= CORE_STATE_MAX_NAT)
+		json_array_append_new(list, nat_entry());
+	j = good();
+	json_object_set_new(j, "sbc_nat", list);
+	refused(j, "sbc_nat");
+	e = nat_entry();
+	json_object_del(e, "interface");
+	j = good();
+	json_object_set_new(j, "sbc_nat", json_pack("[o]", e));
+	refused(j, "interface");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_limits_are_kept),
 		cmocka_unit_test(test_unknown_fields_are_ignored_and_bytes_parsed),
 		cmocka_unit_test(test_trunks_are_decoded_or_refused_whole),
+		cmocka_unit_test(test_nat_settings_are_decoded_or_refused_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

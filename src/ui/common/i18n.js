@@ -302,6 +302,25 @@ const DE = {
     "Unverschlüsseltes SIP auf Port {p} (UDP/TCP) geht nur, wenn der Administrator des Servers es eingeschaltet hat.",
   Reason: "Grund",
   Registrations: "Anmeldungen",
+  // the SBC behind NAT (issue 18)
+  "External address": "Externe Adresse",
+  "STUN server": "STUN-Server",
+  "Public address": "Öffentliche Adresse",
+  "In use": "In Gebrauch",
+  "Inside networks": "Interne Netze",
+  "from STUN server {s}": "vom STUN-Server {s}",
+  "none yet": "noch keine",
+  "NAT on {i} switched off.": "NAT auf {i} ausgeschaltet.",
+  "Switch off": "Ausschalten",
+  "No interface is behind NAT: peers are told the SBC's own addresses.":
+    "Keine Schnittstelle liegt hinter NAT: Gegenstellen erfahren die eigenen Adressen des SBC.",
+  "NAT on {i} saved and applied.": "NAT auf {i} gespeichert und übernommen.",
+  "Behind NAT": "Hinter NAT",
+  "Where the SBC sits behind a router, peers outside an interface's networks must be told the router's public address, in SIP and in the media descriptions. Forward SIP and the relay ports on the router to the SBC unchanged.":
+    "Steht der SBC hinter einem Router, müssen Gegenstellen außerhalb der Netze einer Schnittstelle die öffentliche Adresse des Routers erfahren, in SIP und in den Medienbeschreibungen. Leiten Sie SIP und die Relay-Ports am Router unverändert an den SBC weiter.",
+  "Public address from": "Öffentliche Adresse aus",
+  "Address or STUN server": "Adresse oder STUN-Server",
+  "Inside networks (empty: the interface's own)": "Interne Netze (leer: die der Schnittstelle)",
   // the media relay's range (issue 14)
   "Relay ports from": "Relay-Ports von",
   to: "bis",

@@ -8,6 +8,7 @@ import { certificate } from "./cert.js";
 import { startApp, table, field, badge, when } from "../common/shell.js";
 import { backups, update, logs, traces } from "./ops.js";
 import { vpnCard, vpnStatus } from "./vpn.js";
+import { natCard } from "./nat.js";
 import { adminsCard, resetAdminButton, created } from "./admins.js";
 
 // Where the SBC serves phone systems' pages: its HTTPS port, on this host.
@@ -275,7 +276,8 @@ async function interfaces(view, ctx) {
 
 async function sbc(view, ctx) {
   const { api } = ctx;
-  const [s, v] = await Promise.all([api.get("sbc"), api.get("vpn")]);
+  const [s, v, ifs] = await Promise.all([api.get("sbc"), api.get("vpn"), api.get("interfaces")]);
+  const nat = natCard(ctx, s.nat, ifs.interfaces.map((i) => i.name).filter((n) => n !== "lo"));
   const err = h("p.error", { role: "alert" });
   const plain = h("input", { type: "checkbox", checked: s.plain_sip, id: "plain-sip", role: "switch" });
   const vpn = h("input", { type: "checkbox", checked: v.enabled, id: "vpn-enabled", role: "switch" });
@@ -380,11 +382,12 @@ async function sbc(view, ctx) {
       h("button", { type: "submit" }, t("Save"))
     ),
     vc.card,
+    nat.card,
     h("h2", t("Blocked addresses")),
     blocked
   );
   ctx.every(10000, () =>
-    Promise.all([refreshBlocked(), vc.refresh().then((nv) => (vpnNote.textContent = vpnStatus(nv, true)))]).catch((e) => ctx.notice(e.message, "error"))
+    Promise.all([refreshBlocked(), nat.refresh(), vc.refresh().then((nv) => (vpnNote.textContent = vpnStatus(nv, true)))]).catch((e) => ctx.notice(e.message, "error"))
   );
 }
 
