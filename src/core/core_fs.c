@@ -5,6 +5,8 @@
 #include <ftw.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 static int fs_rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st;
@@ -25,4 +27,12 @@ int core_fs_sync(const char *path)
 	int r = fsync(fd);
 	close(fd);
 	return r;
+}
+
+int core_fs_write_all(int fd, struct evbuffer *b)
+{
+	while (evbuffer_get_length(b) > 0)
+		if (evbuffer_write_atmost(b, fd, -1) <= 0)
+			return -1;
+	return 0;
 }

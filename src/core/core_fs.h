@@ -10,5 +10,9 @@
 void core_fs_rm_tree(const char *path);
 /* fsync(2) of a file or directory by name; 0 or -1. */
 int core_fs_sync(const char *path);
+/* All of b written to fd (one write(2) takes only so many of a buffer's
+ * chunks: an upload of a few MiB needs several), b drained; 0 or -1. */
+struct evbuffer;
+int core_fs_write_all(int fd, struct evbuffer *b);
 
 #endif

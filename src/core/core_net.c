@@ -328,7 +328,7 @@ json_t *core_net_interface_networks(const char *ifname)
 			int keep = bits - 8 * i;
 			b[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
 		}
-		char a[CORE_NET_ADDR_LEN], cidr[CORE_NET_ADDR_LEN + 8];
+		char a[CORE_NET_ADDR_LEN], cidr[CORE_NET_ADDR_LEN + 16]; /* "/" and an int */
 		inet_ntop(net.ss_family, b, a, sizeof(a));
 		snprintf(cidr, sizeof(cidr), "%s/%d", a, bits);
 		json_array_append_new(list, json_string(cidr));

@@ -682,7 +682,7 @@ static void backups_upload(struct core_httpd_req *req)
 	mkdir(BACKUPS_DIR, 0750);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	size_t n = evbuffer_get_length(req->body);
-	bool ok = fd >= 0 && evbuffer_write_atmost(req->body, fd, -1) == (int)n && fsync(fd) == 0;
+	bool ok = fd >= 0 && core_fs_write_all(fd, req->body) == 0 && fsync(fd) == 0;
 	if (fd >= 0)
 		close(fd);
 	if (!ok || n == 0) {

@@ -146,7 +146,7 @@ static void update_upload(struct mgmt *m, struct core_httpd_req *req)
 	snprintf(tmp, sizeof(tmp), "releases/.upload-%08x", randombytes_random());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	size_t n = evbuffer_get_length(req->body);
-	bool ok = fd >= 0 && n > 0 && evbuffer_write_atmost(req->body, fd, -1) == (int)n;
+	bool ok = fd >= 0 && n > 0 && core_fs_write_all(fd, req->body) == 0;
 	if (fd >= 0)
 		close(fd);
 	if (!ok)

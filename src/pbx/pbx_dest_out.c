@@ -215,9 +215,14 @@ static void formatted(const struct pbx_numbering *n, const char *e164, const cha
 		      const char *fmt, char *out, size_t cap)
 {
 	enum pbx_number_fmt f;
-	if (!e164[0] || pbx_number_fmt_parse(fmt, &f) < 0 ||
-	    pbx_number_format(n, e164, f, out, cap) < 0)
-		snprintf(out, cap, "%s", as_is);
+	if (e164[0] && pbx_number_fmt_parse(fmt, &f) == 0 &&
+	    pbx_number_format(n, e164, f, out, cap) >= 0)
+		return;
+	size_t l = strlen(as_is); /* the callers' buffers hold any: never cut */
+	if (l >= cap)
+		l = 0;
+	memcpy(out, as_is, l);
+	out[l] = '\0';
 }
 
 /* The domain of a trunk's URIs: its domain (a registering account), else
@@ -241,8 +246,8 @@ static int ring_next(struct pbx_call *c, struct pbx_out_plan *plan, struct pbx_r
 		struct trunk_row t;
 		if (trunk_load(p, id, &t) < 0 || !t.enabled || !trunk_domain(&t)[0])
 			continue;
-		char callee[48], caller[48], caller_e164[40] = "", ruri[400], from[600], to[400],
-					     hdrs[1200];
+		char callee[PBX_DIALPAT_LEN + 1], caller[48], caller_e164[40] = "", ruri[400],
+							      from[600], to[400], hdrs[1200];
 		formatted(&n, plan->e164, plan->number, t.fmt, callee, sizeof(callee));
 		/* the caller's number: the user's own, else the trunk's */
 		const char *cid = plan->caller_id[0] ? plan->caller_id : t.caller_id;

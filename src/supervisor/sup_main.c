@@ -45,17 +45,59 @@ static bool sup_all_stopped(struct sup *s)
 	return true;
 }
 
+/* How long the SBC outlives the phone systems when stopping: at most this
+ * after the stop began, and this short after the last pbx went (what it
+ * wrote last is read and sent on by then). */
+#define SUP_STOP_SBC_MS	      2000
+#define SUP_STOP_SBC_AFTER_MS 300
+
+static void stop_sbc(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup *s = arg;
+	(void)fd;
+	(void)what;
+	if (s->sbc_stopped)
+		return;
+	s->sbc_stopped = true;
+	for (struct sup_child *c = s->children; c; c = c->next)
+		if (c->role == ROLE_SBC)
+			sup_child_stop(s, c);
+}
+
+static bool pbx_running(const struct sup *s)
+{
+	for (const struct sup_child *c = s->children; c; c = c->next)
+		if (c->role == ROLE_PBX && c->pid > 0)
+			return true;
+	return false;
+}
+
+static void sbc_stop_in(struct sup *s, int ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	if (!s->sbc_stop_timer)
+		s->sbc_stop_timer = evtimer_new(s->base, stop_sbc, s);
+	if (s->sbc_stop_timer)
+		evtimer_add(s->sbc_stop_timer, &tv);
+	else
+		stop_sbc(-1, 0, s);
+}
+
 static void sup_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct sup *s = arg;
 	(void)what;
 	if (sig == SIGCHLD) {
 		sup_children_reap(s);
+		if (s->stopping && !s->sbc_stopped && !pbx_running(s))
+			sbc_stop_in(s, SUP_STOP_SBC_AFTER_MS);
 	} else if (!s->stopping) {
 		log_info("received signal %d, stopping", (int)sig);
 		s->stopping = true;
 		for (struct sup_child *c = s->children; c; c = c->next)
-			sup_child_stop(s, c);
+			if (c->role != ROLE_SBC)
+				sup_child_stop(s, c);
+		sbc_stop_in(s, pbx_running(s) ? SUP_STOP_SBC_MS : 0);
 		sup_vpn_stop(s);
 		struct timeval tv = {.tv_sec = SUP_STOP_GRACE_MS / 1000,
 				     .tv_usec = (SUP_STOP_GRACE_MS % 1000) * 1000};
@@ -122,6 +164,8 @@ static void sup_free(struct sup *s)
 		close(s->sockets[i].fd);
 	if (s->kill_timer)
 		event_free(s->kill_timer);
+	if (s->sbc_stop_timer)
+		event_free(s->sbc_stop_timer);
 	sup_log_close(s);
 	json_decref(s->sip_blocks);
 	if (s->resync_timer)

@@ -96,6 +96,11 @@ struct sup {
 	bool stopping;
 	bool first_bind; /* at start: ports must be free, not shared */
 	struct event *kill_timer;
+	/* Stopping: the SBC last, once the phone systems are gone (their last
+	 * words to carriers, un-REGISTERs, go through it), or after
+	 * SUP_STOP_SBC_MS at most (sup_main.c). */
+	struct event *sbc_stop_timer;
+	bool sbc_stopped;
 	json_t *sip_blocks; /* address → until: the SBC's blocks (sup_blocks.c) */
 	struct event *resync_timer;
 	int test_push_fail; /* ZENTRALE_TEST_PUSH_FAIL (sup_main.c) */

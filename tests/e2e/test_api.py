@@ -142,7 +142,8 @@ def test_interfaces_listing(shared_server):
     lo = [i for i in j["interfaces"] if i["name"] == "lo"][0]
     assert "127.0.0.1" in lo["addresses"] and lo["up"] is True and lo["mac"]
     services = {s["service"] for s in lo["services"]}
-    assert services == {"mgmt-https", "sbc-https", "sip-tls", "ssh"}
+    assert services == {"mgmt-https", "sbc-https", "sip-tls", "ssh", "sip-trunk-udp",
+        "sip-trunk-tcp", "sip-trunk-tls"}
     assert j["fixed_by_command_line"] is True
     # fixed by --listen: a change is refused with a reason
     r = shared_server.api("PUT", "/interfaces", {"sbc": ["lo"]})

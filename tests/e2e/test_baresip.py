@@ -84,8 +84,16 @@ snd_path {self.dir}
 
     def command(self, cmd, params=""):
         msg = json.dumps({"command": cmd, "params": params, "token": cmd}).encode()
-        with (inside(self.netns) if self.netns else contextlib.nullcontext()):
-            c = socket.create_connection(("127.0.0.1", self.ctrl), timeout=5)
+        deadline = time.time() + 15  # a baresip just started may not listen yet
+        while True:
+            try:
+                with (inside(self.netns) if self.netns else contextlib.nullcontext()):
+                    c = socket.create_connection(("127.0.0.1", self.ctrl), timeout=5)
+                break
+            except ConnectionRefusedError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
         with c:
             c.sendall(str(len(msg)).encode() + b":" + msg + b",")
             time.sleep(0.3)

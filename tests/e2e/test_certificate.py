@@ -171,7 +171,8 @@ def test_an_interface_that_is_down_serves_nothing(netns_pages):
         assert ifs["veth0"]["services"] == []
         assert ifs["veth1"]["services"] == []
         assert {x["service"] for x in ifs["lo"]["services"]} == {
-            "mgmt-https", "sbc-https", "sip-tls", "ssh"}
+            "mgmt-https", "sbc-https", "sip-tls", "ssh", "sip-trunk-udp",
+        "sip-trunk-tcp", "sip-trunk-tls"}
         # once up, the same interface serves (every service listens everywhere)
         subprocess.run(["ip", "-n", netns_pages, "link", "set", "veth1", "up"], check=True)
         subprocess.run(["ip", "-n", netns_pages, "link", "set", "veth0", "up"], check=True)
@@ -182,6 +183,7 @@ def test_an_interface_that_is_down_serves_nothing(netns_pages):
                 break
             time.sleep(0.1)
         assert v["up"] and {x["service"] for x in v["services"]} == {
-            "mgmt-https", "sbc-https", "sip-tls", "ssh"}
+            "mgmt-https", "sbc-https", "sip-tls", "ssh", "sip-trunk-udp",
+        "sip-trunk-tcp", "sip-trunk-tls"}
     finally:
         s.cleanup()
