@@ -3,7 +3,8 @@ through Zentrale's SBC from one Python process, so that the RTP generator
 (bench/rtpgen.c) learns each leg's relay port from the SDP.
 
 One UAC socket (the caller, user 1000) and one UAS socket (the callee, user
-2000, registered from that socket) do INVITE / 401 / ACK / INVITE with digest
+2000, registered from that socket; or a carrier at a trunk's peer address,
+the caller dialling an outside number) do INVITE / 401 / ACK / INVITE with digest
 / 200 / ACK and, at the end, BYE / 200, with Timer A retransmissions. Every
 call's SDP names the same media address on each side (the generator's two
 sockets), so the relay's port for a leg is all that tells the calls apart:
@@ -74,8 +75,13 @@ def _media_port(msg):
 
 
 class Calls:
-    def __init__(self, server, domain, secret, uac_port, uas_port, media_a, media_b):
+    def __init__(self, server, domain, secret, uac_port, uas_port, media_a, media_b,
+                 callee="2000"):
         self.server = server  # (host, port) of the SBC
+        # what the caller dials: the registered callee, or (bench/sip's trunk
+        # part) an outside number whose carrier is the UAS socket, at the
+        # trunk's peer address, with nothing to register
+        self.callee = callee
         self.domain, self.secret = domain, secret
         self.media_a, self.media_b = media_a, media_b
         self.uac = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -299,7 +305,8 @@ class Calls:
             while started < n and pending < (window if started < n - 2 * window else 1):
                 cid = f"relay-{started}-{os.urandom(4).hex()}@bench"
                 c = self.calls[cid] = {"cid": cid, "tag": f"a{started}", "cseq": 1,
-                                       "uri": f"sip:2000@{self.domain}", "state": "inviting",
+                                       "uri": f"sip:{self.callee}@{self.domain}",
+                                       "state": "inviting",
                                        "routes": []}
                 self._send(c, self._invite(c, False))
                 started += 1
