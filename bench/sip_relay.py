@@ -14,6 +14,7 @@ whether the SBC kept it is read from its answers. At most `window` INVITEs
 are open at once (the SBC bounds the legs an address holds unanswered).
 Only bench/sip uses this; the SIP load itself is sipp's.
 """
+import base64
 import hashlib
 import os
 import re
@@ -62,6 +63,22 @@ def _md5_challenge(msg):
 def _sdp(port):
     return ("v=0\r\no=bench 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
             f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp-mux\r\na=sendrecv\r\n")
+
+
+def _sdp_srtp(port, tag, key):
+    """An answer with SDES-SRTP (RFC 4568): our key and salt, 30 bytes."""
+    return _sdp(port).replace("RTP/AVP", "RTP/SAVP").replace(
+        "a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=crypto:%s AES_CM_128_HMAC_SHA1_80 "
+        "inline:%s\r\n" % (tag, base64.b64encode(key).decode()))
+
+
+def _crypto(body):
+    """(tag, 30-byte key and salt) of an offer's AES_CM_128_HMAC_SHA1_80 line, or None."""
+    m = re.search(r"^a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)", body, re.M)
+    if not m:
+        return None
+    key = base64.b64decode(m.group(2))
+    return (m.group(1), key) if len(key) == 30 else None
 
 
 def _body(msg):
@@ -232,7 +249,10 @@ class Calls:
             if not st:
                 self.n += 1
                 mux = "a=rtcp-mux" in _body(data)
-                body = _sdp(self.media_b)
+                # an SRTP offer (a trunk with srtp): answered with a key of our own
+                offer = _crypto(_body(data)) if "RTP/SAVP" in _body(data) else None
+                ours = os.urandom(30)
+                body = _sdp_srtp(self.media_b, offer[0], ours) if offer else _sdp(self.media_b)
                 if not mux:
                     body = body.replace("a=rtcp-mux\r\n", "")
                 lp = self.uas.getsockname()[1]
@@ -244,7 +264,9 @@ class Calls:
                          f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n"
                          f"{body}")
                 st = self.uas_calls[cid] = {"port": _media_port(data), "reply": reply,
-                                            "mux": mux, "acked": False}
+                                            "mux": mux, "acked": False,
+                                            "keys": (ours.hex(), offer[1].hex()) if offer
+                                            else None}
             self.uas.sendto(st["reply"].encode(), addr)
         elif method == "ACK":
             if cid in self.uas_calls:
@@ -285,7 +307,8 @@ class Calls:
 
     def setup(self, n, window=32, timeout=40):
         """n calls up and held; returns (streams, failures, mux): streams is
-        [("a", relay port of a caller leg), ("b", relay port of a callee leg)]."""
+        [("a", relay port of a caller leg), ("b", relay port of a callee leg)
+        and, where the callee leg speaks SRTP, its two keys]."""
         self.calls, self.uas_calls = {}, {}
         started, end = 0, time.time() + timeout
         self.retried = 0
@@ -325,7 +348,9 @@ class Calls:
             self._pump(0.01)
         up = [c for c in self.calls.values() if c["state"] == "up"]
         streams = [("a", c["relay_port"]) for c in up if c.get("relay_port")]
-        streams += [("b", s["port"]) for s in self.uas_calls.values()
+        # a callee leg with SRTP: ("b", port, our key, the relay's key) in hex
+        streams += [("b", s["port"]) + (s["keys"] if s.get("keys") else ())
+                    for s in self.uas_calls.values()
                     if s.get("port") and s["acked"] and not s.get("cancelled")]
         errors = {}
         for c in self.calls.values():
