@@ -20,6 +20,13 @@
  * received, how far behind its schedule a packet was sent at worst (the
  * generator starved of CPU: an artefact to know of), and its CPU.
  * Built by bench/sip with cc (no library but libc). Not part of the server.
+ *
+ * Built with -DRTPGEN_SRTP (and -lsrtp2) a line may also be "b PORT TX RX":
+ * that stream speaks SRTP (AES_CM_128_HMAC_SHA1_80), TX and RX the 30-byte
+ * master keys and salts in hex: TX protects what it sends, RX unprotects
+ * what comes back from PORT (a packet is known by the relay port it comes
+ * from; one that does not authenticate counts in srtp_errors). For the
+ * SBC's trunk leg with `srtp` (bench/sip --trunks).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -34,16 +41,55 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef RTPGEN_SRTP
+#include <srtp2/srtp.h>
+#endif
 
-#define PKT   172 /* 12 bytes RTP header + 160 bytes PCMU (20 ms) */
-#define BATCH 512
+#define PKT	172	   /* 12 bytes RTP header + 160 bytes PCMU (20 ms) */
+#define PKT_MAX (PKT + 16) /* with room for SRTP's authentication tag */
+#define BATCH	512
 
 struct stream {
 	int side;
 	struct sockaddr_in to;
 	uint16_t seq;
 	uint64_t sent, received; /* counted (in the window) */
+#ifdef RTPGEN_SRTP
+	srtp_t tx, rx; /* NULL: plain RTP */
+#endif
 };
+
+#ifdef RTPGEN_SRTP
+/* 30 bytes from 60 hex digits: 0, or -1. */
+static int unhex(const char *h, unsigned char *out)
+{
+	if (strlen(h) != 60)
+		return -1;
+	for (int i = 0; i < 30; i++) {
+		unsigned v;
+		if (sscanf(h + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+static srtp_t srtp_session(const char *hex, int inbound)
+{
+	unsigned char key[30];
+	srtp_policy_t p;
+	srtp_t ctx = NULL;
+	if (unhex(hex, key) < 0)
+		return NULL;
+	memset(&p, 0, sizeof(p));
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtp);
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtcp);
+	p.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+	p.key = key;
+	p.window_size = 1024;
+	return srtp_create(&ctx, &p) == srtp_err_status_ok ? ctx : NULL;
+}
+#endif
 
 static double now_s(void)
 {
@@ -110,10 +156,19 @@ int main(int argc, char **argv)
 	}
 	size_t n = 0, cap = 1024;
 	struct stream *st = calloc(cap, sizeof(*st));
-	char side;
-	int p;
-	while (st && fscanf(f, " %c %d", &side, &p) == 2) {
-		if ((side != 'a' && side != 'b') || p <= 0 || p > 65535) {
+	char side, line[256], txk[64], rxk[64];
+	int p, fields;
+#ifdef RTPGEN_SRTP
+	static int by_port[65536]; /* relay port -> SRTP stream + 1 */
+	if (srtp_init() != srtp_err_status_ok)
+		return 1;
+#endif
+	while (st && fgets(line, sizeof(line), f)) {
+		fields = sscanf(line, " %c %d %63s %63s", &side, &p, txk, rxk);
+		if (fields <= 0)
+			continue;
+		if (fields < 2 || (side != 'a' && side != 'b') || p <= 0 || p > 65535 ||
+		    fields == 3) {
 			fprintf(stderr, "rtpgen: bad stream line %zu\n", n + 1);
 			return 1;
 		}
@@ -126,6 +181,21 @@ int main(int argc, char **argv)
 			cap *= 2;
 		}
 		st[n].side = side == 'b';
+		if (fields == 4) {
+#ifdef RTPGEN_SRTP
+			st[n].tx = srtp_session(txk, 0);
+			st[n].rx = srtp_session(rxk, 1);
+			if (!st[n].tx || !st[n].rx || side != 'b') {
+				fprintf(stderr, "rtpgen: bad keys on stream line %zu\n", n + 1);
+				return 1;
+			}
+			by_port[p] = (int)n + 1;
+#else
+			fprintf(stderr, "rtpgen: stream line %zu has keys: built without SRTP\n",
+				n + 1);
+			return 1;
+#endif
+		}
 		st[n].to.sin_family = AF_INET;
 		st[n].to.sin_port = htons((uint16_t)p);
 		inet_pton(AF_INET, host, &st[n].to.sin_addr);
@@ -144,7 +214,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 
-	static unsigned char out[2][BATCH][PKT], in[BATCH][2048];
+	static unsigned char out[2][BATCH][PKT_MAX], in[BATCH][2048];
 	static struct mmsghdr om[2][BATCH], im[BATCH];
 	static struct iovec oiov[2][BATCH], iiov[BATCH];
 	static struct sockaddr_in from[BATCH];
@@ -164,6 +234,7 @@ int main(int argc, char **argv)
 	}
 
 	uint64_t sent_all = 0, recv_all = 0, unknown = 0, send_err = 0, due_done = 0;
+	uint64_t srtp_errors = 0;
 	uint64_t total = (uint64_t)((warmup + seconds) / ptime * (double)n);
 	double t0 = now_s(), stop_send = warmup + seconds, end = -1, lag = 0;
 	int nb[2] = {0, 0};
@@ -194,6 +265,16 @@ int main(int argc, char **argv)
 			memcpy(b + 8, &ssrc, 4);
 			memset(b + 12, 0xff, PKT - 12);
 			b[12] = (unsigned char)counted;
+			oiov[s->side][nb[s->side]].iov_len = PKT;
+#ifdef RTPGEN_SRTP
+			if (s->tx) {
+				int len = PKT;
+				if (srtp_protect(s->tx, b, &len) == srtp_err_status_ok)
+					oiov[s->side][nb[s->side]].iov_len = (size_t)len;
+				else
+					srtp_errors++; /* sent as it is: the relay refuses it */
+			}
+#endif
 			om[s->side][nb[s->side]].msg_hdr.msg_name = &s->to;
 			nb[s->side]++;
 			s->sent += (uint64_t)counted;
@@ -226,8 +307,20 @@ int main(int argc, char **argv)
 					break;
 				for (int k = 0; k < r; k++) {
 					recv_all++;
-					const unsigned char *b = in[k];
+					unsigned char *b = in[k];
 					uint32_t ssrc;
+#ifdef RTPGEN_SRTP
+					int from_st = by_port[ntohs(from[k].sin_port)];
+					if (q == 1 && from_st && st[from_st - 1].rx) {
+						int len = (int)im[k].msg_len;
+						if (srtp_unprotect(st[from_st - 1].rx, b, &len) !=
+						    srtp_err_status_ok) {
+							srtp_errors++;
+							continue;
+						}
+						im[k].msg_len = (unsigned)len;
+					}
+#endif
 					if (im[k].msg_len < 13 || (b[0] & 0xc0) != 0x80) {
 						unknown++;
 						continue;
@@ -263,11 +356,12 @@ int main(int argc, char **argv)
 	printf("{\"streams\": %zu, \"seconds\": %g, \"sent\": %llu, \"received\": %llu, "
 	       "\"lost\": %lld, \"streams_with_loss\": %llu, \"worst_stream_loss\": %llu, "
 	       "\"sent_all\": %llu, \"received_all\": %llu, \"unknown\": %llu, "
-	       "\"send_errors\": %llu, \"max_send_lag_ms\": %.1f, \"cpu_seconds\": %.3f}\n",
+	       "\"send_errors\": %llu, \"srtp_errors\": %llu, \"max_send_lag_ms\": %.1f, "
+	       "\"cpu_seconds\": %.3f}\n",
 	       n, seconds, (unsigned long long)sent, (unsigned long long)received,
 	       (long long)sent - (long long)received, (unsigned long long)lossy,
 	       (unsigned long long)worst, (unsigned long long)sent_all,
 	       (unsigned long long)recv_all, (unsigned long long)unknown,
-	       (unsigned long long)send_err, lag * 1000, cpu);
+	       (unsigned long long)send_err, (unsigned long long)srtp_errors, lag * 1000, cpu);
 	return 0;
 }

@@ -3,7 +3,8 @@ through Zentrale's SBC from one Python process, so that the RTP generator
 (bench/rtpgen.c) learns each leg's relay port from the SDP.
 
 One UAC socket (the caller, user 1000) and one UAS socket (the callee, user
-2000, registered from that socket) do INVITE / 401 / ACK / INVITE with digest
+2000, registered from that socket; or a carrier at a trunk's peer address,
+the caller dialling an outside number) do INVITE / 401 / ACK / INVITE with digest
 / 200 / ACK and, at the end, BYE / 200, with Timer A retransmissions. Every
 call's SDP names the same media address on each side (the generator's two
 sockets), so the relay's port for a leg is all that tells the calls apart:
@@ -13,6 +14,7 @@ whether the SBC kept it is read from its answers. At most `window` INVITEs
 are open at once (the SBC bounds the legs an address holds unanswered).
 Only bench/sip uses this; the SIP load itself is sipp's.
 """
+import base64
 import hashlib
 import os
 import re
@@ -63,6 +65,22 @@ def _sdp(port):
             f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp-mux\r\na=sendrecv\r\n")
 
 
+def _sdp_srtp(port, tag, key):
+    """An answer with SDES-SRTP (RFC 4568): our key and salt, 30 bytes."""
+    return _sdp(port).replace("RTP/AVP", "RTP/SAVP").replace(
+        "a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=crypto:%s AES_CM_128_HMAC_SHA1_80 "
+        "inline:%s\r\n" % (tag, base64.b64encode(key).decode()))
+
+
+def _crypto(body):
+    """(tag, 30-byte key and salt) of an offer's AES_CM_128_HMAC_SHA1_80 line, or None."""
+    m = re.search(r"^a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)", body, re.M)
+    if not m:
+        return None
+    key = base64.b64decode(m.group(2))
+    return (m.group(1), key) if len(key) == 30 else None
+
+
 def _body(msg):
     i = msg.find("\r\n\r\n")
     return msg[i + 4:] if i >= 0 else ""
@@ -74,8 +92,13 @@ def _media_port(msg):
 
 
 class Calls:
-    def __init__(self, server, domain, secret, uac_port, uas_port, media_a, media_b):
+    def __init__(self, server, domain, secret, uac_port, uas_port, media_a, media_b,
+                 callee="2000"):
         self.server = server  # (host, port) of the SBC
+        # what the caller dials: the registered callee, or (bench/sip's trunk
+        # part) an outside number whose carrier is the UAS socket, at the
+        # trunk's peer address, with nothing to register
+        self.callee = callee
         self.domain, self.secret = domain, secret
         self.media_a, self.media_b = media_a, media_b
         self.uac = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -226,7 +249,10 @@ class Calls:
             if not st:
                 self.n += 1
                 mux = "a=rtcp-mux" in _body(data)
-                body = _sdp(self.media_b)
+                # an SRTP offer (a trunk with srtp): answered with a key of our own
+                offer = _crypto(_body(data)) if "RTP/SAVP" in _body(data) else None
+                ours = os.urandom(30)
+                body = _sdp_srtp(self.media_b, offer[0], ours) if offer else _sdp(self.media_b)
                 if not mux:
                     body = body.replace("a=rtcp-mux\r\n", "")
                 lp = self.uas.getsockname()[1]
@@ -238,7 +264,9 @@ class Calls:
                          f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n"
                          f"{body}")
                 st = self.uas_calls[cid] = {"port": _media_port(data), "reply": reply,
-                                            "mux": mux, "acked": False}
+                                            "mux": mux, "acked": False,
+                                            "keys": (ours.hex(), offer[1].hex()) if offer
+                                            else None}
             self.uas.sendto(st["reply"].encode(), addr)
         elif method == "ACK":
             if cid in self.uas_calls:
@@ -279,7 +307,8 @@ class Calls:
 
     def setup(self, n, window=32, timeout=40):
         """n calls up and held; returns (streams, failures, mux): streams is
-        [("a", relay port of a caller leg), ("b", relay port of a callee leg)]."""
+        [("a", relay port of a caller leg), ("b", relay port of a callee leg)
+        and, where the callee leg speaks SRTP, its two keys]."""
         self.calls, self.uas_calls = {}, {}
         started, end = 0, time.time() + timeout
         self.retried = 0
@@ -299,7 +328,8 @@ class Calls:
             while started < n and pending < (window if started < n - 2 * window else 1):
                 cid = f"relay-{started}-{os.urandom(4).hex()}@bench"
                 c = self.calls[cid] = {"cid": cid, "tag": f"a{started}", "cseq": 1,
-                                       "uri": f"sip:2000@{self.domain}", "state": "inviting",
+                                       "uri": f"sip:{self.callee}@{self.domain}",
+                                       "state": "inviting",
                                        "routes": []}
                 self._send(c, self._invite(c, False))
                 started += 1
@@ -318,7 +348,9 @@ class Calls:
             self._pump(0.01)
         up = [c for c in self.calls.values() if c["state"] == "up"]
         streams = [("a", c["relay_port"]) for c in up if c.get("relay_port")]
-        streams += [("b", s["port"]) for s in self.uas_calls.values()
+        # a callee leg with SRTP: ("b", port, our key, the relay's key) in hex
+        streams += [("b", s["port"]) + (s["keys"] if s.get("keys") else ())
+                    for s in self.uas_calls.values()
                     if s.get("port") and s["acked"] and not s.get("cancelled")]
         errors = {}
         for c in self.calls.values():
