@@ -10,6 +10,7 @@ fails over to the next trunk; an emergency number goes out for a user
 without outside permission; CLIR withholds the number."""
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 import time
@@ -334,3 +335,41 @@ def test_tls_trunk_refuses_an_untrusted_certificate(untrusted_tls_world):
     r = call_out(p, "0301234567")
     assert r.status >= 400, r.raw_text()
     assert not invites_for(w["c"], "+49301234567")
+
+
+def test_a_phones_rfc4733_digit_reaches_an_info_trunk_as_sip_info(world):
+    """A trunk whose carrier takes DTMF as SIP INFO: the digit a phone sends
+    as RFC 4733 telephone-events reaches the carrier as an INFO
+    (application/dtmf-relay, Signal=5) in the call's dialog."""
+    import socket
+    import struct
+    w = world
+    t1 = add_trunk(w, "carrier", "zentrale1", "trunk-pw-1", dtmf="info")
+    add_route(w, [t1])
+    wait_trunks_at_sbc(w, 1)
+    w["c"].set_dest("+49301234567", f"sip:uas@{CAR}:{UAS_PORT}")
+    p = phone(w)
+    with inside(w["srv"]):
+        media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    media.bind((p.ip, p.rtp_port))
+    call = p.call("0301234567")
+    r = p.final(call, timeout=15)
+    assert r.status == 200, r.raw_text()
+    p.confirm(call, r)
+    body = r.body.decode() if isinstance(r.body, bytes) else r.body
+    addr = re.search(r"c=IN IP4 (\S+)", body).group(1)
+    port = int(re.search(r"m=audio (\d+)", body).group(1))
+    # digit 5: three updates, then the end three times (RFC 4733 2.5.1.4)
+    seq, ts = 100, 16000
+    for i, (end, dur) in enumerate([(0, 160), (0, 320), (0, 480), (1, 640), (1, 640),
+                                    (1, 640)]):
+        pkt = struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | 101, seq + i, ts, 0x4242)
+        pkt += struct.pack("!BBH", 5, (0x80 if end else 0) | 10, dur)
+        media.sendto(pkt, (addr, port))
+        time.sleep(0.02)
+    info = w["c"].wait_received(lambda m: m[0].startswith("INFO ")
+                                and m[1].startswith(f"udp:{SRV}:"), timeout=10)
+    assert "application/dtmf-relay" in (hdr(info[2], "Content-Type") or ""), info[2]
+    assert "Signal=5" in info[2], info[2]
+    p.in_dialog(call, "BYE")
+    media.close()
