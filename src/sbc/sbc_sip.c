@@ -880,6 +880,32 @@ static uint64_t trunk_conn(struct sbc_sip *s, const struct sbc_trunk *tr, const 
 	return free_slot->conn;
 }
 
+/* The trunk's interface chosen (its "interface"): our source address there,
+ * the first of the carrier's family, in place of the routing table's
+ * choice; 0, or -1 (no such interface, or no address of that family). */
+static int trunk_iface_src(const struct sbc_trunk *tr, int family, struct sockaddr_storage *src)
+{
+	json_t *addrs = core_net_interface_addresses(tr->t.interface), *a;
+	size_t i;
+	int rc = -1;
+	json_array_foreach(addrs, i, a)
+	{
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (rc < 0 && json_is_string(a) &&
+		    sbc_trunk_literal(json_string_value(a), 0, &ss, &len) == 0 &&
+		    ss.ss_family == family) {
+			*src = ss;
+			rc = 0;
+		}
+	}
+	json_decref(addrs);
+	if (rc < 0)
+		log_warn("sip: trunk %s of %s: interface %s has no %s address to send from",
+			 tr->key, tr->ps, tr->t.interface, family == AF_INET6 ? "IPv6" : "IPv4");
+	return rc;
+}
+
 static int trunk_flow(struct sbc_sip *s, const struct sbc_trunk *tr, struct sip_flow *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -905,6 +931,9 @@ static int trunk_flow(struct sbc_sip *s, const struct sbc_trunk *tr, struct sip_
 		     getsockname(probe, (struct sockaddr *)&src, &sl) == 0;
 	if (probe >= 0)
 		close(probe);
+	if (tr->t.interface[0] && trunk_iface_src(tr, f->addr.ss_family, &src) < 0)
+		return -1; /* no address there of the carrier's family: logged */
+	known = known || tr->t.interface[0];
 	int pick = -1;
 	for (int i = 0; i < s->nudp; i++) {
 		if (!s->udp_trunk[i] || s->udp_local[i].ss_family != f->addr.ss_family)

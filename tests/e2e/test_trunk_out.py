@@ -373,3 +373,25 @@ def test_a_phones_rfc4733_digit_reaches_an_info_trunk_as_sip_info(world):
     assert "Signal=5" in info[2], info[2]
     p.in_dialog(call, "BYE")
     media.close()
+
+
+def test_the_trunks_interface_is_where_it_sends_from(world):
+    """A trunk bound to the SBC's interface veth0 sends from its address; one
+    bound to an interface the SBC does not have sends nothing (503, and the
+    SBC says why)."""
+    w = world
+    t1 = add_trunk(w, "carrier", "zentrale1", "trunk-pw-1", interface="veth0")
+    t2 = add_trunk(w, "nowhere", "zentrale2", "trunk-pw-2", interface="nosuch0")
+    wait_trunks_at_sbc(w, 2)
+    w["c"].set_dest("+49301234567", f"sip:uas@{CAR}:{UAS_PORT}")
+    add_route(w, [t2], patterns=("03.",))
+    p = phone(w)
+    r = call_out(p, "0301234567")
+    assert r.status == 503, r.raw_text()
+    assert not invites_for(w["c"], "+49301234567")
+    assert "interface nosuch0 has no IPv4 address" in w["s"].log(tail=None)
+    add_route(w, [t1], patterns=("00.",))
+    w["c"].set_dest("+4930123", f"sip:uas@{CAR}:{UAS_PORT}")
+    r = call_out(p, "004930123")
+    assert r.status == 200, (r.raw_text(), w["s"].log())
+    assert all(m[1].startswith(f"udp:{SRV}:") for m in invites_for(w["c"], "+4930123"))
