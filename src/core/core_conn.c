@@ -155,18 +155,21 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		c->svc->d.on_timer(c, c->st);
 }
 
-/* A connection for fd, in the list, not yet open; NULL (fd closed) if out of memory. */
-static struct core_conn *conn_new(struct core_conn_listener *cl, int fd, struct sockaddr *sa,
-				  int salen, struct core_connlimit_slot *slot)
+/* A connection for fd, in the list, not yet open; NULL (fd closed) if out
+ * of memory. tls for the server side of an accepted one; client (with the
+ * host its certificate must name) for one of ours. */
+static struct core_conn *conn_new(struct core_conn_service *svc, int fd, const struct sockaddr *sa,
+				  socklen_t salen, struct core_connlimit_slot *slot, SSL_CTX *tls,
+				  SSL_CTX *client, const char *host)
 {
-	struct core_conn_service *svc = cl->svc;
 	struct core_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return NULL;
 	}
 	int opts = BEV_OPT_CLOSE_ON_FREE | (svc->d.defer ? BEV_OPT_DEFER_CALLBACKS : 0);
-	c->bev = core_tls_accept(svc->base, cl->tls, fd, opts);
+	c->bev = client || host ? core_tls_connect(svc->base, client, fd, host, opts)
+				: core_tls_accept(svc->base, tls, fd, opts);
 	c->timer = evtimer_new(svc->base, conn_on_timer, c);
 	if (!c->bev || !c->timer) {
 		if (c->bev)
@@ -179,12 +182,13 @@ static struct core_conn *conn_new(struct core_conn_listener *cl, int fd, struct 
 	c->svc = svc;
 	c->slot = slot;
 	c->id = ++conn_next_id;
-	c->tls = c->handshaking = cl->tls != NULL;
+	c->tls = c->handshaking = (tls || client) != 0;
 	c->idle = svc->d.idle;
-	memcpy(&c->addr, sa, (size_t)salen);
-	c->alen = (socklen_t)salen;
+	memcpy(&c->addr, sa, salen);
+	c->alen = salen;
 	socklen_t ll = sizeof(c->local);
-	getsockname(fd, (struct sockaddr *)&c->local, &ll);
+	getsockname(fd, (struct sockaddr *)&c->local,
+		    &ll); /* an outgoing one: bound by connect() */
 	core_net_addr_str(sa, c->peer, sizeof(c->peer));
 	TAILQ_INSERT_TAIL(&svc->conns, c, link);
 	LIST_INSERT_HEAD(&svc->buckets[c->id & svc->mask], c, by_id);
@@ -192,6 +196,25 @@ static struct core_conn *conn_new(struct core_conn_listener *cl, int fd, struct 
 	if (c->tls)
 		svc->ntls++;
 	return c;
+}
+
+/* The protocol's turn: on_open, then reading and writing. 0, or -1 (closed). */
+static int conn_open(struct core_conn *c)
+{
+	const struct core_conn_desc *d = &c->svc->d;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, d->in_max);
+	bufferevent_setwatermark(c->bev, EV_WRITE, d->out_low, 0);
+	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
+	conn_apply_timeouts(c);
+	c->st = d->on_open(c, c->svc->arg);
+	if (!c->st) {
+		core_conn_close(c);
+		return -1;
+	}
+	c->opened = true;
+	bufferevent_enable(c->bev, EV_WRITE);
+	conn_apply_read(c);
+	return 0;
 }
 
 struct core_conn *core_conn_connect(struct core_conn_service *svc, const struct sockaddr *sa,
@@ -208,50 +231,8 @@ struct core_conn *core_conn_connect(struct core_conn_service *svc, const struct 
 			close(fd);
 		return NULL;
 	}
-	struct core_conn *c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return NULL;
-	}
-	int opts = BEV_OPT_CLOSE_ON_FREE | (svc->d.defer ? BEV_OPT_DEFER_CALLBACKS : 0);
-	c->bev = core_tls_connect(svc->base, client, fd, host, opts);
-	c->timer = evtimer_new(svc->base, conn_on_timer, c);
-	if (!c->bev || !c->timer) {
-		if (c->bev)
-			bufferevent_free(c->bev);
-		if (c->timer)
-			event_free(c->timer);
-		free(c);
-		return NULL;
-	}
-	c->svc = svc;
-	c->id = ++conn_next_id;
-	c->tls = c->handshaking = client != NULL;
-	c->idle = svc->d.idle;
-	memcpy(&c->addr, sa, salen);
-	c->alen = salen;
-	socklen_t ll = sizeof(c->local);
-	getsockname(fd, (struct sockaddr *)&c->local, &ll); /* bound by connect() */
-	core_net_addr_str(sa, c->peer, sizeof(c->peer));
-	TAILQ_INSERT_TAIL(&svc->conns, c, link);
-	LIST_INSERT_HEAD(&svc->buckets[c->id & svc->mask], c, by_id);
-	svc->nconns++;
-	if (c->tls)
-		svc->ntls++;
-	const struct core_conn_desc *d = &svc->d;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, d->in_max);
-	bufferevent_setwatermark(c->bev, EV_WRITE, d->out_low, 0);
-	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
-	conn_apply_timeouts(c);
-	c->st = d->on_open(c, svc->arg);
-	if (!c->st) {
-		core_conn_close(c);
-		return NULL;
-	}
-	c->opened = true;
-	bufferevent_enable(c->bev, EV_WRITE);
-	conn_apply_read(c);
-	return c;
+	struct core_conn *c = conn_new(svc, fd, sa, salen, NULL, NULL, client, client ? host : "");
+	return c && conn_open(c) == 0 ? c : NULL;
 }
 
 static void conn_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -266,24 +247,12 @@ static void conn_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
 		close(fd);
 		return;
 	}
-	struct core_conn *c = conn_new(cl, fd, sa, salen, slot);
+	struct core_conn *c = conn_new(svc, fd, sa, (socklen_t)salen, slot, cl->tls, NULL, NULL);
 	if (!c) {
 		core_connlimit_give(svc->per_address, slot);
 		return;
 	}
-	const struct core_conn_desc *d = &svc->d;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, d->in_max);
-	bufferevent_setwatermark(c->bev, EV_WRITE, d->out_low, 0);
-	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
-	conn_apply_timeouts(c);
-	c->st = d->on_open(c, svc->arg);
-	if (!c->st) {
-		core_conn_close(c);
-		return;
-	}
-	c->opened = true;
-	bufferevent_enable(c->bev, EV_WRITE);
-	conn_apply_read(c);
+	conn_open(c);
 }
 
 struct core_conn_service *core_conn_service_new(struct event_base *base,

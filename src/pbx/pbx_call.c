@@ -308,7 +308,24 @@ static void ctx_free(struct pbx_calls *cs, struct ctx *x)
 	free(x);
 }
 
-/* A request within a leg's dialog (or, for INVITE on a b leg, creating it). */
+/* Our request within a leg's dialog (or, for INVITE on a b leg, creating
+ * it), written to out: its length, or 0 (logged) when it does not fit. */
+static size_t write_request(struct pbx_call *c, struct leg *l, const char *method, uint32_t cseq,
+			    const char *branch, const char *extra, struct sip_pl body,
+			    struct sip_pl ctype, char *out, size_t cap)
+{
+	char via[96], contact[256];
+	snprintf(via, sizeof(via), "SIP/2.0/TCP pbx.invalid;branch=%s", branch);
+	snprintf(contact, sizeof(contact), "<sip:pbx@%s>", c->cs->p->name);
+	bool own = strcmp(method, "ACK") && strcmp(method, "CANCEL");
+	int n = sip_dialog_request(&l->d, method, cseq, via, own ? contact : NULL, extra, body,
+				   ctype, out, cap);
+	if (n > 0)
+		return (size_t)n;
+	log_warn("call %s: a %s does not fit", l->d.call_id, method);
+	return 0;
+}
+
 /* A request within a leg's dialog (or, for INVITE on a b leg, creating it);
  * cseq 0 takes the leg's next number. */
 static void send_request(struct pbx_call *c, struct leg *l, const char *method, uint32_t cseq,
@@ -316,16 +333,18 @@ static void send_request(struct pbx_call *c, struct leg *l, const char *method, 
 			 struct sip_pl ctype)
 {
 	static char out[PBX_CALL_MSG_MAX];
-	char via[96], contact[256];
-	snprintf(via, sizeof(via), "SIP/2.0/TCP pbx.invalid;branch=%s", branch);
-	snprintf(contact, sizeof(contact), "<sip:pbx@%s>", c->cs->p->name);
-	bool own = strcmp(method, "ACK") && strcmp(method, "CANCEL");
-	int n = sip_dialog_request(&l->d, method, cseq, via, own ? contact : NULL, extra, body,
-				   ctype, out, sizeof(out));
-	if (n > 0)
-		c->cs->send(c->cs->send_ctx, out, (size_t)n);
-	else
-		log_warn("call %s: a %s does not fit", l->d.call_id, method);
+	size_t n = write_request(c, l, method, cseq, branch, extra, body, ctype, out, sizeof(out));
+	if (n)
+		c->cs->send(c->cs->send_ctx, out, n);
+}
+
+/* Our INVITE to a carrier, kept on its leg until the final answer. */
+static void keep_invite(struct leg *l, const char *msg, size_t n)
+{
+	free(l->invite);
+	if ((l->invite = malloc(n)))
+		memcpy(l->invite, msg, n);
+	l->invite_len = l->invite ? n : 0;
 }
 
 /* send_request for a carrier's INVITE, kept on the leg: a 401/407 gets it
@@ -335,20 +354,11 @@ static void send_request_kept(struct pbx_call *c, struct leg *l, const char *met
 			      struct sip_pl ctype)
 {
 	static char out[PBX_CALL_MSG_MAX];
-	char via[96], contact[256];
-	snprintf(via, sizeof(via), "SIP/2.0/TCP pbx.invalid;branch=%s", branch);
-	snprintf(contact, sizeof(contact), "<sip:pbx@%s>", c->cs->p->name);
-	int n = sip_dialog_request(&l->d, method, cseq, via, contact, extra, body, ctype, out,
-				   sizeof(out));
-	if (n <= 0) {
-		log_warn("call %s: a %s does not fit", l->d.call_id, method);
+	size_t n = write_request(c, l, method, cseq, branch, extra, body, ctype, out, sizeof(out));
+	if (!n)
 		return;
-	}
-	c->cs->send(c->cs->send_ctx, out, (size_t)n);
-	free(l->invite);
-	if ((l->invite = malloc((size_t)n)))
-		memcpy(l->invite, out, (size_t)n);
-	l->invite_len = l->invite ? (size_t)n : 0;
+	c->cs->send(c->cs->send_ctx, out, n);
+	keep_invite(l, out, n);
 }
 
 static void new_branch(char out[48])
@@ -1888,10 +1898,7 @@ static int trunk_auth_again(struct pbx_call *c, struct leg *l, const struct sip_
 	l->d.local_cseq = l->invite_cseq;
 	snprintf(l->branch, sizeof(l->branch), "%s", branch);
 	c->cs->send(c->cs->send_ctx, out, (size_t)n);
-	free(l->invite);
-	if ((l->invite = malloc((size_t)n)))
-		memcpy(l->invite, out, (size_t)n);
-	l->invite_len = l->invite ? (size_t)n : 0;
+	keep_invite(l, out, (size_t)n);
 	return 0;
 }
 
