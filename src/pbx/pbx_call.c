@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <sodium.h>
 
+#include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "../sdp/sdp.h"
 #include "../sdp/sdp_hold.h"
@@ -494,15 +495,15 @@ static void blf_changed(struct pbx_call *c)
 /* users.last_call_end of both parties of an answered call. */
 static void note_call_end(sqlite3 *db, long long a, long long b, time_t end)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "UPDATE users SET last_call_end=?1 WHERE id IN (?2, ?3)", -1,
-			       &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st =
+		core_db_stmt(db, "UPDATE users SET last_call_end=?1 WHERE id IN (?2, ?3)");
+	if (!st)
 		return;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)end);
 	sqlite3_bind_int64(st, 2, a);
 	sqlite3_bind_int64(st, 3, b);
 	sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 }
 
 /* The call is over: its record is written; it lingers while a device that
@@ -532,14 +533,27 @@ static void call_end(struct pbx_call *c, const char *cause, int status)
 			    .direction = c->direction ? c->direction : "internal",
 			    .trunk_id = c->trunk_id,
 			    .external = c->external};
-	pbx_cdr_write(c->cs->p->db, &r);
+	/* the record and the parties' last call end in one commit */
+	sqlite3 *db = c->cs->p->db;
+	bool tx = c->answered && core_db_begin(db) == 0;
+	pbx_cdr_write(db, &r);
 	if (c->answered) /* for a ring group's longest idle member */
-		note_call_end(c->cs->p->db, c->a.user_id, c->answered->user_id, r.end);
+		note_call_end(db, c->a.user_id, c->answered->user_id, r.end);
+	if (tx)
+		core_db_end(db, 1);
 	pbx_stats_call_ended(c->cs->p, cause, c->answer != 0);
 	if (c->trunk_id && c->direction)
 		pbx_stats_trunk_call(c->cs->p, c->trunk_id, c->direction, c->answer != 0,
 				     c->answer ? (long long)(r.end - c->answer) : 0);
-	log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee, cause);
+	/* one line per call at info (its progress is at debug, the record in pbx.db) */
+	if (c->answer)
+		log_info("call %s: %s → %s ended (%s), answered by %s, %lld s", c->a.d.call_id,
+			 c->caller, c->callee, cause,
+			 c->answered_by[0] ? c->answered_by : c->callee,
+			 (long long)(r.end - c->answer));
+	else
+		log_info("call %s: %s → %s ended (%s)", c->a.d.call_id, c->caller, c->callee,
+			 cause);
 	blf_changed(c);
 	if (c->timer)
 		event_free(c->timer);
@@ -702,11 +716,11 @@ static void fork_to_devices(struct pbx_call *c, long long user, struct sip_pl bo
 			    struct sip_pl caller_contact)
 {
 	struct pbx_calls *cs = c->cs;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(cs->p->db,
-			       "SELECT b.contact, b.path, u.extension FROM bindings b JOIN users u"
-			       " ON u.id=b.user_id WHERE b.user_id=? AND b.expires>? ORDER BY b.id",
-			       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st =
+		core_db_stmt(cs->p->db, "SELECT b.contact, b.path, u.extension FROM "
+					"bindings b JOIN users u ON u.id=b.user_id WHERE "
+					"b.user_id=? AND b.expires>? ORDER BY b.id");
+	if (!st)
 		return;
 	int before = c->nb;
 	sqlite3_bind_int64(st, 1, user);
@@ -757,7 +771,7 @@ static void fork_to_devices(struct pbx_call *c, long long user, struct sip_pl bo
 		if (ctx_add(cs, CTX_INVITE, l->branch, "INVITE", c, l))
 			send_request(c, l, "INVITE", 1, l->branch, extra, body, ctype);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	c->rung = c->nb - before;
 }
 
@@ -791,8 +805,8 @@ int pbx_call_ring(struct pbx_call *c, long long user_id, int seconds)
 	struct timeval tv = {.tv_sec = ring};
 	if (c->timer)
 		event_add(c->timer, &tv);
-	log_info("call %s: %s → %s, ringing %d device(s) for %d s", c->a.d.call_id, c->caller,
-		 c->callee, c->rung, ring);
+	log_debug("call %s: %s → %s, ringing %d device(s) for %d s", c->a.d.call_id, c->caller,
+		  c->callee, c->rung, ring);
 	return c->rung;
 }
 
@@ -1847,7 +1861,7 @@ static void b_answered(struct pbx_call *c, struct leg *l, const struct sip_msg *
 		if (c->b[i] != l)
 			send_cancel(c, c->b[i]);
 	respond_caller(c, 200, NULL, m->body, ct ? ct->value : (struct sip_pl){0});
-	log_info("call %s: answered by %s", c->a.d.call_id, c->callee);
+	log_debug("call %s: answered by %s", c->a.d.call_id, c->callee);
 }
 
 /* A carrier's 401/407 to our INVITE over a trunk: the INVITE again, CSeq

@@ -1,17 +1,17 @@
 /* pbx_cdr — call-detail records in pbx.db (see pbx_call.h). */
 #include <sqlite3.h>
 
+#include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "pbx_call.h"
 
 int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO cdrs(call_id,caller,caller_name,callee,start,answer,"
-			       "end,cause,status,path,answered_by,linked_call_id,direction,"
-			       "trunk_id,external_number) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = core_db_stmt(
+		db, "INSERT INTO cdrs(call_id,caller,caller_name,callee,start,answer,end,cause,"
+		    "status,path,answered_by,linked_call_id,direction,trunk_id,external_number) "
+		    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, r->call_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->caller, -1, SQLITE_STATIC);
@@ -32,7 +32,7 @@ int pbx_cdr_write(sqlite3 *db, const struct pbx_cdr *r)
 	sqlite3_bind_int64(st, 14, r->trunk_id);
 	sqlite3_bind_text(st, 15, r->external ? r->external : "", -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc < 0)
 		log_error("cdr: cannot write the record of %s: %s", r->call_id, sqlite3_errmsg(db));
 	return rc;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/core_db.h"
 #include "../core/core_log.h"
 #include "pbx_call.h"
 #include "pbx_forward.h"
@@ -153,17 +154,15 @@ const struct pbx_dest_kind pbx_dest_ext = {"extension", ext_enter, ext_failed};
 /* An enabled user by extension or SIP user name: its id, or -1. */
 static long long user_lookup(struct pbx *p, struct sip_pl who)
 {
-	sqlite3_stmt *st;
 	long long id = -1;
-	if (sqlite3_prepare_v2(p->db,
-			       "SELECT id FROM users WHERE (extension=?1 OR sip_username=?1) AND "
-			       "enabled=1",
-			       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = core_db_stmt(p->db, "SELECT id FROM users WHERE (extension=?1 OR "
+					       "sip_username=?1) AND enabled=1");
+	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, who.p, (int)who.l, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return id;
 }
 
