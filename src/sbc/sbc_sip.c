@@ -325,6 +325,17 @@ static struct sip_up *up_get(struct sbc_sip *s, const char *name, const char *so
 	return u;
 }
 
+void sbc_sip_up_send(struct sip_up *u, struct evbuffer *msg)
+{
+	struct evbuffer *out = bufferevent_get_output(u->bev);
+	if (evbuffer_get_length(out) == 0) /* an error or EAGAIN: the queue will tell */
+		while (evbuffer_get_length(msg) > 0 &&
+		       evbuffer_write(msg, bufferevent_getfd(u->bev)) > 0)
+			;
+	if (evbuffer_get_length(msg) > 0)
+		bufferevent_write_buffer(u->bev, msg);
+}
+
 /* A media event for phone system ps about call call_id: a NOTIFY of our
  * own over its link (event names the X-Zentrale-Event, type the body's
  * Content-Type when there is a body). */

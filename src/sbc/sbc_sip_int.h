@@ -96,6 +96,10 @@ struct sip_up {
 	char name[64];
 	struct bufferevent *bev;
 };
+/* Sends what msg holds over the link and empties msg: written at once when
+ * nothing waits before it (no write event, no extra turn of the loop), the
+ * rest queued on the link's output (sbc_sip.c). */
+void sbc_sip_up_send(struct sip_up *u, struct evbuffer *msg);
 
 /* What all transactions copy from the wire (keys, Call-IDs, answers, requests). */
 #define SIP_MAX_TXN_BYTES (64 << 20)

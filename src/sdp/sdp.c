@@ -75,11 +75,22 @@ static int parse_media(struct sdp_media *m, const char *p, const char *e)
 	return 0;
 }
 
+static void section_init(struct sdp_section *s)
+{
+	s->conn = (struct sdp_conn){0};
+	s->nattrs = 0;
+	s->nlines = 0;
+}
+
 int sdp_parse(struct sdp_session *sdp, const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;
 	struct sdp_section *cur;
-	memset(sdp, 0, sizeof(*sdp));
+	/* only what is counted is read: the arrays past each count are not
+	 * cleared (a whole session is some 47 KB, parsed for every offer) */
+	sdp->origin = sdp->name = (struct sip_pl){0};
+	section_init(&sdp->s);
+	sdp->nmedia = 0;
 	cur = &sdp->s;
 	int n = 0;
 	while (p < end) {
@@ -121,6 +132,8 @@ int sdp_parse(struct sdp_session *sdp, const char *buf, size_t len)
 		case 'm':
 			if (sdp->nmedia >= SDP_MAX_MEDIA)
 				return -1;
+			sdp->media[sdp->nmedia].nfmts = 0;
+			section_init(&sdp->media[sdp->nmedia].s);
 			r = parse_media(&sdp->media[sdp->nmedia], v, e);
 			cur = &sdp->media[sdp->nmedia++].s;
 			break;
