@@ -18,6 +18,9 @@ TEST_PKGS="libcmocka-dev linphone-cli python3 python3-pytest python3-pytest-xdis
 clang-format libclang-rt-14-dev
 openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox
 chromium prometheus tshark python3-aiosmtpd lame kamailio kamailio-tls-modules dnsmasq-base nftables"
+# rtpengine-daemon: bench/sip runs its own rtpengine (--config-file=none, its
+# own ports); where systemd and no policy-rc.d let the package start and
+# enable Debian's rtpengine-daemon.service, the bench neither needs nor stops it.
 BENCH_PKGS="kamailio kamailio-sqlite-modules rtpengine-daemon sqlite3 sip-tester linux-perf python3 procps"
 
 want="$RUN_PKGS"
