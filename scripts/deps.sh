@@ -3,7 +3,8 @@
 #   scripts/deps.sh run    build and run-time packages
 #   scripts/deps.sh test   also the test tools
 #   scripts/deps.sh bench  the run-time packages and what bench/sip compares
-#                          with and drives (Kamailio with SQLite, sipp, perf)
+#                          with and drives (Kamailio with SQLite, rtpengine,
+#                          sipp, perf)
 # Also creates the unprivileged system user the server drops to when
 # started as root. Safe to run again: it only installs what is missing.
 set -eu
@@ -17,7 +18,10 @@ TEST_PKGS="libcmocka-dev linphone-cli python3 python3-pytest python3-pytest-xdis
 clang-format libclang-rt-14-dev
 openssh-client sshpass tmux sip-tester python3-pylibsrtp baresip-core stunnel4 sipvicious sox
 chromium prometheus tshark python3-aiosmtpd lame kamailio kamailio-tls-modules dnsmasq-base nftables"
-BENCH_PKGS="kamailio kamailio-sqlite-modules sqlite3 sip-tester linux-perf python3 procps"
+# rtpengine-daemon: bench/sip runs its own rtpengine (--config-file=none, its
+# own ports); where systemd and no policy-rc.d let the package start and
+# enable Debian's rtpengine-daemon.service, the bench neither needs nor stops it.
+BENCH_PKGS="kamailio kamailio-sqlite-modules rtpengine-daemon sqlite3 sip-tester linux-perf python3 procps"
 
 want="$RUN_PKGS"
 [ "${1:-run}" = "test" ] && want="$want $TEST_PKGS"
