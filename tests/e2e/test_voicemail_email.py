@@ -26,13 +26,22 @@ from test_voicemail_api import subscribe
 def sink(tmp_path_factory):
     """aiosmtpd writing what it receives into a maildir."""
     d = tmp_path_factory.mktemp("mail")
-    port = free_port()
-    proc = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
-                             f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox",
-                             str(d / "md")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT)
+    # free_port finds a port free for UDP: for TCP another test's connection
+    # may hold it as its source port, and aiosmtpd then exits; a fresh one
+    for _ in range(5):
+        port = free_port()
+        proc = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
+                                 f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox",
+                                 str(d / "md")], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while proc.poll() is None and time.time() < deadline and \
+                not wait_port("127.0.0.1", port, 0.5):
+            pass
+        if proc.poll() is None:
+            break
     try:
-        assert wait_port("127.0.0.1", port, 30), ("aiosmtpd did not start", proc.poll())
+        assert wait_port("127.0.0.1", port, 1), ("aiosmtpd did not start", proc.poll())
         yield port, d / "md"
     finally:
         proc.terminate()
