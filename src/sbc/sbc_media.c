@@ -365,77 +365,96 @@ static bool dtmf_taken(struct ep *e, struct ep *p, const unsigned char *buf, siz
 	return true;
 }
 
-static void on_packet(evutil_socket_t fd, short what, void *arg)
+/* One packet that came on e's socket (k0: its RTCP socket), from *srcp. */
+static void packet(struct ep *e, int k0, unsigned char *buf, ssize_t n,
+		   struct sockaddr_storage *srcp, socklen_t sl)
 {
-	struct ep *e = arg;
 	struct sbc_media *md = e->md;
-	int k0 = fd == e->fd[1];
-	static unsigned char buf[MEDIA_PKT_MAX + MEDIA_SRTP_ROOM];
-	(void)what;
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage src;
-		socklen_t sl = sizeof(src);
-		ssize_t n = recvfrom(fd, buf, MEDIA_PKT_MAX, MSG_DONTWAIT, (struct sockaddr *)&src,
-				     &sl);
-		if (n <= 0)
-			return;
-		unmap(&src);
-		if (e->engine && from_engine(e, &src, buf, (size_t)n))
-			continue;
-		/* rtcp-mux: RTCP is what has a packet type of 64-95 (RFC 5761 4) */
-		int k = e->mux && n >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95 ? 1 : k0;
-		int l = e->mux ? 0 : k; /* the socket and latch it came on */
-		/* only from where the signalling came; then only from the latched port */
-		if (!core_net_ss_same_ip(&src, &e->sig) ||
-		    (e->latched[l] && !core_net_ss_equal(&src, &e->remote[l])) || n < 8) {
-			e->dropped++;
-			continue;
-		}
-		if (!e->latched[l]) {
-			e->remote[l] = src;
-			e->rlen[l] = sl;
-			e->latched[l] = true;
-		}
-		e->last_rx = core_now_ms();
-		size_t len = (size_t)n;
-		if (e->srtp && (!e->rx || media_srtp_unprotect(e->rx, buf, &len, k) < 0)) {
-			e->dropped++;
-			continue;
-		}
-		if (md->trace && sbc_trace_wants(md->trace, e->ps)) {
-			struct sockaddr_storage to = e->local;
-			if (k && !e->mux && to.ss_family == AF_INET6) /* RTCP: the port above */
-				((struct sockaddr_in6 *)&to)->sin6_port =
-					htons((uint16_t)(e->port + 1));
-			else if (k && !e->mux)
-				((struct sockaddr_in *)&to)->sin_port =
-					htons((uint16_t)(e->port + 1));
-			sbc_trace_media(md->trace, e->ps, e->call_id, buf, len, k == 1, &src, &to);
-		}
-		if (e->engine) { /* to the engine, from this leg's own socket */
-			if (sendto(e->fd[l], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->eng[k],
-				   core_net_ss_len(&e->eng[k])) >= 0) {
-				e->packets++;
-				md->packets++;
-			}
-			continue;
-		}
-		struct ep *p = peer_of(e);
-		int pk = p && p->mux ? 0 : k; /* the other leg's socket for it */
-		if (p && k == 0 && p->dtmf_info && dtmf_taken(e, p, buf, len))
-			continue;
-		if (p && k == 0 && len >= 12)
-			continue_stream(p, buf);
-		if (!p || !p->rlen[pk] ||
-		    (p->srtp && (!p->tx || media_srtp_protect(p->tx, buf, &len, k) < 0))) {
-			e->dropped++;
-			continue;
-		}
-		if (sendto(p->fd[pk], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[pk],
-			   p->rlen[pk]) >= 0) {
+	struct sockaddr_storage src = *srcp;
+	unmap(&src);
+	if (e->engine && from_engine(e, &src, buf, (size_t)n))
+		return;
+	/* rtcp-mux: RTCP is what has a packet type of 64-95 (RFC 5761 4) */
+	int k = e->mux && n >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95 ? 1 : k0;
+	int l = e->mux ? 0 : k; /* the socket and latch it came on */
+	/* only from where the signalling came; then only from the latched port */
+	if (!core_net_ss_same_ip(&src, &e->sig) ||
+	    (e->latched[l] && !core_net_ss_equal(&src, &e->remote[l])) || n < 8) {
+		e->dropped++;
+		return;
+	}
+	if (!e->latched[l]) {
+		e->remote[l] = src;
+		e->rlen[l] = sl;
+		e->latched[l] = true;
+	}
+	e->last_rx = core_now_ms();
+	size_t len = (size_t)n;
+	if (e->srtp && (!e->rx || media_srtp_unprotect(e->rx, buf, &len, k) < 0)) {
+		e->dropped++;
+		return;
+	}
+	if (md->trace && sbc_trace_wants(md->trace, e->ps)) {
+		struct sockaddr_storage to = e->local;
+		if (k && !e->mux && to.ss_family == AF_INET6) /* RTCP: the port above */
+			((struct sockaddr_in6 *)&to)->sin6_port = htons((uint16_t)(e->port + 1));
+		else if (k && !e->mux)
+			((struct sockaddr_in *)&to)->sin_port = htons((uint16_t)(e->port + 1));
+		sbc_trace_media(md->trace, e->ps, e->call_id, buf, len, k == 1, &src, &to);
+	}
+	if (e->engine) { /* to the engine, from this leg's own socket */
+		if (sendto(e->fd[l], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->eng[k],
+			   core_net_ss_len(&e->eng[k])) >= 0) {
 			e->packets++;
 			md->packets++;
 		}
+		return;
+	}
+	struct ep *p = peer_of(e);
+	int pk = p && p->mux ? 0 : k; /* the other leg's socket for it */
+	if (p && k == 0 && p->dtmf_info && dtmf_taken(e, p, buf, len))
+		return;
+	if (p && k == 0 && len >= 12)
+		continue_stream(p, buf);
+	if (!p || !p->rlen[pk] ||
+	    (p->srtp && (!p->tx || media_srtp_protect(p->tx, buf, &len, k) < 0))) {
+		e->dropped++;
+		return;
+	}
+	if (sendto(p->fd[pk], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[pk],
+		   p->rlen[pk]) >= 0) {
+		e->packets++;
+		md->packets++;
+	}
+}
+
+/* A batch per system call: what one readiness of the socket brings (one
+ * packet mostly, at 20 ms a stream) costs no second call that finds
+ * nothing; at most 64 packets a turn, so one busy socket starves no other. */
+#define MEDIA_BATCH 16
+static void on_packet(evutil_socket_t fd, short what, void *arg)
+{
+	struct ep *e = arg;
+	int k0 = fd == e->fd[1];
+	static unsigned char buf[MEDIA_BATCH][MEDIA_PKT_MAX + MEDIA_SRTP_ROOM];
+	static struct sockaddr_storage src[MEDIA_BATCH];
+	struct mmsghdr mm[MEDIA_BATCH];
+	struct iovec iov[MEDIA_BATCH];
+	(void)what;
+	for (int round = 0; round < 64 / MEDIA_BATCH; round++) {
+		for (int i = 0; i < MEDIA_BATCH; i++) {
+			iov[i] = (struct iovec){buf[i], MEDIA_PKT_MAX};
+			mm[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &src[i],
+							     .msg_namelen = sizeof(src[i]),
+							     .msg_iov = &iov[i],
+							     .msg_iovlen = 1}};
+		}
+		int n = recvmmsg(fd, mm, MEDIA_BATCH, MSG_DONTWAIT, NULL);
+		for (int i = 0; i < n; i++)
+			packet(e, k0, buf[i], (ssize_t)mm[i].msg_len, &src[i],
+			       mm[i].msg_hdr.msg_namelen);
+		if (n < MEDIA_BATCH)
+			return;
 	}
 }
 
