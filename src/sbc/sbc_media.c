@@ -60,6 +60,10 @@ struct ep {
 	/* rtcp-mux (RFC 5761) with the phone on this leg: one port, RTCP told
 	 * from RTP by its packet type (64-95); mux_offered: we offered it */
 	bool mux, mux_offered;
+	/* offered to the phone on one port when no whole pair was free: with
+	 * a=rtcp naming it (RFC 3605), so a phone without rtcp-mux sends its
+	 * RTCP there too (told from RTP by type), as rtpengine does */
+	bool rtcp_same;
 	struct event *ev[2];
 	struct sockaddr_storage local; /* bound address (RTP port) */
 	struct sockaddr_storage sig;   /* the phone's signalling address */
@@ -874,7 +878,17 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		bool mux = sdp_attr_get(&m->s, "rtcp-mux") != NULL;
 		int te_pt = -1, te_clock = 8000;
 		te_of(m, &te_pt, &te_clock);
-		struct ep *e = ep_get(md, leg, i, leg->from_phone && mux, &fresh, &full);
+		/* one port for a phone's offer of rtcp-mux; for ours (the other
+		 * side offered it) a pair, in case the phone declines, unless the
+		 * range has no whole pair left, only halves (then one port) */
+		bool one = leg->from_phone
+				   ? mux
+				   : mux && !leg->phone_req && sbc_ports_nfree(md->pool) == 0 &&
+					     sbc_ports_nhalf(md->pool) > 0;
+		int before = fresh;
+		struct ep *e = ep_get(md, leg, i, one, &fresh, &full);
+		if (e && one && !leg->from_phone && fresh > before) /* made now, on one port */
+			e->rtcp_same = true;
 		if (!e) {
 			rc = full ? -503 : fresh < 0 ? -488 : -500;
 			goto done;
@@ -921,6 +935,11 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 				e->mux_offered = true;
 			if (e->mux || (mux && !leg->phone_req))
 				sdp_attr_add(&m->s, "rtcp-mux", (struct sip_pl){0});
+			if (e->rtcp_same) {
+				snprintf(sc->port[i], sizeof(sc->port[i]), "%d", e->port);
+				sdp_attr_add(&m->s, "rtcp",
+					     (struct sip_pl){sc->port[i], strlen(sc->port[i])});
+			}
 			r = to_phone(md, leg, m, e, sc->crypto[i], sizeof(sc->crypto[i]));
 		}
 		if (r < 0) {

@@ -424,6 +424,85 @@ static void test_trunk_dtmf_info_both_ways(void **state)
 	close(carrier);
 }
 
+/* An SDP with extra lines (a=rtcp-mux) through the SBC; what it gives in out. */
+static int through_x(const char *call_id, bool from_phone, int port, bool req, const char *extra,
+		     char *out, size_t cap)
+{
+	char sdp[512];
+	int n = snprintf(sdp, sizeof(sdp),
+			 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+			 "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n%s",
+			 port, extra);
+	struct sbc_media_leg leg = {.ps = "ps1",
+				    .call_id = {call_id, strlen(call_id)},
+				    .from_phone = from_phone,
+				    .phone = &lo,
+				    .local = &lo,
+				    .phone_req = req,
+				    .cseq = 1,
+				    .method = {"INVITE", 6}};
+	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, cap - 1);
+	if (len > 0)
+		out[len] = 0;
+	return len;
+}
+
+/* A full range of half-used pairs: our offer of rtcp-mux to a phone takes
+ * one port, names it for RTCP too (a=rtcp, RFC 3605), and a phone that
+ * answers without rtcp-mux is heard on it; no call goes without media. */
+static void test_mux_offer_on_one_port_when_no_pair_is_whole(void **state)
+{
+	(void)state;
+	struct core_state_media small = {
+		.port_min = 44100, .port_max = 44103, .timeout = 60, .srtp_required = false};
+	sbc_media_configure(md, &small); /* two pairs */
+	struct sbc_media_pool pool;
+	sbc_media_pool(md, &pool);
+	int legs0 = pool.legs; /* the other tests' calls, on the old range */
+	int pa, pb, pe, from = 0;
+	int phone_a = udp(&pa), phone_b = udp(&pb), engine = udp(&pe);
+	char out[2048], got[64];
+	/* call 1: phone A offers rtcp-mux (one port), ours to its callee a pair */
+	assert_true(through_x("mux-1", true, pa, true, "a=rtcp-mux\r\n", out, sizeof(out)) > 0);
+	assert_true(through_x("mux-1b", false, pe, false, "a=rtcp-mux\r\n", out, sizeof(out)) > 0);
+	assert_null(strstr(out, "a=rtcp:"));
+	sbc_media_pool(md, &pool);
+	assert_int_equal(pool.free, 0);
+	assert_int_equal(pool.half, 1);
+	/* call 2, from the phone system to phone B: no whole pair, one port */
+	assert_true(through_x("mux-2", false, pe, false, "a=rtcp-mux\r\n", out, sizeof(out)) > 0);
+	int sb = sdp_port(out);
+	char want[32];
+	snprintf(want, sizeof(want), "a=rtcp:%d\r\n", sb);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "a=rtcp-mux\r\n"));
+	/* phone B answers without rtcp-mux: its RTP and its RTCP (type 200) on
+	 * the one port, both to the engine's RTP and RTCP */
+	assert_true(through_x("mux-2", true, pb, false, "", out, sizeof(out)) > 0);
+	sbc_media_answered(md, (struct sip_pl){"mux-2", 5});
+	send_to(phone_b, sb, "b-rtp");
+	run_ms(50);
+	recv_on(engine, got, sizeof(got), &from);
+	assert_string_equal(got, "b-rtp");
+	assert_int_equal(from, sb);
+	sbc_media_pool(md, &pool);
+	assert_int_equal(pool.free + pool.half, 0); /* every port of the range in use */
+	assert_int_equal(pool.legs, legs0 + 3);
+	/* the calls end: the range whole again */
+	sbc_media_end(md, (struct sip_pl){"mux-1", 5}, false);
+	sbc_media_end(md, (struct sip_pl){"mux-1b", 6}, false);
+	sbc_media_end(md, (struct sip_pl){"mux-2", 5}, false);
+	sbc_media_pool(md, &pool);
+	assert_int_equal(pool.free, 2);
+	assert_int_equal(pool.legs, legs0);
+	struct core_state_media cfg = {
+		.port_min = 43000, .port_max = 43998, .timeout = 60, .srtp_required = false};
+	sbc_media_configure(md, &cfg);
+	close(phone_a);
+	close(phone_b);
+	close(engine);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_non_loopback_is_never_a_target),
 		cmocka_unit_test(test_trunk_leg_codecs_and_profile),
 		cmocka_unit_test(test_trunk_dtmf_info_both_ways),
+		cmocka_unit_test(test_mux_offer_on_one_port_when_no_pair_is_whole),
 	};
 	if (sodium_init() < 0)
 		return 1;
