@@ -101,14 +101,16 @@ static int sdp_port(const char *sdp)
 	return atoi(m + 8);
 }
 
-/* An SDP through the SBC: from the phone (its offer) or to it; the port we give. */
-static int through(const char *call_id, bool from_phone, const char *addr, int port, bool req)
+/* An SDP (with extra lines, a=rtcp-mux say) through the SBC: from the phone
+ * (its offer, its answer) or to it; what it gives in out, its length. */
+static int through_x(const char *call_id, bool from_phone, const char *addr, int port, bool req,
+		     const char *extra, char *out, size_t cap)
 {
-	char sdp[512], out[2048];
+	char sdp[512];
 	int n = snprintf(sdp, sizeof(sdp),
 			 "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-			 "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
-			 addr, addr, port);
+			 "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n%s",
+			 addr, addr, port, extra);
 	struct sbc_media_leg leg = {.ps = "ps1",
 				    .call_id = {call_id, strlen(call_id)},
 				    .from_phone = from_phone,
@@ -117,9 +119,17 @@ static int through(const char *call_id, bool from_phone, const char *addr, int p
 				    .phone_req = req,
 				    .cseq = 1,
 				    .method = {"INVITE", 6}};
-	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, sizeof(out) - 1);
-	assert_true(len > 0);
-	out[len] = 0;
+	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, cap - 1);
+	if (len > 0)
+		out[len] = 0;
+	return len;
+}
+
+/* An SDP through the SBC: from the phone (its offer) or to it; the port we give. */
+static int through(const char *call_id, bool from_phone, const char *addr, int port, bool req)
+{
+	char out[2048];
+	assert_true(through_x(call_id, from_phone, addr, port, req, "", out, sizeof(out)) > 0);
 	assert_non_null(strstr(out, "c=IN IP4 127.0.0.1\r\n"));
 	return sdp_port(out);
 }
@@ -424,29 +434,6 @@ static void test_trunk_dtmf_info_both_ways(void **state)
 	close(carrier);
 }
 
-/* An SDP with extra lines (a=rtcp-mux) through the SBC; what it gives in out. */
-static int through_x(const char *call_id, bool from_phone, int port, bool req, const char *extra,
-		     char *out, size_t cap)
-{
-	char sdp[512];
-	int n = snprintf(sdp, sizeof(sdp),
-			 "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
-			 "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n%s",
-			 port, extra);
-	struct sbc_media_leg leg = {.ps = "ps1",
-				    .call_id = {call_id, strlen(call_id)},
-				    .from_phone = from_phone,
-				    .phone = &lo,
-				    .local = &lo,
-				    .phone_req = req,
-				    .cseq = 1,
-				    .method = {"INVITE", 6}};
-	int len = sbc_media_sdp(md, &leg, (struct sip_pl){sdp, (size_t)n}, out, cap - 1);
-	if (len > 0)
-		out[len] = 0;
-	return len;
-}
-
 /* A full range of half-used pairs: our offer of rtcp-mux to a phone takes
  * one port, names it for RTCP too (a=rtcp, RFC 3605), and a phone that
  * answers without rtcp-mux is heard on it; no call goes without media. */
@@ -463,14 +450,17 @@ static void test_mux_offer_on_one_port_when_no_pair_is_whole(void **state)
 	int phone_a = udp(&pa), phone_b = udp(&pb), engine = udp(&pe);
 	char out[2048], got[64];
 	/* call 1: phone A offers rtcp-mux (one port), ours to its callee a pair */
-	assert_true(through_x("mux-1", true, pa, true, "a=rtcp-mux\r\n", out, sizeof(out)) > 0);
-	assert_true(through_x("mux-1b", false, pe, false, "a=rtcp-mux\r\n", out, sizeof(out)) > 0);
+	assert_true(through_x("mux-1", true, "127.0.0.1", pa, true, "a=rtcp-mux\r\n", out,
+			      sizeof(out)) > 0);
+	assert_true(through_x("mux-1b", false, "127.0.0.1", pe, false, "a=rtcp-mux\r\n", out,
+			      sizeof(out)) > 0);
 	assert_null(strstr(out, "a=rtcp:"));
 	sbc_media_pool(md, &pool);
 	assert_int_equal(pool.free, 0);
 	assert_int_equal(pool.half, 1);
 	/* call 2, from the phone system to phone B: no whole pair, one port */
-	assert_true(through_x("mux-2", false, pe, false, "a=rtcp-mux\r\n", out, sizeof(out)) > 0);
+	assert_true(through_x("mux-2", false, "127.0.0.1", pe, false, "a=rtcp-mux\r\n", out,
+			      sizeof(out)) > 0);
 	int sb = sdp_port(out);
 	char want[32];
 	snprintf(want, sizeof(want), "a=rtcp:%d\r\n", sb);
@@ -478,7 +468,7 @@ static void test_mux_offer_on_one_port_when_no_pair_is_whole(void **state)
 	assert_non_null(strstr(out, "a=rtcp-mux\r\n"));
 	/* phone B answers without rtcp-mux: its RTP and its RTCP (type 200) on
 	 * the one port, both to the engine's RTP and RTCP */
-	assert_true(through_x("mux-2", true, pb, false, "", out, sizeof(out)) > 0);
+	assert_true(through_x("mux-2", true, "127.0.0.1", pb, false, "", out, sizeof(out)) > 0);
 	sbc_media_answered(md, (struct sip_pl){"mux-2", 5});
 	send_to(phone_b, sb, "b-rtp");
 	run_ms(50);
