@@ -332,8 +332,8 @@ void sbc_sip_up_send(struct sip_up *u, struct evbuffer *msg)
 		while (evbuffer_get_length(msg) > 0 &&
 		       evbuffer_write(msg, bufferevent_getfd(u->bev)) > 0)
 			;
-	if (evbuffer_get_length(msg) > 0)
-		bufferevent_write_buffer(u->bev, msg);
+	if (evbuffer_get_length(msg) > 0 && bufferevent_write_buffer(u->bev, msg) < 0)
+		evbuffer_drain(msg, evbuffer_get_length(msg)); /* out of memory: not kept */
 }
 
 /* A media event for phone system ps about call call_id: a NOTIFY of our
@@ -1034,8 +1034,10 @@ struct sbc_sip *sbc_sip_new(struct sbc *sbc)
 	if (s->media)
 		sbc_media_set_trace(s->media, sbc->trace);
 	s->sweep = event_new(sbc->child.base, -1, EV_PERSIST, on_sweep, s);
+	s->up_msg = evbuffer_new();
 	struct timeval one = {.tv_usec = 100000};
-	if (!s->nonces || !s->sweep || !s->media || !s->streams || event_add(s->sweep, &one) < 0) {
+	if (!s->nonces || !s->sweep || !s->media || !s->streams || !s->up_msg ||
+	    event_add(s->sweep, &one) < 0) {
 		sbc_sip_free(s);
 		return NULL;
 	}
@@ -1131,6 +1133,8 @@ void sbc_sip_free(struct sbc_sip *s)
 		event_free(s->sweep);
 	sip_nonces_free(s->nonces);
 	sbc_media_free(s->media);
+	if (s->up_msg)
+		evbuffer_free(s->up_msg);
 	SSL_CTX_free(s->tls_client);
 	free(s);
 }

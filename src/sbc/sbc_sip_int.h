@@ -173,6 +173,8 @@ struct sbc_sip {
 	unsigned char txn_hash_key[16];
 	unsigned char shed_key[16]; /* the To tags of our 503s when shedding */
 	struct sbc_media *media;
+	/* a message to a phone system is built here, then sent (sbc_sip_up_send) */
+	struct evbuffer *up_msg;
 	/* Load shedding (sbc_load.h): fed from the receive path; pending counts
 	 * the transactions whose pending flag is set. */
 	struct sbc_load load;

@@ -607,12 +607,8 @@ void sbc_sip_relay_from_phone(struct sbc_sip *s, const struct sip_flow *f, const
 		n += dtmf_sent(s, m, extra + n, sizeof(extra) - (size_t)n);
 	if (n > 0 && (size_t)n < sizeof(extra))
 		media_mark(m, body, extra + n, sizeof(extra) - (size_t)n);
-	struct evbuffer *b = evbuffer_new();
-	if (b) {
-		relay_request(s, d, m, f, via, extra, body, b, NULL);
-		sbc_sip_up_send(u, b);
-		evbuffer_free(b);
-	}
+	relay_request(s, d, m, f, via, extra, body, s->up_msg, NULL);
+	sbc_sip_up_send(u, s->up_msg);
 out:
 }
 
@@ -874,12 +870,8 @@ static void deliver(struct sbc_sip *s, struct sip_txn *t, const struct sip_msg *
 	sbc_sip_media_track(s, m);
 	char mark[64];
 	media_mark(m, body, mark, sizeof(mark));
-	struct evbuffer *b = evbuffer_new();
-	if (b) {
-		relay_response(s, d, t, m, t->vias, mark, body, b);
-		sbc_sip_up_send(u, b);
-		evbuffer_free(b);
-	}
+	relay_response(s, d, t, m, t->vias, mark, body, s->up_msg);
+	sbc_sip_up_send(u, s->up_msg);
 }
 
 /* RFC 3261 17.1.1.3: the ACK of a failed INVITE is the client transaction's. */
