@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "core/core_log.h"
 #include "core/core_proc.h"
+#include "core/core_random.h"
 #include "core/core_version.h"
 #include "mgmt/mgmt.h"
 #include "pbx/pbx.h"
@@ -95,6 +96,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	/* Random bytes from a buffer, not a system call each (core_random.h);
+	 * before anything draws one. */
+	if (core_random_install() < 0) {
+		fprintf(stderr, "zentrale: cannot set libsodium's source of random bytes\n");
+		return 1;
+	}
 	/* Only the server's processes retitle themselves. */
 	if (strcmp(cmd, "server") == 0 || cmd[0] == '_')
 		core_proc_title_init(argc, argv);
