@@ -64,6 +64,10 @@ struct ep {
 	 * a=rtcp naming it (RFC 3605), so a phone without rtcp-mux sends its
 	 * RTCP there too (told from RTP by type), as rtpengine does */
 	bool rtcp_same;
+	/* such a leg whose phone answered without rtcp-mux: our one port
+	 * takes its RTCP, which comes from its own RTCP port (latched apart)
+	 * and goes back there */
+	bool rtcp_apart;
 	struct event *ev[2];
 	struct sockaddr_storage local; /* bound address (RTP port) */
 	struct sockaddr_storage sig;   /* the phone's signalling address */
@@ -337,17 +341,18 @@ static bool from_engine(struct ep *e, const struct sockaddr_storage *src, unsign
 	if (k < 0)
 		return false;
 	if (e->mux && len >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95)
-		k = 1; /* RTCP, whichever port of the engine sent it */
-	int pk = e->mux ? 0 : k;
+		k = 1;				   /* RTCP, whichever port of the engine sent it */
+	int pf = e->mux ? 0 : k;		   /* our socket for it */
+	int pr = e->mux && !e->rtcp_apart ? 0 : k; /* the phone's port for it */
 	if (k == 0 && len >= 12)
 		continue_stream(e, buf);
-	if (len < 8 || !e->rlen[pk] ||
+	if (len < 8 || !e->rlen[pr] ||
 	    (e->srtp && (!e->tx || media_srtp_protect(e->tx, buf, &len, k) < 0))) {
 		e->dropped++;
 		return true;
 	}
-	if (sendto(e->fd[pk], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->remote[pk],
-		   e->rlen[pk]) >= 0) {
+	if (sendto(e->fd[pf], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->remote[pr],
+		   e->rlen[pr]) >= 0) {
 		e->packets++;
 		e->md->packets++;
 	}
@@ -380,7 +385,8 @@ static void packet(struct ep *e, int k0, unsigned char *buf, ssize_t n,
 		return;
 	/* rtcp-mux: RTCP is what has a packet type of 64-95 (RFC 5761 4) */
 	int k = e->mux && n >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95 ? 1 : k0;
-	int l = e->mux ? 0 : k; /* the socket and latch it came on */
+	int sk = e->mux ? 0 : k;		  /* the socket it came on */
+	int l = e->mux && !e->rtcp_apart ? 0 : k; /* the phone's port: its latch */
 	/* only from where the signalling came; then only from the latched port */
 	if (!core_net_ss_same_ip(&src, &e->sig) ||
 	    (e->latched[l] && !core_net_ss_equal(&src, &e->remote[l])) || n < 8) {
@@ -407,7 +413,7 @@ static void packet(struct ep *e, int k0, unsigned char *buf, ssize_t n,
 		sbc_trace_media(md->trace, e->ps, e->call_id, buf, len, k == 1, &src, &to);
 	}
 	if (e->engine) { /* to the engine, from this leg's own socket */
-		if (sendto(e->fd[l], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->eng[k],
+		if (sendto(e->fd[sk], buf, len, MSG_DONTWAIT, (struct sockaddr *)&e->eng[k],
 			   core_net_ss_len(&e->eng[k])) >= 0) {
 			e->packets++;
 			md->packets++;
@@ -415,18 +421,19 @@ static void packet(struct ep *e, int k0, unsigned char *buf, ssize_t n,
 		return;
 	}
 	struct ep *p = peer_of(e);
-	int pk = p && p->mux ? 0 : k; /* the other leg's socket for it */
+	int pf = p && p->mux ? 0 : k;			/* the other leg's socket for it */
+	int pr = p && p->mux && !p->rtcp_apart ? 0 : k; /* and its phone's port */
 	if (p && k == 0 && p->dtmf_info && dtmf_taken(e, p, buf, len))
 		return;
 	if (p && k == 0 && len >= 12)
 		continue_stream(p, buf);
-	if (!p || !p->rlen[pk] ||
+	if (!p || !p->rlen[pr] ||
 	    (p->srtp && (!p->tx || media_srtp_protect(p->tx, buf, &len, k) < 0))) {
 		e->dropped++;
 		return;
 	}
-	if (sendto(p->fd[pk], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[pk],
-		   p->rlen[pk]) >= 0) {
+	if (sendto(p->fd[pf], buf, len, MSG_DONTWAIT, (struct sockaddr *)&p->remote[pr],
+		   p->rlen[pr]) >= 0) {
 		e->packets++;
 		md->packets++;
 	}
@@ -912,6 +919,8 @@ int sbc_media_sdp(struct sbc_media *md, const struct sbc_media_leg *leg, struct 
 		if (leg->from_phone) {
 			if (mux && !e->mux && (e->mux_offered || leg->phone_req))
 				ep_to_mux(e); /* its answer to our offer, or a new offer of it */
+			if (e->rtcp_same)
+				e->rtcp_apart = !mux; /* it declined: RTCP from its own port */
 			r = from_phone(md, leg, sdp, m, e);
 			strip_ice(&m->s);
 			if (r == 0 && e->srtp) /* the phone system sees plain RTP */

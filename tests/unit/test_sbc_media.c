@@ -77,6 +77,35 @@ static void send_to(int fd, int port, const char *what)
 	send_rtp(fd, port, what, 0, 1, 0);
 }
 
+/* An RTCP packet (a sender report's type, 200) carrying a text. */
+static void send_rtcp(int fd, int port, const char *what)
+{
+	unsigned char pkt[64] = {0x80, 200, 0, 2};
+	size_t n = 12 + strlen(what);
+	memcpy(pkt + 12, what, strlen(what));
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				.sin_port = htons((uint16_t)port)};
+	assert_int_equal(sendto(fd, pkt, n, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)n);
+}
+
+/* Two sockets on ports p and p + 1 (RTP and RTCP of a phone without rtcp-mux). */
+static void udp_pair(int fd[2], int *port)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		fd[0] = udp(port);
+		fd[1] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)(*port + 1)),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (*port < 65535 && bind(fd[1], (struct sockaddr *)&a, sizeof(a)) == 0)
+			return;
+		close(fd[0]);
+		close(fd[1]);
+	}
+	fail_msg("no two free ports in a row");
+}
+
 static unsigned char last_hdr[12]; /* of the last packet recv_on took */
 
 /* What fd received (the payload text; "" if nothing) and from which port. */
@@ -446,8 +475,10 @@ static void test_mux_offer_on_one_port_when_no_pair_is_whole(void **state)
 	struct sbc_media_pool pool;
 	sbc_media_pool(md, &pool);
 	int legs0 = pool.legs; /* the other tests' calls, on the old range */
-	int pa, pb, pe, from = 0;
-	int phone_a = udp(&pa), phone_b = udp(&pb), engine = udp(&pe);
+	int pa, pb, pe, from = 0, b[2], eng[2];
+	udp_pair(b, &pb);
+	udp_pair(eng, &pe);
+	int phone_a = udp(&pa), phone_b = b[0], engine = eng[0];
 	char out[2048], got[64];
 	/* call 1: phone A offers rtcp-mux (one port), ours to its callee a pair */
 	assert_true(through_x("mux-1", true, "127.0.0.1", pa, true, "a=rtcp-mux\r\n", out,
@@ -475,6 +506,22 @@ static void test_mux_offer_on_one_port_when_no_pair_is_whole(void **state)
 	recv_on(engine, got, sizeof(got), &from);
 	assert_string_equal(got, "b-rtp");
 	assert_int_equal(from, sb);
+	send_rtcp(b[1], sb, "b-rtcp"); /* from its own RTCP port, latched apart */
+	run_ms(50);
+	recv_on(eng[1], got, sizeof(got), &from);
+	assert_string_equal(got, "b-rtcp");
+	assert_int_equal(from, sb);
+	/* and RTCP towards phone B goes to its RTCP port, RTP to its RTP port */
+	send_rtcp(engine, sb, "e-rtcp");
+	send_to(engine, sb, "e-rtp");
+	run_ms(50);
+	recv_on(b[1], got, sizeof(got), &from);
+	assert_string_equal(got, "e-rtcp");
+	assert_int_equal(from, sb);
+	recv_on(phone_b, got, sizeof(got), &from);
+	assert_string_equal(got, "e-rtp");
+	recv_on(phone_b, got, sizeof(got), &from);
+	assert_string_equal(got, ""); /* nothing else came there */
 	sbc_media_pool(md, &pool);
 	assert_int_equal(pool.free + pool.half, 0); /* every port of the range in use */
 	assert_int_equal(pool.legs, legs0 + 3);
@@ -491,6 +538,8 @@ static void test_mux_offer_on_one_port_when_no_pair_is_whole(void **state)
 	close(phone_a);
 	close(phone_b);
 	close(engine);
+	close(b[1]);
+	close(eng[1]);
 }
 
 int main(void)
