@@ -282,6 +282,11 @@ def test_out_of_descriptors_the_sbc_neither_spins_nor_floods_the_log():
     s = FewFilesServer().start()
     conns = []
     try:
+        # its port is the supervisor's until the SBC has started and taken
+        # its title (slow under ASan on a busy machine)
+        deadline = time.time() + 10
+        while "sbc" not in s.pids() and time.time() < deadline:
+            time.sleep(0.1)
         pid = s.pids()["sbc"]
         for i in range(1100):  # 8 addresses, each below its limit
             try:
