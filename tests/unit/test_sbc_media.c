@@ -50,10 +50,12 @@ static void run_ms(int ms)
 	event_base_dispatch(base);
 }
 
-static void send_rtp(int fd, int port, const char *what, uint32_t ssrc, uint16_t seq, uint32_t ts)
+/* A packet of 12 header bytes (the second one b1: marker and type) and a text. */
+static void send_pkt(int fd, int port, unsigned char b1, const char *what, uint32_t ssrc,
+		     uint16_t seq, uint32_t ts)
 {
 	unsigned char pkt[64] = {0x80,
-				 0x00,
+				 b1,
 				 (unsigned char)(seq >> 8),
 				 (unsigned char)seq,
 				 (unsigned char)(ts >> 24),
@@ -72,6 +74,11 @@ static void send_rtp(int fd, int port, const char *what, uint32_t ssrc, uint16_t
 	assert_int_equal(sendto(fd, pkt, n, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)n);
 }
 
+static void send_rtp(int fd, int port, const char *what, uint32_t ssrc, uint16_t seq, uint32_t ts)
+{
+	send_pkt(fd, port, 0x00, what, ssrc, seq, ts);
+}
+
 static void send_to(int fd, int port, const char *what)
 {
 	send_rtp(fd, port, what, 0, 1, 0);
@@ -80,13 +87,7 @@ static void send_to(int fd, int port, const char *what)
 /* An RTCP packet (a sender report's type, 200) carrying a text. */
 static void send_rtcp(int fd, int port, const char *what)
 {
-	unsigned char pkt[64] = {0x80, 200, 0, 2};
-	size_t n = 12 + strlen(what);
-	memcpy(pkt + 12, what, strlen(what));
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				.sin_port = htons((uint16_t)port)};
-	assert_int_equal(sendto(fd, pkt, n, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)n);
+	send_pkt(fd, port, 200, what, 0, 2, 0);
 }
 
 /* Two sockets on ports p and p + 1 (RTP and RTCP of a phone without rtcp-mux). */
