@@ -671,58 +671,38 @@ static void udp_local(struct msghdr *mh, struct sockaddr_storage *local, int64_t
 	}
 }
 
-/* One datagram read from UDP socket f->udp. */
-static void udp_message(struct sbc_sip *s, struct sip_flow *f, struct msghdr *mh, char *buf,
-			size_t n)
-{
-	if (n == 0)
-		return;
-	f->alen = mh->msg_namelen;
-	f->local = s->udp_local[f->udp];
-	int64_t wait;
-	udp_local(mh, &f->local, &wait);
-	if (n == 4 && memcmp(buf, "\r\n\r\n", 4) == 0)
-		return; /* a NAT keep-alive (RFC 5626) */
-	if (sbc_nat_stun_input(s->sbc->nat, f->udp, &f->addr, (const uint8_t *)buf, n))
-		return; /* the answer to our STUN request (sbc_nat_stun.c) */
-	if (s->test_delay_ms)
-		usleep((useconds_t)s->test_delay_ms * 1000);
-	on_message(s, f, buf, n, wait);
-}
-
-/* Datagrams read with one recvmmsg: what one readiness brings costs one
- * call, and a batch that does not fill it needs no second call to find the
- * socket empty (the event is level-triggered: more is reported again). */
-#define UDP_BATCH 8
-
 static void on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct sbc_sip *s = arg;
-	static char buf[UDP_BATCH][SIP_MAX_MESSAGE + 1];
-	static char cbuf[UDP_BATCH][256]; /* the local address and the receive time */
+	static char buf[SIP_MAX_MESSAGE + 1];
 	(void)what;
 	int idx = 0;
 	while (idx < s->nudp && s->udp_fd[idx] != fd)
 		idx++;
-	for (int round = 0; round < 64 / UDP_BATCH; round++) {
-		struct sip_flow f[UDP_BATCH];
-		struct iovec iov[UDP_BATCH];
-		struct mmsghdr mm[UDP_BATCH];
-		for (int i = 0; i < UDP_BATCH; i++) {
-			f[i] = (struct sip_flow){.t = T_UDP, .udp = idx};
-			iov[i] = (struct iovec){buf[i], SIP_MAX_MESSAGE};
-			mm[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &f[i].addr,
-							     .msg_namelen = sizeof(f[i].addr),
-							     .msg_iov = &iov[i],
-							     .msg_iovlen = 1,
-							     .msg_control = cbuf[i],
-							     .msg_controllen = sizeof(cbuf[i])}};
-		}
-		int got = recvmmsg(fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
-		for (int i = 0; i < got; i++)
-			udp_message(s, &f[i], &mm[i].msg_hdr, buf[i], mm[i].msg_len);
-		if (got < UDP_BATCH)
+	for (int i = 0; i < 64; i++) {
+		struct sip_flow f = {.t = T_UDP, .udp = idx};
+		char cbuf[256]; /* the local address and the receive time */
+		struct iovec iov = {buf, sizeof(buf) - 1};
+		struct msghdr mh = {.msg_name = &f.addr,
+				    .msg_namelen = sizeof(f.addr),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n <= 0)
 			return;
+		f.alen = mh.msg_namelen;
+		f.local = s->udp_local[idx];
+		int64_t wait;
+		udp_local(&mh, &f.local, &wait);
+		if (n == 4 && memcmp(buf, "\r\n\r\n", 4) == 0)
+			continue; /* a NAT keep-alive (RFC 5626) */
+		if (sbc_nat_stun_input(s->sbc->nat, idx, &f.addr, (const uint8_t *)buf, (size_t)n))
+			continue; /* the answer to our STUN request (sbc_nat_stun.c) */
+		if (s->test_delay_ms)
+			usleep((useconds_t)s->test_delay_ms * 1000);
+		on_message(s, &f, buf, (size_t)n, wait);
 	}
 }
 
