@@ -124,8 +124,6 @@ class Server:
         self.data = data_dir or tempfile.mkdtemp(prefix="zt-", dir="/tmp")
         if self.own_dir:
             os.symlink(shared_prompts_dir(), os.path.join(self.data, "prompts"))
-        self.auto_offset = offset is None
-        self.started = False
         self.offset = next(_offsets) if offset is None else offset
         self.listen = list(listen)
         self.netns = netns
@@ -162,30 +160,17 @@ class Server:
         return cmd
 
     def start(self, wait=True):
-        for attempt in range(3):
-            self.logf = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(self.command(), stdout=self.logf,
-                                         stderr=subprocess.STDOUT, env=self.env,
-                                         start_new_session=True)
-            if not wait:
-                break
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.command(), stdout=self.logf, stderr=subprocess.STDOUT,
+                                     env=self.env, start_new_session=True)
+        if wait:
             try:
                 assert wait_port(self.host, self.mgmt_port, 15, self.netns), self.log()
                 assert wait_port(self.host, self.sbc_port, 15, self.netns), self.log()
                 self.wait_ready()
-                break
             except BaseException:
                 self.stop()  # never leave a server behind
-                # a port of its offset held by another program (a client's
-                # ephemeral port: most offsets lie in that range): the next
-                # offset, on a first start whose offset the test left to us
-                if (self.auto_offset and not self.started and attempt < 2
-                        and "Address already in use" in self.log()):
-                    self.offset = next(_offsets)
-                    self.log_path = f"{self.data.rstrip('/')}-{self.offset}.log"
-                    continue
                 raise
-        self.started = True
         return self
 
     def wait_ready(self, timeout=10):
