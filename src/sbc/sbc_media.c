@@ -330,6 +330,19 @@ static void continue_stream(struct ep *e, unsigned char *buf)
 	e->out.last_seq = seq, e->out.last_ts = ts, e->out.last_ms = now;
 }
 
+/* Where stream k (0 RTP, 1 RTCP) of leg e goes: our socket for it (one
+ * with rtcp-mux), and the phone's port for it (one unless the phone keeps
+ * RTCP apart on our one port). */
+static int sock_ix(const struct ep *e, int k)
+{
+	return e->mux ? 0 : k;
+}
+
+static int phone_ix(const struct ep *e, int k)
+{
+	return e->mux && !e->rtcp_apart ? 0 : k;
+}
+
 /* A packet from the engine the leg is joined to goes to the phone (with the
  * leg's SRTP); true if it came from the engine (sent or dropped). */
 static bool from_engine(struct ep *e, const struct sockaddr_storage *src, unsigned char *buf,
@@ -340,10 +353,10 @@ static bool from_engine(struct ep *e, const struct sockaddr_storage *src, unsign
 						     : -1;
 	if (k < 0)
 		return false;
+	/* RTCP, whichever port of the engine sent it */
 	if (e->mux && len >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95)
-		k = 1;				   /* RTCP, whichever port of the engine sent it */
-	int pf = e->mux ? 0 : k;		   /* our socket for it */
-	int pr = e->mux && !e->rtcp_apart ? 0 : k; /* the phone's port for it */
+		k = 1;
+	int pf = sock_ix(e, k), pr = phone_ix(e, k);
 	if (k == 0 && len >= 12)
 		continue_stream(e, buf);
 	if (len < 8 || !e->rlen[pr] ||
@@ -385,8 +398,7 @@ static void packet(struct ep *e, int k0, unsigned char *buf, ssize_t n,
 		return;
 	/* rtcp-mux: RTCP is what has a packet type of 64-95 (RFC 5761 4) */
 	int k = e->mux && n >= 2 && (buf[1] & 0x7f) >= 64 && (buf[1] & 0x7f) <= 95 ? 1 : k0;
-	int sk = e->mux ? 0 : k;		  /* the socket it came on */
-	int l = e->mux && !e->rtcp_apart ? 0 : k; /* the phone's port: its latch */
+	int sk = sock_ix(e, k), l = phone_ix(e, k); /* the socket it came on; the latch */
 	/* only from where the signalling came; then only from the latched port */
 	if (!core_net_ss_same_ip(&src, &e->sig) ||
 	    (e->latched[l] && !core_net_ss_equal(&src, &e->remote[l])) || n < 8) {
@@ -421,8 +433,7 @@ static void packet(struct ep *e, int k0, unsigned char *buf, ssize_t n,
 		return;
 	}
 	struct ep *p = peer_of(e);
-	int pf = p && p->mux ? 0 : k;			/* the other leg's socket for it */
-	int pr = p && p->mux && !p->rtcp_apart ? 0 : k; /* and its phone's port */
+	int pf = p ? sock_ix(p, k) : k, pr = p ? phone_ix(p, k) : k; /* the other leg's */
 	if (p && k == 0 && p->dtmf_info && dtmf_taken(e, p, buf, len))
 		return;
 	if (p && k == 0 && len >= 12)
