@@ -2,12 +2,14 @@
 its own port offset) and drives it with real clients (curl, openssl)."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import weakref
 
 import pytest
 
@@ -36,6 +38,18 @@ def _worker_base():
 
 
 _offsets = _offset_cycle(_worker_base())
+_servers = weakref.WeakSet()  # this process's servers, to skip their offsets
+
+
+def _next_offset():
+    """The next offset of the cycle that no server of this process holds
+    (one made and not yet cleaned up, or still running): the cycle wraps
+    during a whole run, and a module's server can outlive a hundred others."""
+    for _ in range(400):
+        offset = next(_offsets)
+        if not any(s.offset == offset and s.holds_offset() for s in list(_servers)):
+            return offset
+    raise RuntimeError("every test offset is held by a server of this process")
 
 
 def wait_port(host, port, timeout=10.0, netns=None):
@@ -124,7 +138,9 @@ class Server:
         self.data = data_dir or tempfile.mkdtemp(prefix="zt-", dir="/tmp")
         if self.own_dir:
             os.symlink(shared_prompts_dir(), os.path.join(self.data, "prompts"))
-        self.offset = next(_offsets) if offset is None else offset
+        self.auto_offset = offset is None
+        self.started = self.cleaned = False
+        self.offset = _next_offset() if offset is None else offset
         self.listen = list(listen)
         self.netns = netns
         self.env = dict(os.environ)
@@ -135,6 +151,10 @@ class Server:
         self.log_path = f"{self.data.rstrip('/')}-{self.offset}.log"
         self.host = self.listen[0] if self.listen else "127.0.0.1"
         self._token = None
+        _servers.add(self)
+
+    def holds_offset(self):
+        return not self.cleaned and (self.proc is None or self.proc.poll() is None)
 
     # ports
     @property
@@ -160,18 +180,50 @@ class Server:
         return cmd
 
     def start(self, wait=True):
-        self.logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command(), stdout=self.logf, stderr=subprocess.STDOUT,
-                                     env=self.env, start_new_session=True)
-        if wait:
+        for attempt in range(3):
+            self.logf = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(self.command(), stdout=self.logf,
+                                         stderr=subprocess.STDOUT, env=self.env,
+                                         start_new_session=True)
+            if not wait:
+                break
             try:
-                assert wait_port(self.host, self.mgmt_port, 15, self.netns), self.log()
-                assert wait_port(self.host, self.sbc_port, 15, self.netns), self.log()
+                assert self.wait_own_port(self.mgmt_port), self.log()
+                assert self.wait_own_port(self.sbc_port), self.log()
                 self.wait_ready()
+                break
             except BaseException:
                 self.stop()  # never leave a server behind
+                # a port of its offset held by another program (most offsets
+                # lie in the ephemeral range, where a client's connection may
+                # sit): another offset, on a first start whose offset the
+                # test left to us
+                if (self.auto_offset and not self.started and attempt < 2
+                        and "Address already in use" in self.log()):
+                    self.offset = _next_offset()
+                    self.log_path = f"{self.data.rstrip('/')}-{self.offset}.log"
+                    continue
                 raise
+        self.started = True
         return self
+
+    def wait_own_port(self, port, timeout=15):
+        """True once our server listens on port: a connection alone can
+        reach another program that holds it (our server then fails)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.proc.poll() is None:
+            cmd = ["ss", "-Htlnp", f"sport = :{port}"]
+            if self.netns:
+                cmd = ["ip", "netns", "exec", self.netns] + cmd
+            out = subprocess.run(cmd, capture_output=True, text=True).stdout
+            for pid in re.findall(r"pid=(\d+)", out):
+                try:
+                    if os.getsid(int(pid)) == self.proc.pid:
+                        return True
+                except OSError:  # gone meanwhile
+                    pass
+            time.sleep(0.05)
+        return False
 
     def wait_ready(self, timeout=10):
         deadline = time.time() + timeout
@@ -233,6 +285,7 @@ class Server:
 
     def cleanup(self):
         self.stop()
+        self.cleaned = True
         if self.own_dir:
             shutil.rmtree(self.data, ignore_errors=True)
         # every process of the server ran under ASan/UBSan: any report fails the test

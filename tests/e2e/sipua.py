@@ -315,3 +315,23 @@ def free_port(host="127.0.0.1"):
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+def rtp_pair(host="127.0.0.1"):
+    """An even UDP port and the odd one above it, both bound now (RTP and
+    RTCP): (port, rtp socket, rtcp socket). A port found free and bound
+    later, or its neighbour, can meanwhile be another client's."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(200):
+        rtp = socket.socket(family, socket.SOCK_DGRAM)
+        rtp.bind((host, 0))
+        port = rtp.getsockname()[1]
+        if port % 2 == 0 and port < 65535:
+            rtcp = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                rtcp.bind((host, port + 1))
+                return port, rtp, rtcp
+            except OSError:
+                rtcp.close()
+        rtp.close()
+    raise OSError("no free even/odd UDP port pair")

@@ -8,7 +8,6 @@ hear the other's). Unretrieved, a parked call rings its parker again after
 park_timeout (set short here)."""
 import audioop
 import re
-import socket
 import xml.etree.ElementTree as ET
 import struct
 import time
@@ -17,7 +16,7 @@ import wave
 import pytest
 
 from pbxsetup import active, api, phone, phone_system, registered, talking, wait_for
-from sipua import free_port, tag_of
+from sipua import rtp_pair, tag_of
 from test_baresip import Baresip, goertzel, samples
 
 PS = "parkco"
@@ -127,10 +126,10 @@ def test_unretrieved_call_rings_the_parker_again(srv, tmp_path):
 
 
 def sip_phone(s, ext, rtp=False):
-    p = phone(s, ext, rtp_port=free_port() & ~1 if rtp else 40000)
+    port, sock, rtcp = rtp_pair() if rtp else (40000, None, None)
+    p = phone(s, ext, rtp_port=port)
     if rtp:  # it listens where its SDP says
-        p.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        p.rtp.bind(("127.0.0.1", p.rtp_port))
+        p.rtp, p._rtcp = sock, rtcp
         p.rtp.settimeout(0.2)
     return p
 

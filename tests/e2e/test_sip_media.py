@@ -15,7 +15,7 @@ import pytest
 from pylibsrtp import Policy, Session
 
 from conftest import curl, sip_server
-from sipua import Phone, free_port
+from sipua import Phone, rtp_pair
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +29,9 @@ def srv():
 class MediaPhone(Phone):
     def __init__(self, s, ext, transport, server="127.0.0.1"):
         port = {"tls": 5061, "tcp": 5060, "udp": 5060}[transport] + s.offset
+        rtp_port, self.rtp, self.rtcp = rtp_pair(server)
         super().__init__(transport, port, ext, f"acme-{ext}-secret", "acme",
-                         rtp_port=free_port(server) & ~1, server=server)
-        family = socket.AF_INET6 if ":" in server else socket.AF_INET
-        self.rtp = socket.socket(family, socket.SOCK_DGRAM)
-        self.rtp.bind((server, self.rtp_port))
-        self.rtcp = socket.socket(family, socket.SOCK_DGRAM)
-        self.rtcp.bind((server, self.rtp_port + 1))
+                         rtp_port=rtp_port, server=server)
         for sock in (self.rtp, self.rtcp):
             sock.settimeout(2)
         assert self.register() == 200

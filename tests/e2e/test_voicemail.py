@@ -8,7 +8,6 @@ message, which is then heard (and message waiting says so); a held call
 hears music (both legs SRTP, or one plain RTP) and, resumed, the other
 phone again."""
 import math
-import socket
 import struct
 import subprocess
 import time
@@ -25,7 +24,7 @@ from conftest import curl
 from pbxsetup import phone_system
 from test_baresip import Baresip, wait_for
 from pylibsrtp import Policy, Session
-from sipua import Phone as SipPhone, free_port
+from sipua import Phone as SipPhone, rtp_pair
 
 PS = "vm-company"
 USERS = {"100": "caller", "101": "no answer, busy, *97", "102": "unavailable",
@@ -276,13 +275,12 @@ class RtpPhone(SipPhone):
     offer)."""
 
     def __init__(self, s, ext, transport="tcp"):
+        rtp_port, self.rtp, self._rtcp = rtp_pair()
         super().__init__(transport, (5061 if transport == "tls" else 5060) + s.offset, ext,
-                         f"{PS}-{ext}-secret", PS, rtp_port=free_port() & ~1)
+                         f"{PS}-{ext}-secret", PS, rtp_port=rtp_port)
         self.inn = None
         self.out = Session(Policy(key=self.key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)) \
             if transport == "tls" else None
-        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.rtp.bind(("127.0.0.1", self.rtp_port))
         assert self.register() == 200
 
     def close(self):

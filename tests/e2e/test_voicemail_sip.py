@@ -9,7 +9,6 @@ saves (9) messages."""
 import audioop
 import math
 import re
-import socket
 import struct
 import subprocess
 import time
@@ -17,7 +16,7 @@ import time
 import pytest
 
 from conftest import curl, sip_server
-from sipua import Phone, free_port
+from sipua import Phone, rtp_pair
 
 PS = "acme"
 
@@ -37,10 +36,9 @@ def srv():
 
 class RtpPhone(Phone):
     def __init__(self, s, ext):
+        rtp_port, self.rtp, self._rtcp = rtp_pair()
         super().__init__("tcp", 5060 + s.offset, ext, f"{PS}-{ext}-secret", PS,
-                         rtp_port=free_port() & ~1)
-        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.rtp.bind(("127.0.0.1", self.rtp_port))
+                         rtp_port=rtp_port)
         self.rtp.settimeout(0.2)
         assert self.register() == 200
 

@@ -6,14 +6,16 @@ import json
 import socket
 import sys
 
-from sipua import Phone, free_port
+from sipua import Phone, rtp_pair
 from test_sip_media import establish, hang_up, rtp
 
 
 class RtpPhone(Phone):
     def __init__(self, port, ext, server):
+        rtp_port, rtp, self._rtcp = rtp_pair("0.0.0.0")
+        rtp.close()  # the port is known free; it is bound on the phone's address below
         super().__init__("udp", port, ext, f"acme-{ext}-secret", "acme",
-                         rtp_port=free_port("0.0.0.0") & ~1, server=server)
+                         rtp_port=rtp_port, server=server)
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp.bind((self.ip, self.rtp_port))
         self.rtp.settimeout(3)
