@@ -18,12 +18,41 @@ BIN = os.environ.get("ZENTRALE_BIN", os.path.join(ROOT, "build", "zentrale"))
 ADMIN_PW = "admin-secret-1"
 
 
-def _offset_cycle(base, top=30000, step=100):
-    """base, base+100, ... up to top (the largest --port-offset), then base
-    again: a whole run starts more servers than fit between 20000 and 30000,
-    and those of earlier test files are stopped by then."""
+# The largest service port (8885, VPN) and the media range's start: a
+# server's TCP and UDP ports (offset + 22 ... 8885) stay below every
+# server's media range (offset + 30000 ...) and below the kernel's ephemeral
+# range, where a client's socket can hold any port at any moment (CI failed
+# on 127.0.0.1:33362 taken when a server with offset 28300 started).
+_TOP_SERVICE_PORT = 8885
+_MEDIA_MIN = 30000
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _run_base():
+    return int(os.environ.get("ZENTRALE_TEST_OFFSET_BASE", "1000"))
+
+
+def _offset_top(base, step=100):
+    """The largest offset of the cycle: its ports below the ephemeral range
+    and below the media range of the run's lowest offset."""
+    limit = min(_ephemeral_low(), _MEDIA_MIN + _run_base()) - 1 - _TOP_SERVICE_PORT
+    return base + max(0, (limit - base) // step * step)
+
+
+def _offset_cycle(base, step=100):
+    """base, base+100, ... up to the top, then base again: a whole run starts
+    more servers than the cycle holds, and those of earlier test files are
+    stopped by then (those still held are skipped, _next_offset)."""
+    top = _offset_top(base, step)
     while True:
-        yield from range(base, max(base, top) + 1, step)
+        yield from range(base, top + 1, step)
 
 
 def _worker_base():
@@ -31,7 +60,7 @@ def _worker_base():
     worker (gw0, gw1, ...) starts 50 above the one before, so the servers of
     concurrent workers never share a port: their offsets interleave in the
     cycle's steps of 100."""
-    base = int(os.environ.get("ZENTRALE_TEST_OFFSET_BASE", "20000"))
+    base = _run_base()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     n = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
     return base + 50 * n
