@@ -106,7 +106,7 @@ export async function loginMgmt(page, password = env.adminPassword) {
     try {
       await page.waitForSelector('input[name="password"]', { timeout: 15000 });
       break;
-    } catch (e) {
+    } catch {
       const body = (await page.textContent("body").catch(() => "")) || "";
       seen.push(`${page.url()} (HTTP ${res ? res.status() : "none"}): ${JSON.stringify(body.trim().slice(0, 300))}`);
       console.log(`login form missing, load ${i + 1}: ${seen.at(-1)}`);

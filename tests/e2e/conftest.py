@@ -223,9 +223,9 @@ class Server:
                 break
             except BaseException:
                 self.stop()  # never leave a server behind
-                # a port of its offset held by another program (most offsets
-                # lie in the ephemeral range, where a client's connection may
-                # sit): another offset, on a first start whose offset the
+                # a port of its offset held by another program (the offsets
+                # stay out of the ephemeral range, but not every program's
+                # ports): another offset, on a first start whose offset the
                 # test left to us
                 if (self.auto_offset and not self.started and attempt < 2
                         and "Address already in use" in self.log()):
