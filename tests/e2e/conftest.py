@@ -272,6 +272,18 @@ class Server:
         except OSError:
             return ""
 
+    def wait_log(self, text, tail=None, timeout=10):
+        """Whether `text` comes in the log within `timeout` s: children's lines
+        reach the file through the supervisor's pipe, so a line logged before a
+        reply was sent can land after the reply came."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if text in self.log(tail):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
     def pids(self):
         """role/name -> pid, from ps titles of our process group."""
         out = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(self.proc.pid)],

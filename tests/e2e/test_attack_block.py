@@ -188,7 +188,7 @@ def test_blocks_survive_an_sbc_kill_9(attacked):
     took = kill_sbc(s)
     print(f"routing back {took:.2f} s after kill -9 of the SBC with {N} blocks")
     assert took < 5
-    assert "blocks handed back by the supervisor" in s.log(tail=None)
+    assert s.wait_log("blocks handed back by the supervisor")
     assert not answered(s, src_addr(20, 17))  # still blocked: not a word
     assert not answered(s, src_addr(20, N - 1))
     assert answered(s, src_addr(21, 5))  # never blocked: answered

@@ -38,8 +38,24 @@ def srv():
     s.cleanup()
 
 
+def _udp_ports_of(inodes):
+    """inode -> port of those UDP sockets, from one reading of /proc/net/udp{,6}."""
+    found = {}
+    for name in ("/proc/net/udp", "/proc/net/udp6"):
+        with open(name) as f:
+            for line in f.read().splitlines()[1:]:
+                p = line.split()
+                if p[9] in inodes:
+                    found[p[9]] = int(p[1].rsplit(":", 1)[1], 16)
+    return found
+
+
 def relay_ports(s):
-    """The SBC's own UDP ports (from /proc), whatever range they are in."""
+    """The SBC's own UDP ports (from /proc), whatever range they are in.
+    /proc/net/udp is read in pages, and sockets another server opens or closes
+    between two pages can repeat or skip lines (CI once saw one port three
+    times): lines are keyed by inode, and the table is read until two readings
+    agree."""
     pid = s.pids()["sbc"]
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -49,14 +65,13 @@ def relay_ports(s):
             continue
         if link.startswith("socket:["):
             inodes.add(link[8:-1])
-    ports = []
-    for name in ("/proc/net/udp", "/proc/net/udp6"):
-        with open(name) as f:
-            for line in f.read().splitlines()[1:]:
-                p = line.split()
-                if p[9] in inodes:
-                    ports.append(int(p[1].rsplit(":", 1)[1], 16))
-    return ports
+    last = _udp_ports_of(inodes)
+    for _ in range(20):
+        now = _udp_ports_of(inodes)
+        if now == last:
+            break
+        last = now
+    return list(last.values())
 
 
 def relay_pairs(s, lo=None, hi=None):

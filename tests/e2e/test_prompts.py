@@ -299,7 +299,7 @@ def test_a_release_in_the_data_dir_makes_and_finds_the_set(tmp_path):
         sets = [d for d in os.listdir(os.path.join(data, "prompts")) if ".tmp-" not in d
                 and not d.endswith(".lock")]
         assert len(sets) == 1
-        assert "made the built-in set" in s.log(tail=10**7)
+        assert s.wait_log("made the built-in set", tail=10**7)
     finally:
         s.cleanup()
         shutil.rmtree(data, ignore_errors=True)

@@ -202,7 +202,7 @@ def test_external_address_outside_inside_address_inside(world):
     assert n["external_address"] == PUBLIC and n["stun_server"] == ""
     assert n["inside"] == ["10.77.0.0/24"], n  # the interface's own subnet by default
     call_across(w, PUBLIC)
-    assert f"nat: lan0: external address {PUBLIC} (configured)" in s.log(tail=None)
+    assert s.wait_log(f"nat: lan0: external address {PUBLIC} (configured)")
     # switched off: the outside phone is told the server's own address again
     assert s.api("DELETE", "/sbc/nat/lan0").status == 200
     assert nat_of(s) is None
@@ -237,14 +237,14 @@ def test_stun_finds_the_routers_public_address(world):
         assert r.status == 200, r
         n = wait_nat(s, lambda n: n["stun_error"] == "no answer")
         assert n["stun_error"] == "no answer" and n["in_use"] is None, (n, s.log())
-        assert f"STUN server {OUT}:{STUN_PORT + 1}: no answer" in s.log(tail=None)
+        assert s.wait_log(f"STUN server {OUT}:{STUN_PORT + 1}: no answer")
         r = s.api("PUT", "/sbc/nat/lan0", {"stun_server": f"{OUT}:{STUN_PORT}"})
         assert r.status == 200, r
         n = wait_nat(s, lambda n: n["in_use"])
         assert n["in_use"] == PUBLIC and n["stun_error"] == "", (n, s.log())
         # asked from the SIP trunk socket, as the router maps it for carriers
         assert seen and seen[0] == (PUBLIC, 5062 + s.offset), seen
-        assert f"STUN server {OUT}:{STUN_PORT} says we are {PUBLIC}" in s.log(tail=None)
+        assert s.wait_log(f"STUN server {OUT}:{STUN_PORT} says we are {PUBLIC}")
         m = curl("GET", f"https://127.0.0.1:{s.mgmt_port}/metrics", token=s.token(),
                  netns=s.netns)
         assert f'zentrale_sbc_nat_external{{interface="lan0",address="{PUBLIC}"}} 1' in m.text, m

@@ -5,20 +5,10 @@ a bad announce is refused whole."""
 import os
 import socket
 import sqlite3
-import time
 
 import pytest
 
 from conftest import Server
-
-
-def wait_log(server, text, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if text in server.log(tail=None):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def put_trunks(server, name, rows):
@@ -52,7 +42,7 @@ def test_trunks_reach_the_sbc_and_bad_ones_are_refused(server):
     server.create_ps("tk")
     assert server.wait_state("tk", "running"), server.log()
     # the pbx announces at start: none yet
-    assert wait_log(server, "announced 0 trunks"), server.log()
+    assert server.wait_log("announced 0 trunks"), server.log()
     assert server.api("POST", "/phone-systems/tk/stop").status == 200
     assert server.wait_state("tk", "stopped"), server.log()
     put_trunks(server, "tk", [
@@ -63,20 +53,20 @@ def test_trunks_reach_the_sbc_and_bad_ones_are_refused(server):
     ])
     assert server.api("POST", "/phone-systems/tk/start").status == 200
     assert server.wait_state("tk", "running"), server.log()
-    assert wait_log(server, "announced 3 trunks"), server.log()
+    assert server.wait_log("announced 3 trunks"), server.log()
     # the SBC's table: the two enabled ones; the name is looked up (test_sbc_dns)
-    assert wait_log(server, "sbc: info: 2 trunks"), server.log()
-    assert wait_log(server, "(tk/8): sip.carrier.example not resolved", 30), server.log()
+    assert server.wait_log("sbc: info: 2 trunks"), server.log()
+    assert server.wait_log("(tk/8): sip.carrier.example not resolved", timeout=30), server.log()
 
     # a pbx gone: its trunks are forgotten; a bad table is refused whole
     assert server.api("POST", "/phone-systems/tk/stop").status == 200
     assert server.wait_state("tk", "stopped"), server.log()
-    assert wait_log(server, "sbc: info: 0 trunks"), server.log()
+    assert server.wait_log("sbc: info: 0 trunks"), server.log()
     put_trunks(server, "tk", [
         (7, "carrier", "peer", "", "", "sctp", '["127.0.0.1"]', "[]", "rfc4733", 0, "", 1),
     ])
     assert server.api("POST", "/phone-systems/tk/start").status == 200
     assert server.wait_state("tk", "running"), server.log()
-    assert wait_log(server, "announced trunks that are refused"), server.log()
+    assert server.wait_log("announced trunks that are refused"), server.log()
     assert "transport" in server.log(tail=None).split("announced trunks that are refused")[1][:200]
     assert server.log(tail=None).count("sbc: info: 2 trunks") == 1

@@ -259,7 +259,7 @@ def test_failed_authentications_block_the_address(sip):
     for _ in range(3):
         assert attempt("wrong-password-y") == 403
     assert attempt("acme-100-secret") is None  # blocked: not a word, even for the right one
-    assert "blocked for 120 s after 3 failed authentications" in sip.log()
+    assert sip.wait_log("blocked for 120 s after 3 failed authentications", tail=6000)
     blocked = sip.api("GET", "/blocked").json()["blocked"]
     assert [(b["address"], b["reason"]) for b in blocked] == \
         [("127.0.0.1", "failed SIP authentication")]

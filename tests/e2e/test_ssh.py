@@ -176,7 +176,7 @@ def test_public_key_login(srv, key):
     assert r.status == 201, r
     r = ssh_key(srv, key, "status")
     assert r.returncode == 0 and "version" in r.stdout, r.stderr
-    assert "with a public key" in srv.log()
+    assert srv.wait_log("with a public key", tail=6000)
     assert srv.api("POST", "/ssh/keys", {"key": pub}).status == 409
     assert srv.api("POST", "/ssh/keys", {"key": "ssh-dss AAAA"}).status == 400
     assert srv.api("DELETE", f"/ssh/keys/{r_id(srv)}").status == 200

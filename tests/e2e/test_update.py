@@ -155,7 +155,7 @@ def test_a_release_that_does_not_come_up_is_rolled_back(server, bundles, name):
     assert last and last["result"] == "rolled back", (last, server.log())
     assert wait_version(server, "0.1.0"), server.log()
     assert server.api("GET", "/update").json()["current"] is None
-    assert "rolling back" in server.log(tail=None)
+    assert server.wait_log("rolling back")
 
 
 @pytest.mark.parametrize("delay", [0.05, 0.3, 0.8])

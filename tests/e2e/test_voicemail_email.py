@@ -102,7 +102,7 @@ def test_a_new_message_is_mailed_with_its_recording(srv, sink, phones):  # noqa:
     att = [p for p in m.iter_attachments() if p.get_content_type() == "audio/wav"]
     assert len(att) == 1 and att[0].get_filename() == f"voicemail-{msg['id']}.wav"
     assert att[0].get_content() == message_wav(srv, "102", msg["id"])
-    assert "emailed to phone102@example.com" in srv.log(20000)
+    assert srv.wait_log("emailed to phone102@example.com", tail=20000)
     # the message reached the subscription; refreshed for 10 s, it then expired
     n = w.notify_of(sub["call_id"])
     assert "Messages-Waiting: yes\r\n" in n.body.decode()

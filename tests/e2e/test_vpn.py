@@ -249,7 +249,7 @@ def test_the_vpn_comes_back_after_a_restart_and_after_openvpn_dies(nets, tmp_pat
         st = vpn(s)
         assert st["running"] is True, s.log()
         assert openvpn_pid(srv_ns) != first
-        assert "openvpn exited" in s.log(tail=None)
+        assert s.wait_log("openvpn exited")
 
         # a stop removes the device; the next start brings everything back
         assert s.stop() == 0
@@ -294,7 +294,7 @@ def test_the_vpn_comes_back_after_a_restart_and_after_openvpn_dies(nets, tmp_pat
         sh("ip", "-n", srv_ns, "tuntap", "add", "dev", ifname, "mode", "tun")
         s.start()
         assert ifname not in sh("ip", "-n", srv_ns, "link", "show")
-        assert "left from before" in s.log(tail=None)
+        assert s.wait_log("left from before")
     finally:
         s.cleanup()
 
@@ -333,7 +333,7 @@ def test_openvpn_that_cannot_run_shows_in_health_and_follows_the_sbcs_interfaces
         # the SBC moved to one interface: openvpn listens there, and only there
         r = s.api("PUT", "/interfaces", {"sbc": ["veth0"]})
         assert r.status == 200, r
-        assert "openvpn restarts on them" in s.log(tail=None)
+        assert s.wait_log("openvpn restarts on them")
         assert wait_port(SRV, port, 10, srv_ns)
         assert not wait_port("127.0.0.1", port, 0.5, srv_ns)
         assert vpn(s)["running"]
