@@ -26,6 +26,7 @@ export function vpnCard(ctx) {
   const err2 = h("p.error", { role: "alert" });
   const clients = h("div", { id: "vpn-clients" });
   let editing = false;
+  let shown = null; // the clients as last drawn: the table is redrawn only when they change
 
   function connected(c) {
     if (!c.connected) return h("span.small", t("not connected"));
@@ -41,6 +42,11 @@ export function vpnCard(ctx) {
       subnet.value = v.subnet;
       host.value = v.host;
     }
+    // redrawn only when a client changed, so a link being clicked (a
+    // profile's download) is not swapped under the pointer every 5 s
+    const now = JSON.stringify(v.clients);
+    if (now === shown) return v;
+    shown = now;
     replace(
       clients,
       table(
